@@ -1,0 +1,243 @@
+"""Login, logout, bureau choice, password change, OIDC, language and API tokens."""
+
+import secrets
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.accounts import oidc
+from backend.accounts import service as accounts
+from backend.accounts.models import User
+from backend.config import get_settings
+from backend.core.forms import form_error, safe_next, see_other
+from backend.core.redis import get_redis
+from backend.core.templating import render
+from backend.deps import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    ApiActor,
+    CurrentActor,
+    DbSession,
+    SignedIn,
+    WebLogin,
+    client_ip,
+    session_cookie_kwargs,
+)
+from backend.errors import DomainError, InvalidInput
+from backend.i18n import LANGUAGES, _
+from backend.tenancy.service import role_label
+
+pages = APIRouter(tags=["accounts"])
+api = APIRouter(tags=["accounts"])
+
+
+def _signed_in_response(request: Request, raw_session: str, url: str) -> Response:
+    response = see_other(request, url)
+    response.set_cookie(SESSION_COOKIE, raw_session, **session_cookie_kwargs())
+    # A new CSRF seed too: nothing from before the login keeps working after it.
+    response.set_cookie(CSRF_COOKIE, secrets.token_urlsafe(24), **session_cookie_kwargs())
+    return response
+
+
+async def _after_login(
+    request: Request, session: AsyncSession, user: User, next_url: str | None
+) -> Response:
+    """One bureau: straight in; several: choose; none: say so (operators go to their bureau list)."""
+    bureaus = await accounts.bureaus_of(session, user)
+    tenant_id = bureaus[0].tenant.id if len(bureaus) == 1 else None
+    raw, web_session = await accounts.start_session(
+        session, user, tenant_id=tenant_id, ip=client_ip(request),
+        user_agent=request.headers.get("user-agent", ""), previous_token=request.cookies.get(SESSION_COOKIE),
+    )
+    if tenant_id is not None:
+        await accounts.choose_bureau(session, web_session, user, tenant_id)
+    if user.must_change_password:
+        target = "/account/password"
+    elif tenant_id is not None:
+        target = safe_next(next_url)
+    elif bureaus:
+        target = "/choose-bureau"
+    elif user.is_operator:
+        target = "/operator/tenants"
+    else:
+        target = "/choose-bureau"
+    return _signed_in_response(request, raw, target)
+
+
+@pages.get("/login")
+async def login_page(request: Request, expired: int = 0, next: str | None = None):
+    notice = _("登录已超时，为了安全请重新登录。") if expired else None
+    return render(request, "accounts/login.html", {
+        "notice": notice, "next": safe_next(next, ""), "oidc_enabled": get_settings().oidc_enabled,
+        "oidc_name": get_settings().oidc_display_name,
+    })
+
+
+@pages.post("/login")
+async def login(
+    request: Request, session: DbSession, username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "",
+):
+    context = {"next": safe_next(next, ""), "oidc_enabled": get_settings().oidc_enabled,
+               "oidc_name": get_settings().oidc_display_name}
+    if not username.strip() or not password:
+        error = InvalidInput(_("请填写登录名和密码。"), field="username" if not username.strip() else "password")
+        return form_error(request, "accounts/login.html", error, {"username": username}, context)
+    outcome = await accounts.authenticate(
+        session, get_redis(), username=username, password=password, ip=client_ip(request)
+    )
+    if isinstance(outcome, DomainError):
+        return form_error(request, "accounts/login.html", outcome, {"username": username}, context)
+    return await _after_login(request, session, outcome, next)
+
+
+@pages.post("/logout")
+async def logout(request: Request, session: DbSession, login: WebLogin):
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        await accounts.end_session(session, raw)
+    response = see_other(request, "/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@pages.get("/choose-bureau")
+async def choose_bureau_page(request: Request, session: DbSession, login: SignedIn):
+    _web_session, user = login
+    bureaus = await accounts.bureaus_of(session, user)
+    return render(request, "accounts/choose_bureau.html", {"bureaus": bureaus, "role_label": role_label})
+
+
+@pages.post("/choose-bureau")
+async def choose_bureau(request: Request, session: DbSession, login: SignedIn,
+                        tenant_id: Annotated[uuid.UUID, Form()]):
+    web_session, user = login
+    await accounts.choose_bureau(session, web_session, user, tenant_id)
+    return see_other(request, "/")
+
+
+@pages.get("/account/password")
+async def password_page(request: Request, login: SignedIn):
+    return render(request, "accounts/password.html", {"forced": login[1].must_change_password})
+
+
+@pages.post("/account/password")
+async def change_password(
+    request: Request, session: DbSession, login: SignedIn, current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "", new_again: Annotated[str, Form()] = "",
+):
+    _web_session, user = login
+    try:
+        await accounts.change_password(session, user, current=current, new=new, new_again=new_again)
+    except InvalidInput as error:
+        return form_error(request, "accounts/password.html", error, {}, {"forced": user.must_change_password})
+    return await _after_login(request, session, user, "/")
+
+
+@pages.post("/lang")
+async def set_language(request: Request, lang: Annotated[str, Form()], next: Annotated[str, Form()] = "/"):
+    response = see_other(request, safe_next(next))
+    if lang in LANGUAGES:
+        response.set_cookie("luoshi_lang", lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+@pages.get("/auth/oidc/login")
+async def oidc_login(request: Request):
+    if not get_settings().oidc_enabled:
+        raise InvalidInput(_("本系统未启用统一身份认证登录，请使用账号密码登录。"))
+    redirect_uri = get_settings().base_url.rstrip("/") + "/auth/oidc/callback"
+    return await oidc.client().authorize_redirect(request, redirect_uri)
+
+
+@pages.get("/auth/oidc/callback")
+async def oidc_callback(request: Request, session: DbSession):
+    from authlib.integrations.base_client.errors import OAuthError
+
+    try:
+        token = await oidc.client().authorize_access_token(request)
+    except OAuthError as exc:
+        raise InvalidInput(_("统一身份认证未完成（%(reason)s），请重新登录。", reason=exc.error)) from exc
+    claims = token.get("userinfo") or {}
+    user = await accounts.user_for_oidc(
+        session, issuer=str(claims.get("iss", "")), subject=str(claims.get("sub", "")),
+        email=claims.get("email") if claims.get("email_verified", True) else None,
+    )
+    return await _after_login(request, session, user, "/")
+
+
+@pages.get("/account/tokens")
+async def tokens_page(request: Request, session: DbSession, actor: CurrentActor):
+    return render(request, "accounts/tokens.html", {"tokens": await accounts.list_api_tokens(session, actor)})
+
+
+@pages.post("/account/tokens")
+async def create_token_page(request: Request, session: DbSession, actor: CurrentActor,
+                            name: Annotated[str, Form()] = ""):
+    try:
+        _token, raw = await accounts.create_api_token(session, actor, name=name)
+    except InvalidInput as error:
+        return form_error(request, "accounts/tokens.html", error, {"name": name},
+                          {"tokens": await accounts.list_api_tokens(session, actor)})
+    return render(request, "accounts/tokens.html",
+                  {"tokens": await accounts.list_api_tokens(session, actor), "new_token": raw})
+
+
+@pages.post("/account/tokens/{token_id}/revoke")
+async def revoke_token_page(request: Request, session: DbSession, actor: CurrentActor, token_id: uuid.UUID):
+    await accounts.revoke_api_token(session, actor, token_id)
+    return see_other(request, "/account/tokens")
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+class MePublic(BaseModel):
+    user_id: uuid.UUID
+    display_name: str
+    tenant_id: uuid.UUID
+    role: str
+    unit_id: uuid.UUID | None
+
+
+class TokenCreate(BaseModel):
+    name: str
+
+
+class TokenPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    revoked: bool
+
+
+class TokenCreated(TokenPublic):
+    token: str
+
+
+@api.get("/me", response_model=MePublic)
+async def me(actor: ApiActor):
+    return MePublic(user_id=actor.user_id, display_name=actor.display_name, tenant_id=actor.tenant_id,
+                    role=actor.role, unit_id=actor.unit_id)
+
+
+@api.get("/tokens", response_model=list[TokenPublic])
+async def api_list_tokens(session: DbSession, actor: ApiActor):
+    return [TokenPublic(id=t.id, name=t.name, prefix=t.prefix, revoked=t.revoked_at is not None)
+            for t in await accounts.list_api_tokens(session, actor)]
+
+
+@api.post("/tokens", response_model=TokenCreated, status_code=201)
+async def api_create_token(session: DbSession, actor: ApiActor, body: TokenCreate):
+    token, raw = await accounts.create_api_token(session, actor, name=body.name)
+    return TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False, token=raw)
+
+
+@api.delete("/tokens/{token_id}", status_code=204)
+async def api_revoke_token(session: DbSession, actor: ApiActor, token_id: uuid.UUID):
+    await accounts.revoke_api_token(session, actor, token_id)
+    return Response(status_code=204)

@@ -1,0 +1,352 @@
+"""Accounts: passwords, login with throttling and lockout, browser sessions, API tokens, OIDC accounts."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.accounts.models import ApiToken, User, WebSession
+from backend.audit.service import record
+from backend.config import get_settings
+from backend.core.actor import Actor, Operator
+from backend.core.models import utcnow
+from backend.core.security import (
+    check_password_rules,
+    hash_password,
+    new_token,
+    token_hash,
+    verify_password,
+)
+from backend.db import set_context
+from backend.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
+from backend.i18n import _
+from backend.tenancy.models import Membership, Role, Tenant, Unit
+
+log = logging.getLogger(__name__)
+WRONG_CREDENTIALS = "登录名或密码不正确。连续输错 %(n)s 次后账号将被锁定 %(m)s 分钟。"
+
+
+def _clean_username(username: str) -> str:
+    username = username.strip()
+    if not username or len(username) > 50 or any(c.isspace() for c in username):
+        raise InvalidInput(_("登录名为 1 到 50 个字符，不能包含空格。"), field="username")
+    return username
+
+
+async def create_user(
+    session: AsyncSession, *, username: str, display_name: str, password: str | None = None,
+    email: str | None = None, is_operator: bool = False, must_change_password: bool = False,
+    oidc_subject: str | None = None,
+) -> User:
+    username = _clean_username(username)
+    if password is not None:
+        check_password_rules(password, username=username)
+    user = User(
+        username=username, display_name=display_name.strip()[:50] or username, email=email,
+        password_hash=hash_password(password) if password else None, is_operator=is_operator,
+        must_change_password=must_change_password, password_changed_at=utcnow() if password else None,
+        oidc_subject=oidc_subject,
+    )
+    session.add(user)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(_("登录名“%(name)s”已被使用，请换一个。", name=username), field="username") from exc
+    return user
+
+
+async def get_user_by_username(session: AsyncSession, username: str) -> User | None:
+    return (await session.exec(select(User).where(User.username == username.strip()))).first()
+
+
+# --- login -----------------------------------------------------------------------------------------------
+
+
+async def _ip_failures(redis: Redis | None, ip: str, *, add: bool) -> int:
+    """Failures from one address in the window; Redis being down must not lock anyone out or let a 500 through."""
+    if redis is None:
+        return 0
+    key = f"luoshi:login-fail:{ip}"
+    try:
+        if add:
+            count = await redis.incr(key)
+            if count == 1:
+                await redis.expire(key, get_settings().login_ip_window_minutes * 60)
+            return int(count)
+        return int(await redis.get(key) or 0)
+    except RedisError:
+        log.warning("login throttle unavailable: redis error")
+        return 0
+
+
+async def authenticate(
+    session: AsyncSession, redis: Redis | None, *, username: str, password: str, ip: str
+) -> User | DomainError:
+    """Checks a password with per-address throttling and per-account lockout (等保: 登录失败处理).
+
+    A failure is returned, not raised, so that the caller commits the failure count and audit event first."""
+    settings = get_settings()
+    if await _ip_failures(redis, ip, add=False) >= settings.login_ip_max_failures:
+        return TooManyAttempts(
+            _("此地址登录失败次数过多，请 %(m)s 分钟后再试。", m=settings.login_ip_window_minutes)
+        )
+    user = await get_user_by_username(session, username) if username.strip() else None
+    now = utcnow()
+    if user is not None and user.locked_until and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        return TooManyAttempts(_("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=minutes))
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        await _ip_failures(redis, ip, add=True)
+        if user is not None and ok is False:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.login_max_failures:
+                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+                user.failed_logins = 0
+            session.add(user)
+        await record(session, None, "login.failed", summary=_("登录失败：%(name)s", name=username[:50]), ip=ip)
+        if user is not None and user.locked_until and user.locked_until > now:
+            return TooManyAttempts(
+                _("密码连续输错 %(n)s 次，账号已锁定 %(m)s 分钟。", n=settings.login_max_failures,
+                  m=settings.login_lockout_minutes)
+            )
+        return NotAuthenticated(
+            _(WRONG_CREDENTIALS, n=settings.login_max_failures, m=settings.login_lockout_minutes), field="password"
+        )
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.add(user)
+    return user
+
+
+async def change_password(
+    session: AsyncSession, user: User, *, current: str, new: str, new_again: str
+) -> None:
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput(_("当前密码不正确。"), field="current")
+    if new != new_again:
+        raise InvalidInput(_("两次输入的新密码不一致。"), field="new_again")
+    if new == current:
+        raise InvalidInput(_("新密码不能与当前密码相同。"), field="new")
+    check_password_rules(new, username=user.username, field="new")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = utcnow()
+    session.add(user)
+    await session.flush()
+
+
+# --- bureaus a person may enter --------------------------------------------------------------------------
+
+
+@dataclass
+class BureauChoice:
+    tenant: Tenant
+    membership_id: uuid.UUID
+    role: Role
+
+
+async def bureaus_of(session: AsyncSession, user: User) -> list[BureauChoice]:
+    memberships = func.luoshi_user_tenants(user.id).table_valued("tenant_id", "membership_id", "role")
+    rows = (await session.exec(select(memberships.c.tenant_id, memberships.c.membership_id, memberships.c.role))).all()
+    if not rows:
+        return []
+    found = await session.exec(select(Tenant).where(col(Tenant.id).in_([r[0] for r in rows])))
+    tenants = {t.id: t for t in found.all()}
+    choices = [BureauChoice(tenants[r[0]], r[1], Role(r[2])) for r in rows]
+    return sorted(choices, key=lambda c: c.tenant.name)
+
+
+async def actor_for(
+    session: AsyncSession, user: User, tenant_id: uuid.UUID, *, ip: str | None = None, request_id: str | None = None
+) -> Actor:
+    """Scopes the session to the bureau and loads the person's membership there."""
+    await set_context(session, tenant_id)
+    row = (await session.exec(
+        select(Membership, Tenant.name).join(Tenant, col(Tenant.id) == Membership.tenant_id)
+        .where(Membership.user_id == user.id, col(Membership.is_active), col(Tenant.is_active))
+    )).first()
+    if row is None:
+        raise NotFound(_("您不是该教育局的成员，或账号已被停用。"))
+    membership, tenant_name = row
+    return Actor(
+        user_id=user.id, display_name=user.display_name, tenant_id=tenant_id, membership_id=membership.id,
+        role=Role(membership.role), unit_id=membership.unit_id, tenant_name=tenant_name, ip=ip,
+        request_id=request_id,
+    )
+
+
+def operator_for(user: User, *, ip: str | None = None, request_id: str | None = None) -> Operator:
+    return Operator(user_id=user.id, display_name=user.display_name, ip=ip, request_id=request_id)
+
+
+# --- browser sessions ------------------------------------------------------------------------------------
+
+
+async def start_session(
+    session: AsyncSession, user: User, *, tenant_id: uuid.UUID | None, ip: str, user_agent: str,
+    previous_token: str | None = None,
+) -> tuple[str, WebSession]:
+    """A fresh session id at every login (no fixation); the old one, if any, is ended. Returns the raw id."""
+    if previous_token:
+        await session.exec(delete(WebSession).where(col(WebSession.id) == token_hash(previous_token)))
+    raw = new_token()
+    web_session = WebSession(id=token_hash(raw), user_id=user.id, current_tenant_id=tenant_id, ip=ip,
+                             user_agent=user_agent[:300])
+    session.add(web_session)
+    await session.flush()
+    return raw, web_session
+
+
+async def load_session(session: AsyncSession, raw: str) -> tuple[WebSession, User] | None:
+    """The session and its user, or None when unknown or past its idle or absolute timeout."""
+    settings = get_settings()
+    row = (await session.exec(
+        select(WebSession, User).join(User, col(User.id) == WebSession.user_id)
+        .where(WebSession.id == token_hash(raw))
+    )).first()
+    if row is None:
+        return None
+    web_session, user = row
+    now = utcnow()
+    expired = (
+        now - web_session.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+        or now - web_session.created_at > timedelta(hours=settings.session_absolute_hours)
+        or not user.is_active
+    )
+    if expired:
+        await session.delete(web_session)
+        return None
+    if now - web_session.last_seen_at > timedelta(seconds=60):
+        web_session.last_seen_at = now
+        session.add(web_session)
+    return web_session, user
+
+
+async def choose_bureau(session: AsyncSession, web_session: WebSession, user: User, tenant_id: uuid.UUID) -> Actor:
+    actor = await actor_for(session, user, tenant_id)
+    web_session.current_tenant_id = tenant_id
+    session.add(web_session)
+    await record(session, actor, "login", summary=_("%(name)s 登录", name=user.display_name))
+    return actor
+
+
+async def purge_expired_sessions(session: AsyncSession) -> int:
+    """Sessions past their idle or absolute limit can never be used again; drop them."""
+    settings = get_settings()
+    now = utcnow()
+    result = await session.exec(delete(WebSession).where(
+        (col(WebSession.last_seen_at) < now - timedelta(minutes=settings.session_idle_minutes))
+        | (col(WebSession.created_at) < now - timedelta(hours=settings.session_absolute_hours))
+    ))
+    return result.rowcount
+
+
+async def end_session(session: AsyncSession, raw: str) -> None:
+    await session.exec(delete(WebSession).where(col(WebSession.id) == token_hash(raw)))
+
+
+# --- API tokens ------------------------------------------------------------------------------------------
+
+
+async def create_api_token(session: AsyncSession, actor: Actor, *, name: str) -> tuple[ApiToken, str]:
+    """The raw token is returned once; only its hash is kept."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(_("请为令牌起个名字，说明它的用途，例如“数据同步脚本”。"), field="name")
+    raw = new_token("lsk_")
+    token = ApiToken(tenant_id=actor.tenant_id, membership_id=actor.membership_id, name=name[:100],
+                     token_hash=token_hash(raw), prefix=raw[:10])
+    session.add(token)
+    await session.flush()
+    await record(session, actor, "token.create", object_type="api_token", object_id=token.id,
+                 summary=_("创建 API 令牌“%(name)s”", name=token.name))
+    return token, raw
+
+
+async def list_api_tokens(session: AsyncSession, actor: Actor) -> list[ApiToken]:
+    query = (
+        select(ApiToken).where(ApiToken.membership_id == actor.membership_id)
+        .order_by(col(ApiToken.created_at).desc())
+    )
+    return list((await session.exec(query)).all())
+
+
+async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: uuid.UUID) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None or (token.membership_id != actor.membership_id and not actor.can("members.manage")):
+        raise NotFound(_("找不到该令牌。"))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+        await session.flush()
+        await record(session, actor, "token.revoke", object_type="api_token", object_id=token.id,
+                     summary=_("吊销 API 令牌“%(name)s”", name=token.name))
+    return token
+
+
+async def actor_for_token(
+    session: AsyncSession, raw: str, *, ip: str | None = None, request_id: str | None = None
+) -> Actor:
+    unauthenticated = NotAuthenticated(_("API 令牌无效或已被吊销。"))
+    digest = token_hash(raw)
+    tenant_id = (await session.exec(select(func.luoshi_token_tenant(digest)))).one()
+    if tenant_id is None:
+        raise unauthenticated
+    await set_context(session, tenant_id)
+    row = (await session.exec(
+        select(ApiToken, Membership, User)
+        .join(Membership, col(Membership.id) == ApiToken.membership_id)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(ApiToken.token_hash == digest)
+    )).first()
+    if row is None:
+        raise unauthenticated
+    token, membership, user = row
+    if not membership.is_active or not user.is_active:
+        raise unauthenticated
+    if token.last_used_at is None or utcnow() - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = utcnow()
+        session.add(token)
+    return Actor(user_id=user.id, display_name=user.display_name, tenant_id=tenant_id, membership_id=membership.id,
+                 role=Role(membership.role), unit_id=membership.unit_id, ip=ip, request_id=request_id)
+
+
+# --- OIDC ------------------------------------------------------------------------------------------------
+
+
+async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, email: str | None) -> User:
+    """An OIDC login maps to an account the bureau already opened: by subject, else once by e-mail."""
+    key = f"{issuer}|{subject}"
+    user = (await session.exec(select(User).where(User.oidc_subject == key))).first()
+    if user is None and email:
+        user = (await session.exec(
+            select(User).where(func.lower(User.email) == email.lower(), col(User.oidc_subject).is_(None))
+        )).first()
+        if user is not None:
+            user.oidc_subject = key
+            session.add(user)
+    if user is None or not user.is_active:
+        raise NotFound(_("统一身份认证已通过，但本系统中没有与之对应的账号。请联系本局管理员开通。"))
+    user.last_login_at = utcnow()
+    session.add(user)
+    await session.flush()
+    return user
+
+
+async def unit_name(session: AsyncSession, unit_id: uuid.UUID | None) -> str | None:
+    if unit_id is None:
+        return None
+    unit = await session.get(Unit, unit_id)
+    return unit.name if unit else None
+
+
+__all__ = ["Operator"]

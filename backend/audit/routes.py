@@ -1,0 +1,53 @@
+"""The audit log with filters, as a page and through the API."""
+
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from backend.audit import service as audit
+from backend.core.templating import render
+from backend.deps import ApiActor, CurrentActor, DbSession
+
+pages = APIRouter(tags=["audit"])
+api = APIRouter(tags=["audit"])
+
+ACTION_FILTERS = {
+    "": "全部操作", "login": "登录", "unit.": "单位", "member.": "人员与角色", "token.": "API 令牌",
+    "tenant.": "教育局",
+}
+
+
+@pages.get("/audit")
+async def audit_page(
+    request: Request, session: DbSession, actor: CurrentActor, action: str = "", who: str = "",
+    since: date | None = None, until: date | None = None, before: datetime | None = None,
+):
+    events = await audit.list_events(session, actor, action=action or None, actor_name=who or None, since=since,
+                                     until=until, before=before)
+    return render(request, "audit/list.html", {
+        "events": events, "values": {"action": action, "who": who, "since": since or "", "until": until or ""},
+        "action_filters": ACTION_FILTERS, "has_more": len(events) == audit.PAGE_SIZE,
+    })
+
+
+class AuditEventPublic(BaseModel):
+    occurred_at: datetime
+    actor_name: str
+    action: str
+    object_type: str
+    object_id: str
+    summary: str
+    details: dict[str, Any]
+    ip: str | None
+
+
+@api.get("/audit-events", response_model=list[AuditEventPublic])
+async def api_audit_events(
+    session: DbSession, actor: ApiActor, action: str = "", who: str = "", since: date | None = None,
+    until: date | None = None, before: datetime | None = None,
+):
+    events = await audit.list_events(session, actor, action=action or None, actor_name=who or None, since=since,
+                                     until=until, before=before)
+    return [AuditEventPublic.model_validate(e, from_attributes=True) for e in events]

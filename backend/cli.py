@@ -1,0 +1,255 @@
+"""The `luoshi` command: serve, worker, demo, migrate and the administrative commands."""
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from backend.i18n import _
+
+
+def _run(coro):
+    return asyncio.run(coro)
+
+
+def cmd_migrate(args) -> None:
+    from backend.core.migrate import migrate
+
+    migrate()
+    print(_("数据库已迁移到最新版本，应用角色已就绪。"))
+
+
+def cmd_serve(args) -> None:
+    import uvicorn
+
+    uvicorn.run("backend.web:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                proxy_headers=True, log_config=None)
+
+
+def cmd_worker(args) -> None:
+    from workers.settings import build_worker
+
+    build_worker().run()
+
+
+async def _with_session(tenant_code: str | None, body):
+    from sqlmodel import select
+
+    from backend.db import dispose_engine, set_context, unit_of_work
+    from backend.tenancy.models import Tenant
+
+    try:
+        async with unit_of_work() as session:
+            tenant = None
+            if tenant_code:
+                tenant = (await session.exec(select(Tenant).where(Tenant.code == tenant_code))).first()
+                if tenant is None:
+                    raise SystemExit(_("找不到简称为 %(code)s 的教育局。", code=tenant_code))
+                await set_context(session, tenant.id)
+            return await body(session, tenant)
+    finally:
+        await dispose_engine()
+
+
+def cmd_tenant_create(args) -> None:
+    from backend.tenancy.service import create_tenant
+
+    async def body(session, _tenant):
+        tenant = await create_tenant(session, None, name=args.name, code=args.code, timezone=args.timezone)
+        print(_("已创建教育局：%(name)s（%(code)s）", name=tenant.name, code=tenant.code))
+
+    _run(_with_session(None, body))
+
+
+def _password(args) -> str:
+    return args.password or os.environ.get("LUOSHI_NEW_PASSWORD") or getpass.getpass(_("密码："))
+
+
+def cmd_user_create(args) -> None:
+    from backend.accounts.service import create_user
+
+    async def body(session, _tenant):
+        user = await create_user(session, username=args.username, display_name=args.name or args.username,
+                                 password=_password(args), email=args.email, is_operator=args.operator,
+                                 must_change_password=args.must_change)
+        print(_("已创建账号：%(name)s", name=user.username))
+
+    _run(_with_session(None, body))
+
+
+def cmd_member_add(args) -> None:
+    from sqlmodel import select
+
+    from backend.accounts.service import get_user_by_username
+    from backend.tenancy.models import Role, Unit
+    from backend.tenancy.service import add_member
+
+    async def body(session, tenant):
+        user = await get_user_by_username(session, args.username)
+        if user is None:
+            raise SystemExit(_("找不到登录名为 %(name)s 的账号，请先用 luoshi user create 创建。", name=args.username))
+        unit_id = None
+        if args.unit:
+            unit = (await session.exec(select(Unit).where(Unit.name == args.unit))).first()
+            if unit is None:
+                raise SystemExit(_("本局没有名为 %(name)s 的单位。", name=args.unit))
+            unit_id = unit.id
+        await add_member(session, None, tenant_id=tenant.id, user=user, role=Role(args.role), unit_id=unit_id)
+        print(_("%(user)s 已加入 %(tenant)s", user=user.username, tenant=tenant.name))
+
+    _run(_with_session(args.tenant, body))
+
+
+def cmd_token_create(args) -> None:
+    from backend.accounts.service import actor_for, create_api_token, get_user_by_username
+
+    async def body(session, tenant):
+        user = await get_user_by_username(session, args.username)
+        if user is None:
+            raise SystemExit(_("找不到登录名为 %(name)s 的账号。", name=args.username))
+        actor = await actor_for(session, user, tenant.id)
+        _token, raw = await create_api_token(session, actor, name=args.name)
+        print(raw)
+
+    _run(_with_session(args.tenant, body))
+
+
+def cmd_demo(args) -> None:
+    from backend.config import get_settings
+
+    settings = get_settings()
+    embedded = None
+    if not settings.database_url or not settings.redis_url:
+        from backend.core.embedded import EmbeddedServices
+
+        embedded = EmbeddedServices(settings.data_dir)
+
+    def stop_on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_term)
+    try:
+        if embedded and not settings.database_url:
+            os.environ["DATABASE_URL"] = embedded.start_postgres()
+        if embedded and not settings.redis_url:
+            os.environ["REDIS_URL"] = embedded.start_redis()
+        get_settings.cache_clear()
+        from backend.core.migrate import migrate
+
+        migrate()
+        asyncio.run(_demo(args))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if embedded:
+            embedded.stop()
+        print(_("落实已停止。"), flush=True)
+
+
+async def _demo(args) -> None:
+    import uvicorn
+
+    from backend.db import dispose_engine
+    from backend.demo import DEMO_PASSWORD, ensure_demo_bureau
+    from workers.settings import build_worker
+
+    logins = await ensure_demo_bureau()
+    await dispose_engine()
+    shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104
+    url = f"http://{shown_host}:{args.port}"
+    print("\n" + _("落实演示已启动：%(url)s", url=url))
+    print(_("所有演示账号的密码都是：%(password)s", password=DEMO_PASSWORD))
+    for login in logins:
+        print(f"  {login.username:<10} {login.display_name}（{login.role}）")
+    print(_("按 Ctrl-C 停止。") + "\n", flush=True)
+    server = uvicorn.Server(uvicorn.Config("backend.web:create_app", factory=True, host=args.host, port=args.port,
+                                           log_config=None))
+    worker = build_worker(handle_signals=False)
+    worker_task = asyncio.create_task(worker.async_run())
+    try:
+        await server.serve()
+    finally:
+        worker_task.cancel()
+        await asyncio.gather(worker_task, return_exceptions=True)
+        await worker.close()
+
+
+def cmd_plan_parse(args) -> None:
+    from backend.plans.parser import parse_file, parse_to_dict
+
+    data = Path(args.file).read_bytes()
+    parsed = parse_file(data, Path(args.file).name)
+    print(json.dumps(parse_to_dict(parsed), ensure_ascii=False, indent=2 if args.json else None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="luoshi", description="落实 — 教育督查督办平台")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name, help_text in (("serve", "运行 Web 服务"), ("demo", "演示：内置数据库与 Redis，创建示范局并运行")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        if name == "serve":
+            p.add_argument("--workers", type=int, default=1)
+        p.set_defaults(func=cmd_serve if name == "serve" else cmd_demo)
+    sub.add_parser("worker", help="运行后台任务（arq）").set_defaults(func=cmd_worker)
+    sub.add_parser("migrate", help="迁移数据库到最新版本并创建应用角色").set_defaults(func=cmd_migrate)
+
+    tenant = sub.add_parser("tenant", help="教育局").add_subparsers(dest="action", required=True)
+    p = tenant.add_parser("create", help="创建教育局")
+    p.add_argument("--name", required=True)
+    p.add_argument("--code", required=True)
+    p.add_argument("--timezone", default="Asia/Shanghai")
+    p.set_defaults(func=cmd_tenant_create)
+
+    user = sub.add_parser("user", help="账号").add_subparsers(dest="action", required=True)
+    p = user.add_parser("create", help="创建账号")
+    p.add_argument("--username", required=True)
+    p.add_argument("--name")
+    p.add_argument("--email")
+    p.add_argument("--password", help="不提供时从 LUOSHI_NEW_PASSWORD 或交互输入读取")
+    p.add_argument("--operator", action="store_true", help="平台运维账号")
+    p.add_argument("--must-change", action="store_true", help="首次登录须修改密码")
+    p.set_defaults(func=cmd_user_create)
+
+    member = sub.add_parser("member", help="成员").add_subparsers(dest="action", required=True)
+    p = member.add_parser("add", help="把账号加入教育局")
+    p.add_argument("--tenant", required=True, help="教育局简称")
+    p.add_argument("--username", required=True)
+    p.add_argument("--role", required=True, choices=["admin", "supervisor", "leader", "unit_head", "unit_staff"])
+    p.add_argument("--unit", help="单位名称（单位负责人、经办人必填）")
+    p.set_defaults(func=cmd_member_add)
+
+    token = sub.add_parser("token", help="API 令牌").add_subparsers(dest="action", required=True)
+    p = token.add_parser("create", help="为成员创建个人 API 令牌（只显示一次）")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--username", required=True)
+    p.add_argument("--name", required=True, help="用途")
+    p.set_defaults(func=cmd_token_create)
+
+    plan = sub.add_parser("plan", help="工作要点").add_subparsers(dest="action", required=True)
+    p = plan.add_parser("parse", help="解析工作要点文件并输出结构")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="输出缩进的 JSON")
+    p.set_defaults(func=cmd_plan_parse)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    from backend.errors import DomainError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except DomainError as error:
+        print(error.message, file=sys.stderr)
+        raise SystemExit(2) from error
+
+
+if __name__ == "__main__":
+    main()

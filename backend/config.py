@@ -1,0 +1,60 @@
+"""One Settings object for the whole app; every knob is an environment variable (see README)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 — refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LUOSHI_", env_file=".env", extra="ignore")
+
+    environment: str = "development"
+    # DATABASE_URL / REDIS_URL are read without the prefix, as every platform names them so.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    app_db_role: str = "luoshi_app"
+    app_db_password: str = "luoshi_app"  # noqa: S105 — set LUOSHI_APP_DB_PASSWORD in production
+    app_database_url: str | None = None
+    data_dir: Path = Path(".luoshi-data")
+    secret_key: str = DEV_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    default_locale: str = "zh_Hans"
+    default_timezone: str = "Asia/Shanghai"
+
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    cookie_secure: bool = False
+
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    login_ip_max_failures: int = 30
+    login_ip_window_minutes: int = 15
+    password_min_length: int = 10
+    invite_valid_days: int = 7
+
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_display_name: str = "统一身份认证"
+
+    metrics_allow: str = "127.0.0.1,::1"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> "Settings":
+        if self.environment == "production" and self.secret_key == DEV_SECRET:
+            raise ValueError("LUOSHI_SECRET_KEY must be set to a random value in production")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

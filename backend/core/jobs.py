@@ -1,0 +1,49 @@
+"""Enqueueing arq jobs with the request id, and the wrapper that restores it (and counts the job) in the worker."""
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from arq.connections import ArqRedis, RedisSettings, create_pool
+
+from backend.config import get_settings
+from backend.core.observability import JOBS, request_id_var
+
+log = logging.getLogger("luoshi.jobs")
+_pool: ArqRedis | None = None
+
+
+def redis_settings() -> RedisSettings:
+    url = get_settings().redis_url or "redis://127.0.0.1:6379/0"
+    if url.startswith("unix://"):
+        return RedisSettings(unix_socket_path=url.removeprefix("unix://"))
+    return RedisSettings.from_dsn(url)
+
+
+async def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
+    """Call after the transaction commits (jobs take ids and read committed state)."""
+    global _pool
+    if _pool is None:
+        _pool = await create_pool(redis_settings())
+    await _pool.enqueue_job(name, *args, request_id=request_id_var.get(), **kwargs)
+
+
+def job(function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @functools.wraps(function)
+    async def run(ctx: dict, *args: Any, request_id: str | None = None, **kwargs: Any) -> Any:
+        token = request_id_var.set(request_id or f"job-{ctx.get('job_id', '')}")
+        try:
+            result = await function(ctx, *args, **kwargs)
+        except Exception:
+            JOBS.labels(function.__name__, "error").inc()
+            log.exception("job failed", extra={"job": function.__name__})
+            raise
+        else:
+            JOBS.labels(function.__name__, "ok").inc()
+            log.info("job done", extra={"job": function.__name__})
+            return result
+        finally:
+            request_id_var.reset(token)
+
+    return run

@@ -1,0 +1,62 @@
+"""Jinja2 with Babel's gettext and `render`, which returns the whole page or one block of it for htmx."""
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+
+from backend import i18n
+from backend.config import get_settings
+from backend.core.security import sign
+from backend.tenancy.models import role_label
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "frontend" / "templates"
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    enable_async=False,
+)
+env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+
+
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Timestamps are stored in UTC and shown in the bureau's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(get_settings().default_timezone)).strftime(fmt)
+
+
+env.filters["localtime"] = localtime
+
+
+def csrf_token(request: Request) -> str:
+    return sign("csrf:" + request.state.csrf_seed)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
+    block: str | None = None, headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    actor = getattr(request.state, "actor", None)
+    context = {
+        "request": request,
+        "actor": actor,
+        "bureau_name": actor.tenant_name if actor else "",
+        "role_name": role_label(actor.role) if actor else "",
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf_token(request),
+        "locale": i18n.get_locale(),
+        "languages": i18n.LANGUAGES,
+        "errors": {},
+        "values": {},
+        **(context or {}),
+    }
+    html = render_block(env, template, block, context) if block else env.get_template(template).render(context)
+    return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -1,0 +1,69 @@
+"""The demo bureau that `luoshi demo` creates on first start: units and one person per role."""
+
+from dataclasses import dataclass
+
+from sqlmodel import select
+
+from backend.accounts.service import create_user
+from backend.db import unit_of_work
+from backend.tenancy import service as tenancy
+from backend.tenancy.models import Role, Tenant, UnitKind
+
+DEMO_CODE = "demo"
+DEMO_PASSWORD = "Luoshi@2026demo"  # noqa: S105 — demo only, printed at start
+
+
+@dataclass
+class DemoLogin:
+    role: str
+    username: str
+    display_name: str
+
+
+DEMO_PEOPLE = [
+    ("operator", "operator", "平台运维", None),
+    (Role.admin, "admin", "王管理", None),
+    (Role.supervisor, "duban", "李督办", None),
+    (Role.leader, "juzhang", "张局长", None),
+    (Role.unit_head, "xiaozhang", "陈校长", "第一实验小学"),
+    (Role.unit_staff, "jingban", "刘经办", "第一实验小学"),
+]
+DEMO_UNITS = [
+    ("局办公室", UnitKind.office, None),
+    ("督导室", UnitKind.office, None),
+    ("基础教育科", UnitKind.office, None),
+    ("安全稳定科", UnitKind.office, None),
+    ("第一实验小学", UnitKind.school, "基础教育科"),
+    ("城关中学", UnitKind.school, "基础教育科"),
+    ("实验幼儿园", UnitKind.kindergarten, "基础教育科"),
+]
+
+
+async def ensure_demo_bureau() -> list[DemoLogin]:
+    """Idempotent: a second start finds the bureau and changes nothing."""
+    logins = [DemoLogin(str(role), username, name) for role, username, name, _unit in DEMO_PEOPLE]
+    async with unit_of_work() as session:
+        if (await session.exec(select(Tenant).where(Tenant.code == DEMO_CODE))).first():
+            return logins
+        tenant = await tenancy.create_tenant(session, None, name="示范县教育局", code=DEMO_CODE)
+        admin = None
+        units = {}
+        people = {}
+        for role, username, name, _unit in DEMO_PEOPLE:
+            people[username] = await create_user(session, username=username, display_name=name,
+                                                 password=DEMO_PASSWORD, is_operator=role == "operator")
+        admin_user = people["admin"]
+        await tenancy.add_member(session, None, tenant_id=tenant.id, user=admin_user, role=Role.admin)
+        from backend.accounts.service import actor_for
+
+        admin = await actor_for(session, admin_user, tenant.id)
+        for name, kind, parent in DEMO_UNITS:
+            unit = await tenancy.create_unit(session, admin, name=name, kind=kind,
+                                             parent_id=units[parent].id if parent else None)
+            units[name] = unit
+        for role, username, _name, unit_name in DEMO_PEOPLE:
+            if role in ("operator", Role.admin):
+                continue
+            await tenancy.add_member(session, admin, tenant_id=tenant.id, user=people[username], role=Role(role),
+                                     unit_id=units[unit_name].id if unit_name else None)
+    return logins

@@ -1,0 +1,113 @@
+"""Bureaus (tenants), their units and who belongs to them."""
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import AutoString, Field, SQLModel
+
+from backend.core.models import id_field, tenant_field, timestamp_field
+from backend.i18n import _
+
+
+class Role(enum.StrEnum):
+    admin = "admin"
+    supervisor = "supervisor"
+    leader = "leader"
+    unit_head = "unit_head"
+    unit_staff = "unit_staff"
+
+    @property
+    def needs_unit(self) -> bool:
+        return self in (Role.unit_head, Role.unit_staff)
+
+
+class UnitKind(enum.StrEnum):
+    office = "office"
+    school = "school"
+    kindergarten = "kindergarten"
+    sub_bureau = "sub_bureau"
+    other = "other"
+
+
+class Tenant(SQLModel, table=True):
+    """A bureau: the customer. Global table (no RLS): it is the key every other row is scoped by."""
+
+    __tablename__ = "tenants"
+    id: uuid.UUID = id_field()
+    name: str = Field(max_length=100, unique=True)
+    code: str = Field(max_length=40, unique=True)
+    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    is_active: bool = True
+    created_at: datetime = timestamp_field()
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    parent_id: uuid.UUID | None = Field(default=None, foreign_key="units.id", index=True)
+    name: str = Field(max_length=100)
+    kind: UnitKind = Field(default=UnitKind.office, sa_type=AutoString(20))
+    sort_order: int = 0
+    created_at: datetime = timestamp_field()
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        CheckConstraint(
+            "role NOT IN ('unit_head', 'unit_staff') OR unit_id IS NOT NULL", name="unit_role_has_unit"
+        ),
+    )
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    role: Role = Field(sa_type=AutoString(20))
+    unit_id: uuid.UUID | None = Field(default=None, foreign_key="units.id", index=True)
+    is_active: bool = True
+    created_at: datetime = timestamp_field()
+
+
+class Invitation(SQLModel, table=True):
+    """An invite link: the raw token exists only in the link; we keep its hash."""
+
+    __tablename__ = "invitations"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    token_hash: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=50)
+    role: Role = Field(sa_type=AutoString(20))
+    unit_id: uuid.UUID | None = Field(default=None, foreign_key="units.id")
+    created_by: uuid.UUID = Field(foreign_key="users.id")
+    created_at: datetime = timestamp_field()
+    expires_at: datetime = timestamp_field()
+    accepted_at: datetime | None = timestamp_field(nullable=True)
+    accepted_user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+
+
+ROLE_LABELS = {
+    Role.admin: "系统管理员",
+    Role.supervisor: "督查督办人员",
+    Role.leader: "局领导",
+    Role.unit_head: "单位负责人",
+    Role.unit_staff: "经办人",
+}
+UNIT_KIND_LABELS = {
+    UnitKind.office: "科室",
+    UnitKind.school: "学校",
+    UnitKind.kindergarten: "幼儿园",
+    UnitKind.sub_bureau: "下级教育局",
+    UnitKind.other: "其他",
+}
+
+
+def role_label(role: Role | str) -> str:
+    return _(ROLE_LABELS[Role(role)])
+
+
+def unit_kind_label(kind: UnitKind | str) -> str:
+    return _(UNIT_KIND_LABELS[UnitKind(kind)])

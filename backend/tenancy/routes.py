@@ -1,0 +1,369 @@
+"""Home, the unit tree, people and roles, invitations, and the operator's bureau list."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from backend.config import get_settings
+from backend.core.forms import form_error, see_other
+from backend.core.templating import render
+from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
+from backend.errors import DomainError
+from backend.tenancy import service as tenancy
+from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
+
+pages = APIRouter(tags=["tenancy"])
+api = APIRouter(tags=["tenancy"])
+
+
+def _optional_uuid(value: str | None) -> uuid.UUID | None:
+    from backend.errors import InvalidInput
+    from backend.i18n import _
+
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError as exc:
+        raise InvalidInput(_("所选单位无效，请重新选择。"), field="unit_id") from exc
+
+
+def _labels() -> dict:
+    return {
+        "role_label": role_label, "unit_kind_label": unit_kind_label,
+        "roles": list(Role), "unit_kinds": list(UnitKind),
+    }
+
+
+@pages.get("/")
+async def home(request: Request, session: DbSession, actor: CurrentActor):
+    units = await tenancy.list_units(session, actor)
+    unit_name = next((n.unit.name for n in units if n.unit.id == actor.unit_id), None)
+    return render(request, "tenancy/home.html", {
+        "unit_count": len(units), "unit_name": unit_name, **_labels(),
+    })
+
+
+# --- units -----------------------------------------------------------------------------------------------
+
+
+async def _units_context(session, actor) -> dict:
+    return {"nodes": await tenancy.list_units(session, actor), **_labels()}
+
+
+@pages.get("/admin/units")
+async def units_page(request: Request, session: DbSession, actor: CurrentActor):
+    actor.require("units.manage")
+    return render(request, "tenancy/units.html", await _units_context(session, actor))
+
+
+@pages.post("/admin/units")
+async def create_unit_page(
+    request: Request, session: DbSession, actor: CurrentActor, name: Annotated[str, Form()] = "",
+    kind: Annotated[UnitKind, Form()] = UnitKind.office, parent_id: Annotated[str, Form()] = "",
+):
+    try:
+        await tenancy.create_unit(session, actor, name=name, kind=kind, parent_id=_optional_uuid(parent_id))
+    except DomainError as error:
+        if error.status_code == 403:
+            raise
+        return form_error(request, "tenancy/units.html", error,
+                          {"name": name, "kind": kind, "parent_id": parent_id}, await _units_context(session, actor))
+    return see_other(request, "/admin/units")
+
+
+@pages.get("/admin/units/{unit_id}")
+async def edit_unit_page(request: Request, session: DbSession, actor: CurrentActor, unit_id: uuid.UUID):
+    actor.require("units.manage")
+    unit = await tenancy.get_unit(session, actor, unit_id)
+    values = {"name": unit.name, "kind": unit.kind, "parent_id": str(unit.parent_id or "")}
+    return render(request, "tenancy/unit_edit.html", {"unit": unit, "values": values,
+                                                      **await _units_context(session, actor)})
+
+
+@pages.post("/admin/units/{unit_id}")
+async def update_unit_page(
+    request: Request, session: DbSession, actor: CurrentActor, unit_id: uuid.UUID,
+    name: Annotated[str, Form()] = "", kind: Annotated[UnitKind, Form()] = UnitKind.office,
+    parent_id: Annotated[str, Form()] = "",
+):
+    try:
+        await tenancy.update_unit(session, actor, unit_id, name=name, kind=kind, parent_id=_optional_uuid(parent_id))
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        unit = await tenancy.get_unit(session, actor, unit_id)
+        return form_error(request, "tenancy/unit_edit.html", error,
+                          {"name": name, "kind": kind, "parent_id": parent_id},
+                          {"unit": unit, **await _units_context(session, actor)})
+    return see_other(request, "/admin/units")
+
+
+@pages.post("/admin/units/{unit_id}/delete")
+async def delete_unit_page(request: Request, session: DbSession, actor: CurrentActor, unit_id: uuid.UUID):
+    await tenancy.delete_unit(session, actor, unit_id)
+    return see_other(request, "/admin/units")
+
+
+# --- members ---------------------------------------------------------------------------------------------
+
+
+async def _members_context(session, actor) -> dict:
+    return {
+        "members": await tenancy.list_members(session, actor),
+        "invitations": await tenancy.list_pending_invitations(session, actor) if actor.can("members.manage") else [],
+        "nodes": await tenancy.list_units(session, actor), **_labels(),
+    }
+
+
+@pages.get("/admin/members")
+async def members_page(request: Request, session: DbSession, actor: CurrentActor):
+    actor.require("members.read")
+    return render(request, "tenancy/members.html", await _members_context(session, actor))
+
+
+@pages.post("/admin/members/invite")
+async def invite_page(
+    request: Request, session: DbSession, actor: CurrentActor, display_name: Annotated[str, Form()] = "",
+    role: Annotated[Role, Form()] = Role.unit_staff, unit_id: Annotated[str, Form()] = "",
+):
+    values = {"display_name": display_name, "role": role, "unit_id": unit_id}
+    try:
+        _invitation, raw = await tenancy.invite(session, actor, display_name=display_name, role=role,
+                                                unit_id=_optional_uuid(unit_id))
+    except DomainError as error:
+        if error.status_code == 403:
+            raise
+        return form_error(request, "tenancy/members.html", error, values, await _members_context(session, actor))
+    link = get_settings().base_url.rstrip("/") + "/invite/" + raw
+    return render(request, "tenancy/members.html",
+                  {"invite_link": link, "invited_name": display_name, **await _members_context(session, actor)})
+
+
+@pages.post("/admin/invitations/{invitation_id}/revoke")
+async def revoke_invitation_page(request: Request, session: DbSession, actor: CurrentActor,
+                                 invitation_id: uuid.UUID):
+    await tenancy.revoke_invitation(session, actor, invitation_id)
+    return see_other(request, "/admin/members")
+
+
+@pages.post("/admin/members/{membership_id}/role")
+async def change_role_page(
+    request: Request, session: DbSession, actor: CurrentActor, membership_id: uuid.UUID,
+    role: Annotated[Role, Form()], unit_id: Annotated[str, Form()] = "",
+):
+    try:
+        await tenancy.change_role(session, actor, membership_id, role=role, unit_id=_optional_uuid(unit_id))
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        return form_error(request, "tenancy/members.html", error, {}, await _members_context(session, actor))
+    return see_other(request, "/admin/members")
+
+
+@pages.post("/admin/members/{membership_id}/deactivate")
+async def deactivate_page(request: Request, session: DbSession, actor: CurrentActor, membership_id: uuid.UUID):
+    await tenancy.set_member_active(session, actor, membership_id, active=False)
+    return see_other(request, "/admin/members")
+
+
+@pages.post("/admin/members/{membership_id}/activate")
+async def activate_page(request: Request, session: DbSession, actor: CurrentActor, membership_id: uuid.UUID):
+    await tenancy.set_member_active(session, actor, membership_id, active=True)
+    return see_other(request, "/admin/members")
+
+
+@pages.post("/admin/members/{membership_id}/reset-password")
+async def reset_password_page(request: Request, session: DbSession, actor: CurrentActor, membership_id: uuid.UUID):
+    password = await tenancy.reset_password(session, actor, membership_id)
+    row = await tenancy.get_member(session, actor, membership_id)
+    return render(request, "tenancy/members.html", {
+        "reset_for": row.user.display_name, "reset_username": row.user.username, "reset_password": password,
+        **await _members_context(session, actor),
+    })
+
+
+# --- invitations (the invitee, not signed in) ------------------------------------------------------------
+
+
+@pages.get("/invite/{token}")
+async def invitation_page(request: Request, session: DbSession, token: str):
+    invitation, tenant = await tenancy.open_invitation(session, token)
+    return render(request, "tenancy/invitation.html", {"invitation": invitation, "tenant": tenant, **_labels()})
+
+
+@pages.post("/invite/{token}")
+async def accept_invitation_page(
+    request: Request, session: DbSession, token: str, username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "", password_again: Annotated[str, Form()] = "",
+):
+    try:
+        await tenancy.accept_invitation(session, token, username=username, password=password,
+                                        password_again=password_again)
+    except DomainError as error:
+        if error.status_code == 404:
+            raise
+        invitation, tenant = await tenancy.open_invitation(session, token)
+        return form_error(request, "tenancy/invitation.html", error, {"username": username},
+                          {"invitation": invitation, "tenant": tenant, **_labels()})
+    return see_other(request, "/login?joined=1")
+
+
+# --- operator --------------------------------------------------------------------------------------------
+
+
+@pages.get("/operator/tenants")
+async def tenants_page(request: Request, session: DbSession, operator: CurrentOperator):
+    return render(request, "tenancy/tenants.html", {"tenants": await tenancy.list_tenants(session, operator)})
+
+
+@pages.post("/operator/tenants")
+async def create_tenant_page(
+    request: Request, session: DbSession, operator: CurrentOperator, name: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "", admin_name: Annotated[str, Form()] = "",
+    admin_username: Annotated[str, Form()] = "",
+):
+    values = {"name": name, "code": code, "admin_name": admin_name, "admin_username": admin_username}
+    try:
+        tenant, password = await tenancy.open_bureau(
+            session, operator, name=name, code=code, admin_name=admin_name, admin_username=admin_username
+        )
+    except DomainError as error:
+        return form_error(request, "tenancy/tenants.html", error, values,
+                          {"tenants": await tenancy.list_tenants(session, operator)})
+    return render(request, "tenancy/tenants.html", {
+        "tenants": await tenancy.list_tenants(session, operator), "created": tenant,
+        "admin_username": admin_username.strip(), "admin_password": password,
+    })
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+class UnitIn(BaseModel):
+    name: str
+    kind: UnitKind = UnitKind.office
+    parent_id: uuid.UUID | None = None
+
+
+class UnitPublic(UnitIn):
+    id: uuid.UUID
+    depth: int = 0
+    member_count: int = 0
+
+
+class MemberPublic(BaseModel):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    username: str
+    display_name: str
+    role: Role
+    unit_id: uuid.UUID | None
+    is_active: bool
+
+
+class MemberUpdate(BaseModel):
+    role: Role
+    unit_id: uuid.UUID | None = None
+
+
+class InvitationIn(BaseModel):
+    display_name: str
+    role: Role
+    unit_id: uuid.UUID | None = None
+
+
+class InvitationPublic(BaseModel):
+    id: uuid.UUID
+    link: str
+
+
+class TenantIn(BaseModel):
+    name: str
+    code: str
+    admin_name: str
+    admin_username: str
+
+
+class TenantPublic(BaseModel):
+    id: uuid.UUID
+    name: str
+    code: str
+    is_active: bool
+
+
+class TenantCreated(TenantPublic):
+    admin_username: str
+    admin_password: str
+
+
+def _member_public(row: tenancy.MemberRow) -> MemberPublic:
+    return MemberPublic(id=row.membership.id, user_id=row.user.id, username=row.user.username,
+                        display_name=row.user.display_name, role=row.membership.role, unit_id=row.membership.unit_id,
+                        is_active=row.membership.is_active)
+
+
+@api.get("/units", response_model=list[UnitPublic])
+async def api_units(session: DbSession, actor: ApiActor):
+    return [UnitPublic(id=n.unit.id, name=n.unit.name, kind=n.unit.kind, parent_id=n.unit.parent_id, depth=n.depth,
+                       member_count=n.member_count) for n in await tenancy.list_units(session, actor)]
+
+
+@api.post("/units", response_model=UnitPublic, status_code=201)
+async def api_create_unit(session: DbSession, actor: ApiActor, body: UnitIn):
+    unit = await tenancy.create_unit(session, actor, name=body.name, kind=body.kind, parent_id=body.parent_id)
+    return UnitPublic(id=unit.id, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
+
+
+@api.put("/units/{unit_id}", response_model=UnitPublic)
+async def api_update_unit(session: DbSession, actor: ApiActor, unit_id: uuid.UUID, body: UnitIn):
+    unit = await tenancy.update_unit(session, actor, unit_id, name=body.name, kind=body.kind, parent_id=body.parent_id)
+    return UnitPublic(id=unit.id, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
+
+
+@api.delete("/units/{unit_id}", status_code=204)
+async def api_delete_unit(session: DbSession, actor: ApiActor, unit_id: uuid.UUID):
+    await tenancy.delete_unit(session, actor, unit_id)
+    return Response(status_code=204)
+
+
+@api.get("/members", response_model=list[MemberPublic])
+async def api_members(session: DbSession, actor: ApiActor):
+    return [_member_public(row) for row in await tenancy.list_members(session, actor)]
+
+
+@api.put("/members/{membership_id}", response_model=MemberPublic)
+async def api_update_member(session: DbSession, actor: ApiActor, membership_id: uuid.UUID, body: MemberUpdate):
+    return _member_public(await tenancy.change_role(session, actor, membership_id, role=body.role,
+                                                    unit_id=body.unit_id))
+
+
+@api.post("/members/{membership_id}/deactivate", response_model=MemberPublic)
+async def api_deactivate_member(session: DbSession, actor: ApiActor, membership_id: uuid.UUID):
+    return _member_public(await tenancy.set_member_active(session, actor, membership_id, active=False))
+
+
+@api.post("/invitations", response_model=InvitationPublic, status_code=201)
+async def api_invite(session: DbSession, actor: ApiActor, body: InvitationIn):
+    invitation, raw = await tenancy.invite(session, actor, display_name=body.display_name, role=body.role,
+                                           unit_id=body.unit_id)
+    return InvitationPublic(id=invitation.id, link=get_settings().base_url.rstrip("/") + "/invite/" + raw)
+
+
+@api.get("/tenants", response_model=list[TenantPublic])
+async def api_tenants(session: DbSession, operator: ApiOperator):
+    return [TenantPublic(id=t.id, name=t.name, code=t.code, is_active=t.is_active)
+            for t in await tenancy.list_tenants(session, operator)]
+
+
+@api.post("/tenants", response_model=TenantCreated, status_code=201)
+async def api_create_tenant(session: DbSession, operator: ApiOperator, body: TenantIn):
+    tenant, password = await tenancy.open_bureau(session, operator, name=body.name, code=body.code,
+                                                 admin_name=body.admin_name, admin_username=body.admin_username)
+    return TenantCreated(id=tenant.id, name=tenant.name, code=tenant.code, is_active=tenant.is_active,
+                         admin_username=body.admin_username.strip(), admin_password=password)
+
+

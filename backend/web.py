@@ -1,0 +1,215 @@
+"""The FastAPI application: middleware, error pages and the routers of every domain."""
+
+import ipaddress
+import logging
+import secrets
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from backend import i18n
+from backend.config import get_settings
+from backend.core.observability import ObservabilityMiddleware, configure_logging
+from backend.core.redis import close_redis, get_redis
+from backend.core.templating import render
+from backend.db import dispose_engine, get_engine
+from backend.deps import CSRF_COOKIE, RedirectTo, csrf_protect
+from backend.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable
+from backend.i18n import _
+
+log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
+STATIC_DIR = ROOT / "frontend" / "static"
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"permissions-policy", b"geolocation=(), microphone=()"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class BrowserStateMiddleware:
+    """Security headers, the CSRF seed cookie and the UI language, set once per request (pure ASGI)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookies = _cookies(scope)
+        seed = cookies.get(CSRF_COOKIE)
+        new_seed = None
+        if not seed or len(seed) > 100:
+            seed = new_seed = secrets.token_urlsafe(24)
+        state = scope.setdefault("state", {})
+        state["csrf_seed"] = seed
+        i18n.set_locale(cookies.get("luoshi_lang"))
+        secure = "; Secure" if get_settings().cookie_secure else ""
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = message.setdefault("headers", [])
+                headers.extend(SECURITY_HEADERS)
+                if not any(k == b"cache-control" for k, _v in headers):
+                    headers.append((b"cache-control", b"no-store"))
+                if new_seed and not any(
+                    k == b"set-cookie" and v.startswith(CSRF_COOKIE.encode()) for k, v in headers
+                ):
+                    headers.append((b"set-cookie", f"{CSRF_COOKIE}={new_seed}; Path=/; HttpOnly; SameSite=Lax{secure}"
+                                    .encode()))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _cookies(scope) -> dict[str, str]:
+    from http.cookies import SimpleCookie
+
+    raw = b"; ".join(v for k, v in scope["headers"] if k == b"cookie").decode("latin-1")
+    jar = SimpleCookie()
+    try:
+        jar.load(raw)
+    except Exception:  # noqa: BLE001 — a malformed cookie header is just no cookies
+        return {}
+    return {k: m.value for k, m in jar.items()}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status: int, message: str, field: str | None = None) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"detail": message, "field": field}, status_code=status)
+    if request.headers.get("hx-request"):
+        # htmx swaps nothing on an error status by default; the toast goes out of band into #toasts.
+        return render(request, "errors/_toast.html", {"message": message}, status_code=status,
+                      headers={"HX-Reswap": "none"})
+    return render(request, "errors/page.html", {"message": message, "status": status}, status_code=status)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RedirectTo)
+    async def redirect(request: Request, exc: RedirectTo):
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": exc.url})
+        return RedirectResponse(exc.url, status_code=303)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError):
+        return error_response(request, exc.status_code, exc.message, exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        fields = [str(e["loc"][-1]) for e in exc.errors() if e.get("loc")]
+        message = _("提交的内容有误，请检查这些项：%(fields)s。", fields="、".join(fields) or "?")
+        if any(loc == "path" for e in exc.errors() for loc in e.get("loc", ())[:1]):
+            return error_response(request, 404, NotFound(_("找不到您要的内容，链接可能有误。")).message)
+        return error_response(request, 422, InvalidInput(message).message, fields[0] if fields else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        messages = {404: _("找不到您要的页面，请检查链接或从首页进入。"), 405: _("不支持这种访问方式。")}
+        return error_response(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: Exception):
+        log.error("database error", exc_info=exc)
+        message = ServiceUnavailable(_("数据库暂时不可用，请稍后重试。您已保存的内容不会丢失。")).message
+        return error_response(request, 503, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.error("unhandled error", exc_info=exc)
+        return error_response(request, 500, _("系统出了点问题，已记录下来。请稍后重试；您已保存的内容不会丢失。"))
+
+
+def _metrics_allowed(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    for entry in get_settings().metrics_allow.split(","):
+        entry = entry.strip()
+        if entry and address in ipaddress.ip_network(entry, strict=False):
+            return True
+    return False
+
+
+def install_platform_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz():
+        parts = {"db": "ok", "redis": "ok"}
+        try:
+            async with get_engine().connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 — any failure means the part is down
+            parts["db"] = "down"
+        try:
+            await get_redis().ping()
+        except Exception:  # noqa: BLE001
+            parts["redis"] = "down"
+        ok = all(v == "ok" for v in parts.values())
+        return JSONResponse({"status": "ok" if ok else "degraded", **parts}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request):
+        if not _metrics_allowed(request):
+            return PlainTextResponse("Not Found", status_code=404)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    yield
+    await dispose_engine()
+    await close_redis()
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    from backend.accounts.routes import api as accounts_api
+    from backend.accounts.routes import pages as accounts_pages
+    from backend.audit.routes import api as audit_api
+    from backend.audit.routes import pages as audit_pages
+    from backend.tenancy.routes import api as tenancy_api
+    from backend.tenancy.routes import pages as tenancy_pages
+
+    app = FastAPI(
+        title="Luoshi 落实", version="0.1.0", lifespan=lifespan, dependencies=[Depends(csrf_protect)],
+        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
+    )
+    install_error_handlers(app)
+    install_platform_routes(app)
+    for router in (accounts_pages, tenancy_pages, audit_pages):
+        app.include_router(router)
+    for router in (accounts_api, tenancy_api, audit_api):
+        app.include_router(router, prefix="/api/v1")
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, nothing else.
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="luoshi_oidc",
+                       max_age=600, same_site="lax", https_only=settings.cookie_secure)
+    app.add_middleware(BrowserStateMiddleware)
+    app.add_middleware(ObservabilityMiddleware)
+    return app

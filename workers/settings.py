@@ -1,0 +1,35 @@
+"""arq's WorkerSettings: the jobs and cron schedule `luoshi worker` runs. Job bodies call services."""
+
+from arq import Worker, cron
+
+from backend.accounts.jobs import purge_expired_sessions
+from backend.config import get_settings
+from backend.core.jobs import redis_settings
+from backend.core.observability import configure_logging
+from backend.db import dispose_engine
+
+
+async def startup(ctx: dict) -> None:
+    configure_logging(get_settings().log_level)
+
+
+async def shutdown(ctx: dict) -> None:
+    await dispose_engine()
+
+
+class WorkerSettings:
+    functions = [purge_expired_sessions]
+    cron_jobs = [cron(purge_expired_sessions, minute={7}, run_at_startup=False)]
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = 5
+    keep_result = 3600
+
+
+def build_worker(**overrides) -> Worker:
+    """The Redis address is read when the worker starts (the embedded Redis only exists by then)."""
+    options = {
+        key: getattr(WorkerSettings, key)
+        for key in ("functions", "cron_jobs", "on_startup", "on_shutdown", "max_tries", "keep_result")
+    }
+    return Worker(**{**options, "redis_settings": redis_settings(), **overrides})
