@@ -46,4 +46,9 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     return gettext(singular if n == 1 else plural, **variables)
 
 
+def N_(message: str) -> str:
+    """Marks a string for extraction where it is defined; it is translated where it is shown."""
+    return message
+
+
 _ = gettext

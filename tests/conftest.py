@@ -10,19 +10,19 @@ import uuid
 import psycopg
 import pytest
 
-ADMIN_URL = os.environ.get("LUOSHI_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/luoshi_test")
+# One database per test run, so that parallel runs on one server never disturb each other.
+ADMIN_URL = os.environ.get(
+    "LUOSHI_TEST_DATABASE_URL", f"postgresql://postgres@127.0.0.1:5432/luoshi_test_{os.getpid()}"
+)
 REDIS_URL = os.environ.get("LUOSHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
-def _recreate_database(url: str) -> None:
+def _drop_database(url: str, *, create: bool) -> None:
     base, _, name = url.rpartition("/")
     with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        )
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if create:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def pytest_configure(config):
@@ -39,9 +39,10 @@ def database():
     from backend.core.migrate import migrate
 
     get_settings.cache_clear()
-    _recreate_database(ADMIN_URL)
+    _drop_database(ADMIN_URL, create=True)
     migrate()
     yield ADMIN_URL
+    _drop_database(ADMIN_URL, create=False)
 
 
 @pytest.fixture(autouse=True)

@@ -25,11 +25,11 @@ from backend.core.security import (
 )
 from backend.db import set_context
 from backend.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
-from backend.i18n import _
+from backend.i18n import N_, _
 from backend.tenancy.models import Membership, Role, Tenant, Unit
 
 log = logging.getLogger(__name__)
-WRONG_CREDENTIALS = "登录名或密码不正确。连续输错 %(n)s 次后账号将被锁定 %(m)s 分钟。"
+WRONG_CREDENTIALS = N_("登录名或密码不正确。连续输错 %(n)s 次后账号将被锁定 %(m)s 分钟。")
 
 
 def _clean_username(username: str) -> str:

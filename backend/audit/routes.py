@@ -9,13 +9,14 @@ from pydantic import BaseModel
 from backend.audit import service as audit
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
+from backend.i18n import N_
 
 pages = APIRouter(tags=["audit"])
 api = APIRouter(tags=["audit"])
 
 ACTION_FILTERS = {
-    "": "全部操作", "login": "登录", "unit.": "单位", "member.": "人员与角色", "token.": "API 令牌",
-    "tenant.": "教育局",
+    "": N_("全部操作"), "login": N_("登录"), "unit.": N_("单位"), "member.": N_("人员与角色"), "token.": N_("API 令牌"),
+    "tenant.": N_("教育局"),
 }
 
 

@@ -16,6 +16,19 @@ LATENCY = Histogram("luoshi_http_request_seconds", "HTTP request latency", ["met
 JOBS = Counter("luoshi_jobs_total", "Background jobs run", ["job", "outcome"])
 
 
+_default_record_factory = logging.getLogRecordFactory()
+
+
+def _record_with_request_id(*args, **kwargs) -> logging.LogRecord:
+    """Every log record carries the request id of the work it was made in (a request or a job)."""
+    record = _default_record_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    return record
+
+
+logging.setLogRecordFactory(_record_with_request_id)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -23,7 +36,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
+            "request_id": getattr(record, "request_id", None),
         }
         for key in ("method", "path", "status", "ms", "job"):
             if hasattr(record, key):

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
-from backend.i18n import _
+from backend.i18n import N_, _
 
 
 class Role(enum.StrEnum):
@@ -90,18 +90,18 @@ class Invitation(SQLModel, table=True):
 
 
 ROLE_LABELS = {
-    Role.admin: "系统管理员",
-    Role.supervisor: "督查督办人员",
-    Role.leader: "局领导",
-    Role.unit_head: "单位负责人",
-    Role.unit_staff: "经办人",
+    Role.admin: N_("系统管理员"),
+    Role.supervisor: N_("督查督办人员"),
+    Role.leader: N_("局领导"),
+    Role.unit_head: N_("单位负责人"),
+    Role.unit_staff: N_("经办人"),
 }
 UNIT_KIND_LABELS = {
-    UnitKind.office: "科室",
-    UnitKind.school: "学校",
-    UnitKind.kindergarten: "幼儿园",
-    UnitKind.sub_bureau: "下级教育局",
-    UnitKind.other: "其他",
+    UnitKind.office: N_("科室"),
+    UnitKind.school: N_("学校"),
+    UnitKind.kindergarten: N_("幼儿园"),
+    UnitKind.sub_bureau: N_("下级教育局"),
+    UnitKind.other: N_("其他"),
 }
 
 

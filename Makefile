@@ -1,0 +1,36 @@
+# The two commands README gives: `make demo` (install and run) and `make test` (install what tests need, run them).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test install install-dev system-packages frontend lint
+
+demo: install frontend
+	$(BIN)/luoshi demo --host $${LUOSHI_HOST:-127.0.0.1} --port $${LUOSHI_PORT:-8000}
+
+test: system-packages install-dev frontend
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+
+frontend:
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium (browser tests; never a downloaded browser) and CJK fonts (documents, screenshots).
+system-packages:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk; \
+	fi
+
+lint:
+	$(BIN)/ruff check .
