@@ -31,7 +31,7 @@ from backend.errors import DomainError, InvalidInput
 from backend.i18n import LANGUAGES, _
 from backend.tenancy.service import role_label
 
-pages = APIRouter(tags=["accounts"])
+pages = APIRouter(tags=["accounts"], include_in_schema=False)
 api = APIRouter(tags=["accounts"])
 
 

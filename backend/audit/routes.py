@@ -11,7 +11,7 @@ from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.i18n import N_
 
-pages = APIRouter(tags=["audit"])
+pages = APIRouter(tags=["audit"], include_in_schema=False)
 api = APIRouter(tags=["audit"])
 
 ACTION_FILTERS = {

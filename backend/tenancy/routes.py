@@ -15,7 +15,7 @@ from backend.errors import DomainError
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
 
-pages = APIRouter(tags=["tenancy"])
+pages = APIRouter(tags=["tenancy"], include_in_schema=False)
 api = APIRouter(tags=["tenancy"])
 
 
