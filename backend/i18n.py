@@ -21,8 +21,13 @@ def _load(locale: str) -> dict[str, str]:
         if path.exists():
             with path.open("rb") as fh:
                 for message in read_po(fh, locale=locale.replace("_Hans", "")):
-                    if message.id and message.string and not message.fuzzy:
-                        messages[str(message.id)] = str(message.string)
+                    if not message.id or not message.string or message.fuzzy:
+                        continue
+                    if isinstance(message.id, tuple):  # plural forms: each source form maps to its translation
+                        for source, target in zip(message.id, message.string, strict=False):
+                            messages[source] = target
+                    else:
+                        messages[message.id] = message.string
         _catalogues[locale] = messages
     return _catalogues[locale]
 
