@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = 30
     login_ip_window_minutes: int = 15
     password_min_length: int = 10
+    # argon2id cost (RFC 9106's second recommendation by default); tests lower it to stay fast.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
     invite_valid_days: int = 7
 
     oidc_issuer: str | None = None

@@ -193,6 +193,8 @@ def create_app() -> FastAPI:
     from backend.accounts.routes import pages as accounts_pages
     from backend.audit.routes import api as audit_api
     from backend.audit.routes import pages as audit_pages
+    from backend.plans.routes import api as plans_api
+    from backend.plans.routes import pages as plans_pages
     from backend.tenancy.routes import api as tenancy_api
     from backend.tenancy.routes import pages as tenancy_pages
 
@@ -202,9 +204,9 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     install_platform_routes(app)
-    for router in (accounts_pages, tenancy_pages, audit_pages):
+    for router in (accounts_pages, tenancy_pages, plans_pages, audit_pages):
         app.include_router(router)
-    for router in (accounts_api, tenancy_api, audit_api):
+    for router in (accounts_api, tenancy_api, plans_api, audit_api):
         app.include_router(router, prefix="/api/v1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, nothing else.

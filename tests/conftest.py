@@ -31,6 +31,9 @@ def pytest_configure(config):
     os.environ.setdefault("LUOSHI_ENVIRONMENT", "test")
     os.environ.setdefault("LUOSHI_SECRET_KEY", "test-secret-" + uuid.uuid4().hex)
     os.environ.setdefault("LUOSHI_BASE_URL", "http://testserver")
+    # Still argon2id, at a cost that keeps hundreds of test logins quick.
+    os.environ.setdefault("LUOSHI_ARGON2_TIME_COST", "1")
+    os.environ.setdefault("LUOSHI_ARGON2_MEMORY_KIB", "8192")
 
 
 @pytest.fixture(scope="session", autouse=True)

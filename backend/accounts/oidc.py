@@ -4,6 +4,14 @@ from authlib.integrations.starlette_client import OAuth
 
 from backend.config import get_settings
 
+try:  # Authlib reaches the provider with httpx2 when installed, else httpx
+    import httpx2 as _http
+except ImportError:
+    import httpx as _http
+
+# Raised when the provider cannot be reached or answers discovery/token/JWKS with an HTTP error.
+ProviderUnreachable = _http.HTTPError
+
 _oauth: OAuth | None = None
 
 

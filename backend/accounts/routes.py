@@ -27,7 +27,7 @@ from backend.deps import (
     client_ip,
     session_cookie_kwargs,
 )
-from backend.errors import DomainError, InvalidInput
+from backend.errors import DomainError, InvalidInput, ServiceUnavailable
 from backend.i18n import LANGUAGES, _
 from backend.tenancy.service import role_label
 
@@ -151,17 +151,24 @@ async def oidc_login(request: Request):
     if not get_settings().oidc_enabled:
         raise InvalidInput(_("本系统未启用统一身份认证登录，请使用账号密码登录。"))
     redirect_uri = get_settings().base_url.rstrip("/") + "/auth/oidc/callback"
-    return await oidc.client().authorize_redirect(request, redirect_uri)
+    try:
+        return await oidc.client().authorize_redirect(request, redirect_uri)
+    except oidc.ProviderUnreachable as exc:
+        raise ServiceUnavailable(_("统一身份认证服务暂时无法访问，请稍后重试，或使用账号密码登录。")) from exc
 
 
 @pages.get("/auth/oidc/callback")
 async def oidc_callback(request: Request, session: DbSession):
     from authlib.integrations.base_client.errors import OAuthError
+    from joserfc.errors import JoseError
 
     try:
         token = await oidc.client().authorize_access_token(request)
-    except OAuthError as exc:
+    except (OAuthError, JoseError) as exc:
+        # JoseError: the id_token failed verification (signature, iss, aud, nonce, exp) — refuse, do not crash.
         raise InvalidInput(_("统一身份认证未完成（%(reason)s），请重新登录。", reason=exc.error)) from exc
+    except oidc.ProviderUnreachable as exc:
+        raise ServiceUnavailable(_("统一身份认证服务暂时无法访问，请稍后重试，或使用账号密码登录。")) from exc
     claims = token.get("userinfo") or {}
     user = await accounts.user_for_oidc(
         session, issuer=str(claims.get("iss", "")), subject=str(claims.get("sub", "")),

@@ -14,6 +14,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "audit.read": frozenset({Role.admin, Role.supervisor, Role.leader}),
     "units.read": frozenset(Role),
     "members.read": frozenset({Role.admin, Role.supervisor, Role.leader, Role.unit_head}),
+    "plans.manage": frozenset({Role.admin, Role.supervisor}),
+    "plans.read": frozenset(Role),
 }
 
 

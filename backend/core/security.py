@@ -1,5 +1,6 @@
 """Secrets, hashes and the password rules a 等保2.0 level-3 system must enforce."""
 
+import functools
 import hashlib
 import hmac
 import re
@@ -12,18 +13,26 @@ from backend.config import get_settings
 from backend.errors import InvalidInput
 from backend.i18n import _
 
-_hasher = PasswordHasher()  # argon2id with the library's current parameters
-# A hash to verify against when the login name is unknown, so both paths take the same time.
-DUMMY_HASH = _hasher.hash("luoshi-dummy-password")
+
+@functools.cache
+def _hasher() -> PasswordHasher:
+    settings = get_settings()
+    return PasswordHasher(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the login name is unknown, so both paths take the same time."""
+    return _hasher().hash("luoshi-dummy-password")
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or DUMMY_HASH, password) and password_hash is not None
+        return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError
 
 from backend.db import get_engine, unit_of_work
@@ -61,7 +62,7 @@ async def test_insert_of_other_tenant_row_is_refused(bureau, other_bureau, table
     async with unit_of_work(other_bureau.tenant.id) as session:
         template = (await session.exec(text(f"SELECT * FROM {table} LIMIT 1"))).mappings().first()
     assert template is not None, f"create_bureau must make a {table} row, so that this test covers the table"
-    json_columns = {k for k, v in template.items() if isinstance(v, dict)}
+    json_columns = {c.name for c in columns if isinstance(c.type, JSONB)}
     row = {k: json.dumps(v) if k in json_columns else v for k, v in template.items()}
     for name in ("id",):
         if name in columns:

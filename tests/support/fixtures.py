@@ -11,10 +11,17 @@ from backend.accounts.models import User
 from backend.accounts.service import actor_for, create_api_token, create_user
 from backend.core.actor import Actor
 from backend.db import unit_of_work
+from backend.plans import service as plans
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, Tenant, Unit, UnitKind
 
 PASSWORD = "Correct-Horse-42"
+SMALL_PLAN = """2024年教育工作要点
+一、加强党的建设
+1.深化理论学习。一是开展专题学习不少于12次；二是组织全员培训。（责任单位：办公室；配合单位：实验小学）
+二、推进教育现代化
+2.新改扩建中小学26所，6月底前完成规划。
+"""
 ROLES = [Role.admin, Role.supervisor, Role.leader, Role.unit_head, Role.unit_staff]
 
 
@@ -54,6 +61,8 @@ async def create_bureau(name: str | None = None) -> Bureau:
         # One row of every tenant table, so isolation tests cover them all.
         await tenancy.invite(session, admin, display_name="待邀请人", role=Role.unit_staff, unit_id=school.id)
         await create_api_token(session, actors[Role.supervisor], name="脚本")
+        draft = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN)
+        await plans.publish(session, admin, draft.id, version=draft.version)
     return Bureau(tenant=tenant, units={"office": office, "school": school}, users=users, actors=actors)
 
 

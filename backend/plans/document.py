@@ -1,0 +1,257 @@
+"""The editable draft of an imported plan: the parser's JSON shape plus stable keys and marks to highlight.
+
+Every edit is a pure function on this dict, so that the preview, the API and the tests share one behaviour.
+Nothing an edit removes disappears: removed items go to `discarded`, where the admin sees them.
+"""
+
+import copy
+import re
+import uuid
+from datetime import date
+from typing import Any
+
+from backend.errors import InvalidInput, NotFound
+from backend.i18n import _
+from backend.plans.parser import ParsedPlan, parse_plan, parse_to_dict
+
+SENTENCE_END = re.compile(r"(?<=[。；;！!？?])")
+
+
+def _key() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def from_parse(parsed: ParsedPlan) -> dict[str, Any]:
+    document = parse_to_dict(parsed)
+    document["script"] = parsed.script
+    document["source_format"] = parsed.source_format
+    for section, parsed_section in zip(document["sections"], parsed.sections, strict=True):
+        section["key"] = _key()
+        for item, parsed_item in zip(section["items"], parsed_section.items, strict=True):
+            item["key"] = _key()
+            item["marks"] = _marks(item, [d.text for d in parsed_item.deadlines])
+    return document
+
+
+def _marks(item: dict[str, Any], deadline_phrases: list[str]) -> list[dict[str, str]]:
+    marks = [{"kind": "target", "text": t["text"]} for t in item["targets"] if t.get("text")]
+    marks += [{"kind": "deadline", "text": text} for text in deadline_phrases if text]
+    return marks
+
+
+def _reparse_item(item: dict[str, Any], year: int | None) -> None:
+    """After merge or split, find the item's targets, deadline and measures again from its new text."""
+    reparsed = parse_plan(f"一、临时\n{item['text']}", default_year=year)
+    found = reparsed.items[0] if reparsed.items else None
+    if found is None:
+        return
+    fresh = parse_to_dict(reparsed)["sections"][0]["items"][0]
+    for field in ("measures", "targets", "deadline", "recurrence", "owners"):
+        item[field] = fresh[field]
+    item["marks"] = _marks(item, [d.text for d in found.deadlines])
+
+
+def _find(document: dict[str, Any], key: str) -> tuple[dict[str, Any], int]:
+    for section in document["sections"]:
+        for index, item in enumerate(section["items"]):
+            if item["key"] == key:
+                return section, index
+    raise NotFound(_("找不到该条目，可能已被合并或删除。请刷新页面。"))
+
+
+def _section(document: dict[str, Any], key: str) -> dict[str, Any]:
+    for section in document["sections"]:
+        if section["key"] == key:
+            return section
+    raise NotFound(_("找不到该部分，请刷新页面。"))
+
+
+def _clean_title(title: str, *, field: str = "title") -> str:
+    title = " ".join(title.split()).rstrip("。")
+    if not title:
+        raise InvalidInput(_("标题不能为空。"), field=field)
+    if len(title) > 500:
+        raise InvalidInput(_("标题不能超过 500 个字。"), field=field)
+    return title
+
+
+def edit(document: dict[str, Any], operation: str, **args: Any) -> dict[str, Any]:
+    """Applies one edit and returns the new document (the old one is not changed)."""
+    document = copy.deepcopy(document)
+    handler = OPERATIONS.get(operation)
+    if handler is None:
+        raise InvalidInput(_("不支持的修改操作。"))
+    handler(document, **args)
+    return document
+
+
+def _set_meta(document, *, title: str, issuer: str, year: str) -> None:
+    document["title"] = _clean_title(title)
+    document["issuer"] = " ".join(issuer.split()) or None
+    try:
+        parsed_year = int(year)
+    except ValueError:
+        raise InvalidInput(_("年份请填写四位数字，例如 2024。"), field="year") from None
+    if not 2000 <= parsed_year <= 2100:
+        raise InvalidInput(_("年份请填写四位数字，例如 2024。"), field="year")
+    document["year"] = parsed_year
+
+
+def _rename_section(document, *, key: str, title: str) -> None:
+    _section(document, key)["title"] = _clean_title(title)
+
+
+def _rename_item(document, *, key: str, title: str) -> None:
+    section, index = _find(document, key)
+    section["items"][index]["title"] = _clean_title(title)
+
+
+def _set_deadline(document, *, key: str, deadline: str) -> None:
+    section, index = _find(document, key)
+    item = section["items"][index]
+    if not deadline:
+        item["deadline"] = None
+        return
+    try:
+        parsed = date.fromisoformat(deadline)
+    except ValueError:
+        raise InvalidInput(_("日期格式不对，请按 2024-06-30 的格式填写。"), field="deadline") from None
+    year = document.get("year")
+    if year and not year - 1 <= parsed.year <= year + 1:
+        message = _("截止日期 %(d)s 不在计划年度 %(y)s 年前后，请检查。", d=deadline, y=year)
+        raise InvalidInput(message, field="deadline")
+    item["deadline"] = parsed.isoformat()
+    item["flags"] = [f for f in item["flags"] if "截止" not in f and "期限" not in f]
+
+
+def _set_target(document, *, key: str, index: str, value: str, unit: str, comparator: str) -> None:
+    section, position = _find(document, key)
+    item = section["items"][position]
+    try:
+        target = item["targets"][int(index)]
+    except (ValueError, IndexError):
+        raise NotFound(_("找不到该指标，请刷新页面。")) from None
+    try:
+        number = float(value.replace(",", "").replace("，", ""))
+    except ValueError:
+        raise InvalidInput(_("指标数值请填写数字，例如 26 或 95.5。"), field="value") from None
+    unit = unit.strip()
+    if not unit:
+        raise InvalidInput(_("请填写指标单位，例如 所、%、人。"), field="unit")
+    target.update(value=int(number) if number.is_integer() else number, unit=unit[:20],
+                  comparator=comparator.strip() or None)
+
+
+def _remove_target(document, *, key: str, index: str) -> None:
+    section, position = _find(document, key)
+    targets = section["items"][position]["targets"]
+    try:
+        removed = targets.pop(int(index))
+    except (ValueError, IndexError):
+        raise NotFound(_("找不到该指标，请刷新页面。")) from None
+    section["items"][position]["marks"] = [
+        m for m in section["items"][position].get("marks", []) if m["text"] != removed["text"]
+    ]
+
+
+def _merge_with_next(document, *, key: str) -> None:
+    section, index = _find(document, key)
+    if index + 1 >= len(section["items"]):
+        raise InvalidInput(_("这是本部分最后一条，没有可以合并的下一条。"))
+    item, following = section["items"][index], section["items"].pop(index + 1)
+    item["text"] = item["text"].rstrip() + "\n" + following["text"]
+    item["flags"] = item["flags"] + following["flags"]
+    _reparse_item(item, document.get("year"))
+
+
+def _split(document, *, key: str, at: str) -> None:
+    """Splits the item before its `at`-th piece (lines if it has several, else sentences)."""
+    section, index = _find(document, key)
+    item = section["items"][index]
+    pieces = split_points(item["text"])
+    try:
+        cut = int(at)
+    except ValueError:
+        cut = 0
+    if not 0 < cut < len(pieces):
+        raise InvalidInput(_("请选择从哪一句开始拆成新的一条。"), field="at")
+    first, second = "".join(pieces[:cut]).strip(), "".join(pieces[cut:]).strip()
+    new_item = {
+        **copy.deepcopy(item), "key": _key(), "number": None, "title": _clean_title(second[:40]), "text": second,
+        "flags": [_("由上一条拆分而来，请核对标题。")],
+    }
+    item["text"] = first
+    _reparse_item(item, document.get("year"))
+    _reparse_item(new_item, document.get("year"))
+    section["items"].insert(index + 1, new_item)
+
+
+def split_points(text: str) -> list[str]:
+    lines = [line + "\n" for line in text.split("\n") if line.strip()]
+    if len(lines) > 1:
+        return lines
+    return [piece for piece in SENTENCE_END.split(text) if piece.strip()]
+
+
+def _move(document, *, key: str, direction: str = "", section_key: str = "") -> None:
+    section, index = _find(document, key)
+    if section_key and section_key != section["key"]:
+        target = _section(document, section_key)
+        target["items"].append(section["items"].pop(index))
+        return
+    offset = {"up": -1, "down": 1}.get(direction)
+    if offset is None:
+        raise InvalidInput(_("请选择上移、下移或移到哪个部分。"))
+    other = index + offset
+    if not 0 <= other < len(section["items"]):
+        raise InvalidInput(_("已经到头了，无法再移动。"))
+    items = section["items"]
+    items[index], items[other] = items[other], items[index]
+
+
+def _remove_item(document, *, key: str) -> None:
+    section, index = _find(document, key)
+    removed = section["items"].pop(index)
+    document["discarded"].append(removed["text"])
+
+
+OPERATIONS = {
+    "meta": _set_meta,
+    "rename_section": _rename_section,
+    "rename_item": _rename_item,
+    "deadline": _set_deadline,
+    "target": _set_target,
+    "remove_target": _remove_target,
+    "merge": _merge_with_next,
+    "split": _split,
+    "move": _move,
+    "remove": _remove_item,
+}
+
+
+def due_date(item: dict[str, Any], year: int) -> date:
+    """An item with no stated deadline is due at the end of the plan's year."""
+    return date.fromisoformat(item["deadline"]) if item.get("deadline") else date(year, 12, 31)
+
+
+def highlight(text: str, marks: list[dict[str, str]]) -> list[tuple[str, str | None]]:
+    """Splits text into (piece, kind) runs, kind being "target", "deadline" or None, for the preview."""
+    spans: list[tuple[int, int, str]] = []
+    for mark in marks:
+        start = text.find(mark["text"])
+        while start != -1:
+            end = start + len(mark["text"])
+            if not any(s < end and start < e for s, e, _k in spans):
+                spans.append((start, end, mark["kind"]))
+                break
+            start = text.find(mark["text"], start + 1)
+    runs: list[tuple[str, str | None]] = []
+    position = 0
+    for start, end, kind in sorted(spans):
+        if start > position:
+            runs.append((text[position:start], None))
+        runs.append((text[start:end], kind))
+        position = end
+    if position < len(text):
+        runs.append((text[position:], None))
+    return runs

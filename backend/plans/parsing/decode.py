@@ -1,0 +1,472 @@
+"""Bytes → text: .txt (UTF-8, GB18030/GBK, Big5, UTF-16/32 with or without BOM), .html, .docx (tables and
+Word's automatic numbering included) and .pdf with a text layer. Anything else gets a PlanInputError whose
+message tells the user, in Simplified Chinese, what to upload instead."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from .lines import int_to_cn
+from .model import PlanInputError
+
+MAX_BYTES = 50 * 1024 * 1024
+HINT = "请上传 .docx、.pdf（含文字）或 .txt 文件。"
+SAVE_AS = "请用 Word 另存为 .docx 后上传。"
+_MAGIC = (
+    (b"\x89PNG", "图片"), (b"\xff\xd8\xff", "图片"), (b"GIF8", "图片"), (b"II*\x00", "图片"), (b"MM\x00*", "图片"),
+    (b"BM", "图片"), (b"\x1f\x8b", "压缩包"), (b"Rar!", "压缩包"), (b"7z\xbc\xaf", "压缩包"), (b"OggS", "音视频"),
+    (b"ID3", "音视频"), (b"\x00\x00\x00\x18ftyp", "音视频"), (b"\x00\x00\x00\x20ftyp", "音视频"), (b"MZ", "程序"),
+    (b"\x7fELF", "程序"),
+)
+
+
+@dataclass
+class DecodedText:
+    text: str
+    encoding: str | None
+    source_format: str
+    flags: list[str] = field(default_factory=list)
+
+
+def _ext(filename: str | None) -> str:
+    if not filename or "." not in filename:
+        return ""
+    return filename.rsplit(".", 1)[-1].lower()
+
+
+def decode_bytes(data: bytes, filename: str | None = None) -> DecodedText:
+    if data is None or not isinstance(data, bytes | bytearray | memoryview):
+        raise PlanInputError("没有收到文件内容，请重新上传。")
+    data = bytes(data)
+    name = filename or "文件"
+    if not data.strip(b" \t\r\n\x00\x0b\x0c") or data in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        raise PlanInputError(f"“{name}”是空文件，没有任何内容。请检查后重新上传。")
+    if len(data) > MAX_BYTES:
+        raise PlanInputError(f"“{name}”超过 {MAX_BYTES // 1024 // 1024} MB，请删去图片等内容后再上传。")
+    ext = _ext(filename)
+    head = data[:8]
+    if head.startswith(b"%PDF") or (ext == "pdf" and b"%PDF" in data[:1024]):
+        return _pdf(data, name)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip(data, name)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise PlanInputError(f"“{name}”是旧版 Office 文件（.doc/.xls/.wps），暂不支持。{SAVE_AS}")
+    if head.startswith(b"{\\rtf"):
+        raise PlanInputError(f"“{name}”是 RTF 文件，暂不支持。{SAVE_AS}")
+    for magic, kind in _MAGIC:
+        if head.startswith(magic) and not (magic == b"BM" and ext in ("txt", "")):
+            hint = "扫描件或照片需要先做文字识别（OCR）。" if kind == "图片" else ""
+            raise PlanInputError(f"“{name}”是{kind}文件，不是工作要点文档。{hint}{HINT}")
+    if ext in ("doc", "wps", "xls", "xlsx", "ppt", "pptx", "et", "dps"):
+        raise PlanInputError(f"不支持“{name}”这种文件类型。{HINT}")
+    text, encoding, flags = _decode_text(data, name)
+    fmt = "txt"
+    if ext in ("html", "htm", "xhtml") or _HTML_START.match(text[:500]):
+        text = html_to_text(text)
+        fmt = "html"
+    if not text.strip():
+        raise PlanInputError(f"“{name}”里没有文字内容。请检查后重新上传。")
+    return DecodedText(text, encoding, fmt, flags)
+
+
+# ------------------------------------------------------------------------------------- plain text
+_HTML_START = re.compile(r"\s*(<!doctype\s+html|<html|<\?xml[^>]*>\s*<html)", re.I)
+
+
+@functools.lru_cache(maxsize=1)
+def _common_chars() -> frozenset[str]:
+    """The ~3,755 most used simplified (GB2312 level 1) and ~5,400 most used traditional (Big5 level 1) chars."""
+    gb = b"".join(bytes((hi, lo)) for hi in range(0xB0, 0xD8) for lo in range(0xA1, 0xFF))
+    big5 = b"".join(
+        bytes((hi, lo)) for hi in range(0xA4, 0xC6) for lo in list(range(0x40, 0x7F)) + list(range(0xA1, 0xFF))
+    )
+    return frozenset(gb.decode("gb2312", errors="ignore")) | frozenset(big5.decode("big5", errors="ignore"))
+
+
+def _plausibility(text: str) -> float:
+    """Share of characters that ordinary Chinese text is made of."""
+    if not text:
+        return 0.0
+    common = _common_chars()
+    good = 0
+    for ch in text:
+        if (
+            ch in common
+            or (ch.isascii() and (ch.isprintable() or ch in "\r\n\t"))
+            or "\u3000" <= ch <= "\u303f"
+            or "\uff00" <= ch <= "\uffef"
+            or ch in "“”‘’…—·"
+        ):
+            good += 1
+    return good / len(text)
+
+
+def _decode_text(data: bytes, name: str) -> tuple[str, str, list[str]]:
+    boms = (
+        (b"\xff\xfe\x00\x00", "utf-32-le", "utf-32"),
+        (b"\x00\x00\xfe\xff", "utf-32-be", "utf-32"),
+        (b"\xef\xbb\xbf", "utf-8", "utf-8"),
+        (b"\xff\xfe", "utf-16-le", "utf-16"),
+        (b"\xfe\xff", "utf-16-be", "utf-16"),
+    )
+    for bom, codec, label in boms:
+        if data.startswith(bom):
+            try:
+                return data[len(bom):].decode(codec), label, []
+            except UnicodeDecodeError:
+                flag = f"文件按 {label} 读取时有无法识别的字节，已用 � 代替"
+                return data[len(bom):].decode(codec, errors="replace"), label, [flag]
+    sample = data[:65536]
+    has_nul = b"\x00" in sample
+    if not has_nul:
+        try:
+            text = data.decode("utf-8")
+            _check_binary(text, name)
+            return text, "utf-8", []
+        except UnicodeDecodeError:
+            pass
+    best: tuple[float, str, str] | None = None
+    codecs = [("gb18030", "gb18030"), ("big5", "big5"), ("utf-8", "utf-8")]
+    if has_nul:  # UTF-16 without a byte order mark shows itself by the zero bytes of its ASCII and newlines
+        codecs[:0] = [("utf-16-le", "utf-16"), ("utf-16-be", "utf-16")]
+    for codec, label in codecs:
+        try:
+            text = sample.decode(codec) if codec != "utf-8" else sample.decode(codec, errors="strict")
+        except UnicodeDecodeError as exc:
+            # a sample may cut a multi-byte character at its end
+            if exc.start < len(sample) - 4:
+                continue
+            text = sample[: exc.start].decode(codec, errors="ignore")
+        score = _plausibility(text)
+        if best is None or score > best[0] + 0.02:
+            best = (score, codec, label)
+    if best is not None and best[0] >= 0.8:
+        _, codec, label = best
+        try:
+            text = data.decode(codec)
+            flags: list[str] = []
+        except UnicodeDecodeError:
+            text = data.decode(codec, errors="replace")
+            flags = [f"文件按 {label} 读取时有无法识别的字节，已用 � 代替"]
+        _check_binary(text, name)
+        return text, label, flags
+    text = data.decode("gb18030", errors="replace")
+    _check_binary(text, name)
+    return text, "gb18030", ["无法确定文件编码，已按 GB18030 读取，部分文字可能是乱码，请核对"]
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
+
+
+def _check_binary(text: str, name: str) -> None:
+    sample = text[:20000]
+    if not sample:
+        return
+    controls = len(_CONTROL.findall(sample))
+    if controls / len(sample) > 0.05:
+        raise PlanInputError(f"无法识别“{name}”的文件类型，它看起来不是文本文件。{HINT}")
+
+
+# -------------------------------------------------------------------------------------------- html
+class _HTMLText(HTMLParser):
+    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "article", "ul",
+             "ol", "dd", "dt", "title", "header", "footer", "nav", "blockquote", "pre", "hr", "form"}
+    SKIP = {"script", "style", "noscript", "template", "svg"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self.SKIP:
+            self.skip += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append("  ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP:
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    parser = _HTMLText()
+    with contextlib.suppress(Exception):  # malformed markup: keep what was read
+        parser.feed(html)
+        parser.close()
+    return "".join(parser.parts)
+
+
+# -------------------------------------------------------------------------------------------- zip
+def _zip(data: bytes, name: str) -> DecodedText:
+    try:
+        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    except zipfile.BadZipFile as exc:
+        raise PlanInputError(f"“{name}”已损坏，无法打开。请重新导出后上传。") from exc
+    if "word/document.xml" in names:
+        return _docx(data, name)
+    if any(n.startswith("xl/") for n in names):
+        raise PlanInputError(f"“{name}”是 Excel 表格。任务分解表请在“导入任务分解表”处上传；工作要点{HINT}")
+    if any(n.startswith("ppt/") for n in names):
+        raise PlanInputError(f"“{name}”是演示文稿，不是工作要点文档。{HINT}")
+    raise PlanInputError(f"“{name}”是压缩包，不是工作要点文档。请解压后上传其中的 .docx、.pdf 或 .txt 文件。")
+
+
+# -------------------------------------------------------------------------------------------- docx
+_CN_FORMATS = {"chineseCounting", "chineseCountingThousand", "chineseLegalSimplified", "ideographTraditional",
+               "japaneseCounting", "taiwaneseCounting", "taiwaneseCountingThousand", "ideographLegalTraditional"}
+
+
+class _Numbering:
+    """Renders Word's automatic list numbers ("一、", "1.", "(1)") that python-docx leaves out of the text."""
+
+    def __init__(self, document) -> None:
+        from docx.oxml.ns import qn
+
+        self.qn = qn
+        self.levels: dict[str, dict[int, tuple[str, str, int]]] = {}
+        self.num_to_abstract: dict[str, str] = {}
+        self.counters: dict[str, list[int]] = {}
+        self.styles: dict[str, tuple[str, int]] = {}
+        try:
+            root = document.part.numbering_part.element
+        except (NotImplementedError, KeyError, AttributeError):
+            root = None
+        if root is not None:
+            for absn in root.findall(qn("w:abstractNum")):
+                aid = absn.get(qn("w:abstractNumId"))
+                lv: dict[int, tuple[str, str, int]] = {}
+                for lvl in absn.findall(qn("w:lvl")):
+                    ilvl = int(lvl.get(qn("w:ilvl"), "0"))
+                    fmt = self._val(lvl, "w:numFmt") or "decimal"
+                    text = self._val(lvl, "w:lvlText") or ""
+                    start = int(self._val(lvl, "w:start") or "1")
+                    lv[ilvl] = (fmt, text, start)
+                self.levels[aid] = lv
+            for num in root.findall(qn("w:num")):
+                ref = num.find(qn("w:abstractNumId"))
+                if ref is not None:
+                    self.num_to_abstract[num.get(qn("w:numId"))] = ref.get(qn("w:val"))
+        try:
+            for style in document.styles.element.findall(qn("w:style")):
+                ppr = style.find(qn("w:pPr"))
+                numpr = ppr.find(qn("w:numPr")) if ppr is not None else None
+                if numpr is not None:
+                    nid = self._val(numpr, "w:numId")
+                    ilvl = int(self._val(numpr, "w:ilvl") or "0")
+                    if nid:
+                        self.styles[style.get(qn("w:styleId"))] = (nid, ilvl)
+        except AttributeError:
+            pass
+
+    def _val(self, el, tag: str) -> str | None:
+        child = el.find(self.qn(tag))
+        return child.get(self.qn("w:val")) if child is not None else None
+
+    @staticmethod
+    def _format(fmt: str, n: int) -> str:
+        if fmt in _CN_FORMATS:
+            return int_to_cn(n)
+        if fmt.startswith("decimalEnclosedCircle") and 1 <= n <= 20:
+            return chr(0x2460 + n - 1)
+        if fmt == "decimalZero":
+            return f"{n:02d}"
+        if fmt in ("lowerLetter", "upperLetter"):
+            s = chr(ord("a") + (n - 1) % 26)
+            return s.upper() if fmt == "upperLetter" else s
+        if fmt in ("bullet", "none"):
+            return ""
+        return str(n)
+
+    def label(self, p_el) -> str:
+        qn = self.qn
+        ppr = p_el.find(qn("w:pPr"))
+        nid, ilvl = None, 0
+        if ppr is not None:
+            numpr = ppr.find(qn("w:numPr"))
+            if numpr is not None:
+                nid = self._val(numpr, "w:numId")
+                ilvl = int(self._val(numpr, "w:ilvl") or "0")
+            if nid is None:
+                sid = self._val(ppr, "w:pStyle")
+                if sid in self.styles:
+                    nid, ilvl = self.styles[sid]
+        if not nid or nid == "0":
+            return ""
+        aid = self.num_to_abstract.get(nid)
+        levels = self.levels.get(aid or "", {})
+        if ilvl not in levels:
+            return ""
+        counters = self.counters.setdefault(aid or nid, [0] * 10)
+        for k in range(ilvl + 1, 10):
+            counters[k] = 0
+        counters[ilvl] = counters[ilvl] + 1 if counters[ilvl] else levels[ilvl][2]
+        fmt, text, _ = levels[ilvl]
+        if fmt == "bullet":
+            return ""
+
+        def sub(m: re.Match[str]) -> str:
+            k = int(m.group(1)) - 1
+            if k not in levels:
+                return ""
+            return self._format(levels[k][0], counters[k] or levels[k][2])
+
+        return re.sub(r"%(\d)", sub, text)
+
+
+_HEADER_KEYS = {
+    "number": re.compile(r"^(序号|编号|序)$"),
+    "category": re.compile(r"(类别|类型|分类|领域|板块|方面|工作类别|项目类别)$"),
+    "task": re.compile(r"(任务|工作内容|工作事项|事项|内容|要点|工作措施|具体措施|项目名称|项目)"),
+    "lead": re.compile(r"(牵头单位|牵头部门|牵头科室|主责单位|责任单位|责任部门|责任科室|责任处室)"),
+    "co": re.compile(r"(配合单位|配合部门|配合科室|协办单位|参与单位|协同单位)"),
+    "deadline": re.compile(r"(完成时限|完成时间|时间节点|时限|截止时间|完成期限|时间安排)"),
+}
+
+
+def _table_lines(table, flags: list[str]) -> list[str]:
+    rows: list[list[str]] = []
+    for row in table.rows:
+        cells: list[str] = []
+        seen: set[int] = set()
+        for cell in row.cells:
+            if id(cell._tc) in seen:
+                continue
+            seen.add(id(cell._tc))
+            cells.append(re.sub(r"\s*\n\s*", "", cell.text).strip())
+        rows.append(cells)
+    if not rows:
+        return []
+    header = rows[0]
+    cols: dict[str, int] = {}
+    for j, h in enumerate(header):
+        h2 = re.sub(r"\s+", "", h)
+        for key, pattern in _HEADER_KEYS.items():
+            if key not in cols and pattern.search(h2) and not (key == "task" and ("单位" in h2 or "时" in h2)):
+                cols[key] = j
+                break
+    if "task" not in cols:
+        return ["  ".join(c for c in r if c) for r in rows if any(r)]
+    out: list[str] = []
+    category = None
+    section_no = 0
+    row_no = 0
+    synthesized = False
+    for r in rows[1:]:
+        if not any(r):
+            continue
+        if len(set(r)) == 1 and len(r) > 1:  # a merged row across the table: a category heading
+            section_no += 1
+            out.append(r[0] if re.match(r"^[一二三四五六七八九十]+[、.]", r[0]) else f"{int_to_cn(section_no)}、{r[0]}")
+            continue
+        cat = r[cols["category"]] if "category" in cols and cols["category"] < len(r) else None
+        if cat and cat != category:
+            category = cat
+            section_no += 1
+            out.append(cat if re.match(r"^[一二三四五六七八九十]+[、.]", cat) else f"{int_to_cn(section_no)}、{cat}")
+        task = r[cols["task"]] if cols["task"] < len(r) else ""
+        if not task:
+            continue
+        row_no += 1
+        num = r[cols["number"]].rstrip(".、") if "number" in cols and cols["number"] < len(r) else ""
+        if not num.isdigit():
+            num = str(row_no)
+            synthesized = True
+        notes = []
+        for j, value in enumerate(r):
+            if j in (cols.get("number"), cols.get("task"), cols.get("category")) or not value:
+                continue
+            label = re.sub(r"\s+", "", header[j]) if j < len(header) else ""
+            notes.append(f"{label}：{value}" if label else value)
+        out.append(f"{num}.{task}" + (f"（{'；'.join(notes)}）" if notes else ""))
+    if synthesized:
+        flags.append("表格没有序号列，条目按行号编号")
+    return out
+
+
+def _docx(data: bytes, name: str) -> DecodedText:
+    try:
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+    except ImportError as exc:  # pragma: no cover
+        raise PlanInputError("服务器未安装 python-docx，暂时无法读取 .docx 文件，请上传 .txt 或 .pdf。") from exc
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise PlanInputError(f"“{name}”无法作为 Word 文档打开，可能已损坏。请重新保存为 .docx 后上传。") from exc
+    numbering = _Numbering(document)
+    flags: list[str] = []
+    lines: list[str] = []
+    body = document.element.body
+    for child in body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            para = Paragraph(child, document)
+            text = para.text
+            if text.strip():
+                lines.append(numbering.label(child) + text)
+            else:
+                numbering.label(child)
+        elif tag == "tbl":
+            lines.extend(_table_lines(Table(child, document), flags))
+    text = "\n".join(lines)
+    if not text.strip():
+        raise PlanInputError(f"“{name}”里没有文字内容（可能只有图片）。请上传含文字的文档。")
+    return DecodedText(text, None, "docx", flags)
+
+
+# --------------------------------------------------------------------------------------------- pdf
+_WIDE = "[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”]"
+_CJK_SPACED = re.compile(f"(?<={_WIDE}) (?={_WIDE})")
+
+
+def _pdf(data: bytes, name: str) -> DecodedText:
+    try:
+        from pypdf import PdfReader
+        from pypdf.errors import PdfReadError
+    except ImportError as exc:  # pragma: no cover
+        raise PlanInputError("服务器未安装 pypdf，暂时无法读取 PDF，请上传 .docx 或 .txt。") from exc
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise PlanInputError(f"“{name}”是加密的 PDF，无法读取。请去掉密码后重新上传。")
+        pages = []
+        for page in reader.pages:
+            try:
+                pages.append(page.extract_text() or "")
+            except Exception:
+                pages.append("")
+    except PlanInputError:
+        raise
+    except (PdfReadError, Exception) as exc:
+        raise PlanInputError(f"“{name}”无法作为 PDF 打开，可能已损坏。请重新导出后上传。") from exc
+    flags: list[str] = []
+    if sum(len(re.sub(r"\s", "", p)) for p in pages) < 10:
+        raise PlanInputError(
+            f"“{name}”没有可提取的文字（可能是扫描件或图片 PDF）。"
+            "请上传可复制文字的 PDF 或 Word 文件，或先做文字识别（OCR）。"
+        )
+    empty = [str(i + 1) for i, p in enumerate(pages) if not p.strip()]
+    if empty:
+        flags.append(f"PDF 第{'、'.join(empty)}页没有文字（可能是扫描页），其内容未导入")
+    text = "\n".join(pages)
+    cjk_pairs = len(re.findall(r"[\u4e00-\u9fff][\u4e00-\u9fff]", text))
+    spaced = len(_CJK_SPACED.findall(text))
+    if spaced and spaced > 0.3 * (cjk_pairs + spaced):
+        text = _CJK_SPACED.sub("", text)
+    return DecodedText(text, None, "pdf", flags)

@@ -1,0 +1,271 @@
+"""Title, issuer and year of a plan, from the lines around the start of its body."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .lines import WEB_CHROME, find_label
+from .script import to_simplified
+
+TITLE_KW = re.compile(
+    r"(工作要点|要点|工作计划|计划|工作安排|安排|工作思路|工作重点|重点工作|任务清单|任务分解|实施方案|工作方案|方案"
+    r"|意见|打算|工作任务|重点任务)"
+)
+NOTICE = re.compile(r"关于印发\s*[《<]?(.+?)[》>]?\s*的?通知")
+FIELD_TITLE = re.compile(r"^(?:信息名称|文件名称|名\s*称|标\s*题|题\s*目)\s*:\s*(.+)$")
+ORG_SUFFIX = (
+    r"(?:教育局|教育厅|教育委员会|教委|教体局|教育和体育局|教育体育局|教育工委|教育工作委员会|工委|委员会|局|厅|委"
+    r"|人民政府|政府|办公室|办)"
+)
+ORG_LINE = re.compile(rf"^[\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX}$")
+ORG_TAIL = re.compile(rf"[\u4e00-\u9fff()]{{2,40}}?{ORG_SUFFIX}")
+META_ISSUER = re.compile(
+    r"(?:发布机构|发文机关|发文单位|发布单位|信息来源|文章来源|来源单位|来源|主办单位|主办)\s*:\s*"
+    r"([\u4e00-\u9fff()]{2,40}?" + ORG_SUFFIX + r")(?![\u4e00-\u9fff]{0,1}(?:长|员|者))"
+)
+RED_HEADER = re.compile(rf"^([\u4e00-\u9fff()\s]{{2,40}}?{ORG_SUFFIX})\s*文\s*件$")
+IMPRINT = re.compile(rf"^([\u4e00-\u9fff()]{{2,40}}?{ORG_SUFFIX}?)(?:办公室|办公厅)\s*\d{{4}}\s*年.{{0,8}}印发$")
+DATE_LINE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{6,8}|\d{4}[-./]\d{1,2}[-./]\d{1,2})"
+                       r"\s*(?:印发|发布)?$")
+YEAR_IN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+YEAR_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:-|—|–|~|至|到|－)+\s*((?:19|20)\d{2})(?!\d)")
+YEAR_NIAN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+DATE_FIELD = re.compile(r"(?:发布时间|发布日期|发文日期|生成日期|成文日期|公开日期|日期|时间)\s*:\s*((?:19|20)\d{2})")
+LEVELS = "市区县州旗盟"
+SCOPE = re.compile(r"(?:全|我|本)([市区县州旗])")
+
+# characters that end a word and make "X区" a kind of area rather than a place ("社区", "实验区", …)
+_BAD_LAST = set("社园校城辖景片山地范验任发新住划郊学点护行领小示试牧灾聚能街库港全各本我该省市县区州每乡镇村")
+_BAD_FIRST = set("全各本我该省市县区州和与及在到向对为等的开进推完构组联配好强动展年月日由将把从按经以了是有这其"
+                 "所个名到至或并含")
+
+
+@dataclass
+class Header:
+    title: str | None = None
+    title_idx: int | None = None
+    title_is_line: bool = False  # the title is the whole line, as written
+    issuer: str | None = None
+    issuer_idx: int | None = None
+    year: int | None = None
+    flags: list[str] = field(default_factory=list)
+
+
+def _clean_title(raw: str) -> str:
+    return raw.strip().rstrip("。.").strip()
+
+
+def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | None, int | None, bool]:
+    """Nearest title-like line above the body; a 关于印发《…》的通知 line gives the name inside."""
+    for i in range(body_start - 1, -1, -1):
+        sh = shs[i].strip()
+        if not sh or len(sh) > 70 or sh.endswith("。") or "现将" in sh or find_label(raws[i], sh):
+            continue
+        m = NOTICE.search(sh)
+        if m:
+            return _clean_title(raws[i][m.start(1): m.end(1)]), i, False
+        if FIELD_TITLE.match(sh) or WEB_CHROME.search(sh) or ":" in sh:
+            continue
+        if TITLE_KW.search(sh):
+            return _clean_title(raws[i]), i, _clean_title(raws[i]) == raws[i].strip()
+    for i in range(0, body_start):
+        m = FIELD_TITLE.match(shs[i].strip())
+        if m and TITLE_KW.search(m.group(1)):
+            start = shs[i].index(m.group(1))
+            return _clean_title(raws[i][start: start + len(m.group(1))]), i, False
+    return None, None, False
+
+
+def _complete(name: str) -> bool:
+    s = re.sub(r"\s+", "", name)
+    return not (s[0] in LEVELS or s[0] in "省本我该" or s.startswith(("教育", "教体", "教委")))
+
+
+def _norm_org(name: str) -> str:
+    return re.sub(r"\s+", " ", to_simplified(name)).strip()
+
+
+def _place(shadow_text: str, level: str) -> tuple[str | None, int]:
+    """Most cited place name of the given level ("太仓市", "未央区") in the text."""
+    two: Counter[str] = Counter()
+    three: Counter[str] = Counter()
+    for m in re.finditer(level, shadow_text):
+        i = m.start()
+        for n, counter in ((2, two), (3, three)):
+            if i - n < 0:
+                continue
+            name = shadow_text[i - n: i]
+            if not all("\u4e00" <= c <= "\u9fff" for c in name):
+                continue
+            if name[0] in _BAD_FIRST or name[-1] in _BAD_LAST:
+                continue
+            counter[name] += 1
+    best: tuple[str | None, int] = (None, 0)
+    for name, count in two.most_common(5):
+        full, n = name, count
+        for longer, c3 in three.items():
+            if longer.endswith(name) and c3 >= 0.6 * count and c3 >= 2:
+                full, n = longer, c3
+                break
+        if n >= 2 and n > best[1]:
+            best = (full + level, n)
+    for name, count in three.most_common(3):
+        if count >= 2 and count > best[1] * 1.5:
+            best = (name + level, count)
+    return best
+
+
+def _scope_level(shadow_text: str, preamble: str) -> str | None:
+    m = SCOPE.search(preamble)
+    if m:
+        return m.group(1)
+    counts = Counter(m.group(1) for m in SCOPE.finditer(shadow_text))
+    return counts.most_common(1)[0][0] if counts else None
+
+
+_TITLE_PLACE = re.compile(r"\d{4}\s*年度?\s*([\u4e00-\u9fff]{2,4}?)([市区县州])?(?:教育|教体|基础教育|全市|全区|全县)")
+
+
+def _title_place(title_sh: str) -> str | None:
+    m = _TITLE_PLACE.search(title_sh)
+    if not m:
+        return None
+    name = m.group(1)
+    if name[0] in _BAD_FIRST or name in ("全市", "全区", "全县", "全州"):
+        return None
+    return name
+
+
+def find_issuer(
+    raws: list[str],
+    shs: list[str],
+    header: Header,
+    discarded_idx: list[int],
+    body_start: int,
+    preamble_sh: str,
+    full_sh: str,
+) -> None:
+    """Fill header.issuer (simplified characters) and header.issuer_idx; flags say how it was found."""
+    candidates: list[tuple[int, str, int | None, str]] = []  # (priority, name, line index, how)
+    ti = header.title_idx
+    if ti is not None:
+        for j in (ti - 1, ti + 1):
+            if 0 <= j < len(shs) and j != body_start:
+                s = shs[j].strip()
+                if s and len(s) <= 60 and ORG_LINE.match(s) and not TITLE_KW.search(s):
+                    candidates.append((0, raws[j].strip(), j, "title"))
+        tsh = shs[ti]
+        m = NOTICE.search(tsh)
+        inner = tsh[m.start(1): m.end(1)] if m else (header.title or "")
+        y = YEAR_IN.search(inner)
+        if y and y.start() > 1:
+            prefix = inner[: y.start()].strip()
+            m2 = re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})$", prefix)
+            if m2:
+                candidates.append((1, prefix, None, "title"))
+    for j in discarded_idx:
+        s = shs[j].strip()
+        m = RED_HEADER.match(s)
+        if m:
+            candidates.append((1, m.group(1), None, "header"))
+        m = IMPRINT.match(s)
+        if m:
+            candidates.append((2, m.group(1), None, "imprint"))
+        if ORG_LINE.match(s) and len(s) <= 60:
+            nxt = next((shs[k].strip() for k in range(j + 1, min(j + 4, len(shs))) if shs[k].strip()), "")
+            if DATE_LINE.match(nxt):
+                candidates.append((2, raws[j].strip(), None, "signature"))
+        for m in META_ISSUER.finditer(s):
+            candidates.append((3, m.group(1), None, "meta"))
+    complete = sorted((c for c in candidates if _complete(c[1])), key=lambda c: c[0])
+    if complete:
+        _, name, idx, how = complete[0]
+        header.issuer = _norm_org(name)
+        header.issuer_idx = idx
+        if how != "title":
+            where = {"signature": "落款", "meta": "网页信息栏", "header": "文头", "imprint": "版记"}[how]
+            header.flags.append(f"发文单位取自{where}：{header.issuer}")
+        return
+    incomplete = sorted(candidates, key=lambda c: c[0])
+    level = None
+    base = "教育局"
+    if incomplete:
+        name = re.sub(r"\s+", "", incomplete[0][1])
+        if name[0] in LEVELS:
+            level, base = name[0], name[1:]
+        else:
+            base = name
+    level = level or _scope_level(full_sh, preamble_sh)
+    if not level:
+        _partial(header, incomplete)
+        return
+    place = None
+    if header.title_idx is not None:
+        tp = _title_place(shs[header.title_idx])
+        if tp:
+            place = tp + level
+    if place is None:
+        place, _ = _place(full_sh, level)
+    if place is None:
+        _partial(header, incomplete)
+        return
+    if level == "区":
+        city, _ = _place(full_sh, "市")
+        if city:
+            place = city + place
+    header.issuer = _norm_org(place + base)
+    if incomplete:
+        header.flags.append(f"发文单位由“{_norm_org(incomplete[0][1])}”补全为“{header.issuer}”，请核对")
+    else:
+        header.flags.append(f"发文单位由正文推断：{header.issuer}，请核对")
+
+
+def _partial(header: Header, incomplete: list[tuple[int, str, int | None, str]]) -> None:
+    if incomplete:
+        header.issuer = _norm_org(incomplete[0][1])
+        header.flags.append(f"发文单位不完整：{header.issuer}，请补全地名")
+    else:
+        header.flags.append("未识别到发文单位")
+
+
+def find_year(
+    header: Header,
+    title_sh: str | None,
+    preamble_sh: str,
+    front_sh: str,
+    body_sh: str,
+    default_year: int | None,
+) -> None:
+    if title_sh:
+        r = YEAR_RANGE.search(title_sh)
+        if r:
+            header.year = int(r.group(1))
+            header.flags.append(f"计划跨多个年度：{r.group(0)}，按{header.year}年计")
+            return
+        m = YEAR_IN.search(title_sh)
+        if m:
+            header.year = int(m.group(1))
+            if "学年" in title_sh:
+                header.flags.append(f"学年度计划：按{header.year}年计，请核对截止日期")
+            return
+    m = YEAR_NIAN.search(preamble_sh)
+    if m:
+        header.year = int(m.group(1))
+        return
+    m = DATE_FIELD.search(front_sh)
+    if m:
+        header.year = int(m.group(1))
+        header.flags.append(f"标题中没有年份，年份取自发布日期：{header.year}")
+        return
+    m = YEAR_NIAN.search(body_sh)
+    if m:
+        header.year = int(m.group(1))
+        header.flags.append(f"标题中没有年份，年份取自正文首次出现的年份：{header.year}")
+        return
+    if default_year:
+        header.year = default_year
+        header.flags.append(f"未识别到年份，按默认年份{default_year}计")
+        return
+    header.flags.append("未识别到年份")

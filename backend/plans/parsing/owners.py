@@ -1,0 +1,97 @@
+"""Owners written in the text: (责任单位:组干科、机关党委), 牵头单位:…, 配合单位:…, 由…牵头."""
+
+from __future__ import annotations
+
+import re
+
+from .model import Owners
+
+_ROLE = (r"(?P<role>牵头单位|牵头部门|牵头科室|牵头处室|主责单位|主责部门|责任单位|责任部门|责任科室|责任处室|承办单位"
+         r"|配合单位|配合部门|配合科室|协办单位|协同单位|参与单位|协助单位|协作单位)")
+ROLE_RE = re.compile(_ROLE + r"\s*[:：]\s*")
+_STOP = re.compile(_ROLE + r"|完成时限|完成时间|时间节点|责任人|分管领导|牵头领导|联系人|时限")
+_LED_BY = re.compile(r"由\s*([\u4e00-\u9fff()、,]{2,30}?)\s*牵头")
+_OPEN, _CLOSE = "([（【[", ")]）】]"
+
+
+def _scan_list(sh: str, start: int) -> int:
+    """End of a unit list that starts at `start`: stops at 。;\\n, an unmatched closing bracket or the next role."""
+    depth = 0
+    i = start
+    n = len(sh)
+    while i < n:
+        ch = sh[i]
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            if depth == 0:
+                return i
+            depth -= 1
+        elif depth == 0 and ch in "。;；\n" or depth == 0 and _STOP.match(sh, i) and i > start:
+            return i
+        i += 1
+    return n
+
+
+def _split(raw: str, sh: str) -> list[tuple[str, bool]]:
+    """Split a unit list on 、,， and blanks outside brackets; a (牵头) mark makes a unit lead."""
+    out: list[tuple[str, bool]] = []
+    depth = 0
+    cur_start = 0
+    for i, ch in enumerate(sh + ","):
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0 and (ch in "、,，/" or ch.isspace()):
+            piece_raw = raw[cur_start:i].strip().strip("等")
+            piece_sh = sh[cur_start:i].strip()
+            cur_start = i + 1
+            if not piece_raw:
+                continue
+            lead = False
+            m = re.search(r"[(（]\s*牵头\s*[)）]$", piece_sh)
+            if m:
+                lead = True
+                piece_raw = piece_raw[: len(piece_raw) - (len(piece_sh) - m.start())].strip()
+            piece_raw = piece_raw.rstrip(":：,，;；")
+            if piece_raw and len(piece_raw) <= 40:
+                out.append((piece_raw, lead))
+    return out
+
+
+def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
+    owners = Owners()
+    flags: list[str] = []
+    responsible: list[tuple[str, bool]] = []
+    explicit_lead = False
+    for m in ROLE_RE.finditer(sh):
+        role = m.group("role")
+        end = _scan_list(sh, m.end())
+        units = _split(raw[m.end(): end], sh[m.end(): end])
+        if role.startswith(("牵头", "主责")):
+            explicit_lead = True
+            owners.lead.extend(u for u, _ in units)
+        elif role.startswith(("责任", "承办")):
+            responsible.extend(units)
+        else:
+            owners.co.extend(u for u, _ in units)
+    if responsible:
+        marked = [u for u, lead in responsible if lead]
+        if explicit_lead or marked:
+            owners.lead.extend(marked)
+            owners.co[:0] = [u for u, lead in responsible if not lead]
+        else:
+            owners.lead.extend(u for u, _ in responsible)
+            if len(responsible) > 1:
+                flags.append(f"责任单位有多个，未注明牵头单位：{'、'.join(u for u, _ in responsible)}")
+    if not owners.lead and not owners.co:
+        m = _LED_BY.search(sh)
+        if m:
+            units = _split(raw[m.start(1): m.end(1)], sh[m.start(1): m.end(1)])
+            owners.lead.extend(u for u, _ in units)
+            if units:
+                flags.append(f"牵头单位取自正文：{raw[m.start(): m.end()]}")
+    owners.lead = list(dict.fromkeys(owners.lead))
+    owners.co = [u for u in dict.fromkeys(owners.co) if u not in owners.lead]
+    return owners, flags

@@ -1,0 +1,215 @@
+"""Plan intake pages and API: upload or paste → preview → edit in place → publish; the published plan."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+
+from backend.core.forms import form_error, see_other
+from backend.core.templating import render
+from backend.deps import ApiActor, CurrentActor, DbSession
+from backend.errors import DomainError, InvalidInput
+from backend.i18n import _
+from backend.plans import document as drafts
+from backend.plans import service as plans
+from backend.plans.parser import PlanInputError, parse_file, parse_to_dict
+from backend.tasks.models import state_label
+
+pages = APIRouter(tags=["plans"], include_in_schema=False)
+api = APIRouter(tags=["plans"])
+
+# What the preview's edit forms may send, per operation: the service validates the values themselves.
+EDIT_FIELDS = {
+    "meta": ("title", "issuer", "year"), "rename_section": ("key", "title"), "rename_item": ("key", "title"),
+    "deadline": ("key", "deadline"), "target": ("key", "index", "value", "unit", "comparator"),
+    "remove_target": ("key", "index"), "merge": ("key",), "split": ("key", "at"),
+    "move": ("key", "direction", "section_key"), "remove": ("key",),
+}
+
+
+def _edit_args(operation: str, values) -> dict[str, str]:
+    return {name: str(values.get(name) or "") for name in EDIT_FIELDS.get(operation, ())}
+
+
+async def _chunks(upload: UploadFile):
+    while chunk := await upload.read(256 * 1024):
+        yield chunk
+
+
+def _preview_context(draft) -> dict[str, Any]:
+    document = draft.document
+    return {
+        "draft": draft, "doc": document, "highlight": drafts.highlight, "split_points": drafts.split_points,
+        "item_count": sum(len(s["items"]) for s in document["sections"]),
+        "flag_count": sum(len(i["flags"]) for s in document["sections"] for i in s["items"]) + len(document["flags"]),
+    }
+
+
+@pages.get("/plans")
+async def plans_page(request: Request, session: DbSession, actor: CurrentActor):
+    drafts_open = await plans.list_imports(session, actor) if actor.can("plans.manage") else []
+    return render(request, "plans/list.html", {"plans": await plans.list_plans(session, actor), "drafts": drafts_open})
+
+
+@pages.post("/plans/import")
+async def import_page(
+    request: Request, session: DbSession, actor: CurrentActor, file: Annotated[UploadFile | None, File()] = None,
+    pasted: Annotated[str, Form()] = "",
+):
+    try:
+        if file is not None and file.filename:
+            draft = await plans.start_import(session, actor, filename=file.filename, chunks=_chunks(file))
+        else:
+            draft = await plans.start_import(session, actor, filename="", pasted=pasted)
+    except InvalidInput as error:
+        return form_error(request, "plans/list.html", error, {"pasted": pasted}, {
+            "plans": await plans.list_plans(session, actor), "drafts": await plans.list_imports(session, actor),
+        })
+    return see_other(request, f"/plans/imports/{draft.id}")
+
+
+@pages.get("/plans/imports/{import_id}")
+async def preview_page(request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID):
+    draft = await plans.get_import(session, actor, import_id)
+    return render(request, "plans/preview.html", _preview_context(draft))
+
+
+@pages.post("/plans/imports/{import_id}/edit")
+async def edit_page(request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID):
+    form = await request.form()
+    operation = str(form.get("operation", ""))
+    args = _edit_args(operation, form)
+    try:
+        version = int(str(form.get("version", "")))
+    except ValueError:
+        version = -1
+    anchor = f"#item-{args['key']}" if args.get("key") else ""
+    try:
+        await plans.edit_import(session, actor, import_id, version=version, operation=operation, **args)
+    except DomainError as error:
+        if error.status_code in (403, 404) and not isinstance(error, InvalidInput):
+            raise
+        draft = await plans.get_import(session, actor, import_id)
+        context = {**_preview_context(draft), "error_key": args.get("key", "meta")}
+        return form_error(request, "plans/preview.html", error, args, context)
+    return see_other(request, f"/plans/imports/{import_id}{anchor}")
+
+
+@pages.post("/plans/imports/{import_id}/publish")
+async def publish_page(
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()]
+):
+    try:
+        result = await plans.publish(session, actor, import_id, version=version)
+    except InvalidInput as error:
+        draft = await plans.get_import(session, actor, import_id)
+        return form_error(request, "plans/preview.html", error, {}, _preview_context(draft))
+    return see_other(request, f"/plans/{result.plan.id}?created={result.created}&updated={result.updated}"
+                              f"&removed={result.removed}")
+
+
+@pages.post("/plans/imports/{import_id}/discard")
+async def discard_page(
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()]
+):
+    await plans.discard_import(session, actor, import_id, version=version)
+    return see_other(request, "/plans")
+
+
+@pages.get("/plans/{plan_id}")
+async def plan_page(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID):
+    view = await plans.get_plan(session, actor, plan_id)
+    return render(request, "plans/plan.html", {"view": view, "state_label": state_label,
+                                               "highlight": drafts.highlight})
+
+
+@pages.get("/plans/{plan_id}/source")
+async def source_download(session: DbSession, actor: CurrentActor, plan_id: uuid.UUID):
+    stored, path = await plans.source_file(session, actor, plan_id)
+    return FileResponse(path, media_type="application/octet-stream", filename=stored.filename,
+                        content_disposition_type="attachment")
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+class ImportPublic(BaseModel):
+    id: uuid.UUID
+    status: str
+    version: int
+    filename: str
+    updates_plan_id: uuid.UUID | None
+    plan_id: uuid.UUID | None
+    document: dict[str, Any]
+
+
+class EditIn(BaseModel):
+    version: int
+    operation: str
+    args: dict[str, str] = {}
+
+
+class VersionIn(BaseModel):
+    version: int
+
+
+class PlanPublic(BaseModel):
+    id: uuid.UUID
+    title: str
+    issuer: str | None
+    year: int
+
+
+class PublishedPublic(BaseModel):
+    plan: PlanPublic
+    created: int
+    updated: int
+    removed: int
+
+
+def _import_public(draft) -> ImportPublic:
+    return ImportPublic.model_validate(draft, from_attributes=True)
+
+
+@api.post("/plans/parse")
+async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+    """Parses a document and returns its structure (the shape of `luoshi plan parse --json`); saves nothing."""
+    actor.require("plans.manage")
+    data = await file.read(plans.MAX_PLAN_BYTES + 1)
+    if len(data) > plans.MAX_PLAN_BYTES:
+        raise InvalidInput(_("文件超过 20 MB，请删去图片等内容后再上传。"), field="file")
+    try:
+        return parse_to_dict(parse_file(data, file.filename))
+    except PlanInputError as error:
+        raise InvalidInput(str(error), field="file") from error
+
+
+@api.post("/plan-imports", response_model=ImportPublic, status_code=201)
+async def api_import(session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
+    return _import_public(await plans.start_import(session, actor, filename=file.filename or "", chunks=_chunks(file)))
+
+
+@api.get("/plan-imports/{import_id}", response_model=ImportPublic)
+async def api_get_import(session: DbSession, actor: ApiActor, import_id: uuid.UUID):
+    return _import_public(await plans.get_import(session, actor, import_id))
+
+
+@api.post("/plan-imports/{import_id}/edits", response_model=ImportPublic)
+async def api_edit_import(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: EditIn):
+    args = _edit_args(body.operation, body.args)
+    return _import_public(await plans.edit_import(session, actor, import_id, version=body.version,
+                                                  operation=body.operation, **args))
+
+
+@api.post("/plan-imports/{import_id}/publish", response_model=PublishedPublic)
+async def api_publish(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: VersionIn):
+    result = await plans.publish(session, actor, import_id, version=body.version)
+    return PublishedPublic(plan=PlanPublic.model_validate(result.plan, from_attributes=True), created=result.created,
+                           updated=result.updated, removed=result.removed)
+
+
+@api.get("/plans", response_model=list[PlanPublic])
+async def api_plans(session: DbSession, actor: ApiActor):
+    return [PlanPublic.model_validate(p, from_attributes=True) for p in await plans.list_plans(session, actor)]

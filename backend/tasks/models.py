@@ -1,0 +1,109 @@
+"""Tasks (督办事项): what someone answers for, with its units, checklist and targets."""
+
+import enum
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import AutoString, Field, SQLModel
+
+from backend.core.models import id_field, tenant_field, timestamp_field
+from backend.i18n import N_, _
+
+
+class TaskState(enum.StrEnum):
+    unassigned = "unassigned"
+    assigned = "assigned"
+    acknowledged = "acknowledged"
+    in_progress = "in_progress"
+    completion_requested = "completion_requested"
+    done = "done"
+    sent_back = "sent_back"
+    cancelled = "cancelled"
+
+
+class AssignmentKind(enum.StrEnum):
+    lead = "lead"
+    responsible = "responsible"
+    cooperating = "cooperating"
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    number: str = Field(max_length=30)
+    year: int
+    seq: int
+    title: str = Field(max_length=500)
+    description: str = ""
+    plan_item_id: uuid.UUID | None = Field(default=None, foreign_key="plan_items.id", index=True)
+    deadline: date
+    original_deadline: date
+    recurrence: str | None = Field(default=None, max_length=20)
+    priority: str = Field(default="normal", max_length=10)
+    state: TaskState = Field(default=TaskState.unassigned, sa_type=AutoString(30))
+    version: int = 1
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+
+class TaskAssignment(SQLModel, table=True):
+    """One per unit of a task, each with its own deadline and state; the task's state rolls up from them."""
+
+    __tablename__ = "task_assignments"
+    __table_args__ = (UniqueConstraint("task_id", "unit_id"),)
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    unit_id: uuid.UUID = Field(foreign_key="units.id", index=True)
+    kind: AssignmentKind = Field(sa_type=AutoString(20))
+    deadline: date
+    state: TaskState = Field(default=TaskState.assigned, sa_type=AutoString(30))
+    created_at: datetime = timestamp_field()
+
+
+class TaskChecklistItem(SQLModel, table=True):
+    """A measure (一是…二是…) of the task's plan item, ticked off as the work is done."""
+
+    __tablename__ = "task_checklist_items"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    label: str = Field(max_length=20)
+    text: str
+    position: int
+    done: bool = False
+
+
+class TaskTarget(SQLModel, table=True):
+    """A quantitative target (新改扩建中小学26所) with the actual reported so far."""
+
+    __tablename__ = "task_targets"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    value: float
+    unit: str = Field(max_length=20)
+    comparator: str | None = Field(default=None, max_length=10)
+    text: str = Field(max_length=300)
+    actual: float | None = None
+    position: int
+
+
+STATE_LABELS = {
+    TaskState.unassigned: N_("待交办"),
+    TaskState.assigned: N_("已交办"),
+    TaskState.acknowledged: N_("已签收"),
+    TaskState.in_progress: N_("推进中"),
+    TaskState.completion_requested: N_("申请办结"),
+    TaskState.done: N_("已办结"),
+    TaskState.sent_back: N_("已退回"),
+    TaskState.cancelled: N_("已取消"),
+}
+
+
+def state_label(state: TaskState | str) -> str:
+    return _(STATE_LABELS[TaskState(state)])

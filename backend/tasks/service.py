@@ -1,0 +1,106 @@
+"""Tasks: creation from published plan items (and later ad-hoc), numbering, and reading them back."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.core.actor import Actor
+from backend.tasks.models import (
+    AssignmentKind,
+    Task,
+    TaskAssignment,
+    TaskChecklistItem,
+    TaskState,
+    TaskTarget,
+)
+from backend.tenancy.models import Unit
+
+NUMBER_PREFIX = "督"
+
+
+async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID, year: int) -> int:
+    """Numbers are per bureau and year (督-2024-001); the lock serialises two publishes of the same year."""
+    lock = text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(key=f"task-seq:{tenant_id}:{year}")
+    await session.exec(lock)
+    last = (await session.exec(select(func.max(Task.seq)).where(Task.year == year))).one()
+    return (last or 0) + 1
+
+
+@dataclass
+class NewTask:
+    title: str
+    description: str
+    deadline: date
+    plan_item_id: uuid.UUID | None = None
+    recurrence: str | None = None
+    measures: list[dict[str, Any]] | None = None
+    targets: list[dict[str, Any]] | None = None
+    lead_unit_ids: list[uuid.UUID] | None = None
+    co_unit_ids: list[uuid.UUID] | None = None
+
+
+async def create_tasks(session: AsyncSession, actor: Actor, year: int, new_tasks: list[NewTask]) -> list[Task]:
+    """Creates the tasks with their checklist, targets and (where the text names units) assignments."""
+    seq = await _next_seq(session, actor.tenant_id, year)
+    tasks: list[Task] = []
+    for offset, spec in enumerate(new_tasks):
+        number = seq + offset
+        lead = spec.lead_unit_ids or []
+        task = Task(
+            tenant_id=actor.tenant_id, number=f"{NUMBER_PREFIX}-{year}-{number:03d}", year=year, seq=number,
+            title=spec.title[:500], description=spec.description, plan_item_id=spec.plan_item_id,
+            deadline=spec.deadline, original_deadline=spec.deadline, recurrence=spec.recurrence,
+            state=TaskState.assigned if lead else TaskState.unassigned, created_by=actor.user_id,
+        )
+        session.add(task)
+        tasks.append(task)
+        for position, measure in enumerate(spec.measures or []):
+            session.add(TaskChecklistItem(tenant_id=actor.tenant_id, task_id=task.id, label=measure["label"][:20],
+                                          text=measure["text"], position=position))
+        for position, target in enumerate(spec.targets or []):
+            session.add(TaskTarget(tenant_id=actor.tenant_id, task_id=task.id, value=target["value"],
+                                   unit=target["unit"][:20], comparator=target.get("comparator"),
+                                   text=target["text"][:300], position=position))
+        for index, unit_id in enumerate(lead):
+            session.add(TaskAssignment(tenant_id=actor.tenant_id, task_id=task.id, unit_id=unit_id,
+                                       kind=AssignmentKind.lead if index == 0 else AssignmentKind.responsible,
+                                       deadline=spec.deadline))
+        for unit_id in spec.co_unit_ids or []:
+            if unit_id not in lead:
+                session.add(TaskAssignment(tenant_id=actor.tenant_id, task_id=task.id, unit_id=unit_id,
+                                           kind=AssignmentKind.cooperating, deadline=spec.deadline))
+    await session.flush()
+    return tasks
+
+
+@dataclass
+class TaskRow:
+    task: Task
+    lead_units: list[str]
+    co_units: list[str]
+
+
+async def tasks_for_plan_items(
+    session: AsyncSession, actor: Actor, item_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, TaskRow]:
+    """The task of each plan item with its units' names: two queries whatever the plan's size."""
+    if not item_ids:
+        return {}
+    tasks = (await session.exec(select(Task).where(col(Task.plan_item_id).in_(item_ids)))).all()
+    by_task = {task.id: TaskRow(task, [], []) for task in tasks}
+    if by_task:
+        rows = (await session.exec(
+            select(TaskAssignment.task_id, TaskAssignment.kind, Unit.name)
+            .join(Unit, col(Unit.id) == TaskAssignment.unit_id)
+            .where(col(TaskAssignment.task_id).in_(list(by_task)))
+            .order_by(col(TaskAssignment.created_at))
+        )).all()
+        for task_id, kind, name in rows:
+            row = by_task[task_id]
+            (row.co_units if kind == AssignmentKind.cooperating else row.lead_units).append(name)
+    return {row.task.plan_item_id: row for row in by_task.values() if row.task.plan_item_id}
