@@ -1,15 +1,18 @@
 """The demo bureau that `luoshi demo` creates on first start: units and one person per role."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlmodel import select
 
 from backend.accounts.service import create_user
 from backend.db import unit_of_work
+from backend.plans import service as plans
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, Tenant, UnitKind
 
 DEMO_CODE = "demo"
+DEMO_PLAN = Path(__file__).with_name("demo_plan.txt")
 DEMO_PASSWORD = "Luoshi@2026demo"  # noqa: S105 — demo only, printed at start
 
 
@@ -39,6 +42,10 @@ DEMO_UNITS = [
 ]
 
 
+async def _file_chunks(path: Path):
+    yield path.read_bytes()
+
+
 async def ensure_demo_bureau() -> list[DemoLogin]:
     """Idempotent: a second start finds the bureau and changes nothing."""
     logins = [DemoLogin(str(role), username, name) for role, username, name, _unit in DEMO_PEOPLE]
@@ -66,4 +73,7 @@ async def ensure_demo_bureau() -> list[DemoLogin]:
                 continue
             await tenancy.add_member(session, admin, tenant_id=tenant.id, user=people[username], role=Role(role),
                                      unit_id=units[unit_name].id if unit_name else None)
+        draft = await plans.start_import(session, admin, filename="示范县教育局2026年教育工作要点.txt",
+                                         chunks=_file_chunks(DEMO_PLAN))
+        await plans.publish(session, admin, draft.id, version=draft.version)
     return logins
