@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from sqlmodel import select
 
 from backend.accounts.service import create_user
@@ -43,7 +44,7 @@ DEMO_UNITS = [
 
 
 async def _file_chunks(path: Path):
-    yield path.read_bytes()
+    yield await anyio.Path(path).read_bytes()
 
 
 async def ensure_demo_bureau() -> list[DemoLogin]:

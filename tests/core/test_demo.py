@@ -52,12 +52,12 @@ def _wait_healthy(process: subprocess.Popen, port: int) -> None:
     raise AssertionError("demo did not become healthy")
 
 
-def _log_in(port: int, username: str) -> httpx.Response:
+def _log_in(port: int, username: str, path: str = "/") -> httpx.Response:
     with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', page.text).group(1)
         client.post("/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token})
-        return client.get("/")
+        return client.get(path)
 
 
 def _stop(process: subprocess.Popen) -> str:
@@ -75,6 +75,8 @@ def test_demo_starts_embedded_stops_cleanly_and_restarts_on_same_data(tmp_path):
         home = _log_in(port, "xiaozhang")
         assert home.status_code == 200
         assert "示范县教育局" in home.text and "第一实验小学" in home.text
+        plans = _log_in(port, "duban", "/plans")
+        assert "示范县教育局2026年教育工作要点" in plans.text  # a new user sees real work from the first minute
         started = _servers() - before
         assert started, "no embedded postgres/redis process found"
     finally:
