@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "members.read": frozenset({Role.admin, Role.supervisor, Role.leader, Role.unit_head}),
     "plans.manage": frozenset({Role.admin, Role.supervisor}),
     "plans.read": frozenset(Role),
+    "tasks.assign": frozenset({Role.admin, Role.supervisor}),
 }
 
 

@@ -21,8 +21,19 @@ def _key() -> str:
     return uuid.uuid4().hex[:10]
 
 
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL stores no NUL character; the parser keeps them so that no text is lost before this point."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def from_parse(parsed: ParsedPlan) -> dict[str, Any]:
-    document = parse_to_dict(parsed)
+    document = _without_nul(parse_to_dict(parsed))
     document["script"] = parsed.script
     document["source_format"] = parsed.source_format
     for section, parsed_section in zip(document["sections"], parsed.sections, strict=True):

@@ -49,7 +49,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HEADER_SCAN_ROWS = 20  # the header must be within this many rows of the top of the sheet
-MAX_UNCOMPRESSED = 200 * 1024 * 1024  # refuse zip bombs before openpyxl inflates them
+MAX_UNCOMPRESSED = 100 * 1024 * 1024  # refuse zip bombs before openpyxl inflates them
+MAX_MERGED_CELLS = 2_000_000  # openpyxl creates one object per merged cell
 MAX_ROWS = 20000
 
 TO_XLSX = "请用 Excel 另存为 .xlsx 后上传"
@@ -132,16 +133,6 @@ def _text(value: Any) -> str:
 
 
 # ------------------------------------------------------------------------------------------ headers
-_FIELD_LABELS = {
-    "number": "序号",
-    "task": "任务",
-    "lead": "牵头单位",
-    "co": "配合单位",
-    "resp": "责任单位",
-    "deadline": "完成时限",
-    "leader": "责任领导",
-    "note": "备注",
-}
 _TASK_SPECIFIC = re.compile(r"具体任务|任务内容|工作内容|具体措施|工作措施|主要措施|工作举措|具体内容|措施")
 _TASK_GENERAL = re.compile(r"任务|工作要点|事项|要点|内容|举措")
 _TASK_BROAD = re.compile(r"重点工作|主要工作|工作项目|项目|工作类别|类别|领域")
@@ -152,8 +143,8 @@ def _classify(header: str) -> tuple[str, int] | None:
     """(field, priority) for a header cell, or None. Priority only matters among task columns."""
     h = _key(header)
     core = re.sub(r"[(\[<][^)\]>]*[)\]>]", "", h).strip(":*") or h
-    if not h or len(core) > 16:
-        return None
+    if not h or len(core) > 16 or re.search(r":.", core):
+        return None  # too long for a header, or "责任单位：教育局" (a filled-in form line)
     if "牵头" in h and re.search(r"首位|第一", h) and "牵头" not in core:
         return ("resp", 1)  # 责任单位（排在首位的为牵头单位）
     if "备注" in core or core in ("说明", "附注"):
@@ -170,7 +161,7 @@ def _classify(header: str) -> tuple[str, int] | None:
         r"责任(单位|部门|科室|处室|股室)", core
     ):
         return ("resp", 0)
-    if re.search(r"时限|时间|期限|截止|节点|完成日期|日期", core):
+    if re.search(r"时限|时间|期限|截止|节点|完成日期|日期|进度安排", core):
         return ("deadline", 0)
     if _NOT_TASK.search(core):
         return None
@@ -189,6 +180,7 @@ class _Grid:
     """Sheet values with merged ranges resolved: every covered cell reads the range's value."""
 
     values: dict[tuple[int, int], Any]
+    formats: dict[tuple[int, int], str]  # number formats of date cells
     merge_of: dict[tuple[int, int], tuple[int, int, int, int]]  # cell → (min_row, min_col, max_row, max_col)
     max_row: int
     max_col: int
@@ -198,6 +190,9 @@ class _Grid:
         if m:
             return self.values.get((m[0], m[1]))
         return self.values.get((r, c))
+
+    def number_format(self, r: int, c: int) -> str:
+        return self.formats.get(self.source(r, c), "")
 
     def text(self, r: int, c: int) -> str:
         return _text(self.value(r, c))
@@ -212,18 +207,18 @@ class _Grid:
         m = self.merge_of.get((r, c))
         return m is None or m[0] == r
 
-    def row_empty(self, r: int) -> bool:
-        return all(self.text(r, c) == "" for c in range(1, self.max_col + 1))
-
 
 def _grid(ws) -> _Grid:
     cells = getattr(ws, "_cells", None)
     values: dict[tuple[int, int], Any] = {}
+    formats: dict[tuple[int, int], str] = {}
     if isinstance(cells, dict):
         for (r, c), cell in cells.items():
             v = getattr(cell, "value", None)
             if v is not None and _text(v) != "":
                 values[(r, c)] = v
+                if isinstance(v, (date, datetime)):
+                    formats[(r, c)] = str(getattr(cell, "number_format", "") or "")
     else:  # pragma: no cover - openpyxl internals changed; read the used range, capped
         for row in ws.iter_rows(max_row=min(ws.max_row or 0, MAX_ROWS)):
             for cell in row:
@@ -239,7 +234,7 @@ def _grid(ws) -> _Grid:
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 merge_of[(r, c)] = (r0, c0, r1, c1)
-    return _Grid(values, merge_of, max_row, max_col)
+    return _Grid(values, formats, merge_of, max_row, max_col)
 
 
 # ------------------------------------------------------------------------------------------ header search
@@ -255,12 +250,8 @@ class _Header:
 
 
 def _is_banner(grid: _Grid, r: int) -> bool:
-    """A row whose only content is one cell merged across several columns (a title or section)."""
-    sources = {grid.source(r, c) for c in range(1, grid.max_col + 1) if grid.text(r, c)}
-    if len(sources) != 1:
-        return False
-    m = grid.merge_of.get(next(iter(sources)))
-    return m is None or m[3] > m[1] or grid.max_col == 1
+    """A row whose only content is one cell (often merged across the table): a title, never a header."""
+    return len({grid.source(r, c) for c in range(1, grid.max_col + 1) if grid.text(r, c)}) == 1
 
 
 def _row_labels(grid: _Grid, r: int) -> dict[int, tuple[str, tuple[str, int] | None]]:
@@ -307,7 +298,7 @@ def _find_header(grid: _Grid) -> tuple[_Header | None, bool]:
                 if sub_k is not None:
                     per_col[c] = (sub_t, sub_k)
             elif c in labels and labels[c][1] is not None:
-                if grid.source(r, c)[1] != c:
+                if grid.source(r, c)[1] != c and labels[c][1][0] not in ("lead", "co", "resp"):
                     continue  # one header merged across several columns: its first column carries the field
                 per_col[c] = (labels[c][0], labels[c][1])
         fields = {k[0] for _, k in per_col.values()}
@@ -315,11 +306,11 @@ def _find_header(grid: _Grid) -> tuple[_Header | None, bool]:
             seen_task = True
         if "task" not in fields or not fields & {"lead", "resp"}:
             continue
-        return _build_header(grid, r + 1 if two_rows else r, r, per_col), seen_task
+        return _build_header(r + 1 if two_rows else r, r, per_col), seen_task
     return None, seen_task
 
 
-def _build_header(grid: _Grid, row: int, first_row: int, per_col: dict[int, tuple[str, tuple[str, int]]]) -> _Header:
+def _build_header(row: int, first_row: int, per_col: dict[int, tuple[str, tuple[str, int]]]) -> _Header:
     cols: dict[str, list[int]] = {}
     texts: dict[str, str] = {}
     flags: list[str] = []
@@ -349,26 +340,55 @@ def _build_header(grid: _Grid, row: int, first_row: int, per_col: dict[int, tupl
 
 
 # ------------------------------------------------------------------------------------------ units
-_SEP = re.compile(r"[、，,；;/／|｜\s]+")
+_SEP_CHARS = frozenset("、，,；;/／|｜")
+_OPEN, _CLOSE = "（([【〔{《", "）)]】〕}》"
 _SUFFIX = (
     "科", "室", "处", "局", "中心", "校", "园", "站", "所", "院", "馆", "会", "部", "办", "队", "组", "委", "团",
     "股", "司", "厅", "单位", "部门", "学", "社", "台", "公司", "府",
 )  # fmt: skip
 _JOIN = re.compile(r"以及|和|及|与|暨")
-_TRAILING = re.compile(r"(?:等(?:相关|有关)?(?:单位|部门|科室|处室|股室|学校)?|负责|牵头|配合|协办)$")
+_TRAILING = re.compile(r"(?:等(?:相关|有关|其他)?(?:单位|部门|科室|处室|股室|学校)?|负责|牵头|配合|协办)$")
+_BRACKETED_END = re.compile(r"[(（][^()（）]*[)）]$")
 _DROP = {"各", "等", "和", "及", "与", "以及", "其他", "有关", "相关", "无", "暂无", "/", "-", "—", "待定"}
-_MARK = re.compile(r"[(（]\s*(牵头|主责|配合|协办|参与)\s*[)）]")
+_MARK = re.compile(r"[(（]\s*(牵头|牽頭|主责|配合|协办|參與|参与)\s*[)）]")
 _LABEL = re.compile(r"(牵头(?:单位|部门|科室)?|配合(?:单位|部门|科室)?|协办(?:单位)?|参与(?:单位)?)\s*[:：]")
+
+
+def _tokens(text: str) -> list[str]:
+    """Split on 、，；/ | and whitespace, but not inside brackets: 各县（市、区）教育局 is one name."""
+    out: list[str] = []
+    buf: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0 and (ch in _SEP_CHARS or ch.isspace()):
+            if buf:
+                out.append("".join(buf))
+                buf = []
+            continue
+        buf.append(ch)
+    if depth:  # an unclosed bracket: brackets cannot be trusted, split everywhere
+        return [t for t in re.split(r"[、，,；;/／|｜\s]+", text) if t]
+    if buf:
+        out.append("".join(buf))
+    return out
+
+
+def _ends_as_unit(text: str) -> bool:
+    return shadow(_BRACKETED_END.sub("", text)).endswith(_SUFFIX)
 
 
 def _split_joined(piece: str) -> list[str]:
     """基教科和德育科 → two names; 教育和体育局, 职业与成人教育科 stay whole."""
     out: list[str] = []
     start = 0
-    for m in _JOIN.finditer(piece):
+    for m in _JOIN.finditer(shadow(piece)):  # shadow: 與 → 与, same offsets
         left = piece[start: m.start()]
         right = piece[m.end():]
-        if left and right and left.endswith(_SUFFIX) and right[:1] not in "其时谐":
+        if left and right and _ends_as_unit(left) and right[:1] not in "其时時谐諧":
             out.append(left)
             start = m.end()
     out.append(piece[start:])
@@ -377,11 +397,11 @@ def _split_joined(piece: str) -> list[str]:
 
 def _clean_unit(name: str) -> str:
     name = name.strip(" 　.。:：\"'“”‘’")
-    name = re.sub(r"^(?:由|请)(?=.{2,})", "", name)
-    for _ in range(2):
-        stripped = _TRAILING.sub("", name)
-        if len(stripped) >= 2:
-            name = stripped
+    name = re.sub(r"^(?:由|请|請)(?=.{2,})", "", name)
+    for _ in range(2):  # 局办公室等 → 局办公室, but 各高等学校 stays
+        m = _TRAILING.search(shadow(name))
+        if m and _ends_as_unit(name[: m.start()]):
+            name = name[: m.start()]
     return name.strip()
 
 
@@ -389,7 +409,7 @@ def split_units(text: str) -> list[str]:
     """Unit names in a cell: split on 、，；/ spaces newlines and on 和/及 between whole names, de-duplicated."""
     if not text:
         return []
-    tokens = _SEP.split(text.strip())
+    tokens = _tokens(text.strip())
     if len(tokens) > 2 and all(len(t) == 1 for t in tokens):  # "基 教 科": spaced-out characters
         tokens = ["".join(tokens)]
     names: list[str] = []
@@ -411,17 +431,17 @@ def _units_with_marks(text: str) -> tuple[list[str], list[str], list[str]]:
     lead: list[str] = []
     co: list[str] = []
     plain: list[str] = []
-    labelled = list(_LABEL.finditer(text))
+    labelled = list(_LABEL.finditer(shadow(text)))
     if labelled:
         plain += split_units(text[: labelled[0].start()])
         for i, m in enumerate(labelled):
             chunk = text[m.end(): labelled[i + 1].start() if i + 1 < len(labelled) else len(text)]
             (lead if m.group(1).startswith("牵头") else co).extend(split_units(chunk))
         return lead, co, plain
-    for token in _SEP.split(text):
+    for token in _tokens(text):
         mark = _MARK.search(token)
         names = split_units(_MARK.sub("", token))
-        if mark and mark.group(1) in ("牵头", "主责"):
+        if mark and mark.group(1) in ("牵头", "牽頭", "主责"):
             lead += names
         elif mark:
             co += names
@@ -442,11 +462,15 @@ def _dedupe(names: list[str], exclude: list[str] | None = None) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ deadlines
-_LONG_TERM = re.compile(r"长期|持续|常态|常年|全年推进|贯穿全年|经常性|不定期|动态|随时|适时")
+_LONG_TERM = re.compile(r"长期|持续|常态|常年|贯穿全年|经常性|不定期|动态|随时|适时")
 _FULL_DATE = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*(?:[.\-/年]|\s)\s*(\d{1,2})\s*(?:[.\-/月]|\s)\s*(\d{1,2})(?!\d)\s*[日号]?"
 )
 _YEAR_MONTH = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*[.\-/]\s*(\d{1,2})(?![\d.\-/])")
+_MONTH_DAY = re.compile(r"(?<![\d.])(\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月\s*(\d{1,2})\s*[日号]")
+_MD_NUMERIC = re.compile(r"(?<![\d.\-/])(\d{1,2})\s*[./]\s*(\d{1,2})(?![\d.\-/%])")
+_BARE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年\s*(?:度\s*)?(?:内|前|底前|完成|全年)?\s*$")
+_WHOLE_YEAR = re.compile(r"全年|年度内|本年度")
 _BARE_MONTH = re.compile(
     r"(?:(?<!\d)((?:19|20)\d{2})\s*年\s*)?(?<![\d.])(\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月\s*份?(?!\s*\d|\s*[底末上中下前])"
 )
@@ -466,10 +490,18 @@ def _excel_serial(n: float) -> date | None:
     return None
 
 
-def parse_deadline(value: Any, year: int | None) -> tuple[str, date | None, list[str]]:
+def _month_only(number_format: str) -> bool:
+    """True for date formats without a day (yyyy年m月, mmm-yy): the cell means "within that month"."""
+    fmt = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", number_format or "").lower()
+    return "m" in fmt and "y" in fmt and "d" not in fmt and "h" not in fmt
+
+
+def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tuple[str, date | None, list[str]]:
     """(deadline_text, deadline, flags) for a 完成时限 cell: a date cell, a serial number or Chinese text."""
     if value is None or _text(value) == "":
         return "", None, ["未填写完成时限"]
+    if isinstance(value, datetime) and _month_only(number_format):
+        return f"{value.year}年{value.month}月", _last_day(value.year, value.month), []
     if isinstance(value, datetime):
         return value.date().isoformat(), value.date(), []
     if isinstance(value, date):
@@ -494,47 +526,70 @@ def parse_deadline(value: Any, year: int | None) -> tuple[str, date | None, list
     flags: list[str] = []
     found: list[date] = []
     taken: list[tuple[int, int]] = []
-    for m in _FULL_DATE.finditer(sh):
+    unresolved: list[str] = []
+
+    def free(m: re.Match[str]) -> bool:
+        return not any(a < m.end() and m.start() < b for a, b in taken)
+
+    for m in _FULL_DATE.finditer(sh):  # 2024.06.30, 2024-6-30, 2024年6月30日
+        taken.append(m.span())
         try:
             found.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
-            taken.append(m.span())
         except ValueError:
             flags.append(f"日期不存在：{raw[m.start(): m.end()]}，请改正")
+    for m in _YEAR_MONTH.finditer(sh):  # 2024.06, 2024-6
+        if free(m) and 1 <= int(m.group(2)) <= 12:
             taken.append(m.span())
-    for m in _YEAR_MONTH.finditer(sh):
-        if any(a < m.end() and m.start() < b for a, b in taken):
-            continue
-        mo = int(m.group(2))
-        if 1 <= mo <= 12:
-            found.append(_last_day(int(m.group(1)), mo))
+            found.append(_last_day(int(m.group(1)), int(m.group(2))))
+    for pattern in (_MONTH_DAY, _MD_NUMERIC):  # 6月30日, 6.30 (the year from the table)
+        for m in pattern.finditer(sh):
+            mo, day = cn_to_int(m.group(1)), int(m.group(2))
+            if not free(m) or not mo:
+                continue
             taken.append(m.span())
-    # mask what is taken so the phrase parser does not read it again
+            if year is None:
+                unresolved.append(raw[m.start(): m.end()])
+                continue
+            try:
+                found.append(date(year, mo, day))
+            except ValueError:
+                flags.append(f"日期不存在：{raw[m.start(): m.end()]}，请改正")
+    # phrases (6月底前, 年底前, 上半年, 三季度末, 秋季开学前 …) from the plan parser, on what is left
     masked = list(sh)
     for a, b in taken:
         masked[a:b] = " " * (b - a)
-    sh_rest = "".join(masked)
-    phrases, more = find_deadlines(sh_rest, raw, year)
+    rest = "".join(masked)
+    phrases, more = find_deadlines(rest, raw, year)
     if not phrases and year:
-        earlier, _ = find_deadlines(sh_rest, raw, None)
+        earlier, _ = find_deadlines(rest, raw, None)
         if earlier:
-            phrases = earlier
-            flags.append(f"完成时限早于计划年度（{year}年）：{raw}，请核对")
-            more = []
+            phrases, more = earlier, [f"完成时限早于计划年度（{year}年）：{raw}，请核对"]
     flags += more
-    found += [p.date for p in phrases]
     for p in phrases:
+        found.append(p.date)
         taken.append((p.start, p.end))
-    for m in _BARE_MONTH.finditer(sh):
-        if any(a < m.end() and m.start() < b for a, b in taken):
-            continue
+    for m in _BARE_MONTH.finditer(sh):  # 6月, 2024年6月: by the end of that month
         mo = cn_to_int(m.group(2))
-        y = int(m.group(1)) if m.group(1) else year
-        if not mo or not 1 <= mo <= 12:
+        if not free(m) or not mo or not 1 <= mo <= 12:
             continue
+        taken.append(m.span())
+        y = int(m.group(1)) if m.group(1) else year
         if y is None:
-            flags.append(f"未识别到年份，无法推算截止日期：{raw[m.start(): m.end()]}")
+            unresolved.append(raw[m.start(): m.end()])
             continue
         found.append(_last_day(y, mo))
+    if unresolved:
+        flags.append(f"未识别到年份，无法推算截止日期：{'、'.join(unresolved)}")
+    if not found and not flags:
+        m = _BARE_YEAR.search(sh)
+        if m and free(m):
+            d = date(int(m.group(1)), 12, 31)
+            return raw, d, [f"完成时限只写了年份，按{_fmt(d)}计"]
+        if _WHOLE_YEAR.search(sh) and not _LONG_TERM.search(sh):
+            if year is None:
+                return raw, None, [f"未识别到年份，无法推算截止日期：{raw}"]
+            d = date(year, 12, 31)
+            return raw, d, [f"完成时限“{raw}”按{_fmt(d)}计"]
     if found:
         latest = max(found)
         if len(set(found)) > 1:
@@ -594,6 +649,41 @@ def _check_container(data: bytes) -> None:
         raise ResponsibilityTableError(f"这是一个压缩包，不是 Excel 表格（.xlsx）：{TO_XLSX}")
     if total > MAX_UNCOMPRESSED:
         raise ResponsibilityTableError("表格解压后过大，无法读取：请删去多余的工作表、图片和空行后重新保存上传")
+    try:
+        merged = _merged_area(data)
+    except Exception as exc:  # a damaged member (bad CRC, truncated deflate stream)
+        raise ResponsibilityTableError(
+            f"文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，{TO_XLSX}"
+        ) from exc
+    if merged > MAX_MERGED_CELLS:
+        raise ResponsibilityTableError(
+            "表格里有覆盖整行整列的超大合并单元格，无法读取：请选中整个工作表，取消合并单元格后只合并需要的格子，重新保存上传"
+        )
+
+
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="\$?([A-Z]{1,3})\$?(\d{1,7}):\$?([A-Z]{1,3})\$?(\d{1,7})"')
+
+
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _merged_area(data: bytes) -> int:
+    """Cells covered by merges in all sheets: openpyxl makes an object for each, so A:XFD merges must be refused."""
+    area = 0
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for info in zf.infolist():
+            if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+                continue
+            body = zf.read(info)
+            for m in _MERGE_REF.finditer(body):
+                rows = abs(int(m.group(4)) - int(m.group(2))) + 1
+                cols = abs(_col_number(m.group(3)) - _col_number(m.group(1))) + 1
+                area += rows * cols
+    return area
 
 
 def _looks_like_text(data: bytes) -> bool:
@@ -740,14 +830,21 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
         deadline_value = grid.value(r, deadline_col) if deadline_col else None
         has_units = bool(lead_text or co_text)
 
-        # sections: one cell merged across the row, or a numbered heading with no units or deadline
+        # sections: one cell merged across the row (or across the task and unit columns), a lone heading
+        # outside the task column, or a numbered heading with no units or deadline
+        number_text = texts.get(number_col, "") if number_col else ""
         sources = {grid.source(r, c) for c in filled}
         if len(sources) == 1:
-            m = grid.merge_of.get(next(iter(sources)))
-            if m and m[3] > m[1] and m[0] == r:
+            src = next(iter(sources))
+            m = grid.merge_of.get(src)
+            lone_heading = (src[1] < task_col or src[1] == number_col) and _parse_number(first_text)[1]
+            if (m and m[3] > m[1] and m[0] == r) or lone_heading:
                 section = first_text
                 continue
-        number_text = texts.get(number_col, "") if number_col else ""
+        m = grid.merge_of.get((r, task_col))
+        if m and m[0] == r and m[3] > m[1] and any(m[1] <= c <= m[3] for c in lead_cols or resp_cols):
+            section = (number_text + task) if number_text and not _HEADING.match(task) else task
+            continue
         if not has_units and not _text(deadline_value):
             if _HEADING.match(task) or (number_text and _CN_NUM.match(number_text) and task):
                 section = (number_text + task) if number_text and not _HEADING.match(task) else task
@@ -790,7 +887,7 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
 
         deadline_text, deadline, d_flags = ("", None, [])
         if deadline_col:
-            deadline_text, deadline, d_flags = parse_deadline(deadline_value, year)
+            deadline_text, deadline, d_flags = parse_deadline(deadline_value, year, grid.number_format(r, deadline_col))
         flags += d_flags
 
         category = ""
@@ -812,7 +909,7 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
                 flags=flags,
             )
         )
-    if not lead_cols and resp_cols:
+    if not lead_cols and resp_cols and not co_cols:
         how = "排在首位的单位作牵头单位" if first_is_lead else "标注“牵头”的单位作牵头单位，未标注的全部作牵头单位"
         table_flags.insert(0, f"没有“牵头单位”列，按“{header.texts.get('resp', '责任单位')}”列读取：{how}，请核对")
     return rows, table_flags

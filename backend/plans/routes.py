@@ -13,6 +13,7 @@ from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.plans import document as drafts
+from backend.plans import responsibilities
 from backend.plans import service as plans
 from backend.plans.parser import PlanInputError, parse_file, parse_to_dict
 from backend.tasks.models import state_label
@@ -121,8 +122,43 @@ async def discard_page(
 @pages.get("/plans/{plan_id}")
 async def plan_page(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID):
     view = await plans.get_plan(session, actor, plan_id)
-    return render(request, "plans/plan.html", {"view": view, "state_label": state_label,
-                                               "highlight": drafts.highlight})
+    return render(request, "plans/plan.html", _plan_context(view))
+
+
+def _plan_context(view) -> dict[str, Any]:
+    return {"view": view, "state_label": state_label, "highlight": drafts.highlight}
+
+
+@pages.post("/plans/{plan_id}/responsibilities")
+async def responsibilities_upload(
+    request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID,
+    file: Annotated[UploadFile | None, File()] = None,
+):
+    try:
+        if file is None or not file.filename:
+            raise InvalidInput(_("请选择任务分解表文件（.xlsx）。"), field="file")
+        preview = await responsibilities.upload_table(session, actor, plan_id, filename=file.filename,
+                                                      chunks=_chunks(file))
+    except InvalidInput as error:
+        view = await plans.get_plan(session, actor, plan_id)
+        return form_error(request, "plans/plan.html", error, {}, _plan_context(view))
+    return render(request, "plans/responsibilities.html", {"preview": preview, "NEW_UNIT": responsibilities.NEW_UNIT})
+
+
+@pages.post("/plans/{plan_id}/responsibilities/confirm")
+async def responsibilities_confirm(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID):
+    form = await request.form()
+    sha256 = str(form.get("sha256", ""))
+    choices = {str(k)[5:]: str(v) for k, v in form.items() if str(k).startswith("unit:")}
+    try:
+        result = await responsibilities.apply_table(session, actor, plan_id, sha256=sha256, choices=choices)
+    except InvalidInput as error:
+        if error.field == "file":
+            raise
+        stored_path = await responsibilities.reopen(session, actor, plan_id, sha256=sha256)
+        return form_error(request, "plans/responsibilities.html", error, choices,
+                          {"preview": stored_path, "NEW_UNIT": responsibilities.NEW_UNIT})
+    return see_other(request, f"/plans/{plan_id}?assigned={result.assigned}&skipped={result.skipped}")
 
 
 @pages.get("/plans/{plan_id}/source")

@@ -282,6 +282,7 @@ async def _update_plan(
                 fresh.append(item)
                 continue
             matched.add(old.id)
+            lead, co = _owner_units(item, units)
             deadline = date.fromisoformat(item["deadline"]) if item.get("deadline") else None
             changed = (old.text, old.title, old.deadline) != (item["text"], item["title"][:500], deadline)
             old.title, old.text, old.deadline = item["title"][:500], item["text"], deadline
@@ -297,6 +298,8 @@ async def _update_plan(
                 task.version += 1
                 task.updated_at = utcnow()
                 session.add(task)
+            if task is not None and task.state == TaskState.unassigned and lead:
+                await tasks.assign_units(session, actor, task, lead_unit_ids=lead, co_unit_ids=co)
             updated += int(changed)
         if fresh:
             new_sections.append({**section, "items": fresh})

@@ -9,7 +9,11 @@ from sqlalchemy import text
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.audit.service import record
 from backend.core.actor import Actor
+from backend.core.models import utcnow
+from backend.errors import InvalidInput
+from backend.i18n import _
 from backend.tasks.models import (
     AssignmentKind,
     Task,
@@ -104,3 +108,47 @@ async def tasks_for_plan_items(
             row = by_task[task_id]
             (row.co_units if kind == AssignmentKind.cooperating else row.lead_units).append(name)
     return {row.task.plan_item_id: row for row in by_task.values() if row.task.plan_item_id}
+
+
+async def assign_units(
+    session: AsyncSession, actor: Actor, task: Task, *, lead_unit_ids: list[uuid.UUID],
+    co_unit_ids: list[uuid.UUID], deadline: date | None = None,
+) -> Task:
+    """交办: sets the task's units (the first lead answers for it, further leads are responsible, co-units
+    cooperate) and, if given, its deadline. Units already on the task keep their own state."""
+    actor.require("tasks.assign")
+    if not lead_unit_ids:
+        raise InvalidInput(_("请至少选择一个牵头单位。"), field="lead_unit_id")
+    wanted: dict[uuid.UUID, AssignmentKind] = {}
+    for index, unit_id in enumerate(lead_unit_ids):
+        wanted.setdefault(unit_id, AssignmentKind.lead if index == 0 else AssignmentKind.responsible)
+    for unit_id in co_unit_ids:
+        wanted.setdefault(unit_id, AssignmentKind.cooperating)
+    known = set((await session.exec(select(Unit.id).where(col(Unit.id).in_(list(wanted))))).all())
+    if known != set(wanted):
+        raise InvalidInput(_("所选单位不存在或已被删除，请重新选择。"), field="lead_unit_id")
+    if deadline is not None and task.deadline == task.original_deadline:
+        task.deadline = task.original_deadline = deadline
+    existing = {a.unit_id: a for a in (await session.exec(
+        select(TaskAssignment).where(TaskAssignment.task_id == task.id)
+    )).all()}
+    before = {str(unit_id): a.kind for unit_id, a in existing.items()}
+    for unit_id, assignment in existing.items():
+        if unit_id not in wanted:
+            await session.delete(assignment)
+    for unit_id, kind in wanted.items():
+        assignment = existing.get(unit_id) or TaskAssignment(
+            tenant_id=actor.tenant_id, task_id=task.id, unit_id=unit_id, kind=kind, deadline=task.deadline
+        )
+        assignment.kind = kind
+        session.add(assignment)
+    if task.state == TaskState.unassigned:
+        task.state = TaskState.assigned
+    task.version += 1
+    task.updated_at = utcnow()
+    session.add(task)
+    await session.flush()
+    await record(session, actor, "task.assign", object_type="task", object_id=task.id,
+                 summary=_("交办 %(number)s“%(title)s”", number=task.number, title=task.title[:60]),
+                 details={"before": before, "after": {str(k): v for k, v in wanted.items()}})
+    return task

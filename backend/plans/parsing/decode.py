@@ -144,7 +144,9 @@ def _decode_text(data: bytes, name: str) -> tuple[str, str, list[str]]:
                 continue
             text = sample[: exc.start].decode(codec, errors="ignore")
         score = _plausibility(text)
-        if best is None or score > best[0] + 0.02:
+        # mainland bureaus write GB18030/GBK: Big5 must be clearly better, on enough text to judge
+        margin = 0.15 if codec == "big5" else 0.02
+        if best is None or (score > best[0] + margin and (codec != "big5" or len(sample) >= 40)):
             best = (score, codec, label)
     if best is not None and best[0] >= 0.8:
         _, codec, label = best
