@@ -386,8 +386,8 @@ def _split_joined(piece: str) -> list[str]:
     out: list[str] = []
     start = 0
     for m in _JOIN.finditer(shadow(piece)):  # shadow: 與 → 与, same offsets
-        left = piece[start: m.start()]
-        right = piece[m.end():]
+        left = piece[start : m.start()]
+        right = piece[m.end() :]
         if left and right and _ends_as_unit(left) and right[:1] not in "其时時谐諧":
             out.append(left)
             start = m.end()
@@ -435,7 +435,7 @@ def _units_with_marks(text: str) -> tuple[list[str], list[str], list[str]]:
     if labelled:
         plain += split_units(text[: labelled[0].start()])
         for i, m in enumerate(labelled):
-            chunk = text[m.end(): labelled[i + 1].start() if i + 1 < len(labelled) else len(text)]
+            chunk = text[m.end() : labelled[i + 1].start() if i + 1 < len(labelled) else len(text)]
             (lead if m.group(1).startswith("牵头") else co).extend(split_units(chunk))
         return lead, co, plain
     for token in _tokens(text):
@@ -536,7 +536,7 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
         try:
             found.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
         except ValueError:
-            flags.append(f"日期不存在：{raw[m.start(): m.end()]}，请改正")
+            flags.append(f"日期不存在：{raw[m.start() : m.end()]}，请改正")
     for m in _YEAR_MONTH.finditer(sh):  # 2024.06, 2024-6
         if free(m) and 1 <= int(m.group(2)) <= 12:
             taken.append(m.span())
@@ -548,12 +548,12 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
                 continue
             taken.append(m.span())
             if year is None:
-                unresolved.append(raw[m.start(): m.end()])
+                unresolved.append(raw[m.start() : m.end()])
                 continue
             try:
                 found.append(date(year, mo, day))
             except ValueError:
-                flags.append(f"日期不存在：{raw[m.start(): m.end()]}，请改正")
+                flags.append(f"日期不存在：{raw[m.start() : m.end()]}，请改正")
     # phrases (6月底前, 年底前, 上半年, 三季度末, 秋季开学前 …) from the plan parser, on what is left
     masked = list(sh)
     for a, b in taken:
@@ -575,7 +575,7 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
         taken.append(m.span())
         y = int(m.group(1)) if m.group(1) else year
         if y is None:
-            unresolved.append(raw[m.start(): m.end()])
+            unresolved.append(raw[m.start() : m.end()])
             continue
         found.append(_last_day(y, mo))
     if unresolved:
@@ -718,6 +718,8 @@ def _load(data: bytes):
 
 # ------------------------------------------------------------------------------------------ reading
 _YEAR_IN_TITLE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年|[-—–~至]\s*(?:19|20)?\d{2}\s*学年)")
+_CN_YEAR = re.compile(r"[〇零一二三四五六七八九]{4}(?=\s*年)")
+_CN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _SCHOOL_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-—–~至]\s*(?:19|20)?\d{2}\s*学年")
 _HEADING = re.compile(
     r"^(?:[一二三四五六七八九十百]+\s*[、.．]|[(（][一二三四五六七八九十百]+[)）]|第[一二三四五六七八九十\d]+(?:部分|章|篇|节|方面|板块))"
@@ -763,7 +765,7 @@ def _find_year(grid: _Grid, header_first_row: int, sheet: str, filename: str) ->
                 title_lines.append(t)
     title = " ".join(title_lines)
     for text in (title, sheet, filename):
-        sh = shadow(text or "")
+        sh = _CN_YEAR.sub(lambda m: m.group(0).translate(_CN_DIGITS), shadow(text or ""))
         m = _YEAR_IN_TITLE.search(sh)
         if m:
             flags = []
@@ -863,7 +865,7 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
             m2 = _LEADING_NUMBER.match(task)
             if m2:
                 number = int(m2.group(1) or m2.group(2))
-                task = task[m2.end():].strip() or task
+                task = task[m2.end() :].strip() or task
 
         if lead_cols:
             mark_lead, mark_co, plain = _units_with_marks(lead_text)
@@ -974,7 +976,9 @@ def _read_workbook(wb, filename: str, year: int | None) -> ResponsibilityTable:
             )
         table_flags = header.flags + flags + row_flags
         if year is None and any(r.deadline_text and r.deadline is None for r in rows):
-            table_flags.append("标题中没有年份，只写月份的完成时限无法推算日期：请在标题中写明年度（如“2024年”）或上传时选择年度")
+            table_flags.append(
+                "标题中没有年份，只写月份的完成时限无法推算日期：请在标题中写明年度（如“2024年”）或上传时选择年度"
+            )
         columns = dict(header.texts)
         return ResponsibilityTable(
             sheet=ws.title,
@@ -1010,6 +1014,7 @@ def _abbreviates(short: str, long: str) -> bool:
 
 
 def _score(name: str, unit: str) -> float:
+    """0 (unrelated) to 0.99: containment (办公室 ↔ 局办公室), abbreviation (基教科 ↔ 基础教育科), difflib ratio."""
     if not name or not unit:
         return 0.0
     short, long = sorted((name, unit), key=len)
@@ -1020,7 +1025,7 @@ def _score(name: str, unit: str) -> float:
         score = max(score, 0.6 + 0.3 * len(short) / len(long))
     ratio = difflib.SequenceMatcher(None, name, unit, autojunk=False).ratio()
     if ratio >= _MIN_RATIO:
-        score = max(score, ratio * 0.95)
+        score = max(score, ratio)
     return round(min(score, 0.99), 3)
 
 
@@ -1046,7 +1051,7 @@ def match_units(names: list[str], units: list[tuple[str, str]]) -> list[UnitMatc
             out.append(UnitMatch(name=name, status="fuzzy", candidates=[(uid, uname, 1.0) for uid, uname in same]))
             continue
         scored = [(uid, uname, _score(k, uk)) for uid, uname, uk in keyed]
-        candidates = sorted((c for c in scored if c[2] >= _MIN_RATIO * 0.95), key=lambda c: (-c[2], c[1]))[:5]
+        candidates = sorted((c for c in scored if c[2] >= _MIN_RATIO), key=lambda c: (-c[2], c[1]))[:5]
         if candidates:
             out.append(UnitMatch(name=name, status="fuzzy", candidates=candidates))
         else:

@@ -120,8 +120,8 @@ async def discard_page(
 
 
 @pages.get("/plans/{plan_id}")
-async def plan_page(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID):
-    view = await plans.get_plan(session, actor, plan_id)
+async def plan_page(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID, q: str = ""):
+    view = await plans.get_plan(session, actor, plan_id, query=q[:100])
     return render(request, "plans/plan.html", _plan_context(view))
 
 

@@ -329,8 +329,9 @@ class PlanView:
     source: StoredFile | None
 
 
-async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> PlanView:
-    """The plan with its sections, items and each item's task: four queries whatever the plan's length."""
+async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, query: str = "") -> PlanView:
+    """The plan with its sections, items and each item's task: four queries whatever the plan's length.
+    `query` keeps the items that mention it, in simplified or traditional characters alike."""
     actor.require("plans.read")
     plan = await session.get(Plan, plan_id)
     if plan is None:
@@ -341,8 +342,12 @@ async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> P
     items = (await session.exec(
         select(PlanItem).where(PlanItem.plan_id == plan.id).order_by(col(PlanItem.position))
     )).all()
+    needle = to_simplified("".join(query.split()))
+    if needle:
+        items = [i for i in items if needle in to_simplified("".join((i.title + i.text).split()))]
     task_rows = await tasks.tasks_for_plan_items(session, actor, [i.id for i in items])
     grouped = [(s, [(i, task_rows.get(i.id)) for i in items if i.section_id == s.id]) for s in sections]
+    grouped = [(s, rows) for s, rows in grouped if rows or not needle]
     source = await session.get(StoredFile, plan.source_file_id) if plan.source_file_id else None
     return PlanView(plan, grouped, source)
 

@@ -173,3 +173,16 @@ async def test_roles_without_the_right_and_other_bureaus(signed_in, bureau, othe
     async with unit_of_work(bureau.tenant.id) as session:
         draft = await plans.get_import(session, bureau.actors[Role.admin], uuid.UUID(import_id))
         assert draft.status == "draft" and draft.version == 1
+
+
+async def test_search_across_scripts(signed_in, bureau):
+    client = await signed_in(bureau, Role.admin)
+    import_id = _import_id(await _upload(client, "000_c7232f6de0a13980.txt"))  # written in traditional characters
+    draft = await _draft(bureau, import_id)
+    published = await post_form(client, f"/plans/imports/{import_id}/publish", {"version": draft.version},
+                                page=f"/plans/imports/{import_id}")
+    plan_url = published.headers["location"].split("?")[0]
+    simplified = await client.get(plan_url, params={"q": "党建引领"})
+    assert "堅持黨建引領" in simplified.text  # the original text is kept and found by its simplified form
+    nothing = await client.get(plan_url, params={"q": "不可能出现的词语"})
+    assert "没有找到包含" in nothing.text
