@@ -105,7 +105,7 @@ async def _preview(session: AsyncSession, plan: Plan, sha256: str, filename: str
         problems = list(row.flags)
         if item is None:
             problems.append(_("第 %(n)s 行的任务在工作要点中找不到对应条目，将跳过。", n=row.row))
-        if not row.lead:
+        if not row.lead and not any("牵头" in flag for flag in problems):
             problems.append(_("第 %(n)s 行没有牵头单位，将跳过。", n=row.row))
         rows.append(RowPreview(row, task_of.get(item.id) if item and row.lead else None, problems))
     return TablePreview(plan, sha256, filename, rows, matches, units, list(table.flags))

@@ -288,6 +288,12 @@ def test_filled_in_form_lines_above_the_header_are_not_the_header():
     ]
 
 
+def test_year_in_chinese_numerals():
+    rows = [["二〇二五年教育工作要点分解"], ["任务", "牵头单位", "完成时限"], ["推进教育强区建设", "办公室", "年底前"]]
+    table = read_responsibility_table(xlsx(rows))
+    assert table.year == 2025 and table.rows[0].deadline == date(2025, 12, 31)
+
+
 def test_school_year_title_is_flagged():
     rows = [["2024—2025学年工作任务清单"], ["任务", "牵头单位", "完成时限"], ["开展秋季开学检查", "安稳科", "9月底"]]
     table = read_responsibility_table(xlsx(rows, ("A1:C1",)))
