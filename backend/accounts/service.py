@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +46,10 @@ async def create_user(
     username = _clean_username(username)
     if password is not None:
         check_password_rules(password, username=username)
+    with session.no_autoflush:
+        taken = (await session.exec(select(User.id).where(User.username == username))).first()
+    if taken is not None:
+        raise Conflict(_("登录名“%(name)s”已被使用，请换一个。", name=username), field="username")
     user = User(
         username=username, display_name=display_name.strip()[:50] or username, email=email,
         password_hash=hash_password(password) if password else None, is_operator=is_operator,
@@ -54,11 +57,7 @@ async def create_user(
         oidc_subject=oidc_subject,
     )
     session.add(user)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_("登录名“%(name)s”已被使用，请换一个。", name=username), field="username") from exc
+    await session.flush()
     return user
 
 

@@ -11,7 +11,8 @@ from backend.config import get_settings
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
-from backend.errors import DomainError
+from backend.errors import DomainError, InvalidInput
+from backend.i18n import _
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
 
@@ -19,16 +20,13 @@ pages = APIRouter(tags=["tenancy"], include_in_schema=False)
 api = APIRouter(tags=["tenancy"])
 
 
-def _optional_uuid(value: str | None) -> uuid.UUID | None:
-    from backend.errors import InvalidInput
-    from backend.i18n import _
-
+def _optional_uuid(value: str | None, field: str = "unit_id") -> uuid.UUID | None:
     if not value:
         return None
     try:
         return uuid.UUID(value)
     except ValueError as exc:
-        raise InvalidInput(_("所选单位无效，请重新选择。"), field="unit_id") from exc
+        raise InvalidInput(_("所选单位无效，请重新选择。"), field=field) from exc
 
 
 def _labels() -> dict:
@@ -66,7 +64,8 @@ async def create_unit_page(
     kind: Annotated[UnitKind, Form()] = UnitKind.office, parent_id: Annotated[str, Form()] = "",
 ):
     try:
-        await tenancy.create_unit(session, actor, name=name, kind=kind, parent_id=_optional_uuid(parent_id))
+        parent = _optional_uuid(parent_id, "parent_id")
+        await tenancy.create_unit(session, actor, name=name, kind=kind, parent_id=parent)
     except DomainError as error:
         if error.status_code == 403:
             raise
@@ -91,7 +90,8 @@ async def update_unit_page(
     parent_id: Annotated[str, Form()] = "",
 ):
     try:
-        await tenancy.update_unit(session, actor, unit_id, name=name, kind=kind, parent_id=_optional_uuid(parent_id))
+        parent = _optional_uuid(parent_id, "parent_id")
+        await tenancy.update_unit(session, actor, unit_id, name=name, kind=kind, parent_id=parent)
     except DomainError as error:
         if error.status_code in (403, 404):
             raise
@@ -160,6 +160,7 @@ async def change_role_page(
     except DomainError as error:
         if error.status_code in (403, 404):
             raise
+        error.field = None  # the member's own form is folded away: say it at the top of the page
         return form_error(request, "tenancy/members.html", error, {}, await _members_context(session, actor))
     return see_other(request, "/admin/members")
 

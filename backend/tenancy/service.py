@@ -4,7 +4,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -117,12 +116,13 @@ async def _check_parent(session: AsyncSession, actor: Actor, unit: Unit | None, 
 
 
 async def _save_unit(session: AsyncSession, unit: Unit) -> None:
+    """A duplicate name is found before writing: a failed write would end the whole request's transaction."""
+    with session.no_autoflush:
+        clash = (await session.exec(select(Unit.id).where(Unit.name == unit.name, Unit.id != unit.id))).first()
+    if clash is not None:
+        raise Conflict(_("本局已有名为“%(name)s”的单位，请换一个名称。", name=unit.name), field="name")
     session.add(unit)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(_("本局已有名为“%(name)s”的单位，请换一个名称。", name=unit.name), field="name") from exc
+    await session.flush()
 
 
 def _clean_unit_name(name: str) -> str:
@@ -173,11 +173,11 @@ async def delete_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -
         select(func.count()).select_from(Membership).where(Membership.unit_id == unit.id)
     )).one()
     if has_members:
-        raise Conflict(
-            _("“%(name)s”还有 %(n)s 名人员，请先把他们调到其他单位或停用账号。", name=unit.name, n=has_members)
-        )
+        raise Conflict(_("“%(name)s”还有 %(n)s 名人员（含已停用的），请先在“人员与角色”中把他们调到其他单位。",
+                         name=unit.name, n=has_members))
     pending = (await session.exec(
-        select(func.count()).select_from(Invitation).where(Invitation.unit_id == unit.id)
+        select(func.count()).select_from(Invitation)
+        .where(Invitation.unit_id == unit.id, col(Invitation.accepted_at).is_(None))
     )).one()
     if pending:
         raise Conflict(_("“%(name)s”还有未处理的邀请，请先撤销邀请。", name=unit.name))
@@ -295,6 +295,13 @@ async def reset_password(session: AsyncSession, actor: Actor, membership_id: uui
     """Gives a one-time password to pass on; the person must choose a new one when they log in."""
     actor.require("members.manage")
     row = await get_member(session, actor, membership_id)
+    bureaus = (await session.exec(select(func.count()).select_from(
+        func.luoshi_user_tenants(row.user.id).table_valued("tenant_id")
+    ))).one()
+    if bureaus > 1:
+        # One account serves several bureaus; no single bureau may take it over.
+        raise Conflict(_("%(name)s 的账号同时用于其他教育局，密码只能由本人修改，或请平台运维重置。",
+                         name=row.user.display_name))
     password = temporary_password()
     row.user.password_hash = hash_password(password)
     row.user.must_change_password = True
