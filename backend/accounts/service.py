@@ -170,15 +170,15 @@ async def actor_for(
     """Scopes the session to the bureau and loads the person's membership there."""
     await set_context(session, tenant_id)
     row = (await session.exec(
-        select(Membership, Tenant.name).join(Tenant, col(Tenant.id) == Membership.tenant_id)
+        select(Membership, Tenant.name, Tenant.timezone).join(Tenant, col(Tenant.id) == Membership.tenant_id)
         .where(Membership.user_id == user.id, col(Membership.is_active), col(Tenant.is_active))
     )).first()
     if row is None:
         raise NotFound(_("您不是该教育局的成员，或账号已被停用。"))
-    membership, tenant_name = row
+    membership, tenant_name, timezone = row
     return Actor(
         user_id=user.id, display_name=user.display_name, tenant_id=tenant_id, membership_id=membership.id,
-        role=Role(membership.role), unit_id=membership.unit_id, tenant_name=tenant_name, ip=ip,
+        role=Role(membership.role), unit_id=membership.unit_id, tenant_name=tenant_name, timezone=timezone, ip=ip,
         request_id=request_id,
     )
 

@@ -29,6 +29,7 @@ class Actor:
     role: Role
     unit_id: uuid.UUID | None = None
     tenant_name: str = ""
+    timezone: str = "Asia/Shanghai"
     ip: str | None = None
     request_id: str | None = None
 

@@ -152,3 +152,32 @@ async def assign_units(
                  summary=_("交办 %(number)s“%(title)s”", number=task.number, title=task.title[:60]),
                  details={"before": before, "after": {str(k): v for k, v in wanted.items()}})
     return task
+
+
+@dataclass
+class TaskSummary:
+    total: int = 0
+    unassigned: int = 0
+    open: int = 0
+    done: int = 0
+    overdue: int = 0
+    plans: int = 0
+
+
+async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSummary:
+    """Counts for the home page: the whole bureau, or the tasks of the member's own unit. One query."""
+    from backend.plans.models import Plan
+
+    closed = (TaskState.done, TaskState.cancelled)
+    query = select(
+        func.count(),
+        func.count().filter(Task.state == TaskState.unassigned),
+        func.count().filter(col(Task.state).not_in(closed)),
+        func.count().filter(Task.state == TaskState.done),
+        func.count().filter(col(Task.state).not_in(closed), Task.deadline < today),
+        select(func.count()).select_from(Plan).scalar_subquery(),
+    ).select_from(Task)
+    if actor.unit_id is not None and not actor.can("tasks.assign"):
+        units_tasks = select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id)
+        query = query.where(col(Task.id).in_(units_tasks))
+    return TaskSummary(*(await session.exec(query)).one())

@@ -1,7 +1,9 @@
 """Home, the unit tree, people and roles, invitations, and the operator's bureau list."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -13,6 +15,7 @@ from backend.core.templating import render
 from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
+from backend.tasks import service as tasks
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
 
@@ -40,8 +43,10 @@ def _labels() -> dict:
 async def home(request: Request, session: DbSession, actor: CurrentActor):
     units = await tenancy.list_units(session, actor)
     unit_name = next((n.unit.name for n in units if n.unit.id == actor.unit_id), None)
+    today = datetime.now(ZoneInfo(actor.timezone)).date()
     return render(request, "tenancy/home.html", {
-        "unit_count": len(units), "unit_name": unit_name, **_labels(),
+        "unit_count": len(units), "unit_name": unit_name, "summary": await tasks.summary(session, actor, today=today),
+        **_labels(),
     })
 
 
