@@ -13,7 +13,7 @@ if not SAMPLE.exists():  # pragma: no cover - the samples live beside the reposi
 async def test_upload_preview_edit_publish_on_a_phone(phone_page, live_server, bureau, tmp_path):
     page = phone_page
     await sign_in(page, bureau, Role.admin)
-    await page.get_by_role("link", name="工作要点").click()
+    await page.get_by_role("link", name="工作要点", exact=True).click()
     await page.locator("summary", has_text="导入工作要点").click()
     await page.get_by_label("选择文件").set_input_files(str(SAMPLE))
     await page.get_by_role("button", name="识别并预览").click()
