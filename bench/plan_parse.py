@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/plan_parse.py [FILE_OR_DIR ...] [--repeat N]
 
-Without arguments it parses the sample plans (../shared/samples/plans, or samples/plans) and the test
+Without arguments it parses the sample plans (tests/plans/samples) and the test
 documents under tests/plans/documents. Each document is decoded and parsed `--repeat` times (after one
 warm-up run); the median and best times are printed, then the throughput over all documents.
 """
@@ -25,7 +25,7 @@ SUFFIXES = {".txt", ".docx", ".pdf", ".html", ".htm"}
 
 def _default_paths() -> list[Path]:
     paths: list[Path] = []
-    for folder in (ROOT.parent / "shared" / "samples" / "plans", ROOT / "samples" / "plans",
+    for folder in (ROOT / "tests" / "plans" / "samples",
                    ROOT / "tests" / "plans" / "documents"):
         if folder.is_dir():
             paths += sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)

@@ -146,10 +146,14 @@ async def set_language(request: Request, lang: Annotated[str, Form()], next: Ann
     return response
 
 
-@pages.get("/auth/oidc/login")
-async def oidc_login(request: Request):
+def _require_oidc() -> None:
     if not get_settings().oidc_enabled:
         raise InvalidInput(_("本系统未启用统一身份认证登录，请使用账号密码登录。"))
+
+
+@pages.get("/auth/oidc/login")
+async def oidc_login(request: Request):
+    _require_oidc()
     redirect_uri = get_settings().base_url.rstrip("/") + "/auth/oidc/callback"
     try:
         return await oidc.client().authorize_redirect(request, redirect_uri)
@@ -159,6 +163,7 @@ async def oidc_login(request: Request):
 
 @pages.get("/auth/oidc/callback")
 async def oidc_callback(request: Request, session: DbSession):
+    _require_oidc()
     from authlib.integrations.base_client.errors import OAuthError
     from joserfc.errors import JoseError
 

@@ -310,7 +310,8 @@ async def actor_for_token(
     if row is None:
         raise unauthenticated
     token, membership, user = row
-    if not membership.is_active or not user.is_active:
+    tenant = await session.get(Tenant, tenant_id)
+    if not membership.is_active or not user.is_active or tenant is None or not tenant.is_active:
         raise unauthenticated
     if token.last_used_at is None or utcnow() - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = utcnow()

@@ -1,12 +1,13 @@
 """The audit log with filters, as a page and through the API."""
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from backend.audit import service as audit
+from backend.core.forms import OptionalDate, OptionalDateTime
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.i18n import N_
@@ -23,7 +24,7 @@ ACTION_FILTERS = {
 @pages.get("/audit")
 async def audit_page(
     request: Request, session: DbSession, actor: CurrentActor, action: str = "", who: str = "",
-    since: date | None = None, until: date | None = None, before: datetime | None = None,
+    since: OptionalDate = None, until: OptionalDate = None, before: OptionalDateTime = None,
 ):
     events = await audit.list_events(session, actor, action=action or None, actor_name=who or None, since=since,
                                      until=until, before=before)
@@ -46,8 +47,8 @@ class AuditEventPublic(BaseModel):
 
 @api.get("/audit-events", response_model=list[AuditEventPublic])
 async def api_audit_events(
-    session: DbSession, actor: ApiActor, action: str = "", who: str = "", since: date | None = None,
-    until: date | None = None, before: datetime | None = None,
+    session: DbSession, actor: ApiActor, action: str = "", who: str = "", since: OptionalDate = None,
+    until: OptionalDate = None, before: OptionalDateTime = None,
 ):
     events = await audit.list_events(session, actor, action=action or None, actor_name=who or None, since=since,
                                      until=until, before=before)

@@ -1,12 +1,23 @@
 """Small helpers shared by the HTML routes: form errors that keep what was typed, and safe redirects."""
 
-from typing import Any
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BeforeValidator
 
 from backend.core.templating import render
 from backend.errors import DomainError
+
+
+def _blank_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+# A browser sends an empty date field as "": that means "not given", not an error.
+OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
+OptionalDateTime = Annotated[datetime | None, BeforeValidator(_blank_is_none)]
 
 
 def form_error(

@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from backend.i18n import N_, _
+
 from .parsing.deadlines import find_deadlines, find_recurrence
 from .parsing.lines import cn_to_int
 from .parsing.script import shadow, to_simplified
@@ -53,7 +55,7 @@ MAX_UNCOMPRESSED = 100 * 1024 * 1024  # refuse zip bombs before openpyxl inflate
 MAX_MERGED_CELLS = 2_000_000  # openpyxl creates one object per merged cell
 MAX_ROWS = 20000
 
-TO_XLSX = "请用 Excel 另存为 .xlsx 后上传"
+TO_XLSX = N_("请用 Excel 另存为 .xlsx 后上传")
 
 
 class ResponsibilityTableError(ValueError):
@@ -315,12 +317,12 @@ def _build_header(row: int, first_row: int, per_col: dict[int, tuple[str, tuple[
     texts: dict[str, str] = {}
     flags: list[str] = []
     tasks = sorted(((k[1], c, t) for c, (t, k) in per_col.items() if k[0] == "task"), key=lambda x: (-x[0], -x[1]))
-    _, task_col, task_text = tasks[0]
+    _weight, task_col, task_text = tasks[0]
     cols["task"] = [task_col]
     texts["task"] = task_text
     category_cols = sorted(c for _, c, _ in tasks[1:])
     for c in sorted(per_col):
-        t, (name, _) = per_col[c]
+        t, (name, _weight) = per_col[c]
         if name == "task":
             continue
         if name in cols:
@@ -334,7 +336,7 @@ def _build_header(row: int, first_row: int, per_col: dict[int, tuple[str, tuple[
         resp_text = texts.pop("resp")
         texts.setdefault("co", resp_text)
     if "deadline" not in cols:
-        flags.append("没有找到“完成时限”列，各任务均无截止日期")
+        flags.append(_("没有找到“完成时限”列，各任务均无截止日期"))
     first_is_lead = any(k == ("resp", 1) for _, k in per_col.values())
     return _Header(row, first_row, cols, texts, category_cols, flags, first_is_lead)
 
@@ -398,7 +400,7 @@ def _split_joined(piece: str) -> list[str]:
 def _clean_unit(name: str) -> str:
     name = name.strip(" 　.。:：\"'“”‘’")
     name = re.sub(r"^(?:由|请|請)(?=.{2,})", "", name)
-    for _ in range(2):  # 局办公室等 → 局办公室, but 各高等学校 stays
+    for _pass in range(2):  # 局办公室等 → 局办公室, but 各高等学校 stays
         m = _TRAILING.search(shadow(name))
         if m and _ends_as_unit(name[: m.start()]):
             name = name[: m.start()]
@@ -481,7 +483,7 @@ def _last_day(y: int, m: int) -> date:
 
 
 def _fmt(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
+    return _("%(year)s年%(month)s月%(day)s日", year=d.year, month=d.month, day=d.day)
 
 
 def _excel_serial(n: float) -> date | None:
@@ -499,7 +501,7 @@ def _month_only(number_format: str) -> bool:
 def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tuple[str, date | None, list[str]]:
     """(deadline_text, deadline, flags) for a 完成时限 cell: a date cell, a serial number or Chinese text."""
     if value is None or _text(value) == "":
-        return "", None, ["未填写完成时限"]
+        return "", None, [_("未填写完成时限")]
     if isinstance(value, datetime) and _month_only(number_format):
         return f"{value.year}年{value.month}月", _last_day(value.year, value.month), []
     if isinstance(value, datetime):
@@ -509,17 +511,23 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         d = _excel_serial(float(value))
         if d is not None:
-            return _text(value), d, [f"完成时限是数字 {_text(value)}，按 Excel 日期读作{_fmt(d)}，请核对"]
+            return _text(value), d, [
+                _("完成时限是数字 %(number)s，按 Excel 日期读作%(date)s，请核对", number=_text(value), date=_fmt(d))
+            ]
         if float(value).is_integer() and 1 <= value <= 12 and year:
             d = _last_day(year, int(value))
-            return _text(value), d, [f"完成时限只写了数字 {int(value)}，按{_fmt(d)}计，请核对"]
+            return _text(value), d, [
+                _("完成时限只写了数字 %(number)s，按%(date)s计，请核对", number=int(value), date=_fmt(d))
+            ]
         if 1990 < value < 2100 and not float(value).is_integer():  # 2024.06 typed as a number → 2024.6
             y, frac = int(value), round((value - int(value)) * 100)
             m = frac // 10 if frac % 10 == 0 and frac >= 10 else frac
             if 1 <= m <= 12:
                 d = _last_day(y, m)
-                return _text(value), d, [f"完成时限“{_text(value)}”按{_fmt(d)}计，请核对月份"]
-        return _text(value), None, [f"无法识别完成时限“{_text(value)}”，请填写日期"]
+                return _text(value), d, [
+                    _("完成时限“%(text)s”按%(date)s计，请核对月份", text=_text(value), date=_fmt(d))
+                ]
+        return _text(value), None, [_("无法识别完成时限“%(text)s”，请填写日期", text=_text(value))]
 
     raw = _text(value)
     sh = shadow(raw)
@@ -536,7 +544,7 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
         try:
             found.append(date(int(m.group(1)), int(m.group(2)), int(m.group(3))))
         except ValueError:
-            flags.append(f"日期不存在：{raw[m.start() : m.end()]}，请改正")
+            flags.append(_("日期不存在：%(text)s，请改正", text=raw[m.start() : m.end()]))
     for m in _YEAR_MONTH.finditer(sh):  # 2024.06, 2024-6
         if free(m) and 1 <= int(m.group(2)) <= 12:
             taken.append(m.span())
@@ -553,7 +561,7 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
             try:
                 found.append(date(year, mo, day))
             except ValueError:
-                flags.append(f"日期不存在：{raw[m.start() : m.end()]}，请改正")
+                flags.append(_("日期不存在：%(text)s，请改正", text=raw[m.start() : m.end()]))
     # phrases (6月底前, 年底前, 上半年, 三季度末, 秋季开学前 …) from the plan parser, on what is left
     masked = list(sh)
     for a, b in taken:
@@ -561,9 +569,9 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
     rest = "".join(masked)
     phrases, more = find_deadlines(rest, raw, year)
     if not phrases and year:
-        earlier, _ = find_deadlines(rest, raw, None)
+        earlier, _flags = find_deadlines(rest, raw, None)
         if earlier:
-            phrases, more = earlier, [f"完成时限早于计划年度（{year}年）：{raw}，请核对"]
+            phrases, more = earlier, [_("完成时限早于计划年度（%(year)s年）：%(text)s，请核对", year=year, text=raw)]
     flags += more
     for p in phrases:
         found.append(p.date)
@@ -579,85 +587,91 @@ def parse_deadline(value: Any, year: int | None, number_format: str = "") -> tup
             continue
         found.append(_last_day(y, mo))
     if unresolved:
-        flags.append(f"未识别到年份，无法推算截止日期：{'、'.join(unresolved)}")
+        flags.append(_("未识别到年份，无法推算截止日期：%(dates)s", dates="、".join(unresolved)))
     if not found and not flags:
         m = _BARE_YEAR.search(sh)
         if m and free(m):
             d = date(int(m.group(1)), 12, 31)
-            return raw, d, [f"完成时限只写了年份，按{_fmt(d)}计"]
+            return raw, d, [_("完成时限只写了年份，按%(date)s计", date=_fmt(d))]
         if _WHOLE_YEAR.search(sh) and not _LONG_TERM.search(sh):
             if year is None:
-                return raw, None, [f"未识别到年份，无法推算截止日期：{raw}"]
+                return raw, None, [_("未识别到年份，无法推算截止日期：%(dates)s", dates=raw)]
             d = date(year, 12, 31)
-            return raw, d, [f"完成时限“{raw}”按{_fmt(d)}计"]
+            return raw, d, [_("完成时限“%(text)s”按%(date)s计", text=raw, date=_fmt(d))]
     if found:
         latest = max(found)
         if len(set(found)) > 1:
-            flags.append(f"完成时限含多个时间，取最晚的{_fmt(latest)}")
+            flags.append(_("完成时限含多个时间，取最晚的%(date)s", date=_fmt(latest)))
         return raw, latest, flags
     if flags:
         return raw, None, flags
     if _LONG_TERM.search(sh):
-        return raw, None, [f"长期任务（{raw}），没有截止日期"]
+        return raw, None, [_("长期任务（%(text)s），没有截止日期", text=raw)]
     recurring = find_recurrence(sh, raw)
     if recurring:
-        return raw, None, [f"周期性任务（{'、'.join(recurring)}），没有截止日期"]
-    return raw, None, [f"无法识别完成时限“{raw}”，请填写日期"]
+        return raw, None, [_("周期性任务（%(phrases)s），没有截止日期", phrases="、".join(recurring))]
+    return raw, None, [_("无法识别完成时限“%(text)s”，请填写日期", text=raw)]
 
 
 # ------------------------------------------------------------------------------------------ file checks
 def _check_container(data: bytes) -> None:
     if not data:
-        raise ResponsibilityTableError("文件是空的（0 字节），请重新选择任务分解表 .xlsx 文件上传")
+        raise ResponsibilityTableError(_("文件是空的（0 字节），请重新选择任务分解表 .xlsx 文件上传"))
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data.replace(b"\x00", b""):
             raise ResponsibilityTableError(
-                "文件设置了打开密码，无法读取：请在 Excel 中打开，依次点“文件 → 信息 → 保护工作簿 → 用密码进行加密”，"
-                "清空密码并保存后重新上传"
+                _(
+                    "文件设置了打开密码，无法读取：请在 Excel 中打开，"
+                    "依次点“文件 → 信息 → 保护工作簿 → 用密码进行加密”，清空密码并保存后重新上传"
+                )
             )
-        raise ResponsibilityTableError(f"这是旧版 Excel（.xls）或 WPS 格式的文件，无法读取：{TO_XLSX}")
+        raise ResponsibilityTableError(
+            _("这是旧版 Excel（.xls）或 WPS 格式的文件，无法读取：%(hint)s", hint=_(TO_XLSX))
+        )
     if data[:4] != b"PK\x03\x04" and data[:4] != b"PK\x05\x06":
         head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
         if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")):
             raise ResponsibilityTableError(
-                f"这是网页（HTML/XML）格式的表格，虽然扩展名可能是 .xls，但不是 Excel 文件：{TO_XLSX}"
+                _("这是网页（HTML/XML）格式的表格，虽然扩展名可能是 .xls，但不是 Excel 文件：%(hint)s", hint=_(TO_XLSX))
             )
         if data[:5] == b"%PDF-":
-            raise ResponsibilityTableError("这是 PDF 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件")
+            raise ResponsibilityTableError(_("这是 PDF 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件"))
         if _looks_like_text(data):
-            raise ResponsibilityTableError(f"这是 CSV 或文本文件，不是 Excel 表格：{TO_XLSX}")
-        raise ResponsibilityTableError(f"这不是 Excel 文件（.xlsx），无法读取：{TO_XLSX}")
+            raise ResponsibilityTableError(_("这是 CSV 或文本文件，不是 Excel 表格：%(hint)s", hint=_(TO_XLSX)))
+        raise ResponsibilityTableError(_("这不是 Excel 文件（.xlsx），无法读取：%(hint)s", hint=_(TO_XLSX)))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
             total = sum(max(0, i.file_size) for i in zf.infolist())
     except Exception as exc:  # any failure here means a damaged archive
         raise ResponsibilityTableError(
-            f"文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，{TO_XLSX}"
+            _("文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，%(hint)s", hint=_(TO_XLSX))
         ) from exc
     if "xl/workbook.xml" not in names:
         if "xl/workbook.bin" in names:
-            raise ResponsibilityTableError(f"这是 Excel 二进制工作簿（.xlsb），无法读取：{TO_XLSX}")
+            raise ResponsibilityTableError(_("这是 Excel 二进制工作簿（.xlsb），无法读取：%(hint)s", hint=_(TO_XLSX)))
         if "word/document.xml" in names:
             raise ResponsibilityTableError(
-                "这是 Word 文档，不是 Excel 表格：请把任务分解表复制到 Excel 中，另存为 .xlsx 后上传"
+                _("这是 Word 文档，不是 Excel 表格：请把任务分解表复制到 Excel 中，另存为 .xlsx 后上传")
             )
         if "ppt/presentation.xml" in names:
-            raise ResponsibilityTableError("这是 PowerPoint 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件")
+            raise ResponsibilityTableError(_("这是 PowerPoint 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件"))
         if "content.xml" in names:
-            raise ResponsibilityTableError(f"这是 WPS/OpenOffice 格式（.ods/.et）的表格，无法读取：{TO_XLSX}")
-        raise ResponsibilityTableError(f"这是一个压缩包，不是 Excel 表格（.xlsx）：{TO_XLSX}")
+            raise ResponsibilityTableError(
+                _("这是 WPS/OpenOffice 格式（.ods/.et）的表格，无法读取：%(hint)s", hint=_(TO_XLSX))
+            )
+        raise ResponsibilityTableError(_("这是一个压缩包，不是 Excel 表格（.xlsx）：%(hint)s", hint=_(TO_XLSX)))
     if total > MAX_UNCOMPRESSED:
-        raise ResponsibilityTableError("表格解压后过大，无法读取：请删去多余的工作表、图片和空行后重新保存上传")
+        raise ResponsibilityTableError(_("表格解压后过大，无法读取：请删去多余的工作表、图片和空行后重新保存上传"))
     try:
         merged = _merged_area(data)
     except Exception as exc:  # a damaged member (bad CRC, truncated deflate stream)
         raise ResponsibilityTableError(
-            f"文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，{TO_XLSX}"
+            _("文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，%(hint)s", hint=_(TO_XLSX))
         ) from exc
     if merged > MAX_MERGED_CELLS:
         raise ResponsibilityTableError(
-            "表格里有覆盖整行整列的超大合并单元格，无法读取：请选中整个工作表，取消合并单元格后只合并需要的格子，重新保存上传"
+            _("表格里有覆盖整行整列的超大合并单元格，无法读取：请选中整个工作表，取消合并单元格后只合并需要的格子，重新保存上传")
         )
 
 
@@ -705,14 +719,14 @@ def _load(data: bytes):
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - deployment problem, not the user's
-        raise ResponsibilityTableError("服务器缺少读取 .xlsx 的组件（openpyxl），请联系管理员") from exc
+        raise ResponsibilityTableError(_("服务器缺少读取 .xlsx 的组件（openpyxl），请联系管理员")) from exc
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return openpyxl.load_workbook(io.BytesIO(data), data_only=True, read_only=False)
     except Exception as exc:  # openpyxl raises many kinds on damaged files
         raise ResponsibilityTableError(
-            f"文件已损坏或不是有效的 .xlsx，无法读取：请在 Excel 中打开确认无误，{TO_XLSX}"
+            _("文件已损坏或不是有效的 .xlsx，无法读取：请在 Excel 中打开确认无误，%(hint)s", hint=_(TO_XLSX))
         ) from exc
 
 
@@ -739,7 +753,7 @@ def _parse_number(value: Any) -> tuple[int | None, str | None]:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if float(value).is_integer():
             return int(value), None
-        return None, f"序号“{_text(value)}”不是整数"
+        return None, _("序号“%(number)s”不是整数", number=_text(value))
     t = _nfkc(_text(value)).strip()
     if not t:
         return None, None
@@ -749,7 +763,7 @@ def _parse_number(value: Any) -> tuple[int | None, str | None]:
     m = re.fullmatch(r"[(（]?([一二三四五六七八九十百]+)[)）]?[、.．]?", t)
     if m and cn_to_int(m.group(1)):
         return cn_to_int(m.group(1)), None
-    return None, f"序号“{t}”不是整数"
+    return None, _("序号“%(number)s”不是整数", number=t)
 
 
 def _find_year(grid: _Grid, header_first_row: int, sheet: str, filename: str) -> tuple[int | None, str, list[str]]:
@@ -770,7 +784,7 @@ def _find_year(grid: _Grid, header_first_row: int, sheet: str, filename: str) ->
         if m:
             flags = []
             if _SCHOOL_YEAR.search(sh):
-                flags.append(f"表格按学年编排，只写月份的完成时限按{m.group(1)}年推算，跨年的请核对")
+                flags.append(_("表格按学年编排，只写月份的完成时限按%(year)s年推算，跨年的请核对", year=m.group(1)))
             return int(m.group(1)), title, flags
     return None, title, []
 
@@ -808,7 +822,7 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
     first_is_lead = header.first_is_lead or any(_FIRST_LEADS.search(shadow(_text(v))) for v in grid.values.values())
     last_row = min(grid.max_row, header.row + MAX_ROWS)
     if grid.max_row > last_row:
-        table_flags.append(f"表格超过 {MAX_ROWS} 行，只读取了前 {MAX_ROWS} 行")
+        table_flags.append(_("表格超过 %(rows)s 行，只读取了前 %(rows)s 行", rows=MAX_ROWS))
 
     for r in range(header.row + 1, last_row + 1):
         texts = {c: grid.text(r, c) for c in range(1, grid.max_col + 1)}
@@ -854,7 +868,7 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
             if not task:
                 continue  # a pre-numbered blank row
         if not task:
-            table_flags.append(f"第{r}行填了单位或时限，但没有任务内容，已跳过")
+            table_flags.append(_("第%(row)s行填了单位或时限，但没有任务内容，已跳过", row=r))
             continue
 
         flags: list[str] = []
@@ -881,11 +895,11 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
                 lead, extra_co = _dedupe(plain), mark_co
         co_lead, co_co, co_plain = _units_with_marks(co_text)
         if co_lead:
-            flags.append(f"配合单位一栏标注了牵头单位：{'、'.join(co_lead)}，已作牵头单位")
+            flags.append(_("配合单位一栏标注了牵头单位：%(units)s，已作牵头单位", units="、".join(co_lead)))
         lead = _dedupe(lead + co_lead)
         co = _dedupe(extra_co + co_co + co_plain, exclude=lead)
         if not lead:
-            flags.append("未填写牵头单位" if not co else "未标明牵头单位，只有配合单位")
+            flags.append(_("未填写牵头单位") if not co else _("未标明牵头单位，只有配合单位"))
 
         deadline_text, deadline, d_flags = ("", None, [])
         if deadline_col:
@@ -912,21 +926,29 @@ def _read_rows(grid: _Grid, header: _Header, year: int | None) -> tuple[list[Res
             )
         )
     if not lead_cols and resp_cols and not co_cols:
-        how = "排在首位的单位作牵头单位" if first_is_lead else "标注“牵头”的单位作牵头单位，未标注的全部作牵头单位"
-        table_flags.insert(0, f"没有“牵头单位”列，按“{header.texts.get('resp', '责任单位')}”列读取：{how}，请核对")
+        if first_is_lead:
+            how = _("排在首位的单位作牵头单位")
+        else:
+            how = _("标注“牵头”的单位作牵头单位，未标注的全部作牵头单位")
+        column = header.texts["resp"] if "resp" in header.texts else _("责任单位")
+        table_flags.insert(0, _("没有“牵头单位”列，按“%(column)s”列读取：%(how)s，请核对", column=column, how=how))
     return rows, table_flags
 
 
 def _no_header_message(seen_task: bool) -> str:
-    looks = (
+    looks = _(
         "“任务”列（表头可写作：任务、工作任务、重点任务、任务内容、工作内容、工作要点、具体任务、事项）和"
         "“牵头单位”列（牵头单位、牵头部门、牵头科室、责任科室（牵头）或责任单位）；"
         "另可有序号、配合单位（责任单位、配合单位、协办单位、参与单位）、完成时限（完成时间、时间节点、截止时间、时限要求）、"
         "责任领导（分管领导）列"
     )
     if seen_task:
-        return f"找到了“任务”列，但没有找到“牵头单位”列：请在表头写明牵头单位。需要的列是{looks}"
-    return f"没有找到“任务”和“牵头单位”列：请确认表格前{HEADER_SCAN_ROWS}行内有一行表头，包含{looks}"
+        return _("找到了“任务”列，但没有找到“牵头单位”列：请在表头写明牵头单位。需要的列是%(columns)s", columns=looks)
+    return _(
+        "没有找到“任务”和“牵头单位”列：请确认表格前%(rows)s行内有一行表头，包含%(columns)s",
+        rows=HEADER_SCAN_ROWS,
+        columns=looks,
+    )
 
 
 def read_responsibility_table(data: bytes, filename: str = "", year: int | None = None) -> ResponsibilityTable:
@@ -935,7 +957,7 @@ def read_responsibility_table(data: bytes, filename: str = "", year: int | None 
     Raises ResponsibilityTableError (message in Simplified Chinese) and nothing else on bad input.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise ResponsibilityTableError("没有收到文件内容，请重新上传任务分解表 .xlsx 文件")
+        raise ResponsibilityTableError(_("没有收到文件内容，请重新上传任务分解表 .xlsx 文件"))
     data = bytes(data)
     wb = _load(data)
     try:
@@ -945,7 +967,7 @@ def read_responsibility_table(data: bytes, filename: str = "", year: int | None 
     except Exception as exc:  # a file we cannot make sense of must still get a message
         log.exception("responsibility table: unexpected failure reading %r", filename)
         raise ResponsibilityTableError(
-            f"读取表格时出错，可能是文件格式不规范：请在 Excel 中打开，{TO_XLSX}；仍不行请联系管理员"
+            _("读取表格时出错，可能是文件格式不规范：请在 Excel 中打开，%(hint)s；仍不行请联系管理员", hint=_(TO_XLSX))
         ) from exc
     finally:
         with contextlib.suppress(Exception):  # closing is best effort
@@ -958,7 +980,7 @@ def _read_workbook(wb, filename: str, year: int | None) -> ResponsibilityTable:
     hidden = [ws for ws in sheets if ws not in visible]
     non_empty = [ws for ws in visible + hidden if _sheet_has_values(ws)]
     if not non_empty:
-        raise ResponsibilityTableError("表格是空的：工作表里没有任何内容，请填好任务分解表后重新上传")
+        raise ResponsibilityTableError(_("表格是空的：工作表里没有任何内容，请填好任务分解表后重新上传"))
     seen_task = False
     for ws in non_empty:
         grid = _grid(ws)
@@ -972,12 +994,16 @@ def _read_workbook(wb, filename: str, year: int | None) -> ResponsibilityTable:
         rows, row_flags = _read_rows(grid, header, year)
         if not rows:
             raise ResponsibilityTableError(
-                f"工作表“{ws.title}”第{header.row}行是表头，但下面没有任务：请在表头下逐行填写任务、牵头单位和完成时限后重新上传"
+                _(
+                    "工作表“%(sheet)s”第%(row)s行是表头，但下面没有任务：请在表头下逐行填写任务、牵头单位和完成时限后重新上传",
+                    sheet=ws.title,
+                    row=header.row,
+                )
             )
         table_flags = header.flags + flags + row_flags
         if year is None and any(r.deadline_text and r.deadline is None for r in rows):
             table_flags.append(
-                "标题中没有年份，只写月份的完成时限无法推算日期：请在标题中写明年度（如“2024年”）或上传时选择年度"
+                _("标题中没有年份，只写月份的完成时限无法推算日期：请在标题中写明年度（如“2024年”）或上传时选择年度")
             )
         columns = dict(header.texts)
         return ResponsibilityTable(

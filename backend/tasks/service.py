@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
-from backend.errors import InvalidInput
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.tasks.models import (
     AssignmentKind,
@@ -22,7 +22,7 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
-from backend.tenancy.models import Unit
+from backend.tenancy.models import Role, Unit
 
 NUMBER_PREFIX = "督"
 
@@ -181,3 +181,45 @@ async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSu
         units_tasks = select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id)
         query = query.where(col(Task.id).in_(units_tasks))
     return TaskSummary(*(await session.exec(query)).one())
+
+
+def sees_all_tasks(actor: Actor) -> bool:
+    """Bureau-level roles see every task; unit roles see the tasks their unit is assigned to."""
+    return actor.role in (Role.admin, Role.supervisor, Role.leader)
+
+
+def visible_task_ids(actor: Actor):
+    """A subquery of the task ids the actor may see (None: all of the bureau's)."""
+    if sees_all_tasks(actor):
+        return None
+    return select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id)
+
+
+async def get_task(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, for_update: bool = False) -> Task:
+    """The task if the actor may see it; otherwise "not found", whether it exists or not."""
+    query = select(Task).where(Task.id == task_id)
+    visible = visible_task_ids(actor)
+    if visible is not None:
+        query = query.where(col(Task.id).in_(visible))
+    if for_update:
+        query = query.with_for_update()
+    task = (await session.exec(query)).first()
+    if task is None:
+        raise NotFound(_("找不到该任务，可能不属于您的单位或已被删除。"))
+    return task
+
+
+async def assignment_of(session: AsyncSession, actor: Actor, task: Task) -> TaskAssignment | None:
+    """The actor's own unit's assignment on the task, if any."""
+    if actor.unit_id is None:
+        return None
+    return (await session.exec(select(TaskAssignment).where(
+        TaskAssignment.task_id == task.id, TaskAssignment.unit_id == actor.unit_id
+    ))).first()
+
+
+def check_version(task: Task, version: int | None) -> None:
+    """A stale form (the task changed since it was shown) is refused with an explanation."""
+    if version is not None and version != task.version:
+        message = _("任务“%(number)s”在您打开页面后已有变化。请刷新页面，看到最新情况后再操作。", number=task.number)
+        raise Conflict(message)

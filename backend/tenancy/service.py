@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import col, func, select
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User
@@ -14,7 +14,7 @@ from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.db import set_context
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.i18n import _
 from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, UnitKind, role_label
 
@@ -54,8 +54,12 @@ async def open_bureau(
         raise InvalidInput(_("请填写该局系统管理员的姓名。"), field="admin_name")
     tenant = await create_tenant(session, operator, name=name, code=code)
     password = temporary_password()
-    admin = await create_user(session, username=admin_username, display_name=admin_name, password=password,
-                              must_change_password=True)
+    try:
+        admin = await create_user(session, username=admin_username, display_name=admin_name, password=password,
+                                  must_change_password=True)
+    except DomainError as error:  # the operator's form calls the login name field admin_username
+        error.field = "admin_" + error.field if error.field else None
+        raise
     await add_member(session, None, tenant_id=tenant.id, user=admin, role=Role.admin)
     return tenant, password
 
@@ -115,14 +119,13 @@ async def _check_parent(session: AsyncSession, actor: Actor, unit: Unit | None, 
         parent = await session.get(Unit, parent.parent_id) if parent.parent_id else None
 
 
-async def _save_unit(session: AsyncSession, unit: Unit) -> None:
-    """A duplicate name is found before writing: a failed write would end the whole request's transaction."""
-    with session.no_autoflush:
-        clash = (await session.exec(select(Unit.id).where(Unit.name == unit.name, Unit.id != unit.id))).first()
-    if clash is not None:
-        raise Conflict(_("本局已有名为“%(name)s”的单位，请换一个名称。", name=unit.name), field="name")
-    session.add(unit)
-    await session.flush()
+async def _check_name_free(session: AsyncSession, name: str, unit_id: uuid.UUID | None) -> None:
+    """A duplicate name is found before anything is written: a failed write would end the request's transaction."""
+    query = select(Unit.id).where(Unit.name == name)
+    if unit_id is not None:
+        query = query.where(Unit.id != unit_id)
+    if (await session.exec(query)).first() is not None:
+        raise Conflict(_("本局已有名为“%(name)s”的单位，请换一个名称。", name=name), field="name")
 
 
 def _clean_unit_name(name: str) -> str:
@@ -140,8 +143,11 @@ async def create_unit(
 ) -> Unit:
     actor.require("units.manage")
     await _check_parent(session, actor, None, parent_id)
-    unit = Unit(tenant_id=actor.tenant_id, name=_clean_unit_name(name), kind=UnitKind(kind), parent_id=parent_id)
-    await _save_unit(session, unit)
+    name = _clean_unit_name(name)
+    await _check_name_free(session, name, None)
+    unit = Unit(tenant_id=actor.tenant_id, name=name, kind=UnitKind(kind), parent_id=parent_id)
+    session.add(unit)
+    await session.flush()
     await record(session, actor, "unit.create", object_type="unit", object_id=unit.id,
                  summary=_("新建单位“%(name)s”", name=unit.name))
     return unit
@@ -154,9 +160,12 @@ async def update_unit(
     actor.require("units.manage")
     unit = await get_unit(session, actor, unit_id)
     await _check_parent(session, actor, unit, parent_id)
+    name = _clean_unit_name(name)
+    await _check_name_free(session, name, unit.id)
     before = {"name": unit.name, "kind": unit.kind, "parent_id": str(unit.parent_id or "")}
-    unit.name, unit.kind, unit.parent_id = _clean_unit_name(name), UnitKind(kind), parent_id
-    await _save_unit(session, unit)
+    unit.name, unit.kind, unit.parent_id = name, UnitKind(kind), parent_id
+    session.add(unit)
+    await session.flush()
     await record(session, actor, "unit.update", object_type="unit", object_id=unit.id,
                  summary=_("修改单位“%(name)s”", name=unit.name), details={"before": before})
     return unit
@@ -181,6 +190,8 @@ async def delete_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -
     )).one()
     if pending:
         raise Conflict(_("“%(name)s”还有未处理的邀请，请先撤销邀请。", name=unit.name))
+    # Accepted invitations keep their history; they just no longer point at the unit.
+    await session.exec(update(Invitation).where(col(Invitation.unit_id) == unit.id).values(unit_id=None))
     await session.delete(unit)
     await session.flush()
     await record(session, actor, "unit.delete", object_type="unit", object_id=unit_id,

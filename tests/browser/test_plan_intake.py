@@ -1,13 +1,11 @@
 """Plan intake in Chromium, as an administrator does it on a phone: upload → preview → edit → publish."""
 
-from pathlib import Path
 
 from backend.tenancy.models import Role
 from tests.browser.conftest import sign_in
+from tests.support.samples import SAMPLES
 
-SAMPLE = Path("/work/shared/samples/plans/001_a731d4828302f3e6.txt")
-if not SAMPLE.exists():  # pragma: no cover - the samples live beside the repository on the team's machines
-    SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "plans" / "001_a731d4828302f3e6.txt"
+SAMPLE = SAMPLES / "001_a731d4828302f3e6.txt"
 
 
 async def test_upload_preview_edit_publish_on_a_phone(phone_page, live_server, bureau, tmp_path):

@@ -7,7 +7,7 @@ import sys
 from backend.accounts.service import create_api_token
 from backend.db import unit_of_work
 from backend.tenancy.models import Role
-from tests.plans.test_intake import SAMPLES
+from tests.support.samples import SAMPLES
 
 SAMPLE = "004_89347142f8fed752.txt"
 

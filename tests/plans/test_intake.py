@@ -2,7 +2,6 @@
 
 import re
 import uuid
-from pathlib import Path
 
 from sqlmodel import col, select
 
@@ -12,10 +11,7 @@ from backend.plans.models import PlanImport, PlanItem
 from backend.tasks.models import Task, TaskAssignment, TaskChecklistItem, TaskTarget
 from backend.tenancy.models import Role
 from tests.support.fixtures import csrf_of, post_form
-
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "plans"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/samples/plans")
+from tests.support.samples import SAMPLES
 
 
 async def _upload(client, name: str, data: bytes | None = None):

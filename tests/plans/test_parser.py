@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def _samples_dir() -> Path | None:
     candidates = [
         os.environ.get("LUOSHI_PLAN_SAMPLES", ""),
+        ROOT / "tests" / "plans" / "samples",
         ROOT / "samples" / "plans",
         ROOT.parent / "shared" / "samples" / "plans",
     ]

@@ -41,7 +41,8 @@ plan_text = st.lists(
 
 def _significant(text: str) -> Counter[str]:
     """Characters that carry text: neither whitespace nor punctuation (numbering delimiters, closing 。)."""
-    return Counter(ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
+    return Counter(ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+                   and ch != "\ufeff")  # a byte-order mark marks the encoding, it is not text
 
 
 def _circled(n: int) -> str:

@@ -6,6 +6,8 @@ import calendar
 import re
 from datetime import date
 
+from backend.i18n import _
+
 from .lines import cn_to_int
 from .model import Deadline
 
@@ -140,16 +142,24 @@ def find_deadlines(sh: str, raw: str, year: int | None) -> tuple[list[Deadline],
             taken.append((a, b))
             found.append(Deadline(d, text, a, b, uncertain or damaged))
             if damaged:
-                flags.append(f"日期疑似缺字：{text}，按{d.year}年{d.month}月{d.day}日计")
+                flags.append(
+                    _(
+                        "日期疑似缺字：%(text)s，按%(year)s年%(month)s月%(day)s日计",
+                        text=text,
+                        year=d.year,
+                        month=d.month,
+                        day=d.day,
+                    )
+                )
             elif uncertain:
-                flags.append(f"截止日期含糊：{text}，按{d.month}月{d.day}日计")
+                flags.append(_("截止日期含糊：%(text)s，按%(month)s月%(day)s日计", text=text, month=d.month, day=d.day))
             if year and d.year > year:
-                flags.append(f"截止日期超出计划年度：{text}")
+                flags.append(_("截止日期超出计划年度：%(text)s", text=text))
     for m in _AMBIGUOUS.finditer(sh):
         if not overlaps(*m.span()) and not re.search(r"每(学年|学期|年)\S{0,2}$", sh[max(0, m.start() - 6): m.start()]):
-            flags.append(f"截止日期含糊：{raw[m.start(): m.end()]}，未推算，请填写")
+            flags.append(_("截止日期含糊：%(text)s，未推算，请填写", text=raw[m.start(): m.end()]))
     if unresolved:
-        flags.append(f"未识别到年份，无法推算截止日期：{'、'.join(unresolved)}")
+        flags.append(_("未识别到年份，无法推算截止日期：%(dates)s", dates="、".join(unresolved)))
     found.sort(key=lambda d: d.start)
     return found, flags
 

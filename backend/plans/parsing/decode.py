@@ -12,17 +12,20 @@ import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from backend.i18n import N_, _
+
 from .lines import int_to_cn
 from .model import PlanInputError
 
 MAX_BYTES = 50 * 1024 * 1024
-HINT = "请上传 .docx、.pdf（含文字）或 .txt 文件。"
-SAVE_AS = "请用 Word 另存为 .docx 后上传。"
+HINT = N_("请上传 .docx、.pdf（含文字）或 .txt 文件。")
+SAVE_AS = N_("请用 Word 另存为 .docx 后上传。")
+_IMAGE, _ARCHIVE, _MEDIA, _PROGRAM = N_("图片"), N_("压缩包"), N_("音视频"), N_("程序")
 _MAGIC = (
-    (b"\x89PNG", "图片"), (b"\xff\xd8\xff", "图片"), (b"GIF8", "图片"), (b"II*\x00", "图片"), (b"MM\x00*", "图片"),
-    (b"BM", "图片"), (b"\x1f\x8b", "压缩包"), (b"Rar!", "压缩包"), (b"7z\xbc\xaf", "压缩包"), (b"OggS", "音视频"),
-    (b"ID3", "音视频"), (b"\x00\x00\x00\x18ftyp", "音视频"), (b"\x00\x00\x00\x20ftyp", "音视频"), (b"MZ", "程序"),
-    (b"\x7fELF", "程序"),
+    (b"\x89PNG", _IMAGE), (b"\xff\xd8\xff", _IMAGE), (b"GIF8", _IMAGE), (b"II*\x00", _IMAGE), (b"MM\x00*", _IMAGE),
+    (b"BM", _IMAGE), (b"\x1f\x8b", _ARCHIVE), (b"Rar!", _ARCHIVE), (b"7z\xbc\xaf", _ARCHIVE), (b"OggS", _MEDIA),
+    (b"ID3", _MEDIA), (b"\x00\x00\x00\x18ftyp", _MEDIA), (b"\x00\x00\x00\x20ftyp", _MEDIA), (b"MZ", _PROGRAM),
+    (b"\x7fELF", _PROGRAM),
 )
 
 
@@ -42,13 +45,15 @@ def _ext(filename: str | None) -> str:
 
 def decode_bytes(data: bytes, filename: str | None = None) -> DecodedText:
     if data is None or not isinstance(data, bytes | bytearray | memoryview):
-        raise PlanInputError("没有收到文件内容，请重新上传。")
+        raise PlanInputError(_("没有收到文件内容，请重新上传。"))
     data = bytes(data)
-    name = filename or "文件"
+    name = filename or _("文件")
     if not data.strip(b" \t\r\n\x00\x0b\x0c") or data in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
-        raise PlanInputError(f"“{name}”是空文件，没有任何内容。请检查后重新上传。")
+        raise PlanInputError(_("“%(name)s”是空文件，没有任何内容。请检查后重新上传。", name=name))
     if len(data) > MAX_BYTES:
-        raise PlanInputError(f"“{name}”超过 {MAX_BYTES // 1024 // 1024} MB，请删去图片等内容后再上传。")
+        raise PlanInputError(
+            _("“%(name)s”超过 %(size)s MB，请删去图片等内容后再上传。", name=name, size=MAX_BYTES // 1024 // 1024)
+        )
     ext = _ext(filename)
     head = data[:8]
     if head.startswith(b"%PDF") or (ext == "pdf" and b"%PDF" in data[:1024]):
@@ -56,22 +61,32 @@ def decode_bytes(data: bytes, filename: str | None = None) -> DecodedText:
     if head.startswith(b"PK\x03\x04"):
         return _zip(data, name)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise PlanInputError(f"“{name}”是旧版 Office 文件（.doc/.xls/.wps），暂不支持。{SAVE_AS}")
+        raise PlanInputError(
+            _("“%(name)s”是旧版 Office 文件（.doc/.xls/.wps），暂不支持。%(hint)s", name=name, hint=_(SAVE_AS))
+        )
     if head.startswith(b"{\\rtf"):
-        raise PlanInputError(f"“{name}”是 RTF 文件，暂不支持。{SAVE_AS}")
+        raise PlanInputError(_("“%(name)s”是 RTF 文件，暂不支持。%(hint)s", name=name, hint=_(SAVE_AS)))
     for magic, kind in _MAGIC:
         if head.startswith(magic) and not (magic == b"BM" and ext in ("txt", "")):
-            hint = "扫描件或照片需要先做文字识别（OCR）。" if kind == "图片" else ""
-            raise PlanInputError(f"“{name}”是{kind}文件，不是工作要点文档。{hint}{HINT}")
+            ocr = _("扫描件或照片需要先做文字识别（OCR）。") if kind == _IMAGE else ""
+            raise PlanInputError(
+                _(
+                    "“%(name)s”是%(kind)s文件，不是工作要点文档。%(ocr)s%(hint)s",
+                    name=name,
+                    kind=_(kind),
+                    ocr=ocr,
+                    hint=_(HINT),
+                )
+            )
     if ext in ("doc", "wps", "xls", "xlsx", "ppt", "pptx", "et", "dps"):
-        raise PlanInputError(f"不支持“{name}”这种文件类型。{HINT}")
+        raise PlanInputError(_("不支持“%(name)s”这种文件类型。%(hint)s", name=name, hint=_(HINT)))
     text, encoding, flags = _decode_text(data, name)
     fmt = "txt"
     if ext in ("html", "htm", "xhtml") or _HTML_START.match(text[:500]):
         text = html_to_text(text)
         fmt = "html"
     if not text.strip():
-        raise PlanInputError(f"“{name}”里没有文字内容。请检查后重新上传。")
+        raise PlanInputError(_("“%(name)s”里没有文字内容。请检查后重新上传。", name=name))
     return DecodedText(text, encoding, fmt, flags)
 
 
@@ -120,7 +135,7 @@ def _decode_text(data: bytes, name: str) -> tuple[str, str, list[str]]:
             try:
                 return data[len(bom):].decode(codec), label, []
             except UnicodeDecodeError:
-                flag = f"文件按 {label} 读取时有无法识别的字节，已用 � 代替"
+                flag = _("文件按 %(encoding)s 读取时有无法识别的字节，已用 � 代替", encoding=label)
                 return data[len(bom):].decode(codec, errors="replace"), label, [flag]
     sample = data[:65536]
     has_nul = b"\x00" in sample
@@ -149,18 +164,18 @@ def _decode_text(data: bytes, name: str) -> tuple[str, str, list[str]]:
         if best is None or (score > best[0] + margin and (codec != "big5" or len(sample) >= 40)):
             best = (score, codec, label)
     if best is not None and best[0] >= 0.8:
-        _, codec, label = best
+        _score, codec, label = best
         try:
             text = data.decode(codec)
             flags: list[str] = []
         except UnicodeDecodeError:
             text = data.decode(codec, errors="replace")
-            flags = [f"文件按 {label} 读取时有无法识别的字节，已用 � 代替"]
+            flags = [_("文件按 %(encoding)s 读取时有无法识别的字节，已用 � 代替", encoding=label)]
         _check_binary(text, name)
         return text, label, flags
     text = data.decode("gb18030", errors="replace")
     _check_binary(text, name)
-    return text, "gb18030", ["无法确定文件编码，已按 GB18030 读取，部分文字可能是乱码，请核对"]
+    return text, "gb18030", [_("无法确定文件编码，已按 GB18030 读取，部分文字可能是乱码，请核对")]
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\ufffd]")
@@ -172,7 +187,7 @@ def _check_binary(text: str, name: str) -> None:
         return
     controls = len(_CONTROL.findall(sample))
     if controls / len(sample) > 0.05:
-        raise PlanInputError(f"无法识别“{name}”的文件类型，它看起来不是文本文件。{HINT}")
+        raise PlanInputError(_("无法识别“%(name)s”的文件类型，它看起来不是文本文件。%(hint)s", name=name, hint=_(HINT)))
 
 
 # -------------------------------------------------------------------------------------------- html
@@ -218,14 +233,22 @@ def _zip(data: bytes, name: str) -> DecodedText:
     try:
         names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
     except zipfile.BadZipFile as exc:
-        raise PlanInputError(f"“{name}”已损坏，无法打开。请重新导出后上传。") from exc
+        raise PlanInputError(_("“%(name)s”已损坏，无法打开。请重新导出后上传。", name=name)) from exc
     if "word/document.xml" in names:
         return _docx(data, name)
     if any(n.startswith("xl/") for n in names):
-        raise PlanInputError(f"“{name}”是 Excel 表格。任务分解表请在“导入任务分解表”处上传；工作要点{HINT}")
+        raise PlanInputError(
+            _(
+                "“%(name)s”是 Excel 表格。任务分解表请在“导入任务分解表”处上传；工作要点%(hint)s",
+                name=name,
+                hint=_(HINT),
+            )
+        )
     if any(n.startswith("ppt/") for n in names):
-        raise PlanInputError(f"“{name}”是演示文稿，不是工作要点文档。{HINT}")
-    raise PlanInputError(f"“{name}”是压缩包，不是工作要点文档。请解压后上传其中的 .docx、.pdf 或 .txt 文件。")
+        raise PlanInputError(_("“%(name)s”是演示文稿，不是工作要点文档。%(hint)s", name=name, hint=_(HINT)))
+    raise PlanInputError(
+        _("“%(name)s”是压缩包，不是工作要点文档。请解压后上传其中的 .docx、.pdf 或 .txt 文件。", name=name)
+    )
 
 
 # -------------------------------------------------------------------------------------------- docx
@@ -396,7 +419,7 @@ def _table_lines(table, flags: list[str]) -> list[str]:
             notes.append(f"{label}：{value}" if label else value)
         out.append(f"{num}.{task}" + (f"（{'；'.join(notes)}）" if notes else ""))
     if synthesized:
-        flags.append("表格没有序号列，条目按行号编号")
+        flags.append(_("表格没有序号列，条目按行号编号"))
     return out
 
 
@@ -406,11 +429,13 @@ def _docx(data: bytes, name: str) -> DecodedText:
         from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # pragma: no cover
-        raise PlanInputError("服务器未安装 python-docx，暂时无法读取 .docx 文件，请上传 .txt 或 .pdf。") from exc
+        raise PlanInputError(_("服务器未安装 python-docx，暂时无法读取 .docx 文件，请上传 .txt 或 .pdf。")) from exc
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:
-        raise PlanInputError(f"“{name}”无法作为 Word 文档打开，可能已损坏。请重新保存为 .docx 后上传。") from exc
+        raise PlanInputError(
+            _("“%(name)s”无法作为 Word 文档打开，可能已损坏。请重新保存为 .docx 后上传。", name=name)
+        ) from exc
     numbering = _Numbering(document)
     flags: list[str] = []
     lines: list[str] = []
@@ -428,7 +453,7 @@ def _docx(data: bytes, name: str) -> DecodedText:
             lines.extend(_table_lines(Table(child, document), flags))
     text = "\n".join(lines)
     if not text.strip():
-        raise PlanInputError(f"“{name}”里没有文字内容（可能只有图片）。请上传含文字的文档。")
+        raise PlanInputError(_("“%(name)s”里没有文字内容（可能只有图片）。请上传含文字的文档。", name=name))
     return DecodedText(text, None, "docx", flags)
 
 
@@ -442,11 +467,11 @@ def _pdf(data: bytes, name: str) -> DecodedText:
         from pypdf import PdfReader
         from pypdf.errors import PdfReadError
     except ImportError as exc:  # pragma: no cover
-        raise PlanInputError("服务器未安装 pypdf，暂时无法读取 PDF，请上传 .docx 或 .txt。") from exc
+        raise PlanInputError(_("服务器未安装 pypdf，暂时无法读取 PDF，请上传 .docx 或 .txt。")) from exc
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise PlanInputError(f"“{name}”是加密的 PDF，无法读取。请去掉密码后重新上传。")
+            raise PlanInputError(_("“%(name)s”是加密的 PDF，无法读取。请去掉密码后重新上传。", name=name))
         pages = []
         for page in reader.pages:
             try:
@@ -456,16 +481,19 @@ def _pdf(data: bytes, name: str) -> DecodedText:
     except PlanInputError:
         raise
     except (PdfReadError, Exception) as exc:
-        raise PlanInputError(f"“{name}”无法作为 PDF 打开，可能已损坏。请重新导出后上传。") from exc
+        raise PlanInputError(_("“%(name)s”无法作为 PDF 打开，可能已损坏。请重新导出后上传。", name=name)) from exc
     flags: list[str] = []
     if sum(len(re.sub(r"\s", "", p)) for p in pages) < 10:
         raise PlanInputError(
-            f"“{name}”没有可提取的文字（可能是扫描件或图片 PDF）。"
-            "请上传可复制文字的 PDF 或 Word 文件，或先做文字识别（OCR）。"
+            _(
+                "“%(name)s”没有可提取的文字（可能是扫描件或图片 PDF）。"
+                "请上传可复制文字的 PDF 或 Word 文件，或先做文字识别（OCR）。",
+                name=name,
+            )
         )
     empty = [str(i + 1) for i, p in enumerate(pages) if not p.strip()]
     if empty:
-        flags.append(f"PDF 第{'、'.join(empty)}页没有文字（可能是扫描页），其内容未导入")
+        flags.append(_("PDF 第%(pages)s页没有文字（可能是扫描页），其内容未导入", pages="、".join(empty)))
     text = "\n".join(pages)
     cjk_pairs = len(re.findall(r"[\u4e00-\u9fff][\u4e00-\u9fff]", text))
     spaced = len(_CJK_SPACED.findall(text))

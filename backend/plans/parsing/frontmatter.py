@@ -6,6 +6,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from backend.i18n import _
+
 from .lines import WEB_CHROME, find_label
 from .script import to_simplified
 
@@ -181,12 +183,12 @@ def find_issuer(
             candidates.append((3, m.group(1), None, "meta"))
     complete = sorted((c for c in candidates if _complete(c[1])), key=lambda c: c[0])
     if complete:
-        _, name, idx, how = complete[0]
+        _rank, name, idx, how = complete[0]
         header.issuer = _norm_org(name)
         header.issuer_idx = idx
         if how != "title":
-            where = {"signature": "落款", "meta": "网页信息栏", "header": "文头", "imprint": "版记"}[how]
-            header.flags.append(f"发文单位取自{where}：{header.issuer}")
+            where = {"signature": _("落款"), "meta": _("网页信息栏"), "header": _("文头"), "imprint": _("版记")}[how]
+            header.flags.append(_("发文单位取自%(source)s：%(issuer)s", source=where, issuer=header.issuer))
         return
     incomplete = sorted(candidates, key=lambda c: c[0])
     level = None
@@ -207,27 +209,33 @@ def find_issuer(
         if tp:
             place = tp + level
     if place is None:
-        place, _ = _place(full_sh, level)
+        place, _count = _place(full_sh, level)
     if place is None:
         _partial(header, incomplete)
         return
     if level == "区":
-        city, _ = _place(full_sh, "市")
+        city, _count = _place(full_sh, "市")
         if city:
             place = city + place
     header.issuer = _norm_org(place + base)
     if incomplete:
-        header.flags.append(f"发文单位由“{_norm_org(incomplete[0][1])}”补全为“{header.issuer}”，请核对")
+        header.flags.append(
+            _(
+                "发文单位由“%(written)s”补全为“%(issuer)s”，请核对",
+                written=_norm_org(incomplete[0][1]),
+                issuer=header.issuer,
+            )
+        )
     else:
-        header.flags.append(f"发文单位由正文推断：{header.issuer}，请核对")
+        header.flags.append(_("发文单位由正文推断：%(issuer)s，请核对", issuer=header.issuer))
 
 
 def _partial(header: Header, incomplete: list[tuple[int, str, int | None, str]]) -> None:
     if incomplete:
         header.issuer = _norm_org(incomplete[0][1])
-        header.flags.append(f"发文单位不完整：{header.issuer}，请补全地名")
+        header.flags.append(_("发文单位不完整：%(issuer)s，请补全地名", issuer=header.issuer))
     else:
-        header.flags.append("未识别到发文单位")
+        header.flags.append(_("未识别到发文单位"))
 
 
 def find_year(
@@ -242,13 +250,13 @@ def find_year(
         r = YEAR_RANGE.search(title_sh)
         if r:
             header.year = int(r.group(1))
-            header.flags.append(f"计划跨多个年度：{r.group(0)}，按{header.year}年计")
+            header.flags.append(_("计划跨多个年度：%(years)s，按%(year)s年计", years=r.group(0), year=header.year))
             return
         m = YEAR_IN.search(title_sh)
         if m:
             header.year = int(m.group(1))
             if "学年" in title_sh:
-                header.flags.append(f"学年度计划：按{header.year}年计，请核对截止日期")
+                header.flags.append(_("学年度计划：按%(year)s年计，请核对截止日期", year=header.year))
             return
     m = YEAR_NIAN.search(preamble_sh)
     if m:
@@ -257,15 +265,15 @@ def find_year(
     m = DATE_FIELD.search(front_sh)
     if m:
         header.year = int(m.group(1))
-        header.flags.append(f"标题中没有年份，年份取自发布日期：{header.year}")
+        header.flags.append(_("标题中没有年份，年份取自发布日期：%(year)s", year=header.year))
         return
     m = YEAR_NIAN.search(body_sh)
     if m:
         header.year = int(m.group(1))
-        header.flags.append(f"标题中没有年份，年份取自正文首次出现的年份：{header.year}")
+        header.flags.append(_("标题中没有年份，年份取自正文首次出现的年份：%(year)s", year=header.year))
         return
     if default_year:
         header.year = default_year
-        header.flags.append(f"未识别到年份，按默认年份{default_year}计")
+        header.flags.append(_("未识别到年份，按默认年份%(year)s计", year=default_year))
         return
-    header.flags.append("未识别到年份")
+    header.flags.append(_("未识别到年份"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from backend.i18n import _
+
 from .model import Owners
 
 _ROLE = (r"(?P<role>牵头单位|牵头部门|牵头科室|牵头处室|主责单位|主责部门|责任单位|责任部门|责任科室|责任处室|承办单位"
@@ -84,14 +86,16 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
         else:
             owners.lead.extend(u for u, _ in responsible)
             if len(responsible) > 1:
-                flags.append(f"责任单位有多个，未注明牵头单位：{'、'.join(u for u, _ in responsible)}")
+                flags.append(
+                    _("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in responsible))
+                )
     if not owners.lead and not owners.co:
         m = _LED_BY.search(sh)
         if m:
             units = _split(raw[m.start(1): m.end(1)], sh[m.start(1): m.end(1)])
             owners.lead.extend(u for u, _ in units)
             if units:
-                flags.append(f"牵头单位取自正文：{raw[m.start(): m.end()]}")
+                flags.append(_("牵头单位取自正文：%(text)s", text=raw[m.start(): m.end()]))
     owners.lead = list(dict.fromkeys(owners.lead))
     owners.co = [u for u in dict.fromkeys(owners.co) if u not in owners.lead]
     return owners, flags

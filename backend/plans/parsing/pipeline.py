@@ -12,6 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from backend.i18n import _
+
 from .deadlines import find_deadlines, find_recurrence
 from .frontmatter import Header, find_issuer, find_title, find_year
 from .lines import (
@@ -107,7 +109,7 @@ def _chains(lines: list[_Line], idxs: list[int], starts: tuple[int, ...] = (1,))
 def _gap_flag(prev: Label, cur: Label) -> str | None:
     if cur.value == prev.value + 1:
         return None
-    return f"编号不连续：{prev.token}之后是{cur.token}"
+    return _("编号不连续：%(previous)s之后是%(current)s", previous=prev.token, current=cur.token)
 
 
 def _collect_lines(text: str) -> tuple[list[_Line], list[tuple[int, str]], bool]:
@@ -160,7 +162,7 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
     plan = ParsedPlan()
     text = text if isinstance(text, str) else str(text or "")
     plan.script = detect_script(text[:20000])
-    lines, discarded, _ = _collect_lines(text)
+    lines, discarded, _wrapped = _collect_lines(text)
     n = len(lines)
 
     # ---- sections: the highest numbering style that forms a run of at least two headings
@@ -210,9 +212,9 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
         body_end = first_hard_end(body_start) if body_start >= 0 else n
 
     if body_start >= 0 and not heads:
-        plan.flags.append("未识别到分节标题（一、二、…），条目归入一个无标题的部分")
+        plan.flags.append(_("未识别到分节标题（一、二、…），条目归入一个无标题的部分"))
     if body_start < 0:
-        plan.flags.append("未识别到编号结构（一、 1. 等），全文放入舍弃区，请检查文档")
+        plan.flags.append(_("未识别到编号结构（一、 1. 等），全文放入舍弃区，请检查文档"))
         header = Header()
         find_year(header, None, "", "", "\n".join(ln.sh for ln in lines), default_year)
         plan.year = header.year
@@ -235,7 +237,7 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
     candidates = [k for k in ITEM_KINDS if RANK[k] > floor]
     region_chains: list[dict[str, list[int]]] = []
     last_value: dict[str, int] = {}
-    for _, a, b in regions:
+    for _heading, a, b in regions:
         found: dict[str, list[int]] = {}
         for kind in candidates:
             idxs = [i for i in range(a, b) if lines[i].label and lines[i].label.kind == kind]
@@ -291,7 +293,9 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
             else:
                 intro.append(i)
             if lines[i].label and kind and lines[i].label.kind == kind and i not in chain and blocks:
-                blocks[-1].flags.append(f"行首编号“{lines[i].label.token}”未作为条目（编号顺序不符），请核对")
+                blocks[-1].flags.append(
+                    _("行首编号“%(label)s”未作为条目（编号顺序不符），请核对", label=lines[i].label.token)
+                )
         if blocks and head_block is not None:
             intro = head_block.body
             head_block.body = []
@@ -329,14 +333,14 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
             for i in intro:
                 discarded.append((lines[i].pos, lines[i].raw))
             if rest or intro:
-                plan.flags.append(f"“{stitle}”下、第一条之前的导语未归入条目，已放入舍弃区")
+                plan.flags.append(_("“%(section)s”下、第一条之前的导语未归入条目，已放入舍弃区", section=stitle))
         elif blocks:
             for i in intro:
                 discarded.append((lines[i].pos, lines[i].raw))
 
     # ---- the tail after the last heading or item: stop at the first line that is not plan text
     if built:
-        _, blocks, head_block = built[-1]
+        _section, blocks, head_block = built[-1]
         target = blocks[-1] if blocks else head_block
         if target is not None:
             body = target.body
@@ -391,7 +395,7 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
                 title, cut = _split_title(content_raw, content_sh)
                 item = Item(number=blk.label.value, title=_strip_owner_note(title), text="", label=blk.label.token)
                 if cut >= len(content_raw) and not blk.body and len(title) > 25:
-                    item.flags.append("未找到标题与正文的分隔（可能缺少标点），整段作为标题，请核对")
+                    item.flags.append(_("未找到标题与正文的分隔（可能缺少标点），整段作为标题，请核对"))
                 raw_parts = [content_raw] + [lines[i].raw for i in blk.body]
                 _fill(item, raw_parts, blk.flags, blk.label.kind, year, section_owner)
                 section.items.append(item)
@@ -430,24 +434,27 @@ def _fill(
         dates = sorted({d.date for d in deadlines})
         item.deadline = dates[-1]
         if len(dates) > 1:
-            shown = "、".join(f"{d.month}月{d.day}日" if d.year == (year or d.year) else d.isoformat() for d in dates)
-            item.flags.append(f"含多个截止日期：{shown}，取最晚")
+            shown = "、".join(
+                _("%(month)s月%(day)s日", month=d.month, day=d.day) if d.year == (year or d.year) else d.isoformat()
+                for d in dates
+            )
+            item.flags.append(_("含多个截止日期：%(dates)s，取最晚", dates=shown))
     if item.deadline:
         item.due = item.deadline
     elif year:
         item.due = date(year, 12, 31)
     else:
-        item.flags.append("未识别到年份，无法确定完成期限")
+        item.flags.append(_("未识别到年份，无法确定完成期限"))
     phrases = find_recurrence(sh, text)
     item.recurrence = "；".join(phrases) if phrases else None
     item.owners, oflags = find_owners(sh, text)
     item.flags.extend(oflags)
     if not item.owners.lead and not item.owners.co and section[0]:
-        inherited, _ = find_owners(section[1], section[0])
+        inherited, _flags = find_owners(section[1], section[0])
         if inherited.lead or inherited.co:
             item.owners = Owners(list(inherited.lead), list(inherited.co))
-            item.flags.append("责任单位取自所在部分的标题")
+            item.flags.append(_("责任单位取自所在部分的标题"))
     if len(item.title) > 60:
-        item.flags.append("条目标题过长，可能缺少句号，请核对")
+        item.flags.append(_("条目标题过长，可能缺少句号，请核对"))
     if not item.title:
-        item.flags.append("条目没有标题")
+        item.flags.append(_("条目没有标题"))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from backend.i18n import _
+
 from .model import Target
 
 # longest first; matched on the simplified shadow, so 個 → 个 already
@@ -77,7 +79,7 @@ def find_targets(sh: str, raw: str) -> tuple[list[Target], list[str]]:
         suffix = (m.group("suffix") or "").strip() or m.group("approx")
         if n2:
             comparator = "区间"
-            flags.append(f"指标为区间：{raw[a:b].strip()}，按下限{value}计")
+            flags.append(_("指标为区间：%(text)s，按下限%(value)s计", text=raw[a:b].strip(), value=value))
         elif suffix:
             comparator = _NORMAL.get(suffix, suffix)
         # the clause around the number: the subject of the target, and a comparator such as 不低于 / 力争
