@@ -14,6 +14,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import User, WebSession
 from backend.config import get_settings
 from backend.core.actor import Actor, Operator
+from backend.core.jobs import jobs_after_commit
 from backend.core.security import sign
 from backend.db import unit_of_work
 from backend.errors import Forbidden, NotAuthenticated
@@ -38,7 +39,7 @@ class RedirectTo(Exception):
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
-    async with unit_of_work() as session:
+    async with jobs_after_commit(), unit_of_work() as session:
         yield session
 
 

@@ -4,10 +4,21 @@ from sqlmodel import SQLModel
 
 from backend.accounts.models import ApiToken, User, WebSession
 from backend.audit.models import AuditEvent
+from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
+from backend.notifications.models import Notification
 from backend.plans.models import Plan, PlanImport, PlanItem, PlanSection
-from backend.tasks.models import Task, TaskAssignment, TaskChecklistItem, TaskTarget
-from backend.tenancy.models import Invitation, Membership, Tenant, Unit
+from backend.reports.models import ProgressReport, ReportContribution, ReportReview, TargetActual
+from backend.tasks.models import (
+    ExtensionRequest,
+    LightChange,
+    Task,
+    TaskAssignment,
+    TaskChecklistItem,
+    TaskOwner,
+    TaskTarget,
+)
+from backend.tenancy.models import BureauSettings, Invitation, Membership, Tenant, Unit
 
 metadata = SQLModel.metadata
 
@@ -18,7 +29,8 @@ def tenant_tables() -> list[str]:
 
 
 __all__ = [
-    "ApiToken", "AuditEvent", "Invitation", "Membership", "Plan", "PlanImport", "PlanItem", "PlanSection",
-    "StoredFile", "Task", "TaskAssignment", "TaskChecklistItem", "TaskTarget", "Tenant", "Unit", "User",
-    "WebSession", "metadata",
+    "ApiToken", "AuditEvent", "BureauSettings", "Evidence", "ExtensionRequest", "Invitation", "LightChange",
+    "Membership", "Notification", "Plan", "PlanImport", "PlanItem", "PlanSection", "ProgressReport",
+    "ReportContribution", "ReportReview", "StoredFile", "TargetActual", "Task", "TaskAssignment",
+    "TaskChecklistItem", "TaskOwner", "TaskTarget", "Tenant", "Unit", "User", "WebSession", "metadata",
 ]

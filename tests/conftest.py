@@ -5,6 +5,7 @@ point elsewhere. Each test makes its own bureaus with unique names, so tests nev
 """
 
 import os
+import tempfile
 import uuid
 
 import psycopg
@@ -31,6 +32,7 @@ def pytest_configure(config):
     os.environ.setdefault("LUOSHI_ENVIRONMENT", "test")
     os.environ.setdefault("LUOSHI_SECRET_KEY", "test-secret-" + uuid.uuid4().hex)
     os.environ.setdefault("LUOSHI_BASE_URL", "http://testserver")
+    os.environ.setdefault("LUOSHI_DATA_DIR", tempfile.mkdtemp(prefix="luoshi-test-"))
     # Still argon2id, at a cost that keeps hundreds of test logins quick.
     os.environ.setdefault("LUOSHI_ARGON2_TIME_COST", "1")
     os.environ.setdefault("LUOSHI_ARGON2_MEMORY_KIB", "8192")

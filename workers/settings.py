@@ -7,6 +7,8 @@ from backend.config import get_settings
 from backend.core.jobs import redis_settings
 from backend.core.observability import configure_logging
 from backend.db import dispose_engine
+from backend.evidence.jobs import make_evidence_thumbnail
+from backend.tasks.jobs import refresh_all_lights
 
 
 async def startup(ctx: dict) -> None:
@@ -18,8 +20,12 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [purge_expired_sessions]
-    cron_jobs = [cron(purge_expired_sessions, minute={7}, run_at_startup=False)]
+    functions = [purge_expired_sessions, refresh_all_lights, make_evidence_thumbnail]
+    # Lights at 00:30 and 06:30 UTC (08:30 and 14:30 in China): each bureau's own date decides.
+    cron_jobs = [
+        cron(purge_expired_sessions, minute={7}, run_at_startup=False),
+        cron(refresh_all_lights, hour={0, 6}, minute={30}, run_at_startup=False),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = 5

@@ -2,7 +2,9 @@
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -19,6 +21,34 @@ def redis_settings() -> RedisSettings:
     if url.startswith("unix://"):
         return RedisSettings(unix_socket_path=url.removeprefix("unix://"))
     return RedisSettings.from_dsn(url)
+
+
+_after_commit: ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = ContextVar("after_commit", default=None)
+
+
+def enqueue_after_commit(name: str, *args: Any) -> None:
+    """Queues a job to be sent once the request's transaction has committed, and dropped if it rolls back."""
+    pending = _after_commit.get()
+    if pending is None:
+        raise RuntimeError("enqueue_after_commit outside a request transaction")
+    pending.append((name, args))
+
+
+@asynccontextmanager
+async def jobs_after_commit() -> AsyncIterator[None]:
+    """Wraps a unit of work: what it queued is sent after it commits; Redis being down loses no data (jobs are
+    idempotent and re-derivable), it is logged."""
+    pending: list[tuple[str, tuple[Any, ...]]] = []
+    token = _after_commit.set(pending)
+    try:
+        yield
+    finally:
+        _after_commit.reset(token)
+    for name, args in pending:
+        try:
+            await enqueue(name, *args)
+        except Exception:  # noqa: BLE001 — any failure to reach Redis
+            log.warning("job not enqueued", exc_info=True, extra={"job": name})
 
 
 async def enqueue(name: str, *args: Any, **kwargs: Any) -> None:

@@ -16,7 +16,9 @@ from backend.plans import document as drafts
 from backend.plans import responsibilities
 from backend.plans import service as plans
 from backend.plans.parser import PlanInputError, parse_file, parse_to_dict
+from backend.tasks import service as tasks
 from backend.tasks.models import state_label
+from backend.tenancy import service as tenancy
 
 pages = APIRouter(tags=["plans"], include_in_schema=False)
 api = APIRouter(tags=["plans"])
@@ -122,11 +124,18 @@ async def discard_page(
 @pages.get("/plans/{plan_id}")
 async def plan_page(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID, q: str = ""):
     view = await plans.get_plan(session, actor, plan_id, query=q[:100])
-    return render(request, "plans/plan.html", _plan_context(view))
+    return render(request, "plans/plan.html", await plan_context(session, actor, view))
 
 
-def _plan_context(view) -> dict[str, Any]:
-    return {"view": view, "state_label": state_label, "highlight": drafts.highlight}
+async def plan_context(session, actor, view) -> dict[str, Any]:
+    """The plan page; those who assign also get the units and a suggested lead unit for each unassigned task."""
+    context: dict[str, Any] = {"view": view, "state_label": state_label, "highlight": drafts.highlight}
+    if actor.can("tasks.assign"):
+        open_tasks = [row.task for _s, items in view.sections for _i, row in items
+                      if row is not None and row.task.state == "unassigned"]
+        context["nodes"] = await tenancy.list_units(session, actor)
+        context["suggestions"] = await tasks.suggest_lead_units(session, actor, open_tasks)
+    return context
 
 
 @pages.post("/plans/{plan_id}/responsibilities")
@@ -141,7 +150,7 @@ async def responsibilities_upload(
                                                       chunks=_chunks(file))
     except InvalidInput as error:
         view = await plans.get_plan(session, actor, plan_id)
-        return form_error(request, "plans/plan.html", error, {}, _plan_context(view))
+        return form_error(request, "plans/plan.html", error, {}, await plan_context(session, actor, view))
     return render(request, "plans/responsibilities.html", {"preview": preview, "NEW_UNIT": responsibilities.NEW_UNIT})
 
 

@@ -22,6 +22,24 @@ class TaskState(enum.StrEnum):
     cancelled = "cancelled"
 
 
+class Light(enum.StrEnum):
+    green = "green"
+    yellow = "yellow"
+    red = "red"
+
+
+class ReportFrequency(enum.StrEnum):
+    monthly = "monthly"
+    quarterly = "quarterly"
+    once = "once"
+
+
+class ExtensionState(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    refused = "refused"
+
+
 class AssignmentKind(enum.StrEnum):
     lead = "lead"
     responsible = "responsible"
@@ -44,6 +62,12 @@ class Task(SQLModel, table=True):
     recurrence: str | None = Field(default=None, max_length=20)
     priority: str = Field(default="normal", max_length=10)
     state: TaskState = Field(default=TaskState.unassigned, sa_type=AutoString(30))
+    light: Light = Field(default=Light.green, sa_type=AutoString(10))
+    light_reason: str = Field(default="", max_length=200)
+    report_frequency: ReportFrequency = Field(default=ReportFrequency.monthly, sa_type=AutoString(20))
+    progress: int = 0
+    last_report_at: datetime | None = timestamp_field(nullable=True)
+    done_at: datetime | None = timestamp_field(nullable=True)
     version: int = 1
     created_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = timestamp_field()
@@ -61,7 +85,12 @@ class TaskAssignment(SQLModel, table=True):
     unit_id: uuid.UUID = Field(foreign_key="units.id", index=True)
     kind: AssignmentKind = Field(sa_type=AutoString(20))
     deadline: date
+    original_deadline: date | None = None
     state: TaskState = Field(default=TaskState.assigned, sa_type=AutoString(30))
+    acknowledged_at: datetime | None = timestamp_field(nullable=True)
+    acknowledged_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    sent_back_reason: str = Field(default="", max_length=500)
+    done_at: datetime | None = timestamp_field(nullable=True)
     created_at: datetime = timestamp_field()
 
 
@@ -91,6 +120,49 @@ class TaskTarget(SQLModel, table=True):
     text: str = Field(max_length=300)
     actual: float | None = None
     position: int
+
+
+class TaskOwner(SQLModel, table=True):
+    """A person who answers for the task inside their unit (责任人)."""
+
+    __tablename__ = "task_owners"
+    __table_args__ = (UniqueConstraint("task_id", "membership_id"),)
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    membership_id: uuid.UUID = Field(foreign_key="memberships.id", index=True)
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """延期申请: both dates are kept; statistics say whether they count against the original or the new one."""
+
+    __tablename__ = "extension_requests"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    unit_id: uuid.UUID = Field(foreign_key="units.id")
+    reason: str
+    current_deadline: date
+    requested_deadline: date
+    state: ExtensionState = Field(default=ExtensionState.pending, sa_type=AutoString(20))
+    requested_by: uuid.UUID = Field(foreign_key="users.id")
+    requested_at: datetime = timestamp_field()
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="users.id")
+    decided_at: datetime | None = timestamp_field(nullable=True)
+    decision_comment: str = ""
+
+
+class LightChange(SQLModel, table=True):
+    """Every change of a task's traffic light, with what triggered it."""
+
+    __tablename__ = "light_changes"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    from_light: Light | None = Field(default=None, sa_type=AutoString(10))
+    to_light: Light = Field(sa_type=AutoString(10))
+    trigger: str = Field(max_length=200)
+    changed_at: datetime = timestamp_field()
 
 
 STATE_LABELS = {

@@ -12,8 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
+from backend.notifications.service import notify_unit
 from backend.tasks.models import (
     AssignmentKind,
     Task,
@@ -79,7 +80,16 @@ async def create_tasks(session: AsyncSession, actor: Actor, year: int, new_tasks
                 session.add(TaskAssignment(tenant_id=actor.tenant_id, task_id=task.id, unit_id=unit_id,
                                            kind=AssignmentKind.cooperating, deadline=spec.deadline))
     await session.flush()
+    for task, spec in zip(tasks, new_tasks, strict=True):
+        for unit_id in dict.fromkeys((spec.lead_unit_ids or []) + (spec.co_unit_ids or [])):
+            await _tell_unit(session, actor, task, unit_id)
     return tasks
+
+
+async def _tell_unit(session: AsyncSession, actor: Actor, task: Task, unit_id: uuid.UUID) -> None:
+    await notify_unit(session, actor.tenant_id, unit_id, kind="task_assigned", key=f"assign:{task.id}:{unit_id}",
+                      title=_("新交办任务 %(number)s", number=task.number), body=task.title[:200],
+                      link=f"/tasks/{task.id}")
 
 
 @dataclass
@@ -142,6 +152,8 @@ async def assign_units(
         )
         assignment.kind = kind
         session.add(assignment)
+        if unit_id not in existing:
+            await _tell_unit(session, actor, task, unit_id)
     if task.state == TaskState.unassigned:
         task.state = TaskState.assigned
     task.version += 1
@@ -223,3 +235,195 @@ def check_version(task: Task, version: int | None) -> None:
     if version is not None and version != task.version:
         message = _("任务“%(number)s”在您打开页面后已有变化。请刷新页面，看到最新情况后再操作。", number=task.number)
         raise Conflict(message)
+
+
+@dataclass
+class BoardFilter:
+    unit_id: uuid.UUID | None = None
+    plan_id: uuid.UUID | None = None
+    state: str = ""
+    light: str = ""
+    query: str = ""
+
+
+BOARD_LIMIT = 500
+
+
+async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> list[TaskRow]:
+    """The tasks the actor may see, filtered: two queries whatever the number of rows."""
+    from backend.plans.models import PlanItem
+
+    query = select(Task).order_by(col(Task.deadline), col(Task.seq))
+    visible = visible_task_ids(actor)
+    if visible is not None:
+        query = query.where(col(Task.id).in_(visible))
+    if filters.unit_id:
+        query = query.where(col(Task.id).in_(select(TaskAssignment.task_id).where(
+            TaskAssignment.unit_id == filters.unit_id)))
+    if filters.plan_id:
+        query = query.where(col(Task.plan_item_id).in_(select(PlanItem.id).where(PlanItem.plan_id == filters.plan_id)))
+    if filters.state in TaskState.__members__:
+        query = query.where(Task.state == filters.state)
+    if filters.light in ("green", "yellow", "red"):
+        query = query.where(Task.light == filters.light)
+    if filters.query.strip():
+        needle = f"%{filters.query.strip()}%"
+        query = query.where(col(Task.title).ilike(needle) | col(Task.number).ilike(needle))
+    tasks = (await session.exec(query.limit(BOARD_LIMIT))).all()
+    rows = {task.id: TaskRow(task, [], []) for task in tasks}
+    if rows:
+        units = await session.exec(
+            select(TaskAssignment.task_id, TaskAssignment.kind, Unit.name)
+            .join(Unit, col(Unit.id) == TaskAssignment.unit_id)
+            .where(col(TaskAssignment.task_id).in_(list(rows))).order_by(col(TaskAssignment.created_at))
+        )
+        for task_id, kind, name in units.all():
+            (rows[task_id].co_units if kind == AssignmentKind.cooperating else rows[task_id].lead_units).append(name)
+    return list(rows.values())
+
+
+@dataclass
+class Suggestion:
+    unit_id: uuid.UUID
+    unit_name: str
+    why: str
+
+
+async def suggest_lead_units(session: AsyncSession, actor: Actor, tasks: list[Task]) -> dict[uuid.UUID, Suggestion]:
+    """A lead unit for each unassigned task: a unit named in its text, else the unit that led the most similar
+    task the bureau assigned before. Two queries whatever the number of tasks."""
+    from backend.plans.parser import to_simplified
+
+    units = list((await session.exec(select(Unit))).all())
+    history = (await session.exec(
+        select(Task.title, TaskAssignment.unit_id).join(TaskAssignment, col(TaskAssignment.task_id) == Task.id)
+        .where(TaskAssignment.kind == AssignmentKind.lead)
+    )).all()
+    names = {u.id: u.name for u in units}
+    suggestions: dict[uuid.UUID, Suggestion] = {}
+    for task in tasks:
+        text = to_simplified(task.title + task.description)
+        named = [u for u in units if len(u.name) >= 2 and to_simplified(u.name) in text]
+        if named:
+            best = max(named, key=lambda u: len(u.name))
+            suggestions[task.id] = Suggestion(best.id, best.name, _("文中提到“%(name)s”", name=best.name))
+            continue
+        words = _bigrams(to_simplified(task.title))
+        scored = [(len(words & _bigrams(to_simplified(title))), unit_id) for title, unit_id in history]
+        score, unit_id = max(scored, default=(0, None), key=lambda pair: pair[0])
+        if unit_id is not None and score >= 2:
+            suggestions[task.id] = Suggestion(unit_id, names.get(unit_id, ""),
+                                              _("以往类似任务由“%(name)s”牵头", name=names.get(unit_id, "")))
+    return suggestions
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i:i + 2] for i in range(len(text) - 1)}
+
+
+@dataclass
+class AssignmentRow:
+    assignment: TaskAssignment
+    unit_name: str
+
+
+@dataclass
+class TaskView:
+    task: Task
+    assignments: list[AssignmentRow]
+    checklist: list[TaskChecklistItem]
+    targets: list[TaskTarget]
+    extensions: list[Any]
+    light_changes: list[Any]
+    history: list[Any]
+    mine: TaskAssignment | None
+    owners: list[tuple[uuid.UUID, str]]
+
+
+async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskView:
+    """Everything on a task's page except reports and evidence (their domains add those): a fixed number of
+    queries."""
+    from backend.audit.models import AuditEvent
+    from backend.tasks.models import ExtensionRequest, LightChange
+
+    task = await get_task(session, actor, task_id)
+    assignments = [AssignmentRow(a, name) for a, name in (await session.exec(
+        select(TaskAssignment, Unit.name).join(Unit, col(Unit.id) == TaskAssignment.unit_id)
+        .where(TaskAssignment.task_id == task.id).order_by(col(TaskAssignment.kind), col(Unit.name))
+    )).all()]
+    checklist = list((await session.exec(select(TaskChecklistItem).where(TaskChecklistItem.task_id == task.id)
+                                         .order_by(col(TaskChecklistItem.position)))).all())
+    targets = list((await session.exec(select(TaskTarget).where(TaskTarget.task_id == task.id)
+                                       .order_by(col(TaskTarget.position)))).all())
+    extensions = list((await session.exec(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id)
+                                          .order_by(col(ExtensionRequest.requested_at).desc()))).all())
+    light_changes = list((await session.exec(select(LightChange).where(LightChange.task_id == task.id)
+                                             .order_by(col(LightChange.changed_at).desc()))).all())
+    history = list((await session.exec(select(AuditEvent).where(AuditEvent.object_id == str(task.id))
+                                       .order_by(col(AuditEvent.occurred_at).desc()).limit(100))).all())
+    mine = next((row.assignment for row in assignments if row.assignment.unit_id == actor.unit_id), None)
+    from backend.accounts.models import User
+    from backend.tasks.models import TaskOwner
+    from backend.tenancy.models import Membership
+
+    owners = [(m_id, name) for m_id, name in (await session.exec(
+        select(TaskOwner.membership_id, User.display_name)
+        .join(Membership, col(Membership.id) == TaskOwner.membership_id)
+        .join(User, col(User.id) == Membership.user_id).where(TaskOwner.task_id == task.id)
+    )).all()]
+    return TaskView(task, assignments, checklist, targets, extensions, light_changes, history, mine, owners)
+
+
+async def assign_many(
+    session: AsyncSession, actor: Actor, task_ids: list[uuid.UUID], *, lead_unit_ids: list[uuid.UUID],
+    co_unit_ids: list[uuid.UUID], deadline: date | None,
+) -> list[Task]:
+    """All or nothing: one task the actor may not see, or that is closed, refuses the whole batch."""
+    actor.require("tasks.assign")
+    found = list((await session.exec(select(Task).where(col(Task.id).in_(task_ids)).with_for_update())).all())
+    if len(found) != len(set(task_ids)):
+        raise NotFound(_("所选任务中有的已不存在，请刷新页面后重新选择。"))
+    closed = [t.number for t in found if t.state in (TaskState.done, TaskState.cancelled)]
+    if closed:
+        raise InvalidInput(_("这些任务已办结或已取消，不能再交办：%(numbers)s", numbers="、".join(closed)),
+                           field="task_ids")
+    for task in found:
+        await assign_units(session, actor, task, lead_unit_ids=lead_unit_ids, co_unit_ids=co_unit_ids,
+                           deadline=deadline)
+    return found
+
+
+async def set_owners(session: AsyncSession, actor: Actor, task_id: uuid.UUID, membership_ids: list[uuid.UUID]) -> Task:
+    """责任人: supervisors name anyone; a unit head names people of their own unit, and only changes those."""
+    from backend.tasks.models import TaskOwner
+    from backend.tenancy.models import Membership
+
+    task = await get_task(session, actor, task_id, for_update=True)
+    if actor.can("tasks.assign"):
+        scope = None
+    elif actor.role == Role.unit_head and await assignment_of(session, actor, task) is not None:
+        scope = actor.unit_id
+    else:
+        raise Forbidden(_("只有督查督办人员或承办单位负责人可以指定责任人。"))
+    query = select(Membership).where(col(Membership.id).in_(membership_ids), col(Membership.is_active))
+    if scope is not None:
+        query = query.where(Membership.unit_id == scope)
+    chosen = list((await session.exec(query)).all())
+    if len(chosen) != len(set(membership_ids)):
+        raise InvalidInput(_("所选人员不存在、已停用或不属于本单位。"), field="owner_ids")
+    current = list((await session.exec(select(TaskOwner).where(TaskOwner.task_id == task.id))).all())
+    in_scope = {m.id for m in (await session.exec(select(Membership).where(
+        col(Membership.id).in_([o.membership_id for o in current])))).all()
+        if scope is None or m.unit_id == scope}
+    for owner in current:
+        if owner.membership_id in in_scope and owner.membership_id not in membership_ids:
+            await session.delete(owner)
+    existing = {o.membership_id for o in current}
+    for membership in chosen:
+        if membership.id not in existing:
+            session.add(TaskOwner(tenant_id=actor.tenant_id, task_id=task.id, membership_id=membership.id))
+    await session.flush()
+    await record(session, actor, "task.owners", object_type="task", object_id=task.id,
+                 summary=_("指定 %(number)s 的责任人", number=task.number),
+                 details={"owners": [str(m) for m in membership_ids]})
+    return task

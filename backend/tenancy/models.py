@@ -111,3 +111,12 @@ def role_label(role: Role | str) -> str:
 
 def unit_kind_label(kind: UnitKind | str) -> str:
     return _(UNIT_KIND_LABELS[UnitKind(kind)])
+
+
+class BureauSettings(SQLModel, table=True):
+    """A bureau's own rules for the monthly loop."""
+
+    __tablename__ = "bureau_settings"
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
+    report_day: int = 25
+    unit_head_approval: bool = False

@@ -10,6 +10,18 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.db import get_engine, unit_of_work
 from backend.models import metadata, tenant_tables
+from tests.support.fixtures import create_bureau
+
+
+@pytest.fixture
+async def bureau():
+    """Bureaus with rows in every tenant table, so that no table escapes the check."""
+    return await create_bureau(whole_loop=True)
+
+
+@pytest.fixture
+async def other_bureau():
+    return await create_bureau("另一个教育局", whole_loop=True)
 
 
 async def test_every_tenant_table_has_rls_policy():

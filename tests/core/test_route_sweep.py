@@ -30,11 +30,22 @@ from backend.db import unit_of_work
 from backend.models import metadata, tenant_tables
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Invitation, Role
-from tests.support.fixtures import ROLES, Bureau, csrf_of, login, unique
+from tests.support.fixtures import ROLES, Bureau, create_bureau, csrf_of, login, unique
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 INVALID_INVITE = "not-a-valid-invite-token"
 PARAM_RE = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+
+
+@pytest.fixture
+async def bureau():
+    """Bureaus with rows in every tenant table, so that no table escapes the check."""
+    return await create_bureau(whole_loop=True)
+
+
+@pytest.fixture
+async def other_bureau():
+    return await create_bureau("另一个教育局", whole_loop=True)
 
 
 # --- finding every route ---------------------------------------------------------------------------------

@@ -1,17 +1,26 @@
 """Fixtures and factories that build data through the services, never through hand-written SQL."""
 
+import io
 import re
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 import httpx
 import pytest
+from PIL import Image
+from sqlmodel import select
 
 from backend.accounts.models import User
 from backend.accounts.service import actor_for, create_api_token, create_user
 from backend.core.actor import Actor
 from backend.db import unit_of_work
+from backend.evidence import service as evidence
 from backend.plans import service as plans
+from backend.reports import service as reports
+from backend.tasks import lifecycle
+from backend.tasks import service as tasks
+from backend.tasks.models import TaskTarget
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, Tenant, Unit, UnitKind
 
@@ -40,8 +49,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
-async def create_bureau(name: str | None = None) -> Bureau:
-    """A bureau with an office and a school, and one person per role (unit roles in the school)."""
+async def create_bureau(name: str | None = None, *, whole_loop: bool = False) -> Bureau:
+    """A bureau with an office and a school, one person per role (unit roles in the school) and a published plan.
+    `whole_loop` also takes an extra task once round the loop, so that every tenant table has rows."""
     suffix = uuid.uuid4().hex[:8]
     async with unit_of_work() as session:
         tenant = await tenancy.create_tenant(session, None, name=(name or "测试教育局") + suffix, code="t" + suffix)
@@ -63,7 +73,52 @@ async def create_bureau(name: str | None = None) -> Bureau:
         await create_api_token(session, actors[Role.supervisor], name="脚本")
         draft = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN)
         await plans.publish(session, admin, draft.id, version=draft.version)
+        if whole_loop:
+            await _whole_loop(session, admin, actors, office, school, suffix)
     return Bureau(tenant=tenant, units={"office": office, "school": school}, users=users, actors=actors)
+
+
+async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: Unit, school: Unit, suffix: str):
+    """An ad-hoc task taken once round the loop (owner, evidence, report, contribution, review, extension, light),
+    so every tenant table has a row of each bureau; the plan's own tasks stay untouched for the tests."""
+    supervisor = actors[Role.supervisor]
+    clerk = await create_user(session, username=f"office-{suffix}", display_name=f"办公室经办{suffix}",
+                              password=PASSWORD)
+    membership = await tenancy.add_member(session, admin, tenant_id=admin.tenant_id, user=clerk, role=Role.unit_staff,
+                                          unit_id=office.id)
+    office_clerk = await actor_for(session, clerk, admin.tenant_id)
+    await reports.update_bureau_settings(session, admin, report_day=25, unit_head_approval=False)
+    [task] = await tasks.create_tasks(session, supervisor, 2026, [tasks.NewTask(
+        title="临时交办：全覆盖样例", description="样例任务。", deadline=date(2026, 12, 31),
+        targets=[{"value": 10, "unit": "次", "comparator": "不少于", "text": "不少于10次"}],
+        lead_unit_ids=[office.id], co_unit_ids=[school.id])])
+    await tasks.set_owners(session, supervisor, task.id, [membership.id])
+    target = (await session.exec(select(TaskTarget).where(TaskTarget.task_id == task.id))).one()
+    report = await reports.save_report(session, office_clerk, task.id, progress="已开展两次。", percent=20,
+                                       target_actuals={str(target.id): "2"}, version=0)
+    await evidence.upload_evidence(session, office_clerk, task.id, filename="样例.png", chunks=_one(PNG),
+                                   report_id=report.id)
+    await reports.submit_report(session, office_clerk, report.id, version=report.version)
+    await reports.contribute(session, actors[Role.unit_staff], report.id, text="配合单位已参加。")
+    await reports.review(session, supervisor, report.id, accept=False, comment="请补充照片说明。",
+                         version=report.version)
+    await lifecycle.request_extension(session, office_clerk, task.id, requested_deadline=date(2027, 1, 31),
+                                      reason="样例")
+    await lifecycle.refresh_lights(session, admin.tenant_id, today=date(2027, 3, 1), trigger="样例",
+                                   task_ids=[task.id])
+
+
+async def _one(data: bytes):
+    yield data
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 
 
 @pytest.fixture

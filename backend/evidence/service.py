@@ -1,0 +1,409 @@
+"""Evidence (佐证材料): uploading proof to a task, listing it, opening it, and new versions of it.
+
+Who may upload: members of a unit assigned to the task, and the bureau's admins and supervisors; leaders read.
+Uploads stream to storage under their SHA-256 with a size limit, and are typed from their bytes. Evidence is
+immutable once its report is submitted (`submitted`); a new version supersedes it and both stay in the 台账.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import anyio
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.accounts.models import User
+from backend.audit.service import record
+from backend.core.actor import Actor
+from backend.core.models import utcnow
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.evidence import filetypes
+from backend.evidence.models import Evidence
+from backend.files import storage
+from backend.files.models import StoredFile
+from backend.i18n import _
+from backend.reports.models import ProgressReport, ReportState
+from backend.tasks import service as tasks
+from backend.tasks.models import Task, TaskState
+from backend.tenancy.models import Role
+
+# TODO(settings): move into backend.config.Settings as `evidence_max_mb` (LUOSHI_EVIDENCE_MAX_MB).
+MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_MB", "50")) * 2**20
+MAX_DESCRIPTION = 500
+KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
+UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
+EDITABLE_REPORT_STATES = (ReportState.draft, ReportState.returned)
+_DUPLICATE = "luoshi.evidence.duplicate"
+
+
+# --- reading ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvidenceRow:
+    evidence: Evidence
+    uploader_name: str
+    size: int
+    content_type: str
+    sha256: str
+    superseded_by_id: uuid.UUID | None
+
+    @property
+    def superseded(self) -> bool:
+        return self.superseded_by_id is not None
+
+
+@dataclass
+class EvidencePanel:
+    """What the task page's evidence section shows: the list and whether this person may add to it."""
+
+    task: Task
+    rows: list[EvidenceRow]
+    can_upload: bool
+    notice: str = ""
+    pending_thumbnails: bool = False
+
+
+def _rows_query(task_ids_or_evidence):
+    newer = aliased(Evidence)
+    return (
+        select(Evidence, User.display_name, StoredFile.size, StoredFile.content_type, StoredFile.sha256, newer.id)
+        .join(User, col(User.id) == Evidence.uploaded_by)
+        .join(StoredFile, col(StoredFile.id) == Evidence.file_id)
+        .outerjoin(newer, col(newer.supersedes_id) == Evidence.id)
+        .where(task_ids_or_evidence)
+    )
+
+
+async def list_evidence(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> list[EvidenceRow]:
+    """The task's evidence, newest first, with uploader names and version links (one query after the task's)."""
+    task = await tasks.get_task(session, actor, task_id)
+    query = _rows_query(col(Evidence.task_id) == task.id).order_by(
+        col(Evidence.uploaded_at).desc(), col(Evidence.id)
+    )
+    return [EvidenceRow(*row) for row in (await session.exec(query)).all()]
+
+
+async def get_evidence(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID, *,
+                       for_update: bool = False) -> Evidence:
+    """The evidence if the actor may see its task; otherwise "not found", whether it exists or not."""
+    query = select(Evidence).where(Evidence.id == evidence_id, Evidence.tenant_id == actor.tenant_id)
+    if for_update:
+        query = query.with_for_update()
+    evidence = (await session.exec(query)).first()
+    if evidence is not None:
+        try:
+            await tasks.get_task(session, actor, evidence.task_id)
+        except NotFound:
+            evidence = None
+    if evidence is None:
+        raise NotFound(_("找不到该佐证材料，可能不属于您的单位或已被删除。"))
+    return evidence
+
+
+async def get_row(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> EvidenceRow:
+    evidence = await get_evidence(session, actor, evidence_id)
+    row = (await session.exec(_rows_query(col(Evidence.id) == evidence.id))).first()
+    assert row is not None
+    return EvidenceRow(*row)
+
+
+async def evidence_file(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> tuple[Evidence, StoredFile]:
+    evidence = await get_evidence(session, actor, evidence_id)
+    stored = await session.get(StoredFile, evidence.file_id)
+    assert stored is not None
+    return evidence, stored
+
+
+async def open_evidence(
+    session: AsyncSession, actor: Actor, evidence_id: uuid.UUID
+) -> tuple[Evidence, StoredFile, Path]:
+    """The evidence, its stored file and a local path to its content (with S3 storage, a cached copy)."""
+    evidence, stored = await evidence_file(session, actor, evidence_id)
+    path = await anyio.to_thread.run_sync(storage.content_path, actor.tenant_id, stored.sha256)
+    return evidence, stored, path
+
+
+async def thumbnail_file(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> tuple[Evidence, StoredFile]:
+    evidence = await get_evidence(session, actor, evidence_id)
+    stored = await session.get(StoredFile, evidence.thumbnail_file_id) if evidence.thumbnail_file_id else None
+    if stored is None:
+        raise NotFound(_("这份材料还没有缩略图。"))
+    return evidence, stored
+
+
+def may_upload(actor: Actor, task: Task) -> bool:
+    """Whether the upload form is offered (the service checks again, including the unit's assignment)."""
+    return actor.role in UPLOADER_ROLES and task.state not in (TaskState.cancelled, TaskState.done)
+
+
+async def panel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, notice: str = "") -> EvidencePanel:
+    """Context for `evidence/_list.html`: `{% include "evidence/_list.html" %}` with `panel` in the context."""
+    task = await tasks.get_task(session, actor, task_id)
+    rows = await list_evidence(session, actor, task_id)
+    recent = utcnow() - timedelta(minutes=2)
+    pending = any(r.evidence.kind == "image" and r.evidence.thumbnail_file_id is None
+                  and r.content_type != "image/heic" and r.evidence.uploaded_at > recent for r in rows)
+    return EvidencePanel(task=task, rows=rows, can_upload=may_upload(actor, task), notice=notice,
+                         pending_thumbnails=pending)
+
+
+def duplicate_message(evidence: Evidence) -> str | None:
+    """Set when `upload_evidence` returned evidence already on the task instead of making a second copy."""
+    return sa_inspect(evidence).info.get(_DUPLICATE)
+
+
+# --- writing ---------------------------------------------------------------------------------------------
+
+
+async def _check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> None:
+    if actor.role == Role.leader:
+        raise Forbidden(_("局领导可以查看佐证材料，但不能上传。请由责任单位的经办人上传。"))
+    if actor.role not in UPLOADER_ROLES:
+        raise Forbidden(_("您的角色无权上传佐证材料。"))
+    if actor.role in (Role.unit_head, Role.unit_staff) and await tasks.assignment_of(session, actor, task) is None:
+        raise Forbidden(_("只有承担该任务的单位才能上传佐证材料。"))
+    if task.state == TaskState.cancelled:
+        raise Conflict(_("任务“%(number)s”已撤销，不能再上传佐证材料。", number=task.number))
+    if task.state == TaskState.done:
+        raise Conflict(_("任务“%(number)s”已办结，不能再上传佐证材料。如需补充，请联系督查督办人员。",
+                         number=task.number))
+
+
+def _check_details(description: str, covers_from: date | None, covers_to: date | None) -> str:
+    description = (description or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(_("材料说明最多 %(n)s 字，请精简后再提交。", n=MAX_DESCRIPTION), field="description")
+    for value, name in ((covers_from, "covers_from"), (covers_to, "covers_to")):
+        if value is not None and not 2000 <= value.year <= 2100:
+            raise InvalidInput(_("请填写正确的日期，例如 2024-06-30。"), field=name)
+    if covers_from and covers_to and covers_from > covers_to:
+        raise InvalidInput(_("材料所反映时段的结束日期不能早于开始日期。"), field="covers_to")
+    return description
+
+
+async def _check_report(session: AsyncSession, actor: Actor, task: Task, report_id: uuid.UUID) -> None:
+    report = (await session.exec(select(ProgressReport).where(
+        ProgressReport.id == report_id, ProgressReport.task_id == task.id
+    ))).first()
+    if report is None:
+        raise InvalidInput(_("找不到要附加材料的报告，请刷新页面后重试。"), field="report_id")
+    if actor.role in (Role.unit_head, Role.unit_staff) and report.unit_id != actor.unit_id:
+        raise Forbidden(_("只能给本单位的报告附加佐证材料。"))
+    if report.state not in EDITABLE_REPORT_STATES:
+        raise Conflict(_("这份报告已经提交，不能再附加材料。如需补充，请等退回后再上传，或在下期报告中上传。"))
+
+
+async def _same_on_task(session: AsyncSession, task_id: uuid.UUID, sha256: str) -> tuple[Evidence, str] | None:
+    row = (await session.exec(
+        select(Evidence, User.display_name).join(StoredFile, col(StoredFile.id) == Evidence.file_id)
+        .join(User, col(User.id) == Evidence.uploaded_by)
+        .where(Evidence.task_id == task_id, StoredFile.sha256 == sha256)
+        .order_by(col(Evidence.uploaded_at))
+    )).first()
+    return (row[0], row[1]) if row else None
+
+
+async def stored_file_for(session: AsyncSession, tenant_id: uuid.UUID, staged: storage.StagedContent, *,
+                          filename: str, content_type: str, created_by: uuid.UUID | None) -> StoredFile:
+    """The bureau's row for this content, made if new (concurrent uploads of the same bytes share one row)."""
+    await session.exec(insert(StoredFile).values(  # type: ignore[call-overload]
+        id=uuid.uuid4(), tenant_id=tenant_id, sha256=staged.sha256, size=staged.size, content_type=content_type,
+        filename=filename[:255], created_at=utcnow(), created_by=created_by,
+    ).on_conflict_do_nothing(index_elements=["tenant_id", "sha256"]))
+    stored = (await session.exec(select(StoredFile).where(
+        StoredFile.tenant_id == tenant_id, StoredFile.sha256 == staged.sha256
+    ))).one()
+    return stored
+
+
+async def upload_evidence(
+    session: AsyncSession,
+    actor: Actor,
+    task_id: uuid.UUID,
+    *,
+    filename: str,
+    chunks: AsyncIterator[bytes],
+    description: str = "",
+    covers_from: date | None = None,
+    covers_to: date | None = None,
+    report_id: uuid.UUID | None = None,
+    supersedes: Evidence | None = None,
+) -> Evidence:
+    """Streams one file to storage and records it as evidence of the task.
+
+    The same bytes already on the task are not stored twice: the existing evidence is returned and
+    `duplicate_message(evidence)` says so ("这份材料已经上传过：…").
+    """
+    task = await tasks.get_task(session, actor, task_id)
+    await _check_may_upload(session, actor, task)
+    description = _check_details(description, covers_from, covers_to)
+    if report_id is not None:
+        await _check_report(session, actor, task, report_id)
+    name = filetypes.safe_filename(filename)
+    if not (filename or "").strip():
+        raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
+    staged = await storage.stage(chunks, max_bytes=MAX_BYTES, label=name)
+    try:
+        detected = await anyio.to_thread.run_sync(filetypes.detect, staged.path, staged.head, name)
+        name = filetypes.with_extension(name, detected)
+        # Two uploads of the same bytes to the same task at once: the second waits here and then finds the first.
+        await session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))").bindparams(
+            key=f"evidence:{task.id}:{staged.sha256}"))
+        same = await _same_on_task(session, task.id, staged.sha256)
+        if same is not None:
+            storage.discard(staged)
+            existing, uploader = same
+            sa_inspect(existing).info[_DUPLICATE] = _(
+                "这份材料已经上传过：“%(name)s”（%(who)s，%(when)s 上传），没有重复保存。",
+                name=existing.filename, who=uploader, when=_local(existing.uploaded_at, actor),
+            )
+            return existing
+        stored = await stored_file_for(session, actor.tenant_id, staged, filename=name,
+                                       content_type=detected.content_type, created_by=actor.user_id)
+        await storage.store(actor.tenant_id, staged)
+    except BaseException:
+        storage.discard(staged)
+        raise
+    evidence = Evidence(
+        tenant_id=actor.tenant_id, task_id=task.id, report_id=report_id, file_id=stored.id, filename=name,
+        kind=detected.kind, description=description, covers_from=covers_from, covers_to=covers_to,
+        supersedes_id=supersedes.id if supersedes else None, uploaded_by=actor.user_id,
+    )
+    session.add(evidence)
+    await session.flush()
+    details = {"filename": name, "kind": detected.kind, "sha256": staged.sha256, "size": staged.size,
+               "task_id": str(task.id)}
+    if supersedes is not None:
+        details["supersedes"] = str(supersedes.id)
+        await record(session, actor, "evidence.supersede", object_type="evidence", object_id=evidence.id,
+                     summary=_("上传“%(new)s”替换任务 %(number)s 的佐证材料“%(old)s”", new=name, number=task.number,
+                               old=supersedes.filename), details=details)
+    else:
+        await record(session, actor, "evidence.upload", object_type="evidence", object_id=evidence.id,
+                     summary=_("为任务 %(number)s 上传佐证材料“%(name)s”", number=task.number, name=name),
+                     details=details)
+    return evidence
+
+
+def _local(value: datetime, actor: Actor) -> str:
+    from zoneinfo import ZoneInfo
+
+    try:
+        zone = ZoneInfo(actor.timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("Asia/Shanghai")
+    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+async def supersede(
+    session: AsyncSession,
+    actor: Actor,
+    evidence_id: uuid.UUID,
+    *,
+    filename: str,
+    chunks: AsyncIterator[bytes],
+    description: str | None = None,
+    covers_from: date | None = None,
+    covers_to: date | None = None,
+    report_id: uuid.UUID | None = None,
+) -> Evidence:
+    """A new version of a piece of evidence; the old one stays in the 台账, marked as superseded.
+
+    Description and period default to the old version's.
+    """
+    old = await get_evidence(session, actor, evidence_id, for_update=True)
+    newer = (await session.exec(select(Evidence.id).where(Evidence.supersedes_id == old.id))).first()
+    if newer is not None:
+        raise Conflict(_("“%(name)s”已经有新版本了，请在最新版本上操作。", name=old.filename))
+    return await upload_evidence(
+        session, actor, old.task_id, filename=filename, chunks=chunks,
+        description=old.description if description is None else description,
+        covers_from=covers_from if covers_from or covers_to else old.covers_from,
+        covers_to=covers_to if covers_from or covers_to else old.covers_to,
+        report_id=report_id, supersedes=old,
+    )
+
+
+async def _check_may_change(session: AsyncSession, actor: Actor, evidence: Evidence) -> None:
+    if evidence.submitted:
+        raise Conflict(_("“%(name)s”已随报告提交，不能再修改或删除。"
+                         "如需更正，请上传新版本替换（旧版本会保留在台账中）。", name=evidence.filename))
+    if actor.role in (Role.admin, Role.supervisor) or evidence.uploaded_by == actor.user_id:
+        return
+    if actor.role == Role.unit_head:
+        task = await tasks.get_task(session, actor, evidence.task_id)
+        if await tasks.assignment_of(session, actor, task) is not None:
+            return
+    raise Forbidden(_("只有上传人、本单位负责人或督查督办人员可以修改这份材料。"))
+
+
+async def update_evidence(
+    session: AsyncSession, actor: Actor, evidence_id: uuid.UUID, *, description: str,
+    covers_from: date | None, covers_to: date | None,
+) -> Evidence:
+    """Changes the description and period of evidence not yet submitted."""
+    evidence = await get_evidence(session, actor, evidence_id, for_update=True)
+    await _check_may_change(session, actor, evidence)
+    before = {"description": evidence.description, "covers_from": str(evidence.covers_from or ""),
+              "covers_to": str(evidence.covers_to or "")}
+    evidence.description = _check_details(description, covers_from, covers_to)
+    evidence.covers_from, evidence.covers_to = covers_from, covers_to
+    session.add(evidence)
+    await session.flush()
+    after = {"description": evidence.description, "covers_from": str(covers_from or ""),
+             "covers_to": str(covers_to or "")}
+    await record(session, actor, "evidence.update", object_type="evidence", object_id=evidence.id,
+                 summary=_("修改佐证材料“%(name)s”的说明", name=evidence.filename),
+                 details={"before": before, "after": after})
+    return evidence
+
+
+async def delete_evidence(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> uuid.UUID:
+    """Removes evidence uploaded by mistake, while it is not yet submitted; returns its task's id.
+
+    The stored content stays (other evidence may share it; it is addressed by its hash).
+    """
+    evidence = await get_evidence(session, actor, evidence_id, for_update=True)
+    await _check_may_change(session, actor, evidence)
+    newer = (await session.exec(select(Evidence.id).where(Evidence.supersedes_id == evidence.id))).first()
+    if newer is not None:
+        raise Conflict(_("“%(name)s”已有新版本，旧版本要保留在台账中，不能删除。", name=evidence.filename))
+    task_id = evidence.task_id
+    await record(session, actor, "evidence.delete", object_type="evidence", object_id=evidence.id,
+                 summary=_("删除未提交的佐证材料“%(name)s”", name=evidence.filename),
+                 details={"filename": evidence.filename, "task_id": str(task_id), "file_id": str(evidence.file_id)})
+    await session.delete(evidence)
+    await session.flush()
+    return task_id
+
+
+async def mark_submitted(session: AsyncSession, *, report_id: uuid.UUID) -> int:
+    """For the reports service: freezes the report's evidence when the report is submitted. Returns the count."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Evidence).where(col(Evidence.report_id) == report_id, col(Evidence.submitted).is_(False))
+        .values(submitted=True)
+    )
+    await session.flush()
+    return result.rowcount or 0
+
+
+# --- thumbnails (called by the job) ----------------------------------------------------------------------
+
+
+async def set_thumbnail(session: AsyncSession, evidence: Evidence, staged: storage.StagedContent) -> StoredFile:
+    stored = await stored_file_for(session, evidence.tenant_id, staged, filename=f"thumb-{evidence.id}.jpg",
+                                   content_type="image/jpeg", created_by=None)
+    await storage.store(evidence.tenant_id, staged)
+    evidence.thumbnail_file_id = stored.id
+    session.add(evidence)
+    await session.flush()
+    return stored

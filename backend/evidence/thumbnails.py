@@ -1,0 +1,76 @@
+"""Thumbnails of photo evidence: upright (EXIF orientation applied), at most 480 px, JPEG, stored as their own file."""
+
+import io
+import logging
+import uuid
+from pathlib import Path
+
+import anyio
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.evidence.models import Evidence
+from backend.evidence.service import set_thumbnail
+from backend.files import storage
+from backend.files.models import StoredFile
+
+log = logging.getLogger("luoshi.evidence")
+THUMBNAIL_PX = 480
+MAX_THUMBNAIL_BYTES = 4 * 2**20
+
+
+def render_thumbnail(path: Path, size: int = THUMBNAIL_PX) -> bytes | None:
+    """The picture turned upright and shrunk to fit size × size, as JPEG bytes; None if it cannot be read."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as original:
+            original.draft("RGB", (size * 2, size * 2))  # JPEG decodes at a reduced scale: less memory and time
+            image = ImageOps.exif_transpose(original)
+            image.thumbnail((size, size), Image.Resampling.LANCZOS)
+            if image.mode in ("RGBA", "LA", "P", "PA"):
+                image = image.convert("RGBA")
+                background = Image.new("RGB", image.size, (255, 255, 255))
+                background.paste(image, mask=image.getchannel("A"))
+                image = background
+            elif image.mode != "RGB":
+                image = image.convert("RGB")
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=82, optimize=True, progressive=True)
+            return out.getvalue()
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
+        log.warning("thumbnail not made: %s", error)
+        return None
+
+
+async def _one(data: bytes):
+    yield data
+
+
+async def make_thumbnail(session: AsyncSession, evidence_id: uuid.UUID) -> str:
+    """Makes the evidence's thumbnail once; says what happened ("made", "exists", "missing", …). Idempotent."""
+    evidence = (await session.exec(select(Evidence).where(Evidence.id == evidence_id).with_for_update())).first()
+    if evidence is None:
+        return "missing"
+    if evidence.thumbnail_file_id is not None:
+        return "exists"
+    if evidence.kind != "image":
+        return "not-an-image"
+    stored = await session.get(StoredFile, evidence.file_id)
+    if stored is None:
+        return "missing"
+    try:
+        async with storage.local_copy(evidence.tenant_id, stored.sha256) as path:
+            data = await anyio.to_thread.run_sync(render_thumbnail, path)
+    except FileNotFoundError:
+        log.warning("evidence content missing", extra={"evidence_id": str(evidence.id)})
+        return "no-content"
+    if data is None:
+        return "unreadable"
+    staged = await storage.stage(_one(data), max_bytes=MAX_THUMBNAIL_BYTES, label="thumbnail.jpg")
+    try:
+        await set_thumbnail(session, evidence, staged)
+    except BaseException:
+        storage.discard(staged)
+        raise
+    return "made"

@@ -1,0 +1,22 @@
+"""In-app notifications; the reminders issue adds e-mail and robot channels through the same decisions."""
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from backend.core.models import id_field, tenant_field, timestamp_field
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notifications"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    membership_id: uuid.UUID = Field(foreign_key="memberships.id", index=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=40)
+    title: str = Field(max_length=200)
+    body: str = Field(default="", max_length=1000)
+    link: str = Field(default="", max_length=300)
+    created_at: datetime = timestamp_field()
+    read_at: datetime | None = timestamp_field(nullable=True)

@@ -1,0 +1,156 @@
+"""What the report services and queries share: who may do what, the bureau's rules, the clock, and loading."""
+
+import unicodedata
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.audit.service import record
+from backend.core.actor import Actor
+from backend.core.models import utcnow
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.i18n import N_, _
+from backend.reports.models import ProgressReport, ReportKind, ReportState
+from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, state_label
+from backend.tasks.service import assignment_of, get_task
+from backend.tenancy.models import BureauSettings, Role
+
+UNIT_ROLES = (Role.unit_staff, Role.unit_head)
+REVIEW_ROLES = (Role.supervisor, Role.admin)
+WRITING_KINDS = (AssignmentKind.lead, AssignmentKind.responsible)
+EDITABLE = (ReportState.draft, ReportState.returned)
+OPEN_TASK = (TaskState.assigned, TaskState.acknowledged, TaskState.in_progress)
+MAX_TEXT = 5000
+
+REPORT_STATE_LABELS = {
+    ReportState.draft: N_("草稿"),
+    ReportState.awaiting_unit_head: N_("待单位负责人审核"),
+    ReportState.submitted: N_("已报送，待审核"),
+    ReportState.accepted: N_("已通过"),
+    ReportState.returned: N_("已退回"),
+}
+COMPLETION_STATE_LABELS = {
+    ReportState.draft: N_("草稿"),
+    ReportState.awaiting_unit_head: N_("待单位负责人审核"),
+    ReportState.submitted: N_("已申请办结，待审批"),
+    ReportState.accepted: N_("已批准办结"),
+    ReportState.returned: N_("办结申请已退回"),
+}
+
+
+DECISION_LABELS = {
+    "unit_head_approve": N_("单位负责人审核通过"),
+    "unit_head_return": N_("单位负责人退回"),
+    "accept": N_("审核通过"),
+    "return": N_("退回"),
+}
+
+
+COMPLETION_DECISION_LABELS = {"accept": N_("批准办结"), "return": N_("退回办结申请")}
+
+
+def decision_label(decision: str, kind: ReportKind | str = ReportKind.periodic) -> str:
+    decision = str(decision)
+    if ReportKind(kind) == ReportKind.completion and decision in COMPLETION_DECISION_LABELS:
+        return _(COMPLETION_DECISION_LABELS[decision])
+    return _(DECISION_LABELS.get(decision, decision))
+
+
+def report_state_label(state: ReportState | str, kind: ReportKind | str = ReportKind.periodic) -> str:
+    labels = COMPLETION_STATE_LABELS if ReportKind(kind) == ReportKind.completion else REPORT_STATE_LABELS
+    return _(labels[ReportState(state)])
+
+
+def now() -> datetime:
+    """The clock of every report decision (tests move it)."""
+    return utcnow()
+
+
+def local_today(actor: Actor) -> date:
+    """Today in the bureau's time zone: report days and deadlines are dates people mean there."""
+    return now().astimezone(ZoneInfo(actor.timezone or "Asia/Shanghai")).date()
+
+
+async def get_bureau_settings(session: AsyncSession, tenant_id: uuid.UUID) -> BureauSettings:
+    """The bureau's rules; a bureau without a row has the defaults (report day 25, no unit head approval)."""
+    found = await session.get(BureauSettings, tenant_id)
+    return found if found is not None else BureauSettings(tenant_id=tenant_id)
+
+
+async def update_bureau_settings(
+    session: AsyncSession, actor: Actor, *, report_day: int | str, unit_head_approval: bool
+) -> BureauSettings:
+    """The admin sets the report day (1–31, the month's end when shorter) and whether unit heads approve first."""
+    actor.require("units.manage")
+    try:
+        day = report_day if isinstance(report_day, int) else int(unicodedata.normalize("NFKC", report_day).strip())
+    except ValueError:
+        day = 0
+    if not 1 <= day <= 31:
+        raise InvalidInput(_("报送日请填写 1 到 31 之间的数字（超过当月天数时按月末计）。"), field="report_day")
+    found = await session.get(BureauSettings, actor.tenant_id)
+    before = {"report_day": found.report_day, "unit_head_approval": found.unit_head_approval} if found else None
+    settings = found or BureauSettings(tenant_id=actor.tenant_id)
+    settings.report_day, settings.unit_head_approval = day, bool(unit_head_approval)
+    session.add(settings)
+    await session.flush()
+    after = {"report_day": day, "unit_head_approval": bool(unit_head_approval)}
+    await record(session, actor, "bureau_settings.update", object_type="bureau_settings", object_id=actor.tenant_id,
+                 summary=_("报送规则：每月 %(day)s 日报送，%(approval)s", day=day,
+                           approval=_("需单位负责人审核") if unit_head_approval else _("无需单位负责人审核")),
+                 details={"before": before, "after": after})
+    return settings
+
+
+def require_reviewer(actor: Actor) -> None:
+    if actor.role not in REVIEW_ROLES:
+        raise Forbidden(_("只有督查督办人员（或系统管理员）可以审核报告和审批办结；局领导可以查阅，不参与审核。"))
+
+
+async def writing_assignment(session: AsyncSession, actor: Actor, task: Task) -> TaskAssignment:
+    """The actor's unit's assignment if it writes the task's reports (lead or responsible unit, staff or head)."""
+    if actor.role not in UNIT_ROLES:
+        raise Forbidden(_("进展报告由牵头（责任）单位的经办人或单位负责人填报；您的角色只能查阅和审核。"))
+    assignment = await assignment_of(session, actor, task)
+    if assignment is None:
+        raise Forbidden(_("您所在的单位不是该任务的承办单位，不能填报进展。"))
+    if assignment.kind not in WRITING_KINDS:
+        raise Forbidden(_("贵单位是该任务的配合单位：请在牵头单位的报告中填写本单位的配合情况，报告由牵头单位填报。"))
+    if assignment.state in (TaskState.sent_back, TaskState.cancelled, TaskState.done):
+        raise Conflict(_("贵单位在该任务上的状态为“%(state)s”，不能再报送进展。", state=state_label(assignment.state)))
+    return assignment
+
+
+def check_task_open(task: Task) -> None:
+    """Reports are filed while the task is being worked on."""
+    if task.state in OPEN_TASK:
+        return
+    if task.state == TaskState.completion_requested:
+        raise Conflict(_("任务“%(number)s”已申请办结，正在等待审批；如被退回，可继续报送进展。", number=task.number))
+    raise Conflict(_("任务“%(number)s”当前状态为“%(state)s”，不能再报送进展。", number=task.number,
+                     state=state_label(task.state)))
+
+
+REPORT_NOT_FOUND = N_("找不到该报告，可能不属于您的单位或已被删除。")
+
+
+async def load_report(
+    session: AsyncSession, actor: Actor, report_id: uuid.UUID, *, lock: bool = False
+) -> tuple[ProgressReport, Task]:
+    """The report and its task if the actor may see the task. With `lock`, the task row and then the report row
+    are locked (always in that order, so two decisions never deadlock) and the report is read afresh."""
+    report = (await session.exec(select(ProgressReport).where(ProgressReport.id == report_id))).first()
+    if report is None:
+        raise NotFound(_(REPORT_NOT_FOUND))
+    try:
+        task = await get_task(session, actor, report.task_id, for_update=lock)
+    except NotFound as error:
+        raise NotFound(_(REPORT_NOT_FOUND)) from error
+    if lock:
+        query = (select(ProgressReport).where(ProgressReport.id == report_id).with_for_update()
+                 .execution_options(populate_existing=True))
+        report = (await session.exec(query)).one()
+    return report, task

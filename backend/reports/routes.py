@@ -1,0 +1,516 @@
+"""Report pages (the phone-first report form, the review queue, a task's reports, the bureau's report rules) and
+the report API. Routes parse the form, call one service, and render or redirect (Post/Redirect/Get)."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel, Field
+
+from backend.core.actor import Actor
+from backend.core.forms import form_error, safe_next, see_other
+from backend.core.templating import render
+from backend.deps import ApiActor, CurrentActor, DbSession
+from backend.errors import Conflict, DomainError, InvalidInput
+from backend.i18n import _
+from backend.reports import service as reports
+from backend.reports.common import REVIEW_ROLES, get_bureau_settings, report_state_label
+from backend.reports.models import ProgressReport, ReportKind
+from backend.reports.periods import no_change_label, period_label
+from backend.reports.queries import ReportView
+from backend.tasks.models import state_label
+
+pages = APIRouter(tags=["reports"], include_in_schema=False)
+api = APIRouter(tags=["reports"])
+
+REPORT_FIELDS = ("progress", "problems", "next_steps", "support_needed", "percent", "expected_completion")
+
+
+def _version(value: Any, default: int = 0) -> int:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def _notices() -> dict[str, str]:
+    return {
+        "saved": _("已保存草稿。确认无误后请点“保存并提交”。"),
+        "submitted": _("已提交。"),
+        "awaiting": _("已提交，等待本单位负责人审核后报送局里。"),
+        "already": _("该报告已经提交过，无需重复提交；下面是它现在的状态。"),
+        "no_change": _("已报送“无新进展”。"),
+        "contributed": _("已保存本单位的配合情况。"),
+        "completion": _("已申请办结，等待审批。"),
+        "decided": _("已处理。"),
+        "batch": _("已批量通过所选报告。"),
+        "settings": _("报送规则已保存。"),
+    }
+
+
+def _labels() -> dict[str, Any]:
+    return {"state_label": state_label, "report_state_label": report_state_label, "period_label": period_label,
+            "no_change_label": no_change_label, "notices": _notices(), "ReportKind": ReportKind}
+
+
+def _report_url(task_id: uuid.UUID, period: str | None = None, notice: str | None = None) -> str:
+    query = [f"period={quote(period)}"] if period else []
+    if notice:
+        query.append(f"notice={notice}")
+    return f"/tasks/{task_id}/report" + ("?" + "&".join(query) if query else "")
+
+
+def _submitted_notice(report: ProgressReport) -> str:
+    return "awaiting" if report.state == "awaiting_unit_head" else "submitted"
+
+
+async def _render_form(request: Request, session, actor: Actor, task_id: uuid.UUID, period: str | None,
+                       error: DomainError | None = None, values: dict | None = None,
+                       extra: dict | None = None):
+    form = await reports.report_form(session, actor, task_id, period)
+    context = {"f": form, **_labels(), **(extra or {})}
+    if error is None:
+        return render(request, "reports/report.html", {**context, "values": form.values})
+    if isinstance(error, Conflict):  # the latest saved values, and what was typed beside them
+        context["unsaved"] = {k: v for k, v in (values or {}).items() if v}
+        return form_error(request, "reports/report.html", error, {**form.values, **{
+            k: v for k, v in (values or {}).items() if k in ("reason", "summary")}}, context)
+    return form_error(request, "reports/report.html", error, values or {}, context)
+
+
+# --- the report form -------------------------------------------------------------------------------------
+
+
+@pages.get("/tasks/{task_id}/report")
+async def report_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID, period: str = ""):
+    form = await reports.report_form(session, actor, task_id, period[:10] or None)
+    if form.mode == "read":
+        return see_other(request, f"/tasks/{task_id}/reports")
+    return render(request, "reports/report.html", {"f": form, "values": form.values, **_labels()})
+
+
+@pages.post("/tasks/{task_id}/report")
+async def save_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    form = await request.form()
+    values = {name: str(form.get(name) or "") for name in REPORT_FIELDS}
+    actuals = {str(k)[7:]: str(v) for k, v in form.items() if str(k).startswith("actual-")}
+    typed = {**values, **{f"actual-{k}": v for k, v in actuals.items()}}
+    period = str(form.get("period") or "")[:20]
+    try:
+        report = await reports.save_report(session, actor, task_id, period=period or None,
+                                           target_actuals=actuals, version=_version(form.get("version")), **values)
+        if form.get("action") == "submit":
+            report = await reports.submit_report(session, actor, report.id, version=report.version)
+            return see_other(request, _report_url(task_id, report.period, _submitted_notice(report)))
+    except reports.AlreadySubmitted:
+        return see_other(request, _report_url(task_id, period, "already"))
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        return await _render_form(request, session, actor, task_id, period or None, error, typed)
+    return see_other(request, _report_url(task_id, report.period, "saved"))
+
+
+@pages.post("/tasks/{task_id}/report/no-change")
+async def no_change_page(
+    request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+    reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "0",
+):
+    try:
+        report = await reports.no_change_this_month(session, actor, task_id, reason=reason, version=_version(version))
+    except reports.AlreadySubmitted:
+        return see_other(request, _report_url(task_id, None, "already"))
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        return await _render_form(request, session, actor, task_id, None, error, {"reason": reason},
+                                  {"open_no_change": True})
+    notice = "awaiting" if report.state == "awaiting_unit_head" else "no_change"
+    return see_other(request, _report_url(task_id, report.period, notice))
+
+
+@pages.post("/reports/{report_id}/submit")
+async def submit_page(
+    request: Request, session: DbSession, actor: CurrentActor, report_id: uuid.UUID,
+    version: Annotated[str, Form()] = "",
+):
+    view = await reports.get_report(session, actor, report_id)
+    task_id, period = view.report.task_id, view.report.period
+    try:
+        report = await reports.submit_report(session, actor, report_id, version=_version(version, -1))
+    except reports.AlreadySubmitted:
+        return see_other(request, _report_url(task_id, period, "already"))
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        return await _render_form(request, session, actor, task_id, period, error, {})
+    return see_other(request, _report_url(task_id, period, _submitted_notice(report)))
+
+
+@pages.post("/reports/{report_id}/contribution")
+async def contribution_page(
+    request: Request, session: DbSession, actor: CurrentActor, report_id: uuid.UUID,
+    text: Annotated[str, Form()] = "",
+):
+    view = await reports.get_report(session, actor, report_id)
+    task_id, period = view.report.task_id, view.report.period
+    try:
+        await reports.contribute(session, actor, report_id, text=text)
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        field = f"text-{report_id}" if error.field == "text" else error.field
+        return await _render_form(request, session, actor, task_id, period,
+                                  InvalidInput(error.message, field=field), {f"text-{report_id}": text})
+    return see_other(request, _report_url(task_id, period, "contributed"))
+
+
+@pages.post("/tasks/{task_id}/completion")
+async def completion_request_page(
+    request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+    summary: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "",
+):
+    try:
+        await reports.request_completion(session, actor, task_id, summary=summary, version=_version(version, -1))
+    except reports.AlreadySubmitted:
+        return see_other(request, _report_url(task_id, None, "already"))
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        return await _render_form(request, session, actor, task_id, None, error, {"summary": summary},
+                                  {"open_completion": True})
+    return see_other(request, _report_url(task_id, None, "completion"))
+
+
+# --- decisions: unit head, supervisor, 办结; the review queue ------------------------------------------------
+
+
+async def _render_queue(request: Request, session, actor: Actor, *, status_code: int = 200,
+                        errors: dict | None = None, values: dict | None = None):
+    rows = await reports.review_queue(session, actor)
+    context = {"rows": rows, "errors": errors or {}, "values": values or {}, "is_reviewer": actor.role in REVIEW_ROLES,
+               **_labels()}
+    return render(request, "reports/reviews.html", context, status_code=status_code)
+
+
+async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID, decide, *, approve: bool,
+                  comment: str, version: str, next_url: str):
+    try:
+        await decide(session, actor, report_id, approve=approve, comment=comment, version=_version(version, -1))
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        errors = {"__all__": error.message, f"row-{report_id}": error.message}
+        return await _render_queue(request, session, actor, status_code=error.status_code, errors=errors,
+                                   values={f"comment-{report_id}": comment})
+    url = safe_next(next_url, "/reviews")
+    return see_other(request, url + ("&" if "?" in url else "?") + "notice=decided")
+
+
+async def _review(session, actor, report_id, *, approve: bool, comment: str, version: int):
+    return await reports.review(session, actor, report_id, accept=approve, comment=comment, version=version)
+
+
+@pages.post("/reports/{report_id}/unit-head")
+async def unit_head_page(
+    request: Request, session: DbSession, actor: CurrentActor, report_id: uuid.UUID,
+    decision: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
+):
+    return await _decide(request, session, actor, report_id, reports.unit_head_decide, approve=decision == "approve",
+                         comment=comment, version=version, next_url=next)
+
+
+@pages.post("/reports/{report_id}/review")
+async def review_page(
+    request: Request, session: DbSession, actor: CurrentActor, report_id: uuid.UUID,
+    decision: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
+):
+    return await _decide(request, session, actor, report_id, _review, approve=decision == "accept",
+                         comment=comment, version=version, next_url=next)
+
+
+@pages.post("/reports/{report_id}/completion")
+async def completion_decision_page(
+    request: Request, session: DbSession, actor: CurrentActor, report_id: uuid.UUID,
+    decision: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
+):
+    return await _decide(request, session, actor, report_id, reports.decide_completion,
+                         approve=decision == "approve", comment=comment, version=version, next_url=next)
+
+
+@pages.get("/reviews")
+async def reviews_page(request: Request, session: DbSession, actor: CurrentActor):
+    return await _render_queue(request, session, actor)
+
+
+def _batch_items(raw: list) -> list[tuple[uuid.UUID, int]]:
+    items = []
+    for value in raw:
+        report_id, _sep, version = str(value).partition(":")
+        try:
+            items.append((uuid.UUID(report_id), int(version)))
+        except ValueError as error:
+            raise InvalidInput(_("所选报告无效，请刷新页面后重新勾选。"), field="reports") from error
+    return items
+
+
+@pages.post("/reviews/batch")
+async def batch_page(request: Request, session: DbSession, actor: CurrentActor):
+    form = await request.form()
+    comment = str(form.get("comment") or "")
+    try:
+        await reports.accept_reports(session, actor, _batch_items(form.getlist("report")), comment=comment)
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        return await _render_queue(request, session, actor, status_code=error.status_code,
+                                   errors={"__all__": error.message}, values={"comment": comment})
+    return see_other(request, "/reviews?notice=batch")
+
+
+# --- a task's reports (the 台账's report part) and the bureau's report rules ---------------------------------
+
+
+@pages.get("/tasks/{task_id}/reports")
+async def ledger_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    ledger = await reports.reports_for_task(session, actor, task_id)
+    return render(request, "reports/ledger.html", {"ledger": ledger, **_labels()})
+
+
+@pages.get("/admin/report-settings")
+async def settings_page(request: Request, session: DbSession, actor: CurrentActor):
+    actor.require("units.manage")
+    settings = await get_bureau_settings(session, actor.tenant_id)
+    values = {"report_day": str(settings.report_day), "unit_head_approval": settings.unit_head_approval}
+    return render(request, "reports/settings.html", {"values": values, **_labels()})
+
+
+@pages.post("/admin/report-settings")
+async def save_settings_page(
+    request: Request, session: DbSession, actor: CurrentActor, report_day: Annotated[str, Form()] = "",
+    unit_head_approval: Annotated[str, Form()] = "",
+):
+    approval = unit_head_approval in ("1", "on", "true")
+    try:
+        await reports.update_bureau_settings(session, actor, report_day=report_day, unit_head_approval=approval)
+    except InvalidInput as error:
+        return form_error(request, "reports/settings.html", error,
+                          {"report_day": report_day, "unit_head_approval": approval}, _labels())
+    return see_other(request, "/admin/report-settings?notice=settings")
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+class ContributionPublic(BaseModel):
+    unit_id: uuid.UUID
+    unit: str
+    text: str
+    updated_at: datetime
+
+
+class ActualPublic(BaseModel):
+    target_id: uuid.UUID
+    target: str
+    unit: str
+    actual: float
+
+
+class ReviewPublic(BaseModel):
+    decision: str
+    comment: str
+    reviewer: str
+    decided_at: datetime
+
+
+class ReportPublic(BaseModel):
+    id: uuid.UUID
+    task_id: uuid.UUID
+    task_number: str | None = None
+    task_title: str | None = None
+    unit_id: uuid.UUID
+    unit: str
+    period: str
+    kind: str
+    state: str
+    progress: str
+    problems: str
+    next_steps: str
+    support_needed: str
+    percent: int
+    expected_completion: date | None
+    no_change: bool
+    no_change_reason: str
+    due_on: date
+    late: bool
+    submitted_at: datetime | None
+    version: int
+    contributions: list[ContributionPublic] = []
+    actuals: list[ActualPublic] = []
+    reviews: list[ReviewPublic] = []
+
+
+def _public(view: ReportView) -> ReportPublic:
+    r = view.report
+    return ReportPublic(
+        id=r.id, task_id=r.task_id, task_number=view.task.number if view.task else None,
+        task_title=view.task.title if view.task else None, unit_id=r.unit_id, unit=view.unit, period=r.period,
+        kind=r.kind, state=r.state, progress=r.progress, problems=r.problems, next_steps=r.next_steps,
+        support_needed=r.support_needed, percent=r.percent, expected_completion=r.expected_completion,
+        no_change=r.no_change, no_change_reason=r.no_change_reason, due_on=r.due_on, late=r.late,
+        submitted_at=r.submitted_at, version=r.version,
+        contributions=[ContributionPublic(unit_id=c.contribution.unit_id, unit=c.unit, text=c.contribution.text,
+                                          updated_at=c.contribution.updated_at) for c in view.contributions],
+        actuals=[ActualPublic(target_id=a.target.id, target=a.target.text, unit=a.target.unit, actual=a.actual)
+                 for a in view.actuals],
+        reviews=[ReviewPublic(decision=v.review.decision, comment=v.review.comment, reviewer=v.reviewer,
+                              decided_at=v.review.decided_at) for v in view.reviews],
+    )
+
+
+async def _public_of(session, actor: Actor, report: ProgressReport) -> ReportPublic:
+    return _public(await reports.get_report(session, actor, report.id))
+
+
+class ReportIn(BaseModel):
+    """A draft of the unit's report for `period` (the current period when left out). `version` is the report's
+    version as last read (0 for a new report); a stale one is refused with 409."""
+
+    period: str | None = Field(default=None, max_length=20)
+    progress: str = ""
+    problems: str = ""
+    next_steps: str = ""
+    support_needed: str = ""
+    percent: int | str | None = 0
+    expected_completion: str | None = None
+    target_actuals: dict[str, str | float | None] = {}
+    version: int = 0
+
+
+class VersionIn(BaseModel):
+    version: int
+
+
+class NoChangeIn(BaseModel):
+    reason: str
+    version: int = 0
+
+
+class ContributionIn(BaseModel):
+    text: str
+
+
+class ReviewIn(BaseModel):
+    accept: bool
+    comment: str = ""
+    version: int
+
+
+class DecisionIn(BaseModel):
+    approve: bool
+    comment: str = ""
+    version: int
+
+
+class CompletionIn(BaseModel):
+    summary: str
+    version: int
+
+
+class BatchItem(BaseModel):
+    id: uuid.UUID
+    version: int
+
+
+class BatchIn(BaseModel):
+    items: list[BatchItem]
+    comment: str = ""
+
+
+@api.get("/tasks/{task_id}/reports", response_model=list[ReportPublic])
+async def api_reports(session: DbSession, actor: ApiActor, task_id: uuid.UUID):
+    ledger = await reports.reports_for_task(session, actor, task_id)
+    return [_public(view) for view in ledger.reports]
+
+
+@api.post("/tasks/{task_id}/reports", response_model=ReportPublic)
+async def api_save(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: ReportIn):
+    report = await reports.save_report(
+        session, actor, task_id, period=body.period, progress=body.progress, problems=body.problems,
+        next_steps=body.next_steps, support_needed=body.support_needed, percent=body.percent,
+        expected_completion=body.expected_completion, target_actuals=body.target_actuals, version=body.version)
+    return await _public_of(session, actor, report)
+
+
+@api.post("/tasks/{task_id}/reports/no-change", response_model=ReportPublic)
+async def api_no_change(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: NoChangeIn):
+    report = await reports.no_change_this_month(session, actor, task_id, reason=body.reason, version=body.version)
+    return await _public_of(session, actor, report)
+
+
+@api.get("/reports/{report_id}", response_model=ReportPublic)
+async def api_report(session: DbSession, actor: ApiActor, report_id: uuid.UUID):
+    return _public(await reports.get_report(session, actor, report_id))
+
+
+@api.post("/reports/{report_id}/submit", response_model=ReportPublic)
+async def api_submit(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: VersionIn):
+    report = await reports.submit_report(session, actor, report_id, version=body.version)
+    return await _public_of(session, actor, report)
+
+
+@api.post("/reports/{report_id}/contribution", response_model=ReportPublic)
+async def api_contribute(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: ContributionIn):
+    await reports.contribute(session, actor, report_id, text=body.text)
+    return _public(await reports.get_report(session, actor, report_id))
+
+
+@api.post("/reports/{report_id}/unit-head", response_model=ReportPublic)
+async def api_unit_head(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: DecisionIn):
+    report = await reports.unit_head_decide(session, actor, report_id, approve=body.approve, comment=body.comment,
+                                            version=body.version)
+    return await _public_of(session, actor, report)
+
+
+@api.post("/reports/{report_id}/review", response_model=ReportPublic)
+async def api_review(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: ReviewIn):
+    report = await reports.review(session, actor, report_id, accept=body.accept, comment=body.comment,
+                                  version=body.version)
+    return await _public_of(session, actor, report)
+
+
+@api.post("/tasks/{task_id}/completion", response_model=ReportPublic)
+async def api_request_completion(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: CompletionIn):
+    report = await reports.request_completion(session, actor, task_id, summary=body.summary, version=body.version)
+    return await _public_of(session, actor, report)
+
+
+@api.post("/reports/{report_id}/completion", response_model=ReportPublic)
+async def api_decide_completion(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: DecisionIn):
+    report = await reports.decide_completion(session, actor, report_id, approve=body.approve, comment=body.comment,
+                                             version=body.version)
+    return await _public_of(session, actor, report)
+
+
+@api.get("/reviews", response_model=list[ReportPublic])
+async def api_reviews(session: DbSession, actor: ApiActor):
+    return [_public(view) for view in await reports.review_queue(session, actor)]
+
+
+class BatchItemPublic(BaseModel):
+    id: uuid.UUID
+    state: str
+    version: int
+
+
+@api.post("/reviews/accept", response_model=list[BatchItemPublic])
+async def api_batch_accept(session: DbSession, actor: ApiActor, body: BatchIn):
+    """Accepts all the listed reports or none (409 naming those that changed since `version`)."""
+    accepted = await reports.accept_reports(session, actor, [(i.id, i.version) for i in body.items],
+                                            comment=body.comment)
+    return [BatchItemPublic(id=r.id, state=r.state, version=r.version) for r in accepted]

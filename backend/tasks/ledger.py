@@ -1,0 +1,113 @@
+"""The 台账 exported: a workbook of the task's whole history, and a .zip of all its evidence with an index."""
+
+import io
+import re
+import tempfile
+import uuid
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.core.actor import Actor
+from backend.core.templating import localtime
+from backend.evidence import service as evidence_service
+from backend.files import storage
+from backend.i18n import _
+from backend.reports.queries import reports_for_task
+from backend.tasks.models import state_label
+from backend.tasks.service import TaskView, task_view
+
+UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+
+
+@dataclass
+class Ledger:
+    view: TaskView
+    reports: list[Any]
+    evidence: list[Any]
+
+
+async def ledger(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> Ledger:
+    view = await task_view(session, actor, task_id)
+    reports = (await reports_for_task(session, actor, task_id)).reports
+    evidence = await evidence_service.list_evidence(session, actor, task_id)
+    return Ledger(view, reports, evidence)
+
+
+def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]], *, first: bool = False):
+    sheet = book.active if first else book.create_sheet()
+    sheet.title = title
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append(row)
+    for column in sheet.columns:
+        width = max(len(str(c.value or "")) for c in column)
+        sheet.column_dimensions[column[0].column_letter].width = min(60, max(10, width * 1.6))
+        for cell in column[1:]:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+
+
+def workbook(data: Ledger) -> bytes:
+    task = data.view.task
+    book = Workbook()
+    units = "；".join(f"{row.unit_name}（{row.assignment.kind}）" for row in data.view.assignments)
+    _sheet(book, _("概况"), [_("项目"), _("内容")], [
+        [_("编号"), task.number], [_("任务"), task.title], [_("状态"), state_label(task.state)],
+        [_("时限"), str(task.deadline)], [_("原时限"), str(task.original_deadline)], [_("进度"), f"{task.progress}%"],
+        [_("承办单位"), units], [_("任务内容"), task.description],
+    ], first=True)
+    report_header = [_("期次"), _("单位"), _("状态"), _("逾期"), _("进展情况"), _("存在问题"), _("下步措施"),
+                     _("需协调事项"), _("进度%"), _("报送时间"), _("审核意见")]
+    _sheet(book, _("进展报送"), report_header, [
+        [r.period_text, r.unit, r.state_text, _("是") if r.report.late else "", r.report.progress, r.report.problems,
+         r.report.next_steps, r.report.support_needed, r.report.percent, localtime(r.report.submitted_at),
+         "；".join(f"{v.reviewer}：{v.review.comment}" for v in r.reviews if v.review.comment)]
+        for r in data.reports
+    ])
+    evidence_header = [_("文件"), _("类型"), _("覆盖期间"), _("上传人"), _("上传时间"), _("SHA-256"), _("状态")]
+    _sheet(book, _("佐证材料"), evidence_header, [
+        [row.evidence.filename, row.evidence.kind,
+         f"{row.evidence.covers_from or ''} ~ {row.evidence.covers_to or ''}", row.uploader_name,
+         localtime(row.evidence.uploaded_at), row.sha256, _("已被新版本取代") if row.superseded_by_id else ""]
+        for row in data.evidence
+    ])
+    _sheet(book, _("办理记录"), [_("时间"), _("操作人"), _("事项")], [
+        [localtime(h.occurred_at), h.actor_name, h.summary] for h in reversed(data.view.history)
+    ])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def entry_name(index: int, filename: str) -> str:
+    name = UNSAFE_NAME.sub("_", filename).strip(". ") or "file"
+    return f"{index:03d}_{name}"[:150]
+
+
+async def evidence_zip(tenant_id: uuid.UUID, data: Ledger) -> tempfile.SpooledTemporaryFile:
+    """All evidence files (superseded versions too) and an index workbook; spooled to disk past 8 MB."""
+    spool = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)  # noqa: SIM115 — the response closes it
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        index_rows = []
+        for number, row in enumerate(data.evidence, start=1):
+            name = entry_name(number, row.evidence.filename)
+            with archive.open(f"{data.view.task.number}/{name}", "w", force_zip64=True) as target:
+                async for chunk in storage.stream(tenant_id, row.sha256):
+                    target.write(chunk)
+            index_rows.append([name, row.evidence.filename, row.evidence.description, row.uploader_name,
+                               localtime(row.evidence.uploaded_at), row.sha256])
+        book = Workbook()
+        index_header = [_("压缩包内文件"), _("原文件名"), _("说明"), _("上传人"), _("上传时间"), _("SHA-256")]
+        _sheet(book, _("材料清单"), index_header, index_rows, first=True)
+        index = io.BytesIO()
+        book.save(index)
+        archive.writestr(f"{data.view.task.number}/{_('材料清单')}.xlsx", index.getvalue())
+    spool.seek(0)
+    return spool

@@ -1,0 +1,228 @@
+"""What units and supervisors do to a task besides reporting: 签收, 退回 (not ours), 延期申请, cancel, and
+the traffic light that sums it up."""
+
+import uuid
+from datetime import date
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.audit.service import record
+from backend.core.actor import Actor
+from backend.core.models import utcnow
+from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.i18n import _
+from backend.notifications.service import notify_roles, notify_unit
+from backend.reports.common import get_bureau_settings
+from backend.reports.models import ProgressReport, ReportKind, ReportState
+from backend.reports.periods import current_period, due_on
+from backend.tasks.lights import LightInput, compute_light
+from backend.tasks.models import (
+    AssignmentKind,
+    ExtensionRequest,
+    ExtensionState,
+    LightChange,
+    Task,
+    TaskAssignment,
+    TaskState,
+)
+from backend.tasks.service import assignment_of, check_version, get_task
+from backend.tenancy.models import Role
+
+UNIT_ROLES = (Role.unit_head, Role.unit_staff)
+
+
+def _link(task: Task) -> str:
+    return f"/tasks/{task.id}"
+
+
+async def _own_assignment(session: AsyncSession, actor: Actor, task: Task) -> TaskAssignment:
+    if actor.role not in UNIT_ROLES:
+        raise Forbidden(_("只有承办单位的人员可以这样做。"))
+    assignment = await assignment_of(session, actor, task)
+    if assignment is None:
+        raise NotFound(_("找不到该任务，可能不属于您的单位或已被删除。"))
+    return assignment
+
+
+def _touch(task: Task) -> None:
+    task.version += 1
+    task.updated_at = utcnow()
+
+
+async def acknowledge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, version: int | None) -> Task:
+    """签收: the unit confirms it has the task. The task counts as acknowledged once its lead unit has."""
+    task = await get_task(session, actor, task_id, for_update=True)
+    check_version(task, version)
+    assignment = await _own_assignment(session, actor, task)
+    if assignment.state != TaskState.assigned:
+        raise Conflict(_("本单位已经签收或处理过这项任务，无需再签收。"))
+    assignment.state = TaskState.acknowledged
+    assignment.acknowledged_at, assignment.acknowledged_by = utcnow(), actor.user_id
+    session.add(assignment)
+    if assignment.kind == AssignmentKind.lead and task.state == TaskState.assigned:
+        task.state = TaskState.acknowledged
+    _touch(task)
+    session.add(task)
+    await record(session, actor, "task.acknowledge", object_type="task", object_id=task.id,
+                 summary=_("签收 %(number)s", number=task.number), details={"unit_id": str(assignment.unit_id)})
+    return task
+
+
+async def send_back(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, reason: str,
+                    version: int | None) -> Task:
+    """The unit says the task is not theirs, with a reason; supervisors are told and reassign it."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("请说明退回的理由，例如应由哪个单位承办。"), field="reason")
+    task = await get_task(session, actor, task_id, for_update=True)
+    check_version(task, version)
+    assignment = await _own_assignment(session, actor, task)
+    if assignment.state not in (TaskState.assigned, TaskState.acknowledged):
+        raise Conflict(_("任务已在推进中，不能再退回。如确有问题，请联系督查督办人员。"))
+    assignment.state, assignment.sent_back_reason = TaskState.sent_back, reason[:500]
+    session.add(assignment)
+    if assignment.kind == AssignmentKind.lead:
+        task.state = TaskState.sent_back
+    _touch(task)
+    session.add(task)
+    await record(session, actor, "task.send_back", object_type="task", object_id=task.id,
+                 summary=_("退回 %(number)s：%(reason)s", number=task.number, reason=reason[:100]))
+    await notify_roles(session, actor.tenant_id, (Role.supervisor,), kind="task_sent_back",
+                       key=f"sent-back:{task.id}:{assignment.unit_id}:{task.version}",
+                       title=_("%(number)s 被退回", number=task.number), body=reason[:500], link=_link(task))
+    return task
+
+
+async def cancel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, reason: str,
+                 version: int | None) -> Task:
+    actor.require("tasks.assign")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("请说明取消的理由。"), field="reason")
+    task = await get_task(session, actor, task_id, for_update=True)
+    check_version(task, version)
+    if task.state in (TaskState.done, TaskState.cancelled):
+        raise Conflict(_("任务已办结或已取消。"))
+    before = task.state
+    task.state = TaskState.cancelled
+    _touch(task)
+    session.add(task)
+    await record(session, actor, "task.cancel", object_type="task", object_id=task.id,
+                 summary=_("取消 %(number)s：%(reason)s", number=task.number, reason=reason[:100]),
+                 details={"before": before})
+    return task
+
+
+async def request_extension(
+    session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, requested_deadline: date, reason: str,
+) -> ExtensionRequest:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(_("请说明延期的理由。"), field="reason")
+    task = await get_task(session, actor, task_id, for_update=True)
+    assignment = await _own_assignment(session, actor, task)
+    if assignment.kind == AssignmentKind.cooperating:
+        raise Forbidden(_("延期由牵头单位申请。"))
+    if task.state in (TaskState.done, TaskState.cancelled):
+        raise Conflict(_("任务已办结或已取消，无需延期。"))
+    if requested_deadline <= task.deadline:
+        raise InvalidInput(_("申请的新时限应晚于现在的时限 %(d)s。", d=task.deadline), field="requested_deadline")
+    pending = (await session.exec(select(ExtensionRequest).where(
+        ExtensionRequest.task_id == task.id, ExtensionRequest.state == ExtensionState.pending))).first()
+    if pending is not None:
+        raise Conflict(_("这项任务已有一份待审批的延期申请，请等待审批结果。"))
+    request = ExtensionRequest(tenant_id=actor.tenant_id, task_id=task.id, unit_id=assignment.unit_id,
+                               reason=reason, current_deadline=task.deadline, requested_deadline=requested_deadline,
+                               requested_by=actor.user_id)
+    session.add(request)
+    await session.flush()
+    await record(session, actor, "task.extension_request", object_type="task", object_id=task.id,
+                 summary=_("%(number)s 申请延期至 %(d)s", number=task.number, d=requested_deadline))
+    await notify_roles(session, actor.tenant_id, (Role.supervisor, Role.leader), kind="extension_requested",
+                       key=f"extension:{request.id}", title=_("%(number)s 申请延期", number=task.number),
+                       body=reason[:500], link=_link(task))
+    return request
+
+
+async def decide_extension(
+    session: AsyncSession, actor: Actor, request_id: uuid.UUID, *, approve: bool, comment: str = "",
+) -> ExtensionRequest:
+    """A supervisor or leader decides; the original deadline stays on the task beside the new one."""
+    if actor.role not in (Role.supervisor, Role.leader, Role.admin):
+        raise Forbidden(_("延期申请由督查督办人员或局领导审批。"))
+    request = (await session.exec(
+        select(ExtensionRequest).where(ExtensionRequest.id == request_id).with_for_update())).first()
+    if request is None:
+        raise NotFound(_("找不到该延期申请。"))
+    if request.state != ExtensionState.pending:
+        raise Conflict(_("该延期申请已经审批过了（%(state)s）。", state=_("已批准") if request.state == "approved"
+                                                          else _("未批准")))
+    if not approve and not comment.strip():
+        raise InvalidInput(_("不批准时请写明理由。"), field="comment")
+    task = await get_task(session, actor, request.task_id, for_update=True)
+    request.state = ExtensionState.approved if approve else ExtensionState.refused
+    request.decided_by, request.decided_at, request.decision_comment = actor.user_id, utcnow(), comment.strip()
+    session.add(request)
+    if approve:
+        before = task.deadline
+        task.deadline = request.requested_deadline
+        for assignment in (await session.exec(select(TaskAssignment).where(TaskAssignment.task_id == task.id))).all():
+            assignment.original_deadline = assignment.original_deadline or assignment.deadline
+            assignment.deadline = request.requested_deadline
+            session.add(assignment)
+        _touch(task)
+        session.add(task)
+        details = {"before": str(before), "after": str(task.deadline), "original": str(task.original_deadline)}
+    else:
+        details = {"refused": comment.strip()}
+    await record(session, actor, "task.extension_decide", object_type="task", object_id=task.id,
+                 summary=(_("批准 %(number)s 延期至 %(d)s", number=task.number, d=request.requested_deadline) if approve
+                          else _("不批准 %(number)s 延期", number=task.number)), details=details)
+    await notify_unit(session, actor.tenant_id, request.unit_id, kind="extension_decided",
+                      key=f"extension-decided:{request.id}",
+                      title=_("%(number)s 的延期申请已审批", number=task.number), link=_link(task))
+    return request
+
+
+async def refresh_lights(
+    session: AsyncSession, tenant_id: uuid.UUID, *, today: date, trigger: str, task_ids: list[uuid.UUID] | None = None,
+) -> int:
+    """Recomputes the lights of the bureau's open tasks (or of `task_ids`), logging each change with its trigger.
+    Three queries whatever the number of tasks."""
+    settings = await get_bureau_settings(session, tenant_id)
+    query = select(Task).where(col(Task.state).not_in([TaskState.done, TaskState.cancelled]))
+    if task_ids is not None:
+        query = select(Task).where(col(Task.id).in_(task_ids))
+    tasks = list((await session.exec(query)).all())
+    if not tasks:
+        return 0
+    latest: dict[uuid.UUID, ProgressReport] = {}
+    reports = await session.exec(
+        select(ProgressReport).where(col(ProgressReport.task_id).in_([t.id for t in tasks]),
+                                     ProgressReport.kind == ReportKind.periodic)
+        .order_by(col(ProgressReport.created_at))
+    )
+    for report in reports.all():
+        latest[report.task_id] = report
+    changed = 0
+    for task in tasks:
+        period = current_period(task.report_frequency, today)
+        report = latest.get(task.id)
+        filed = report is not None and report.period == period and report.state != ReportState.draft
+        facts = LightInput(
+            state=TaskState(task.state), start=task.created_at.date(), deadline=task.deadline, progress=task.progress,
+            report_due=None if filed or task.state == TaskState.unassigned else
+            due_on(period, settings.report_day, deadline=task.deadline),
+            returned=report is not None and report.state == ReportState.returned,
+        )
+        light, reason = compute_light(facts, today)
+        if light != task.light or reason != task.light_reason:
+            if light != task.light:
+                session.add(LightChange(tenant_id=tenant_id, task_id=task.id, from_light=task.light, to_light=light,
+                                        trigger=f"{trigger}：{reason}"[:200]))
+                changed += 1
+            task.light, task.light_reason = light, reason
+            session.add(task)
+    await session.flush()
+    return changed

@@ -1,0 +1,327 @@
+"""Tasks: 我的任务 / the supervisor's board, the task's page (台账), 签收, 退回, 延期, 交办 (one or many)."""
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
+
+from backend.core.forms import form_error, see_other
+from backend.core.templating import render
+from backend.deps import ApiActor, CurrentActor, DbSession
+from backend.errors import DomainError, InvalidInput
+from backend.i18n import _
+from backend.plans import service as plans
+from backend.tasks import ledger, lifecycle
+from backend.tasks import service as tasks
+from backend.tasks.models import TaskState, state_label
+from backend.tenancy import service as tenancy
+
+pages = APIRouter(tags=["tasks"], include_in_schema=False)
+api = APIRouter(tags=["tasks"])
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
+
+
+def today_for(actor) -> date:
+    return datetime.now(ZoneInfo(actor.timezone)).date()
+
+
+def _uuid(value: str, field: str) -> uuid.UUID | None:
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput(_("所选项目无效，请重新选择。"), field=field) from None
+
+
+def _date(value: str, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(_("日期格式不对，请按 2024-06-30 的格式填写。"), field=field) from None
+
+
+def _version(value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+@pages.get("/tasks")
+async def board_page(
+    request: Request, session: DbSession, actor: CurrentActor, unit: str = "", plan: str = "", state: str = "",
+    light: str = "", q: str = "",
+):
+    filters = tasks.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"), state=state, light=light,
+                                query=q[:100])
+    rows = await tasks.board(session, actor, filters)
+    context = {
+        "rows": rows, "filters": filters,
+        "values": {"unit": unit, "plan": plan, "state": state, "light": light, "q": q},
+        "state_label": state_label, "states": list(TaskState), "light_labels": LIGHT_LABELS, "limit": tasks.BOARD_LIMIT,
+        "nodes": await tenancy.list_units(session, actor) if tasks.sees_all_tasks(actor) else [],
+        "plans": await plans.list_plans(session, actor) if tasks.sees_all_tasks(actor) else [],
+        "today": today_for(actor),
+    }
+    block = "results" if request.headers.get("hx-request") and request.headers.get("hx-target") == "results" else None
+    return render(request, "tasks/board.html", context, block=block)
+
+
+async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
+    view = await tasks.task_view(session, actor, task_id)
+    context: dict[str, Any] = {"view": view, "state_label": state_label, "light_labels": LIGHT_LABELS,
+                               "today": today_for(actor)}
+    if tasks.sees_all_tasks(actor) and actor.can("tasks.assign"):
+        context["nodes"] = await tenancy.list_units(session, actor)
+    if actor.can("tasks.assign") or (actor.role == "unit_head" and view.mine is not None):
+        unit_ids = {row.assignment.unit_id for row in view.assignments}
+        context["owner_candidates"] = [row for row in await tenancy.list_members(session, actor)
+                                       if row.membership.is_active and row.membership.unit_id in unit_ids]
+    context.update(await _ledger_parts(session, actor, task_id))
+    return context
+
+
+async def _ledger_parts(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
+    """Reports and evidence come from their own domains, when they are installed."""
+    parts: dict[str, Any] = {}
+    try:
+        from backend.reports import service as reports
+    except ImportError:  # pragma: no cover - the reports domain is part of every build
+        reports = None
+    if reports is not None and hasattr(reports, "reports_for_task"):
+        parts["reports"] = await reports.reports_for_task(session, actor, task_id)
+    try:
+        from backend.evidence import service as evidence
+    except ImportError:  # pragma: no cover
+        evidence = None
+    if evidence is not None and hasattr(evidence, "list_evidence"):
+        parts["evidence"] = await evidence.list_evidence(session, actor, task_id)
+    return parts
+
+
+@pages.get("/tasks/{task_id}")
+async def task_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    return render(request, "tasks/task.html", await _task_context(session, actor, task_id))
+
+
+async def _act(request: Request, session, actor, task_id: uuid.UUID, action, values: dict[str, str]):
+    """Runs one task action; a refusal re-renders the task page with the message and what was typed."""
+    try:
+        await action()
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        return form_error(request, "tasks/task.html", error, values, await _task_context(session, actor, task_id))
+    return see_other(request, f"/tasks/{task_id}")
+
+
+@pages.get("/tasks/{task_id}/ledger.xlsx")
+async def ledger_xlsx(session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    data = await ledger.ledger(session, actor, task_id)
+    return Response(ledger.workbook(data), media_type=XLSX, headers=_attachment(f"{data.view.task.number}_台账.xlsx"))
+
+
+@pages.get("/tasks/{task_id}/evidence.zip")
+async def evidence_zip(session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    data = await ledger.ledger(session, actor, task_id)
+    spool = await ledger.evidence_zip(actor.tenant_id, data)
+
+    def chunks():
+        with spool:
+            while chunk := spool.read(256 * 1024):
+                yield chunk
+
+    return StreamingResponse(chunks(), media_type="application/zip",
+                             headers=_attachment(f"{data.view.task.number}_佐证材料.zip"))
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f"attachment; filename=\"ledger\"; filename*=UTF-8''{quote(filename)}"}
+
+
+@pages.post("/tasks/{task_id}/acknowledge")
+async def acknowledge_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                           version: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, task_id,
+                      lambda: lifecycle.acknowledge(session, actor, task_id, version=_version(version)), {})
+
+
+@pages.post("/tasks/{task_id}/send-back")
+async def send_back_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                         reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, task_id, lambda: lifecycle.send_back(
+        session, actor, task_id, reason=reason, version=_version(version)), {"reason": reason})
+
+
+@pages.post("/tasks/{task_id}/cancel")
+async def cancel_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                      reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, task_id, lambda: lifecycle.cancel(
+        session, actor, task_id, reason=reason, version=_version(version)), {"cancel_reason": reason})
+
+
+@pages.post("/tasks/{task_id}/extension")
+async def extension_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                         requested_deadline: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = ""):
+    async def action():
+        wanted = _date(requested_deadline, "requested_deadline")
+        if wanted is None:
+            raise InvalidInput(_("请填写申请延至的日期。"), field="requested_deadline")
+        await lifecycle.request_extension(session, actor, task_id, requested_deadline=wanted, reason=reason)
+
+    return await _act(request, session, actor, task_id, action,
+                      {"requested_deadline": requested_deadline, "extension_reason": reason})
+
+
+@pages.post("/tasks/{task_id}/extensions/{request_id}")
+async def decide_extension_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                                request_id: uuid.UUID, decision: Annotated[str, Form()] = "",
+                                comment: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, task_id, lambda: lifecycle.decide_extension(
+        session, actor, request_id, approve=decision == "approve", comment=comment), {"comment": comment})
+
+
+@pages.post("/tasks/{task_id}/owners")
+async def owners_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    form = await request.form()
+    chosen = [u for u in (_uuid(str(v), "owner_ids") for v in form.getlist("owner_ids")) if u]
+    return await _act(request, session, actor, task_id,
+                      lambda: tasks.set_owners(session, actor, task_id, chosen), {})
+
+
+@pages.post("/tasks/{task_id}/assign")
+async def assign_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    form = await request.form()
+    values = {"lead_unit_id": str(form.get("lead_unit_id", "")), "deadline": str(form.get("deadline", ""))}
+
+    async def action():
+        task = await tasks.get_task(session, actor, task_id, for_update=True)
+        tasks.check_version(task, _version(str(form.get("version", ""))))
+        lead = _uuid(values["lead_unit_id"], "lead_unit_id")
+        co = [u for u in (_uuid(str(v), "co_unit_ids") for v in form.getlist("co_unit_ids")) if u]
+        await tasks.assign_units(session, actor, task, lead_unit_ids=[lead] if lead else [], co_unit_ids=co,
+                                 deadline=_date(values["deadline"], "deadline"))
+
+    return await _act(request, session, actor, task_id, action, values)
+
+
+@pages.post("/plans/{plan_id}/assign")
+async def bulk_assign_page(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID):
+    """Bulk 交办 from the plan view: the chosen tasks all get the same lead, co-units and (optional) deadline."""
+    form = await request.form()
+    task_ids = [u for u in (_uuid(str(v), "task_ids") for v in form.getlist("task_ids")) if u]
+    try:
+        if not task_ids:
+            raise InvalidInput(_("请先勾选要交办的任务。"), field="task_ids")
+        lead = _uuid(str(form.get("lead_unit_id", "")), "lead_unit_id")
+        co = [u for u in (_uuid(str(v), "co_unit_ids") for v in form.getlist("co_unit_ids")) if u]
+        deadline = _date(str(form.get("deadline", "")), "deadline")
+        await tasks.assign_many(session, actor, task_ids, lead_unit_ids=[lead] if lead else [], co_unit_ids=co,
+                                deadline=deadline)
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        view = await plans.get_plan(session, actor, plan_id)
+        from backend.plans.routes import plan_context
+
+        return form_error(request, "plans/plan.html", error, {}, await plan_context(session, actor, view))
+    return see_other(request, f"/plans/{plan_id}?bulk={len(task_ids)}")
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+class TaskPublic(BaseModel):
+    id: uuid.UUID
+    number: str
+    title: str
+    state: str
+    light: str
+    light_reason: str
+    deadline: date
+    original_deadline: date
+    progress: int
+    lead_units: list[str]
+    co_units: list[str]
+    version: int
+
+
+class ReasonIn(BaseModel):
+    reason: str
+    version: int | None = None
+
+
+class VersionIn(BaseModel):
+    version: int | None = None
+
+
+class ExtensionIn(BaseModel):
+    requested_deadline: date
+    reason: str
+
+
+class AssignIn(BaseModel):
+    lead_unit_ids: list[uuid.UUID]
+    co_unit_ids: list[uuid.UUID] = []
+    deadline: date | None = None
+    version: int | None = None
+
+
+def _public(row: tasks.TaskRow) -> TaskPublic:
+    t = row.task
+    return TaskPublic(id=t.id, number=t.number, title=t.title, state=t.state, light=t.light,
+                      light_reason=t.light_reason, deadline=t.deadline, original_deadline=t.original_deadline,
+                      progress=t.progress, lead_units=row.lead_units, co_units=row.co_units, version=t.version)
+
+
+async def _row(session, actor, task_id: uuid.UUID) -> TaskPublic:
+    view = await tasks.task_view(session, actor, task_id)
+    lead = [a.unit_name for a in view.assignments if a.assignment.kind != "cooperating"]
+    co = [a.unit_name for a in view.assignments if a.assignment.kind == "cooperating"]
+    return _public(tasks.TaskRow(view.task, lead, co))
+
+
+@api.get("/tasks", response_model=list[TaskPublic])
+async def api_tasks(session: DbSession, actor: ApiActor, state: str = "", light: str = "", q: str = ""):
+    return [_public(r) for r in await tasks.board(session, actor, tasks.BoardFilter(state=state, light=light,
+                                                                                     query=q[:100]))]
+
+
+@api.get("/tasks/{task_id}", response_model=TaskPublic)
+async def api_task(session: DbSession, actor: ApiActor, task_id: uuid.UUID):
+    return await _row(session, actor, task_id)
+
+
+@api.post("/tasks/{task_id}/acknowledge", response_model=TaskPublic)
+async def api_acknowledge(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: VersionIn):
+    await lifecycle.acknowledge(session, actor, task_id, version=body.version)
+    return await _row(session, actor, task_id)
+
+
+@api.post("/tasks/{task_id}/send-back", response_model=TaskPublic)
+async def api_send_back(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: ReasonIn):
+    await lifecycle.send_back(session, actor, task_id, reason=body.reason, version=body.version)
+    return await _row(session, actor, task_id)
+
+
+@api.post("/tasks/{task_id}/extension-requests", status_code=201)
+async def api_extension(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: ExtensionIn) -> dict:
+    request = await lifecycle.request_extension(session, actor, task_id, requested_deadline=body.requested_deadline,
+                                                reason=body.reason)
+    return {"id": str(request.id), "state": request.state}
+
+
+@api.post("/tasks/{task_id}/assign", response_model=TaskPublic)
+async def api_assign(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: AssignIn):
+    task = await tasks.get_task(session, actor, task_id, for_update=True)
+    tasks.check_version(task, body.version)
+    await tasks.assign_units(session, actor, task, lead_unit_ids=body.lead_unit_ids, co_unit_ids=body.co_unit_ids,
+                             deadline=body.deadline)
+    return await _row(session, actor, task_id)

@@ -1,0 +1,202 @@
+"""签收, 退回, 延期, 交办 (one and many), lights and working days, through services and pages."""
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import col, select
+
+from backend.db import get_engine, unit_of_work
+from backend.notifications.models import Notification
+from backend.tasks import lifecycle
+from backend.tasks import service as tasks
+from backend.tasks.calendar import add_workdays, is_workday, workdays_between
+from backend.tasks.lights import LightInput, compute_light
+from backend.tasks.models import ExtensionRequest, LightChange, Task, TaskAssignment, TaskState
+from backend.tenancy.models import Role
+from tests.support.fixtures import post_form
+
+
+async def _school_task(bureau) -> Task:
+    """The bureau's unassigned task, handed to the school so that its head and staff act as the lead unit."""
+    async with unit_of_work(bureau.tenant.id) as session:
+        task = (await session.exec(select(Task).where(Task.state == TaskState.unassigned))).first()
+        await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
+                                 lead_unit_ids=[bureau.units["school"].id], co_unit_ids=[bureau.units["office"].id])
+        return task
+
+
+def test_working_days_follow_the_official_calendar():
+    assert is_workday(date(2025, 9, 28))  # a Sunday made a workday (调休) for the National Day holiday
+    assert not is_workday(date(2025, 10, 1))  # National Day
+    assert add_workdays(date(2025, 9, 30), 1) == date(2025, 10, 9)  # the holiday runs to 8 October
+    assert workdays_between(date(2025, 9, 26), date(2025, 9, 29)) == 2  # Sunday 28th and Monday 29th
+    assert is_workday(date(2031, 3, 3)) and not is_workday(date(2031, 3, 2))  # unknown year: Monday to Friday
+
+
+@pytest.mark.parametrize("facts, today, light", [
+    (dict(state="in_progress", deadline=date(2026, 6, 30), progress=50, report_due=None, returned=False),
+     date(2026, 3, 2), "green"),
+    (dict(state="in_progress", deadline=date(2026, 6, 30), progress=0, report_due=None, returned=False),
+     date(2026, 5, 15), "yellow"),  # 75% of the time gone, no progress
+    (dict(state="in_progress", deadline=date(2026, 3, 4), progress=90, report_due=None, returned=False),
+     date(2026, 3, 2), "yellow"),  # deadline within three working days
+    (dict(state="in_progress", deadline=date(2026, 3, 31), progress=90, report_due=date(2026, 2, 25),
+          returned=False), date(2026, 3, 2), "yellow"),  # this period's report is late
+    (dict(state="in_progress", deadline=date(2026, 2, 27), progress=90, report_due=None, returned=False),
+     date(2026, 3, 2), "red"),  # overdue
+    (dict(state="done", deadline=date(2026, 2, 27), progress=100, report_due=None, returned=False),
+     date(2026, 3, 2), "green"),
+])
+def test_light_rules(facts, today, light):
+    computed, reason = compute_light(LightInput(start=date(2026, 1, 1), **facts), today)
+    assert computed == light and reason
+
+
+async def test_acknowledge_send_back_and_notifications(signed_in, bureau):
+    task = await _school_task(bureau)
+    async with unit_of_work(bureau.tenant.id) as session:
+        notified = (await session.exec(select(Notification).where(Notification.kind == "task_assigned"))).all()
+    assert len(notified) >= 2  # the school's head and staff were told
+    staff = await signed_in(bureau, Role.unit_staff)
+    page = await staff.get(f"/tasks/{task.id}")
+    assert page.status_code == 200 and "签收" in page.text
+    stale = await post_form(staff, f"/tasks/{task.id}/acknowledge", {"version": task.version - 1},
+                            page=f"/tasks/{task.id}")
+    assert stale.status_code == 409 and "刷新页面" in stale.text
+    async with unit_of_work(bureau.tenant.id) as session:
+        fresh = await session.get(Task, task.id)
+    done = await post_form(staff, f"/tasks/{task.id}/acknowledge", {"version": fresh.version}, page=f"/tasks/{task.id}")
+    assert done.status_code == 303
+    again = await post_form(staff, f"/tasks/{task.id}/acknowledge", {}, page=f"/tasks/{task.id}")
+    assert again.status_code == 409 and "已经签收" in again.text
+    async with unit_of_work(bureau.tenant.id) as session:
+        assert (await session.get(Task, task.id)).state == TaskState.acknowledged
+
+
+async def test_send_back_needs_a_reason_and_tells_supervisors(signed_in, bureau):
+    task = await _school_task(bureau)
+    head = await signed_in(bureau, Role.unit_head)
+    empty = await post_form(head, f"/tasks/{task.id}/send-back", {"reason": " "}, page=f"/tasks/{task.id}")
+    assert empty.status_code == 422 and "请说明退回的理由" in empty.text
+    sent = await post_form(head, f"/tasks/{task.id}/send-back", {"reason": "应由办公室承办"}, page=f"/tasks/{task.id}")
+    assert sent.status_code == 303
+    async with unit_of_work(bureau.tenant.id) as session:
+        assert (await session.get(Task, task.id)).state == TaskState.sent_back
+        told = (await session.exec(select(Notification).where(Notification.kind == "task_sent_back"))).all()
+    assert told and "应由办公室承办" in told[0].body
+
+
+async def test_extension_keeps_the_original_deadline(signed_in, bureau):
+    task = await _school_task(bureau)
+    staff = await signed_in(bureau, Role.unit_staff)
+    early = await post_form(staff, f"/tasks/{task.id}/extension",
+                            {"requested_deadline": str(task.deadline - timedelta(days=1)), "reason": "x"},
+                            page=f"/tasks/{task.id}")
+    assert early.status_code == 422 and "应晚于" in early.text
+    wanted = task.deadline + timedelta(days=30)
+    asked = await post_form(staff, f"/tasks/{task.id}/extension",
+                            {"requested_deadline": str(wanted), "reason": "资金未到位"}, page=f"/tasks/{task.id}")
+    assert asked.status_code == 303
+    async with unit_of_work(bureau.tenant.id) as session:
+        request = (await session.exec(select(ExtensionRequest).where(ExtensionRequest.task_id == task.id))).one()
+    staff_decides = await post_form(staff, f"/tasks/{task.id}/extensions/{request.id}", {"decision": "approve"},
+                                    page=f"/tasks/{task.id}")
+    assert staff_decides.status_code == 403
+    leader = await signed_in(bureau, Role.leader)
+    approved = await post_form(leader, f"/tasks/{task.id}/extensions/{request.id}", {"decision": "approve"},
+                               page=f"/tasks/{task.id}")
+    assert approved.status_code == 303
+    async with unit_of_work(bureau.tenant.id) as session:
+        extended = await session.get(Task, task.id)
+    assert (extended.deadline, extended.original_deadline) == (wanted, task.original_deadline)
+    page = await leader.get(f"/tasks/{task.id}")
+    assert f"原时限 {task.original_deadline}" in page.text
+
+
+async def test_bulk_assignment_is_all_or_nothing(signed_in, bureau, other_bureau):
+    supervisor = await signed_in(bureau, Role.supervisor)
+    async with unit_of_work(bureau.tenant.id) as session:
+        mine = (await session.exec(select(Task))).all()
+        plan_id = (await session.exec(select(col(Task.plan_item_id)))).first()
+        from backend.plans.models import PlanItem
+
+        plan_id = (await session.get(PlanItem, plan_id)).plan_id
+    async with unit_of_work(other_bureau.tenant.id) as session:
+        theirs = (await session.exec(select(Task))).first()
+    refused = await post_form(supervisor, f"/plans/{plan_id}/assign", {
+        "task_ids": [str(mine[0].id), str(theirs.id)], "lead_unit_id": str(bureau.units["school"].id)},
+        page=f"/plans/{plan_id}")
+    assert refused.status_code == 404
+    done = await post_form(supervisor, f"/plans/{plan_id}/assign", {
+        "task_ids": [str(t.id) for t in mine], "lead_unit_id": str(bureau.units["school"].id),
+        "deadline": "2024-11-30"}, page=f"/plans/{plan_id}")
+    assert done.status_code == 303
+    async with unit_of_work(bureau.tenant.id) as session:
+        leads = (await session.exec(select(TaskAssignment).where(TaskAssignment.kind == "lead"))).all()
+    assert {a.unit_id for a in leads} == {bureau.units["school"].id} and len(leads) == len(mine)
+    staff = await signed_in(bureau, Role.unit_staff)
+    assert (await post_form(staff, f"/plans/{plan_id}/assign", {"task_ids": [str(mine[0].id)]},
+                            page="/tasks")).status_code == 403
+
+
+async def test_lights_are_logged_with_their_trigger(bureau):
+    task = await _school_task(bureau)
+    async with unit_of_work(bureau.tenant.id) as session:
+        changed = await lifecycle.refresh_lights(session, bureau.tenant.id, today=task.deadline + timedelta(days=3),
+                                                 trigger="每日巡检")
+        logged = (await session.exec(select(LightChange).where(LightChange.task_id == task.id))).all()
+    assert changed >= 1 and logged[0].to_light == "red" and logged[0].trigger.startswith("每日巡检")
+
+
+async def test_board_is_a_fixed_number_of_queries(signed_in, bureau):
+    """The board of 2 tasks and the board of 2 + 30 tasks take the same number of SQL statements."""
+    supervisor = await signed_in(bureau, Role.supervisor)
+
+    async def statements() -> int:
+        seen = []
+        engine = get_engine().sync_engine
+        listener = lambda *args, **kwargs: seen.append(1)  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            response = await supervisor.get("/tasks")
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
+        return len(seen)
+
+    small = await statements()
+    async with unit_of_work(bureau.tenant.id) as session:
+        await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2024, [
+            tasks.NewTask(title=f"临时交办事项{i}", description="", deadline=date(2024, 12, 31),
+                          lead_unit_ids=[bureau.units["school"].id]) for i in range(30)])
+    large = await statements()
+    assert small == large
+
+
+async def test_other_bureau_and_roles(signed_in, bureau, other_bureau):
+    task = await _school_task(bureau)
+    stranger = await signed_in(other_bureau, Role.supervisor)
+    assert (await stranger.get(f"/tasks/{task.id}")).status_code == 404
+    assert (await post_form(stranger, f"/tasks/{task.id}/cancel", {"reason": "x"}, page="/tasks")).status_code == 404
+    board = await stranger.get("/tasks")
+    assert task.number not in board.text or bureau.tenant.name not in board.text
+    leader = await signed_in(bureau, Role.leader)
+    assert (await post_form(leader, f"/tasks/{task.id}/acknowledge", {}, page="/tasks")).status_code == 403
+
+
+async def test_owners_named_by_unit_head_within_their_unit(signed_in, bureau):
+    task = await _school_task(bureau)
+    head = await signed_in(bureau, Role.unit_head)
+    staff_id = str(bureau.actors[Role.unit_staff].membership_id)
+    page = await head.get(f"/tasks/{task.id}")
+    assert "指定责任人" in page.text
+    outsider = await post_form(head, f"/tasks/{task.id}/owners",
+                               {"owner_ids": [str(bureau.actors[Role.supervisor].membership_id)]}, page="/tasks")
+    assert outsider.status_code == 422 and "不属于本单位" in outsider.text
+    named = await post_form(head, f"/tasks/{task.id}/owners", {"owner_ids": [staff_id]}, page="/tasks")
+    assert named.status_code == 303
+    assert bureau.users[Role.unit_staff].display_name in (await head.get(f"/tasks/{task.id}")).text
+    staff = await signed_in(bureau, Role.unit_staff)
+    assert (await post_form(staff, f"/tasks/{task.id}/owners", {"owner_ids": [staff_id]},
+                            page="/tasks")).status_code == 403
