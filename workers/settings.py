@@ -24,7 +24,7 @@ class WorkerSettings:
     # Lights at 00:30 and 06:30 UTC (08:30 and 14:30 in China): each bureau's own date decides.
     cron_jobs = [
         cron(purge_expired_sessions, minute={7}, run_at_startup=False),
-        cron(refresh_all_lights, hour={0, 6}, minute={30}, run_at_startup=False),
+        cron(refresh_all_lights, hour={0, 6}, minute={30}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -34,6 +34,7 @@ from backend.reports.writing import (
     notify_supervisors,
     unit_name,
 )
+from backend.tasks.lifecycle import relight
 from backend.tasks.models import Task, TaskAssignment, TaskState
 from backend.tenancy.models import Role
 
@@ -131,6 +132,7 @@ async def _decide_review(
                       title=_("%(number)s %(what)s%(decision)s", number=task.number, what=kind_words(report),
                               decision=_("已通过审核") if accept else _("被退回，请修改后重新提交")),
                       body=comment, link=f"/tasks/{task.id}/report?period={report.period}")
+    await relight(session, actor, [task.id], _("报送审核"))
     await record(session, actor, "report.accept" if accept else "report.return", object_type="progress_report",
                  object_id=report.id,
                  summary=_("%(decision)s：%(number)s %(what)s", decision=decision_label(decision),
@@ -215,6 +217,7 @@ async def decide_completion(
                       title=_("%(number)s 已批准办结", number=task.number) if approve
                       else _("%(number)s 的办结申请被退回", number=task.number),
                       body=comment, link=f"/tasks/{task.id}/report")
+    await relight(session, actor, [task.id], _("办结审批"))
     await record(session, actor, "task.completion_approve" if approve else "task.completion_refuse",
                  object_type="task", object_id=task.id,
                  summary=_("%(decision)s：%(number)s“%(title)s”",

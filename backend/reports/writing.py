@@ -43,6 +43,7 @@ from backend.reports.models import (
     TargetActual,
 )
 from backend.reports.periods import current_period, due_on, is_period_of, period_label, period_year
+from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
 from backend.tasks.service import assignment_of, check_version, get_task
 from backend.tenancy.models import Role, Unit
@@ -395,6 +396,7 @@ async def _submit(
                            what=kind_words(report), late=_("（逾期）") if report.late else ""),
                  details={"task_id": str(task.id), "period": report.period, "late": report.late,
                           "unit_head_approval": settings.unit_head_approval, "before": before, "after": after})
+    await relight(session, actor, [task.id], _("进展报送"))
     return report
 
 

@@ -2,7 +2,8 @@
 the traffic light that sums it up."""
 
 import uuid
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -64,6 +65,7 @@ async def acknowledge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *
         task.state = TaskState.acknowledged
     _touch(task)
     session.add(task)
+    await relight(session, actor, [task.id], _("签收"))
     await record(session, actor, "task.acknowledge", object_type="task", object_id=task.id,
                  summary=_("签收 %(number)s", number=task.number), details={"unit_id": str(assignment.unit_id)})
     return task
@@ -86,6 +88,7 @@ async def send_back(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, 
         task.state = TaskState.sent_back
     _touch(task)
     session.add(task)
+    await relight(session, actor, [task.id], _("单位退回"))
     await record(session, actor, "task.send_back", object_type="task", object_id=task.id,
                  summary=_("退回 %(number)s：%(reason)s", number=task.number, reason=reason[:100]))
     await notify_roles(session, actor.tenant_id, (Role.supervisor,), kind="task_sent_back",
@@ -176,6 +179,7 @@ async def decide_extension(
         details = {"before": str(before), "after": str(task.deadline), "original": str(task.original_deadline)}
     else:
         details = {"refused": comment.strip()}
+    await relight(session, actor, [task.id], _("延期审批"))
     await record(session, actor, "task.extension_decide", object_type="task", object_id=task.id,
                  summary=(_("批准 %(number)s 延期至 %(d)s", number=task.number, d=request.requested_deadline) if approve
                           else _("不批准 %(number)s 延期", number=task.number)), details=details)
@@ -183,6 +187,12 @@ async def decide_extension(
                       key=f"extension-decided:{request.id}",
                       title=_("%(number)s 的延期申请已审批", number=task.number), link=_link(task))
     return request
+
+
+async def relight(session: AsyncSession, actor: Actor, task_ids: list[uuid.UUID], trigger: str) -> None:
+    """After a change that can move a light: recompute those tasks' lights on the bureau's date."""
+    today = datetime.now(ZoneInfo(actor.timezone)).date()
+    await refresh_lights(session, actor.tenant_id, today=today, trigger=trigger, task_ids=task_ids)
 
 
 async def refresh_lights(

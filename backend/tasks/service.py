@@ -83,6 +83,9 @@ async def create_tasks(session: AsyncSession, actor: Actor, year: int, new_tasks
     for task, spec in zip(tasks, new_tasks, strict=True):
         for unit_id in dict.fromkeys((spec.lead_unit_ids or []) + (spec.co_unit_ids or [])):
             await _tell_unit(session, actor, task, unit_id)
+    from backend.tasks.lifecycle import relight
+
+    await relight(session, actor, [t.id for t in tasks], _("新建任务"))
     return tasks
 
 
@@ -160,6 +163,9 @@ async def assign_units(
     task.updated_at = utcnow()
     session.add(task)
     await session.flush()
+    from backend.tasks.lifecycle import relight
+
+    await relight(session, actor, [task.id], _("交办"))
     await record(session, actor, "task.assign", object_type="task", object_id=task.id,
                  summary=_("交办 %(number)s“%(title)s”", number=task.number, title=task.title[:60]),
                  details={"before": before, "after": {str(k): v for k, v in wanted.items()}})

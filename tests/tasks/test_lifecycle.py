@@ -140,13 +140,16 @@ async def test_bulk_assignment_is_all_or_nothing(signed_in, bureau, other_bureau
                             page="/tasks")).status_code == 403
 
 
-async def test_lights_are_logged_with_their_trigger(bureau):
-    task = await _school_task(bureau)
+async def test_lights_are_set_at_creation_and_logged_with_their_trigger(bureau):
     async with unit_of_work(bureau.tenant.id) as session:
-        changed = await lifecycle.refresh_lights(session, bureau.tenant.id, today=task.deadline + timedelta(days=3),
-                                                 trigger="每日巡检")
+        [task] = await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2030, [tasks.NewTask(
+            title="远期任务", description="", deadline=date(2030, 12, 31), lead_unit_ids=[bureau.units["school"].id])])
+        assert task.light == "green"
+        changed = await lifecycle.refresh_lights(session, bureau.tenant.id, today=date(2031, 1, 6),
+                                                 trigger="每日巡检", task_ids=[task.id])
         logged = (await session.exec(select(LightChange).where(LightChange.task_id == task.id))).all()
-    assert changed >= 1 and logged[0].to_light == "red" and logged[0].trigger.startswith("每日巡检")
+    assert changed == 1 and [(c.from_light, c.to_light) for c in logged] == [("green", "red")]
+    assert logged[0].trigger.startswith("每日巡检：已超过时限")
 
 
 async def test_board_is_a_fixed_number_of_queries(signed_in, bureau):
