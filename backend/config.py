@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = 65536
     invite_valid_days: int = 7
 
+    # Evidence and plan files: "local" (under data_dir) or "s3" (an S3-compatible store).
+    storage: str = "local"
+    s3_endpoint: str | None = None
+    s3_bucket: str = ""
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    evidence_max_mb: int = 50
+
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
     oidc_client_secret: str | None = None

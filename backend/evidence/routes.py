@@ -15,6 +15,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.forms import see_other
 from backend.core.jobs import enqueue_after_commit
@@ -77,7 +78,7 @@ def _is_htmx(request: Request) -> bool:
 
 def _panel_context(panel: evidence_service.EvidencePanel) -> dict[str, Any]:
     return {"panel": panel, "task": panel.task, "evidence": panel.rows, "evidence_can_upload": panel.can_upload,
-            "evidence_max_mb": evidence_service.MAX_BYTES // 2**20}
+            "evidence_max_mb": get_settings().evidence_max_mb}
 
 
 async def _render_panel(request: Request, session, actor: Actor, task_id: uuid.UUID, *, notice: str = "",

@@ -5,7 +5,6 @@ Uploads stream to storage under their SHA-256 with a size limit, and are typed f
 immutable once its report is submitted (`submitted`); a new version supersedes it and both stay in the 台账.
 """
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
 from backend.audit.service import record
+from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -35,8 +35,10 @@ from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
 from backend.tenancy.models import Role
 
+
 # TODO(settings): move into backend.config.Settings as `evidence_max_mb` (LUOSHI_EVIDENCE_MAX_MB).
-MAX_BYTES = int(os.environ.get("LUOSHI_EVIDENCE_MAX_MB", "50")) * 2**20
+def max_bytes() -> int:
+    return get_settings().evidence_max_mb * 2**20
 MAX_DESCRIPTION = 500
 KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
@@ -251,7 +253,7 @@ async def upload_evidence(
     name = filetypes.safe_filename(filename)
     if not (filename or "").strip():
         raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
-    staged = await storage.stage(chunks, max_bytes=MAX_BYTES, label=name)
+    staged = await storage.stage(chunks, max_bytes=max_bytes(), label=name)
     try:
         detected = await anyio.to_thread.run_sync(filetypes.detect, staged.path, staged.head, name)
         name = filetypes.with_extension(name, detected)

@@ -211,20 +211,18 @@ _lock = threading.Lock()
 
 
 def _s3_config() -> S3Config:
-    bucket = os.environ.get("LUOSHI_S3_BUCKET", "")
-    if not bucket:
+    settings = get_settings()
+    if not settings.s3_bucket:
         raise RuntimeError("LUOSHI_STORAGE=s3 needs LUOSHI_S3_BUCKET (and LUOSHI_S3_ENDPOINT for a non-AWS store)")
     return S3Config(
-        endpoint=os.environ.get("LUOSHI_S3_ENDPOINT") or None, bucket=bucket,
-        access_key=os.environ.get("LUOSHI_S3_ACCESS_KEY") or None,
-        secret_key=os.environ.get("LUOSHI_S3_SECRET_KEY") or None,
-        region=os.environ.get("LUOSHI_S3_REGION") or "us-east-1",
+        endpoint=settings.s3_endpoint or None, bucket=settings.s3_bucket, access_key=settings.s3_access_key or None,
+        secret_key=settings.s3_secret_key or None, region=settings.s3_region or "us-east-1",
     )
 
 
 def backend() -> Backend:
     """The configured backend (one client per configuration, made on first use)."""
-    kind = os.environ.get("LUOSHI_STORAGE", "local").strip().lower() or "local"
+    kind = get_settings().storage.strip().lower() or "local"
     if kind == "local":
         key: object = "local"
     elif kind == "s3":

@@ -13,7 +13,7 @@ from backend.tasks.models import Task, TaskAssignment
 def data_dir(tmp_path, monkeypatch):
     """Stored files go to this test's own folder (and local storage, whatever the environment says)."""
     monkeypatch.setattr(get_settings(), "data_dir", tmp_path / "data")
-    monkeypatch.setenv("LUOSHI_STORAGE", "local")
+    monkeypatch.setattr(get_settings(), "storage", "local")
     return tmp_path / "data"
 
 

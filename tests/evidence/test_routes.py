@@ -10,6 +10,7 @@ from urllib.parse import quote
 from sqlmodel import select
 
 from backend.accounts.service import create_api_token
+from backend.config import get_settings
 from backend.db import unit_of_work
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
@@ -101,9 +102,8 @@ async def test_a_refused_file_rerenders_the_form_with_the_message_and_what_was_t
 
 
 async def test_oversize_through_the_form(bureau, signed_in, no_jobs, monkeypatch):
-    from backend.evidence import service
 
-    monkeypatch.setattr(service, "MAX_BYTES", 2**20)
+    monkeypatch.setattr(get_settings(), "evidence_max_mb", 1)
     task = await school_task(bureau)
     staff = await signed_in(bureau, Role.unit_staff)
     response = await post_upload(staff, task.id, {"file": ("视频.mp4", samples.mp4(3 * 2**20), "video/mp4")}, {}, HTMX)

@@ -9,6 +9,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from backend.audit.models import AuditEvent
+from backend.config import get_settings
 from backend.db import get_engine, unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import service as evidence
@@ -97,7 +98,7 @@ async def test_empty_and_oversize_files_are_refused_and_nothing_is_left_behind(b
     task = await school_task(bureau)
     with pytest.raises(InvalidInput, match="空文件"):
         await upload(bureau, Role.unit_staff, task.id, "空.jpg", b"")
-    monkeypatch.setattr(evidence, "MAX_BYTES", 1 * 2**20)
+    monkeypatch.setattr(get_settings(), "evidence_max_mb", 1)
     with pytest.raises(InvalidInput, match="超过 1 MB 的上限"):
         await upload(bureau, Role.unit_staff, task.id, "大视频.mp4", samples.mp4(2 * 2**20))
     assert not list((data_dir / "files").rglob(".upload-*")), "staged files must be removed"

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from backend.config import get_settings
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.evidence.thumbnails import make_thumbnail
@@ -41,10 +42,10 @@ def moto_server():
 def s3(moto_server, monkeypatch):
     """LUOSHI_STORAGE=s3 against the server, with a fresh bucket; yields a boto3 client to look inside."""
     bucket = f"{BUCKET}-{uuid.uuid4().hex[:8]}"
-    env = {"LUOSHI_STORAGE": "s3", "LUOSHI_S3_ENDPOINT": moto_server, "LUOSHI_S3_BUCKET": bucket,
-           "LUOSHI_S3_ACCESS_KEY": "test-access", "LUOSHI_S3_SECRET_KEY": "test-secret"}
+    env = {"storage": "s3", "s3_endpoint": moto_server, "s3_bucket": bucket, "s3_access_key": "test-access",
+           "s3_secret_key": "test-secret"}
     for key, value in env.items():
-        monkeypatch.setenv(key, value)
+        monkeypatch.setattr(get_settings(), key, value)
     client = boto3.client("s3", endpoint_url=moto_server, aws_access_key_id="test-access",
                           aws_secret_access_key="test-secret", region_name="us-east-1",
                           config=Config(s3={"addressing_style": "path"}))
@@ -55,9 +56,9 @@ def s3(moto_server, monkeypatch):
 
 def test_the_backend_follows_the_environment(s3, monkeypatch):
     assert isinstance(storage.backend(), storage.S3Backend)
-    monkeypatch.setenv("LUOSHI_STORAGE", "local")
+    monkeypatch.setattr(get_settings(), "storage", "local")
     assert isinstance(storage.backend(), storage.LocalBackend)
-    monkeypatch.setenv("LUOSHI_STORAGE", "ftp")
+    monkeypatch.setattr(get_settings(), "storage", "ftp")
     with pytest.raises(RuntimeError, match="LUOSHI_STORAGE"):
         storage.backend()
 
