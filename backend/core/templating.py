@@ -36,6 +36,16 @@ def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 env.filters["localtime"] = localtime
 
 
+def number(value: float | int | None) -> str:
+    """26.0 shows as 26, 95.5 as 95.5."""
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+env.filters["number"] = number
+
+
 def csrf_token(request: Request) -> str:
     return sign("csrf:" + request.state.csrf_seed)
 

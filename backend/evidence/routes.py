@@ -171,7 +171,8 @@ async def upload_page(
                                    notice=" ".join(notices), status_code=422)
     if notices or _is_htmx(request):
         return await _render_panel(request, session, actor, task_id, notice=" ".join(notices))
-    return see_other(request, f"/tasks/{task_id}#evidence")
+    # From the report form, back to it; otherwise to the task's evidence.
+    return see_other(request, f"/tasks/{task_id}/report" if report else f"/tasks/{task_id}#evidence")
 
 
 @pages.post("/evidence/{evidence_id}/supersede")

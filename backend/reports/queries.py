@@ -62,10 +62,11 @@ class ActualView:
 class ReviewView:
     review: ReportReview
     reviewer: str
+    kind: ReportKind | str = ReportKind.periodic
 
     @property
     def decision_text(self) -> str:
-        return decision_label(self.review.decision)
+        return decision_label(self.review.decision, self.kind)
 
 
 @dataclass
@@ -116,7 +117,7 @@ async def _with_details(session: AsyncSession, views: list[ReportView]) -> list[
         select(ReportReview, User.display_name).join(User, col(User.id) == ReportReview.reviewer_id)
         .where(col(ReportReview.report_id).in_(ids)).order_by(col(ReportReview.decided_at)))
     for review, name in reviews.all():
-        by_id[review.report_id].reviews.append(ReviewView(review, name))
+        by_id[review.report_id].reviews.append(ReviewView(review, name, by_id[review.report_id].report.kind))
     return views
 
 

@@ -44,6 +44,7 @@ def _notices() -> dict[str, str]:
         "no_change": _("已报送“无新进展”。"),
         "contributed": _("已保存本单位的配合情况。"),
         "completion": _("已申请办结，等待审批。"),
+        "completion_awaiting": _("已申请办结，等待本单位负责人审核后报送局里。"),
         "decided": _("已处理。"),
         "batch": _("已批量通过所选报告。"),
         "settings": _("报送规则已保存。"),
@@ -173,7 +174,8 @@ async def completion_request_page(
     summary: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "",
 ):
     try:
-        await reports.request_completion(session, actor, task_id, summary=summary, version=_version(version, -1))
+        report = await reports.request_completion(session, actor, task_id, summary=summary,
+                                                  version=_version(version, -1))
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, None, "already"))
     except DomainError as error:
@@ -181,7 +183,8 @@ async def completion_request_page(
             raise
         return await _render_form(request, session, actor, task_id, None, error, {"summary": summary},
                                   {"open_completion": True})
-    return see_other(request, _report_url(task_id, None, "completion"))
+    notice = "completion_awaiting" if report.state == "awaiting_unit_head" else "completion"
+    return see_other(request, _report_url(task_id, None, notice))
 
 
 # --- decisions: unit head, supervisor, 办结; the review queue ------------------------------------------------

@@ -106,6 +106,30 @@ async def _ledger_parts(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     return parts
 
 
+@pages.get("/tasks/new")
+async def new_task_page(request: Request, session: DbSession, actor: CurrentActor):
+    actor.require("tasks.assign")
+    return render(request, "tasks/new.html", {"nodes": await tenancy.list_units(session, actor)})
+
+
+@pages.post("/tasks/new")
+async def create_task_page(request: Request, session: DbSession, actor: CurrentActor):
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("title", "description", "deadline", "lead_unit_id", "priority")}
+    try:
+        task = await tasks.create_adhoc_task(
+            session, actor, title=values["title"], description=values["description"],
+            deadline=_date(values["deadline"], "deadline"), lead_unit_id=_uuid(values["lead_unit_id"], "lead_unit_id"),
+            co_unit_ids=[u for u in (_uuid(str(v), "co_unit_ids") for v in form.getlist("co_unit_ids")) if u],
+            priority=values["priority"],
+        )
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        return form_error(request, "tasks/new.html", error, values, {"nodes": await tenancy.list_units(session, actor)})
+    return see_other(request, f"/tasks/{task.id}")
+
+
 @pages.get("/tasks/{task_id}")
 async def task_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
     return render(request, "tasks/task.html", await _task_context(session, actor, task_id))

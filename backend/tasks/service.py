@@ -433,3 +433,31 @@ async def set_owners(session: AsyncSession, actor: Actor, task_id: uuid.UUID, me
                  summary=_("指定 %(number)s 的责任人", number=task.number),
                  details={"owners": [str(m) for m in membership_ids]})
     return task
+
+
+async def create_adhoc_task(
+    session: AsyncSession, actor: Actor, *, title: str, description: str, deadline: date | None,
+    lead_unit_id: uuid.UUID | None, co_unit_ids: list[uuid.UUID], priority: str = "normal",
+) -> Task:
+    """交办事项: a task a supervisor hands out outside the annual plan."""
+    actor.require("tasks.assign")
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput(_("请填写任务名称。"), field="title")
+    if len(title) > 500:
+        raise InvalidInput(_("任务名称不能超过 500 个字。"), field="title")
+    if deadline is None:
+        raise InvalidInput(_("请填写完成时限。"), field="deadline")
+    if lead_unit_id is None:
+        raise InvalidInput(_("请至少选择一个牵头单位。"), field="lead_unit_id")
+    known = set((await session.exec(select(Unit.id).where(col(Unit.id).in_([lead_unit_id, *co_unit_ids])))).all())
+    if known != {lead_unit_id, *co_unit_ids}:
+        raise InvalidInput(_("所选单位不存在或已被删除，请重新选择。"), field="lead_unit_id")
+    [task] = await create_tasks(session, actor, deadline.year, [NewTask(
+        title=title, description=description.strip(), deadline=deadline, lead_unit_ids=[lead_unit_id],
+        co_unit_ids=co_unit_ids)])
+    task.priority = "high" if priority == "high" else "normal"
+    session.add(task)
+    await record(session, actor, "task.create", object_type="task", object_id=task.id,
+                 summary=_("交办事项 %(number)s“%(title)s”", number=task.number, title=title[:60]))
+    return task

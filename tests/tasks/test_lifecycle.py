@@ -203,3 +203,22 @@ async def test_owners_named_by_unit_head_within_their_unit(signed_in, bureau):
     staff = await signed_in(bureau, Role.unit_staff)
     assert (await post_form(staff, f"/tasks/{task.id}/owners", {"owner_ids": [staff_id]},
                             page="/tasks")).status_code == 403
+
+
+async def test_adhoc_task_by_supervisor_only(signed_in, bureau, other_bureau):
+    supervisor = await signed_in(bureau, Role.supervisor)
+    form = {"title": "迎检材料准备", "description": "按省督导要求准备迎检材料。", "deadline": "2026-12-15",
+            "lead_unit_id": str(bureau.units["school"].id), "priority": "high"}
+    missing = await post_form(supervisor, "/tasks/new", {**form, "deadline": ""}, page="/tasks/new")
+    assert missing.status_code == 422 and "请填写完成时限" in missing.text and "迎检材料准备" in missing.text
+    created = await post_form(supervisor, "/tasks/new", form, page="/tasks/new")
+    assert created.status_code == 303
+    page = await supervisor.get(created.headers["location"])
+    assert "迎检材料准备" in page.text and "督-2026-" in page.text
+    foreign_unit = str(other_bureau.units["office"].id)
+    stranger_unit = await post_form(supervisor, "/tasks/new", {**form, "lead_unit_id": foreign_unit}, page="/tasks/new")
+    assert stranger_unit.status_code == 422 and "不存在" in stranger_unit.text
+    staff = await signed_in(bureau, Role.unit_staff)
+    assert (await staff.get("/tasks/new")).status_code == 403
+    assert (await post_form(staff, "/tasks/new", form, page="/tasks")).status_code == 403
+    assert "迎检材料准备" in (await staff.get("/tasks")).text  # the school leads it: it is on 我的任务
