@@ -322,6 +322,12 @@ async def list_plans(session: AsyncSession, actor: Actor) -> list[Plan]:
     return list((await session.exec(select(Plan).order_by(col(Plan.year).desc(), col(Plan.published_at)))).all())
 
 
+async def list_sections(session: AsyncSession, actor: Actor, plan_id: uuid.UUID | None) -> list[PlanSection]:
+    actor.require("plans.read")
+    query = select(PlanSection).where(PlanSection.plan_id == plan_id).order_by(col(PlanSection.position))
+    return list((await session.exec(query)).all())
+
+
 @dataclass
 class PlanView:
     plan: Plan

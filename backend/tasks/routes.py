@@ -56,18 +56,19 @@ def _version(value: str) -> int | None:
 
 @pages.get("/tasks")
 async def board_page(
-    request: Request, session: DbSession, actor: CurrentActor, unit: str = "", plan: str = "", state: str = "",
-    light: str = "", q: str = "",
+    request: Request, session: DbSession, actor: CurrentActor, unit: str = "", plan: str = "", section: str = "",
+    state: str = "", light: str = "", q: str = "",
 ):
-    filters = tasks.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"), state=state, light=light,
-                                query=q[:100])
+    filters = tasks.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"),
+                                section_id=_uuid(section, "section"), state=state, light=light, query=q[:100])
     rows = await tasks.board(session, actor, filters)
     context = {
         "rows": rows, "filters": filters,
-        "values": {"unit": unit, "plan": plan, "state": state, "light": light, "q": q},
+        "values": {"unit": unit, "plan": plan, "section": section, "state": state, "light": light, "q": q},
         "state_label": state_label, "states": list(TaskState), "light_labels": LIGHT_LABELS, "limit": tasks.BOARD_LIMIT,
         "nodes": await tenancy.list_units(session, actor) if tasks.sees_all_tasks(actor) else [],
         "plans": await plans.list_plans(session, actor) if tasks.sees_all_tasks(actor) else [],
+        "sections": await plans.list_sections(session, actor, _uuid(plan, "plan")) if plan else [],
         "today": today_for(actor),
     }
     block = "results" if request.headers.get("hx-request") and request.headers.get("hx-target") == "results" else None
@@ -77,7 +78,10 @@ async def board_page(
 async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     view = await tasks.task_view(session, actor, task_id)
     context: dict[str, Any] = {"view": view, "state_label": state_label, "light_labels": LIGHT_LABELS,
-                               "today": today_for(actor)}
+                               "today": today_for(actor),
+                               "rollup": tasks.rollup_label(view.task, [a.assignment for a in view.assignments]),
+                               "can_tick": actor.can("tasks.assign") or (view.mine is not None
+                                                                         and view.mine.kind != "cooperating")}
     if tasks.sees_all_tasks(actor) and actor.can("tasks.assign"):
         context["nodes"] = await tenancy.list_units(session, actor)
     if actor.can("tasks.assign") or (actor.role == "unit_head" and view.mine is not None):
@@ -210,6 +214,13 @@ async def decide_extension_page(request: Request, session: DbSession, actor: Cur
                                 comment: Annotated[str, Form()] = ""):
     return await _act(request, session, actor, task_id, lambda: lifecycle.decide_extension(
         session, actor, request_id, approve=decision == "approve", comment=comment), {"comment": comment})
+
+
+@pages.post("/tasks/{task_id}/measures/{item_id}")
+async def tick_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                    item_id: uuid.UUID, done: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, task_id,
+                      lambda: tasks.tick_measure(session, actor, task_id, item_id, done=done == "1"), {})
 
 
 @pages.post("/tasks/{task_id}/owners")

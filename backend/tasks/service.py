@@ -247,6 +247,7 @@ def check_version(task: Task, version: int | None) -> None:
 class BoardFilter:
     unit_id: uuid.UUID | None = None
     plan_id: uuid.UUID | None = None
+    section_id: uuid.UUID | None = None
     state: str = ""
     light: str = ""
     query: str = ""
@@ -268,6 +269,9 @@ async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> li
             TaskAssignment.unit_id == filters.unit_id)))
     if filters.plan_id:
         query = query.where(col(Task.plan_item_id).in_(select(PlanItem.id).where(PlanItem.plan_id == filters.plan_id)))
+    if filters.section_id:
+        query = query.where(col(Task.plan_item_id).in_(
+            select(PlanItem.id).where(PlanItem.section_id == filters.section_id)))
     if filters.state in TaskState.__members__:
         query = query.where(Task.state == filters.state)
     if filters.light in ("green", "yellow", "red"):
@@ -461,3 +465,33 @@ async def create_adhoc_task(
     await record(session, actor, "task.create", object_type="task", object_id=task.id,
                  summary=_("交办事项 %(number)s“%(title)s”", number=task.number, title=title[:60]))
     return task
+
+
+async def tick_measure(
+    session: AsyncSession, actor: Actor, task_id: uuid.UUID, item_id: uuid.UUID, *, done: bool
+) -> Task:
+    """Ticks a measure of the checklist off (or back on): the lead and responsible units, or supervisors."""
+    task = await get_task(session, actor, task_id, for_update=True)
+    mine = await assignment_of(session, actor, task)
+    if not actor.can("tasks.assign") and (mine is None or mine.kind == AssignmentKind.cooperating):
+        raise Forbidden(_("工作措施由牵头单位勾选。"))
+    item = (await session.exec(select(TaskChecklistItem).where(
+        TaskChecklistItem.id == item_id, TaskChecklistItem.task_id == task.id))).first()
+    if item is None:
+        raise NotFound(_("找不到该项措施，请刷新页面。"))
+    if item.done != done:
+        item.done = done
+        session.add(item)
+        await record(session, actor, "task.measure", object_type="task", object_id=task.id,
+                     summary=_("%(number)s 措施“%(label)s”%(state)s", number=task.number, label=item.label,
+                               state=_("已完成") if done else _("改为未完成")))
+    return task
+
+
+def rollup_label(task: Task, assignments: list[TaskAssignment]) -> str:
+    """The task's state as its units see it: partly done when some answering units are done and others not."""
+    answering = [a for a in assignments if a.kind != AssignmentKind.cooperating]
+    finished = sum(1 for a in answering if a.state == TaskState.done)
+    if task.state != TaskState.done and 0 < finished < len(answering):
+        return _("部分完成（%(done)s/%(all)s 个责任单位）", done=finished, all=len(answering))
+    return ""

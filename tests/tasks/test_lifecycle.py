@@ -222,3 +222,42 @@ async def test_adhoc_task_by_supervisor_only(signed_in, bureau, other_bureau):
     assert (await staff.get("/tasks/new")).status_code == 403
     assert (await post_form(staff, "/tasks/new", form, page="/tasks")).status_code == 403
     assert "迎检材料准备" in (await staff.get("/tasks")).text  # the school leads it: it is on 我的任务
+
+
+async def test_measures_ticked_off_by_the_lead_unit(signed_in, bureau):
+    from backend.tasks.models import TaskChecklistItem
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        task = (await session.exec(select(Task).where(Task.title == "深化理论学习"))).one()
+        measure = (await session.exec(select(TaskChecklistItem).where(TaskChecklistItem.task_id == task.id))).first()
+    school_staff = await signed_in(bureau, Role.unit_staff)  # the school only co-operates on this task
+    refused = await post_form(school_staff, f"/tasks/{task.id}/measures/{measure.id}", {"done": "1"},
+                              page=f"/tasks/{task.id}")
+    assert refused.status_code == 403
+    supervisor = await signed_in(bureau, Role.supervisor)
+    ticked = await post_form(supervisor, f"/tasks/{task.id}/measures/{measure.id}", {"done": "1"},
+                             page=f"/tasks/{task.id}")
+    assert ticked.status_code == 303
+    async with unit_of_work(bureau.tenant.id) as session:
+        assert (await session.get(TaskChecklistItem, measure.id)).done
+    assert "已完成" in (await supervisor.get(f"/tasks/{task.id}")).text
+
+
+async def test_board_filters_by_plan_section_and_light(signed_in, bureau):
+    from backend.plans.models import PlanItem, PlanSection
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        task = (await session.exec(select(Task).where(Task.title == "深化理论学习"))).one()
+        item = await session.get(PlanItem, task.plan_item_id)
+        other = (await session.exec(select(PlanSection).where(PlanSection.plan_id == item.plan_id,
+                                                               PlanSection.id != item.section_id))).first()
+    supervisor = await signed_in(bureau, Role.supervisor)
+    mine = await supervisor.get("/tasks", params={"plan": str(item.plan_id), "section": str(item.section_id)})
+    assert "深化理论学习" in mine.text and "新改扩建" not in mine.text
+    theirs = await supervisor.get("/tasks", params={"plan": str(item.plan_id), "section": str(other.id)})
+    assert "深化理论学习" not in theirs.text
+    htmx = {"HX-Request": "true", "HX-Target": "results"}
+    red = await supervisor.get("/tasks", params={"light": "red"}, headers=htmx)
+    assert "<html" not in red.text and "共" in red.text  # htmx gets the results block only
+    bad = await supervisor.get("/tasks", params={"unit": "not-a-uuid"})
+    assert bad.status_code == 422 and "无效" in bad.text
