@@ -52,11 +52,13 @@ def database():
 
 @pytest.fixture(autouse=True)
 async def _fresh_redis():
-    """Login throttling counts failures per address; every test starts from none."""
+    """Login throttling counts failures per address, and requests leave jobs (thumbnails) in arq's queue:
+    every test starts from none of either."""
     from backend.core.redis import get_redis
 
     redis = get_redis()
     keys = [key async for key in redis.scan_iter("luoshi:login-fail:*")]
+    keys += [key async for key in redis.scan_iter("arq:*")]
     if keys:
         await redis.delete(*keys)
     yield

@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.worker import Retry
 
 from backend.config import get_settings
 from backend.core.observability import JOBS, request_id_var
@@ -65,6 +66,10 @@ def job(function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]
         token = request_id_var.set(request_id or f"job-{ctx.get('job_id', '')}")
         try:
             result = await function(ctx, *args, **kwargs)
+        except Retry:
+            JOBS.labels(function.__name__, "retry").inc()
+            log.info("job retried later", extra={"job": function.__name__})
+            raise
         except Exception:
             JOBS.labels(function.__name__, "error").inc()
             log.exception("job failed", extra={"job": function.__name__})
