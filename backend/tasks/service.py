@@ -180,6 +180,7 @@ class TaskSummary:
     done: int = 0
     overdue: int = 0
     plans: int = 0
+    overdue_original: int = 0
 
 
 async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSummary:
@@ -194,6 +195,7 @@ async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSu
         func.count().filter(Task.state == TaskState.done),
         func.count().filter(col(Task.state).not_in(closed), Task.deadline < today),
         select(func.count()).select_from(Plan).scalar_subquery(),
+        func.count().filter(col(Task.state).not_in(closed), Task.original_deadline < today),
     ).select_from(Task)
     if actor.unit_id is not None and not actor.can("tasks.assign"):
         units_tasks = select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id)

@@ -261,3 +261,16 @@ async def test_board_filters_by_plan_section_and_light(signed_in, bureau):
     assert "<html" not in red.text and "共" in red.text  # htmx gets the results block only
     bad = await supervisor.get("/tasks", params={"unit": "not-a-uuid"})
     assert bad.status_code == 422 and "无效" in bad.text
+
+
+async def test_statistics_count_against_both_deadlines(bureau):
+    task = await _school_task(bureau)  # due in 2024: overdue today by either deadline
+    today = date(2026, 11, 23)
+    async with unit_of_work(bureau.tenant.id) as session:
+        before = await tasks.summary(session, bureau.actors[Role.supervisor], today=today)
+        request = await lifecycle.request_extension(session, bureau.actors[Role.unit_staff], task.id,
+                                                    requested_deadline=date(2027, 6, 30), reason="资金调整")
+        await lifecycle.decide_extension(session, bureau.actors[Role.leader], request.id, approve=True)
+        after = await tasks.summary(session, bureau.actors[Role.supervisor], today=today)
+    assert after.overdue == before.overdue - 1
+    assert after.overdue_original == before.overdue_original
