@@ -217,7 +217,7 @@ async def test_report_loop_on_phones(browser, live_server, bureau, tmp_path):
         await staff.locator("summary", has_text="申请办结").click()
         await staff.get_by_label("办结情况说明").fill(SUMMARY)
         await staff.get_by_role("button", name="提交办结申请").click()
-        await staff.wait_for_url("**notice=completion")
+        await staff.wait_for_url("**notice=completion*")
         await expect(staff.locator(".alert.ok")).to_contain_text("已申请办结")
         await expect(staff.locator("#done-h")).to_be_visible()
         assert (await _report(bureau, task_id, ReportKind.completion)).state == ReportState.awaiting_unit_head
