@@ -182,6 +182,11 @@ class TaskSummary:
     plans: int = 0
     overdue_original: int = 0
 
+    @property
+    def completion_rate(self) -> int:
+        """Done among the tasks counted (a unit's own: led or responsible, never only co-operated)."""
+        return round(100 * self.done / self.total) if self.total else 0
+
 
 async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSummary:
     """Counts for the home page: the whole bureau, or the tasks of the member's own unit. One query."""
@@ -198,7 +203,9 @@ async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSu
         func.count().filter(col(Task.state).not_in(closed), Task.original_deadline < today),
     ).select_from(Task)
     if actor.unit_id is not None and not actor.can("tasks.assign"):
-        units_tasks = select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id)
+        # Co-operating on a task does not make it the unit's own: it would distort the unit's completion rate.
+        units_tasks = select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id,
+                                                           TaskAssignment.kind != AssignmentKind.cooperating)
         query = query.where(col(Task.id).in_(units_tasks))
     return TaskSummary(*(await session.exec(query)).one())
 

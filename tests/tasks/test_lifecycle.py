@@ -274,3 +274,18 @@ async def test_statistics_count_against_both_deadlines(bureau):
         after = await tasks.summary(session, bureau.actors[Role.supervisor], today=today)
     assert after.overdue == before.overdue - 1
     assert after.overdue_original == before.overdue_original
+
+
+async def test_cooperating_does_not_count_in_a_units_rate(bureau):
+    today = date(2026, 11, 23)
+    async with unit_of_work(bureau.tenant.id) as session:
+        before = await tasks.summary(session, bureau.actors[Role.unit_staff], today=today)
+        task = (await session.exec(select(Task).where(Task.state == TaskState.unassigned))).first()
+        await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
+                                 lead_unit_ids=[bureau.units["office"].id], co_unit_ids=[bureau.units["school"].id])
+        co_only = await tasks.summary(session, bureau.actors[Role.unit_staff], today=today)
+        await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
+                                 lead_unit_ids=[bureau.units["school"].id], co_unit_ids=[])
+        led = await tasks.summary(session, bureau.actors[Role.unit_staff], today=today)
+    assert co_only.total == before.total  # the school only co-operates: not its own task
+    assert led.total == before.total + 1
