@@ -22,6 +22,8 @@ env = Environment(
     autoescape=select_autoescape(["html"]),
     extensions=["jinja2.ext.i18n"],
     enable_async=False,
+    # Outside development templates do not change while running: no stat() of every template on every render.
+    auto_reload=get_settings().environment == "development",
 )
 env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 

@@ -57,15 +57,17 @@ def _version(value: str) -> int | None:
 @pages.get("/tasks")
 async def board_page(
     request: Request, session: DbSession, actor: CurrentActor, unit: str = "", plan: str = "", section: str = "",
-    state: str = "", light: str = "", q: str = "",
+    state: str = "", light: str = "", q: str = "", page: str = "1",
 ):
     filters = tasks.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"),
-                                section_id=_uuid(section, "section"), state=state, light=light, query=q[:100])
-    rows = await tasks.board(session, actor, filters)
+                                section_id=_uuid(section, "section"), state=state, light=light, query=q[:100],
+                                page=int(page) if page.isdigit() else 1)
+    result = await tasks.board(session, actor, filters)
+    rows = result.rows
     context = {
         "rows": rows, "filters": filters,
         "values": {"unit": unit, "plan": plan, "section": section, "state": state, "light": light, "q": q},
-        "state_label": state_label, "states": list(TaskState), "light_labels": LIGHT_LABELS, "limit": tasks.BOARD_LIMIT,
+        "state_label": state_label, "states": list(TaskState), "light_labels": LIGHT_LABELS, "board": result,
         "nodes": await tenancy.list_units(session, actor) if tasks.sees_all_tasks(actor) else [],
         "plans": await plans.list_plans(session, actor) if tasks.sees_all_tasks(actor) else [],
         "sections": await plans.list_sections(session, actor, _uuid(plan, "plan")) if plan else [],
@@ -324,9 +326,11 @@ async def _row(session, actor, task_id: uuid.UUID) -> TaskPublic:
 
 
 @api.get("/tasks", response_model=list[TaskPublic])
-async def api_tasks(session: DbSession, actor: ApiActor, state: str = "", light: str = "", q: str = ""):
-    return [_public(r) for r in await tasks.board(session, actor, tasks.BoardFilter(state=state, light=light,
-                                                                                     query=q[:100]))]
+async def api_tasks(session: DbSession, actor: ApiActor, state: str = "", light: str = "", q: str = "",
+                    page: int = 1):
+    """One page of 100 tasks; ask for page=2 and on while a full page comes back."""
+    result = await tasks.board(session, actor, tasks.BoardFilter(state=state, light=light, query=q[:100], page=page))
+    return [_public(r) for r in result.rows]
 
 
 @api.get("/tasks/{task_id}", response_model=TaskPublic)

@@ -260,13 +260,21 @@ class BoardFilter:
     state: str = ""
     light: str = ""
     query: str = ""
+    page: int = 1
 
 
-BOARD_LIMIT = 500
+BOARD_LIMIT = 100  # rows per page
 
 
-async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> list[TaskRow]:
-    """The tasks the actor may see, filtered: two queries whatever the number of rows."""
+@dataclass
+class Board:
+    rows: list[TaskRow]
+    page: int
+    has_more: bool
+
+
+async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> Board:
+    """One page of the tasks the actor may see, filtered: two queries whatever the number of rows."""
     from backend.plans.models import PlanItem
 
     query = select(Task).order_by(col(Task.deadline), col(Task.seq))
@@ -288,8 +296,10 @@ async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> li
     if filters.query.strip():
         needle = f"%{filters.query.strip()}%"
         query = query.where(col(Task.title).ilike(needle) | col(Task.number).ilike(needle))
-    tasks = (await session.exec(query.limit(BOARD_LIMIT))).all()
-    rows = {task.id: TaskRow(task, [], []) for task in tasks}
+    page = max(1, filters.page)
+    tasks = list((await session.exec(query.offset((page - 1) * BOARD_LIMIT).limit(BOARD_LIMIT + 1))).all())
+    has_more = len(tasks) > BOARD_LIMIT
+    rows = {task.id: TaskRow(task, [], []) for task in tasks[:BOARD_LIMIT]}
     if rows:
         units = await session.exec(
             select(TaskAssignment.task_id, TaskAssignment.kind, Unit.name)
@@ -298,7 +308,7 @@ async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> li
         )
         for task_id, kind, name in units.all():
             (rows[task_id].co_units if kind == AssignmentKind.cooperating else rows[task_id].lead_units).append(name)
-    return list(rows.values())
+    return Board(list(rows.values()), page, has_more)
 
 
 @dataclass

@@ -289,3 +289,17 @@ async def test_cooperating_does_not_count_in_a_units_rate(bureau):
         led = await tasks.summary(session, bureau.actors[Role.unit_staff], today=today)
     assert co_only.total == before.total  # the school only co-operates: not its own task
     assert led.total == before.total + 1
+
+
+async def test_board_pages_through_long_lists(signed_in, bureau):
+    async with unit_of_work(bureau.tenant.id) as session:
+        await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2027, [
+            tasks.NewTask(title=f"批量事项{i:03d}", description="", deadline=date(2027, 6, 30),
+                          lead_unit_ids=[bureau.units["school"].id]) for i in range(tasks.BOARD_LIMIT + 5)])
+    supervisor = await signed_in(bureau, Role.supervisor)
+    first = await supervisor.get("/tasks", params={"q": "批量事项"})
+    assert first.text.count('class="card task-card"') == tasks.BOARD_LIMIT and "下一页" in first.text
+    second = await supervisor.get("/tasks", params={"q": "批量事项", "page": "2"})
+    assert second.text.count('class="card task-card"') == 5 and "上一页" in second.text and "下一页" not in second.text
+    api = await supervisor.get("/api/v1/tasks", params={"q": "批量事项", "page": 2})
+    assert len(api.json()) == 5
