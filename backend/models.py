@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from backend.accounts.models import ApiToken, User, WebSession
 from backend.audit.models import AuditEvent
+from backend.delivery.models import ChannelConfig, OutboxMessage
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
 from backend.notifications.models import Notification
@@ -29,8 +30,8 @@ def tenant_tables() -> list[str]:
 
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BureauSettings", "Evidence", "ExtensionRequest", "Invitation", "LightChange",
-    "Membership", "Notification", "Plan", "PlanImport", "PlanItem", "PlanSection", "ProgressReport",
-    "ReportContribution", "ReportReview", "StoredFile", "TargetActual", "Task", "TaskAssignment",
+    "ApiToken", "AuditEvent", "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "Invitation",
+    "LightChange", "Membership", "Notification", "OutboxMessage", "Plan", "PlanImport", "PlanItem", "PlanSection",
+    "ProgressReport", "ReportContribution", "ReportReview", "StoredFile", "TargetActual", "Task", "TaskAssignment",
     "TaskChecklistItem", "TaskOwner", "TaskTarget", "Tenant", "Unit", "User", "WebSession", "metadata",
 ]

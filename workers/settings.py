@@ -7,6 +7,7 @@ from backend.config import get_settings
 from backend.core.jobs import redis_settings
 from backend.core.observability import configure_logging
 from backend.db import dispose_engine
+from backend.delivery.jobs import deliver_outbox
 from backend.evidence.jobs import make_evidence_thumbnail
 from backend.tasks.jobs import refresh_all_lights
 
@@ -20,11 +21,12 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [purge_expired_sessions, refresh_all_lights, make_evidence_thumbnail]
+    functions = [purge_expired_sessions, refresh_all_lights, make_evidence_thumbnail, deliver_outbox]
     # Lights at 00:30 and 06:30 UTC (08:30 and 14:30 in China): each bureau's own date decides.
     cron_jobs = [
         cron(purge_expired_sessions, minute={7}, run_at_startup=False),
         cron(refresh_all_lights, hour={0, 6}, minute={30}, run_at_startup=True),
+        cron(deliver_outbox, second={0}, run_at_startup=True),  # every minute; retries wait out their backoff
     ]
     on_startup = startup
     on_shutdown = shutdown

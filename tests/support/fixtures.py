@@ -15,6 +15,7 @@ from backend.accounts.models import User
 from backend.accounts.service import actor_for, create_api_token, create_user
 from backend.core.actor import Actor
 from backend.db import unit_of_work
+from backend.delivery import service as delivery
 from backend.evidence import service as evidence
 from backend.plans import service as plans
 from backend.reports import service as reports
@@ -106,6 +107,9 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
                                       reason="样例")
     await lifecycle.refresh_lights(session, admin.tenant_id, today=date(2027, 3, 1), trigger="样例",
                                    task_ids=[task.id])
+    await delivery.add_channel(session, admin, kind="wecom", url="http://127.0.0.1:9/robot")
+    await delivery.queue_message(session, admin.tenant_id, dedupe_key=f"sample:{suffix}", channel="inapp",
+                                 recipient=str(office_clerk.membership_id), subject="样例", body_text="样例")
 
 
 async def _one(data: bytes):
