@@ -348,5 +348,3 @@ async def unit_name(session: AsyncSession, unit_id: uuid.UUID | None) -> str | N
     unit = await session.get(Unit, unit_id)
     return unit.name if unit else None
 
-
-__all__ = ["Operator"]

@@ -14,8 +14,10 @@ from backend.core.forms import form_error, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
+from backend.evidence import service as evidence
 from backend.i18n import _
 from backend.plans import service as plans
+from backend.reports import service as reports
 from backend.tasks import ledger, lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskState, state_label
@@ -90,26 +92,10 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
         unit_ids = {row.assignment.unit_id for row in view.assignments}
         context["owner_candidates"] = [row for row in await tenancy.list_members(session, actor)
                                        if row.membership.is_active and row.membership.unit_id in unit_ids]
-    context.update(await _ledger_parts(session, actor, task_id))
+    # The 台账's reports and evidence come from their own domains.
+    context["reports"] = await reports.reports_for_task(session, actor, task_id)
+    context["evidence"] = await evidence.list_evidence(session, actor, task_id)
     return context
-
-
-async def _ledger_parts(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
-    """Reports and evidence come from their own domains, when they are installed."""
-    parts: dict[str, Any] = {}
-    try:
-        from backend.reports import service as reports
-    except ImportError:  # pragma: no cover - the reports domain is part of every build
-        reports = None
-    if reports is not None and hasattr(reports, "reports_for_task"):
-        parts["reports"] = await reports.reports_for_task(session, actor, task_id)
-    try:
-        from backend.evidence import service as evidence
-    except ImportError:  # pragma: no cover
-        evidence = None
-    if evidence is not None and hasattr(evidence, "list_evidence"):
-        parts["evidence"] = await evidence.list_evidence(session, actor, task_id)
-    return parts
 
 
 @pages.get("/tasks/new")
