@@ -28,14 +28,13 @@ async def bell(request: Request, session: DbSession, actor: CurrentActor) -> HTM
 
 @pages.post("/notifications/{notification_id}/read")
 async def read_one(request: Request, session: DbSession, actor: CurrentActor, notification_id: uuid.UUID):
-    await notifications.mark_read(session, actor, notification_id)
-    target = next((n.link for n in await notifications.list_for(session, actor) if n.id == notification_id), "")
+    target = await notifications.open_notification(session, actor, notification_id)
     return see_other(request, safe_next(target, "/notifications"))
 
 
 @pages.post("/notifications/read-all")
 async def read_all(request: Request, session: DbSession, actor: CurrentActor):
-    await notifications.mark_read(session, actor)
+    await notifications.mark_all_read(session, actor)
     return see_other(request, "/notifications")
 
 

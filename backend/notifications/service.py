@@ -62,10 +62,19 @@ async def unread_count(session: AsyncSession, actor: Actor) -> int:
     return (await session.exec(query)).one()
 
 
-async def mark_read(session: AsyncSession, actor: Actor, notification_id: uuid.UUID | None = None) -> None:
-    """One notification, or (None) all of the actor's."""
-    statement = update(Notification).where(
-        col(Notification.membership_id) == actor.membership_id, col(Notification.read_at).is_(None))
-    if notification_id is not None:
-        statement = statement.where(col(Notification.id) == notification_id)
-    await session.exec(statement.values(read_at=utcnow()))
+async def open_notification(session: AsyncSession, actor: Actor, notification_id: uuid.UUID) -> str:
+    """Marks one of the actor's notifications read and returns where it points ("" if it is not theirs)."""
+    notification = (await session.exec(select(Notification).where(
+        Notification.id == notification_id, Notification.membership_id == actor.membership_id))).first()
+    if notification is None:
+        return ""
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+        session.add(notification)
+    return notification.link
+
+
+async def mark_all_read(session: AsyncSession, actor: Actor) -> None:
+    await session.exec(update(Notification).where(
+        col(Notification.membership_id) == actor.membership_id, col(Notification.read_at).is_(None)
+    ).values(read_at=utcnow()))
