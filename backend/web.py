@@ -80,6 +80,55 @@ class BrowserStateMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """No request body beyond the largest upload (plus the form around it) is read, not even spooled to disk:
+    a declared length over the limit is refused at once, an undeclared one as soon as it passes it."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = (get_settings().evidence_max_mb + 2) * 2**20
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+        started = False
+
+        async def counting_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope, receive, send) -> None:
+        limit = get_settings().evidence_max_mb
+        message = _("上传的内容太大（每个文件不超过 %(mb)s MB）。请压缩或拆分后再上传。", mb=limit)
+        response = error_response(Request(scope, receive), 413, message, "file")
+        await response(scope, receive, send)
+
+
 def _cookies(scope) -> dict[str, str]:
     from http.cookies import SimpleCookie
 
@@ -222,6 +271,7 @@ def create_app() -> FastAPI:
     # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, nothing else.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="luoshi_oidc",
                        max_age=600, same_site="lax", https_only=settings.cookie_secure)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(BrowserStateMiddleware)
     app.add_middleware(ObservabilityMiddleware)
     return app

@@ -76,3 +76,16 @@ async def test_static_assets_are_served_locally(client):
     page = await client.get("/login")
     assert "http://" not in page.text.replace('http://testserver', '') or "cdn" not in page.text.lower()
     assert "//cdn" not in page.text and "https://" not in page.text
+
+
+async def test_an_oversized_body_is_refused_before_it_is_read(bureau, monkeypatch):
+    from backend.web import create_app
+    from tests.support.fixtures import login, make_client
+
+    monkeypatch.setattr(get_settings(), "evidence_max_mb", 1)
+    async with make_client(create_app()) as client:
+        await login(client, bureau.username("unit_staff"))
+        token = await csrf_of(client, "/tasks")
+        response = await client.post("/tasks/00000000-0000-0000-0000-000000000000/evidence",
+                                     data={"csrf_token": token}, files={"file": ("big.jpg", b"x" * (4 * 2**20))})
+    assert response.status_code == 413 and "上传的内容太大" in response.text

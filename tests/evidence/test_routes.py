@@ -106,7 +106,7 @@ async def test_oversize_through_the_form(bureau, signed_in, no_jobs, monkeypatch
     monkeypatch.setattr(get_settings(), "evidence_max_mb", 1)
     task = await school_task(bureau)
     staff = await signed_in(bureau, Role.unit_staff)
-    response = await post_upload(staff, task.id, {"file": ("视频.mp4", samples.mp4(3 * 2**20), "video/mp4")}, {}, HTMX)
+    response = await post_upload(staff, task.id, {"file": ("视频.mp4", samples.mp4(2 * 2**20), "video/mp4")}, {}, HTMX)
     assert response.status_code == 422 and "超过 1 MB 的上限" in response.text
 
 
