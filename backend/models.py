@@ -7,8 +7,9 @@ from backend.audit.models import AuditEvent
 from backend.delivery.models import ChannelConfig, OutboxMessage
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
-from backend.notifications.models import Notification
+from backend.notifications.models import Notification, NotificationPreference
 from backend.plans.models import Plan, PlanImport, PlanItem, PlanSection
+from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
 from backend.reports.models import ProgressReport, ReportContribution, ReportReview, TargetActual
 from backend.tasks.models import (
     ExtensionRequest,
@@ -31,7 +32,8 @@ def tenant_tables() -> list[str]:
 
 __all__ = [
     "ApiToken", "AuditEvent", "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "Invitation",
-    "LightChange", "Membership", "Notification", "OutboxMessage", "Plan", "PlanImport", "PlanItem", "PlanSection",
-    "ProgressReport", "ReportContribution", "ReportReview", "StoredFile", "TargetActual", "Task", "TaskAssignment",
-    "TaskChecklistItem", "TaskOwner", "TaskTarget", "Tenant", "Unit", "User", "WebSession", "metadata",
+    "LightChange", "Membership", "Notification", "NotificationPreference", "Nudge", "OutboxMessage", "Plan",
+    "PlanImport", "PlanItem", "PlanSection", "ProgressReport", "ReminderPolicy", "ReportContribution", "ReportReview",
+    "StoredFile", "SupervisionNotice", "TargetActual", "Task", "TaskAssignment", "TaskChecklistItem", "TaskOwner",
+    "TaskTarget", "Tenant", "Unit", "User", "WebSession", "metadata",
 ]

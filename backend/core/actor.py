@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "plans.manage": frozenset({Role.admin, Role.supervisor}),
     "plans.read": frozenset(Role),
     "tasks.assign": frozenset({Role.admin, Role.supervisor}),
+    "tasks.nudge": frozenset({Role.supervisor, Role.leader}),
 }
 
 

@@ -10,8 +10,10 @@ LUOSHI_SMTP_USER and LUOSHI_SMTP_PASSWORD (both empty: no login), LUOSHI_SMTP_FR
 import base64
 import hashlib
 import hmac
+import html
 import logging
 import os
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -70,9 +72,20 @@ def build_email(message: Outgoing, sender: str) -> EmailMessage:
     email["Date"] = formatdate(localtime=False)
     email["Message-ID"] = message.message_id
     email.set_content(message.body_text)
-    if message.body_html:
-        email.add_alternative(message.body_html, subtype="html")
+    email.add_alternative(message.body_html or text_as_html(message.subject, message.body_text), subtype="html")
     return email
+
+
+_URL = re.compile(r"(https?://[^\s<>\"']+)")
+
+
+def text_as_html(subject: str, body: str) -> str:
+    """The HTML part of a message written as text: escaped, its lines kept, its links clickable."""
+    link = r'<a href="\1">\1</a>'
+    lines = [_URL.sub(link, html.escape(line)) for line in body.splitlines() if line.strip()]
+    paragraphs = "".join(f'<p style="margin:0 0 8px">{line}</p>' for line in lines)
+    return ('<!doctype html><html lang="zh-CN"><body style="font-family:sans-serif;font-size:15px;line-height:1.6">'
+            f'<h2 style="font-size:17px">{html.escape(subject)}</h2>{paragraphs}</body></html>')
 
 
 async def send_email(message: Outgoing) -> None:
@@ -129,10 +142,11 @@ def feishu_payload(message: Outgoing, timestamp_s: int | None = None) -> dict:
     return payload
 
 
-async def post_webhook(url: str, payload: dict) -> None:
+async def post_webhook(url: str, payload: dict, message_id: str) -> None:
+    """The message id also travels as an idempotency key header, for receivers (or proxies) that de-duplicate."""
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-            response = await client.post(url, json=payload)
+            response = await client.post(url, json=payload, headers={"Idempotency-Key": message_id})
     except httpx.HTTPError as error:
         raise ChannelError(f"webhook: {error!r}") from error
     if response.status_code >= 300:
@@ -168,11 +182,12 @@ async def send(message: Outgoing) -> None:
         case "email":
             await send_email(message)
         case "wecom":
-            await post_webhook(message.recipient, wecom_payload(message))
+            await post_webhook(message.recipient, wecom_payload(message), message.message_id)
         case "dingtalk":
-            await post_webhook(dingtalk_url(message.recipient, message.secret), dingtalk_payload(message))
+            await post_webhook(dingtalk_url(message.recipient, message.secret), dingtalk_payload(message),
+                               message.message_id)
         case "feishu":
-            await post_webhook(message.recipient, feishu_payload(message))
+            await post_webhook(message.recipient, feishu_payload(message), message.message_id)
         case "sms":
             await sms_provider.send(message.recipient, _with_id(message.body_text, message), message.message_id)
         case _:

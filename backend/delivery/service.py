@@ -6,26 +6,36 @@ before the bookkeeping resends that message once the lease ends, with the same m
 """
 
 import asyncio
+import os
+import urllib.parse
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import and_, or_, text
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select, update
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.db import unit_of_work
 from backend.delivery import channels
 from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
-from backend.errors import InvalidInput
-from backend.i18n import _
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.i18n import N_, _
 from backend.notifications.models import Notification
+from backend.reminders.models import ReminderPolicy
+from backend.reminders.schedule import in_quiet_hours, local_now
+from backend.tenancy.models import Tenant, Unit
+from backend.tenancy.service import UnitNode, list_units
 
 MAX_ATTEMPTS = 6
-LEASE = timedelta(minutes=5)
+# Overridable so that tests can restart a killed sender without waiting out five minutes.
+LEASE = timedelta(seconds=int(os.environ.get("LUOSHI_DELIVERY_LEASE_SECONDS", "300")))
 CONCURRENCY = 20
 
 
@@ -64,8 +74,18 @@ class DeliveryResult:
         return self.sent + self.failed + self.dead
 
 
+async def _quiet(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> bool:
+    """Within the bureau's quiet hours (its own clock) nothing leaves; it waits for the morning."""
+    policy = await session.get(ReminderPolicy, tenant_id) or ReminderPolicy(tenant_id=tenant_id)
+    tenant = await session.get(Tenant, tenant_id)
+    local = local_now(now, tenant.timezone if tenant else get_settings().default_timezone)
+    return in_quiet_hours(local, policy.quiet_start, policy.quiet_end)
+
+
 async def _claim(tenant_id: uuid.UUID, limit: int, now: datetime) -> list[tuple[OutboxMessage, str]]:
     async with unit_of_work(tenant_id) as session:
+        if await _quiet(session, tenant_id, now):
+            return []
         due = (select(OutboxMessage)
                .where(OutboxMessage.tenant_id == tenant_id, OutboxMessage.state == OutboxState.pending,
                       col(OutboxMessage.next_attempt_at) <= now)
@@ -173,8 +193,14 @@ async def add_channel(
     if kind == ConfigKind.smtp_sender:
         if "@" not in url:
             raise InvalidInput(_("请填写发件邮箱地址，例如 duban@example.gov.cn。"), field="url")
-    elif not url.startswith(("https://", "http://")):
+    elif not url.startswith(("https://", "http://")) or not _is_web_address(url):
         raise InvalidInput(_("请填写群机器人的 Webhook 地址（以 https:// 开头）。"), field="url")
+    if len(url) > 500:
+        raise InvalidInput(_("地址太长（不超过 500 个字符），请检查是否多复制了内容。"), field="url")
+    # RLS hides the units of other bureaus: a unit that cannot be read is not this bureau's.
+    if unit_id is not None and await session.get(Unit, unit_id) is None:
+        raise InvalidInput(_("所选单位不存在或不属于本局，请重新选择。"), field="unit_id")
+    await _refuse_duplicate_channel(session, kind=kind, url=url, unit_id=unit_id)
     config = ChannelConfig(tenant_id=actor.tenant_id, unit_id=unit_id, kind=kind, url=url[:500],
                            secret=secret.strip()[:200])
     session.add(config)
@@ -182,3 +208,248 @@ async def add_channel(
     await record(session, actor, "channel.add", object_type="channel_config", object_id=config.id,
                  summary=_("添加通知渠道（%(kind)s）", kind=kind))
     return config
+
+
+async def queue_robot_messages(session: AsyncSession, tenant_id: uuid.UUID, decided_sql: str, params: dict) -> int:
+    """One message per decision to each enabled group robot it concerns: a unit's decisions (unit_id set) to that
+    unit's robots, the bureau's (unit_id NULL) to the bureau's. `decided_sql` is a SELECT of
+    (unit_id, key, title, body, link). Returns how many were newly queued."""
+    statement = text(f"""
+        WITH decided AS ({decided_sql}),
+        copies AS (
+            SELECT gen_random_uuid() AS id, c.id AS config_id, c.kind, c.url, d.* FROM decided d
+            JOIN channel_configs c ON c.enabled AND c.kind IN ('wecom', 'dingtalk', 'feishu')
+                 AND c.unit_id IS NOT DISTINCT FROM d.unit_id
+        ),
+        queued AS (
+            INSERT INTO outbox (id, tenant_id, dedupe_key, channel, recipient, subject, body_text, body_html,
+                                message_id, state, attempts, next_attempt_at, last_error, created_at)
+            SELECT id, CAST(:tenant_id AS uuid), left(key || '/robot/' || config_id::text, 300), kind, url,
+                   left(title, 300), body || CASE WHEN link <> '' THEN E'\\n' || :base_url || link ELSE '' END, '',
+                   id::text, 'pending', 0, now(), '', now()
+            FROM copies
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING 1
+        )
+        SELECT count(*) FROM queued
+    """)
+    values = {**params, "tenant_id": tenant_id, "base_url": get_settings().base_url.rstrip("/")}
+    return (await session.exec(statement, params=values)).one()[0]
+
+
+# --- the administrator's pages: channel settings, test messages, the dead-letter list --------------------
+
+CONFIG_KIND_LABELS = {
+    ConfigKind.wecom.value: N_("企业微信群机器人"),
+    ConfigKind.dingtalk.value: N_("钉钉群机器人"),
+    ConfigKind.feishu.value: N_("飞书群机器人"),
+    ConfigKind.smtp_sender.value: N_("发件邮箱"),
+}
+CHANNEL_LABELS = {
+    Channel.inapp.value: N_("站内通知"),
+    Channel.email.value: N_("邮件"),
+    Channel.wecom.value: N_("企业微信群"),
+    Channel.dingtalk.value: N_("钉钉群"),
+    Channel.feishu.value: N_("飞书群"),
+    Channel.sms.value: N_("短信"),
+}
+MASK = "••••"
+
+
+def config_kind_label(kind: str) -> str:
+    return _(CONFIG_KIND_LABELS[kind]) if kind in CONFIG_KIND_LABELS else kind
+
+
+def channel_label(channel: str) -> str:
+    return _(CHANNEL_LABELS[channel]) if channel in CHANNEL_LABELS else channel
+
+
+def _is_web_address(url: str) -> bool:
+    """A webhook address has a host and no blanks (a pasted line break or a space means a copying slip)."""
+    if any(c.isspace() for c in url):
+        return False
+    try:
+        return bool(urllib.parse.urlsplit(url).hostname)
+    except ValueError:
+        return False
+
+
+def mask_secret(secret: str) -> str:
+    """Only the last four characters of a signing secret are ever shown, and only of a long one."""
+    if not secret:
+        return ""
+    return MASK + secret[-4:] if len(secret) > 8 else MASK
+
+
+def mask_url(url: str) -> str:
+    """A robot's webhook address is itself a key (whoever has it can post to the group): its token, in the
+    query (WeCom key=, DingTalk access_token=) or as a long last path segment (Feishu hook/<id>), is masked."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return mask_secret(url)
+    if not parts.scheme.startswith("http"):
+        return url
+    segments = [mask_secret(s) if len(s) >= 20 else s for s in parts.path.split("/")]
+    query = "&".join(f"{k}={mask_secret(v) if len(v) > 8 else v}"
+                     for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/".join(segments), query, ""))
+
+
+def mask_recipient(channel: str, recipient: str) -> str:
+    """How a recipient shows on the dead-letter list: phone numbers as 138****5678, webhook keys masked."""
+    if channel == Channel.sms:
+        return recipient[:3] + "****" + recipient[-4:] if len(recipient) >= 11 else "****"
+    if channel in (Channel.wecom, Channel.dingtalk, Channel.feishu):
+        return mask_url(recipient)
+    return recipient
+
+
+async def _refuse_duplicate_channel(
+    session: AsyncSession, *, kind: str, url: str, unit_id: uuid.UUID | None,
+) -> None:
+    """The same robot twice would post every message twice (also what a double-clicked form would do)."""
+    existing = (await session.exec(select(ChannelConfig.id).where(
+        ChannelConfig.kind == kind, ChannelConfig.url == url,
+        col(ChannelConfig.unit_id).is_(None) if unit_id is None else col(ChannelConfig.unit_id) == unit_id,
+    ))).first()
+    if existing is not None:
+        raise Conflict(_("这个地址已经添加过了（同一范围内），无需重复添加。"), field="url")
+
+
+@dataclass
+class ChannelGroup:
+    unit: Unit | None  # None: the whole bureau (全局)
+    configs: list[ChannelConfig]
+
+
+@dataclass
+class ChannelOverview:
+    groups: list[ChannelGroup]  # the bureau's own first, then each unit that has any, in the unit tree's order
+    nodes: list[UnitNode]  # every unit, for the form's scope choice
+
+
+async def list_channels(session: AsyncSession, actor: Actor) -> ChannelOverview:
+    actor.require("units.manage")
+    configs = (await session.exec(select(ChannelConfig).where(ChannelConfig.tenant_id == actor.tenant_id)
+                                  .order_by(col(ChannelConfig.created_at), col(ChannelConfig.id)))).all()
+    nodes = await list_units(session, actor)
+    by_unit: dict[uuid.UUID | None, list[ChannelConfig]] = {}
+    for config in configs:
+        by_unit.setdefault(config.unit_id, []).append(config)
+    groups = [ChannelGroup(None, by_unit.get(None, []))]
+    groups += [ChannelGroup(node.unit, by_unit[node.unit.id]) for node in nodes if node.unit.id in by_unit]
+    return ChannelOverview(groups=groups, nodes=nodes)
+
+
+async def get_channel(session: AsyncSession, actor: Actor, config_id: uuid.UUID) -> ChannelConfig:
+    actor.require("units.manage")
+    config = await session.get(ChannelConfig, config_id)
+    if config is None or config.tenant_id != actor.tenant_id:
+        raise NotFound(_("找不到该通知渠道，它可能已被删除。"))
+    return config
+
+
+async def set_channel_enabled(
+    session: AsyncSession, actor: Actor, config_id: uuid.UUID, *, enabled: bool,
+) -> ChannelConfig:
+    """Idempotent: enabling an enabled channel (a second click) changes and records nothing."""
+    config = await get_channel(session, actor, config_id)
+    if config.enabled == enabled:
+        return config
+    config.enabled = enabled
+    session.add(config)
+    await session.flush()
+    label = config_kind_label(config.kind)
+    await record(session, actor, "channel.enable" if enabled else "channel.disable", object_type="channel_config",
+                 object_id=config.id,
+                 summary=_("启用通知渠道（%(kind)s）", kind=label) if enabled
+                 else _("停用通知渠道（%(kind)s）", kind=label))
+    return config
+
+
+async def delete_channel(session: AsyncSession, actor: Actor, config_id: uuid.UUID) -> None:
+    config = await get_channel(session, actor, config_id)
+    label, masked = config_kind_label(config.kind), mask_url(config.url)
+    await session.delete(config)
+    await session.flush()
+    await record(session, actor, "channel.delete", object_type="channel_config", object_id=config_id,
+                 summary=_("删除通知渠道（%(kind)s）", kind=label), details={"url": masked})
+
+
+async def send_test_message(session: AsyncSession, actor: Actor, config_id: uuid.UUID) -> None:
+    """Queues a test message to the robot (or, for the e-mail sender, to its own address) through the outbox,
+    so it travels exactly as real reminders do; every click is a new message."""
+    config = await get_channel(session, actor, config_id)
+    if not config.enabled:
+        raise Conflict(_("该渠道已停用，请先启用再发送测试消息。"))
+    channel = Channel.email if config.kind == ConfigKind.smtp_sender else Channel(config.kind)
+    label = config_kind_label(config.kind)
+    sent_at = utcnow().astimezone(ZoneInfo(actor.timezone)).strftime("%Y-%m-%d %H:%M")
+    await queue_message(
+        session, actor.tenant_id, dedupe_key=f"channel-test:{config.id}:{uuid.uuid4().hex}", channel=channel,
+        recipient=config.url, subject=_("落实平台测试消息"),
+        body_text=_("这是%(name)s于 %(time)s 从“%(bureau)s”落实平台发送的测试消息。收到即说明%(kind)s配置正确。",
+                    name=actor.display_name, time=sent_at, bureau=actor.tenant_name, kind=label),
+    )
+    await record(session, actor, "channel.test", object_type="channel_config", object_id=config.id,
+                 summary=_("向通知渠道（%(kind)s）发送测试消息", kind=label))
+
+
+@dataclass
+class OutboxCounts:
+    pending: int
+    sent_today: int
+    dead: int
+
+
+async def outbox_counts(session: AsyncSession, actor: Actor) -> OutboxCounts:
+    """Waiting, sent since midnight (the bureau's clock) and dead messages, in one query."""
+    actor.require("members.manage")
+    zone = ZoneInfo(actor.timezone)
+    midnight = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
+    state, sent_at = col(OutboxMessage.state), col(OutboxMessage.sent_at)
+    row = (await session.exec(
+        select(func.count().filter(state == OutboxState.pending),
+               func.count().filter(and_(state == OutboxState.sent, sent_at >= midnight)),
+               func.count().filter(state == OutboxState.dead))
+        .where(OutboxMessage.tenant_id == actor.tenant_id,
+               or_(state.in_([OutboxState.pending, OutboxState.dead]),
+                   and_(state == OutboxState.sent, sent_at >= midnight)))
+    )).one()
+    return OutboxCounts(pending=row[0], sent_today=row[1], dead=row[2])
+
+
+@dataclass
+class DeadLetters:
+    messages: list[OutboxMessage]
+    counts: OutboxCounts
+
+
+async def dead_letters(session: AsyncSession, actor: Actor) -> DeadLetters:
+    return DeadLetters(messages=await list_dead(session, actor), counts=await outbox_counts(session, actor))
+
+
+async def retry_dead_messages(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
+    """The selected dead messages go out again; ones already retried (a stale page) are simply not counted."""
+    actor.require("members.manage")
+    if not ids:
+        raise InvalidInput(_("请先勾选要重新发送的消息。"), field="ids")
+    retried = await retry_dead(session, actor, ids)
+    if retried:
+        await record(session, actor, "outbox.retry", object_type="outbox",
+                     summary=_("重新发送 %(n)s 条发送失败的消息", n=retried))
+    return retried
+
+
+async def retry_all_dead(session: AsyncSession, actor: Actor) -> int:
+    actor.require("members.manage")
+    statement = (update(OutboxMessage)
+                 .where(col(OutboxMessage.tenant_id) == actor.tenant_id,
+                        col(OutboxMessage.state) == OutboxState.dead)
+                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=utcnow()))
+    retried = (await session.exec(statement)).rowcount
+    if retried:
+        await record(session, actor, "outbox.retry", object_type="outbox",
+                     summary=_("重新发送全部 %(n)s 条发送失败的消息", n=retried))
+    return retried

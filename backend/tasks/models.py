@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
@@ -78,7 +78,8 @@ class TaskAssignment(SQLModel, table=True):
     """One per unit of a task, each with its own deadline and state; the task's state rolls up from them."""
 
     __tablename__ = "task_assignments"
-    __table_args__ = (UniqueConstraint("task_id", "unit_id"),)
+    # The reminder sweep picks a bureau's assignments by deadline.
+    __table_args__ = (UniqueConstraint("task_id", "unit_id"), Index("ix_task_assignments_due", "tenant_id", "deadline"))
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)

@@ -18,6 +18,7 @@ from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.evidence import service as evidence
 from backend.plans import service as plans
+from backend.reminders import service as reminders
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
@@ -46,6 +47,15 @@ class Bureau:
         return self.users[role].username
 
 
+def policy_form(**overrides: object) -> reminders.PolicyForm:
+    """The reminder rules' form with the defaults, as an admin would leave it, changed where given."""
+    values = {"enabled": True, "deadline_workdays": "7,3,1", "report_day_workdays": "3,0",
+              "escalate_unit_head_after": "1", "escalate_leaders_after": "5", "quiet_start": "22:00",
+              "quiet_end": "07:00", "nudge_interval_hours": "24", "daily_digest_at": "07:30",
+              "weekly_digest_weekday": "1"}
+    return reminders.PolicyForm(**(values | overrides))
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
@@ -58,7 +68,7 @@ async def create_bureau(name: str | None = None, *, whole_loop: bool = False) ->
         tenant = await tenancy.create_tenant(session, None, name=(name or "测试教育局") + suffix, code="t" + suffix)
         users = {
             role: await create_user(session, username=f"{role.value}-{suffix}", display_name=f"{role.value}{suffix}",
-                                    password=PASSWORD)
+                                    password=PASSWORD, email=f"{role.value}-{suffix}@bureau.test")
             for role in ROLES
         }
         await tenancy.add_member(session, None, tenant_id=tenant.id, user=users[Role.admin], role=Role.admin)
@@ -74,6 +84,8 @@ async def create_bureau(name: str | None = None, *, whole_loop: bool = False) ->
         await create_api_token(session, actors[Role.supervisor], name="脚本")
         draft = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN)
         await plans.publish(session, admin, draft.id, version=draft.version)
+        # Tests run at any hour: the test bureau keeps no quiet hours unless a test sets them.
+        await reminders.update_policy(session, admin, policy_form(quiet_start="00:00", quiet_end="00:00"))
         if whole_loop:
             await _whole_loop(session, admin, actors, office, school, suffix)
     return Bureau(tenant=tenant, units={"office": office, "school": school}, users=users, actors=actors)

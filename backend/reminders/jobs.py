@@ -1,0 +1,38 @@
+"""The reminder sweep over every active bureau, each on its own clock. `at` lets an operator (or a test) run the
+rules as of another moment: `luoshi remind --at 2026-12-28T08:00+08:00`."""
+
+from collections import Counter
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from backend.core.jobs import job
+from backend.core.models import utcnow
+from backend.db import unit_of_work
+from backend.reminders.sweep import sweep_bureau
+from backend.tenancy.models import Tenant
+
+
+def moment(at: str | None) -> datetime:
+    """An ISO time (a naive one is UTC), or now."""
+    if not at:
+        return utcnow()
+    parsed = datetime.fromisoformat(at)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
+
+
+async def sweep_all(at: datetime) -> dict[str, int]:
+    async with unit_of_work() as session:
+        tenants = list((await session.exec(select(Tenant.id, Tenant.timezone).where(col(Tenant.is_active)))).all())
+    totals: Counter = Counter()
+    for tenant_id, timezone in tenants:
+        async with unit_of_work(tenant_id) as session:
+            totals.update(asdict(await sweep_bureau(session, tenant_id, timezone, at)))
+    return dict(totals)
+
+
+@job
+async def sweep_reminders(ctx: dict, at: str | None = None) -> dict[str, int]:
+    """Idempotent: every decision has a dedupe key, so a repeated run (or a restarted worker) adds nothing."""
+    return await sweep_all(moment(at))

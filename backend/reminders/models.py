@@ -1,0 +1,75 @@
+"""A bureau's reminder rules, the 督办单 its escalations issue, and supervisors' manual nudges (催办)."""
+
+import enum
+import uuid
+from datetime import date, datetime, time
+
+from sqlalchemy import ARRAY, Column, Integer, UniqueConstraint
+from sqlmodel import AutoString, Field, SQLModel
+
+from backend.core.models import id_field, tenant_field, timestamp_field
+
+DEFAULT_DEADLINE_WORKDAYS = (7, 3, 1)
+DEFAULT_REPORT_DAY_WORKDAYS = (3, 0)
+
+
+class ReminderPolicy(SQLModel, table=True):
+    """One row per bureau; a bureau without one runs on the defaults below."""
+
+    __tablename__ = "reminder_policies"
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
+    enabled: bool = True
+    # Working days before a deadline on which its units are reminded.
+    deadline_workdays: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_DEADLINE_WORKDAYS), sa_column=Column(ARRAY(Integer), nullable=False))
+    # Working days before the report day (0: the day itself) on which units with no report yet are reminded.
+    report_day_workdays: list[int] = Field(
+        default_factory=lambda: list(DEFAULT_REPORT_DAY_WORKDAYS), sa_column=Column(ARRAY(Integer), nullable=False))
+    escalate_unit_head_after: int = 1  # working days overdue → the unit head, with a yellow 督办单
+    escalate_leaders_after: int = 5  # working days overdue → supervisors and leaders, with a red 督办单
+    quiet_start: time = time(22, 0)
+    quiet_end: time = time(7, 0)
+    nudge_interval_hours: int = 24
+    daily_digest_at: time = time(7, 30)
+    weekly_digest_weekday: int = 1  # ISO weekday of the leaders' overview (1 = Monday)
+    updated_at: datetime = timestamp_field()
+
+
+class NoticeLevel(enum.StrEnum):
+    yellow = "yellow"
+    red = "red"
+
+
+class SupervisionNotice(SQLModel, table=True):
+    """督办单: a formal notice issued when a unit's overdue work climbs a level; its .docx is a stored file.
+
+    One per task, unit, level and deadline: an extension (a new deadline) can earn a new one."""
+
+    __tablename__ = "supervision_notices"
+    __table_args__ = (
+        UniqueConstraint("task_id", "unit_id", "level", "deadline"),
+        UniqueConstraint("tenant_id", "year", "seq"),
+    )
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    unit_id: uuid.UUID = Field(foreign_key="units.id", index=True)
+    level: NoticeLevel = Field(sa_type=AutoString(10))
+    deadline: date
+    workdays_overdue: int
+    year: int
+    seq: int
+    file_id: uuid.UUID | None = Field(default=None, foreign_key="stored_files.id")
+    issued_at: datetime = timestamp_field()
+
+
+class Nudge(SQLModel, table=True):
+    """催办: a supervisor's push on a task's open units; at most one per task within the bureau's interval."""
+
+    __tablename__ = "nudges"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    membership_id: uuid.UUID = Field(foreign_key="memberships.id")
+    message: str = Field(default="", max_length=500)
+    created_at: datetime = timestamp_field()

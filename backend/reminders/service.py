@@ -1,0 +1,179 @@
+"""A bureau's reminder rules, supervisors' nudges (催办) and the 督办单 of a task."""
+
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.audit.service import record
+from backend.core.actor import Actor
+from backend.core.models import utcnow
+from backend.delivery.service import queue_robot_messages
+from backend.errors import Conflict, InvalidInput, NotFound
+from backend.i18n import _
+from backend.notifications.service import notify_decided
+from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
+from backend.tasks.models import Task
+from backend.tasks.service import get_task
+from backend.tenancy.models import Role, Unit
+
+MAX_OFFSET = 30
+NUDGE_MAX_TEXT = 500
+
+
+async def get_policy(session: AsyncSession, tenant_id: uuid.UUID) -> ReminderPolicy:
+    """The bureau's rules; a bureau that never saved them runs on the defaults."""
+    found = await session.get(ReminderPolicy, tenant_id)
+    return found if found is not None else ReminderPolicy(tenant_id=tenant_id)
+
+
+@dataclass(frozen=True)
+class PolicyForm:
+    enabled: bool
+    deadline_workdays: str
+    report_day_workdays: str
+    escalate_unit_head_after: str
+    escalate_leaders_after: str
+    quiet_start: str
+    quiet_end: str
+    nudge_interval_hours: str
+    daily_digest_at: str
+    weekly_digest_weekday: str
+
+
+def _offsets(raw: str, field: str, label: str, *, allow_zero: bool) -> list[int]:
+    parts = [p for p in re.split(r"[\s,，、;；]+", unicodedata.normalize("NFKC", raw).strip()) if p]
+    try:
+        values = sorted({int(p) for p in parts}, reverse=True)
+    except ValueError:
+        raise InvalidInput(_("%(label)s请填写工作日数，用逗号分隔，例如 7,3,1。", label=label), field=field) from None
+    low = 0 if allow_zero else 1
+    if any(v < low or v > MAX_OFFSET for v in values):
+        raise InvalidInput(_("%(label)s的每个数须在 %(low)s 到 %(high)s 之间。", label=label, low=low, high=MAX_OFFSET),
+                           field=field)
+    return values
+
+
+def _number(raw: str, field: str, label: str, low: int, high: int) -> int:
+    try:
+        value = int(unicodedata.normalize("NFKC", raw).strip())
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise InvalidInput(_("%(label)s请填写 %(low)s 到 %(high)s 之间的整数。", label=label, low=low, high=high),
+                           field=field)
+    return value
+
+
+def _clock(raw: str, field: str, label: str) -> time:
+    try:
+        return time.fromisoformat(unicodedata.normalize("NFKC", raw).strip())
+    except ValueError:
+        raise InvalidInput(_("%(label)s请按“时:分”填写，例如 22:00。", label=label), field=field) from None
+
+
+async def update_policy(session: AsyncSession, actor: Actor, form: PolicyForm) -> ReminderPolicy:
+    """The administrator sets the rules; every field is checked before anything is saved."""
+    actor.require("units.manage")
+    values = {
+        "enabled": form.enabled,
+        "deadline_workdays": _offsets(form.deadline_workdays, "deadline_workdays", _("到期提醒"), allow_zero=False),
+        "report_day_workdays": _offsets(form.report_day_workdays, "report_day_workdays", _("报送日提醒"),
+                                        allow_zero=True),
+        "escalate_unit_head_after": _number(form.escalate_unit_head_after, "escalate_unit_head_after",
+                                            _("黄色督办"), 1, MAX_OFFSET),
+        "escalate_leaders_after": _number(form.escalate_leaders_after, "escalate_leaders_after", _("红色督办"), 1,
+                                          MAX_OFFSET),
+        "quiet_start": _clock(form.quiet_start, "quiet_start", _("免打扰开始时间")),
+        "quiet_end": _clock(form.quiet_end, "quiet_end", _("免打扰结束时间")),
+        "nudge_interval_hours": _number(form.nudge_interval_hours, "nudge_interval_hours", _("催办间隔"), 1, 168),
+        "daily_digest_at": _clock(form.daily_digest_at, "daily_digest_at", _("每日摘要时间")),
+        "weekly_digest_weekday": _number(form.weekly_digest_weekday, "weekly_digest_weekday", _("每周概览"), 1, 7),
+    }
+    if values["escalate_leaders_after"] <= values["escalate_unit_head_after"]:
+        raise InvalidInput(_("红色督办的超期天数须大于黄色督办。"), field="escalate_leaders_after")
+    policy = await session.get(ReminderPolicy, actor.tenant_id, with_for_update=True)
+    if policy is None:
+        policy = ReminderPolicy(tenant_id=actor.tenant_id)
+    for name, value in values.items():
+        setattr(policy, name, value)
+    policy.updated_at = utcnow()
+    session.add(policy)
+    await session.flush()
+    await record(session, actor, "reminders.policy", object_type="reminder_policy", object_id=actor.tenant_id,
+                 summary=_("修改提醒与督办规则"), details={k: str(v) for k, v in values.items()})
+    return policy
+
+
+async def nudge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, message: str) -> Nudge:
+    """催办: tells the task's open units now, on every channel; at most once per task within the bureau's interval,
+    so a double click or a second supervisor does not ring twice."""
+    actor.require("tasks.nudge")
+    task = await get_task(session, actor, task_id, for_update=True)
+    if task.state in ("done", "cancelled", "unassigned"):
+        raise Conflict(_("该任务当前没有待办的承办单位，无需催办。"))
+    message = unicodedata.normalize("NFC", message or "").strip()
+    if len(message) > NUDGE_MAX_TEXT:
+        raise InvalidInput(_("催办说明最多 %(n)s 字。", n=NUDGE_MAX_TEXT), field="message")
+    policy = await get_policy(session, actor.tenant_id)
+    since = utcnow() - timedelta(hours=policy.nudge_interval_hours)
+    last = (await session.exec(select(Nudge).where(Nudge.task_id == task.id, col(Nudge.created_at) > since)
+                               .order_by(col(Nudge.created_at).desc()))).first()
+    if last is not None:
+        ready = last.created_at + timedelta(hours=policy.nudge_interval_hours)
+        when = ready.astimezone(ZoneInfo(actor.timezone)).strftime("%m-%d %H:%M")
+        raise Conflict(_("该任务刚催办过（每 %(h)s 小时最多一次），%(when)s 后可再次催办。",
+                         h=policy.nudge_interval_hours, when=when))
+    row = Nudge(tenant_id=actor.tenant_id, task_id=task.id, membership_id=actor.membership_id, message=message)
+    session.add(row)
+    await session.flush()
+    title = _("【催办】%(number)s %(title)s", number=task.number, title=task.title)
+    body = _("%(name)s 催办：%(message)s", name=actor.display_name, message=message or _("请抓紧办理并及时报送进展。"))
+    params = {"task_id": task.id, "key": f"nudge:{row.id}", "title": title, "body": body, "link": f"/tasks/{task.id}"}
+    units = ("SELECT a.unit_id, CAST(:key AS text) AS key, CAST(:title AS text) AS title, "
+             "CAST(:body AS text) AS body, CAST(:link AS text) AS link FROM task_assignments a "
+             "WHERE a.task_id = CAST(:task_id AS uuid) AND a.state IN ('assigned', 'acknowledged', 'in_progress')")
+    people = (f"SELECT m.id AS membership_id, r.key, r.title, r.body, r.link FROM ({units}) r JOIN memberships m "
+              "ON m.unit_id = r.unit_id AND m.is_active AND m.role IN ('unit_head', 'unit_staff')")
+    if not await notify_decided(session, actor.tenant_id, people, params, kind="nudge"):
+        raise Conflict(_("该任务的承办单位都已办结或尚未配备人员，无人可催办。"))
+    await queue_robot_messages(session, actor.tenant_id, units, params)
+    await record(session, actor, "task.nudge", object_type="task", object_id=task.id,
+                 summary=_("催办 %(number)s", number=task.number), details={"message": message})
+    return row
+
+
+@dataclass(frozen=True)
+class NoticeView:
+    notice: SupervisionNotice
+    unit_name: str
+
+
+async def notices_of_task(session: AsyncSession, actor: Actor, task: Task) -> list[NoticeView]:
+    """The 督办单 of a task the actor can see (a unit sees its own), oldest first. One query."""
+    query = (select(SupervisionNotice, Unit.name).join(Unit, col(Unit.id) == SupervisionNotice.unit_id)
+             .where(SupervisionNotice.task_id == task.id).order_by(col(SupervisionNotice.issued_at),
+                                                                    col(SupervisionNotice.seq)))
+    if actor.role in (Role.unit_head, Role.unit_staff):
+        query = query.where(SupervisionNotice.unit_id == actor.unit_id)
+    return [NoticeView(notice, name) for notice, name in (await session.exec(query)).all()]
+
+
+async def nudges_of_task(session: AsyncSession, task: Task) -> list[Nudge]:
+    return list((await session.exec(select(Nudge).where(Nudge.task_id == task.id)
+                                    .order_by(col(Nudge.created_at).desc()))).all())
+
+
+async def get_notice(session: AsyncSession, actor: Actor, notice_id: uuid.UUID) -> tuple[SupervisionNotice, Task, str]:
+    """A 督办单 with its task and unit name, if the actor may see it; otherwise "not found"."""
+    notice = await session.get(SupervisionNotice, notice_id)
+    if notice is None or (actor.role in (Role.unit_head, Role.unit_staff) and notice.unit_id != actor.unit_id):
+        raise NotFound(_("找不到该督办单。"))
+    task = await get_task(session, actor, notice.task_id)
+    unit = await session.get(Unit, notice.unit_id)
+    return notice, task, unit.name if unit else ""

@@ -1,0 +1,17 @@
+"""Messages written by SQL: a translated template whose %(name)s placeholders become PostgreSQL format() arguments,
+so a sweep renders thousands of reminders in one statement, in the bureau's language."""
+
+import re
+
+from backend.i18n import _
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def sql_message(template: str, columns: dict[str, str], param: str, params: dict) -> str:
+    """The SQL expression for `template` (an untranslated N_ string); binds the translated format to `param`."""
+    translated = _(template)
+    names = _PLACEHOLDER.findall(translated)
+    params[param] = _PLACEHOLDER.sub("%s", translated)
+    arguments = "".join(f", {columns[name]}" for name in names)
+    return f"format(CAST(:{param} AS text){arguments})"

@@ -1,0 +1,196 @@
+"""The reminder sweep of one bureau: deadline and report-day reminders, overdue escalation with its 督办单, and the
+digests. Each rule is one INSERT … SELECT over the bureau's assignments (no loop over tasks); each decision has a
+dedupe key, so running the sweep again — the next cron tick, a restarted worker — adds nothing.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.delivery.service import queue_robot_messages
+from backend.i18n import N_
+from backend.notifications.service import notify_decided
+from backend.reminders.digests import daily_digests, weekly_overview
+from backend.reminders.models import NoticeLevel, ReminderPolicy
+from backend.reminders.schedule import in_quiet_hours, local_now, overdue_cutoff, windows
+from backend.reminders.service import get_policy
+from backend.reminders.sql import sql_message
+from backend.reports.common import get_bureau_settings
+from backend.reports.periods import current_period, due_on
+from backend.tasks.calendar import workdays_between
+from backend.tasks.models import ReportFrequency
+
+OPEN_ASSIGNMENT = "a.state IN ('assigned', 'acknowledged', 'in_progress')"
+OPEN_TASK = "t.state NOT IN ('done', 'cancelled', 'completion_requested')"
+TASK_COLUMNS = {"number": "t.number", "title": "t.title", "deadline": "to_char(a.deadline, 'YYYY-MM-DD')"}
+OVERDUE_HISTORY_DAYS = 1100
+
+
+@dataclass
+class SweepResult:
+    deadline: int = 0
+    report_day: int = 0
+    notices: int = 0
+    escalated: int = 0
+    digests: int = 0
+    weekly: int = 0
+    robots: int = 0
+
+
+async def sweep_bureau(session: AsyncSession, tenant_id: uuid.UUID, timezone: str, at: datetime) -> SweepResult:
+    """Everything the bureau's rules decide at `at`. Serialised per bureau (a transaction-level advisory lock), so
+    two workers never number a 督办单 twice."""
+    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('reminders:' || :tenant))"),
+                       params={"tenant": str(tenant_id)})
+    policy = await get_policy(session, tenant_id)
+    result = SweepResult()
+    if not policy.enabled:
+        return result
+    local = local_now(at, timezone)
+    today = local.date()
+    result.deadline, robots_a = await _deadline_reminders(session, tenant_id, policy, today)
+    result.report_day, robots_b = await _report_day_reminders(session, tenant_id, policy, today)
+    result.notices, result.escalated, robots_c = await _escalate(session, tenant_id, policy, today)
+    result.robots = robots_a + robots_b + robots_c
+    if local.time() >= policy.daily_digest_at and not in_quiet_hours(local, policy.quiet_start, policy.quiet_end):
+        result.digests = await daily_digests(session, tenant_id, today)
+        if local.isoweekday() == policy.weekly_digest_weekday:
+            result.weekly, robots_d = await weekly_overview(session, tenant_id, today)
+            result.robots += robots_d
+    return result
+
+
+async def _notify_units(
+    session: AsyncSession, tenant_id: uuid.UUID, rows_sql: str, params: dict, *, kind: str,
+) -> tuple[int, int]:
+    """`rows_sql` selects (unit_id, key, title, body, link) from assignments `a`; its units' members and robots hear."""
+    people = (f"SELECT m.id AS membership_id, r.key, r.title, r.body, r.link FROM ({rows_sql}) r "
+              "JOIN memberships m ON m.unit_id = r.unit_id AND m.is_active AND m.role IN ('unit_head', 'unit_staff')")
+    notified = await notify_decided(session, tenant_id, people, params, kind=kind)
+    robots = await queue_robot_messages(session, tenant_id, rows_sql, params)
+    return notified, robots
+
+
+async def _deadline_reminders(
+    session: AsyncSession, tenant_id: uuid.UUID, policy: ReminderPolicy, today: date,
+) -> tuple[int, int]:
+    due = windows(today, [k for k in policy.deadline_workdays if k > 0])
+    if not due:
+        return 0, 0
+    params: dict = {"ks": [w.offset for w in due], "starts": [w.start for w in due], "ends": [w.end for w in due]}
+    columns = TASK_COLUMNS | {"workdays": "w.k"}
+    title = sql_message(N_("【到期提醒】%(number)s %(title)s"), columns, "title_tpl", params)
+    body = sql_message(N_("距办理时限（%(deadline)s）还有 %(workdays)s 个工作日，请抓紧推进并按时报送。"),
+                       columns, "body_tpl", params)
+    rows = f"""
+        SELECT a.unit_id, 'deadline:' || a.id::text || ':' || a.deadline::text || '/T-' || w.k AS key,
+               {title} AS title, {body} AS body, '/tasks/' || t.id::text AS link
+        FROM task_assignments a JOIN tasks t ON t.id = a.task_id
+        JOIN unnest(CAST(:ks AS int[]), CAST(:starts AS date[]), CAST(:ends AS date[])) AS w(k, s, e)
+             ON a.deadline >= w.s AND a.deadline < w.e
+        WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK}"""
+    return await _notify_units(session, tenant_id, rows, params, kind="deadline_reminder")
+
+
+async def _report_day_reminders(
+    session: AsyncSession, tenant_id: uuid.UUID, policy: ReminderPolicy, today: date,
+) -> tuple[int, int]:
+    """Units that file a task's report (not the cooperating ones) and have not filed this period's yet."""
+    due_windows = windows(today, policy.report_day_workdays)
+    if not due_windows:
+        return 0, 0
+    report_day = (await get_bureau_settings(session, tenant_id)).report_day
+    horizon = due_windows[-1].end
+    found: list[tuple[str, str, date, int]] = []
+    for frequency in (ReportFrequency.monthly, ReportFrequency.quarterly):
+        for period in sorted({current_period(frequency, today), current_period(frequency, horizon)}):
+            day = due_on(period, report_day)
+            found += [(frequency.value, period, day, w.offset) for w in due_windows if w.start <= day < w.end]
+    if not found:
+        return 0, 0
+    params: dict = {"freqs": [f[0] for f in found], "periods": [f[1] for f in found],
+                    "dues": [f[2] for f in found], "ks": [f[3] for f in found]}
+    columns = TASK_COLUMNS | {"due": "to_char(r.due, 'YYYY-MM-DD')", "period": "r.period"}
+    title = sql_message(N_("【报送提醒】%(number)s %(title)s"), columns, "title_tpl", params)
+    today_body = sql_message(N_("今天（%(due)s）是本期（%(period)s）进展报送日，贵单位尚未报送，请于今日内报送。"),
+                             columns, "today_tpl", params)
+    ahead_body = sql_message(N_("本期（%(period)s）进展应于 %(due)s 前报送，贵单位尚未报送。"), columns, "ahead_tpl",
+                             params)
+    rows = f"""
+        SELECT a.unit_id, 'report-day:' || a.id::text || ':' || r.period || '/T-' || r.k AS key,
+               {title} AS title, CASE WHEN r.k = 0 THEN {today_body} ELSE {ahead_body} END AS body,
+               '/tasks/' || t.id::text AS link
+        FROM task_assignments a JOIN tasks t ON t.id = a.task_id
+        JOIN unnest(CAST(:freqs AS text[]), CAST(:periods AS text[]), CAST(:dues AS date[]), CAST(:ks AS int[]))
+             AS r(frequency, period, due, k) ON t.report_frequency = r.frequency
+        WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK} AND a.kind <> 'cooperating'
+          AND NOT EXISTS (SELECT 1 FROM progress_reports pr
+                          WHERE pr.task_id = a.task_id AND pr.unit_id = a.unit_id AND pr.period = r.period
+                            AND pr.kind = 'periodic' AND pr.state IN ('awaiting_unit_head', 'submitted', 'accepted'))"""
+    return await _notify_units(session, tenant_id, rows, params, kind="report_day_reminder")
+
+
+async def _escalate(
+    session: AsyncSession, tenant_id: uuid.UUID, policy: ReminderPolicy, today: date,
+) -> tuple[int, int, int]:
+    """Issues the 督办单 each overdue assignment has climbed to, then tells whom the level names: the unit head
+    (yellow); supervisors and leaders as well (red). Returns (notices issued, people notified, robot messages)."""
+    levels = [(NoticeLevel.yellow.value, overdue_cutoff(today, policy.escalate_unit_head_after)),
+              (NoticeLevel.red.value, overdue_cutoff(today, max(policy.escalate_leaders_after,
+                                                                 policy.escalate_unit_head_after)))]
+    oldest = today - timedelta(days=OVERDUE_HISTORY_DAYS)
+    days = [oldest + timedelta(days=n) for n in range((levels[0][1] - oldest).days + 1)]
+    issued = (await session.exec(text(f"""
+        INSERT INTO supervision_notices (id, tenant_id, task_id, unit_id, level, deadline, workdays_overdue, year,
+                                         seq, issued_at)
+        SELECT gen_random_uuid(), CAST(:tenant_id AS uuid), a.task_id, a.unit_id, l.level, a.deadline,
+               coalesce(o.n, 0), :year,
+               (SELECT coalesce(max(seq), 0) FROM supervision_notices WHERE year = :year)
+                 + row_number() OVER (ORDER BY l.level DESC, t.number, a.unit_id), now()
+        FROM task_assignments a JOIN tasks t ON t.id = a.task_id
+        JOIN unnest(CAST(:levels AS text[]), CAST(:cutoffs AS date[])) AS l(level, cutoff) ON a.deadline <= l.cutoff
+        LEFT JOIN unnest(CAST(:days AS date[]), CAST(:counts AS int[])) AS o(day, n) ON o.day = a.deadline
+        WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK}
+          AND NOT EXISTS (SELECT 1 FROM supervision_notices s WHERE s.task_id = a.task_id AND s.unit_id = a.unit_id
+                          AND s.level = l.level AND s.deadline = a.deadline)
+        RETURNING id
+    """), params={"tenant_id": tenant_id, "year": today.year, "levels": [lv[0] for lv in levels],
+                  "cutoffs": [lv[1] for lv in levels], "days": days,
+                  "counts": [workdays_between(day, today) for day in days]})).all()
+    if not issued:
+        return 0, 0, 0
+    params: dict = {"ids": [row[0] for row in issued]}
+    columns = {"number": "t.number", "title": "t.title", "unit": "u.name", "days": "s.workdays_overdue::text",
+               "notice": "s.year || '-' || lpad(s.seq::text, 3, '0')", "deadline": "to_char(s.deadline, 'YYYY-MM-DD')"}
+    yellow = sql_message(N_("【黄色督办】%(number)s %(title)s"), columns, "yellow_tpl", params)
+    red = sql_message(N_("【红色督办】%(number)s %(title)s"), columns, "red_tpl", params)
+    body = sql_message(N_("%(unit)s承办的任务已超过办理时限（%(deadline)s）%(days)s 个工作日，"
+                          "现发出督办单（督〔%(notice)s〕号），请立即办理并报送进展。"), columns, "body_tpl", params)
+    notices = f"""
+        SELECT s.id, s.level, s.unit_id, s.task_id, {yellow} AS yellow, {red} AS red, {body} AS body
+        FROM supervision_notices s JOIN tasks t ON t.id = s.task_id JOIN units u ON u.id = s.unit_id
+        WHERE s.id = ANY(CAST(:ids AS uuid[]))"""
+    recipients = f"""
+        SELECT m.id AS membership_id, 'notice:' || n.id::text AS key,
+               CASE WHEN n.level = 'red' THEN n.red ELSE n.yellow END AS title, n.body,
+               '/tasks/' || n.task_id::text AS link
+        FROM ({notices}) n JOIN memberships m ON m.is_active AND (
+            (m.unit_id = n.unit_id AND m.role = 'unit_head')
+            OR (n.level = 'red' AND m.role = 'supervisor')
+            OR (n.level = 'red' AND m.role = 'leader' AND (
+                m.id IN (SELECT o.membership_id FROM task_owners o WHERE o.task_id = n.task_id)
+                OR NOT EXISTS (SELECT 1 FROM task_owners o JOIN memberships lm ON lm.id = o.membership_id
+                               WHERE o.task_id = n.task_id AND lm.role = 'leader'))))"""
+    notified = await notify_decided(session, tenant_id, recipients, params, kind="escalation")
+    robot_rows = f"""
+        SELECT n.unit_id, 'notice:' || n.id::text AS key,
+               CASE WHEN n.level = 'red' THEN n.red ELSE n.yellow END AS title, n.body,
+               '/tasks/' || n.task_id::text AS link FROM ({notices}) n
+        UNION ALL
+        SELECT NULL, 'notice:' || n.id::text, n.red, n.body, '/tasks/' || n.task_id::text
+        FROM ({notices}) n WHERE n.level = 'red'"""
+    robots = await queue_robot_messages(session, tenant_id, robot_rows, params)
+    return len(issued), notified, robots

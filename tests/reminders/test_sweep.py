@@ -1,0 +1,235 @@
+"""The reminder rules over real workers: the clock is moved by running the jobs `at` a given moment, on real
+PostgreSQL and Redis, with e-mail into a real SMTP sink and robots into a real HTTP receiver.
+
+The calendar used below (December 2026, no public holidays in it):
+    Mon 7  Tue 8  Wed 9  Thu 10 Fri 11 | Sat 12 Sun 13
+    Mon 14 Tue 15 Wed 16 Thu 17 Fri 18 | Sat 19 Sun 20
+    Mon 21 Tue 22 Wed 23 Thu 24 Fri 25 | Sat 26 Sun 27
+A task due Fri 18th: T-7 working days is Wed 9th (10, 11, 14, 15, 16, 17, 18), T-3 Tue 15th, T-1 Thu 17th.
+Overdue by 1 working day on Mon 21st (yellow), by 5 on Fri 25th (21, 22, 23, 24, 25: red).
+The report day is the 25th: T-3 working days is Tue 22nd (23, 24, 25), T-0 the 25th itself.
+"""
+
+import email
+from datetime import date
+from email import policy as email_policy
+
+from arq import Worker
+from sqlmodel import col, select
+
+from backend.core.jobs import enqueue, redis_settings
+from backend.db import unit_of_work
+from backend.delivery import service as delivery
+from backend.delivery.models import OutboxMessage
+from backend.notifications.models import Notification
+from backend.reminders import service as reminders
+from backend.reminders.models import SupervisionNotice
+from backend.tasks import service as tasks
+from backend.tasks.models import ReportFrequency, Task
+from backend.tenancy.models import Membership, Role
+from tests.support.fixtures import create_bureau, policy_form
+from workers.settings import WorkerSettings
+
+CST = "+08:00"
+
+
+async def run_jobs_at(at: str) -> None:
+    """Moves the clock: a fresh real worker runs the sweep and then the sender as of `at`."""
+    await enqueue("sweep_reminders", at=at)
+    await enqueue("deliver_outbox", at=at)
+    worker = Worker(functions=WorkerSettings.functions, redis_settings=redis_settings(), burst=True,
+                    handle_signals=False, poll_delay=0.05, max_jobs=1)
+    await worker.main()
+    await worker.close()
+    assert worker.jobs_failed == 0
+
+
+async def new_task(bureau, title: str, deadline: date, frequency=ReportFrequency.monthly) -> Task:
+    async with unit_of_work(bureau.tenant.id) as session:
+        [task] = await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2026, [tasks.NewTask(
+            title=title, description="", deadline=deadline, lead_unit_ids=[bureau.units["school"].id])])
+        task.report_frequency = frequency
+        session.add(task)
+    return task
+
+
+async def notifications(bureau, prefix: str, about: str = "完成校园安全排查") -> list[tuple[str, str]]:
+    """(role, title) of the bureau's notifications whose decision key starts with `prefix`, about one task (the
+    fixture plan's own 2024 tasks are long overdue and escalate too)."""
+    async with unit_of_work(bureau.tenant.id) as session:
+        rows = (await session.exec(
+            select(Membership.role, Notification.title).join(Membership, col(Membership.id) == Notification.membership_id)
+            .where(col(Notification.dedupe_key).startswith(prefix), col(Notification.title).contains(about))
+            .order_by(col(Notification.created_at)))).all()
+    return sorted((str(role), title) for role, title in rows)
+
+
+async def outbox(bureau, prefix: str) -> list[OutboxMessage]:
+    async with unit_of_work(bureau.tenant.id) as session:
+        return list((await session.exec(select(OutboxMessage).where(
+            col(OutboxMessage.dedupe_key).startswith(prefix)))).all())
+
+
+def mails_to(smtp, address: str, subject: str) -> list[email.message.EmailMessage]:
+    """What reached `address` with `subject` in its subject (the fixture plan's own old tasks also escalate)."""
+    mails = [email.message_from_bytes(content, policy=email_policy.default)
+             for _from, rcpts, content in smtp.envelopes if address in rcpts]
+    return [mail for mail in mails if subject in mail["Subject"]]
+
+
+async def test_deadline_reminders_fire_on_their_working_days_once_each(smtp):
+    bureau = await create_bureau()
+    task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    head, staff = bureau.users[Role.unit_head].email, bureau.users[Role.unit_staff].email
+    fired = []
+    for day in range(7, 19):
+        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}")
+        fired.append((day, len(await notifications(bureau, "deadline:"))))
+    # Two people of the school at each of T-7 (Wed 9th), T-3 (Tue 15th) and T-1 (Thu 17th); nothing in between.
+    assert fired == [(7, 0), (8, 0), (9, 2), (10, 2), (11, 2), (12, 2), (13, 2), (14, 2), (15, 4), (16, 4),
+                     (17, 6), (18, 6)]
+    assert await notifications(bureau, "deadline:") == sorted(
+        [("unit_head", f"【到期提醒】{task.number} 完成校园安全排查")] * 3
+        + [("unit_staff", f"【到期提醒】{task.number} 完成校园安全排查")] * 3)
+    # Each reminder reached each person's mailbox once, with the Message-ID of its outbox row.
+    for address in (head, staff):
+        mails = mails_to(smtp, address, "到期提醒")
+        assert [m["Subject"] for m in mails] == [f"【到期提醒】{task.number} 完成校园安全排查"] * 3
+        bodies = [m.get_body(("plain",)).get_content() for m in mails]
+        assert ["还有 7 个工作日" in bodies[0], "还有 3 个工作日" in bodies[1], "还有 1 个工作日" in bodies[2]] == [True] * 3
+        assert f"/tasks/{task.id}" in bodies[0]
+    rows = {row.message_id: row for row in await outbox(bureau, "deadline:")}
+    assert {m["Message-ID"] for m in mails_to(smtp, head, "到期提醒") + mails_to(smtp, staff, "到期提醒")} == set(rows)
+    assert {row.state for row in rows.values()} == {"sent"}
+    # The cron runs again, and a restarted worker too: nothing is decided or sent twice.
+    sent = len(smtp.envelopes)
+    await run_jobs_at(f"2026-12-17T15:00{CST}")
+    await run_jobs_at(f"2026-12-17T16:00{CST}")
+    assert len(await notifications(bureau, "deadline:")) == 6 and len(smtp.envelopes) == sent
+
+
+async def test_escalation_climbs_from_unit_head_to_supervisors_and_leaders(smtp, receiver):
+    bureau = await create_bureau()
+    task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    async with unit_of_work(bureau.tenant.id) as session:
+        await delivery.add_channel(session, bureau.actors[Role.admin], kind="wecom", url=receiver.url("bureau"))
+        await delivery.add_channel(session, bureau.actors[Role.admin], kind="dingtalk", url=receiver.url("school"),
+                                   secret="SEC123", unit_id=bureau.units["school"].id)
+    await run_jobs_at(f"2026-12-19T09:00{CST}")  # Saturday: not a working day, nothing climbs
+    assert await notifications(bureau, "notice:") == []
+    await run_jobs_at(f"2026-12-21T09:00{CST}")  # overdue by 1 working day: the unit head, with a yellow notice
+    assert await notifications(bureau, "notice:") == [("unit_head", f"【黄色督办】{task.number} 完成校园安全排查")]
+    await run_jobs_at(f"2026-12-24T09:00{CST}")  # 4 working days: no new level
+    assert len(await notifications(bureau, "notice:")) == 1
+    await run_jobs_at(f"2026-12-25T09:00{CST}")  # 5 working days: supervisors and leaders too, with a red notice
+    red = f"【红色督办】{task.number} 完成校园安全排查"
+    assert await notifications(bureau, "notice:") == sorted([
+        ("unit_head", f"【黄色督办】{task.number} 完成校园安全排查"), ("unit_head", red), ("supervisor", red),
+        ("leader", red)])
+    async with unit_of_work(bureau.tenant.id) as session:
+        numbers = list((await session.exec(select(SupervisionNotice.seq))).all())
+        notices = list((await session.exec(select(SupervisionNotice).where(SupervisionNotice.task_id == task.id)
+                                           .order_by(col(SupervisionNotice.seq)))).all())
+    assert [(n.level, n.workdays_overdue, n.deadline, n.year) for n in notices] == [
+        ("yellow", 1, date(2026, 12, 18), 2026), ("red", 5, date(2026, 12, 18), 2026)]
+    assert sorted(numbers) == list(range(1, len(numbers) + 1))  # 督〔2026〕001号, 002号 … with no gap or repeat
+    # The supervisor's and leader's mailboxes have the red one; the unit's staff (not the head) neither.
+    assert [m["Subject"] for m in mails_to(smtp, bureau.users[Role.leader].email, "完成校园安全排查")] == [red]
+    assert [m["Subject"] for m in mails_to(smtp, bureau.users[Role.supervisor].email, "完成校园安全排查")] == [red]
+    assert mails_to(smtp, bureau.users[Role.unit_staff].email, "督办") == []
+    # The school's robot heard both levels, signed; the bureau's robot only the red one.
+    school = [body["markdown"]["title"] for _path, query, body in receiver.to("school")]
+    assert [title for title in school if "完成校园安全排查" in title] == [f"【黄色督办】{task.number} 完成校园安全排查", red]
+    assert all("sign" in query and "timestamp" in query for _path, query, _body in receiver.to("school"))
+    bureau_robot = [body["markdown"]["content"].splitlines()[0] for _p, _q, body in receiver.to("bureau")]
+    assert [line for line in bureau_robot if "完成校园安全排查" in line] == [f"**{red}**"]
+    # More runs of the same day change nothing.
+    heard = len(receiver.requests)
+    await run_jobs_at(f"2026-12-25T16:00{CST}")
+    assert len(await notifications(bureau, "notice:")) == 4 and len(receiver.requests) == heard
+
+
+async def test_report_day_reminders_go_to_units_that_have_not_filed(smtp):
+    bureau = await create_bureau()
+    task = await new_task(bureau, "推进课后服务", date(2027, 6, 30))
+    for day in (21, 22, 23, 24, 25):
+        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}")
+    titles = await notifications(bureau, "report-day:", "推进课后服务")
+    # T-3 (Tue 22nd) and the day itself (Fri 25th), to both of the school's people.
+    assert titles == sorted([("unit_head", f"【报送提醒】{task.number} 推进课后服务")] * 2
+                            + [("unit_staff", f"【报送提醒】{task.number} 推进课后服务")] * 2)
+    bodies = [m.get_body(("plain",)).get_content() for m in mails_to(smtp, bureau.users[Role.unit_staff].email, "报送提醒")]
+    assert "应于 2026-12-25 前报送" in bodies[0] and "今天（2026-12-25）是本期（2026-12）进展报送日" in bodies[1]
+
+
+async def test_quiet_hours_hold_messages_for_the_morning(smtp):
+    bureau = await create_bureau()
+    async with unit_of_work(bureau.tenant.id) as session:
+        await reminders.update_policy(session, bureau.actors[Role.admin], policy_form())  # 22:00–07:00
+    await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    staff = bureau.users[Role.unit_staff].email
+    await run_jobs_at(f"2026-12-09T06:30{CST}")  # decided at 06:30 bureau time, the bell has it …
+    assert len(await notifications(bureau, "deadline:")) == 2
+    assert mails_to(smtp, staff, "到期提醒") == []  # … but nothing leaves before 07:00
+    await run_jobs_at(f"2026-12-08T23:30{CST}")  # (nor the night before)
+    assert mails_to(smtp, staff, "到期提醒") == []
+    await run_jobs_at(f"2026-12-09T07:00{CST}")
+    assert len(mails_to(smtp, staff, "到期提醒")) == 1
+
+
+async def test_bureau_day_boundary_is_its_own_midnight(smtp):
+    bureau = await create_bureau()
+    await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    await run_jobs_at("2026-12-08T15:59:00+00:00")  # 23:59 on Tue 8th in Beijing: not yet T-7
+    assert await notifications(bureau, "deadline:") == []
+    await run_jobs_at("2026-12-08T16:00:00+00:00")  # 00:00 on Wed 9th in Beijing (still the 8th in UTC)
+    assert len(await notifications(bureau, "deadline:")) == 2
+
+
+async def test_disabled_rules_decide_nothing(smtp):
+    bureau = await create_bureau()
+    async with unit_of_work(bureau.tenant.id) as session:
+        await reminders.update_policy(session, bureau.actors[Role.admin], policy_form(
+            enabled=False, quiet_start="00:00", quiet_end="00:00"))
+    await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    for day in (9, 21, 25):
+        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}")
+    assert await notifications(bureau, "deadline:") + await notifications(bureau, "notice:") == []
+
+
+async def test_daily_digest_lists_what_waits_and_skips_who_has_nothing(smtp):
+    bureau = await create_bureau()
+    await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    await run_jobs_at(f"2026-12-09T07:00{CST}")  # before the digest time (07:30)
+    assert await notifications(bureau, "digest:", "每日待办") == []
+    await run_jobs_at(f"2026-12-09T07:45{CST}")
+    digests = await notifications(bureau, "digest:", "每日待办")
+    # The school's two people have tasks to acknowledge; the plan's tasks wait for nobody else today.
+    assert [role for role, _title in digests] == ["unit_head", "unit_staff"]
+    [mail] = mails_to(smtp, bureau.users[Role.unit_staff].email, "每日待办")
+    assert "待签收任务" in mail.get_body(("plain",)).get_content()
+    await run_jobs_at(f"2026-12-09T18:00{CST}")
+    assert len(await notifications(bureau, "digest:", "每日待办")) == 2  # one a day
+
+
+async def test_weekly_overview_reaches_leaders_on_monday(smtp, receiver):
+    bureau = await create_bureau()
+    async with unit_of_work(bureau.tenant.id) as session:
+        await delivery.add_channel(session, bureau.actors[Role.admin], kind="feishu", url=receiver.url("bureau"))
+    await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    await run_jobs_at(f"2026-12-15T08:00{CST}")  # Tuesday
+    assert await notifications(bureau, "weekly:", "每周概览") == []
+    await run_jobs_at(f"2026-12-21T08:00{CST}")  # Monday
+    assert await notifications(bureau, "weekly:", "每周概览") == [("leader", "【每周概览】2026年第52周")]
+    [overview] = [body["content"]["text"] for _p, _q, body in receiver.to("bureau") if "每周概览" in str(body)]
+    # Overdue: this task (school) and the fixture plan's 2024 task led by the office with the school's help.
+    assert "超期较多的单位：\n· 实验小学：超期 2 项\n· 办公室：超期 1 项" in overview
+    assert "红灯 2 项" in overview  # the plan's two 2024 tasks; this one turns red at the lights' next run
+
+
+async def test_sweep_of_one_bureau_never_touches_another(smtp):
+    bureau, other = await create_bureau(), await create_bureau()
+    await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    await run_jobs_at(f"2026-12-21T09:00{CST}")
+    assert await notifications(other, "notice:") == [] and await notifications(other, "deadline:") == []
+    assert len(await notifications(bureau, "notice:")) == 1
