@@ -133,7 +133,7 @@ async def nudge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, mess
     session.add(row)
     await session.flush()
     title = _("【催办】%(number)s %(title)s", number=task.number, title=task.title)
-    body = _("%(name)s 催办：%(message)s", name=actor.display_name, message=message or _("请抓紧办理并及时报送进展。"))
+    body = _("%(name)s 催办：%(text)s", name=actor.display_name, text=message or _("请抓紧办理并及时报送进展。"))
     params = {"task_id": task.id, "key": f"nudge:{row.id}", "title": title, "body": body, "link": f"/tasks/{task.id}"}
     units = ("SELECT a.unit_id, CAST(:key AS text) AS key, CAST(:title AS text) AS title, "
              "CAST(:body AS text) AS body, CAST(:link AS text) AS link FROM task_assignments a "

@@ -17,6 +17,7 @@ from backend.errors import DomainError, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
 from backend.plans import service as plans
+from backend.reminders import service as reminders
 from backend.reports import service as reports
 from backend.tasks import ledger, lifecycle
 from backend.tasks import service as tasks
@@ -95,6 +96,8 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     # The 台账's reports and evidence come from their own domains.
     context["reports"] = await reports.reports_for_task(session, actor, task_id)
     context["evidence"] = await evidence.list_evidence(session, actor, task_id)
+    context["notices"] = await reminders.notices_of_task(session, actor, view.task)
+    context["nudges"] = await reminders.nudges_of_task(session, view.task)
     return context
 
 
@@ -167,6 +170,13 @@ async def acknowledge_page(request: Request, session: DbSession, actor: CurrentA
                            version: Annotated[str, Form()] = ""):
     return await _act(request, session, actor, task_id,
                       lambda: lifecycle.acknowledge(session, actor, task_id, version=_version(version)), {})
+
+
+@pages.post("/tasks/{task_id}/nudge")
+async def nudge_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                     message: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, task_id,
+                      lambda: reminders.nudge(session, actor, task_id, message=message), {"message": message})
 
 
 @pages.post("/tasks/{task_id}/send-back")

@@ -4,7 +4,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
@@ -18,7 +18,9 @@ from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.evidence import service as evidence
 from backend.plans import service as plans
+from backend.notifications import service as notifications
 from backend.reminders import service as reminders
+from backend.reminders.sweep import sweep_bureau
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
@@ -119,6 +121,10 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
                                       reason="样例")
     await lifecycle.refresh_lights(session, admin.tenant_id, today=date(2027, 3, 1), trigger="样例",
                                    task_ids=[task.id])
+    await reminders.nudge(session, supervisor, task.id, message="样例催办")
+    await sweep_bureau(session, admin.tenant_id, "Asia/Shanghai", datetime(2027, 3, 1, 9, tzinfo=UTC))
+    await notifications.update_preferences(session, office_clerk, email=True, sms=True, phone="13800138000",
+                                           daily_digest=True, weekly_digest=False)
     await delivery.add_channel(session, admin, kind="wecom", url="http://127.0.0.1:9/robot")
     await delivery.queue_message(session, admin.tenant_id, dedupe_key=f"sample:{suffix}", channel="inapp",
                                  recipient=str(office_clerk.membership_id), subject="样例", body_text="样例")
