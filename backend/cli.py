@@ -165,6 +165,9 @@ async def _demo(args) -> None:
     print(_("所有演示账号的密码都是：%(password)s", password=DEMO_PASSWORD))
     for login in logins:
         print(f"  {login.username:<10} {login.display_name}（{login.role}）")
+    print(_("移动演示时钟，看提醒和督办如何发出（另开一个终端）："))
+    print(f"  DATABASE_URL='{os.environ.get('DATABASE_URL', '')}' REDIS_URL='{os.environ.get('REDIS_URL', '')}' "
+          "luoshi remind --at 2026-12-21T09:00+08:00")
     print(_("按 Ctrl-C 停止。") + "\n", flush=True)
     server = uvicorn.Server(uvicorn.Config("backend.web:create_app", factory=True, host=args.host, port=args.port,
                                            log_config=None))
@@ -176,6 +179,32 @@ async def _demo(args) -> None:
         worker_task.cancel()
         await asyncio.gather(worker_task, return_exceptions=True)
         await worker.close()
+
+
+def cmd_remind(args) -> None:
+    """Runs the reminder rules and the sender now, or as of --at: how an operator (or a demo) moves the clock."""
+    from backend.db import dispose_engine
+    from backend.delivery.jobs import deliver_outbox
+    from backend.reminders.jobs import moment, sweep_all
+
+    async def run() -> tuple[dict[str, int], int]:
+        try:
+            decided = await sweep_all(moment(args.at))
+            sent = await deliver_outbox({}, at=args.at) if args.deliver else 0
+            return decided, sent
+        finally:
+            await dispose_engine()
+
+    try:
+        decided, sent = _run(run())
+    except ValueError:
+        raise SystemExit(_("时间格式不对，请写成 2026-12-21T09:00+08:00。")) from None
+    print(_("到期提醒 %(d)s 人次，报送提醒 %(r)s 人次，督办单 %(n)s 份（通知 %(e)s 人次），每日摘要 %(g)s 人，"
+            "每周概览 %(w)s 人，群机器人消息 %(b)s 条。", d=decided.get("deadline", 0), r=decided.get("report_day", 0),
+            n=decided.get("notices", 0), e=decided.get("escalated", 0), g=decided.get("digests", 0),
+            w=decided.get("weekly", 0), b=decided.get("robots", 0)))
+    if args.deliver:
+        print(_("已发送 %(n)s 条消息（免打扰时段内的消息留待结束后发送）。", n=sent))
 
 
 def cmd_plan_parse(args) -> None:
@@ -198,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, default=1)
         p.set_defaults(func=cmd_serve if name == "serve" else cmd_demo)
     sub.add_parser("worker", help="运行后台任务（arq）").set_defaults(func=cmd_worker)
+    p = sub.add_parser("remind", help="立即执行提醒与督办规则（可指定时间，用于演示和补发）")
+    p.add_argument("--at", default=None, help="按此时间执行，例如 2026-12-21T09:00+08:00；不写则为现在")
+    p.add_argument("--no-deliver", dest="deliver", action="store_false", help="只作决定，不发送")
+    p.set_defaults(func=cmd_remind)
     sub.add_parser("migrate", help="迁移数据库到最新版本并创建应用角色").set_defaults(func=cmd_migrate)
 
     tenant = sub.add_parser("tenant", help="教育局").add_subparsers(dest="action", required=True)

@@ -24,6 +24,7 @@ class DemoLogin:
     display_name: str
 
 
+DEMO_MAIL_DOMAIN = "shifan.edu.example"
 DEMO_PEOPLE = [
     ("operator", "operator", "平台运维", None),
     (Role.admin, "admin", "王管理", None),
@@ -59,7 +60,8 @@ async def ensure_demo_bureau() -> list[DemoLogin]:
         people = {}
         for role, username, name, _unit in DEMO_PEOPLE:
             people[username] = await create_user(session, username=username, display_name=name,
-                                                 password=DEMO_PASSWORD, is_operator=role == "operator")
+                                                 password=DEMO_PASSWORD, is_operator=role == "operator",
+                                                 email=None if role == "operator" else f"{username}@{DEMO_MAIL_DOMAIN}")
         admin_user = people["admin"]
         await tenancy.add_member(session, None, tenant_id=tenant.id, user=admin_user, role=Role.admin)
         from backend.accounts.service import actor_for

@@ -242,12 +242,15 @@ def create_app() -> FastAPI:
     from backend.accounts.routes import pages as accounts_pages
     from backend.audit.routes import api as audit_api
     from backend.audit.routes import pages as audit_pages
+    from backend.delivery.routes import api as delivery_api
+    from backend.delivery.routes import pages as delivery_pages
     from backend.evidence.routes import api as evidence_api
     from backend.evidence.routes import pages as evidence_pages
     from backend.notifications.routes import api as notifications_api
     from backend.notifications.routes import pages as notifications_pages
     from backend.plans.routes import api as plans_api
     from backend.plans.routes import pages as plans_pages
+    from backend.reminders.routes import pages as reminders_pages
     from backend.reports.routes import api as reports_api
     from backend.reports.routes import pages as reports_pages
     from backend.tasks.routes import api as tasks_api
@@ -262,10 +265,10 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_platform_routes(app)
     for router in (accounts_pages, tenancy_pages, tasks_pages, reports_pages, plans_pages, evidence_pages,
-                   notifications_pages, audit_pages):
+                   notifications_pages, audit_pages, delivery_pages, reminders_pages):
         app.include_router(router)
     for router in (accounts_api, tenancy_api, tasks_api, reports_api, plans_api, evidence_api, notifications_api,
-                   audit_api):
+                   audit_api, delivery_api):
         app.include_router(router, prefix="/api/v1")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, nothing else.

@@ -96,24 +96,31 @@ async def _claim(tenant_id: uuid.UUID, limit: int, now: datetime) -> list[tuple[
         await session.exec(update(OutboxMessage).where(col(OutboxMessage.id).in_([r.id for r in rows]))
                            .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
                            .execution_options(synchronize_session=False))
-        secrets = {(c.kind, c.url): c.secret for c in (await session.exec(
-            select(ChannelConfig).where(col(ChannelConfig.enabled),
-                                        col(ChannelConfig.kind).in_([ConfigKind.dingtalk, ConfigKind.feishu])))).all()}
+        # Secrets of disabled robots too: what was queued before an admin switched one off still goes out signed.
+        configs = (await session.exec(select(ChannelConfig).where(
+            col(ChannelConfig.kind).in_([ConfigKind.dingtalk, ConfigKind.feishu, ConfigKind.smtp_sender])))).all()
+        secrets = {(c.kind, c.url): c.secret for c in configs if c.kind != ConfigKind.smtp_sender}
+        # The bureau's own From address (its 发件邮箱), when it set one.
+        sender = next((c.url for c in configs if c.kind == ConfigKind.smtp_sender and c.enabled and c.unit_id is None),
+                      "")
         claimed = []
         for row in rows:
             session.expunge(row)
             row.attempts += 1
-            claimed.append((row, secrets.get((row.channel, row.recipient), "")))
+            extra = sender if row.channel == Channel.email else secrets.get((row.channel, row.recipient), "")
+            claimed.append((row, extra))
         return claimed
 
 
-async def _send(row: OutboxMessage, secret: str, gate: asyncio.Semaphore) -> str | None:
-    """None when sent (in-app rows are written when the outcome is recorded), else the error."""
+async def _send(row: OutboxMessage, extra: str, gate: asyncio.Semaphore) -> str | None:
+    """None when sent (in-app rows are written when the outcome is recorded), else the error. `extra` is the
+    robot's signing secret, or for e-mail the bureau's From address."""
     if row.channel == Channel.inapp:
         return None
+    email = row.channel == Channel.email
     outgoing = channels.Outgoing(id=str(row.id), channel=row.channel, recipient=row.recipient, subject=row.subject,
                                  body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
-                                 secret=secret)
+                                 secret="" if email else extra, sender=extra if email else "")
     async with gate:
         try:
             await channels.send(outgoing)
@@ -130,9 +137,9 @@ async def deliver_due(tenant_id: uuid.UUID, limit: int = 100, *, now: datetime |
     if not claimed:
         return result
     gate = asyncio.Semaphore(CONCURRENCY)
-    errors = await asyncio.gather(*(_send(row, secret, gate) for row, secret in claimed))
+    errors = await asyncio.gather(*(_send(row, extra, gate) for row, extra in claimed))
     async with unit_of_work(tenant_id) as session:
-        for (row, _secret), error in zip(claimed, errors, strict=True):
+        for (row, _extra), error in zip(claimed, errors, strict=True):
             pending = (col(OutboxMessage.id) == row.id, col(OutboxMessage.state) == OutboxState.pending)
             if error is None:
                 if row.channel == Channel.inapp:

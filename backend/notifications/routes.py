@@ -2,14 +2,16 @@
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from backend.core.forms import safe_next, see_other
+from backend.core.forms import form_error, safe_next, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
+from backend.errors import DomainError
 from backend.notifications import service as notifications
 
 pages = APIRouter(tags=["notifications"], include_in_schema=False)
@@ -52,3 +54,69 @@ class NotificationPublic(BaseModel):
 async def api_notifications(session: DbSession, actor: ApiActor):
     return [NotificationPublic.model_validate(n, from_attributes=True)
             for n in await notifications.list_for(session, actor)]
+
+
+# --- each person's notification preferences --------------------------------------------------------------
+
+
+def _checked(value: str) -> bool:
+    return value in ("1", "on", "true", "True", "yes")
+
+
+def _preference_values(preferences: notifications.Preferences) -> dict:
+    return {"email": preferences.email, "sms": preferences.sms, "phone": preferences.phone,
+            "daily_digest": preferences.daily_digest, "weekly_digest": preferences.weekly_digest}
+
+
+@pages.get("/account/notifications")
+async def preferences_page(request: Request, session: DbSession, actor: CurrentActor):
+    preferences = await notifications.get_preferences(session, actor)
+    return render(request, "notifications/preferences.html",
+                  {"preferences": preferences, "values": _preference_values(preferences)})
+
+
+@pages.post("/account/notifications")
+async def save_preferences_page(
+    request: Request, session: DbSession, actor: CurrentActor, email: Annotated[str, Form()] = "",
+    sms: Annotated[str, Form()] = "", phone: Annotated[str, Form()] = "",
+    daily_digest: Annotated[str, Form()] = "", weekly_digest: Annotated[str, Form()] = "",
+):
+    # An unticked box is simply not sent: absent means off.
+    values = {"email": _checked(email), "sms": _checked(sms), "phone": phone,
+              "daily_digest": _checked(daily_digest), "weekly_digest": _checked(weekly_digest)}
+    try:
+        await notifications.update_preferences(session, actor, **values)
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        return form_error(request, "notifications/preferences.html", error, values,
+                          {"preferences": await notifications.get_preferences(session, actor)})
+    return see_other(request, "/account/notifications?saved=1")
+
+
+class PreferencesIn(BaseModel):
+    email: bool = True
+    sms: bool = False
+    phone: str = ""
+    daily_digest: bool = True
+    weekly_digest: bool = True
+
+
+class PreferencesPublic(PreferencesIn):
+    address: str
+    weekly_offered: bool
+
+
+def _preferences_public(preferences: notifications.Preferences) -> PreferencesPublic:
+    return PreferencesPublic(**_preference_values(preferences), address=preferences.address,
+                             weekly_offered=preferences.weekly_offered)
+
+
+@api.get("/account/notifications", response_model=PreferencesPublic)
+async def api_preferences(session: DbSession, actor: ApiActor):
+    return _preferences_public(await notifications.get_preferences(session, actor))
+
+
+@api.put("/account/notifications", response_model=PreferencesPublic)
+async def api_update_preferences(session: DbSession, actor: ApiActor, body: PreferencesIn):
+    return _preferences_public(await notifications.update_preferences(session, actor, **body.model_dump()))

@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import col, func, select, update
+from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User
@@ -14,8 +14,10 @@ from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.db import set_context
+from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound
 from backend.i18n import _
+from backend.tasks.models import TaskAssignment
 from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, UnitKind, role_label
 
 # --- bureaus ---------------------------------------------------------------------------------------------
@@ -190,8 +192,14 @@ async def delete_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -
     )).one()
     if pending:
         raise Conflict(_("“%(name)s”还有未处理的邀请，请先撤销邀请。", name=unit.name))
-    # Accepted invitations keep their history; they just no longer point at the unit.
+    assigned = (await session.exec(
+        select(func.count()).select_from(TaskAssignment).where(TaskAssignment.unit_id == unit.id))).one()
+    if assigned:
+        raise Conflict(_("“%(name)s”承办过 %(n)s 项任务，台账要保留，不能删除；可以改名或把人员调走。",
+                         name=unit.name, n=assigned))
+    # Accepted invitations keep their history; they just no longer point at the unit. Its group robots go with it.
     await session.exec(update(Invitation).where(col(Invitation.unit_id) == unit.id).values(unit_id=None))
+    await session.exec(delete(ChannelConfig).where(col(ChannelConfig.unit_id) == unit.id))
     await session.delete(unit)
     await session.flush()
     await record(session, actor, "unit.delete", object_type="unit", object_id=unit_id,

@@ -188,3 +188,13 @@ async def test_sender_job_delivers_every_bureau(bureau, other_bureau, smtp):
     assert delivered() == sorted(ours)
     await deliver_outbox({"job_id": "test-again"})
     assert delivered() == sorted(ours)
+
+
+async def test_bureau_sender_address_is_the_from_of_its_mail(bureau, smtp):
+    async with unit_of_work(bureau.tenant.id) as session:
+        await delivery.add_channel(session, bureau.actors[Role.admin], kind="smtp-sender", url="duban@jyj.example.cn")
+    assert await queue(bureau.tenant.id, dedupe_key="from-1", channel="email", recipient="head@school.test")
+    assert (await delivery.deliver_due(bureau.tenant.id)).sent == 1
+    [(mail_from, _rcpts, content)] = smtp.envelopes
+    assert mail_from == "duban@jyj.example.cn"
+    assert email.message_from_bytes(content, policy=policy.default)["From"] == "duban@jyj.example.cn"

@@ -79,7 +79,8 @@ async def test_supervisor_nudges_once_and_the_unit_hears_it(signed_in, bureau, o
             Notification.membership_id == bureau.actors[Role.unit_staff].membership_id,
             Notification.kind == "nudge"))).all()
         nudges = (await session.exec(select(func.count()).select_from(Nudge))).one()
-    assert heard == [(f"【催办】{task.number} 完成校园安全排查", f"{bureau.actors[Role.supervisor].display_name} 催办：请本周内报送排查台账")]
+    by = bureau.actors[Role.supervisor].display_name
+    assert heard == [(f"【催办】{task.number} 完成校园安全排查", f"{by} 催办：请本周内报送排查台账")]
     assert nudges == 1
     page = (await supervisor.get(f"/tasks/{task.id}")).text
     assert "督办记录" in page and "请本周内报送排查台账" in page

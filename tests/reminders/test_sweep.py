@@ -58,7 +58,8 @@ async def notifications(bureau, prefix: str, about: str = "完成校园安全排
     fixture plan's own 2024 tasks are long overdue and escalate too)."""
     async with unit_of_work(bureau.tenant.id) as session:
         rows = (await session.exec(
-            select(Membership.role, Notification.title).join(Membership, col(Membership.id) == Notification.membership_id)
+            select(Membership.role, Notification.title)
+            .join(Membership, col(Membership.id) == Notification.membership_id)
             .where(col(Notification.dedupe_key).startswith(prefix), col(Notification.title).contains(about))
             .order_by(col(Notification.created_at)))).all()
     return sorted((str(role), title) for role, title in rows)
@@ -78,7 +79,7 @@ def mails_to(smtp, address: str, subject: str) -> list[email.message.EmailMessag
 
 
 async def test_deadline_reminders_fire_on_their_working_days_once_each(smtp):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
     head, staff = bureau.users[Role.unit_head].email, bureau.users[Role.unit_staff].email
     fired = []
@@ -96,7 +97,7 @@ async def test_deadline_reminders_fire_on_their_working_days_once_each(smtp):
         mails = mails_to(smtp, address, "到期提醒")
         assert [m["Subject"] for m in mails] == [f"【到期提醒】{task.number} 完成校园安全排查"] * 3
         bodies = [m.get_body(("plain",)).get_content() for m in mails]
-        assert ["还有 7 个工作日" in bodies[0], "还有 3 个工作日" in bodies[1], "还有 1 个工作日" in bodies[2]] == [True] * 3
+        assert all(f"还有 {n} 个工作日" in body for n, body in zip((7, 3, 1), bodies, strict=True))
         assert f"/tasks/{task.id}" in bodies[0]
     rows = {row.message_id: row for row in await outbox(bureau, "deadline:")}
     assert {m["Message-ID"] for m in mails_to(smtp, head, "到期提醒") + mails_to(smtp, staff, "到期提醒")} == set(rows)
@@ -109,7 +110,7 @@ async def test_deadline_reminders_fire_on_their_working_days_once_each(smtp):
 
 
 async def test_escalation_climbs_from_unit_head_to_supervisors_and_leaders(smtp, receiver):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
     async with unit_of_work(bureau.tenant.id) as session:
         await delivery.add_channel(session, bureau.actors[Role.admin], kind="wecom", url=receiver.url("bureau"))
@@ -139,7 +140,8 @@ async def test_escalation_climbs_from_unit_head_to_supervisors_and_leaders(smtp,
     assert mails_to(smtp, bureau.users[Role.unit_staff].email, "督办") == []
     # The school's robot heard both levels, signed; the bureau's robot only the red one.
     school = [body["markdown"]["title"] for _path, query, body in receiver.to("school")]
-    assert [title for title in school if "完成校园安全排查" in title] == [f"【黄色督办】{task.number} 完成校园安全排查", red]
+    yellow = f"【黄色督办】{task.number} 完成校园安全排查"
+    assert [title for title in school if "完成校园安全排查" in title] == [yellow, red]
     assert all("sign" in query and "timestamp" in query for _path, query, _body in receiver.to("school"))
     bureau_robot = [body["markdown"]["content"].splitlines()[0] for _p, _q, body in receiver.to("bureau")]
     assert [line for line in bureau_robot if "完成校园安全排查" in line] == [f"**{red}**"]
@@ -150,7 +152,7 @@ async def test_escalation_climbs_from_unit_head_to_supervisors_and_leaders(smtp,
 
 
 async def test_report_day_reminders_go_to_units_that_have_not_filed(smtp):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     task = await new_task(bureau, "推进课后服务", date(2027, 6, 30))
     for day in (21, 22, 23, 24, 25):
         await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}")
@@ -158,12 +160,13 @@ async def test_report_day_reminders_go_to_units_that_have_not_filed(smtp):
     # T-3 (Tue 22nd) and the day itself (Fri 25th), to both of the school's people.
     assert titles == sorted([("unit_head", f"【报送提醒】{task.number} 推进课后服务")] * 2
                             + [("unit_staff", f"【报送提醒】{task.number} 推进课后服务")] * 2)
-    bodies = [m.get_body(("plain",)).get_content() for m in mails_to(smtp, bureau.users[Role.unit_staff].email, "报送提醒")]
+    mails = mails_to(smtp, bureau.users[Role.unit_staff].email, "报送提醒")
+    bodies = [m.get_body(("plain",)).get_content() for m in mails]
     assert "应于 2026-12-25 前报送" in bodies[0] and "今天（2026-12-25）是本期（2026-12）进展报送日" in bodies[1]
 
 
 async def test_quiet_hours_hold_messages_for_the_morning(smtp):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     async with unit_of_work(bureau.tenant.id) as session:
         await reminders.update_policy(session, bureau.actors[Role.admin], policy_form())  # 22:00–07:00
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
@@ -178,7 +181,7 @@ async def test_quiet_hours_hold_messages_for_the_morning(smtp):
 
 
 async def test_bureau_day_boundary_is_its_own_midnight(smtp):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
     await run_jobs_at("2026-12-08T15:59:00+00:00")  # 23:59 on Tue 8th in Beijing: not yet T-7
     assert await notifications(bureau, "deadline:") == []
@@ -187,7 +190,7 @@ async def test_bureau_day_boundary_is_its_own_midnight(smtp):
 
 
 async def test_disabled_rules_decide_nothing(smtp):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     async with unit_of_work(bureau.tenant.id) as session:
         await reminders.update_policy(session, bureau.actors[Role.admin], policy_form(
             enabled=False, quiet_start="00:00", quiet_end="00:00"))
@@ -198,7 +201,7 @@ async def test_disabled_rules_decide_nothing(smtp):
 
 
 async def test_daily_digest_lists_what_waits_and_skips_who_has_nothing(smtp):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
     await run_jobs_at(f"2026-12-09T07:00{CST}")  # before the digest time (07:30)
     assert await notifications(bureau, "digest:", "每日待办") == []
@@ -213,7 +216,7 @@ async def test_daily_digest_lists_what_waits_and_skips_who_has_nothing(smtp):
 
 
 async def test_weekly_overview_reaches_leaders_on_monday(smtp, receiver):
-    bureau = await create_bureau()
+    bureau = await create_bureau(emails=True)
     async with unit_of_work(bureau.tenant.id) as session:
         await delivery.add_channel(session, bureau.actors[Role.admin], kind="feishu", url=receiver.url("bureau"))
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
@@ -228,7 +231,7 @@ async def test_weekly_overview_reaches_leaders_on_monday(smtp, receiver):
 
 
 async def test_sweep_of_one_bureau_never_touches_another(smtp):
-    bureau, other = await create_bureau(), await create_bureau()
+    bureau, other = await create_bureau(emails=True), await create_bureau(emails=True)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
     await run_jobs_at(f"2026-12-21T09:00{CST}")
     assert await notifications(other, "notice:") == [] and await notifications(other, "deadline:") == []

@@ -17,8 +17,8 @@ from backend.core.actor import Actor
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.evidence import service as evidence
-from backend.plans import service as plans
 from backend.notifications import service as notifications
+from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reminders.sweep import sweep_bureau
 from backend.reports import service as reports
@@ -62,15 +62,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
-async def create_bureau(name: str | None = None, *, whole_loop: bool = False) -> Bureau:
+async def create_bureau(name: str | None = None, *, whole_loop: bool = False, emails: bool = False) -> Bureau:
     """A bureau with an office and a school, one person per role (unit roles in the school) and a published plan.
-    `whole_loop` also takes an extra task once round the loop, so that every tenant table has rows."""
+    `whole_loop` also takes an extra task once round the loop, so that every tenant table has rows; `emails` gives
+    each person an e-mail address (then every notification also queues an e-mail)."""
     suffix = uuid.uuid4().hex[:8]
     async with unit_of_work() as session:
         tenant = await tenancy.create_tenant(session, None, name=(name or "测试教育局") + suffix, code="t" + suffix)
         users = {
             role: await create_user(session, username=f"{role.value}-{suffix}", display_name=f"{role.value}{suffix}",
-                                    password=PASSWORD, email=f"{role.value}-{suffix}@bureau.test")
+                                    password=PASSWORD, email=f"{role.value}-{suffix}@bureau.test" if emails else None)
             for role in ROLES
         }
         await tenancy.add_member(session, None, tenant_id=tenant.id, user=users[Role.admin], role=Role.admin)

@@ -1,6 +1,7 @@
 """Tenancy services: the unit tree, members, invitations, and the audit event each change leaves behind."""
 
 import uuid
+from datetime import date
 
 import pytest
 from sqlmodel import select
@@ -11,7 +12,10 @@ from backend.audit.service import list_events
 from backend.config import get_settings
 from backend.core.security import verify_password
 from backend.db import unit_of_work
+from backend.delivery import service as delivery
+from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from backend.tasks import service as tasks
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Invitation, Role, UnitKind
 from tests.support.fixtures import PASSWORD, Bureau, unique
@@ -575,3 +579,20 @@ async def test_reset_password_cannot_take_over_an_account_in_another_bureau(bure
         outcome = await authenticate(session, None, username=shared.username, password=PASSWORD, ip="10.0.0.3")
     assert isinstance(outcome, User)
     assert await events(bureau, "member.reset_password") == []
+
+
+async def test_delete_refused_for_a_unit_that_took_tasks_and_takes_its_robots_along(bureau):
+    async with unit_of_work(bureau.tenant.id) as session:
+        busy = await tenancy.create_unit(session, admin(bureau), name="安全科")
+        idle = await tenancy.create_unit(session, admin(bureau), name="后勤科")
+        await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2026, [tasks.NewTask(
+            title="排查", description="", deadline=date(2026, 12, 18), lead_unit_ids=[busy.id])])
+        await delivery.add_channel(session, admin(bureau), kind="wecom", url="http://127.0.0.1:9/r", unit_id=idle.id)
+    async with unit_of_work(bureau.tenant.id) as session:
+        with pytest.raises(Conflict) as caught:
+            await tenancy.delete_unit(session, admin(bureau), busy.id)
+        await tenancy.delete_unit(session, admin(bureau), idle.id)
+    assert "“安全科”承办过 1 项任务" in caught.value.message
+    async with unit_of_work(bureau.tenant.id) as session:
+        assert (await session.exec(select(ChannelConfig).where(ChannelConfig.unit_id == idle.id))).all() == []
+    assert "安全科" in await unit_names(bureau) and "后勤科" not in await unit_names(bureau)

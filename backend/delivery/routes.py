@@ -1,0 +1,216 @@
+"""The administrator's delivery pages: the bureau's group robots and e-mail sender, and the dead-letter list."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from pydantic import BaseModel
+
+from backend.core.forms import form_error, see_other
+from backend.core.templating import render
+from backend.delivery import service as delivery
+from backend.delivery.models import ConfigKind
+from backend.deps import ApiActor, CurrentActor, DbSession
+from backend.errors import DomainError, InvalidInput
+from backend.i18n import _
+
+pages = APIRouter(tags=["delivery"], include_in_schema=False)
+api = APIRouter(tags=["delivery"])
+
+
+def _notices() -> dict[str, str]:
+    return {
+        "added": _("已添加。可以点“发送测试消息”确认群里能收到。"),
+        "enabled": _("已启用。"),
+        "disabled": _("已停用，该渠道不再收到消息。"),
+        "deleted": _("已删除。"),
+        "tested": _("测试消息已排队，通常一分钟内到达（夜间免打扰时段内顺延到时段结束后）。"
+                    "如果迟迟没有收到，请到“发送失败的消息”查看原因。"),
+        "retried": _("已重新排队，将在一分钟内重新发送。"),
+        "stale": _("所选消息已不在失败列表中（可能已被重新发送），无需再次操作。"),
+    }
+
+
+def _uuid(value: str, field: str, message: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value.strip())
+    except (ValueError, AttributeError) as exc:
+        raise InvalidInput(message, field=field) from exc
+
+
+def _bureau_time(zone: str):
+    """Stored UTC times shown on the bureau's own clock."""
+    def show(value: datetime | None) -> str:
+        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if value else ""
+    return show
+
+
+def _channel_context(overview: delivery.ChannelOverview) -> dict:
+    return {
+        "groups": overview.groups, "nodes": overview.nodes, "kinds": list(ConfigKind),
+        "kind_label": delivery.config_kind_label, "mask_url": delivery.mask_url,
+        "mask_secret": delivery.mask_secret, "notices": _notices(),
+    }
+
+
+# --- channels --------------------------------------------------------------------------------------------
+
+
+@pages.get("/admin/channels")
+async def channels_page(request: Request, session: DbSession, actor: CurrentActor):
+    return render(request, "delivery/channels.html",
+                  _channel_context(await delivery.list_channels(session, actor)))
+
+
+@pages.post("/admin/channels")
+async def add_channel_page(
+    request: Request, session: DbSession, actor: CurrentActor, kind: Annotated[str, Form()] = "",
+    url: Annotated[str, Form()] = "", secret: Annotated[str, Form()] = "", unit_id: Annotated[str, Form()] = "",
+):
+    values = {"kind": kind, "url": url, "secret": secret, "unit_id": unit_id}
+    try:
+        unit = _uuid(unit_id, "unit_id", _("所选单位无效，请重新选择。")) if unit_id else None
+        await delivery.add_channel(session, actor, kind=kind, url=url, secret=secret, unit_id=unit)
+    except DomainError as error:
+        if error.status_code == 403:
+            raise
+        return form_error(request, "delivery/channels.html", error, values,
+                          _channel_context(await delivery.list_channels(session, actor)))
+    return see_other(request, "/admin/channels?notice=added")
+
+
+@pages.post("/admin/channels/{config_id}/enable")
+async def enable_channel_page(request: Request, session: DbSession, actor: CurrentActor, config_id: uuid.UUID):
+    await delivery.set_channel_enabled(session, actor, config_id, enabled=True)
+    return see_other(request, "/admin/channels?notice=enabled")
+
+
+@pages.post("/admin/channels/{config_id}/disable")
+async def disable_channel_page(request: Request, session: DbSession, actor: CurrentActor, config_id: uuid.UUID):
+    await delivery.set_channel_enabled(session, actor, config_id, enabled=False)
+    return see_other(request, "/admin/channels?notice=disabled")
+
+
+@pages.post("/admin/channels/{config_id}/delete")
+async def delete_channel_page(request: Request, session: DbSession, actor: CurrentActor, config_id: uuid.UUID):
+    await delivery.delete_channel(session, actor, config_id)
+    return see_other(request, "/admin/channels?notice=deleted")
+
+
+@pages.post("/admin/channels/{config_id}/test")
+async def test_channel_page(request: Request, session: DbSession, actor: CurrentActor, config_id: uuid.UUID):
+    try:
+        await delivery.send_test_message(session, actor, config_id)
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        error.field = None  # the channel's own row has no field: say it at the top of the page
+        return form_error(request, "delivery/channels.html", error, {},
+                          _channel_context(await delivery.list_channels(session, actor)))
+    return see_other(request, "/admin/channels?notice=tested")
+
+
+# --- dead letters ----------------------------------------------------------------------------------------
+
+
+def _dead_context(actor, dead: delivery.DeadLetters) -> dict:
+    return {
+        "messages": dead.messages, "counts": dead.counts, "channel_label": delivery.channel_label,
+        "mask_recipient": delivery.mask_recipient, "bureau_time": _bureau_time(actor.timezone),
+        "notices": _notices(),
+    }
+
+
+@pages.get("/admin/outbox/dead")
+async def dead_page(request: Request, session: DbSession, actor: CurrentActor):
+    return render(request, "delivery/dead.html", _dead_context(actor, await delivery.dead_letters(session, actor)))
+
+
+@pages.post("/admin/outbox/dead/retry")
+async def retry_page(
+    request: Request, session: DbSession, actor: CurrentActor, ids: Annotated[list[str] | None, Form()] = None,
+):
+    try:
+        chosen = [_uuid(v, "ids", _("所选消息无效，请刷新页面后重新勾选。")) for v in ids or [] if v]
+        retried = await delivery.retry_dead_messages(session, actor, chosen)
+    except DomainError as error:
+        if error.status_code == 403:
+            raise
+        return form_error(request, "delivery/dead.html", error, {},
+                          _dead_context(actor, await delivery.dead_letters(session, actor)))
+    return see_other(request, "/admin/outbox/dead?notice=" + ("retried" if retried else "stale"))
+
+
+@pages.post("/admin/outbox/dead/retry-all")
+async def retry_all_page(request: Request, session: DbSession, actor: CurrentActor):
+    retried = await delivery.retry_all_dead(session, actor)
+    return see_other(request, "/admin/outbox/dead?notice=" + ("retried" if retried else "stale"))
+
+
+# --- API -------------------------------------------------------------------------------------------------
+
+
+class ChannelPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    url: str  # masked: a webhook address is itself a key
+    secret: str  # masked
+    enabled: bool
+    unit_id: uuid.UUID | None
+
+
+class OutboxCountsPublic(BaseModel):
+    pending: int
+    sent_today: int
+    dead: int
+
+
+class DeadMessagePublic(BaseModel):
+    id: uuid.UUID
+    channel: str
+    recipient: str  # masked for phone numbers and webhook keys
+    subject: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+
+
+class DeadLettersPublic(BaseModel):
+    counts: OutboxCountsPublic
+    messages: list[DeadMessagePublic]
+
+
+class RetryIn(BaseModel):
+    ids: list[uuid.UUID]
+
+
+class RetryOut(BaseModel):
+    retried: int
+
+
+@api.get("/admin/channels", response_model=list[ChannelPublic])
+async def api_channels(session: DbSession, actor: ApiActor):
+    overview = await delivery.list_channels(session, actor)
+    return [ChannelPublic(id=c.id, kind=c.kind, url=delivery.mask_url(c.url), secret=delivery.mask_secret(c.secret),
+                          enabled=c.enabled, unit_id=c.unit_id)
+            for group in overview.groups for c in group.configs]
+
+
+@api.get("/admin/outbox/dead", response_model=DeadLettersPublic)
+async def api_dead(session: DbSession, actor: ApiActor):
+    dead = await delivery.dead_letters(session, actor)
+    return DeadLettersPublic(
+        counts=OutboxCountsPublic(pending=dead.counts.pending, sent_today=dead.counts.sent_today,
+                                  dead=dead.counts.dead),
+        messages=[DeadMessagePublic(id=m.id, channel=m.channel,
+                                    recipient=delivery.mask_recipient(m.channel, m.recipient), subject=m.subject,
+                                    attempts=m.attempts, last_error=m.last_error, created_at=m.created_at)
+                  for m in dead.messages],
+    )
+
+
+@api.post("/admin/outbox/dead/retry", response_model=RetryOut)
+async def api_retry(session: DbSession, actor: ApiActor, body: RetryIn):
+    return RetryOut(retried=await delivery.retry_dead_messages(session, actor, body.ids))
