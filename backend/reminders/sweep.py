@@ -137,7 +137,8 @@ async def _escalate(
     session: AsyncSession, tenant_id: uuid.UUID, policy: ReminderPolicy, today: date,
 ) -> tuple[int, int, int]:
     """Issues the 督办单 each overdue assignment has climbed to, then tells whom the level names: the unit head
-    (yellow); supervisors and leaders as well (red). Returns (notices issued, people notified, robot messages)."""
+    (yellow); supervisors and leaders as well (red). Work found already past the red level (first sweep of an old
+    plan, a worker that was down) gets the red notice only. Returns (notices, people notified, robot messages)."""
     levels = [(NoticeLevel.yellow.value, overdue_cutoff(today, policy.escalate_unit_head_after)),
               (NoticeLevel.red.value, overdue_cutoff(today, max(policy.escalate_leaders_after,
                                                                  policy.escalate_unit_head_after)))]
@@ -152,13 +153,14 @@ async def _escalate(
                  + row_number() OVER (ORDER BY l.level DESC, t.number, a.unit_id), now()
         FROM task_assignments a JOIN tasks t ON t.id = a.task_id
         JOIN unnest(CAST(:levels AS text[]), CAST(:cutoffs AS date[])) AS l(level, cutoff) ON a.deadline <= l.cutoff
+             AND (l.level = 'red' OR a.deadline > CAST(:red_cutoff AS date))
         LEFT JOIN unnest(CAST(:days AS date[]), CAST(:counts AS int[])) AS o(day, n) ON o.day = a.deadline
         WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK}
           AND NOT EXISTS (SELECT 1 FROM supervision_notices s WHERE s.task_id = a.task_id AND s.unit_id = a.unit_id
                           AND s.level = l.level AND s.deadline = a.deadline)
         RETURNING id
     """), params={"tenant_id": tenant_id, "year": today.year, "levels": [lv[0] for lv in levels],
-                  "cutoffs": [lv[1] for lv in levels], "days": days,
+                  "cutoffs": [lv[1] for lv in levels], "red_cutoff": levels[1][1], "days": days,
                   "counts": [workdays_between(day, today) for day in days]})).all()
     if not issued:
         return 0, 0, 0

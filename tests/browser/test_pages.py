@@ -59,7 +59,8 @@ async def test_each_role_signs_in_on_a_phone(phone_page, live_server, bureau, ro
 
 # --- (b) axe-core on the phone -----------------------------------------------------------------------------
 
-AXE_PAGES = ["/login", "/", "/admin/units", "/admin/members", "/audit", "/account/tokens", "/account/password"]
+AXE_PAGES = ["/login", "/", "/admin/units", "/admin/members", "/audit", "/account/tokens", "/account/password",
+             "/admin/reminders", "/admin/channels", "/admin/outbox/dead", "/account/notifications"]
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21aa"]
 
 

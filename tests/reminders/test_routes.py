@@ -96,8 +96,9 @@ async def test_supervisor_nudges_once_and_the_unit_hears_it(signed_in, bureau, o
 async def test_notice_opens_as_a_word_document_for_whom_it_concerns(signed_in, bureau, other_bureau):
     task = await school_task(bureau)
     async with unit_of_work(bureau.tenant.id) as session:
-        await sweep_bureau(session, bureau.tenant.id, "Asia/Shanghai", datetime(2026, 12, 25, 9, tzinfo=ZoneInfo(
-            "Asia/Shanghai")))
+        for day in (21, 25):  # overdue by 1, then by 5 working days
+            await sweep_bureau(session, bureau.tenant.id, "Asia/Shanghai",
+                               datetime(2026, 12, day, 9, tzinfo=ZoneInfo("Asia/Shanghai")))
         notices = list((await session.exec(select(SupervisionNotice).where(SupervisionNotice.task_id == task.id)
                                            .order_by(col(SupervisionNotice.seq)))).all())
     assert [n.level for n in notices] == ["yellow", "red"]

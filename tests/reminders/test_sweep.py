@@ -236,3 +236,11 @@ async def test_sweep_of_one_bureau_never_touches_another(smtp):
     await run_jobs_at(f"2026-12-21T09:00{CST}")
     assert await notifications(other, "notice:") == [] and await notifications(other, "deadline:") == []
     assert len(await notifications(bureau, "notice:")) == 1
+
+
+async def test_work_found_long_overdue_gets_the_red_notice_only(smtp):
+    bureau = await create_bureau(emails=True)
+    task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    await run_jobs_at(f"2026-12-28T09:00{CST}")  # first seen 6 working days late: straight to red
+    assert [title for _role, title in await notifications(bureau, "notice:")] == [
+        f"【红色督办】{task.number} 完成校园安全排查"] * 3
