@@ -11,7 +11,7 @@ The report day is the 25th: T-3 working days is Tue 22nd (23, 24, 25), T-0 the 2
 """
 
 import email
-from datetime import date
+from datetime import date, timedelta
 from email import policy as email_policy
 
 from arq import Worker
@@ -21,6 +21,7 @@ from backend.core.jobs import enqueue, redis_settings
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.models import OutboxMessage
+from backend.notifications import service as notifications_service
 from backend.notifications.models import Notification
 from backend.reminders import service as reminders
 from backend.reminders.models import SupervisionNotice
@@ -244,3 +245,41 @@ async def test_work_found_long_overdue_gets_the_red_notice_only(smtp):
     await run_jobs_at(f"2026-12-28T09:00{CST}")  # first seen 6 working days late: straight to red
     assert [title for _role, title in await notifications(bureau, "notice:")] == [
         f"【红色督办】{task.number} 完成校园安全排查"] * 3
+
+
+async def test_holidays_hold_reminders_and_make_up_saturdays_count(smtp):
+    """Around National Day 2026: 中秋 Fri 25 Sep, 国庆 1–7 Oct off, Sat 10 Oct a make-up working day. A task due
+    Fri 9 Oct: its working days before are Thu 8 Oct (T-1), Wed 30 Sep, Tue 29 Sep (T-3 = 29 Sep); it is overdue by
+    one working day on Saturday 10 Oct (a working day), not on Monday 12th."""
+    bureau = await create_bureau(emails=True)
+    await new_task(bureau, "完成校园安全排查", date(2026, 10, 9), ReportFrequency.once)
+    new_on: dict[str, list[int]] = {"deadline:": [], "notice:": []}
+    seen = {prefix: 0 for prefix in new_on}
+    for day in [date(2026, 9, 28) + timedelta(days=n) for n in range(15)]:
+        await run_jobs_at(f"{day.isoformat()}T09:00{CST}")
+        for prefix in new_on:
+            count = len(await notifications(bureau, prefix))
+            if count > seen[prefix]:
+                new_on[prefix].append(day.day)
+            seen[prefix] = count
+    assert new_on == {"deadline:": [29, 8], "notice:": [10]}
+
+
+async def test_each_person_hears_on_the_channels_they_chose(smtp):
+    bureau = await create_bureau(emails=True)
+    async with unit_of_work(bureau.tenant.id) as session:
+        await notifications_service.update_preferences(
+            session, bureau.actors[Role.unit_staff], email=False, sms=False, phone="", daily_digest=False,
+            weekly_digest=False)
+        await notifications_service.update_preferences(
+            session, bureau.actors[Role.unit_head], email=True, sms=True, phone="138 1234 5678", daily_digest=True,
+            weekly_digest=False)
+    await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    await run_jobs_at(f"2026-12-09T09:00{CST}")
+    # Both have it in the bell; only the head by e-mail and SMS; the staff member turned the digest off too.
+    assert [role for role, _title in await notifications(bureau, "deadline:")] == ["unit_head", "unit_staff"]
+    assert mails_to(smtp, bureau.users[Role.unit_staff].email, "到期提醒") == []
+    assert len(mails_to(smtp, bureau.users[Role.unit_head].email, "到期提醒")) == 1
+    sms = [(row.recipient, row.state) for row in await outbox(bureau, "deadline:") if row.channel == "sms"]
+    assert sms == [("13812345678", "sent")]
+    assert [role for role, _title in await notifications(bureau, "digest:", "每日待办")] == ["unit_head"]
