@@ -215,6 +215,19 @@ def cmd_plan_parse(args) -> None:
     print(json.dumps(parse_to_dict(parsed), ensure_ascii=False, indent=2 if args.json else None))
 
 
+def cmd_backup(args) -> None:
+    from backend.ops.backup import backup
+
+    backup(Path(args.out))
+
+
+def cmd_restore(args) -> None:
+    from backend.ops.restore import restore
+
+    if restore(Path(args.source)):  # the differences, already printed
+        raise SystemExit(1)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="luoshi", description="落实 — 教育督查督办平台")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -232,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-deliver", dest="deliver", action="store_false", help="只作决定，不发送")
     p.set_defaults(func=cmd_remind)
     sub.add_parser("migrate", help="迁移数据库到最新版本并创建应用角色").set_defaults(func=cmd_migrate)
+    p = sub.add_parser("backup", help="把数据库和文件备份到一个归档（应用可以继续运行）")
+    p.add_argument("--out", required=True, help="归档文件（.tar），或一个目录（在其中按时间命名）")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="从 luoshi backup 的归档恢复到全新的空系统")
+    p.add_argument("--from", dest="source", required=True, help="备份归档")
+    p.set_defaults(func=cmd_restore)
 
     tenant = sub.add_parser("tenant", help="教育局").add_subparsers(dest="action", required=True)
     p = tenant.add_parser("create", help="创建教育局")

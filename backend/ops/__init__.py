@@ -1,0 +1,1 @@
+"""Operator commands that act on the whole system (backup and restore)."""
