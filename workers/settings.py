@@ -8,7 +8,7 @@ from backend.core.jobs import redis_settings
 from backend.core.observability import configure_logging
 from backend.db import dispose_engine
 from backend.delivery.jobs import deliver_outbox
-from backend.evidence.jobs import make_evidence_thumbnail
+from backend.evidence.jobs import catch_up_thumbnails, make_evidence_thumbnail
 from backend.reminders.jobs import sweep_reminders
 from backend.tasks.jobs import refresh_all_lights
 
@@ -22,7 +22,8 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [purge_expired_sessions, refresh_all_lights, make_evidence_thumbnail, deliver_outbox, sweep_reminders]
+    functions = [purge_expired_sessions, refresh_all_lights, make_evidence_thumbnail, catch_up_thumbnails,
+                 deliver_outbox, sweep_reminders]
     # Lights at 00:30 and 06:30 UTC (08:30 and 14:30 in China): each bureau's own date decides.
     cron_jobs = [
         cron(purge_expired_sessions, minute={7}, run_at_startup=False),
@@ -30,6 +31,8 @@ class WorkerSettings:
         cron(deliver_outbox, second={0}, run_at_startup=True),  # every minute; retries wait out their backoff
         # Every half hour: each bureau's rules on its own clock; the first run of a day decides that day's reminders.
         cron(sweep_reminders, minute={5, 35}, run_at_startup=True),
+        # Hourly and at start (after a Redis outage): thumbnails whose job was never queued, or lost with Redis.
+        cron(catch_up_thumbnails, minute={50}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -1,5 +1,7 @@
 """Enqueueing arq jobs with the request id, and the wrapper that restores it (and counts the job) in the worker."""
 
+import asyncio
+import dataclasses
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -15,6 +17,8 @@ from backend.core.observability import JOBS, request_id_var
 
 log = logging.getLogger("luoshi.jobs")
 _pool: ArqRedis | None = None
+# A request that queues a job after its commit waits at most this long for Redis before it answers anyway.
+ENQUEUE_TIMEOUT_SECONDS = 2.0
 
 
 def redis_settings() -> RedisSettings:
@@ -53,11 +57,14 @@ async def jobs_after_commit() -> AsyncIterator[None]:
 
 
 async def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
-    """Call after the transaction commits (jobs take ids and read committed state)."""
+    """Call after the transaction commits (jobs take ids and read committed state). Fails within
+    ENQUEUE_TIMEOUT_SECONDS when Redis is away, instead of waiting out arq's reconnection attempts (five, a second
+    apart) or a Redis that does not answer: a request is not held up by a job."""
     global _pool
-    if _pool is None:
-        _pool = await create_pool(redis_settings())
-    await _pool.enqueue_job(name, *args, request_id=request_id_var.get(), **kwargs)
+    async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
+        if _pool is None:
+            _pool = await create_pool(dataclasses.replace(redis_settings(), conn_retries=0))
+        await _pool.enqueue_job(name, *args, request_id=request_id_var.get(), **kwargs)
 
 
 def job(function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
