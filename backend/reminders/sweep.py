@@ -20,7 +20,7 @@ from backend.reminders.service import get_policy
 from backend.reminders.sql import sql_message
 from backend.reports.common import get_bureau_settings
 from backend.reports.periods import current_period, due_on
-from backend.tasks.calendar import workdays_between
+from backend.tasks.calendar import is_workday
 from backend.tasks.models import ReportFrequency
 
 OPEN_ASSIGNMENT = "a.state IN ('assigned', 'acknowledged', 'in_progress')"
@@ -133,6 +133,22 @@ async def _report_day_reminders(
     return await _notify_units(session, tenant_id, rows, params, kind="report_day_reminder")
 
 
+def _overdue_table(today: date, latest: date) -> tuple[list[date], list[int]]:
+    """Working days overdue for each deadline from OVERDUE_HISTORY_DAYS ago up to `latest`, counted backwards from
+    today in one pass (the SQL joins it on the deadline)."""
+    days: list[date] = []
+    counts: list[int] = []
+    count, day = 0, today
+    oldest = today - timedelta(days=OVERDUE_HISTORY_DAYS)
+    while day > oldest:
+        count += is_workday(day)
+        day -= timedelta(days=1)
+        if day <= latest:
+            days.append(day)
+            counts.append(count)
+    return days, counts
+
+
 async def _escalate(
     session: AsyncSession, tenant_id: uuid.UUID, policy: ReminderPolicy, today: date,
 ) -> tuple[int, int, int]:
@@ -142,8 +158,7 @@ async def _escalate(
     levels = [(NoticeLevel.yellow.value, overdue_cutoff(today, policy.escalate_unit_head_after)),
               (NoticeLevel.red.value, overdue_cutoff(today, max(policy.escalate_leaders_after,
                                                                  policy.escalate_unit_head_after)))]
-    oldest = today - timedelta(days=OVERDUE_HISTORY_DAYS)
-    days = [oldest + timedelta(days=n) for n in range((levels[0][1] - oldest).days + 1)]
+    days, counts = _overdue_table(today, levels[0][1])
     issued = (await session.exec(text(f"""
         INSERT INTO supervision_notices (id, tenant_id, task_id, unit_id, level, deadline, workdays_overdue, year,
                                          seq, issued_at)
@@ -161,7 +176,7 @@ async def _escalate(
         RETURNING id
     """), params={"tenant_id": tenant_id, "year": today.year, "levels": [lv[0] for lv in levels],
                   "cutoffs": [lv[1] for lv in levels], "red_cutoff": levels[1][1], "days": days,
-                  "counts": [workdays_between(day, today) for day in days]})).all()
+                  "counts": counts})).all()
     if not issued:
         return 0, 0, 0
     params: dict = {"ids": [row[0] for row in issued]}
