@@ -1,18 +1,21 @@
 """The FastAPI application: middleware, error pages and the routers of every domain."""
 
+import codecs
 import ipaddress
 import logging
 import secrets
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import unquote_to_bytes, urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -21,6 +24,7 @@ from backend.config import get_settings
 from backend.core.observability import ObservabilityMiddleware, configure_logging
 from backend.core.redis import close_redis, get_redis
 from backend.core.templating import render
+from backend.core.text import without_controls
 from backend.db import dispose_engine, get_engine
 from backend.deps import CSRF_COOKIE, RedirectTo, csrf_protect
 from backend.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable
@@ -67,7 +71,8 @@ class BrowserStateMiddleware:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = message.setdefault("headers", [])
-                headers.extend(SECURITY_HEADERS)
+                present = {k.lower() for k, _v in headers}  # a route's own (e.g. a download's sandbox CSP) stays
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 if not any(k == b"cache-control" for k, _v in headers):
                     headers.append((b"cache-control", b"no-store"))
                 if new_seed and not any(
@@ -129,6 +134,94 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
+class _BadFormEncoding(Exception):
+    pass
+
+
+class FormTextMiddleware:
+    """Form posts (application/x-www-form-urlencoded) reach the routes as valid UTF-8 without control characters.
+
+    Starlette would turn bytes that are not UTF-8 into U+FFFD (or, unencoded, into Latin-1 mojibake) and keep NUL,
+    ESC and bidirectional overrides, which PostgreSQL, Excel and Word cannot store or which disguise names. Here a
+    body in a declared charset (e.g. GB18030 from an old script) is decoded from it, a body that is not valid text
+    in its charset is refused with a message, and control characters are taken out (`backend.core.text`). The body
+    is already bounded by BodyLimitMiddleware, which runs first."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+        media_type, _sep, params = content_type.partition(";")
+        if media_type.strip().lower() != "application/x-www-form-urlencoded":
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                await self.app(scope, _replay(message, receive), send)
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        try:
+            cleaned = _clean_form(bytes(body), _charset(params))
+        except _BadFormEncoding:
+            refusal = _("提交的文字无法识别（不是有效的 UTF-8 编码），没有保存。请用 UTF-8 编码重新提交；"
+                        "在浏览器中填写的表单请刷新页面后重试。")
+            request = Request(scope, _replay({"type": "http.request"}, receive))
+            await error_response(request, 400, refusal)(scope, receive, send)
+            return
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"content-length", b"content-type")]
+        headers += [(b"content-type", b"application/x-www-form-urlencoded; charset=utf-8"),
+                    (b"content-length", str(len(cleaned)).encode())]
+        await self.app({**scope, "headers": headers}, _replay({"type": "http.request", "body": cleaned}, receive),
+                       send)
+
+
+def _replay(first: dict, receive):
+    """`receive` that gives `first` and then goes on with the client's own messages (a disconnect, later)."""
+    sent = False
+
+    async def replayed():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        return await receive()
+
+    return replayed
+
+
+def _charset(params: str) -> str:
+    for param in params.split(";"):
+        key, _sep, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            try:
+                return codecs.lookup(value.strip().strip('"')).name
+            except LookupError:
+                raise _BadFormEncoding from None
+    return "utf-8"
+
+
+def _clean_form(body: bytes, charset: str) -> bytes:
+    pairs = []
+    for part in body.split(b"&"):
+        if not part:
+            continue
+        name, _sep, value = part.partition(b"=")
+        try:
+            decoded = [unquote_to_bytes(p.replace(b"+", b" ")).decode(charset) for p in (name, value)]
+        except UnicodeDecodeError:
+            raise _BadFormEncoding from None
+        pairs.append(tuple(without_controls(p) for p in decoded))
+    return urlencode(pairs).encode("ascii")
+
+
 def _cookies(scope) -> dict[str, str]:
     from http.cookies import SimpleCookie
 
@@ -143,6 +236,25 @@ def _cookies(scope) -> dict[str, str]:
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+class ApiError(BaseModel):
+    """The body of every error the API answers with: the message for the person and the field it is about."""
+
+    detail: str
+    field: str | None = None
+
+
+# What any /api/v1 operation may answer besides its own result (the body is always `ApiError`).
+API_ERRORS: dict[int | str, dict] = {
+    400: {"model": ApiError, "description": "请求无法读取（编码或格式有误）"},
+    401: {"model": ApiError, "description": "未提供 API 令牌，或令牌无效、已被吊销"},
+    403: {"model": ApiError, "description": "您的角色不能进行此操作"},
+    404: {"model": ApiError, "description": "找不到（或不属于您的教育局）"},
+    409: {"model": ApiError, "description": "内容已被他人修改，或当前状态不允许此操作"},
+    413: {"model": ApiError, "description": "上传的内容太大"},
+    422: {"model": ApiError, "description": "提交的内容有误（`field` 指出哪一项）"},
+}
 
 
 def error_response(request: Request, status: int, message: str, field: str | None = None) -> Response:
@@ -176,8 +288,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
-        messages = {404: _("找不到您要的页面，请检查链接或从首页进入。"), 405: _("不支持这种访问方式。")}
+        messages = {404: _("找不到您要的页面，请检查链接或从首页进入。"), 405: _("不支持这种访问方式。"),
+                    # Starlette's form parser: too many fields, a part over 1 MB, a malformed multipart body.
+                    400: _("提交的内容无法读取（格式有误，或某一项文字超过 1 MB），没有保存。请精简后重新提交。")}
         return error_response(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+
+    @app.exception_handler(DataError)
+    async def data_error(request: Request, exc: DataError):
+        # The database refused a value (too long for its column, NUL, a number out of range): the services check
+        # what people type, so this is a limit one of them missed. Nothing was saved; the person can correct it.
+        log.warning("value refused by the database", exc_info=exc)
+        message = InvalidInput(_("提交的内容过长或含有无法保存的字符，没有保存。请检查后重新提交。")).message
+        return error_response(request, 422, message)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def unencodable_text(request: Request, exc: UnicodeEncodeError):
+        # A JSON body may carry lone surrogates ("\ud800"), which no UTF-8 text (and no database) can hold.
+        return error_response(request, 422, InvalidInput(_("提交的文字含有无法识别的字符，没有保存。")).message)
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
@@ -269,11 +396,12 @@ def create_app() -> FastAPI:
         app.include_router(router)
     for router in (accounts_api, tenancy_api, tasks_api, reports_api, plans_api, evidence_api, notifications_api,
                    audit_api, delivery_api):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, nothing else.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="luoshi_oidc",
                        max_age=600, same_site="lax", https_only=settings.cookie_secure)
+    app.add_middleware(FormTextMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(BrowserStateMiddleware)
     app.add_middleware(ObservabilityMiddleware)

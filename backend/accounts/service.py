@@ -22,6 +22,7 @@ from backend.core.security import (
     token_hash,
     verify_password,
 )
+from backend.core.text import check_length
 from backend.db import set_context
 from backend.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from backend.i18n import N_, _
@@ -261,8 +262,9 @@ async def create_api_token(session: AsyncSession, actor: Actor, *, name: str) ->
     name = name.strip()
     if not name:
         raise InvalidInput(_("请为令牌起个名字，说明它的用途，例如“数据同步脚本”。"), field="name")
+    check_length(name, limit=100, label=_("令牌名称"), field="name")
     raw = new_token("lsk_")
-    token = ApiToken(tenant_id=actor.tenant_id, membership_id=actor.membership_id, name=name[:100],
+    token = ApiToken(tenant_id=actor.tenant_id, membership_id=actor.membership_id, name=name,
                      token_hash=token_hash(raw), prefix=raw[:10])
     session.add(token)
     await session.flush()

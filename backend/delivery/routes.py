@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
+from backend.core.text import check_length
 from backend.delivery import service as delivery
 from backend.delivery.models import ConfigKind
 from backend.deps import ApiActor, CurrentActor, DbSession
@@ -72,6 +73,8 @@ async def add_channel_page(
     values = {"kind": kind, "url": url, "secret": secret, "unit_id": unit_id}
     try:
         unit = _uuid(unit_id, "unit_id", _("所选单位无效，请重新选择。")) if unit_id else None
+        # The service keeps at most 200 characters of a secret: a longer one is a copying slip, say so.
+        check_length(secret.strip(), limit=200, label=_("加签密钥"), field="secret")
         await delivery.add_channel(session, actor, kind=kind, url=url, secret=secret, unit_id=unit)
     except DomainError as error:
         if error.status_code == 403:

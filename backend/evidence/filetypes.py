@@ -75,6 +75,9 @@ KNOWN_EXTENSIONS = {ext for group in KEEPS.values() for ext in group} | {
 }
 WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 DEFAULT_NAME = "佐证材料"
+# Formatting characters that are part of what a name shows: the joiners of emoji sequences (👨‍👩‍👧) and the tag
+# characters of subdivision flags. The others (bidirectional overrides above all) are taken out.
+EMOJI_JOINERS = {"\u200c", "\u200d", *map(chr, range(0xE0020, 0xE0080))}
 
 
 @dataclass(frozen=True)
@@ -239,12 +242,13 @@ def _looks_like_text(head: bytes) -> bool:
 # --- names -----------------------------------------------------------------------------------------------
 
 
-def safe_filename(raw: str | None) -> str:
+def safe_filename(raw: str | None, default: str = DEFAULT_NAME) -> str:
     """A display name without folders, `..`, control or formatting characters; Chinese and spaces stay."""
     name = unicodedata.normalize("NFC", raw or "")
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(" " if ch in "\t\n\r" else ch for ch in name
-                   if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or ch in "\t\n\r")
+                   if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp") or ch in "\t\n\r"
+                   or ch in EMOJI_JOINERS)
     name = re.sub(r'[<>:"|?*]', "_", name)
     name = re.sub(r"\s+", " ", name)
     name = re.sub(r"\.{2,}", ".", name)
@@ -257,7 +261,7 @@ def safe_filename(raw: str | None) -> str:
     stem = stem[:200].rstrip(" .")
     ext = ext[:16]
     if not stem:
-        stem = DEFAULT_NAME
+        stem = default
     return f"{stem}.{ext}" if ext else stem
 
 

@@ -300,7 +300,8 @@ async def api_get(session: DbSession, actor: ApiActor, evidence_id: uuid.UUID):
 
 
 @api.get("/evidence/{evidence_id}/content", response_class=StreamingResponse,
-         responses={200: {"content": {"application/octet-stream": {}}, "description": "文件内容（附件）"}})
+         responses={200: {"content": {media_type: {} for media_type in (*SHOWN_AS_IS, "application/octet-stream")},
+                          "description": "文件内容（附件）：图片和 PDF 为其本身的类型，其余为二进制"}})
 async def api_content(session: DbSession, actor: ApiActor, evidence_id: uuid.UUID):
     return await download_response(session, actor, evidence_id)
 

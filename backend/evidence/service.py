@@ -24,6 +24,7 @@ from backend.audit.service import record
 from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import filetypes
 from backend.evidence.models import Evidence
@@ -181,7 +182,7 @@ async def _check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> 
 
 
 def _check_details(description: str, covers_from: date | None, covers_to: date | None) -> str:
-    description = (description or "").strip()
+    description = without_controls(description or "").strip()  # (a multipart form: not cleaned on the way in)
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(_("材料说明最多 %(n)s 字，请精简后再提交。", n=MAX_DESCRIPTION), field="description")
     for value, name in ((covers_from, "covers_from"), (covers_to, "covers_to")):

@@ -5,11 +5,13 @@ Nothing an edit removes disappears: removed items go to `discarded`, where the a
 """
 
 import copy
+import math
 import re
 import uuid
 from datetime import date
 from typing import Any
 
+from backend.core.text import check_length, without_controls
 from backend.errors import InvalidInput, NotFound
 from backend.i18n import _
 from backend.plans.parser import ParsedPlan, parse_plan, parse_to_dict
@@ -22,9 +24,10 @@ def _key() -> str:
 
 
 def _without_nul(value: Any) -> Any:
-    """PostgreSQL stores no NUL character; the parser keeps them so that no text is lost before this point."""
+    """PostgreSQL stores no NUL character, and Word and Excel files (the 台账, 督办单) none of the other control
+    characters; the parser keeps them so that no text is lost before this point."""
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        return without_controls(value)
     if isinstance(value, list):
         return [_without_nul(v) for v in value]
     if isinstance(value, dict):
@@ -77,12 +80,12 @@ def _section(document: dict[str, Any], key: str) -> dict[str, Any]:
     raise NotFound(_("找不到该部分，请刷新页面。"))
 
 
-def _clean_title(title: str, *, field: str = "title") -> str:
+def _clean_title(title: str, *, field: str = "title", limit: int = 500) -> str:
     title = " ".join(title.split()).rstrip("。")
     if not title:
         raise InvalidInput(_("标题不能为空。"), field=field)
-    if len(title) > 500:
-        raise InvalidInput(_("标题不能超过 500 个字。"), field=field)
+    if len(title) > limit:
+        raise InvalidInput(_("标题不能超过 %(n)s 个字。", n=limit), field=field)
     return title
 
 
@@ -97,8 +100,8 @@ def edit(document: dict[str, Any], operation: str, **args: Any) -> dict[str, Any
 
 
 def _set_meta(document, *, title: str, issuer: str, year: str) -> None:
-    document["title"] = _clean_title(title)
-    document["issuer"] = " ".join(issuer.split()) or None
+    document["title"] = _clean_title(title, limit=300)
+    document["issuer"] = check_length(" ".join(issuer.split()), limit=200, label=_("发文单位"), field="issuer") or None
     try:
         parsed_year = int(year)
     except ValueError:
@@ -146,11 +149,14 @@ def _set_target(document, *, key: str, index: str, value: str, unit: str, compar
         number = float(value.replace(",", "").replace("，", ""))
     except ValueError:
         raise InvalidInput(_("指标数值请填写数字，例如 26 或 95.5。"), field="value") from None
+    if not math.isfinite(number) or abs(number) >= 1e12:  # "inf", "nan", 1e400: no number a plan states
+        raise InvalidInput(_("指标数值请填写数字，例如 26 或 95.5。"), field="value")
     unit = unit.strip()
     if not unit:
         raise InvalidInput(_("请填写指标单位，例如 所、%、人。"), field="unit")
-    target.update(value=int(number) if number.is_integer() else number, unit=unit[:20],
-                  comparator=comparator.strip() or None)
+    target.update(value=int(number) if number.is_integer() else number,
+                  unit=check_length(unit, limit=20, label=_("指标单位"), field="unit"),
+                  comparator=check_length(comparator.strip(), limit=10, label=_("比较词"), field="comparator") or None)
 
 
 def _remove_target(document, *, key: str, index: str) -> None:

@@ -13,6 +13,7 @@ from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
+from backend.evidence.filetypes import safe_filename
 from backend.files import storage
 from backend.files.models import StoredFile
 from backend.i18n import _
@@ -43,7 +44,7 @@ async def start_import(
         chunks, filename = _one_chunk(pasted.encode("utf-8")), PASTED_NAME
     if chunks is None:
         raise InvalidInput(_("请选择要上传的文件，或粘贴工作要点全文。"), field="file")
-    filename = (filename or "plan").replace("\\", "/").rsplit("/", 1)[-1][:255] or "plan"
+    filename = safe_filename(filename, default=_("工作要点"))  # no folders, control characters or overrides
     staged = await storage.stage(chunks, max_bytes=MAX_PLAN_BYTES, label=filename)
     try:
         open_draft = (await session.exec(select(PlanImport).where(

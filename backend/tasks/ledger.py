@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +23,8 @@ from backend.tasks.models import state_label
 from backend.tasks.service import TaskView, task_view
 
 UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+# A cell beginning with one of these is a formula to Excel / WPS (or becomes one when edited): CSV injection.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -45,13 +48,24 @@ def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]],
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append(row)
+        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+        for cell in sheet[sheet.max_row]:
+            _as_text(cell)
     for column in sheet.columns:
         width = max(len(str(c.value or "")) for c in column)
         sheet.column_dimensions[column[0].column_letter].width = min(60, max(10, width * 1.6))
         for cell in column[1:]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
+
+
+def _as_text(cell) -> None:
+    """What people typed stays text, exactly as typed: never a formula (openpyxl makes any "=…" string one), and
+    marked with Excel's quote prefix (the hidden leading ') so that editing the cell does not turn it into one."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_START):
+            cell.quotePrefix = True
 
 
 def workbook(data: Ledger) -> bytes:

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.text import check_length
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_roles, notify_unit
@@ -31,6 +32,7 @@ from backend.tasks.service import assignment_of, check_version, get_task
 from backend.tenancy.models import Role
 
 UNIT_ROLES = (Role.unit_head, Role.unit_staff)
+MAX_REASON = 500  # reasons and comments (the forms say so, and a send-back reason is kept in 500)
 
 
 def _link(task: Task) -> str:
@@ -77,12 +79,13 @@ async def send_back(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, 
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_("请说明退回的理由，例如应由哪个单位承办。"), field="reason")
+    check_length(reason, limit=MAX_REASON, label=_("退回理由"), field="reason")
     task = await get_task(session, actor, task_id, for_update=True)
     check_version(task, version)
     assignment = await _own_assignment(session, actor, task)
     if assignment.state not in (TaskState.assigned, TaskState.acknowledged):
         raise Conflict(_("任务已在推进中，不能再退回。如确有问题，请联系督查督办人员。"))
-    assignment.state, assignment.sent_back_reason = TaskState.sent_back, reason[:500]
+    assignment.state, assignment.sent_back_reason = TaskState.sent_back, reason
     session.add(assignment)
     if assignment.kind == AssignmentKind.lead:
         task.state = TaskState.sent_back
@@ -103,6 +106,7 @@ async def cancel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, rea
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_("请说明取消的理由。"), field="reason")
+    check_length(reason, limit=MAX_REASON, label=_("取消理由"), field="reason")
     task = await get_task(session, actor, task_id, for_update=True)
     check_version(task, version)
     if task.state in (TaskState.done, TaskState.cancelled):
@@ -123,6 +127,7 @@ async def request_extension(
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_("请说明延期的理由。"), field="reason")
+    check_length(reason, limit=MAX_REASON, label=_("延期理由"), field="reason")
     task = await get_task(session, actor, task_id, for_update=True)
     assignment = await _own_assignment(session, actor, task)
     if assignment.kind == AssignmentKind.cooperating:
@@ -163,6 +168,7 @@ async def decide_extension(
                                                           else _("未批准")))
     if not approve and not comment.strip():
         raise InvalidInput(_("不批准时请写明理由。"), field="comment")
+    check_length(comment.strip(), limit=MAX_REASON, label=_("审批意见"), field="comment")
     task = await get_task(session, actor, request.task_id, for_update=True)
     request.state = ExtensionState.approved if approve else ExtensionState.refused
     request.decided_by, request.decided_at, request.decision_comment = actor.user_id, utcnow(), comment.strip()

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.text import check_length
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_unit
@@ -26,6 +27,7 @@ from backend.tasks.models import (
 from backend.tenancy.models import Role, Unit
 
 NUMBER_PREFIX = "督"
+MAX_DESCRIPTION = 5000  # an ad-hoc task's requirements, as long as a report's fields may be
 
 
 async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID, year: int) -> int:
@@ -469,6 +471,7 @@ async def create_adhoc_task(
         raise InvalidInput(_("请填写任务名称。"), field="title")
     if len(title) > 500:
         raise InvalidInput(_("任务名称不能超过 500 个字。"), field="title")
+    description = check_length(description.strip(), limit=MAX_DESCRIPTION, label=_("任务要求"), field="description")
     if deadline is None:
         raise InvalidInput(_("请填写完成时限。"), field="deadline")
     if lead_unit_id is None:
@@ -477,7 +480,7 @@ async def create_adhoc_task(
     if known != {lead_unit_id, *co_unit_ids}:
         raise InvalidInput(_("所选单位不存在或已被删除，请重新选择。"), field="lead_unit_id")
     [task] = await create_tasks(session, actor, deadline.year, [NewTask(
-        title=title, description=description.strip(), deadline=deadline, lead_unit_ids=[lead_unit_id],
+        title=title, description=description, deadline=deadline, lead_unit_ids=[lead_unit_id],
         co_unit_ids=co_unit_ids)])
     task.priority = "high" if priority == "high" else "normal"
     session.add(task)

@@ -13,6 +13,7 @@ from backend.config import get_settings
 from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
+from backend.core.text import check_length
 from backend.db import set_context
 from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -30,7 +31,8 @@ async def create_tenant(
     name, code = name.strip(), code.strip().lower()
     if not name:
         raise InvalidInput(_("请填写教育局名称。"), field="name")
-    if not code or not code.replace("-", "").isalnum() or not code.isascii():
+    check_length(name, limit=100, label=_("教育局名称"), field="name")
+    if not code or len(code) > 40 or not code.replace("-", "").isalnum() or not code.isascii():
         raise InvalidInput(_("简称只能使用英文字母、数字和连字符，例如 taicang。"), field="code")
     clash = await session.exec(select(Tenant).where((Tenant.name == name) | (Tenant.code == code)))
     if clash.first():
@@ -54,6 +56,7 @@ async def open_bureau(
 
     if not admin_name.strip():
         raise InvalidInput(_("请填写该局系统管理员的姓名。"), field="admin_name")
+    check_length(admin_name.strip(), limit=50, label=_("管理员姓名"), field="admin_name")
     tenant = await create_tenant(session, operator, name=name, code=code)
     password = temporary_password()
     try:
@@ -344,11 +347,12 @@ async def invite(
     display_name = " ".join(display_name.split())
     if not display_name:
         raise InvalidInput(_("请填写被邀请人的姓名。"), field="display_name")
+    check_length(display_name, limit=50, label=_("姓名"), field="display_name")
     role = Role(role)
     await _check_role_unit(session, actor, role, unit_id)
     raw = new_token()
     invitation = Invitation(
-        tenant_id=actor.tenant_id, token_hash=token_hash(raw), display_name=display_name[:50], role=role,
+        tenant_id=actor.tenant_id, token_hash=token_hash(raw), display_name=display_name, role=role,
         unit_id=unit_id if role.needs_unit else None, created_by=actor.user_id,
         expires_at=utcnow() + timedelta(days=get_settings().invite_valid_days),
     )
