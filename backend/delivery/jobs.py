@@ -15,13 +15,14 @@ MAX_BATCHES_PER_RUN = 50
 @job
 async def deliver_outbox(ctx: dict, at: str | None = None) -> int:
     """`at` delivers as of another moment (quiet hours, backoff): see backend.reminders.jobs."""
-    now = moment(at)
     async with unit_of_work() as session:
         tenant_ids = list((await session.exec(select(Tenant.id).where(col(Tenant.is_active)))).all())
     sent = 0
     for tenant_id in tenant_ids:
         for _ in range(MAX_BATCHES_PER_RUN):
-            result = await deliver_due(tenant_id, BATCH, now=now)
+            # Each batch's claim runs on the clock (unless `at` asks for another moment): a lease counted from the
+            # run's start would have run out already for the batches of a run that lasts longer than the lease.
+            result = await deliver_due(tenant_id, BATCH, now=moment(at) if at else None)
             sent += result.sent
             if result.claimed < BATCH:
                 break

@@ -9,6 +9,7 @@ import asyncio
 import os
 import urllib.parse
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -112,7 +113,20 @@ async def _claim(tenant_id: uuid.UUID, limit: int, now: datetime) -> list[tuple[
         return claimed
 
 
-async def _send(row: OutboxMessage, extra: str, gate: asyncio.Semaphore) -> str | None:
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _gate() -> asyncio.Semaphore:
+    """One gate per process (per event loop), shared by every deliver_due running in it: at most CONCURRENCY
+    messages are between hand-off and bookkeeping at any moment, so a crash repeats at most that many."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(CONCURRENCY)
+    return gate
+
+
+async def _send(row: OutboxMessage, extra: str) -> str | None:
     """None when sent (in-app rows are written when the outcome is recorded), else the error. `extra` is the
     robot's signing secret, or for e-mail the bureau's From address."""
     if row.channel == Channel.inapp:
@@ -121,25 +135,19 @@ async def _send(row: OutboxMessage, extra: str, gate: asyncio.Semaphore) -> str 
     outgoing = channels.Outgoing(id=str(row.id), channel=row.channel, recipient=row.recipient, subject=row.subject,
                                  body_text=row.body_text, body_html=row.body_html, message_id=row.message_id,
                                  secret="" if email else extra, sender=extra if email else "")
-    async with gate:
-        try:
-            await channels.send(outgoing)
-        except Exception as error:  # noqa: BLE001 — any failure of one channel is that message's failure only
-            return f"{type(error).__name__}: {error}"[:1000] or "error"
+    try:
+        await channels.send(outgoing)
+    except Exception as error:  # noqa: BLE001 — any failure of one channel is that message's failure only
+        return f"{type(error).__name__}: {error}"[:1000] or "error"
     return None
 
 
-async def deliver_due(tenant_id: uuid.UUID, limit: int = 100, *, now: datetime | None = None) -> DeliveryResult:
-    """Delivers up to `limit` due messages of one bureau; safe to run concurrently and repeatedly."""
-    now = now or utcnow()
-    claimed = await _claim(tenant_id, limit, now)
-    result = DeliveryResult()
-    if not claimed:
-        return result
-    gate = asyncio.Semaphore(CONCURRENCY)
-    errors = await asyncio.gather(*(_send(row, extra, gate) for row, extra in claimed))
-    async with unit_of_work(tenant_id) as session:
-        for (row, _extra), error in zip(claimed, errors, strict=True):
+async def _deliver_one(tenant_id: uuid.UUID, row: OutboxMessage, extra: str, now: datetime,
+                       result: DeliveryResult) -> None:
+    """Sends one message and records its outcome before giving up its place at the gate."""
+    async with _gate():
+        error = await _send(row, extra)
+        async with unit_of_work(tenant_id) as session:
             pending = (col(OutboxMessage.id) == row.id, col(OutboxMessage.state) == OutboxState.pending)
             if error is None:
                 if row.channel == Channel.inapp:
@@ -147,8 +155,7 @@ async def deliver_due(tenant_id: uuid.UUID, limit: int = 100, *, now: datetime |
                 await session.exec(update(OutboxMessage).where(*pending).values(
                     state=OutboxState.sent, sent_at=utcnow(), last_error=""))
                 result.sent += 1
-                continue
-            result.errors[str(row.id)] = error
+                return
             if row.attempts >= MAX_ATTEMPTS:
                 values = {"state": OutboxState.dead, "last_error": error}
                 result.dead += 1
@@ -156,6 +163,15 @@ async def deliver_due(tenant_id: uuid.UUID, limit: int = 100, *, now: datetime |
                 values = {"next_attempt_at": now + backoff(row.attempts), "last_error": error}
                 result.failed += 1
             await session.exec(update(OutboxMessage).where(*pending).values(**values))
+        result.errors[str(row.id)] = error
+
+
+async def deliver_due(tenant_id: uuid.UUID, limit: int = 100, *, now: datetime | None = None) -> DeliveryResult:
+    """Delivers up to `limit` due messages of one bureau; safe to run concurrently and repeatedly."""
+    now = now or utcnow()
+    claimed = await _claim(tenant_id, limit, now)
+    result = DeliveryResult()
+    await asyncio.gather(*(_deliver_one(tenant_id, row, extra, now, result) for row, extra in claimed))
     return result
 
 
