@@ -1,28 +1,23 @@
 """The sender job: delivers every active bureau's due outbox messages. Idempotent (sent rows are never resent)."""
 
-from sqlmodel import col, select
-
 from backend.core.jobs import job
-from backend.db import unit_of_work
 from backend.delivery.service import deliver_due
-from backend.reminders.jobs import moment
-from backend.tenancy.models import Tenant
+from backend.reminders.jobs import active_bureaus, moment
 
 BATCH = 200
 MAX_BATCHES_PER_RUN = 50
 
 
 @job
-async def deliver_outbox(ctx: dict, at: str | None = None) -> int:
-    """`at` delivers as of another moment (quiet hours, backoff): see backend.reminders.jobs."""
-    async with unit_of_work() as session:
-        tenant_ids = list((await session.exec(select(Tenant.id).where(col(Tenant.is_active)))).all())
+async def deliver_outbox(ctx: dict, at: str | None = None, tenant_id: str | None = None) -> int:
+    """`at` delivers as of another moment (quiet hours, backoff), `tenant_id` one bureau only: see
+    backend.reminders.jobs."""
     sent = 0
-    for tenant_id in tenant_ids:
+    for bureau_id, _timezone in await active_bureaus(tenant_id):
         for _ in range(MAX_BATCHES_PER_RUN):
             # Each batch's claim runs on the clock (unless `at` asks for another moment): a lease counted from the
             # run's start would have run out already for the batches of a run that lasts longer than the lease.
-            result = await deliver_due(tenant_id, BATCH, now=moment(at) if at else None)
+            result = await deliver_due(bureau_id, BATCH, now=moment(at) if at else None)
             sent += result.sent
             if result.claimed < BATCH:
                 break

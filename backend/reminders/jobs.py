@@ -1,6 +1,7 @@
 """The reminder sweep over every active bureau, each on its own clock. `at` lets an operator (or a test) run the
 rules as of another moment: `luoshi remind --at 2026-12-28T08:00+08:00`."""
 
+import uuid
 from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
@@ -22,17 +23,24 @@ def moment(at: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
 
 
-async def sweep_all(at: datetime) -> dict[str, int]:
+async def active_bureaus(only: str | None = None) -> list[tuple[uuid.UUID, str]]:
+    """Every active bureau as (id, time zone); or only the one whose id `only` gives (a test, an operator)."""
+    query = select(Tenant.id, Tenant.timezone).where(col(Tenant.is_active))
+    if only:
+        query = query.where(Tenant.id == uuid.UUID(only))
     async with unit_of_work() as session:
-        tenants = list((await session.exec(select(Tenant.id, Tenant.timezone).where(col(Tenant.is_active)))).all())
+        return [(tenant_id, timezone) for tenant_id, timezone in (await session.exec(query)).all()]
+
+
+async def sweep_all(at: datetime, only: str | None = None) -> dict[str, int]:
     totals: Counter = Counter()
-    for tenant_id, timezone in tenants:
+    for tenant_id, timezone in await active_bureaus(only):
         async with unit_of_work(tenant_id) as session:
             totals.update(asdict(await sweep_bureau(session, tenant_id, timezone, at)))
     return dict(totals)
 
 
 @job
-async def sweep_reminders(ctx: dict, at: str | None = None) -> dict[str, int]:
+async def sweep_reminders(ctx: dict, at: str | None = None, tenant_id: str | None = None) -> dict[str, int]:
     """Idempotent: every decision has a dedupe key, so a repeated run (or a restarted worker) adds nothing."""
-    return await sweep_all(moment(at))
+    return await sweep_all(moment(at), tenant_id)

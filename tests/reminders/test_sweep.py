@@ -34,15 +34,18 @@ from workers.settings import WorkerSettings
 CST = "+08:00"
 
 
-async def run_jobs_at(at: str) -> None:
-    """Moves the clock: a fresh real worker runs the sweep and then the sender as of `at`."""
-    await enqueue("sweep_reminders", at=at)
-    await enqueue("deliver_outbox", at=at)
-    worker = Worker(functions=WorkerSettings.functions, redis_settings=redis_settings(), burst=True,
-                    handle_signals=False, poll_delay=0.05, max_jobs=1)
-    await worker.main()
-    await worker.close()
-    assert worker.jobs_failed == 0
+async def run_jobs_at(at: str, bureau=None) -> None:
+    """Moves the clock: real workers run the sweep and then the sender as of `at`, for the test's bureau (the other
+    tests' bureaus in the same database would otherwise add their mail to this test's sink). One job per worker
+    run, as two jobs queued in the same millisecond may start in either order."""
+    only = str(bureau.tenant.id) if bureau else None
+    for name in ("sweep_reminders", "deliver_outbox"):
+        await enqueue(name, at=at, tenant_id=only)
+        worker = Worker(functions=WorkerSettings.functions, redis_settings=redis_settings(), burst=True,
+                        handle_signals=False, poll_delay=0.05, max_jobs=1)
+        await worker.main()
+        await worker.close()
+        assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
 
 
 async def new_task(bureau, title: str, deadline: date, frequency=ReportFrequency.monthly) -> Task:
@@ -85,7 +88,7 @@ async def test_deadline_reminders_fire_on_their_working_days_once_each(smtp):
     head, staff = bureau.users[Role.unit_head].email, bureau.users[Role.unit_staff].email
     fired = []
     for day in range(7, 19):
-        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}")
+        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}", bureau)
         fired.append((day, len(await notifications(bureau, "deadline:"))))
     # Two people of the school at each of T-7 (Wed 9th), T-3 (Tue 15th) and T-1 (Thu 17th); nothing in between.
     assert fired == [(7, 0), (8, 0), (9, 2), (10, 2), (11, 2), (12, 2), (13, 2), (14, 2), (15, 4), (16, 4),
@@ -105,8 +108,8 @@ async def test_deadline_reminders_fire_on_their_working_days_once_each(smtp):
     assert {row.state for row in rows.values()} == {"sent"}
     # The cron runs again, and a restarted worker too: nothing is decided or sent twice.
     sent = len(smtp.envelopes)
-    await run_jobs_at(f"2026-12-17T15:00{CST}")
-    await run_jobs_at(f"2026-12-17T16:00{CST}")
+    await run_jobs_at(f"2026-12-17T15:00{CST}", bureau)
+    await run_jobs_at(f"2026-12-17T16:00{CST}", bureau)
     assert len(await notifications(bureau, "deadline:")) == 6 and len(smtp.envelopes) == sent
 
 
@@ -117,13 +120,13 @@ async def test_escalation_climbs_from_unit_head_to_supervisors_and_leaders(smtp,
         await delivery.add_channel(session, bureau.actors[Role.admin], kind="wecom", url=receiver.url("bureau"))
         await delivery.add_channel(session, bureau.actors[Role.admin], kind="dingtalk", url=receiver.url("school"),
                                    secret="SEC123", unit_id=bureau.units["school"].id)
-    await run_jobs_at(f"2026-12-19T09:00{CST}")  # Saturday: not a working day, nothing climbs
+    await run_jobs_at(f"2026-12-19T09:00{CST}", bureau)  # Saturday: not a working day, nothing climbs
     assert await notifications(bureau, "notice:") == []
-    await run_jobs_at(f"2026-12-21T09:00{CST}")  # overdue by 1 working day: the unit head, with a yellow notice
+    await run_jobs_at(f"2026-12-21T09:00{CST}", bureau)  # overdue by 1 working day: the unit head, with a yellow notice
     assert await notifications(bureau, "notice:") == [("unit_head", f"【黄色督办】{task.number} 完成校园安全排查")]
-    await run_jobs_at(f"2026-12-24T09:00{CST}")  # 4 working days: no new level
+    await run_jobs_at(f"2026-12-24T09:00{CST}", bureau)  # 4 working days: no new level
     assert len(await notifications(bureau, "notice:")) == 1
-    await run_jobs_at(f"2026-12-25T09:00{CST}")  # 5 working days: supervisors and leaders too, with a red notice
+    await run_jobs_at(f"2026-12-25T09:00{CST}", bureau)  # 5 working days: supervisors and leaders too, red notice
     red = f"【红色督办】{task.number} 完成校园安全排查"
     assert await notifications(bureau, "notice:") == sorted([
         ("unit_head", f"【黄色督办】{task.number} 完成校园安全排查"), ("unit_head", red), ("supervisor", red),
@@ -148,7 +151,7 @@ async def test_escalation_climbs_from_unit_head_to_supervisors_and_leaders(smtp,
     assert [line for line in bureau_robot if "完成校园安全排查" in line] == [f"**{red}**"]
     # More runs of the same day change nothing.
     heard = len(receiver.requests)
-    await run_jobs_at(f"2026-12-25T16:00{CST}")
+    await run_jobs_at(f"2026-12-25T16:00{CST}", bureau)
     assert len(await notifications(bureau, "notice:")) == 4 and len(receiver.requests) == heard
 
 
@@ -156,7 +159,7 @@ async def test_report_day_reminders_go_to_units_that_have_not_filed(smtp):
     bureau = await create_bureau(emails=True)
     task = await new_task(bureau, "推进课后服务", date(2027, 6, 30))
     for day in (21, 22, 23, 24, 25):
-        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}")
+        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}", bureau)
     titles = await notifications(bureau, "report-day:", "推进课后服务")
     # T-3 (Tue 22nd) and the day itself (Fri 25th), to both of the school's people.
     assert titles == sorted([("unit_head", f"【报送提醒】{task.number} 推进课后服务")] * 2
@@ -172,21 +175,21 @@ async def test_quiet_hours_hold_messages_for_the_morning(smtp):
         await reminders.update_policy(session, bureau.actors[Role.admin], policy_form())  # 22:00–07:00
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
     staff = bureau.users[Role.unit_staff].email
-    await run_jobs_at(f"2026-12-09T06:30{CST}")  # decided at 06:30 bureau time, the bell has it …
+    await run_jobs_at(f"2026-12-09T06:30{CST}", bureau)  # decided at 06:30 bureau time, the bell has it …
     assert len(await notifications(bureau, "deadline:")) == 2
     assert mails_to(smtp, staff, "到期提醒") == []  # … but nothing leaves before 07:00
-    await run_jobs_at(f"2026-12-08T23:30{CST}")  # (nor the night before)
+    await run_jobs_at(f"2026-12-08T23:30{CST}", bureau)  # (nor the night before)
     assert mails_to(smtp, staff, "到期提醒") == []
-    await run_jobs_at(f"2026-12-09T07:00{CST}")
+    await run_jobs_at(f"2026-12-09T07:00{CST}", bureau)
     assert len(mails_to(smtp, staff, "到期提醒")) == 1
 
 
 async def test_bureau_day_boundary_is_its_own_midnight(smtp):
     bureau = await create_bureau(emails=True)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
-    await run_jobs_at("2026-12-08T15:59:00+00:00")  # 23:59 on Tue 8th in Beijing: not yet T-7
+    await run_jobs_at("2026-12-08T15:59:00+00:00", bureau)  # 23:59 on Tue 8th in Beijing: not yet T-7
     assert await notifications(bureau, "deadline:") == []
-    await run_jobs_at("2026-12-08T16:00:00+00:00")  # 00:00 on Wed 9th in Beijing (still the 8th in UTC)
+    await run_jobs_at("2026-12-08T16:00:00+00:00", bureau)  # 00:00 on Wed 9th in Beijing (still the 8th in UTC)
     assert len(await notifications(bureau, "deadline:")) == 2
 
 
@@ -197,22 +200,22 @@ async def test_disabled_rules_decide_nothing(smtp):
             enabled=False, quiet_start="00:00", quiet_end="00:00"))
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
     for day in (9, 21, 25):
-        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}")
+        await run_jobs_at(f"2026-12-{day:02d}T09:00{CST}", bureau)
     assert await notifications(bureau, "deadline:") + await notifications(bureau, "notice:") == []
 
 
 async def test_daily_digest_lists_what_waits_and_skips_who_has_nothing(smtp):
     bureau = await create_bureau(emails=True)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
-    await run_jobs_at(f"2026-12-09T07:00{CST}")  # before the digest time (07:30)
+    await run_jobs_at(f"2026-12-09T07:00{CST}", bureau)  # before the digest time (07:30)
     assert await notifications(bureau, "digest:", "每日待办") == []
-    await run_jobs_at(f"2026-12-09T07:45{CST}")
+    await run_jobs_at(f"2026-12-09T07:45{CST}", bureau)
     digests = await notifications(bureau, "digest:", "每日待办")
     # The school's two people have tasks to acknowledge; the plan's tasks wait for nobody else today.
     assert [role for role, _title in digests] == ["unit_head", "unit_staff"]
     [mail] = mails_to(smtp, bureau.users[Role.unit_staff].email, "每日待办")
     assert "待签收任务" in mail.get_body(("plain",)).get_content()
-    await run_jobs_at(f"2026-12-09T18:00{CST}")
+    await run_jobs_at(f"2026-12-09T18:00{CST}", bureau)
     assert len(await notifications(bureau, "digest:", "每日待办")) == 2  # one a day
 
 
@@ -221,9 +224,9 @@ async def test_weekly_overview_reaches_leaders_on_monday(smtp, receiver):
     async with unit_of_work(bureau.tenant.id) as session:
         await delivery.add_channel(session, bureau.actors[Role.admin], kind="feishu", url=receiver.url("bureau"))
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
-    await run_jobs_at(f"2026-12-15T08:00{CST}")  # Tuesday
+    await run_jobs_at(f"2026-12-15T08:00{CST}", bureau)  # Tuesday
     assert await notifications(bureau, "weekly:", "每周概览") == []
-    await run_jobs_at(f"2026-12-21T08:00{CST}")  # Monday
+    await run_jobs_at(f"2026-12-21T08:00{CST}", bureau)  # Monday
     assert await notifications(bureau, "weekly:", "每周概览") == [("leader", "【每周概览】2026年第52周")]
     [overview] = [body["content"]["text"] for _p, _q, body in receiver.to("bureau") if "每周概览" in str(body)]
     # Overdue: this task (school) and the fixture plan's 2024 task led by the office with the school's help.
@@ -234,7 +237,8 @@ async def test_weekly_overview_reaches_leaders_on_monday(smtp, receiver):
 async def test_sweep_of_one_bureau_never_touches_another(smtp):
     bureau, other = await create_bureau(emails=True), await create_bureau(emails=True)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
-    await run_jobs_at(f"2026-12-21T09:00{CST}")
+    for swept in (bureau, other):  # the other bureau's sweep never sees this bureau's task, nor the reverse
+        await run_jobs_at(f"2026-12-21T09:00{CST}", swept)
     assert await notifications(other, "notice:") == [] and await notifications(other, "deadline:") == []
     assert len(await notifications(bureau, "notice:")) == 1
 
@@ -242,7 +246,7 @@ async def test_sweep_of_one_bureau_never_touches_another(smtp):
 async def test_work_found_long_overdue_gets_the_red_notice_only(smtp):
     bureau = await create_bureau(emails=True)
     task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
-    await run_jobs_at(f"2026-12-28T09:00{CST}")  # first seen 6 working days late: straight to red
+    await run_jobs_at(f"2026-12-28T09:00{CST}", bureau)  # first seen 6 working days late: straight to red
     assert [title for _role, title in await notifications(bureau, "notice:")] == [
         f"【红色督办】{task.number} 完成校园安全排查"] * 3
 
@@ -256,7 +260,7 @@ async def test_holidays_hold_reminders_and_make_up_saturdays_count(smtp):
     new_on: dict[str, list[int]] = {"deadline:": [], "notice:": []}
     seen = {prefix: 0 for prefix in new_on}
     for day in [date(2026, 9, 28) + timedelta(days=n) for n in range(15)]:
-        await run_jobs_at(f"{day.isoformat()}T09:00{CST}")
+        await run_jobs_at(f"{day.isoformat()}T09:00{CST}", bureau)
         for prefix in new_on:
             count = len(await notifications(bureau, prefix))
             if count > seen[prefix]:
@@ -275,7 +279,7 @@ async def test_each_person_hears_on_the_channels_they_chose(smtp):
             session, bureau.actors[Role.unit_head], email=True, sms=True, phone="138 1234 5678", daily_digest=True,
             weekly_digest=False)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
-    await run_jobs_at(f"2026-12-09T09:00{CST}")
+    await run_jobs_at(f"2026-12-09T09:00{CST}", bureau)
     # Both have it in the bell; only the head by e-mail and SMS; the staff member turned the digest off too.
     assert [role for role, _title in await notifications(bureau, "deadline:")] == ["unit_head", "unit_staff"]
     assert mails_to(smtp, bureau.users[Role.unit_staff].email, "到期提醒") == []
