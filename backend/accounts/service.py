@@ -53,7 +53,7 @@ async def create_user(
         raise Conflict(_("登录名“%(name)s”已被使用，请换一个。", name=username), field="username")
     user = User(
         username=username, display_name=display_name.strip()[:50] or username, email=email,
-        password_hash=hash_password(password) if password else None, is_operator=is_operator,
+        password_hash=await hash_password(password) if password else None, is_operator=is_operator,
         must_change_password=must_change_password, password_changed_at=utcnow() if password else None,
         oidc_subject=oidc_subject,
     )
@@ -102,7 +102,7 @@ async def authenticate(
     if user is not None and user.locked_until and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         return TooManyAttempts(_("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=minutes))
-    ok = verify_password(user.password_hash if user else None, password)
+    ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         await _ip_failures(redis, ip, add=True)
         if user is not None and ok is False:
@@ -130,14 +130,14 @@ async def authenticate(
 async def change_password(
     session: AsyncSession, user: User, *, current: str, new: str, new_again: str
 ) -> None:
-    if not verify_password(user.password_hash, current):
+    if not await verify_password(user.password_hash, current):
         raise InvalidInput(_("当前密码不正确。"), field="current")
     if new != new_again:
         raise InvalidInput(_("两次输入的新密码不一致。"), field="new_again")
     if new == current:
         raise InvalidInput(_("新密码不能与当前密码相同。"), field="new")
     check_password_rules(new, username=user.username, field="new")
-    user.password_hash = hash_password(new)
+    user.password_hash = await hash_password(new)
     user.must_change_password = False
     user.password_changed_at = utcnow()
     session.add(user)

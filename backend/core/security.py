@@ -6,6 +6,7 @@ import hmac
 import re
 import secrets
 
+import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -26,15 +27,24 @@ def _dummy_hash() -> str:
     return _hasher().hash("luoshi-dummy-password")
 
 
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+# Argon2 takes ~0.5 s of CPU and 64 MiB by design: it runs in worker threads, two at a time, so that a wave of
+# logins neither stalls every other request on the event loop nor multiplies the memory it needs.
+_ARGON2_SLOTS = anyio.CapacityLimiter(2)
 
 
-def verify_password(password_hash: str | None, password: str) -> bool:
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
         return _hasher().verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher().hash, password, limiter=_ARGON2_SLOTS)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    return await anyio.to_thread.run_sync(_verify, password_hash, password, limiter=_ARGON2_SLOTS)
 
 
 def new_token(prefix: str = "") -> str:

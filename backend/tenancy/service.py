@@ -325,7 +325,7 @@ async def reset_password(session: AsyncSession, actor: Actor, membership_id: uui
         raise Conflict(_("%(name)s 的账号同时用于其他教育局，密码只能由本人修改，或请平台运维重置。",
                          name=row.user.display_name))
     password = temporary_password()
-    row.user.password_hash = hash_password(password)
+    row.user.password_hash = await hash_password(password)
     row.user.must_change_password = True
     row.user.failed_logins = 0
     row.user.locked_until = None

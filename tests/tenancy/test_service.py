@@ -492,7 +492,8 @@ async def test_reset_password(bureau):
     async with unit_of_work() as session:
         user = await session.get(User, leader.user_id)
         assert user.must_change_password is True
-        assert verify_password(user.password_hash, password) and not verify_password(user.password_hash, PASSWORD)
+        assert await verify_password(user.password_hash, password)
+        assert not await verify_password(user.password_hash, PASSWORD)
         old = await authenticate(session, None, username=bureau.username(Role.leader), password=PASSWORD,
                                  ip="10.0.0.2")
         assert isinstance(old, NotAuthenticated)
