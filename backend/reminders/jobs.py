@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
-from backend.core.jobs import job
+from backend.core.jobs import enqueue, job
 from backend.core.models import utcnow
 from backend.db import unit_of_work
 from backend.reminders.sweep import sweep_bureau
@@ -42,5 +42,13 @@ async def sweep_all(at: datetime, only: str | None = None) -> dict[str, int]:
 
 @job
 async def sweep_reminders(ctx: dict, at: str | None = None, tenant_id: str | None = None) -> dict[str, int]:
-    """Idempotent: every decision has a dedupe key, so a repeated run (or a restarted worker) adds nothing."""
-    return await sweep_all(moment(at), tenant_id)
+    """Sweeps one bureau. The cron tick (no bureau) fans out one job per active bureau as of the same moment: each
+    stays far inside arq's job timeout, runs alongside the others, and a failure costs that bureau only.
+    Idempotent: every decision has a dedupe key, so a repeated run (or a restarted worker) adds nothing."""
+    if tenant_id:
+        return await sweep_all(moment(at), tenant_id)
+    tick = moment(at).isoformat()
+    bureaus = await active_bureaus()
+    for bureau_id, _timezone in bureaus:
+        await enqueue("sweep_reminders", at=tick, tenant_id=str(bureau_id), _job_id=f"sweep:{bureau_id}:{tick}")
+    return {"bureaus": len(bureaus)}
