@@ -11,10 +11,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.delivery.service import queue_robot_messages
 from backend.i18n import _
 from backend.notifications.service import notify_decided
+from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.tasks.calendar import add_workdays
 
-OPEN = "('assigned', 'acknowledged', 'in_progress')"
-CLOSED_TASK = "('done', 'cancelled', 'completion_requested')"
 SOON_WORKDAYS = 3
 WEEKLY_LIST = 10
 
@@ -23,9 +22,9 @@ async def _unit_counts(session: AsyncSession, today: date) -> dict[uuid.UUID, Co
     rows = (await session.exec(text(f"""
         SELECT a.unit_id,
                count(*) FILTER (WHERE a.state = 'assigned') AS to_acknowledge,
-               count(*) FILTER (WHERE a.state IN {OPEN} AND t.state NOT IN {CLOSED_TASK} AND a.deadline < :today)
+               count(*) FILTER (WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK} AND a.deadline < :today)
                  AS overdue,
-               count(*) FILTER (WHERE a.state IN {OPEN} AND t.state NOT IN {CLOSED_TASK}
+               count(*) FILTER (WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK}
                                 AND a.deadline BETWEEN :today AND :soon) AS due_soon
         FROM task_assignments a JOIN tasks t ON t.id = a.task_id GROUP BY a.unit_id
     """), params={"today": today, "soon": add_workdays(today, SOON_WORKDAYS)})).all()
@@ -114,7 +113,7 @@ async def weekly_overview(session: AsyncSession, tenant_id: uuid.UUID, today: da
     late_units = (await session.exec(text(f"""
         SELECT u.name, count(*) AS n FROM task_assignments a JOIN tasks t ON t.id = a.task_id
         JOIN units u ON u.id = a.unit_id
-        WHERE a.state IN {OPEN} AND t.state NOT IN {CLOSED_TASK} AND a.deadline < :today
+        WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK} AND a.deadline < :today
         GROUP BY u.name ORDER BY n DESC, u.name LIMIT 5
     """), params={"today": today})).all()
     lines = [_("在办任务 %(open)s 项，本周办结 %(done)s 项，红灯 %(red)s 项，黄灯 %(yellow)s 项。",

@@ -18,6 +18,7 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_decided
 from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
+from backend.reminders.sql import OPEN_ASSIGNMENT
 from backend.tasks.models import Task
 from backend.tasks.service import get_task
 from backend.tenancy.models import Role, Unit
@@ -130,22 +131,31 @@ async def nudge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, mess
         raise Conflict(_("该任务刚催办过（每 %(h)s 小时最多一次），%(when)s 后可再次催办。",
                          h=policy.nudge_interval_hours, when=when))
     row = Nudge(tenant_id=actor.tenant_id, task_id=task.id, membership_id=actor.membership_id, message=message)
-    session.add(row)
-    await session.flush()
     title = _("【催办】%(number)s %(title)s", number=task.number, title=task.title)
     body = _("%(name)s 催办：%(text)s", name=actor.display_name, text=message or _("请抓紧办理并及时报送进展。"))
     params = {"task_id": task.id, "key": f"nudge:{row.id}", "title": title, "body": body, "link": f"/tasks/{task.id}"}
     units = ("SELECT a.unit_id, CAST(:key AS text) AS key, CAST(:title AS text) AS title, "
              "CAST(:body AS text) AS body, CAST(:link AS text) AS link FROM task_assignments a "
-             "WHERE a.task_id = CAST(:task_id AS uuid) AND a.state IN ('assigned', 'acknowledged', 'in_progress')")
-    people = (f"SELECT m.id AS membership_id, r.key, r.title, r.body, r.link FROM ({units}) r JOIN memberships m "
-              "ON m.unit_id = r.unit_id AND m.is_active AND m.role IN ('unit_head', 'unit_staff')")
-    if not await notify_decided(session, actor.tenant_id, people, params, kind="nudge"):
+             f"WHERE a.task_id = CAST(:task_id AS uuid) AND {OPEN_ASSIGNMENT}")
+    # A refused nudge writes nothing: the person and robot messages are only written when someone can hear them.
+    if not any(await notify_units(session, actor.tenant_id, units, params, kind="nudge")):
         raise Conflict(_("该任务的承办单位都已办结或尚未配备人员，无人可催办。"))
-    await queue_robot_messages(session, actor.tenant_id, units, params)
+    session.add(row)
+    await session.flush()
     await record(session, actor, "task.nudge", object_type="task", object_id=task.id,
                  summary=_("催办 %(number)s", number=task.number), details={"message": message})
     return row
+
+
+async def notify_units(
+    session: AsyncSession, tenant_id: uuid.UUID, rows_sql: str, params: dict, *, kind: str,
+) -> tuple[int, int]:
+    """`rows_sql` selects (unit_id, key, title, body, link): each unit's head and staff hear it on their channels,
+    and the unit's group robots once. Returns (people newly notified, robot messages queued)."""
+    people = (f"SELECT m.id AS membership_id, r.key, r.title, r.body, r.link FROM ({rows_sql}) r "
+              "JOIN memberships m ON m.unit_id = r.unit_id AND m.is_active AND m.role IN ('unit_head', 'unit_staff')")
+    notified = await notify_decided(session, tenant_id, people, params, kind=kind)
+    return notified, await queue_robot_messages(session, tenant_id, rows_sql, params)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ import re
 from backend.i18n import _
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# Shared by every rule: an assignment still being worked on, of a task still open to the unit.
+OPEN_ASSIGNMENT = "a.state IN ('assigned', 'acknowledged', 'in_progress')"
+OPEN_TASK = "t.state NOT IN ('done', 'cancelled', 'completion_requested')"
 
 
 def sql_message(template: str, columns: dict[str, str], param: str, params: dict) -> str:

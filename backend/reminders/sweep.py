@@ -16,15 +16,13 @@ from backend.notifications.service import notify_decided
 from backend.reminders.digests import daily_digests, weekly_overview
 from backend.reminders.models import NoticeLevel, ReminderPolicy
 from backend.reminders.schedule import in_quiet_hours, local_now, overdue_cutoff, windows
-from backend.reminders.service import get_policy
-from backend.reminders.sql import sql_message
+from backend.reminders.service import get_policy, notify_units
+from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK, sql_message
 from backend.reports.common import get_bureau_settings
 from backend.reports.periods import current_period, due_on
 from backend.tasks.calendar import is_workday
 from backend.tasks.models import ReportFrequency
 
-OPEN_ASSIGNMENT = "a.state IN ('assigned', 'acknowledged', 'in_progress')"
-OPEN_TASK = "t.state NOT IN ('done', 'cancelled', 'completion_requested')"
 TASK_COLUMNS = {"number": "t.number", "title": "t.title", "deadline": "to_char(a.deadline, 'YYYY-MM-DD')"}
 OVERDUE_HISTORY_DAYS = 1100
 
@@ -63,17 +61,6 @@ async def sweep_bureau(session: AsyncSession, tenant_id: uuid.UUID, timezone: st
     return result
 
 
-async def _notify_units(
-    session: AsyncSession, tenant_id: uuid.UUID, rows_sql: str, params: dict, *, kind: str,
-) -> tuple[int, int]:
-    """`rows_sql` selects (unit_id, key, title, body, link) from assignments `a`; its units' members and robots hear."""
-    people = (f"SELECT m.id AS membership_id, r.key, r.title, r.body, r.link FROM ({rows_sql}) r "
-              "JOIN memberships m ON m.unit_id = r.unit_id AND m.is_active AND m.role IN ('unit_head', 'unit_staff')")
-    notified = await notify_decided(session, tenant_id, people, params, kind=kind)
-    robots = await queue_robot_messages(session, tenant_id, rows_sql, params)
-    return notified, robots
-
-
 async def _deadline_reminders(
     session: AsyncSession, tenant_id: uuid.UUID, policy: ReminderPolicy, today: date,
 ) -> tuple[int, int]:
@@ -92,7 +79,7 @@ async def _deadline_reminders(
         JOIN unnest(CAST(:ks AS int[]), CAST(:starts AS date[]), CAST(:ends AS date[])) AS w(k, s, e)
              ON a.deadline >= w.s AND a.deadline < w.e
         WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK}"""
-    return await _notify_units(session, tenant_id, rows, params, kind="deadline_reminder")
+    return await notify_units(session, tenant_id, rows, params, kind="deadline_reminder")
 
 
 async def _report_day_reminders(
@@ -130,7 +117,7 @@ async def _report_day_reminders(
           AND NOT EXISTS (SELECT 1 FROM progress_reports pr
                           WHERE pr.task_id = a.task_id AND pr.unit_id = a.unit_id AND pr.period = r.period
                             AND pr.kind = 'periodic' AND pr.state IN ('awaiting_unit_head', 'submitted', 'accepted'))"""
-    return await _notify_units(session, tenant_id, rows, params, kind="report_day_reminder")
+    return await notify_units(session, tenant_id, rows, params, kind="report_day_reminder")
 
 
 def _overdue_table(today: date, latest: date) -> tuple[list[date], list[int]]:

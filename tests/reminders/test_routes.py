@@ -115,3 +115,15 @@ async def test_notice_opens_as_a_word_document_for_whom_it_concerns(signed_in, b
     assert cells[cells.index("督办事项") + 1] == "完成校园安全排查" and "2026-12-18" in cells
     stranger = await signed_in(other_bureau, Role.admin)
     assert (await stranger.get(f"/notices/{red.id}.docx")).status_code == 404
+
+
+async def test_a_nudge_nobody_can_hear_is_refused_and_writes_nothing(signed_in, bureau):
+    async with unit_of_work(bureau.tenant.id) as session:
+        [task] = await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2026, [tasks.NewTask(
+            title="无人承办的任务", description="", deadline=date(2026, 12, 18),
+            lead_unit_ids=[bureau.units["office"].id])])  # the office has nobody in it yet
+    supervisor = await signed_in(bureau, Role.supervisor)
+    refused = await post_form(supervisor, f"/tasks/{task.id}/nudge", {"message": "请办理"}, page=f"/tasks/{task.id}")
+    assert refused.status_code == 409 and "无人可催办" in refused.text
+    async with unit_of_work(bureau.tenant.id) as session:
+        assert (await session.exec(select(func.count()).select_from(Nudge))).one() == 0
