@@ -25,11 +25,12 @@ install-dev: $(BIN)/python
 frontend:
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
-# Debian's Chromium (browser tests; never a downloaded browser) and CJK fonts (documents, screenshots).
+# Debian's Chromium (browser tests; never a downloaded browser), CJK fonts (documents, screenshots) and Pango
+# (WeasyPrint's PDF layout).
 system-packages:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ] || ! ldconfig -p | grep -q libpangoft2; then \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk; \
+		apt-get update -q && apt-get install -y -q chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0; \
 	fi
 
 lint:

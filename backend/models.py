@@ -3,7 +3,15 @@
 from sqlmodel import SQLModel
 
 from backend.accounts.models import ApiToken, User, WebSession
+from backend.assessments.models import (
+    Assessment,
+    AssessmentAppeal,
+    AssessmentRubric,
+    AssessmentScore,
+    ScoreAdjustment,
+)
 from backend.audit.models import AuditEvent
+from backend.bulletins.models import Bulletin
 from backend.delivery.models import ChannelConfig, OutboxMessage
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
@@ -11,6 +19,7 @@ from backend.notifications.models import Notification, NotificationPreference
 from backend.plans.models import Plan, PlanImport, PlanItem, PlanSection
 from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
 from backend.reports.models import ProgressReport, ReportContribution, ReportReview, TargetActual
+from backend.reviews.models import QuarterlyRating, QuarterlyRemark, QuarterlyReview
 from backend.tasks.models import (
     ExtensionRequest,
     LightChange,
@@ -31,9 +40,11 @@ def tenant_tables() -> list[str]:
 
 
 __all__ = [
-    "ApiToken", "AuditEvent", "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "Invitation",
+    "ApiToken", "Assessment", "AssessmentAppeal", "AssessmentRubric", "AssessmentScore", "AuditEvent", "Bulletin",
+    "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "Invitation",
     "LightChange", "Membership", "Notification", "NotificationPreference", "Nudge", "OutboxMessage", "Plan",
-    "PlanImport", "PlanItem", "PlanSection", "ProgressReport", "ReminderPolicy", "ReportContribution", "ReportReview",
-    "StoredFile", "SupervisionNotice", "TargetActual", "Task", "TaskAssignment", "TaskChecklistItem", "TaskOwner",
-    "TaskTarget", "Tenant", "Unit", "User", "WebSession", "metadata",
+    "PlanImport", "PlanItem", "PlanSection", "ProgressReport", "QuarterlyRating", "QuarterlyRemark",
+    "QuarterlyReview", "ReminderPolicy", "ReportContribution", "ReportReview",
+    "ScoreAdjustment", "StoredFile", "SupervisionNotice", "TargetActual", "Task", "TaskAssignment",
+    "TaskChecklistItem", "TaskOwner", "TaskTarget", "Tenant", "Unit", "User", "WebSession", "metadata",
 ]

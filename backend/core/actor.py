@@ -18,6 +18,17 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "plans.read": frozenset(Role),
     "tasks.assign": frozenset({Role.admin, Role.supervisor}),
     "tasks.nudge": frozenset({Role.supervisor, Role.leader}),
+    # The year's cycle (月通报, 季点评, 年考核). Everyone reads what is published; drafts are the supervisors'.
+    "cycle.read_drafts": frozenset({Role.admin, Role.supervisor, Role.leader}),
+    "bulletins.edit": frozenset({Role.supervisor}),
+    "reviews.rate": frozenset({Role.supervisor}),
+    "reviews.remark": frozenset({Role.leader}),
+    "assessments.manage": frozenset({Role.supervisor}),
+    "assessments.self_score": frozenset({Role.unit_head}),
+    "assessments.appeal": frozenset({Role.unit_head}),
+    "assessments.reopen": frozenset({Role.admin}),
+    "assessments.rubric": frozenset({Role.admin}),
+    "plans.roll_over": frozenset({Role.admin, Role.supervisor}),
 }
 
 
