@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     oidc_client_secret: str | None = None
     oidc_display_name: str = "统一身份认证"
 
+    # Group-robot webhooks may only reach public addresses (no SSRF into the bureau's network) unless this is set,
+    # e.g. for an on-premises robot gateway; tests and the demo's local receivers set it.
+    webhook_private_networks: bool = False
+
     metrics_allow: str = "127.0.0.1,::1"
     log_level: str = "INFO"
 

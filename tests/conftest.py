@@ -36,6 +36,8 @@ def pytest_configure(config):
     # Still argon2id, at a cost that keeps hundreds of test logins quick.
     os.environ.setdefault("LUOSHI_ARGON2_TIME_COST", "1")
     os.environ.setdefault("LUOSHI_ARGON2_MEMORY_KIB", "8192")
+    # The webhook receivers of the tests listen on 127.0.0.1 (tests/delivery checks the refusal with it unset).
+    os.environ.setdefault("LUOSHI_WEBHOOK_PRIVATE_NETWORKS", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -7,10 +7,12 @@ SMTP is configured from the environment: LUOSHI_SMTP_HOST (default 127.0.0.1), L
 LUOSHI_SMTP_USER and LUOSHI_SMTP_PASSWORD (both empty: no login), LUOSHI_SMTP_FROM (luoshi@localhost).
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import html
+import ipaddress
 import logging
 import os
 import re
@@ -24,12 +26,18 @@ from typing import Protocol
 import aiosmtplib
 import httpx
 
+from backend.config import get_settings
+
 log = logging.getLogger("luoshi.delivery")
 TIMEOUT = 15.0
 
 
 class ChannelError(Exception):
     """The channel did not take the message; the sender retries later."""
+
+
+class PrivateAddress(ChannelError):
+    """The webhook's host is this machine or a private network, which robots are not allowed to reach."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +150,34 @@ def feishu_payload(message: Outgoing, timestamp_s: int | None = None) -> dict:
     return payload
 
 
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+async def refuse_private_host(url: str, *, resolve_timeout: float = 5.0) -> None:
+    """A webhook must not reach the bureau's own network or this machine (SSRF): every address its host resolves
+    to must be public, unless the deployment allows private networks. Checked again at each send, since DNS can
+    change after the address was saved."""
+    if get_settings().webhook_private_networks:
+        return
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(host, parts.port or 443), resolve_timeout)
+    except (OSError, TimeoutError) as error:
+        raise ChannelError(f"webhook host {host!r} does not resolve: {error!r}") from error
+    private = sorted({info[4][0] for info in infos if not is_public_address(info[4][0])})
+    if private:
+        raise PrivateAddress(f"webhook host {host!r} resolves to non-public {', '.join(private)}")
+
+
 async def post_webhook(url: str, payload: dict, message_id: str) -> None:
     """The message id also travels as an idempotency key header, for receivers (or proxies) that de-duplicate."""
+    await refuse_private_host(url)
     try:
         async with httpx.AsyncClient(timeout=TIMEOUT) as client:
             response = await client.post(url, json=payload, headers={"Idempotency-Key": message_id})

@@ -220,6 +220,8 @@ async def add_channel(
         raise InvalidInput(_("请填写群机器人的 Webhook 地址（以 https:// 开头）。"), field="url")
     if len(url) > 500:
         raise InvalidInput(_("地址太长（不超过 500 个字符），请检查是否多复制了内容。"), field="url")
+    if kind != ConfigKind.smtp_sender:
+        await _refuse_private_webhook(url)
     # RLS hides the units of other bureaus: a unit that cannot be read is not this bureau's.
     if unit_id is not None and await session.get(Unit, unit_id) is None:
         raise InvalidInput(_("所选单位不存在或不属于本局，请重新选择。"), field="unit_id")
@@ -285,6 +287,18 @@ def config_kind_label(kind: str) -> str:
 
 def channel_label(channel: str) -> str:
     return _(CHANNEL_LABELS[channel]) if channel in CHANNEL_LABELS else channel
+
+
+async def _refuse_private_webhook(url: str) -> None:
+    """Refused when saved if its host is already known to be private; a host that does not resolve yet (an offline
+    set-up) is accepted and checked again at each send."""
+    try:
+        await channels.refuse_private_host(url, resolve_timeout=2.0)
+    except channels.PrivateAddress as error:
+        raise InvalidInput(_("Webhook 地址不能指向本机或内网地址，请填写机器人平台提供的公网地址。"),
+                           field="url") from error
+    except channels.ChannelError:
+        return
 
 
 def _is_web_address(url: str) -> bool:

@@ -265,3 +265,33 @@ async def test_other_bureau_and_other_roles_reach_nothing(signed_in, bureau, oth
         assert (await member.get("/api/v1/admin/outbox/dead")).status_code == 403
     assert [m.state for m in await outbox_of(bureau, id=dead.id)] == ["dead"]
     assert [(c.id, c.enabled) for c in await channels_of(bureau)] == [(config.id, True)]
+
+
+async def test_robots_cannot_reach_this_machine_or_private_networks(signed_in, bureau, receiver, monkeypatch):
+    """SSRF: an administrator's webhook address may not point into the bureau's network or at Luoshi's own host,
+    neither when saved nor later (an address saved while allowed, or whose DNS changed, is refused at send)."""
+    from backend.config import get_settings
+
+    allowed_url = receiver.url("robot")
+    async with unit_of_work(bureau.tenant.id) as session:
+        saved = await delivery.add_channel(session, bureau.actors[Role.admin], kind="wecom", url=allowed_url)
+        await delivery.send_test_message(session, bureau.actors[Role.admin], saved.id)
+    monkeypatch.setenv("LUOSHI_WEBHOOK_PRIVATE_NETWORKS", "0")
+    get_settings.cache_clear()
+    try:
+        admin = await signed_in(bureau, Role.admin)
+        for url in ("http://127.0.0.1:8000/admin", "http://10.1.2.3/hook", "http://[::1]/x", "http://localhost/x",
+                    "http://169.254.169.254/latest/meta-data", "http://[::ffff:192.168.1.1]/x"):
+            response = await post_form(admin, "/admin/channels", {"kind": "wecom", "url": url},
+                                       page="/admin/channels")
+            assert response.status_code == 422, url
+            assert "不能指向本机或内网地址" in response.text and 'id="e-url"' in response.text
+        assert [c.url for c in await channels_of(bureau)] == [allowed_url]
+
+        result = await delivery.deliver_due(bureau.tenant.id, now=daytime())
+        [message] = await outbox_of(bureau, recipient=allowed_url)
+        assert str(message.id) in result.errors and message.state != "sent"
+        assert "non-public 127.0.0.1" in message.last_error
+        assert receiver.to("robot") == []
+    finally:
+        get_settings.cache_clear()
