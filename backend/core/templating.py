@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2_fragments import render_block
 
 from backend import i18n
@@ -28,14 +28,22 @@ env = Environment(
 env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
-def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """Timestamps are stored in UTC and shown in the bureau's time zone."""
+def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", timezone: str | None = None) -> str:
+    """Timestamps are stored in UTC and shown in the bureau's time zone (the platform's default without one)."""
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(get_settings().default_timezone)).strftime(fmt)
+    return value.astimezone(ZoneInfo(timezone or get_settings().default_timezone)).strftime(fmt)
 
 
-env.filters["localtime"] = localtime
+@pass_context
+def _localtime_filter(context, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """In a page, the time zone is the acting member's bureau's (a bureau in Urumqi sees its own clock)."""
+    request = context.get("request")
+    actor = getattr(getattr(request, "state", None), "actor", None)
+    return localtime(value, fmt, getattr(actor, "timezone", None))
+
+
+env.filters["localtime"] = _localtime_filter
 
 
 def number(value: float | int | None) -> str:
