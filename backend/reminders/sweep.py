@@ -23,7 +23,6 @@ from backend.reports.periods import current_period, due_on
 from backend.tasks.calendar import is_workday
 from backend.tasks.models import ReportFrequency
 
-TASK_COLUMNS = {"number": "t.number", "title": "t.title", "deadline": "to_char(a.deadline, 'YYYY-MM-DD')"}
 OVERDUE_HISTORY_DAYS = 1100
 
 
@@ -61,24 +60,60 @@ async def sweep_bureau(session: AsyncSession, tenant_id: uuid.UUID, timezone: st
     return result
 
 
+LISTED_TASKS = 20
+
+
+def _per_unit(hits: str, group: str, params: dict) -> str:
+    """Folds `hits` (one row per open assignment: unit_id, task_id, number, title, deadline and the `group` columns)
+    into one row per unit and group: a unit with twenty tasks in a window hears once, with the tasks listed, not
+    twenty times. Columns: the group's, n, the first task's (one task keeps its own message and link) and
+    `listing`."""
+    more = sql_message(N_("……共 %(count)s 项"), {"count": "count(*)::text"}, "more_tpl", params)
+    return f"""
+        SELECT unit_id, {group}, count(*) AS n,
+               (array_agg(task_id ORDER BY deadline, number))[1] AS task_id,
+               (array_agg(number ORDER BY deadline, number))[1] AS number,
+               (array_agg(title ORDER BY deadline, number))[1] AS title,
+               min(deadline) AS deadline,
+               array_to_string((array_agg(number || ' ' || title || '（' || to_char(deadline, 'YYYY-MM-DD') || '）'
+                                          ORDER BY deadline, number))[1:{LISTED_TASKS}], E'\n')
+                 || CASE WHEN count(*) > {LISTED_TASKS} THEN E'\n' || {more} ELSE '' END AS listing
+        FROM ({hits}) h GROUP BY unit_id, {group}"""
+
+
+def _link() -> str:
+    """One task: its page; several: the unit's task list."""
+    return "CASE WHEN g.n = 1 THEN '/tasks/' || g.task_id::text ELSE '/tasks' END"
+
+
 async def _deadline_reminders(
     session: AsyncSession, tenant_id: uuid.UUID, policy: ReminderPolicy, today: date,
 ) -> tuple[int, int]:
     due = windows(today, [k for k in policy.deadline_workdays if k > 0])
     if not due:
         return 0, 0
-    params: dict = {"ks": [w.offset for w in due], "starts": [w.start for w in due], "ends": [w.end for w in due]}
-    columns = TASK_COLUMNS | {"workdays": "w.k"}
+    params: dict = {"ks": [w.offset for w in due], "starts": [w.start for w in due], "ends": [w.end for w in due],
+                    "today": today.isoformat()}
+    columns = {"number": "g.number", "title": "g.title", "deadline": "to_char(g.deadline, 'YYYY-MM-DD')",
+               "workdays": "g.k", "count": "g.n::text", "tasks": "g.listing"}
     title = sql_message(N_("【到期提醒】%(number)s %(title)s"), columns, "title_tpl", params)
     body = sql_message(N_("距办理时限（%(deadline)s）还有 %(workdays)s 个工作日，请抓紧推进并按时报送。"),
                        columns, "body_tpl", params)
-    rows = f"""
-        SELECT a.unit_id, 'deadline:' || a.id::text || ':' || a.deadline::text || '/T-' || w.k AS key,
-               {title} AS title, {body} AS body, '/tasks/' || t.id::text AS link
+    titles = sql_message(N_("【到期提醒】%(count)s 项任务还有 %(workdays)s 个工作日到期"), columns, "titles_tpl",
+                         params)
+    bodies = sql_message(N_("以下任务距办理时限还有 %(workdays)s 个工作日，请抓紧推进并按时报送：\n%(tasks)s"),
+                         columns, "bodies_tpl", params)
+    hits = f"""
+        SELECT a.unit_id, w.k, t.id AS task_id, t.number, t.title, a.deadline
         FROM task_assignments a JOIN tasks t ON t.id = a.task_id
         JOIN unnest(CAST(:ks AS int[]), CAST(:starts AS date[]), CAST(:ends AS date[])) AS w(k, s, e)
              ON a.deadline >= w.s AND a.deadline < w.e
         WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK}"""
+    rows = f"""
+        SELECT g.unit_id, 'deadline:' || g.unit_id::text || ':' || :today || '/T-' || g.k AS key,
+               CASE WHEN g.n = 1 THEN {title} ELSE {titles} END AS title,
+               CASE WHEN g.n = 1 THEN {body} ELSE {bodies} END AS body, {_link()} AS link
+        FROM ({_per_unit(hits, "k", params)}) g"""
     return await notify_units(session, tenant_id, rows, params, kind="deadline_reminder")
 
 
@@ -100,16 +135,21 @@ async def _report_day_reminders(
         return 0, 0
     params: dict = {"freqs": [f[0] for f in found], "periods": [f[1] for f in found],
                     "dues": [f[2] for f in found], "ks": [f[3] for f in found]}
-    columns = TASK_COLUMNS | {"due": "to_char(r.due, 'YYYY-MM-DD')", "period": "r.period"}
+    columns = {"number": "g.number", "title": "g.title", "due": "to_char(g.due, 'YYYY-MM-DD')", "period": "g.period",
+               "count": "g.n::text", "tasks": "g.listing"}
     title = sql_message(N_("【报送提醒】%(number)s %(title)s"), columns, "title_tpl", params)
     today_body = sql_message(N_("今天（%(due)s）是本期（%(period)s）进展报送日，贵单位尚未报送，请于今日内报送。"),
                              columns, "today_tpl", params)
     ahead_body = sql_message(N_("本期（%(period)s）进展应于 %(due)s 前报送，贵单位尚未报送。"), columns, "ahead_tpl",
                              params)
-    rows = f"""
-        SELECT a.unit_id, 'report-day:' || a.id::text || ':' || r.period || '/T-' || r.k AS key,
-               {title} AS title, CASE WHEN r.k = 0 THEN {today_body} ELSE {ahead_body} END AS body,
-               '/tasks/' || t.id::text AS link
+    titles = sql_message(N_("【报送提醒】%(count)s 项任务本期（%(period)s）进展尚未报送"), columns, "titles_tpl",
+                         params)
+    today_bodies = sql_message(N_("今天（%(due)s）是本期（%(period)s）进展报送日，贵单位以下任务尚未报送，"
+                                  "请于今日内报送：\n%(tasks)s"), columns, "today_all_tpl", params)
+    ahead_bodies = sql_message(N_("本期（%(period)s）进展应于 %(due)s 前报送，贵单位以下任务尚未报送：\n%(tasks)s"),
+                               columns, "ahead_all_tpl", params)
+    hits = f"""
+        SELECT a.unit_id, r.period, r.due, r.k, t.id AS task_id, t.number, t.title, a.deadline
         FROM task_assignments a JOIN tasks t ON t.id = a.task_id
         JOIN unnest(CAST(:freqs AS text[]), CAST(:periods AS text[]), CAST(:dues AS date[]), CAST(:ks AS int[]))
              AS r(frequency, period, due, k) ON t.report_frequency = r.frequency
@@ -117,6 +157,12 @@ async def _report_day_reminders(
           AND NOT EXISTS (SELECT 1 FROM progress_reports pr
                           WHERE pr.task_id = a.task_id AND pr.unit_id = a.unit_id AND pr.period = r.period
                             AND pr.kind = 'periodic' AND pr.state IN ('awaiting_unit_head', 'submitted', 'accepted'))"""
+    rows = f"""
+        SELECT g.unit_id, 'report-day:' || g.unit_id::text || ':' || g.period || '/T-' || g.k AS key,
+               CASE WHEN g.n = 1 THEN {title} ELSE {titles} END AS title,
+               CASE WHEN g.n = 1 AND g.k = 0 THEN {today_body} WHEN g.n = 1 THEN {ahead_body}
+                    WHEN g.k = 0 THEN {today_bodies} ELSE {ahead_bodies} END AS body, {_link()} AS link
+        FROM ({_per_unit(hits, "period, due, k", params)}) g"""
     return await notify_units(session, tenant_id, rows, params, kind="report_day_reminder")
 
 

@@ -113,6 +113,38 @@ async def test_deadline_reminders_fire_on_their_working_days_once_each(smtp):
     assert len(await notifications(bureau, "deadline:")) == 6 and len(smtp.envelopes) == sent
 
 
+async def test_a_unit_with_several_tasks_due_hears_once_with_them_listed(smtp, receiver):
+    """Three of the school's tasks fall in the same T-3 window (Tue 15th: deadlines Fri 18th, and Sat 19th / Sun
+    20th, which the window reaches as well) and a fourth only at T-7: each person of the school gets one reminder
+    listing the three, in deadline order, pointing at their task list; the school's robot one message."""
+    bureau = await create_bureau(emails=True)
+    async with unit_of_work(bureau.tenant.id) as session:
+        await delivery.add_channel(session, bureau.actors[Role.admin], kind="wecom", url=receiver.url("school"),
+                                   unit_id=bureau.units["school"].id)
+    first = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    second = await new_task(bureau, "完成食堂检查", date(2026, 12, 19), ReportFrequency.once)
+    third = await new_task(bureau, "完成消防演练", date(2026, 12, 20), ReportFrequency.once)
+    fourth = await new_task(bureau, "完成校舍排查", date(2026, 12, 24), ReportFrequency.once)  # at T-7 on the 15th
+    await run_jobs_at(f"2026-12-15T09:00{CST}", bureau)
+    await run_jobs_at(f"2026-12-15T15:00{CST}", bureau)  # the next tick of the day adds nothing
+    title = "【到期提醒】3 项任务还有 3 个工作日到期"
+    assert await notifications(bureau, "deadline:", "项任务") == [("unit_head", title), ("unit_staff", title)]
+    [mail] = mails_to(smtp, bureau.users[Role.unit_staff].email, title)
+    body = mail.get_body(("plain",)).get_content()
+    listed = [f"{first.number} 完成校园安全排查（2026-12-18）", f"{second.number} 完成食堂检查（2026-12-19）",
+              f"{third.number} 完成消防演练（2026-12-20）"]
+    assert all(line in body for line in listed)
+    assert body.index(listed[0]) < body.index(listed[1]) < body.index(listed[2])
+    assert "完成校舍排查" not in body and "/tasks" in body and f"/tasks/{first.id}" not in body
+    # The fourth task is alone in its window (T-7): its own message, as before, with its own link.
+    single = f"【到期提醒】{fourth.number} 完成校舍排查"
+    assert await notifications(bureau, "deadline:", "完成校舍排查") == [("unit_head", single), ("unit_staff", single)]
+    [alone] = mails_to(smtp, bureau.users[Role.unit_staff].email, single)
+    assert f"/tasks/{fourth.id}" in alone.get_body(("plain",)).get_content()
+    robot = [b["text"]["content"] if "text" in b else b["markdown"]["content"] for _p, _q, b in receiver.to("school")]
+    assert sum(title in text for text in robot) == 1
+
+
 async def test_escalation_climbs_from_unit_head_to_supervisors_and_leaders(smtp, receiver):
     bureau = await create_bureau(emails=True)
     task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
