@@ -950,6 +950,42 @@ async def _timed_sweep(at: datetime, *, label: str, instrument: Instrument | Non
             "peak_rss_mib_before": round(rss_before, 1), "peak_rss_mib_after": round(rss_after, 1)}
 
 
+async def _fanned_out_sweep(at: datetime, jobs: int, processes: int) -> dict:
+    """What production does: the cron tick enqueues one `sweep_reminders` job per bureau; `processes` arq workers
+    (subprocesses of `luoshi worker`'s settings, burst mode) each run up to `jobs` of them at a time. Timed from
+    the tick until the queue is empty."""
+    from backend.db import dispose_engine
+    from backend.reminders.jobs import sweep_reminders
+
+    database_url = os.environ["DATABASE_URL"]
+    since = owner_query(database_url, "SELECT clock_timestamp()")[0][0]
+    db_before = backend_cpu_seconds(database_url)
+    started = time.perf_counter()
+    ticked = await sweep_reminders({}, at=at.isoformat())
+    await dispose_engine()
+    # The Worker is built inside the running loop (arq binds it to the loop it is created in).
+    worker = ("import asyncio; from arq import Worker; from workers.settings import WorkerSettings; "
+              "from backend.core.jobs import redis_settings\n"
+              "async def main():\n"
+              "    await Worker(functions=WorkerSettings.functions, redis_settings=redis_settings(), burst=True, "
+              f"handle_signals=False, poll_delay=0.05, max_jobs={jobs}).main()\n"
+              "asyncio.run(main())")
+    children = [await asyncio.create_subprocess_exec(sys.executable, "-c", worker, cwd=ROOT)
+                for _ in range(processes)]
+    for child in children:
+        await child.wait()
+    seconds = time.perf_counter() - started
+    db_after = backend_cpu_seconds(database_url)
+    rows = owner_query(database_url, "SELECT (SELECT count(*) FROM notifications WHERE created_at >= %s) + "
+                       "(SELECT count(*) FROM outbox WHERE created_at >= %s) + "
+                       "(SELECT count(*) FROM supervision_notices WHERE issued_at >= %s)", (since, since, since))[0][0]
+    return {"label": f"fanned out: {processes} worker processes × {jobs} jobs", "seconds": seconds,
+            "bureaus": ticked["bureaus"], "rows_written": rows,
+            "rows_per_second": rows / seconds if seconds else 0.0,
+            "postgres_cpu_seconds_sampled": sum(v - db_before.get(pid, 0.0) for pid, v in db_after.items()),
+            "worker_exit_codes": [child.returncode for child in children]}
+
+
 def summary_of(run: dict) -> dict:
     return {k: (round(v, 2) if isinstance(v, float) else v) for k, v in run.items()}
 
@@ -1239,6 +1275,9 @@ def main() -> int:
     ap.add_argument("--at", default=DEFAULT_AT, help="the moment the sweep runs as of (ISO, with offset)")
     ap.add_argument("--reseed", action="store_true", help="rebuild the database even if it matches")
     ap.add_argument("--explain", action="store_true", help="EXPLAIN the heaviest statement even under 30 s")
+    ap.add_argument("--fan-out", type=int, default=0, metavar="JOBS",
+                    help="also run the sweep as the cron does: one arq job per bureau, JOBS at a time per worker")
+    ap.add_argument("--fan-out-processes", type=int, default=2, help="worker processes for --fan-out")
     ap.add_argument("--chunk", type=int, default=50, help="bulk bureaus per transaction while seeding")
     ap.add_argument("--database-url", default=os.environ.get("LUOSHI_BENCH_REMINDERS_DATABASE_URL",
                                                              DEFAULT_DATABASE_URL))
@@ -1304,6 +1343,15 @@ def main() -> int:
     idempotent = run2["rows_written"] == 0 and not any(run2["decisions"].values())
     print(f"  {'idempotent: nothing new decided' if idempotent else 'NOT IDEMPOTENT: the second run wrote rows'}")
 
+    run3 = None
+    if args.fan_out:
+        print(f"\nRun 3: as the cron does — one job per bureau, {args.fan_out_processes} worker processes × "
+              f"{args.fan_out} jobs each (what run 1 wrote is removed first)", flush=True)
+        reset(args.database_url, meta["marker"])
+        run3 = asyncio.run(_fanned_out_sweep(at, args.fan_out, args.fan_out_processes))
+        print(f"  total {run3['seconds']:.2f} s for {run3['bureaus']} bureaus; {run3['rows_written']:,} rows "
+              f"({run3['rows_per_second']:,.0f} rows/s); worker exit codes {run3['worker_exit_codes']}")
+
     plan_out = None
     if run1["seconds"] > TARGET_SECONDS or args.explain:
         print("\nEXPLAIN (ANALYZE, BUFFERS) of the heaviest statement, for one bureau (rolled back):", flush=True)
@@ -1330,6 +1378,7 @@ def main() -> int:
                                     "statements": statements},
         "run2": summary_of(run2) | {"per_bureau": stats2, "seconds_by_rule": by_rule(second),
                                     "idempotent": idempotent},
+        "run3_fanned_out": summary_of(run3) if run3 else None,
         "target_seconds": TARGET_SECONDS, "explain": plan_out,
     }
     (RESULTS / "reminders.json").write_text(json.dumps(out, ensure_ascii=False, indent=2, default=str) + "\n")
