@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install install-dev system-packages frontend lint
+.PHONY: demo test install install-dev system-packages frontend lint bench
 
 demo: install frontend
 	$(BIN)/luoshi demo --host $${LUOSHI_HOST:-127.0.0.1} --port $${LUOSHI_PORT:-8000}
@@ -35,3 +35,8 @@ system-packages:
 
 lint:
 	$(BIN)/ruff check .
+
+# Performance figures (docs/PERFORMANCE.md): seeds luoshi_bench_run if needed, installs Debian's wrk if missing, then
+# measures Luoshi against a bare FastAPI + psycopg endpoint (~6 min). Needs PostgreSQL and Redis as `make test` does.
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
