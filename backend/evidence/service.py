@@ -34,7 +34,7 @@ from backend.i18n import _
 from backend.reports.models import ProgressReport, ReportState
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
+from backend.tenancy.models import Membership, Role
 
 
 # TODO(settings): move into backend.config.Settings as `evidence_max_mb` (LUOSHI_EVIDENCE_MAX_MB).
@@ -324,6 +324,7 @@ async def supersede(
     Description and period default to the old version's.
     """
     old = await get_evidence(session, actor, evidence_id, for_update=True)
+    await _check_may_replace(session, actor, old)
     newer = (await session.exec(select(Evidence.id).where(Evidence.supersedes_id == old.id))).first()
     if newer is not None:
         raise Conflict(_("“%(name)s”已经有新版本了，请在最新版本上操作。", name=old.filename))
@@ -340,11 +341,17 @@ async def _check_may_change(session: AsyncSession, actor: Actor, evidence: Evide
     if evidence.submitted:
         raise Conflict(_("“%(name)s”已随报告提交，不能再修改或删除。"
                          "如需更正，请上传新版本替换（旧版本会保留在台账中）。", name=evidence.filename))
+    await _check_may_replace(session, actor, evidence)
+
+
+async def _check_may_replace(session: AsyncSession, actor: Actor, evidence: Evidence) -> None:
+    """The uploader, the head of the uploader's unit, or a supervisor: not another unit of the same task."""
     if actor.role in (Role.admin, Role.supervisor) or evidence.uploaded_by == actor.user_id:
         return
-    if actor.role == Role.unit_head:
-        task = await tasks.get_task(session, actor, evidence.task_id)
-        if await tasks.assignment_of(session, actor, task) is not None:
+    if actor.role == Role.unit_head and actor.unit_id is not None:
+        uploader_unit = (await session.exec(select(Membership.unit_id).where(
+            Membership.user_id == evidence.uploaded_by, Membership.tenant_id == actor.tenant_id))).first()
+        if uploader_unit == actor.unit_id:
             return
     raise Forbidden(_("只有上传人、本单位负责人或督查督办人员可以修改这份材料。"))
 
