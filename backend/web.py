@@ -394,6 +394,16 @@ def create_app() -> FastAPI:
     for router in (accounts_pages, tenancy_pages, tasks_pages, reports_pages, plans_pages, evidence_pages,
                    notifications_pages, audit_pages, delivery_pages, reminders_pages):
         app.include_router(router)
+    from backend.bulletins.routes import pages as bulletins_pages
+
+    app.include_router(bulletins_pages)
+    from backend.assessments.routes import api as assessments_api
+    from backend.assessments.routes import pages as assessments_pages
+    from backend.reviews.routes import pages as reviews_pages
+
+    app.include_router(reviews_pages)
+    app.include_router(assessments_pages)
+    app.include_router(assessments_api, prefix="/api/v1", responses=API_ERRORS)
     for router in (accounts_api, tenancy_api, tasks_api, reports_api, plans_api, evidence_api, notifications_api,
                    audit_api, delivery_api):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)

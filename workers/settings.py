@@ -3,6 +3,7 @@
 from arq import Worker, cron
 
 from backend.accounts.jobs import purge_expired_sessions
+from backend.bulletins.jobs import draft_bulletins
 from backend.config import get_settings
 from backend.core.jobs import redis_settings
 from backend.core.observability import configure_logging
@@ -10,6 +11,7 @@ from backend.db import dispose_engine
 from backend.delivery.jobs import deliver_outbox
 from backend.evidence.jobs import catch_up_thumbnails, make_evidence_thumbnail
 from backend.reminders.jobs import sweep_reminders
+from backend.reviews.jobs import open_quarterly_reviews
 from backend.tasks.jobs import refresh_all_lights
 
 
@@ -23,7 +25,7 @@ async def shutdown(ctx: dict) -> None:
 
 class WorkerSettings:
     functions = [purge_expired_sessions, refresh_all_lights, make_evidence_thumbnail, catch_up_thumbnails,
-                 deliver_outbox, sweep_reminders]
+                 deliver_outbox, sweep_reminders, draft_bulletins, open_quarterly_reviews]
     # Lights at 00:30 and 06:30 UTC (08:30 and 14:30 in China): each bureau's own date decides.
     cron_jobs = [
         cron(purge_expired_sessions, minute={7}, run_at_startup=False),
@@ -33,6 +35,10 @@ class WorkerSettings:
         cron(sweep_reminders, minute={5, 35}, run_at_startup=True),
         # Hourly and at start (after a Redis outage): thumbnails whose job was never queued, or lost with Redis.
         cron(catch_up_thumbnails, minute={50}, run_at_startup=True),
+        # 月通报: daily at 22:20 and 23:20 UTC (06:20 / 07:20 in China); a bureau whose date is the 1st gets a draft.
+        cron(draft_bulletins, hour={22, 23}, minute={20}, run_at_startup=True),
+        # 季点评: daily at 22:40 UTC (06:40 in China); in a quarter's first days each bureau's past quarter opens once.
+        cron(open_quarterly_reviews, hour={22}, minute={40}, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -3,8 +3,10 @@
 import enum
 import uuid
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
@@ -71,6 +73,8 @@ class AssessmentScore(SQLModel, table=True):
     adjustment: float = 0
     total: float = 0
     rank: int | None = None
+    # What the terms were computed from: [assigned, done, due, on_time, ratings, average] (see compute.Basis).
+    basis: list[Any] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
     self_total: float | None = None
     self_note: str = Field(default="", max_length=2000)
     self_scored_at: datetime | None = timestamp_field(nullable=True)
@@ -101,6 +105,7 @@ class AssessmentAppeal(SQLModel, table=True):
     """A unit's objection to its published result, answered by a supervisor before the result is final."""
 
     __tablename__ = "assessment_appeals"
+    __table_args__ = (UniqueConstraint("assessment_id", "unit_id"),)
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     assessment_id: uuid.UUID = Field(foreign_key="assessments.id", index=True)

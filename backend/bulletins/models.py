@@ -22,7 +22,7 @@ class Bulletin(SQLModel, table=True):
     published bulletin says forever what it said on the day (later edits to reports do not rewrite history)."""
 
     __tablename__ = "bulletins"
-    __table_args__ = (UniqueConstraint("tenant_id", "year", "month"),)
+    __table_args__ = (UniqueConstraint("tenant_id", "year", "month"), UniqueConstraint("tenant_id", "year", "issue_no"))
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     year: int

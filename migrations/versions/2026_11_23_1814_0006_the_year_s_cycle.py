@@ -83,6 +83,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['published_by'], ['users.id'], name=op.f('fk_bulletins_published_by_users')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_bulletins_tenant_id_tenants')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bulletins')),
+    sa.UniqueConstraint('tenant_id', 'year', 'issue_no', name=op.f('uq_bulletins_tenant_id_year_issue_no')),
     sa.UniqueConstraint('tenant_id', 'year', 'month', name=op.f('uq_bulletins_tenant_id_year_month'))
     )
     op.create_index(op.f('ix_bulletins_tenant_id'), 'bulletins', ['tenant_id'], unique=False)
@@ -122,7 +123,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['responded_by'], ['users.id'], name=op.f('fk_assessment_appeals_responded_by_users')),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_assessment_appeals_tenant_id_tenants')),
     sa.ForeignKeyConstraint(['unit_id'], ['units.id'], name=op.f('fk_assessment_appeals_unit_id_units')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_appeals'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_appeals')),
+    sa.UniqueConstraint('assessment_id', 'unit_id', name=op.f('uq_assessment_appeals_assessment_id_unit_id'))
     )
     op.create_index(op.f('ix_assessment_appeals_assessment_id'), 'assessment_appeals', ['assessment_id'], unique=False)
     op.create_index(op.f('ix_assessment_appeals_tenant_id'), 'assessment_appeals', ['tenant_id'], unique=False)
@@ -137,6 +139,7 @@ def upgrade() -> None:
     sa.Column('adjustment', sa.Float(), nullable=False),
     sa.Column('total', sa.Float(), nullable=False),
     sa.Column('rank', sa.Integer(), nullable=True),
+    sa.Column('basis', postgresql.JSONB(astext_type=sa.Text()), server_default='[]', nullable=False),
     sa.Column('self_total', sa.Float(), nullable=True),
     sa.Column('self_note', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('self_scored_at', sa.DateTime(timezone=True), nullable=True),
@@ -207,7 +210,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_quarterly_ratings_tenant_id'), 'quarterly_ratings', ['tenant_id'], unique=False)
     op.create_index(op.f('ix_quarterly_ratings_unit_id'), 'quarterly_ratings', ['unit_id'], unique=False)
     op.add_column('tasks', sa.Column('carried_from_id', sa.Uuid(), nullable=True))
-    op.create_index(op.f('ix_tasks_carried_from_id'), 'tasks', ['carried_from_id'], unique=False)
+    op.create_index(op.f('ix_tasks_carried_from_id'), 'tasks', ['carried_from_id'], unique=True)
     op.create_foreign_key(op.f('fk_tasks_carried_from_id_tasks'), 'tasks', 'tasks', ['carried_from_id'], ['id'])
     # ### end Alembic commands ###
     for table in TENANT_TABLES:

@@ -13,6 +13,9 @@ from sqlmodel import select
 
 from backend.accounts.models import User
 from backend.accounts.service import actor_for, create_api_token, create_user
+from backend.assessments import rubric as rubrics
+from backend.assessments import service as assessments
+from backend.bulletins import service as bulletins
 from backend.core.actor import Actor
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
@@ -22,6 +25,7 @@ from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reminders.sweep import sweep_bureau
 from backend.reports import service as reports
+from backend.reviews import service as reviews
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskTarget
@@ -129,6 +133,26 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
     await delivery.add_channel(session, admin, kind="wecom", url="http://127.0.0.1:9/robot")
     await delivery.queue_message(session, admin.tenant_id, dedupe_key=f"sample:{suffix}", channel="inapp",
                                  recipient=str(office_clerk.membership_id), subject="样例", body_text="样例")
+    bulletin, _new = await bulletins.draft_for_month(session, admin.tenant_id, 2026, 10, today=date(2026, 11, 1),
+                                                     actor=supervisor)
+    await bulletins.publish(session, supervisor, bulletin.id, version=bulletin.version)
+    # 季点评 and 年考核 once round: the rubric saved; the current quarter rated, remarked and published; the year
+    # opened, self-scored, adjusted, published and appealed.
+    await rubrics.update_rubric(session, admin, rubrics.RubricForm(
+        completion_weight="40", timeliness_weight="20", rating_weight="30", bonus_weight="10", rating_scale="grade",
+        self_scoring=True, appeal_days="5"))
+    today = reviews.local_today(admin.timezone)
+    review = await reviews.open_review(session, supervisor, year=today.year, quarter=(today.month - 1) // 3 + 1)
+    await reviews.rate_unit(session, supervisor, review.id, office.id, {str(task.id): reviews.RatingEntry("excellent")},
+                            version=review.version)
+    await reviews.add_remark(session, actors[Role.leader], review.id, text_="样例点评")
+    await reviews.publish_review(session, supervisor, review.id, version=review.version)
+    assessment = await assessments.open_assessment(session, supervisor, year=today.year)
+    await assessments.self_score(session, actors[Role.unit_head], assessment.id, total="80", note="样例")
+    await assessments.adjust(session, supervisor, assessment.id, unit_id=office.id, points="1", reason="样例",
+                             version=assessment.version)
+    await assessments.publish(session, supervisor, assessment.id, version=assessment.version)
+    await assessments.file_appeal(session, actors[Role.unit_head], assessment.id, text_="样例申诉")
 
 
 async def _one(data: bytes):

@@ -1,0 +1,38 @@
+"""The 1st-of-the-month drafting: each active bureau whose own date is the 1st gets last month's draft."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from backend.bulletins.service import draft_for_month, previous_month
+from backend.core.jobs import enqueue, job
+from backend.db import unit_of_work
+from backend.reminders.jobs import active_bureaus, moment
+
+
+async def draft_due(at: datetime, only: str | None = None) -> int:
+    """Drafts last month's bulletin for each bureau (or only the one named) whose local date at `at` is the 1st;
+    how many were newly drafted."""
+    drafted = 0
+    for tenant_id, timezone in await active_bureaus(only):
+        today = at.astimezone(ZoneInfo(timezone or "Asia/Shanghai")).date()
+        if today.day != 1:
+            continue
+        year, month = previous_month(today)
+        async with unit_of_work(tenant_id) as session:
+            _bulletin, new = await draft_for_month(session, tenant_id, year, month, today=today)
+        drafted += new
+    return drafted
+
+
+@job
+async def draft_bulletins(ctx: dict, at: str | None = None, tenant_id: str | None = None) -> dict[str, int]:
+    """The daily tick (no bureau) fans out one job per active bureau as of the same moment, like the reminder
+    sweep; each drafts only on its bureau's 1st and only if the month has no bulletin yet, so a rerun, a second
+    tick that day or a restarted worker drafts nothing twice. `at` (ISO) runs it as of another moment."""
+    if tenant_id:
+        return {"drafted": await draft_due(moment(at), tenant_id)}
+    tick = moment(at).isoformat()
+    bureaus = await active_bureaus()
+    for bureau_id, _timezone in bureaus:
+        await enqueue("draft_bulletins", at=tick, tenant_id=str(bureau_id), _job_id=f"bulletin:{bureau_id}:{tick}")
+    return {"bureaus": len(bureaus)}

@@ -1,0 +1,162 @@
+"""月通报 pages: the list, one bulletin (readable on a phone), its edit form, publishing, and its exports."""
+
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from backend.bulletins import exports
+from backend.bulletins import service as bulletins
+from backend.bulletins.exemplary import mark_exemplary
+from backend.bulletins.models import Bulletin
+from backend.bulletins.views import build_view
+from backend.core.actor import Actor
+from backend.core.forms import form_error, safe_next, see_other
+from backend.core.templating import render
+from backend.deps import CurrentActor, DbSession
+from backend.errors import DomainError
+from backend.i18n import _
+
+pages = APIRouter(tags=["bulletins"], include_in_schema=False)
+
+
+def _notices() -> dict[str, str]:
+    return {"saved": _("已保存。"), "regenerated": _("已按最新数据重新生成，按语和下步要求保持不变。"),
+            "published": _("已发布，各单位已收到通知。"), "drafted": _("已起草，请核对数据并填写按语后发布。")}
+
+
+def _version(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        return -1  # a form without its version is treated as stale: nothing is overwritten blindly
+
+
+def _download(data: bytes, media_type: str, name: str) -> Response:
+    return Response(data, media_type=media_type,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+async def _view(session, actor: Actor, bulletin_id: uuid.UUID):
+    return build_view(await bulletins.get_bulletin(session, actor, bulletin_id), actor.tenant_name)
+
+
+@pages.get("/bulletins")
+async def list_page(request: Request, session: DbSession, actor: CurrentActor):
+    rows = await bulletins.list_bulletins(session, actor)
+    today = bulletins.local_today(actor.timezone)
+    year, month = bulletins.previous_month(today)
+    return render(request, "bulletins/list.html", {
+        "rows": rows, "issue_label": bulletins.issue_label, "values": {"year": year, "month": month},
+        "years": list(range(today.year, today.year - 6, -1))})
+
+
+@pages.post("/bulletins")
+async def create_page(request: Request, session: DbSession, actor: CurrentActor,
+                      year: Annotated[str, Form()] = "", month: Annotated[str, Form()] = ""):
+    try:
+        bulletin = await bulletins.create_draft(session, actor, year=year, month=month)
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        rows = await bulletins.list_bulletins(session, actor)
+        today = bulletins.local_today(actor.timezone)
+        return form_error(request, "bulletins/list.html", error, {"year": year, "month": month}, {
+            "rows": rows, "issue_label": bulletins.issue_label, "years": list(range(today.year, today.year - 6, -1))})
+    return see_other(request, f"/bulletins/{bulletin.id}?notice=drafted")
+
+
+# The exports come before /bulletins/{bulletin_id}, which would otherwise take "….docx" as the id.
+@pages.get("/bulletins/{bulletin_id}.docx")
+async def docx_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
+    view = await _view(session, actor, bulletin_id)
+    return _download(exports.render_docx(view), exports.DOCX, exports.filename(view, "docx"))
+
+
+@pages.get("/bulletins/{bulletin_id}.pdf")
+async def pdf_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
+    view = await _view(session, actor, bulletin_id)
+    return _download(exports.render_pdf(view), exports.PDF, exports.filename(view, "pdf"))
+
+
+@pages.get("/bulletins/{bulletin_id}.xlsx")
+async def xlsx_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
+    view = await _view(session, actor, bulletin_id)
+    return _download(exports.render_xlsx(view), exports.XLSX, exports.filename(view, "xlsx"))
+
+
+@pages.get("/bulletins/{bulletin_id}")
+async def bulletin_page(request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
+    view = await _view(session, actor, bulletin_id)
+    return render(request, "bulletins/bulletin.html", {"view": view, "notices": _notices(), "own": _own(view, actor)})
+
+
+def _own(view, actor: Actor) -> dict | None:
+    """A unit's own row, shown first to its people (among hundreds of units)."""
+    unit_id = str(actor.unit_id) if actor.unit_id else None
+    return next((u for u in view.figures["units"] if u["id"] == unit_id), None)
+
+
+def _form_values(bulletin: Bulletin) -> dict:
+    return {"title": bulletin.title, "foreword": bulletin.foreword, "remarks": bulletin.remarks,
+            "version": bulletin.version}
+
+
+@pages.get("/bulletins/{bulletin_id}/edit")
+async def edit_page(request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
+    bulletin = await bulletins.get_bulletin(session, actor, bulletin_id)
+    actor.require("bulletins.edit")
+    return render(request, "bulletins/edit.html", {"bulletin": bulletin, "values": _form_values(bulletin)})
+
+
+@pages.post("/bulletins/{bulletin_id}/edit")
+async def save_page(
+    request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID,
+    title: Annotated[str, Form()] = "", foreword: Annotated[str, Form()] = "", remarks: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
+):
+    try:
+        await bulletins.update_text(session, actor, bulletin_id, title=title, foreword=foreword, remarks=remarks,
+                                    version=_version(version))
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        bulletin = await bulletins.get_bulletin(session, actor, bulletin_id)
+        values = {"title": title, "foreword": foreword, "remarks": remarks, "version": version}
+        return form_error(request, "bulletins/edit.html", error, values, {"bulletin": bulletin})
+    return see_other(request, f"/bulletins/{bulletin_id}?notice=saved")
+
+
+async def _act(request: Request, session, actor: Actor, bulletin_id: uuid.UUID, action, version: str, notice: str):
+    try:
+        await action(session, actor, bulletin_id, version=_version(version))
+    except DomainError as error:
+        if error.status_code in (401, 403, 404):
+            raise
+        view = await _view(session, actor, bulletin_id)
+        return render(request, "bulletins/bulletin.html",
+                      {"view": view, "notices": _notices(), "own": _own(view, actor),
+                       "errors": {"__all__": error.message}}, status_code=error.status_code)
+    return see_other(request, f"/bulletins/{bulletin_id}?notice={notice}")
+
+
+@pages.post("/bulletins/{bulletin_id}/regenerate")
+async def regenerate_page(request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID,
+                          version: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, bulletin_id, bulletins.regenerate, version, "regenerated")
+
+
+@pages.post("/bulletins/{bulletin_id}/publish")
+async def publish_page(request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID,
+                       version: Annotated[str, Form()] = ""):
+    return await _act(request, session, actor, bulletin_id, bulletins.publish, version, "published")
+
+
+@pages.post("/reports/{report_id}/exemplary")
+async def exemplary_page(request: Request, session: DbSession, actor: CurrentActor, report_id: uuid.UUID,
+                         exemplary: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews"):
+    await mark_exemplary(session, actor, report_id, exemplary=exemplary == "1")
+    url = safe_next(next, "/reviews")
+    return see_other(request, url + ("&" if "?" in url else "?") + "notice=exemplary")
