@@ -168,6 +168,9 @@ async def _demo(args) -> None:
     print(_("移动演示时钟，看提醒和督办如何发出（另开一个终端）："))
     print(f"  DATABASE_URL='{os.environ.get('DATABASE_URL', '')}' REDIS_URL='{os.environ.get('REDIS_URL', '')}' "
           "luoshi remind --at 2026-12-21T09:00+08:00")
+    print(_("给示范局补录一年的报送与审核（另开一个终端）："))
+    print(f"  DATABASE_URL='{os.environ.get('DATABASE_URL', '')}' REDIS_URL='{os.environ.get('REDIS_URL', '')}' "
+          "luoshi demo-year")
     print(_("按 Ctrl-C 停止。") + "\n", flush=True)
     server = uvicorn.Server(uvicorn.Config("backend.web:create_app", factory=True, host=args.host, port=args.port,
                                            log_config=None))
@@ -207,6 +210,31 @@ def cmd_remind(args) -> None:
         print(_("已发送 %(n)s 条消息（免打扰时段内的消息留待结束后发送）。", n=sent))
 
 
+def cmd_demo_year(args) -> None:
+    """Files the demo bureau's year through the services, day by day as of each date, up to --until."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from backend.db import dispose_engine
+    from backend.demo_year import YEAR, run_demo_year, summary_lines
+
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    try:
+        until = date.fromisoformat(args.until) if args.until else min(today, date(YEAR, 12, 31))
+    except ValueError:
+        raise SystemExit(_("日期格式不对，请写成 %(year)s-06-30。", year=YEAR)) from None
+    if until > today:
+        raise SystemExit(_("--until 不能晚于今天（%(today)s）：演示只补录已经过去的日子。", today=today))
+
+    async def run():
+        try:
+            return await run_demo_year(until)
+        finally:
+            await dispose_engine()
+
+    print("\n".join(summary_lines(_run(run()), until)))
+
+
 def cmd_plan_parse(args) -> None:
     from backend.plans.parser import parse_file, parse_to_dict
 
@@ -244,6 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", default=None, help="按此时间执行，例如 2026-12-21T09:00+08:00；不写则为现在")
     p.add_argument("--no-deliver", dest="deliver", action="store_false", help="只作决定，不发送")
     p.set_defaults(func=cmd_remind)
+    p = sub.add_parser("demo-year", help="演示：给示范局按日期补录一年的报送、审核、办结和延期")
+    p.add_argument("--until", default=None, help="补录到这一天（含），例如 2026-06-30；不写则到今天")
+    p.set_defaults(func=cmd_demo_year)
     sub.add_parser("migrate", help="迁移数据库到最新版本并创建应用角色").set_defaults(func=cmd_migrate)
     p = sub.add_parser("backup", help="把数据库和文件备份到一个归档（应用可以继续运行）")
     p.add_argument("--out", required=True, help="归档文件（.tar），或一个目录（在其中按时间命名）")

@@ -2,7 +2,10 @@
 
 import unicodedata
 import uuid
-from datetime import date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -64,9 +67,23 @@ def report_state_label(state: ReportState | str, kind: ReportKind | str = Report
     return _(labels[ReportState(state)])
 
 
+_held_clock: ContextVar[datetime | None] = ContextVar("report_clock", default=None)
+
+
 def now() -> datetime:
-    """The clock of every report decision (tests move it)."""
-    return utcnow()
+    """The clock of every report decision: the real time, unless `clock_at` holds another moment."""
+    return _held_clock.get() or utcnow()
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Runs the report services as of `moment` (UTC if naive) inside the block, in this task only: how the demo
+    files a year of reports on their own dates, and how tests move the clock. Requests never set it."""
+    token = _held_clock.set(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    try:
+        yield
+    finally:
+        _held_clock.reset(token)
 
 
 def local_today(actor: Actor) -> date:

@@ -58,7 +58,8 @@ class Task(SQLModel, table=True):
     description: str = ""
     plan_item_id: uuid.UUID | None = Field(default=None, foreign_key="plan_items.id", index=True)
     # The year-end roll-over copies unfinished work into next year's plan; the copy points back to its history.
-    carried_from_id: uuid.UUID | None = Field(default=None, foreign_key="tasks.id", index=True)
+    # Unique: a task is carried over at most once.
+    carried_from_id: uuid.UUID | None = Field(default=None, foreign_key="tasks.id", index=True, unique=True)
     deadline: date
     original_deadline: date
     recurrence: str | None = Field(default=None, max_length=20)

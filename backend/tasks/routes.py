@@ -19,7 +19,7 @@ from backend.i18n import _
 from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reports import service as reports
-from backend.tasks import ledger, lifecycle
+from backend.tasks import ledger, lifecycle, rollover
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskState, state_label
 from backend.tenancy import service as tenancy
@@ -98,6 +98,7 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     context["evidence"] = await evidence.list_evidence(session, actor, task_id)
     context["notices"] = await reminders.notices_of_task(session, actor, view.task)
     context["nudges"] = await reminders.nudges_of_task(session, view.task)
+    context["carry"] = await rollover.carry_links(session, actor, view.task)
     return context
 
 
@@ -123,6 +124,33 @@ async def create_task_page(request: Request, session: DbSession, actor: CurrentA
             raise
         return form_error(request, "tasks/new.html", error, values, {"nodes": await tenancy.list_units(session, actor)})
     return see_other(request, f"/tasks/{task.id}")
+
+
+@pages.get("/tasks/rollover")
+async def rollover_page(request: Request, session: DbSession, actor: CurrentActor, year: str = "", done: str = ""):
+    """年度结转: the preview of what would be carried (GET), confirmed by the form below it (POST)."""
+    from_year = int(year) if year.isdigit() else rollover.default_year(today_for(actor))
+    context = {"preview": await rollover.preview(session, actor, from_year), "state_label": state_label,
+               "done": int(done) if done.isdigit() else None}
+    return render(request, "tasks/rollover.html", context)
+
+
+@pages.post("/tasks/rollover")
+async def rollover_run(request: Request, session: DbSession, actor: CurrentActor):
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("year", "fingerprint", "deadline", "confirmed")}
+    from_year = int(values["year"]) if values["year"].isdigit() else 0
+    try:
+        result = await rollover.roll_over_year(
+            session, actor, from_year, fingerprint=values["fingerprint"], confirmed=values["confirmed"] == "1",
+            deadline=_date(values["deadline"], "deadline"))
+    except DomainError as error:
+        if error.status_code in (403, 404):
+            raise
+        context = {"preview": await rollover.preview(session, actor, rollover.check_year(from_year)),
+                   "state_label": state_label, "done": None}
+        return form_error(request, "tasks/rollover.html", error, values, context)
+    return see_other(request, f"/tasks/rollover?year={result.from_year}&done={result.created}")
 
 
 @pages.get("/tasks/{task_id}")

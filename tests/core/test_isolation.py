@@ -80,8 +80,9 @@ async def test_insert_of_other_tenant_row_is_refused(bureau, other_bureau, table
         if name in columns:
             row[name] = uuid.uuid4()
     for column in columns:
-        if column.unique and column.name != "id":
-            row[column.name] = uuid.uuid4().hex
+        # A unique column gets a fresh value of its type (NULL never collides: kept as it is).
+        if column.unique and column.name != "id" and row[column.name] is not None:
+            row[column.name] = uuid.uuid4() if column.type.python_type is uuid.UUID else uuid.uuid4().hex
     for constraint in metadata.tables[table].constraints:
         if constraint.__class__.__name__ == "UniqueConstraint" and len(constraint.columns) > 1:
             for column in constraint.columns:

@@ -21,13 +21,15 @@ async def loop(bureau) -> Loop:
 
 @pytest.fixture
 def clock(monkeypatch):
-    """`clock(datetime)` fixes the reports' clock (UTC); the bureau's dates follow in Asia/Shanghai."""
-    from backend.reports import common, decisions, writing
+    """`clock(datetime)` fixes the reports' clock (UTC) for the rest of the test, in every task (what
+    `common.clock_at` does for one block of one task); the bureau's dates follow in Asia/Shanghai."""
+    from contextvars import ContextVar
+
+    from backend.reports import common
 
     def set_to(moment: datetime) -> None:
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        for module in (common, decisions, writing):
-            monkeypatch.setattr(module, "now", lambda: moment)
+        monkeypatch.setattr(common, "_held_clock", ContextVar("report_clock", default=moment))
 
     return set_to
 

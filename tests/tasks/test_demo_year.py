@@ -1,0 +1,62 @@
+"""`luoshi demo-year` on a fresh demo bureau: half a year filed through the services, each report on its month."""
+
+import subprocess
+import sys
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from backend.db import unit_of_work
+from backend.demo import DEMO_CODE
+from backend.reports.models import ProgressReport, ReportKind, ReportReview, ReportState
+from backend.tasks.models import Task, TaskState
+from backend.tenancy.models import Tenant
+
+ZONE = ZoneInfo("Asia/Shanghai")
+# What seed 2026 draws for January–June (pinned: a change of the draws or the schedule shows here).
+ON_TIME, LATE, MISSED, EXEMPLARY = 33, 7, 6, 3
+
+
+def demo_year(until: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "backend.cli", "demo-year", "--until", until], capture_output=True,
+                          text=True, timeout=120, check=False)
+
+
+async def test_half_a_year_is_filed_on_its_dates_as_seeded():
+    first = demo_year("2026-06-30")
+    assert first.returncode == 0, first.stderr
+    async with unit_of_work() as session:
+        tenant = (await session.exec(select(Tenant).where(Tenant.code == DEMO_CODE))).one()
+    async with unit_of_work(tenant.id) as session:
+        periodic = (await session.exec(select(ProgressReport).where(ProgressReport.kind == ReportKind.periodic)
+                                       .order_by(col(ProgressReport.submitted_at)))).all()
+        tasks = {t.id: t for t in (await session.exec(select(Task))).all()}
+        returns = (await session.exec(select(ReportReview).where(ReportReview.decision == "return"))).all()
+    assert periodic, first.stdout
+    for report in periodic:
+        filed = report.submitted_at.astimezone(ZONE).date()
+        assert report.period == f"{filed.year}-{filed.month:02d}"  # each report on its own month
+        assert report.due_on == date(filed.year, filed.month, 25)  # the demo bureau reports by the 25th
+        assert report.late == (filed > report.due_on) and (filed.day >= 26) == report.late
+        assert report.state == ReportState.accepted  # reviewed the day after (a returned one fixed and accepted)
+    # Eight tasks (six of the plan, two ad-hoc) over January–June, less the months that end in a completion:
+    # 8 × 6 = 48 task-months; 清廉学校 asks for 办结 in June and 书香校园 in June too, so 46 monthly reports were due.
+    # The seeded draws (seed 2026, 70 % on time, 15 % late, 15 % missed) give 33 + 7 filed and 6 missed.
+    on_time = sum(1 for r in periodic if not r.late)
+    late = sum(1 for r in periodic if r.late)
+    assert (on_time, late, 46 - on_time - late) == (ON_TIME, LATE, MISSED)
+    assert f"按时 {ON_TIME}，逾期 {LATE}" in first.stdout and "/tasks/rollover" in first.stdout
+    # Two monthly reports returned (and fixed), plus 清廉学校's 办结 request sent back: three returns.
+    assert len(returns) == 2 + 1 and "退回后修改 2 份" in first.stdout
+    assert sum(r.exemplary for r in periodic) == EXEMPLARY
+    by_title = {t.title: t for t in tasks.values()}
+    assert by_title["开展“书香校园”读书月活动"].state == TaskState.done  # asked 6/12, approved 6/15
+    assert by_title["加强清廉学校建设"].state == TaskState.in_progress  # asked 6/24, sent back 6/26
+    # A second run up to the same day files nothing twice.
+    again = demo_year("2026-06-30")
+    assert again.returncode == 0, again.stderr
+    assert "月度进展报告 0 份" in again.stdout
+    async with unit_of_work(tenant.id) as session:
+        assert len((await session.exec(select(ProgressReport.id).where(
+            ProgressReport.kind == ReportKind.periodic))).all()) == len(periodic)
