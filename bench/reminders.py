@@ -950,6 +950,21 @@ async def _timed_sweep(at: datetime, *, label: str, instrument: Instrument | Non
             "peak_rss_mib_before": round(rss_before, 1), "peak_rss_mib_after": round(rss_after, 1)}
 
 
+async def _forget_earlier_sweep_jobs() -> None:
+    """The tick names each job `sweep:<bureau>:<tick>`, and arq refuses a job id it still holds (queued, running
+    or a kept result): jobs of an earlier run at the same --at would silently not run. This benchmark's Redis
+    database is its own, so they are deleted."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(os.environ["REDIS_URL"])
+    try:
+        stale = [key async for key in redis.scan_iter(match="arq:*sweep:*")]
+        if stale:
+            await redis.delete(*stale)
+    finally:
+        await redis.aclose()
+
+
 async def _fanned_out_sweep(at: datetime, jobs: int, processes: int) -> dict:
     """What production does: the cron tick enqueues one `sweep_reminders` job per bureau; `processes` arq workers
     (subprocesses of `luoshi worker`'s settings, burst mode) each run up to `jobs` of them at a time. Timed from
@@ -958,6 +973,7 @@ async def _fanned_out_sweep(at: datetime, jobs: int, processes: int) -> dict:
     from backend.reminders.jobs import sweep_reminders
 
     database_url = os.environ["DATABASE_URL"]
+    await _forget_earlier_sweep_jobs()
     since = owner_query(database_url, "SELECT clock_timestamp()")[0][0]
     db_before = backend_cpu_seconds(database_url)
     started = time.perf_counter()
