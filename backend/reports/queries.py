@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
@@ -41,7 +41,8 @@ from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState
 from backend.tasks.service import assignment_of, get_task, sees_all_tasks
 from backend.tenancy.models import BureauSettings, Role, Unit
 
-QUEUE_LIMIT = 200
+QUEUE_LIMIT = 200  # the API's list
+QUEUE_PAGE = 30  # the page: each report is shown in full, so a phone gets the oldest few
 CLOSED_ASSIGNMENT = (TaskState.sent_back, TaskState.cancelled, TaskState.done)
 RECENT_LIMIT = 12
 
@@ -153,11 +154,18 @@ async def get_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) 
 # --- the review queue ------------------------------------------------------------------------------------
 
 
-async def review_queue(session: AsyncSession, actor: Actor) -> list[ReportView]:
+class ReviewQueue(list[ReportView]):
+    """The oldest waiting reports (at most the limit asked for) and how many wait in all."""
+
+    total: int = 0
+
+
+async def review_queue(session: AsyncSession, actor: Actor, *, limit: int = QUEUE_LIMIT) -> ReviewQueue:
     """What waits for the actor's decision, oldest first: for supervisors (and admins) the submitted reports and
-    completion requests of the bureau; for a unit head the reports of their unit waiting for their approval."""
-    query = (select(ProgressReport, Task, Unit.name).join(Task, col(Task.id) == ProgressReport.task_id)
-             .join(Unit, col(Unit.id) == ProgressReport.unit_id))
+    completion requests of the bureau; for a unit head the reports of their unit waiting for their approval. The
+    total comes with the rows (a window count), so a page can show the first few and say how many wait."""
+    query = (select(ProgressReport, Task, Unit.name, func.count().over())
+             .join(Task, col(Task.id) == ProgressReport.task_id).join(Unit, col(Unit.id) == ProgressReport.unit_id))
     if actor.role in REVIEW_ROLES:
         query = query.where(ProgressReport.state == ReportState.submitted)
     elif actor.role == Role.unit_head and actor.unit_id is not None:
@@ -166,9 +174,12 @@ async def review_queue(session: AsyncSession, actor: Actor) -> list[ReportView]:
     else:
         raise Forbidden(_("审核队列供督查督办人员和单位负责人使用；您可以在任务的台账中查阅报告。"))
     query = query.order_by(col(ProgressReport.submitted_at).asc().nulls_last(), col(ProgressReport.created_at),
-                           col(ProgressReport.id)).limit(QUEUE_LIMIT)
-    views = [ReportView(report, unit, task) for report, task, unit in (await session.exec(query)).all()]
-    return await _with_details(session, views)
+                           col(ProgressReport.id)).limit(limit)
+    rows = (await session.exec(query)).all()
+    views = [ReportView(report, unit, task) for report, task, unit, _total in rows]
+    queue = ReviewQueue(await _with_details(session, views))
+    queue.total = rows[0][3] if rows else 0
+    return queue
 
 
 # --- the report form -------------------------------------------------------------------------------------
@@ -283,4 +294,5 @@ def _form_values(own: ReportView | None, recent: list[ProgressReport], task: Tas
     }
 
 
-__all__ = ["ReportForm", "ReportView", "TaskReports", "get_report", "report_form", "reports_for_task", "review_queue"]
+__all__ = ["QUEUE_PAGE", "ReportForm", "ReportView", "ReviewQueue", "TaskReports", "get_report", "report_form",
+           "reports_for_task", "review_queue"]

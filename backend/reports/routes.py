@@ -19,7 +19,7 @@ from backend.reports import service as reports
 from backend.reports.common import REVIEW_ROLES, get_bureau_settings, report_state_label
 from backend.reports.models import ProgressReport, ReportKind
 from backend.reports.periods import no_change_label, period_label
-from backend.reports.queries import ReportView
+from backend.reports.queries import QUEUE_PAGE, ReportView
 from backend.tasks.models import state_label
 
 pages = APIRouter(tags=["reports"], include_in_schema=False)
@@ -192,7 +192,7 @@ async def completion_request_page(
 
 async def _render_queue(request: Request, session, actor: Actor, *, status_code: int = 200,
                         errors: dict | None = None, values: dict | None = None):
-    rows = await reports.review_queue(session, actor)
+    rows = await reports.review_queue(session, actor, limit=QUEUE_PAGE)
     context = {"rows": rows, "errors": errors or {}, "values": values or {}, "is_reviewer": actor.role in REVIEW_ROLES,
                **_labels()}
     return render(request, "reports/reviews.html", context, status_code=status_code)

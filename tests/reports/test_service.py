@@ -875,6 +875,10 @@ async def test_review_queue_is_oldest_first_with_task_and_unit(loop, clock):
         queue = await reports.review_queue(session, loop.supervisor)
     assert [v.report.id for v in queue] == [older.id, newer.id]
     assert (queue[0].task.number, queue[0].task.title, queue[0].unit) == (loop.task_number, "深化理论学习", "办公室")
+    # A page shows the oldest few and says how many wait in all.
+    async with unit_of_work(loop.tenant_id) as session:
+        first = await reports.review_queue(session, loop.supervisor, limit=1)
+    assert [v.report.id for v in first] == [older.id] and first.total == 2
 
 
 # --- the bureau's rules ----------------------------------------------------------------------------------
