@@ -3,6 +3,7 @@ template, Noto CJK fonts embedded) and .xlsx (one sheet per table). Rendered fro
 
 import io
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
@@ -19,8 +20,9 @@ HEADINGS = ("一、", "二、", "三、", "四、", "五、", "六、")
 
 
 def issued_on(view: BulletinView) -> date:
+    """The bureau-local date of publishing (a draft: of computing); 07:30 in Beijing is still the day before in UTC."""
     moment = view.bulletin.published_at or view.bulletin.computed_at
-    return moment.date()
+    return moment.astimezone(ZoneInfo(view.timezone)).date()
 
 
 def filename(view: BulletinView, suffix: str) -> str:

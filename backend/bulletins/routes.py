@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 from urllib.parse import quote
 
+import anyio
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
@@ -20,6 +21,9 @@ from backend.errors import DomainError
 from backend.i18n import _
 
 pages = APIRouter(tags=["bulletins"], include_in_schema=False)
+# Rendering is CPU work in C libraries (a 300-unit PDF takes seconds): it runs in a thread, two at a time, so the
+# event loop keeps serving every other request meanwhile.
+_RENDER_SLOTS = anyio.CapacityLimiter(2)
 
 
 def _notices() -> dict[str, str]:
@@ -34,13 +38,14 @@ def _version(raw: str) -> int:
         return -1  # a form without its version is treated as stale: nothing is overwritten blindly
 
 
-def _download(data: bytes, media_type: str, name: str) -> Response:
+async def _download(render, view, media_type: str, name: str) -> Response:
+    data = await anyio.to_thread.run_sync(render, view, limiter=_RENDER_SLOTS)
     return Response(data, media_type=media_type,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
 async def _view(session, actor: Actor, bulletin_id: uuid.UUID):
-    return build_view(await bulletins.get_bulletin(session, actor, bulletin_id), actor.tenant_name)
+    return build_view(await bulletins.get_bulletin(session, actor, bulletin_id), actor.tenant_name, actor.timezone)
 
 
 @pages.get("/bulletins")
@@ -72,19 +77,19 @@ async def create_page(request: Request, session: DbSession, actor: CurrentActor,
 @pages.get("/bulletins/{bulletin_id}.docx")
 async def docx_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
     view = await _view(session, actor, bulletin_id)
-    return _download(exports.render_docx(view), exports.DOCX, exports.filename(view, "docx"))
+    return await _download(exports.render_docx, view, exports.DOCX, exports.filename(view, "docx"))
 
 
 @pages.get("/bulletins/{bulletin_id}.pdf")
 async def pdf_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
     view = await _view(session, actor, bulletin_id)
-    return _download(exports.render_pdf(view), exports.PDF, exports.filename(view, "pdf"))
+    return await _download(exports.render_pdf, view, exports.PDF, exports.filename(view, "pdf"))
 
 
 @pages.get("/bulletins/{bulletin_id}.xlsx")
 async def xlsx_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
     view = await _view(session, actor, bulletin_id)
-    return _download(exports.render_xlsx(view), exports.XLSX, exports.filename(view, "xlsx"))
+    return await _download(exports.render_xlsx, view, exports.XLSX, exports.filename(view, "xlsx"))
 
 
 @pages.get("/bulletins/{bulletin_id}")

@@ -53,8 +53,14 @@ def _date(value: str, field: str) -> date | None:
         raise InvalidInput(_("日期格式不对，请按 2024-06-30 的格式填写。"), field=field) from None
 
 
+def _whole(value: str, default: int | None = None) -> int | None:
+    """A whole number from a query or form field; `default` for anything else ("abc", "²" or 5,000 digits, which
+    str.isdigit() lets through to an int() that fails)."""
+    return int(value) if value.isdecimal() and len(value) <= 9 else default
+
+
 def _version(value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    return _whole(value)
 
 
 @pages.get("/tasks")
@@ -64,7 +70,7 @@ async def board_page(
 ):
     filters = tasks.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"),
                                 section_id=_uuid(section, "section"), state=state, light=light, query=q[:100],
-                                page=int(page) if page.isdigit() else 1)
+                                page=_whole(page, 1))
     result = await tasks.board(session, actor, filters)
     rows = result.rows
     context = {
@@ -129,9 +135,9 @@ async def create_task_page(request: Request, session: DbSession, actor: CurrentA
 @pages.get("/tasks/rollover")
 async def rollover_page(request: Request, session: DbSession, actor: CurrentActor, year: str = "", done: str = ""):
     """年度结转: the preview of what would be carried (GET), confirmed by the form below it (POST)."""
-    from_year = int(year) if year.isdigit() else rollover.default_year(today_for(actor))
+    from_year = _whole(year) or rollover.default_year(today_for(actor))
     context = {"preview": await rollover.preview(session, actor, from_year), "state_label": state_label,
-               "done": int(done) if done.isdigit() else None}
+               "done": _whole(done)}
     return render(request, "tasks/rollover.html", context)
 
 
@@ -139,7 +145,7 @@ async def rollover_page(request: Request, session: DbSession, actor: CurrentActo
 async def rollover_run(request: Request, session: DbSession, actor: CurrentActor):
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("year", "fingerprint", "deadline", "confirmed")}
-    from_year = int(values["year"]) if values["year"].isdigit() else 0
+    from_year = _whole(values["year"], 0)
     try:
         result = await rollover.roll_over_year(
             session, actor, from_year, fingerprint=values["fingerprint"], confirmed=values["confirmed"] == "1",

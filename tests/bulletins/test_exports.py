@@ -1,14 +1,20 @@
 """The exports reopened with the libraries a reader's software would use: python-docx, pdfplumber, openpyxl."""
 
 import io
-from datetime import date
+import threading
+import uuid
+from datetime import UTC, date, datetime
 
 import pdfplumber
 from docx import Document
 from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
+from backend.bulletins import exports
 from backend.bulletins import service as bulletins
+from backend.bulletins.exports import issued_on
+from backend.bulletins.models import Bulletin
+from backend.bulletins.views import build_view
 from backend.db import unit_of_work
 from backend.tenancy.models import Role
 from tests.bulletins.scenario import build
@@ -85,3 +91,33 @@ async def test_xlsx_holds_the_tables(bureau, clock, browser):
     assert [(r[1], r[2], r[3], r[4]) for r in trend] == [(5, 2, 0.4, 0), (4, 2, 0.5, 1), (4, 1, 0.25, 1)]
     overdue = list(book["超期任务"].iter_rows(min_row=3, values_only=True))
     assert overdue == [(s.tasks["T3"].number, "T3任务", "第二中学", f"{s.year}-03-10", 22)]
+
+
+def test_the_signed_date_is_the_bureaus_own():
+    """Published at 23:30 UTC on 31 March = 07:30 on 1 April in Beijing: the document is dated 1 April."""
+    figures = {"year": 2027, "month": 3, "today": "2027-04-01", "plan_year": 2027, "units": [], "exemplary": [],
+               "totals": {k: 0 for k in ("due", "filed", "on_time", "late", "missing", "completed", "reds")}
+               | {"on_time_rate": None}, "trend": [], "overdue": [], "overdue_total": 0,
+               "bureau": {"tasks": 0, "done": 0, "completion_rate": None,
+                          "lights": {"green": 0, "yellow": 0, "red": 0}}}
+    moment = datetime(2027, 3, 31, 23, 30, tzinfo=UTC)
+    bulletin = Bulletin(id=uuid.uuid4(), tenant_id=uuid.uuid4(), year=2027, month=3, title="三月通报", figures=figures,
+                        computed_at=moment, published_at=moment, issue_no=1)
+    assert issued_on(build_view(bulletin, "某区教育局", "Asia/Shanghai")) == date(2027, 4, 1)
+    assert issued_on(build_view(bulletin, "某区教育局", "UTC")) == date(2027, 3, 31)
+
+
+async def test_exports_render_off_the_event_loop(bureau, clock, browser, monkeypatch):
+    """A 300-unit PDF takes seconds of CPU: rendered on the event loop it would stall every other request."""
+    _s, bulletin = await published_march(bureau, clock)
+    threads = []
+    real = exports.render_xlsx
+
+    def spy(view):
+        threads.append(threading.current_thread())
+        return real(view)
+
+    monkeypatch.setattr(exports, "render_xlsx", spy)
+    staff = await browser(bureau.username(Role.unit_staff))
+    assert (await staff.get(f"/bulletins/{bulletin.id}.xlsx")).status_code == 200
+    assert threads and threads[0] is not threading.main_thread()
