@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.assessments.models import Assessment
 from backend.bulletins.figures import unit_report_counts
-from backend.reviews.service import DONE_AT
+from backend.tasks.sql import DONE_AT
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,8 @@ _COMPUTE = f"""
 WITH comp AS MATERIALIZED (
     SELECT a.unit_id, count(*) AS assigned, count(*) FILTER (WHERE {DONE_AT} < :year_end) AS done
     FROM task_assignments a JOIN tasks t ON t.id = a.task_id
-    WHERE t.year = :year AND a.kind IN ('lead', 'responsible') AND a.state <> 'cancelled' AND t.state <> 'cancelled'
+    WHERE t.year = :year AND a.kind IN ('lead', 'responsible') AND a.state NOT IN ('cancelled', 'sent_back')
+      AND t.state <> 'cancelled'
     GROUP BY a.unit_id
 ),
 timely AS MATERIALIZED (

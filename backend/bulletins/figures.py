@@ -10,7 +10,8 @@ Definitions (written out in docs/CYCLE.md as well; the annual assessment imports
   the bureau's time zone, is on or before the due date) and was not already done before the due date (a done_at
   whose local date is before the due date means nothing is due). An assignment's done_at is its own, or, when the
   task was done (办结 closes the lead unit's assignment only), the task's. An assignment the unit sent back (not
-  theirs) owes nothing: the unit cannot file on it.
+  theirs) owes nothing: the unit cannot file on it. A task carried into the next year owes nothing from the day
+  it was carried (its copy does).
 - FILED: a periodic ProgressReport of that task, unit and period with submitted_at set (even if later returned).
 - ON TIME: filed and not `late`. LATE: filed and `late`. MISSING: due − filed.
 """
@@ -21,6 +22,8 @@ from datetime import date
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.tasks.sql import DONE_AT, not_carried_over
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class ReportCounts:
 # The bureau's clock and report day, then every due report slot in the window with its filed report (if any).
 # The month series starts at the window's first month; a monthly period is due in its own month and a quarterly
 # one in the quarter's last month, on the report day clamped to the month's end, exactly as periods.due_on does.
-_SLOTS = """
+_SLOTS = f"""
 WITH cfg AS (
     SELECT t.timezone AS tz, greatest(coalesce(b.report_day, 25), 1) AS report_day
     FROM tenants t LEFT JOIN bureau_settings b ON b.tenant_id = t.id
@@ -50,7 +53,7 @@ months AS (
                               interval '1 month') AS m
 ),
 slots AS (
-    SELECT a.unit_id, a.task_id, a.created_at, coalesce(a.done_at, t.done_at) AS done_at, d.due,
+    SELECT a.unit_id, a.task_id, a.created_at, {DONE_AT} AS done_at, d.due,
            CASE WHEN t.report_frequency = 'monthly' THEN to_char(d.m, 'YYYY-MM')
                 ELSE to_char(d.m, 'YYYY') || '-Q' || to_char(d.m, 'Q') END AS period
     FROM task_assignments a
@@ -60,7 +63,7 @@ slots AS (
     WHERE a.tenant_id = CAST(:tenant_id AS uuid) AND a.kind IN ('lead', 'responsible') AND t.state <> 'cancelled'
       AND a.state NOT IN ('sent_back', 'cancelled')
     UNION ALL
-    SELECT a.unit_id, a.task_id, a.created_at, coalesce(a.done_at, t.done_at), a.deadline, 'once'
+    SELECT a.unit_id, a.task_id, a.created_at, {DONE_AT}, a.deadline, 'once'
     FROM task_assignments a
     JOIN tasks t ON t.id = a.task_id
     WHERE a.tenant_id = CAST(:tenant_id AS uuid) AND a.kind IN ('lead', 'responsible') AND t.state <> 'cancelled'
@@ -75,6 +78,7 @@ due AS (
     WHERE s.due BETWEEN CAST(:first_day AS date) AND CAST(:last_day AS date)
       AND CAST(s.created_at AT TIME ZONE cfg.tz AS date) <= s.due
       AND (s.done_at IS NULL OR CAST(s.done_at AT TIME ZONE cfg.tz AS date) >= s.due)
+      AND {not_carried_over("s.task_id", "CAST(carried.created_at AT TIME ZONE cfg.tz AS date) <= s.due")}
 )
 """
 
@@ -122,16 +126,18 @@ def _rate(part: int, whole: int) -> float | None:
 
 # The bureau's time zone, inlined so that no statement needs a round trip of its own.
 _TZ = "(SELECT timezone FROM tenants WHERE id = CAST(:tenant_id AS uuid))"
-# An assignment still to be carried out: not done, on a task neither done nor cancelled, not sent back.
+# An assignment still to be carried out: not done, on a task neither done nor cancelled nor carried into the next
+# year, not sent back.
 _OPEN = ("a.done_at IS NULL AND a.state NOT IN ('done', 'cancelled', 'sent_back') "
-         "AND t.state NOT IN ('done', 'cancelled')")
+         f"AND t.state NOT IN ('done', 'cancelled') AND {not_carried_over()}")
 
 _UNITS = f"""
 SELECT u.id, u.name, coalesce(c.completed, 0) AS completed, coalesce(r.reds, 0) AS reds
 FROM units u
-LEFT JOIN (SELECT a.unit_id, count(*) AS completed FROM task_assignments a
-           WHERE a.tenant_id = CAST(:tenant_id AS uuid) AND a.done_at IS NOT NULL
-             AND CAST(a.done_at AT TIME ZONE {_TZ} AS date) BETWEEN CAST(:first_day AS date) AND CAST(:last_day AS date)
+LEFT JOIN (SELECT a.unit_id, count(*) AS completed FROM task_assignments a JOIN tasks t ON t.id = a.task_id
+           WHERE a.tenant_id = CAST(:tenant_id AS uuid) AND a.kind IN ('lead', 'responsible')
+             AND a.state NOT IN ('sent_back', 'cancelled') AND t.state <> 'cancelled'
+             AND CAST({DONE_AT} AT TIME ZONE {_TZ} AS date) BETWEEN CAST(:first_day AS date) AND CAST(:last_day AS date)
            GROUP BY a.unit_id) c ON c.unit_id = u.id
 LEFT JOIN (SELECT a.unit_id, count(*) AS reds FROM task_assignments a JOIN tasks t ON t.id = a.task_id
            WHERE a.tenant_id = CAST(:tenant_id AS uuid) AND t.light = 'red' AND {_OPEN}

@@ -4,11 +4,12 @@ so a sweep renders thousands of reminders in one statement, in the bureau's lang
 import re
 
 from backend.i18n import _
+from backend.tasks.sql import not_carried_over
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 # Shared by every rule: an assignment still being worked on, of a task still open to the unit.
 OPEN_ASSIGNMENT = "a.state IN ('assigned', 'acknowledged', 'in_progress')"
-OPEN_TASK = "t.state NOT IN ('done', 'cancelled', 'completion_requested')"
+OPEN_TASK = f"t.state NOT IN ('done', 'cancelled', 'completion_requested') AND {not_carried_over()}"
 
 
 def sql_message(template: str, columns: dict[str, str], param: str, params: dict) -> str:

@@ -34,6 +34,7 @@ from backend.reviews.scale import (
     quarter_bounds,
     quarter_label,
 )
+from backend.tasks.sql import DONE_AT, not_carried_over
 from backend.tenancy.models import Role, Unit
 
 MAX_TEXT = 2000
@@ -41,7 +42,6 @@ UNIT_ROLES = (Role.unit_head, Role.unit_staff)
 # The cron opens the past quarter on the quarter's first day; a worker that was down catches up within this week.
 CATCH_UP_DAYS = 7
 # When an assignment counts as done: its own 办结, or its task's (a responsible unit's part ends with the task).
-DONE_AT = "coalesce(a.done_at, CASE WHEN t.state = 'done' THEN t.done_at END)"
 NOT_FOUND = N_("找不到该季度点评，可能尚未发布或不属于本局。")
 
 
@@ -225,7 +225,8 @@ def _window(review: QuarterlyReview, timezone: str) -> dict:
 async def _rows(session: AsyncSession, review: QuarterlyReview, timezone: str, unit_id: uuid.UUID | None = None
                 ) -> list[tuple]:
     """(task id, unit id, number, title, unit name, kind) of every lead/responsible assignment active in the
-    quarter: not cancelled, given before the quarter ended, not done before it began. One query."""
+    quarter: not cancelled nor sent back, given before the quarter ended, not done nor carried into the next year
+    before it began. One query."""
     params = _window(review, timezone)
     where_unit = ""
     if unit_id is not None:
@@ -233,7 +234,8 @@ async def _rows(session: AsyncSession, review: QuarterlyReview, timezone: str, u
     return list((await session.exec(text(f"""
         SELECT a.task_id, a.unit_id, t.number, t.title, u.name, a.kind
         FROM task_assignments a JOIN tasks t ON t.id = a.task_id JOIN units u ON u.id = a.unit_id
-        WHERE a.kind IN ('lead', 'responsible') AND a.state <> 'cancelled' AND t.state <> 'cancelled'
+        WHERE a.kind IN ('lead', 'responsible') AND a.state NOT IN ('cancelled', 'sent_back')
+          AND t.state <> 'cancelled' AND {not_carried_over(when="carried.created_at < :start_at")}
           AND a.created_at < :end_at AND ({DONE_AT} IS NULL OR {DONE_AT} >= :start_at) {where_unit}
         ORDER BY u.name, t.year, t.seq
     """), params=params)).all())  # noqa: S608 — constants only; every value is bound

@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import col, func, select
 
 from backend.audit.models import AuditEvent
+from backend.core.models import utcnow
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.notifications.models import Notification
@@ -63,7 +64,7 @@ async def build_year(bureau) -> Year:
         # the test sets the office's part done the way a future per-unit 办结 would.
         part = (await session.exec(select(TaskAssignment).where(
             TaskAssignment.task_id == partly, TaskAssignment.unit_id == office))).one()
-        part.state = TaskState.done
+        part.state, part.done_at = TaskState.done, utcnow()
         session.add(part)
         target = (await session.exec(select(TaskTarget).where(TaskTarget.task_id == open_))).one()
         measure = (await session.exec(select(TaskChecklistItem).where(
@@ -281,3 +282,46 @@ async def test_unit_staff_is_refused_the_page_and_the_link(year, signed_in):
     assert refused.status_code == 403
     assert 'href="/tasks/rollover"' not in (await staff.get("/tasks")).text
     assert await copy_of(year, year.open) is None
+
+
+async def test_odd_numbers_in_the_query_or_form_are_not_a_500(year, signed_in):
+    """"²" passes str.isdigit() but not int(); 5,000 digits pass neither int()'s limit: both are no year at all."""
+    supervisor = await signed_in(year.loop.bureau, Role.supervisor)
+    for query in ("year=²", "done=²", "year=" + "1" * 5000, "year=abc"):
+        page = await supervisor.get(f"/tasks/rollover?{query}")
+        assert page.status_code == 200, query  # the default year's preview
+    refused = await post_form(supervisor, "/tasks/rollover", {"year": "²", "fingerprint": "x", "confirmed": "1"})
+    assert refused.status_code == 422 and "年份应在 2000 到 2099 之间" in refused.text
+    assert (await supervisor.get("/tasks?page=²")).status_code == 200
+
+
+async def test_a_carried_task_owes_nothing_more_and_hears_no_reminders_its_copy_does(year):
+    """After the roll-over the original keeps its year's history, but the reports, the reminders and the bulletin's
+    open work move to the copy: nothing is owed twice."""
+    from sqlalchemy import text
+
+    from backend.bulletins.figures import unit_report_counts
+    from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
+
+    loop = year.loop
+    office, school = loop.bureau.units["office"].id, loop.bureau.units["school"].id
+    originals = [year.partly.id, year.open.id]
+
+    async def january_and_open() -> tuple[dict, int]:
+        async with unit_of_work(loop.tenant_id) as session:
+            counts = await unit_report_counts(session, loop.tenant_id, date(2027, 1, 1), date(2027, 1, 31))
+            still_open = (await session.exec(text(
+                f"SELECT count(*) FROM task_assignments a JOIN tasks t ON t.id = a.task_id "  # noqa: S608
+                f"WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK} AND t.id = ANY(:ids)"), params={"ids": originals})).one()[0]
+        return {unit: c.due for unit, c in counts.items()}, still_open
+
+    # Before: January 2027's reports are owed by the bureau's other tasks and by the originals' open writing units
+    # (partly: the school, the office finished its part; open: the office leads, the school only cooperates); the
+    # reminders see three open assignments of the originals (partly: school; open: office and the school).
+    before, still_open = await january_and_open()
+    assert still_open == 3 and before[office] >= 1 and before[school] >= 1
+    preview = await run(loop, rollover.preview, loop.supervisor, 2026)
+    await run(loop, rollover.roll_over_year, loop.supervisor, 2026, fingerprint=preview.fingerprint, confirmed=True)
+    # After: the copies owe the same January reports once (partly's copy: the school leads; open's copy: the office
+    # leads), so each unit owes what it owed before — not one more each — and the originals are nobody's open work.
+    assert await january_and_open() == (before, 0)
