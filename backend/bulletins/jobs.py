@@ -1,4 +1,5 @@
-"""The 1st-of-the-month drafting: each active bureau whose own date is the 1st gets last month's draft."""
+"""The 1st-of-the-month drafting: each active bureau gets last month's draft on its own 1st, or on the first tick of
+the month's first week when the worker was down on the 1st."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -8,14 +9,16 @@ from backend.core.jobs import enqueue, job
 from backend.db import unit_of_work
 from backend.reminders.jobs import active_bureaus, moment
 
+CATCH_UP_DAYS = 7
+
 
 async def draft_due(at: datetime, only: str | None = None) -> int:
-    """Drafts last month's bulletin for each bureau (or only the one named) whose local date at `at` is the 1st;
-    how many were newly drafted."""
+    """Drafts last month's bulletin for each bureau (or only the one named) whose local date at `at` is in the first
+    week of a month and which has none for last month yet; how many were newly drafted."""
     drafted = 0
     for tenant_id, timezone in await active_bureaus(only):
         today = at.astimezone(ZoneInfo(timezone or "Asia/Shanghai")).date()
-        if today.day != 1:
+        if today.day > CATCH_UP_DAYS:
             continue
         year, month = previous_month(today)
         async with unit_of_work(tenant_id) as session:
@@ -27,8 +30,8 @@ async def draft_due(at: datetime, only: str | None = None) -> int:
 @job
 async def draft_bulletins(ctx: dict, at: str | None = None, tenant_id: str | None = None) -> dict[str, int]:
     """The daily tick (no bureau) fans out one job per active bureau as of the same moment, like the reminder
-    sweep; each drafts only on its bureau's 1st and only if the month has no bulletin yet, so a rerun, a second
-    tick that day or a restarted worker drafts nothing twice. `at` (ISO) runs it as of another moment."""
+    sweep; each drafts only in its bureau's first week of the month and only if the month has no bulletin yet, so a
+    rerun, a second tick or a restarted worker drafts nothing twice. `at` (ISO) runs it as of another moment."""
     if tenant_id:
         return {"drafted": await draft_due(moment(at), tenant_id)}
     tick = moment(at).isoformat()

@@ -42,19 +42,29 @@ async def test_the_job_drafts_last_month_once_on_the_first(bureau, clock):
         row.foreword = "按语"
         session.add(row)
     await run_job_at(f"{y}-04-01T06:20:00+08:00", s.tenant_id)
-    # On other days it drafts nothing (2 April; and 31 March in Beijing, although 1 April is near).
+    # On other days it drafts nothing new (2 April: March has its bulletin; 31 March in Beijing, although 1 April
+    # is near: not the first week).
     await run_job_at(f"{y}-04-02T06:20:00+08:00", s.tenant_id)
     await run_job_at(f"{y}-03-31T06:20:00+08:00", s.tenant_id)
     [again] = await bulletins_of(s.tenant_id)
     assert (again.id, again.foreword, again.figures) == (bulletin.id, "按语", bulletin.figures)
 
 
+async def test_a_worker_down_on_the_first_drafts_in_the_first_week(bureau, clock):
+    s = await build(bureau, clock)
+    y = s.year
+    await run_job_at(f"{y}-05-08T06:20:00+08:00", s.tenant_id)  # the 8th: past the first week, April is left alone
+    assert await bulletins_of(s.tenant_id) == []
+    await run_job_at(f"{y}-04-03T06:20:00+08:00", s.tenant_id)  # down on 1 and 2 April: the 3rd drafts March
+    assert [(b.year, b.month) for b in await bulletins_of(s.tenant_id)] == [(y, 3)]
+
+
 async def test_the_tick_fans_out_per_bureau(bureau):
     """The cron's tick names no bureau: it queues one job per active bureau (this and other tests' bureaus)."""
-    await enqueue("draft_bulletins", at="2026-06-02T06:20:00+08:00")
+    await enqueue("draft_bulletins", at="2026-06-12T06:20:00+08:00")
     worker = Worker(functions=WorkerSettings.functions, redis_settings=redis_settings(), burst=True,
                     handle_signals=False, poll_delay=0.05)
     await worker.main()
     await worker.close()
     assert worker.jobs_failed == 0 and worker.jobs_complete >= 2
-    assert await bulletins_of(bureau.tenant.id) == []  # 2 June is not the 1st
+    assert await bulletins_of(bureau.tenant.id) == []  # 12 June is past the first week
