@@ -42,7 +42,7 @@ def results_xlsx(view: AssessmentView, bureau_name: str) -> bytes:
               _("完成依据"), _("及时依据"), _("点评依据")]
     rows = [[line.score.rank, line.unit_name, _points(line.score.completion), _points(line.score.timeliness),
              _points(line.score.rating), _points(line.score.adjustment), _points(line.score.total),
-             line.score.self_total, *basis_text(line)] for line in view.lines]
+             line.self_total, *basis_text(line)] for line in view.lines]
     caption = _("%(bureau)s %(year)s年度工作目标考核结果（%(state)s；%(weights)s）", bureau=bureau_name, year=a.year,
                 state=state_label(a.state), weights=_weights(view))
     add_sheet(book, _("考核结果"), caption, header, rows)

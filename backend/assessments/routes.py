@@ -267,7 +267,7 @@ async def assessment_api(session: DbSession, actor: ApiActor, assessment_id: uui
     scores = [ScorePublic(unit_id=line.score.unit_id, unit_name=line.unit_name, rank=line.score.rank,
                           completion=line.score.completion, timeliness=line.score.timeliness,
                           rating=line.score.rating, adjustment=line.score.adjustment, total=line.score.total,
-                          self_total=line.score.self_total) for line in view.lines] if view.show_scores else []
+                          self_total=line.self_total) for line in view.lines] if view.show_scores else []
     return AssessmentPublic(id=a.id, year=a.year, state=str(a.state), completion_weight=a.completion_weight,
                             timeliness_weight=a.timeliness_weight, rating_weight=a.rating_weight,
                             bonus_weight=a.bonus_weight, appeal_until=a.appeal_until, scores=scores)

@@ -421,6 +421,16 @@ class ScoreLine:
     score: AssessmentScore
     unit_name: str
     basis: Basis | None = None
+    # A unit's self-score is the bureau's and the unit's own business, not the other units'.
+    self_visible: bool = True
+
+    @property
+    def self_total(self) -> float | None:
+        return self.score.self_total if self.self_visible else None
+
+    @property
+    def self_note(self) -> str:
+        return self.score.self_note if self.self_visible else ""
 
 
 @dataclass
@@ -475,7 +485,8 @@ async def assessment_view(session: AsyncSession, actor: Actor, assessment_id: uu
                .order_by(col(AssessmentScore.rank).asc().nulls_last(), col(Unit.sort_order), col(Unit.name)))
     if not show_scores:
         lines_q = lines_q.where(AssessmentScore.unit_id == actor.unit_id)
-    lines = [ScoreLine(score, name, Basis.from_json(score.basis) if score.basis else None)
+    lines = [ScoreLine(score, name, Basis.from_json(score.basis) if score.basis else None,
+                       self_visible=bureau or score.unit_id == actor.unit_id)
              for score, name in (await session.exec(lines_q)).all()]
     adjustments_q = (select(ScoreAdjustment, Unit.name, User.display_name)
                      .join(Unit, col(Unit.id) == ScoreAdjustment.unit_id)

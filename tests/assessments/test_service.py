@@ -138,6 +138,15 @@ async def test_self_scores_sit_beside_the_computed_total(world, clock):
     got = await scores(world, assessment.id)
     assert (got["B"].self_total, got["B"].self_note) == (88.5, "全年任务推进顺利")
     assert got["B"].total == pytest.approx(20 + 20 * 4 / 24 + 24)  # computed total unchanged: 47.33
+    # Once published, another unit's head sees B's computed terms but not B's self-score; the bureau and B do.
+    clock(local(YEAR + 1, 1, 10))
+    current = await call(world.tenant_id, assessments.get_assessment, world.actor(Role.supervisor), assessment.id)
+    await call(world.tenant_id, assessments.publish, world.actor(Role.supervisor), assessment.id,
+               version=current.version)
+    for viewer, sees in ((world.heads["A"], False), (head, True), (world.actor(Role.leader), True)):
+        view = await call(world.tenant_id, assessments.assessment_view, viewer, assessment.id)
+        [line_b] = [line for line in view.lines if line.score.unit_id == got["B"].unit_id]
+        assert (line_b.self_total, line_b.self_note) == ((88.5, "全年任务推进顺利") if sees else (None, ""))
     # The rubric can switch self-scoring off.
     await call(world.tenant_id, rubrics.update_rubric, world.actor(Role.admin), rubric_form(self_scoring=False))
     with pytest.raises(Conflict):
