@@ -1,6 +1,7 @@
 """月通报 pages: the list, one bulletin (readable on a phone), its edit form, publishing, and its exports."""
 
 import uuid
+from collections import OrderedDict
 from typing import Annotated
 from urllib.parse import quote
 
@@ -18,7 +19,7 @@ from backend.core.forms import form_error, safe_next, see_other
 from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
-from backend.i18n import _
+from backend.i18n import _, get_locale
 
 pages = APIRouter(tags=["bulletins"], include_in_schema=False)
 # Rendering is CPU work in C libraries (a 300-unit PDF takes seconds): it runs in a thread, two at a time, so the
@@ -38,8 +39,22 @@ def _version(raw: str) -> int:
         return -1  # a form without its version is treated as stale: nothing is overwritten blindly
 
 
+# Rendered documents of the latest few bulletin versions: when a bulletin is published every unit opens it within
+# minutes, and a 300-unit PDF takes seconds to lay out. A version's figures and text never change, so its bytes can
+# be reused (keyed by the version and the reader's language, which the document is written in).
+_RENDERED: OrderedDict[tuple, bytes] = OrderedDict()
+_RENDERED_KEEP = 16
+
+
 async def _download(render, view, media_type: str, name: str) -> Response:
-    data = await anyio.to_thread.run_sync(render, view, limiter=_RENDER_SLOTS)
+    b = view.bulletin
+    key = (b.id, b.version, b.updated_at, render.__name__, get_locale(), view.bureau_name, view.timezone)
+    data = _RENDERED.get(key)
+    if data is None:
+        data = await anyio.to_thread.run_sync(render, view, limiter=_RENDER_SLOTS)
+        _RENDERED[key] = data
+        while len(_RENDERED) > _RENDERED_KEEP:
+            _RENDERED.popitem(last=False)
     return Response(data, media_type=media_type,
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 

@@ -121,3 +121,20 @@ async def test_exports_render_off_the_event_loop(bureau, clock, browser, monkeyp
     staff = await browser(bureau.username(Role.unit_staff))
     assert (await staff.get(f"/bulletins/{bulletin.id}.xlsx")).status_code == 200
     assert threads and threads[0] is not threading.main_thread()
+
+
+async def test_a_version_is_rendered_once_however_many_units_open_it(bureau, clock, browser, monkeypatch):
+    """Every unit opens the bulletin after it is published: the document of a version is laid out once."""
+    _s, bulletin = await published_march(bureau, clock)
+    rendered = []
+    real = exports.render_xlsx
+
+    def counting(view):
+        rendered.append(view.bulletin.version)
+        return real(view)
+
+    monkeypatch.setattr(exports, "render_xlsx", counting)
+    first = await browser(bureau.username(Role.unit_staff))
+    second = await browser(bureau.username(Role.unit_head))
+    bodies = [(await reader.get(f"/bulletins/{bulletin.id}.xlsx")).content for reader in (first, second, first)]
+    assert rendered == [bulletin.version] and bodies[0] == bodies[1] == bodies[2]
