@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
+from sqlmodel import col, select, update
 
 from backend.accounts.models import User
 from backend.accounts.service import actor_for, create_user
@@ -185,6 +185,19 @@ async def _report(session, task_id: uuid.UUID, unit_id: uuid.UUID, period: str) 
         ProgressReport.kind == ReportKind.periodic))).first()
 
 
+async def _date_the_plan(cast: Cast, moment: datetime) -> None:
+    """The demo's plan was loaded today, but in the year it is played it was published and assigned in January: its
+    tasks and assignments are dated then, or every month before today would show nothing due (the 月通报 and the
+    年考核 count a month's reports only for work that had been given by its report day)."""
+    async with unit_of_work(cast.tenant_id) as session:
+        task_ids = select(Task.id).where(Task.year == YEAR)
+        await session.exec(update(Task).where(col(Task.id).in_(task_ids), col(Task.created_at) > moment)
+                           .values(created_at=moment))
+        await session.exec(update(TaskAssignment).where(col(TaskAssignment.task_id).in_(task_ids),
+                                                        col(TaskAssignment.created_at) > moment)
+                           .values(created_at=moment))
+
+
 async def _acknowledge_all(cast: Cast) -> None:
     """In the first days of January every unit signs for its tasks (签收)."""
     async with unit_of_work(cast.tenant_id) as session:
@@ -265,6 +278,7 @@ async def run_demo_year(until: date, *, seed: int = SEED) -> YearRun:
     run = YearRun(skipped_before=datetime.fromisoformat(last["until"]) if last else None)
     end = at_local(until + timedelta(days=1), 0)
     if run.skipped_before is None:
+        await _date_the_plan(cast, at_local(date(YEAR, 1, 5), 8))
         with clock_at(at_local(date(YEAR, 1, 5), 9)):
             await _acknowledge_all(cast)
     for event in schedule({n: t.title for n, t in cast.tasks.items()}, seed=seed):

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
+from backend.bulletins.figures import unit_report_counts
 from backend.db import unit_of_work
 from backend.demo import DEMO_CODE
 from backend.reports.models import ProgressReport, ReportKind, ReportReview, ReportState
@@ -53,6 +54,13 @@ async def test_half_a_year_is_filed_on_its_dates_as_seeded():
     by_title = {t.title: t for t in tasks.values()}
     assert by_title["开展“书香校园”读书月活动"].state == TaskState.done  # asked 6/12, approved 6/15
     assert by_title["加强清廉学校建设"].state == TaskState.in_progress  # asked 6/24, sent back 6/26
+    # The plan is dated January (when it was published in the year played), so the 月通报's figures count these
+    # reports: every one filed Jan–Jun is a filed report of its month, and what the demo left out is missing.
+    async with unit_of_work(tenant.id) as session:
+        counts = (await unit_report_counts(session, tenant.id, date(2026, 1, 1), date(2026, 6, 30))).values()
+    assert (sum(c.filed for c in counts), sum(c.on_time for c in counts), sum(c.late for c in counts)) == (
+        ON_TIME + LATE, ON_TIME, LATE)
+    assert sum(c.missing for c in counts) >= MISSED
     # A second run up to the same day files nothing twice.
     again = demo_year("2026-06-30")
     assert again.returncode == 0, again.stderr
