@@ -34,6 +34,7 @@ class Basis:
     on_time: int
     ratings: int
     average: float | None
+    scale: float = 1.0  # the measured terms' factor when a term had nothing to measure (缺项折算)
 
     @classmethod
     def from_json(cls, values: list) -> "Basis":
@@ -70,7 +71,12 @@ terms AS (
            coalesce(:rw * r.average / 100, 0) AS rating,
            greatest(-CAST(:bw AS float), least(CAST(:bw AS float), coalesce(j.points, 0))) AS adjustment,
            coalesce(c.assigned, 0) AS assigned, coalesce(c.done, 0) AS done, coalesce(tm.due, 0) AS due,
-           coalesce(tm.on_time, 0) AS on_time, coalesce(r.n, 0) AS ratings, r.average
+           coalesce(tm.on_time, 0) AS on_time, coalesce(r.n, 0) AS ratings, r.average,
+           -- The weight of the terms this unit has something to be measured on (缺项): the others are not zero
+           -- marks but missing, and its measured terms are scaled up to the full weight of the three.
+           CASE WHEN c.assigned > 0 THEN :cw ELSE 0 END + CASE WHEN tm.due > 0 THEN :tw ELSE 0 END
+             + CASE WHEN r.n > 0 THEN :rw ELSE 0 END AS applicable,
+           coalesce(c.assigned, 0) + coalesce(tm.due, 0) + coalesce(r.n, 0) > 0 AS measured
     FROM units u
     LEFT JOIN comp c ON c.unit_id = u.id
     LEFT JOIN timely tm ON tm.unit_id = u.id
@@ -78,17 +84,24 @@ terms AS (
     LEFT JOIN adj j ON j.unit_id = u.id
     WHERE u.tenant_id = CAST(:tenant_id AS uuid)
 ),
+scaled AS (
+    SELECT *, CASE WHEN applicable > 0 THEN (:cw + :tw + :rw) / applicable ELSE 1 END AS scale FROM terms
+),
+totalled AS (
+    SELECT *, (completion + timeliness + rating) * scale + adjustment AS total FROM scaled
+),
 ranked AS (
-    SELECT *, completion + timeliness + rating + adjustment AS total,
-           rank() OVER (ORDER BY round(CAST(completion + timeliness + rating + adjustment AS numeric), 2) DESC) AS rank
-    FROM terms
+    -- A unit with nothing at all to be measured on is listed but not ranked (不参评).
+    SELECT *, CASE WHEN measured THEN rank() OVER (PARTITION BY measured
+                                                   ORDER BY round(CAST(total AS numeric), 2) DESC) END AS rank
+    FROM totalled
 ),
 saved AS (
     INSERT INTO assessment_scores (id, tenant_id, assessment_id, unit_id, completion, timeliness, rating, adjustment,
                                    total, rank, basis, self_note, updated_at)
     SELECT gen_random_uuid(), CAST(:tenant_id AS uuid), CAST(:assessment_id AS uuid), unit_id, completion,
            timeliness, rating, adjustment, total, rank,
-           jsonb_build_array(assigned, done, due, on_time, ratings, average), '', now()
+           jsonb_build_array(assigned, done, due, on_time, ratings, average, scale), '', now()
     FROM ranked
     ON CONFLICT (assessment_id, unit_id) DO UPDATE SET
         completion = EXCLUDED.completion, timeliness = EXCLUDED.timeliness, rating = EXCLUDED.rating,
@@ -96,7 +109,8 @@ saved AS (
         updated_at = now()
     RETURNING 1
 )
-SELECT unit_id, assigned, done, due, on_time, ratings, average, (SELECT count(*) FROM saved) AS saved FROM ranked
+SELECT unit_id, assigned, done, due, on_time, ratings, average, scale, (SELECT count(*) FROM saved) AS saved
+FROM ranked
 """  # noqa: S608
 
 
@@ -112,5 +126,6 @@ async def compute_scores(session: AsyncSession, assessment: Assessment, timezone
         "bw": assessment.bonus_weight, "t_units": units, "t_due": [counts[u].due for u in units],
         "t_on_time": [counts[u].on_time for u in units],
     })).all()
-    return {str(unit_id): Basis(assigned, done, due, on_time, ratings, float(average) if average is not None else None)
-            for unit_id, assigned, done, due, on_time, ratings, average, _saved in rows}
+    return {str(unit_id): Basis(assigned, done, due, on_time, ratings, float(average) if average is not None else None,
+                                float(scale))
+            for unit_id, assigned, done, due, on_time, ratings, average, scale, _saved in rows}

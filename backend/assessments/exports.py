@@ -16,6 +16,22 @@ def _points(value: float) -> float:
     return round(value, 2)
 
 
+def scale_note() -> str:
+    """How a missing term is handled, said under the results (in the reader's language)."""
+    return _("注：某项没有可考核的内容（无承办任务、无应报报告或无已发布的点评）的，不计零分，"
+             "其余各项按权重折算到三项满分；三项都没有可考核内容的单位不参评。")
+
+
+def rank_text(line: ScoreLine) -> str:
+    return str(line.score.rank) if line.score.rank is not None else _("不参评")
+
+
+def scale_text(line: ScoreLine) -> str:
+    """"缺项折算 ×1.50" when a term had nothing to measure and the others were scaled up; else empty."""
+    b = line.basis
+    return _("缺项折算 ×%(scale)s", scale=f"{b.scale:.2f}") if b is not None and abs(b.scale - 1) > 1e-9 else ""
+
+
 def basis_text(line: ScoreLine) -> tuple[str, str, str]:
     """What each term was computed from, in words: "办结 1/2", "按时 2/24", "均分 87.5（4 项）"."""
     b = line.basis
@@ -39,17 +55,20 @@ def results_xlsx(view: AssessmentView, bureau_name: str) -> bytes:
     book = Workbook()
     book.remove(book.active)
     header = [_("排名"), _("单位"), _("任务完成"), _("报送及时"), _("季度点评"), _("加减分"), _("总分"), _("单位自评"),
-              _("完成依据"), _("及时依据"), _("点评依据")]
-    rows = [[line.score.rank, line.unit_name, _points(line.score.completion), _points(line.score.timeliness),
-             _points(line.score.rating), _points(line.score.adjustment), _points(line.score.total),
-             line.self_total, *basis_text(line)] for line in view.lines]
+              _("完成依据"), _("及时依据"), _("点评依据"), _("缺项折算")]
+    rows = [[line.score.rank if line.score.rank is not None else rank_text(line), line.unit_name,
+             _points(line.score.completion), _points(line.score.timeliness), _points(line.score.rating),
+             _points(line.score.adjustment), _points(line.score.total), line.self_total, *basis_text(line),
+             scale_text(line)] for line in view.lines]
     caption = _("%(bureau)s %(year)s年度工作目标考核结果（%(state)s；%(weights)s）", bureau=bureau_name, year=a.year,
                 state=state_label(a.state), weights=_weights(view))
     add_sheet(book, _("考核结果"), caption, header, rows)
+    zone = ZoneInfo(view.timezone)
     adjustments = [[line.unit_name, line.adjustment.points, line.adjustment.reason, line.author,
-                    line.adjustment.created_at.strftime("%Y-%m-%d %H:%M")] for line in view.adjustments]
+                    line.adjustment.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")]
+                   for line in view.adjustments]
     add_sheet(book, _("加减分"), _("加减分明细（每个单位合计按 ±%(b)s 分封顶）", b=f"{a.bonus_weight:g}"),
-              [_("单位"), _("分值"), _("理由"), _("记录人"), _("时间（UTC）")], adjustments)
+              [_("单位"), _("分值"), _("理由"), _("记录人"), _("时间")], adjustments)
     return to_bytes(book)
 
 
@@ -65,9 +84,11 @@ def results_docx(view: AssessmentView, bureau_name: str) -> bytes:
         doc.body(document, _("如有异议，请于 %(until)s 前提出申诉。", until=a.appeal_until))
     doc.heading(document, _("一、考核结果"))
     doc.table(document, [_("排名"), _("单位"), _("任务完成"), _("报送及时"), _("季度点评"), _("加减分"), _("总分")],
-              [[line.score.rank, line.unit_name, f"{line.score.completion:.2f}", f"{line.score.timeliness:.2f}",
+              [[rank_text(line), line.unit_name, f"{line.score.completion:.2f}", f"{line.score.timeliness:.2f}",
                 f"{line.score.rating:.2f}", f"{line.score.adjustment:+.2f}", f"{line.score.total:.2f}"]
                for line in view.lines], size=12, widths=[1.4, 4.2, 2, 2, 2, 1.8, 2])
+    if any(scale_text(line) or line.score.rank is None for line in view.lines):
+        doc.body(document, scale_note())
     if view.adjustments:
         doc.heading(document, _("二、加减分情况"))
         doc.table(document, [_("单位"), _("分值"), _("理由")],

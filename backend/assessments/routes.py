@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
-from backend.assessments.exports import basis_text, results_docx, results_xlsx
+from backend.assessments.exports import basis_text, rank_text, results_docx, results_xlsx, scale_note, scale_text
 from backend.assessments.models import AppealState, AssessmentState
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
@@ -49,7 +49,8 @@ def _notices() -> dict[str, str]:
 
 def _labels() -> dict[str, Any]:
     return {"notices": _notices(), "state_label": assessments.state_label, "appeal_label": assessments.appeal_label,
-            "AssessmentState": AssessmentState, "AppealState": AppealState, "basis_text": basis_text}
+            "AssessmentState": AssessmentState, "AppealState": AppealState, "basis_text": basis_text,
+            "rank_text": rank_text, "scale_text": scale_text, "scale_note": scale_note}
 
 
 # --- the rubric -------------------------------------------------------------------------------------------------

@@ -152,10 +152,11 @@ async def _compute(session: AsyncSession, actor: Actor, assessment: Assessment) 
     _touch(assessment)
     session.add(assessment)
     await session.flush()
-    # The inputs of each unit's terms, kept in the append-only log: the page shows them, and they stay as computed.
+    # The inputs of each unit's terms, also kept in the append-only log (the page reads them from the score rows).
     await record(session, actor, "assessment.compute", object_type="assessment", object_id=assessment.id,
                  summary=_("计算%(year)s年度考核得分（%(n)s 个单位）", year=assessment.year, n=len(basis)),
-                 details={"basis": {unit: [b.assigned, b.done, b.due, b.on_time, b.ratings, b.average]
+                 details={"basis": {unit: [b.assigned, b.done, b.due, b.on_time, b.ratings, b.average,
+                                           b.scale]
                                     for unit, b in basis.items()}})
     return basis
 

@@ -1,5 +1,7 @@
 """The 年考核 arithmetic against the year of tests/assessments/world.py, with every number worked out by hand."""
 
+from datetime import date
+
 import pytest
 from sqlmodel import col, select
 
@@ -9,7 +11,9 @@ from backend.assessments.models import AppealState, AssessmentScore, AssessmentS
 from backend.audit.models import AuditEvent
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.tenancy.models import Role
+from backend.tasks import service as tasks
+from backend.tenancy import service as tenancy
+from backend.tenancy.models import Role, UnitKind
 from tests.assessments.world import YEAR, World, call, local, rubric_form
 from tests.support.fixtures import create_bureau
 
@@ -71,20 +75,24 @@ async def test_every_term_total_and_rank_match_the_hand_computed_numbers(world, 
 async def test_ties_share_a_rank(clock):
     bureau = await create_bureau()
     clock(local(YEAR + 1, 1, 5))
-    supervisor = bureau.actors[Role.supervisor]
+    supervisor, admin = bureau.actors[Role.supervisor], bureau.actors[Role.admin]
     async with unit_of_work(bureau.tenant.id) as session:
-        from backend.tenancy import service as tenancy
-
-        for name in ("一中", "二中"):
-            await tenancy.create_unit(session, bureau.actors[Role.admin], name=name)
+        first = await tenancy.create_unit(session, admin, name="一中")
+        second = await tenancy.create_unit(session, admin, name="二中")
+        idle = await tenancy.create_unit(session, admin, name="三中")
+        units = [bureau.units["office"].id, bureau.units["school"].id, first.id, second.id]
+        await tasks.create_tasks(session, supervisor, YEAR, [tasks.NewTask(
+            title=f"任务{n}", description="", deadline=date(YEAR, 12, 31), lead_unit_ids=[unit])
+            for n, unit in enumerate(units)])
     assessment = await call(bureau.tenant.id, assessments.open_assessment, supervisor, year=YEAR)
     await call(bureau.tenant.id, assessments.adjust, supervisor, assessment.id, unit_id=bureau.units["office"].id,
                points="2", reason="表彰", version=assessment.version)
     async with unit_of_work(bureau.tenant.id) as session:
-        ranks = sorted((await session.exec(select(AssessmentScore.rank).where(
+        ranks = dict((await session.exec(select(AssessmentScore.unit_id, AssessmentScore.rank).where(
             AssessmentScore.assessment_id == assessment.id))).all())
-    # No tasks of 2030 anywhere: every term 0; office +2 → 2, the other three 0 → ranks 1, 2, 2, 2.
-    assert ranks == [1, 2, 2, 2]
+    # Each of the four has one task of the year, not done, with its monthly reports all missing: 0 of every
+    # measured term; the office +2 → 2, the other three 0 → ranks 1, 2, 2, 2. 三中 has nothing: not ranked.
+    assert [ranks[u] for u in units] == [1, 2, 2, 2] and ranks[idle.id] is None
 
 
 async def test_adjustments_need_a_reason_stay_within_the_cap_and_are_audited(world, clock):
@@ -245,3 +253,26 @@ async def test_another_bureau_finds_nothing(world, clock, other_bureau):
     for role in (Role.supervisor, Role.admin, Role.unit_head):
         with pytest.raises(NotFound):
             await call(other_bureau.tenant.id, assessments.get_assessment, other_bureau.actors[role], assessment.id)
+
+
+async def test_a_term_with_nothing_to_measure_is_scaled_not_zero_and_a_unit_with_nothing_is_not_ranked(world, clock):
+    """缺项折算: C has a task and reports due but no published rating; its two measured terms are scaled up to the
+    full 90 of the three, instead of losing the 30 of the rating. A unit with no task, no report due and no rating
+    is listed without a rank (不参评), however its bonus stands."""
+    assessment = await opened(world, clock)
+    supervisor = world.actor(Role.supervisor)
+    async with unit_of_work(world.tenant_id) as session:
+        empty = await tenancy.create_unit(session, world.actor(Role.admin), name="新建幼儿园",
+                                          kind=UnitKind.kindergarten)
+    current = await call(world.tenant_id, assessments.get_assessment, supervisor, assessment.id)
+    await call(world.tenant_id, assessments.compute, supervisor, assessment.id, version=current.version)
+    view = await call(world.tenant_id, assessments.assessment_view, supervisor, assessment.id)
+    line = {row.score.unit_id: row for row in view.lines}
+    a, c = line[world.units["A"]], line[world.units["C"]]
+    # C: completion 0 of 1 → 0; timeliness 0 of 12 → 0; no published rating: (0 + 0) × 90 / (40 + 20) = 0; its
+    # rating counts as missing, not as 0 of 30 (scale 90 / 60 = 1.5).
+    assert c.score.total == pytest.approx(0) and c.basis.scale == pytest.approx(90 / 60) and c.score.rank == 3
+    # A: all three terms measured → scale 1, unchanged: 20 + 1.6667 + 26.25 = 47.9167
+    assert a.score.total == pytest.approx(40 * 1 / 2 + 20 * 2 / 24 + 30 * 87.5 / 100) and a.basis.scale == 1
+    newcomer = line[empty.id]
+    assert newcomer.score.rank is None and newcomer.score.total == 0
