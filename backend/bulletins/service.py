@@ -22,7 +22,9 @@ from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
+from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
+from backend.tenancy.models import Role
 
 MAX_TITLE = 200
 MAX_TEXT = 5000
@@ -196,6 +198,11 @@ async def publish(session: AsyncSession, actor: Actor, bulletin_id: uuid.UUID, *
              "CAST(:body AS text) AS body, CAST(:link AS text) AS link FROM units u "
              "WHERE u.tenant_id = CAST(:tenant_id AS uuid)")
     people, robots = await notify_units(session, actor.tenant_id, units, params, kind="bulletin")
+    # The leaders read it too (and the other supervisors), though they belong to no unit.
+    people += await notify_roles(session, actor.tenant_id, (Role.leader, Role.supervisor), kind="bulletin",
+                                 key=params["key"], title=params["title"],
+                                 body=_("本局已发布%(y)s年%(m)s月工作落实情况通报。", y=bulletin.year,
+                                        m=bulletin.month), link=params["link"])
     await record(session, actor, "bulletin.publish", object_type="bulletin", object_id=bulletin.id,
                  summary=_("发布 %(title)s（%(issue)s）", title=bulletin.title, issue=issue_label(bulletin)),
                  details={"issue_no": bulletin.issue_no, "notified": people, "robot_messages": robots})
