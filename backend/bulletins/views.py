@@ -116,9 +116,9 @@ def build_view(bulletin: Bulletin, bureau_name: str, timezone: str = "Asia/Shang
                                       y=lights["yellow"], r=lights["red"])),
         "rate": line_chart([str(t["month"]) for t in f["trend"]],
                            [(_("按时报送率"), [t["on_time_rate"] for t in f["trend"]])], suffix="%", max_value=100,
-                           label=_("%(y)s年各月按时报送率（%%）", y=bulletin.year)),
+                           label=_("%(y)s年各月按时报送率（%%）", y=bulletin.year), x_unit=_("横轴：月")),
         "done": line_chart([str(t["month"]) for t in f["trend"]],
                            [(_("累计办结任务"), [t["done_cumulative"] for t in f["trend"]])],
-                           label=_("%(y)s年累计办结任务数", y=bulletin.year)),
+                           label=_("%(y)s年累计办结任务数", y=bulletin.year), x_unit=_("横轴：月")),
     }
     return view

@@ -25,6 +25,10 @@ class Segment:
     colour: str
 
 
+# The room a point's value needs ("66.7%" at 12 px); closer points are labelled every other one.
+VALUE_LABEL_WIDTH = 36
+
+
 def _number(value: float | None) -> str:
     if value is None:
         return "—"
@@ -67,8 +71,9 @@ def bar_chart(rows: Sequence[tuple[str, float | None]], *, label: str, suffix: s
 
 
 def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, label: str,
-               suffix: str = "", max_value: float | None = None) -> Markup:
-    """Lines over the same x labels (months), with a point and its value at each; a None leaves a gap."""
+               suffix: str = "", max_value: float | None = None, x_unit: str = "") -> Markup:
+    """Lines over the same x labels (months), with a point at each and its value where there is room (every
+    point on a short line; every other one, and the last, on a phone-narrow year); a None leaves a gap."""
     width, height = 360, 200
     axis, right, top, bottom = 34, 12, 26, 24
     left = axis
@@ -93,11 +98,15 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
         if len(coords) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y, _v in coords)
             parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
-        for x, y, v in coords:
+        every = 1 if step >= VALUE_LABEL_WIDTH else 2
+        for i, (x, y, v) in enumerate(coords):
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"/>')
-            parts.append(_text(x, y - 7, _number(v) + suffix, anchor="middle", fill=colour, size=12))
+            if (len(coords) - 1 - i) % every == 0:
+                parts.append(_text(x, y - 7, _number(v) + suffix, anchor="middle", fill=colour, size=12))
         parts.append(f'<rect x="{axis + 110 * number}" y="4" width="12" height="12" fill="{colour}"/>')
         parts.append(_text(axis + 110 * number + 16, 14, name, size=13))
+    if x_unit:
+        parts.append(_text(width - right, 14, x_unit, anchor="end", fill=MUTED, size=11))
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 — every text in it went through escape()
 

@@ -38,3 +38,17 @@ def test_names_are_escaped():
     svg = str(bar_chart([('<script>alert("x")</script>', 1.0)], label='a "quoted" <label>'))
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert parse(svg).get("aria-label") == 'a "quoted" <label>'
+
+
+def test_a_phone_narrow_year_labels_every_other_point_and_always_the_last():
+    # Twelve months share 314 px: 26 px each, too narrow for "66.7%" side by side.
+    values = [float(60 + m) for m in range(1, 13)]
+    svg = parse(line_chart([str(m) for m in range(1, 13)], [("按时报送率", values)], label="x", suffix="%",
+                           max_value=100, x_unit="横轴：月"))
+    texts = [t.text for t in svg.iter(f"{SVG}text")]
+    shown = [t for t in texts if t.endswith("%") and t != "按时报送率"]
+    # December and every other month back from it: 12, 10, 8, 6, 4, 2 → 72%, 70%, 68%, 66%, 64%, 62%.
+    assert shown == ["62%", "64%", "66%", "68%", "70%", "72%"] and "横轴：月" in texts
+    # Three months have room: every point keeps its value.
+    short = parse(line_chart(["1", "2", "3"], [("按时报送率", [61.0, 62.0, 63.0])], label="x", suffix="%"))
+    assert [t.text for t in short.iter(f"{SVG}text") if t.text.endswith("%")] == ["61%", "62%", "63%"]
