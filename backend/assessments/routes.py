@@ -24,6 +24,7 @@ from backend.errors import DomainError, InvalidInput, NotFound
 from backend.i18n import _
 from backend.reviews.models import RatingScale
 from backend.reviews.scale import grade_table, scale_label
+from backend.tasks.rollover import default_year as closing_year
 
 pages = APIRouter(tags=["assessments"], include_in_schema=False)
 api = APIRouter(tags=["assessments"])
@@ -90,8 +91,7 @@ async def save_rubric_page(request: Request, session: DbSession, actor: CurrentA
 async def list_page(request: Request, session: DbSession, actor: CurrentActor):
     rows = await assessments.list_assessments(session, actor)
     today = assessments.local_today(actor)
-    default_year = today.year if today.month >= 12 else today.year - 1
-    return render(request, "assessments/list.html", {"rows": rows, "values": {"year": str(default_year)},
+    return render(request, "assessments/list.html", {"rows": rows, "values": {"year": str(closing_year(today))},
                                                      **_labels()})
 
 
