@@ -7,17 +7,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 from pydantic import BaseModel
 
 from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.assessments.exports import basis_text, rank_text, results_docx, results_xlsx, scale_note, scale_text
 from backend.assessments.models import AppealState, AssessmentState
-from backend.core.forms import form_error, see_other
+from backend.core.downloads import DOCX, XLSX, attachment
+from backend.core.forms import form_error, form_version, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput, NotFound
@@ -29,15 +28,6 @@ from backend.tasks.rollover import default_year as closing_year
 pages = APIRouter(tags=["assessments"], include_in_schema=False)
 api = APIRouter(tags=["assessments"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def _version(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def _notices() -> dict[str, str]:
@@ -138,7 +128,7 @@ async def _act(request: Request, session, actor, assessment_id: uuid.UUID, actio
 async def compute_page(request: Request, session: DbSession, actor: CurrentActor, assessment_id: uuid.UUID):
     form = await request.form()
     return await _act(request, session, actor, assessment_id, lambda: assessments.compute(
-        session, actor, assessment_id, version=_version(form.get("version"))), "computed", {})
+        session, actor, assessment_id, version=form_version(form.get("version"))), "computed", {})
 
 
 @pages.post("/assessments/{assessment_id}/self-score")
@@ -157,14 +147,14 @@ async def adjust_page(request: Request, session: DbSession, actor: CurrentActor,
               "reason": str(form.get("reason") or "")}
     return await _act(request, session, actor, assessment_id, lambda: assessments.adjust(
         session, actor, assessment_id, unit_id=values["unit_id"], points=values["points"], reason=values["reason"],
-        version=_version(form.get("version"))), "adjusted", values, "#adjustments")
+        version=form_version(form.get("version"))), "adjusted", values, "#adjustments")
 
 
 @pages.post("/assessments/{assessment_id}/publish")
 async def publish_page(request: Request, session: DbSession, actor: CurrentActor, assessment_id: uuid.UUID):
     form = await request.form()
     return await _act(request, session, actor, assessment_id, lambda: assessments.publish(
-        session, actor, assessment_id, version=_version(form.get("version"))), "published", {})
+        session, actor, assessment_id, version=form_version(form.get("version"))), "published", {})
 
 
 @pages.post("/assessments/{assessment_id}/appeals")
@@ -189,7 +179,7 @@ async def answer_page(request: Request, session: DbSession, actor: CurrentActor,
 async def finalise_page(request: Request, session: DbSession, actor: CurrentActor, assessment_id: uuid.UUID):
     form = await request.form()
     return await _act(request, session, actor, assessment_id, lambda: assessments.finalise(
-        session, actor, assessment_id, version=_version(form.get("version"))), "finalised", {})
+        session, actor, assessment_id, version=form_version(form.get("version"))), "finalised", {})
 
 
 @pages.post("/assessments/{assessment_id}/reopen")
@@ -197,7 +187,7 @@ async def reopen_page(request: Request, session: DbSession, actor: CurrentActor,
     form = await request.form()
     values = {"reopen_reason": str(form.get("reason") or "")}
     return await _act(request, session, actor, assessment_id, lambda: assessments.reopen(
-        session, actor, assessment_id, reason=values["reopen_reason"], version=_version(form.get("version"))),
+        session, actor, assessment_id, reason=values["reopen_reason"], version=form_version(form.get("version"))),
         "reopened", values)
 
 
@@ -211,17 +201,12 @@ async def _export_view(session, actor, assessment_id: uuid.UUID) -> assessments.
     return view
 
 
-def _download(data: bytes, media_type: str, filename: str) -> Response:
-    return Response(data, media_type=media_type,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
-
-
 @pages.get("/assessments/{assessment_id}/results.xlsx")
 async def results_xlsx_download(request: Request, session: DbSession, actor: CurrentActor,
                                 assessment_id: uuid.UUID):
     view = await _export_view(session, actor, assessment_id)
     filename = _("%(year)s年度工作目标考核结果.xlsx", year=view.assessment.year)
-    return _download(results_xlsx(view, actor.tenant_name), XLSX, filename)
+    return attachment(results_xlsx(view, actor.tenant_name), XLSX, filename)
 
 
 @pages.get("/assessments/{assessment_id}/results.docx")
@@ -229,7 +214,7 @@ async def results_docx_download(request: Request, session: DbSession, actor: Cur
                                 assessment_id: uuid.UUID):
     view = await _export_view(session, actor, assessment_id)
     filename = _("%(year)s年度工作目标考核结果.docx", year=view.assessment.year)
-    return _download(results_docx(view, actor.tenant_name), DOCX, filename)
+    return attachment(results_docx(view, actor.tenant_name), DOCX, filename)
 
 
 # --- JSON ---------------------------------------------------------------------------------------------------------

@@ -13,9 +13,6 @@ from backend.core import documents as doc
 from backend.core.templating import env
 from backend.i18n import _
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-PDF = "application/pdf"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADINGS = ("一、", "二、", "三、", "四、", "五、", "六、")
 
 

@@ -3,7 +3,6 @@
 import uuid
 from collections import OrderedDict
 from typing import Annotated
-from urllib.parse import quote
 
 import anyio
 from fastapi import APIRouter, Form, Request
@@ -15,6 +14,7 @@ from backend.bulletins.exemplary import mark_exemplary
 from backend.bulletins.models import Bulletin
 from backend.bulletins.views import build_view
 from backend.core.actor import Actor
+from backend.core.downloads import DOCX, PDF, XLSX, attachment
 from backend.core.forms import form_error, safe_next, see_other
 from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
@@ -55,8 +55,7 @@ async def _download(render, view, media_type: str, name: str) -> Response:
         _RENDERED[key] = data
         while len(_RENDERED) > _RENDERED_KEEP:
             _RENDERED.popitem(last=False)
-    return Response(data, media_type=media_type,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+    return attachment(data, media_type, name)
 
 
 async def _view(session, actor: Actor, bulletin_id: uuid.UUID):
@@ -92,19 +91,19 @@ async def create_page(request: Request, session: DbSession, actor: CurrentActor,
 @pages.get("/bulletins/{bulletin_id}.docx")
 async def docx_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
     view = await _view(session, actor, bulletin_id)
-    return await _download(exports.render_docx, view, exports.DOCX, exports.filename(view, "docx"))
+    return await _download(exports.render_docx, view, DOCX, exports.filename(view, "docx"))
 
 
 @pages.get("/bulletins/{bulletin_id}.pdf")
 async def pdf_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
     view = await _view(session, actor, bulletin_id)
-    return await _download(exports.render_pdf, view, exports.PDF, exports.filename(view, "pdf"))
+    return await _download(exports.render_pdf, view, PDF, exports.filename(view, "pdf"))
 
 
 @pages.get("/bulletins/{bulletin_id}.xlsx")
 async def xlsx_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
     view = await _view(session, actor, bulletin_id)
-    return await _download(exports.render_xlsx, view, exports.XLSX, exports.filename(view, "xlsx"))
+    return await _download(exports.render_xlsx, view, XLSX, exports.filename(view, "xlsx"))
 
 
 @pages.get("/bulletins/{bulletin_id}")

@@ -1,12 +1,11 @@
 """The bureau's reminder rules (admin) and a 督办单's Word document. The nudge button lives on the task page."""
 
 import uuid
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
+from backend.core.downloads import DOCX, attachment
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
@@ -17,7 +16,6 @@ from backend.reminders.notice_doc import notice_number, render_notice
 
 pages = APIRouter(tags=["reminders"], include_in_schema=False)
 
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 FIELDS = ("deadline_workdays", "report_day_workdays", "escalate_unit_head_after", "escalate_leaders_after",
           "quiet_start", "quiet_end", "nudge_interval_hours", "daily_digest_at", "weekly_digest_weekday")
 
@@ -57,5 +55,4 @@ async def notice_docx(request: Request, session: DbSession, actor: CurrentActor,
     issued = notice.issued_at.astimezone(ZoneInfo(actor.timezone))
     data = render_notice(notice, task, unit_name, actor.tenant_name, issued)
     filename = f"{notice_number(notice)}_{task.number}.docx"
-    return Response(data, media_type=DOCX,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+    return attachment(data, DOCX, filename)

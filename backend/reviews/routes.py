@@ -3,12 +3,11 @@ publishing, and the quarter's summary with its .xlsx. Routes parse the form, cal
 
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
 
-from backend.core.forms import see_other
+from backend.core.downloads import XLSX, attachment
+from backend.core.forms import form_version, see_other
 from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
@@ -22,14 +21,6 @@ from backend.reviews.scale import GRADE_LABELS, GRADE_SCORES, grade_label, quart
 
 pages = APIRouter(tags=["reviews"], include_in_schema=False)
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _version(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 def _notices() -> dict[str, str]:
@@ -97,7 +88,7 @@ async def rate_page(request: Request, session: DbSession, actor: CurrentActor, r
             entries[task_key] = entry
             typed[f"rating-{task_key}"], typed[f"comment-{task_key}"] = entry.raw, entry.comment
     try:
-        await reviews.rate_unit(session, actor, review_id, unit_id, entries, version=_version(form.get("version")))
+        await reviews.rate_unit(session, actor, review_id, unit_id, entries, version=form_version(form.get("version")))
     except DomainError as error:
         if error.status_code in (401, 403, 404):
             raise
@@ -116,7 +107,7 @@ async def remark_page(request: Request, session: DbSession, actor: CurrentActor,
     values = {"remark_text": str(form.get("text") or ""), "remark_unit": raw_unit}
     try:
         await reviews.add_remark(session, actor, review_id, text_=values["remark_text"], unit_id=unit_id,
-                                 version=_version(form.get("version")))
+                                 version=form_version(form.get("version")))
     except DomainError as error:
         if error.status_code in (401, 403, 404):
             raise
@@ -129,7 +120,7 @@ async def publish_page(request: Request, session: DbSession, actor: CurrentActor
     form = await request.form()
     values = {"summary": str(form.get("summary") or "")}
     try:
-        await reviews.publish_review(session, actor, review_id, version=_version(form.get("version")),
+        await reviews.publish_review(session, actor, review_id, version=form_version(form.get("version")),
                                      summary=values["summary"])
     except DomainError as error:
         if error.status_code in (401, 403, 404):
@@ -148,5 +139,4 @@ async def summary_page(request: Request, session: DbSession, actor: CurrentActor
 async def summary_download(request: Request, session: DbSession, actor: CurrentActor, review_id: uuid.UUID):
     review, lines = await reviews.summary(session, actor, review_id)
     filename = _("%(q)s点评汇总.xlsx", q=quarter_label(review.year, review.quarter))
-    return Response(summary_xlsx(review, lines), media_type=XLSX,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
+    return attachment(summary_xlsx(review, lines), XLSX, filename)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
+from backend.core.downloads import XLSX
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
@@ -27,7 +28,6 @@ from backend.tenancy import service as tenancy
 pages = APIRouter(tags=["tasks"], include_in_schema=False)
 api = APIRouter(tags=["tasks"])
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
 
