@@ -20,7 +20,6 @@ bench/results/assessment.json.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import statistics
@@ -32,8 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
-from bench.bulletin import YEAR, seed  # noqa: E402
-from bench.seed_tasks import DEFAULT_REDIS_URL, _environment, recreate_database  # noqa: E402
+from bench.bulletin import YEAR, fresh_database, seed  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/luoshi_bench_assessment"
 
@@ -116,18 +114,7 @@ async def measure(supervisor, assessment_id, runs: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
-    parser.add_argument("--units", type=int, default=300)
-    parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=9)
-    args = parser.parse_args()
-    _environment(args.database_url, args.redis_url)
-    recreate_database(args.database_url)
-    from backend.core.migrate import migrate
-
-    migrate()
+    args = fresh_database(__doc__.splitlines()[0], DEFAULT_DATABASE_URL)
 
     async def run():
         import psycopg

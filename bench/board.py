@@ -253,21 +253,24 @@ def start_server(port: int, log_path: Path, log_level: str) -> subprocess.Popen:
     )
 
 
-async def wait_ready(base_url: str, server: subprocess.Popen, within: float = 30.0) -> None:
+async def wait_ready(base_url: str, server: subprocess.Popen, within: float = 30.0,
+                     log: str = "bench/results/server.log") -> None:
+    """Until the server answers /healthz; stops the benchmark, pointing at its log, if it exits or never answers.
+    (bench/run.py and bench/soak.py wait for their servers with this too.)"""
     import httpx
 
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(base_url=base_url) as client:
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                raise SystemExit(f"the server exited with {server.returncode}; see bench/results/server.log")
+                raise SystemExit(f"the server exited with {server.returncode}; see {log}")
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
-    raise SystemExit("the server did not become ready; see bench/results/server.log")
+    raise SystemExit(f"the server did not become ready; see {log}")
 
 
 async def hammer(client, path: str, headers: dict, concurrency: int, seconds: float) -> tuple[list[float], int, int]:

@@ -150,9 +150,10 @@ async def measure(tenant_id, runs: int):
     return timings, per_run, figures
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+def fresh_database(description: str, database_url: str) -> argparse.Namespace:
+    """The options of the cycle's benchmarks (this one and bench/assessment.py), and a newly migrated database."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--database-url", default=database_url)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
     parser.add_argument("--units", type=int, default=300)
     parser.add_argument("--tasks", type=int, default=1000)
@@ -163,6 +164,11 @@ def main() -> None:
     from backend.core.migrate import migrate
 
     migrate()
+    return args
+
+
+def main() -> None:
+    args = fresh_database(__doc__.splitlines()[0], DEFAULT_DATABASE_URL)
 
     async def run():
         import psycopg

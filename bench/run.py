@@ -51,6 +51,7 @@ RESULTS = ROOT / "bench" / "results"
 
 from bench import seed as seed_module  # noqa: E402
 from bench.board import CSRF_RE, free_port, machine, percentile  # noqa: E402
+from bench.board import wait_ready as board_wait_ready  # noqa: E402
 from bench.seed_tasks import PASSWORD, _environment  # noqa: E402
 from bench.soak import unique_jpeg  # noqa: E402
 
@@ -468,20 +469,7 @@ def stop(process: subprocess.Popen | None) -> None:
 
 
 async def wait_ready(base: str, process: subprocess.Popen, name: str, within: float = 60) -> None:
-    import httpx
-
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(base_url=base) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise SystemExit(f"{name} exited with {process.returncode}; see bench/results/run-{name}.log")
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
-    raise SystemExit(f"{name} did not become ready")
+    await board_wait_ready(base, process, within, log=f"bench/results/run-{name}.log")
 
 
 class Watch:

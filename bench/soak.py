@@ -88,6 +88,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
 
 from bench.board import free_port, machine, pad, percentile  # noqa: E402
+from bench.board import wait_ready as board_wait_ready  # noqa: E402
 from bench.seed_tasks import MEASURES, TARGET_UNITS, TOPICS, VERBS  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/luoshi_soak"
@@ -447,18 +448,7 @@ def stop(process: subprocess.Popen | None, grace: float = 20.0) -> None:
 
 
 async def wait_ready(base_url: str, server: subprocess.Popen, within: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise SystemExit(f"the server exited with {server.returncode}; see its log (soak-web.log beside --out)")
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            await asyncio.sleep(0.3)
-    raise SystemExit("the server did not become ready; see its log (soak-web.log beside --out)")
+    await board_wait_ready(base_url, server, within, log="its log (soak-web.log beside --out)")
 
 
 # --- the simulated people ------------------------------------------------------------------------------------
