@@ -194,7 +194,9 @@ async def aim_at_office(bureau: Bureau) -> Aim:
         clerk = await one("SELECT id FROM memberships WHERE unit_id = :u LIMIT 1", u=office)
         clerk_user = await one("SELECT user_id FROM memberships WHERE id = :m", m=clerk)
         invitation = await one("SELECT id FROM invitations WHERE accepted_at IS NULL LIMIT 1")
-        token = await one("SELECT id FROM api_tokens WHERE membership_id = :m LIMIT 1",
+        # The bureau's own first token (create_bureau's), never the one the sweep's script principal holds: a
+        # supervisor revoking that one would sign the sweep's script out halfway.
+        token = await one("SELECT id FROM api_tokens WHERE membership_id = :m ORDER BY created_at, id LIMIT 1",
                           m=bureau.actors[Role.supervisor].membership_id)
         table_ids: dict[str, uuid.UUID] = {}
         for table in tenant_tables():
