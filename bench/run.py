@@ -127,6 +127,10 @@ def seed_if_needed(args, seed_argv: list[str]) -> dict:
               f"{pristine.rpartition('/')[2]} (--reseed to rebuild)", flush=True)
         copy_database(pristine, args.database_url)
         remove_newer_files(Path(previous["parameters"]["data_dir"]), path.stat().st_mtime)
+    # A data set seeded by an older revision is brought to the current schema (a no-op when it is current).
+    from backend.core.migrate import migrate
+
+    migrate()
     return previous
 
 
@@ -287,8 +291,11 @@ async def in_process(subjects: Subjects, photo: bytes) -> tuple[dict[str, int], 
                     texts[name] = [" ".join(s.split())[:300] for s, _p in counter.seen]
 
                 await count("my_tasks", lambda: staff.get("/tasks"))
-                pickle_path = RESULTS / "bare-sql.pickle"
-                pickle_path.write_bytes(pickle.dumps(counter.seen))
+                (RESULTS / "bare-sql.pickle").write_bytes(pickle.dumps(counter.seen))
+                typical_staff = client()
+                await login(typical_staff, subjects.typical_staff)
+                await count("my_tasks_median", lambda: typical_staff.get("/tasks"))
+                (RESULTS / "bare-sql-median.pickle").write_bytes(pickle.dumps(counter.seen))
                 await count("board", lambda: supervisor.get("/tasks"))
                 await count("ledger", lambda: supervisor.get(f"/tasks/{subjects.ledger_task}/reports"))
                 await count("ledger_xlsx", lambda: supervisor.get(f"/tasks/{subjects.ledger_task}/ledger.xlsx"))
@@ -652,8 +659,10 @@ async def under_load(args, subjects: Subjects, counts: dict[str, int], photo: by
         ("bare endpoint (same SQL as 我的任务)", bare, "/tasks", {}, bare_pid, counts.get("my_tasks")),
         ("我的任务", base, "/tasks", staff_cookie, luoshi_pid, counts.get("my_tasks")),
         ("我的任务, 1 client", base, "/tasks", staff_cookie, luoshi_pid, counts.get("my_tasks"), 1),
+        (f"bare endpoint (same SQL as 我的任务 of the median unit, {subjects.typical_tasks} tasks)", bare,
+         "/tasks/median", {}, bare_pid, counts.get("my_tasks_median")),
         (f"我的任务, median unit ({subjects.typical_tasks} tasks)", base, "/tasks", typical_cookie, luoshi_pid,
-         counts.get("my_tasks")),
+         counts.get("my_tasks_median")),
         ("supervisor's board", base, "/tasks", supervisor_cookie, luoshi_pid, counts.get("board")),
         ("task's 台账 (page)", base, f"/tasks/{subjects.ledger_task}/reports", supervisor_cookie, luoshi_pid,
          counts.get("ledger")),
@@ -819,10 +828,19 @@ def verdicts(rows: list[Row], weights: dict, sweep_1m: dict | None) -> list[dict
     out = []
     if bare and mine and bare.rps:
         ratio = mine.rps / bare.rps
-        out.append({"target": "我的任务 ≥ 60 % of the bare endpoint", "value": f"{ratio:.0%}",
-                    "holds": ratio >= TARGETS["my_tasks_ratio"]})
-        out.append({"target": "我的任务 p95 ≤ 50 ms at 16 clients", "value": f"{mine.p95} ms",
+        out.append({"target": "我的任务 ≥ 60 % of the bare endpoint (busiest unit, a full page)",
+                    "value": f"{ratio:.0%}", "holds": ratio >= TARGETS["my_tasks_ratio"]})
+        out.append({"target": "我的任务 p95 ≤ 50 ms at 16 clients (busiest unit)", "value": f"{mine.p95} ms",
                     "holds": mine.p95 <= TARGETS["my_tasks_p95_ms"]})
+    median_bare = next((r for r in rows if r.name.startswith("bare endpoint (same SQL as 我的任务 of the median")),
+                       None)
+    median = next((r for r in rows if r.name.startswith("我的任务, median unit")), None)
+    if median_bare and median and median_bare.rps:
+        ratio = median.rps / median_bare.rps
+        out.append({"target": "我的任务 ≥ 60 % of the bare endpoint (median unit)", "value": f"{ratio:.0%}",
+                    "holds": ratio >= TARGETS["my_tasks_ratio"]})
+        out.append({"target": "我的任务 p95 ≤ 50 ms at 16 clients (median unit)", "value": f"{median.p95} ms",
+                    "holds": median.p95 <= TARGETS["my_tasks_p95_ms"]})
     if upload:
         growth = (upload.rss_end_mib or 0) - (upload.rss_start_mib or 0)
         out.append({"target": "2 MB photo p95 ≤ 250 ms, flat memory", "value":
@@ -874,6 +892,7 @@ async def main_async(args, seeded: dict) -> int:
 
     env = {**os.environ, "LUOSHI_LOG_LEVEL": args.log_level}
     bare_env = {**env, "BENCH_BARE_SQL": str(RESULTS / "bare-sql.pickle"),
+                "BENCH_BARE_SQL_MEDIAN": str(RESULTS / "bare-sql-median.pickle"),
                 "BENCH_BARE_DATABASE_URL": make_url(app_url()).set(drivername="postgresql")
                 .render_as_string(hide_password=False)}
     luoshi = bare_server = None
