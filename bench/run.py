@@ -127,10 +127,6 @@ def seed_if_needed(args, seed_argv: list[str]) -> dict:
               f"{pristine.rpartition('/')[2]} (--reseed to rebuild)", flush=True)
         copy_database(pristine, args.database_url)
         remove_newer_files(Path(previous["parameters"]["data_dir"]), path.stat().st_mtime)
-    # A data set seeded by an older revision is brought to the current schema (a no-op when it is current).
-    from backend.core.migrate import migrate
-
-    migrate()
     return previous
 
 
@@ -978,6 +974,10 @@ def main() -> int:
         data_dir = Path(seed_argv[seed_argv.index("--data-dir") + 1])
     seeded = seed_if_needed(args, seed_argv)
     _environment(args.database_url, args.redis_url)
+    # A data set seeded by an older revision is brought to the current schema (a no-op when it is current).
+    from backend.core.migrate import migrate
+
+    migrate()
     os.environ["LUOSHI_DATA_DIR"] = str(data_dir)
     os.environ["LUOSHI_LOG_LEVEL"] = "WARNING"
     return asyncio.run(main_async(args, seeded))
