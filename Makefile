@@ -38,5 +38,5 @@ lint:
 
 # Performance figures (docs/PERFORMANCE.md): seeds luoshi_bench_run if needed, installs Debian's wrk if missing, then
 # measures Luoshi against a bare FastAPI + psycopg endpoint (~6 min). Needs PostgreSQL and Redis as `make test` does.
-bench: install
+bench: install frontend
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
