@@ -16,7 +16,7 @@ from backend.assessments import service as assessments
 from backend.assessments.exports import basis_text, rank_text, results_docx, results_xlsx, scale_note, scale_text
 from backend.assessments.models import AppealState, AssessmentState
 from backend.core.downloads import DOCX, XLSX, attachment
-from backend.core.forms import form_error, form_version, see_other
+from backend.core.forms import form_error, form_version, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput, NotFound
@@ -118,8 +118,7 @@ async def _act(request: Request, session, actor, assessment_id: uuid.UUID, actio
     try:
         await action()
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _page(request, session, actor, assessment_id, error=error, values=values)
     return see_other(request, f"/assessments/{assessment_id}?notice={notice}{anchor}")
 

@@ -15,7 +15,7 @@ from backend.bulletins.models import Bulletin
 from backend.bulletins.views import build_view
 from backend.core.actor import Actor
 from backend.core.downloads import DOCX, PDF, XLSX, attachment
-from backend.core.forms import form_error, safe_next, see_other
+from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
@@ -78,8 +78,7 @@ async def create_page(request: Request, session: DbSession, actor: CurrentActor,
     try:
         bulletin = await bulletins.create_draft(session, actor, year=year, month=month)
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         rows = await bulletins.list_bulletins(session, actor)
         today = bulletins.local_today(actor.timezone)
         return form_error(request, "bulletins/list.html", error, {"year": year, "month": month}, {
@@ -140,8 +139,7 @@ async def save_page(
         await bulletins.update_text(session, actor, bulletin_id, title=title, foreword=foreword, remarks=remarks,
                                     version=_version(version))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         bulletin = await bulletins.get_bulletin(session, actor, bulletin_id)
         values = {"title": title, "foreword": foreword, "remarks": remarks, "version": version}
         return form_error(request, "bulletins/edit.html", error, values, {"bulletin": bulletin})
@@ -152,8 +150,7 @@ async def _act(request: Request, session, actor: Actor, bulletin_id: uuid.UUID, 
     try:
         await action(session, actor, bulletin_id, version=_version(version))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         view = await _view(session, actor, bulletin_id)
         return render(request, "bulletins/bulletin.html",
                       {"view": view, "notices": _notices(), "own": _own(view, actor),

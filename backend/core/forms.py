@@ -20,6 +20,13 @@ OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
 OptionalDateTime = Annotated[datetime | None, BeforeValidator(_blank_is_none)]
 
 
+def unless_correctable(error: DomainError) -> None:
+    """Routes that re-render a form on a refusal: not signed in, not allowed and not found still go to their error
+    pages (re-raised here); only what the person can correct on the page (invalid, stale, conflicting) returns."""
+    if error.status_code in (401, 403, 404):
+        raise error
+
+
 def form_version(value: Any) -> int | None:
     """A form's hidden version as a number; None when it is missing or garbled, which services refuse as stale."""
     try:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
-from backend.core.forms import form_error, see_other
+from backend.core.forms import form_error, see_other, unless_correctable
 from backend.core.templating import render
 from backend.core.text import check_length
 from backend.delivery import service as delivery
@@ -107,8 +107,7 @@ async def test_channel_page(request: Request, session: DbSession, actor: Current
     try:
         await delivery.send_test_message(session, actor, config_id)
     except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
+        unless_correctable(error)
         error.field = None  # the channel's own row has no field: say it at the top of the page
         return form_error(request, "delivery/channels.html", error, {},
                           _channel_context(await delivery.list_channels(session, actor)))

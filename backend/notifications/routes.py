@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from backend.core.forms import form_error, safe_next, see_other
+from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError
@@ -87,8 +87,7 @@ async def save_preferences_page(
     try:
         await notifications.update_preferences(session, actor, **values)
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return form_error(request, "notifications/preferences.html", error, values,
                           {"preferences": await notifications.get_preferences(session, actor)})
     return see_other(request, "/account/notifications?saved=1")

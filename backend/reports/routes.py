@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 
 from backend.core.actor import Actor
-from backend.core.forms import form_error, safe_next, see_other
+from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import Conflict, DomainError, InvalidInput
@@ -108,8 +108,7 @@ async def save_page(request: Request, session: DbSession, actor: CurrentActor, t
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, period, "already"))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _render_form(request, session, actor, task_id, period or None, error, typed)
     return see_other(request, _report_url(task_id, report.period, "saved"))
 
@@ -124,8 +123,7 @@ async def no_change_page(
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, None, "already"))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _render_form(request, session, actor, task_id, None, error, {"reason": reason},
                                   {"open_no_change": True})
     notice = "awaiting" if report.state == "awaiting_unit_head" else "no_change"
@@ -144,8 +142,7 @@ async def submit_page(
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, period, "already"))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _render_form(request, session, actor, task_id, period, error, {})
     return see_other(request, _report_url(task_id, period, _submitted_notice(report)))
 
@@ -160,8 +157,7 @@ async def contribution_page(
     try:
         await reports.contribute(session, actor, report_id, text=text)
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         field = f"text-{report_id}" if error.field == "text" else error.field
         return await _render_form(request, session, actor, task_id, period,
                                   InvalidInput(error.message, field=field), {f"text-{report_id}": text})
@@ -179,8 +175,7 @@ async def completion_request_page(
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, None, "already"))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _render_form(request, session, actor, task_id, None, error, {"summary": summary},
                                   {"open_completion": True})
     notice = "completion_awaiting" if report.state == "awaiting_unit_head" else "completion"
@@ -203,8 +198,7 @@ async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID,
     try:
         await decide(session, actor, report_id, approve=approve, comment=comment, version=_version(version, -1))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         errors = {"__all__": error.message, f"row-{report_id}": error.message}
         return await _render_queue(request, session, actor, status_code=error.status_code, errors=errors,
                                    values={f"comment-{report_id}": comment})
@@ -269,8 +263,7 @@ async def batch_page(request: Request, session: DbSession, actor: CurrentActor):
     try:
         await reports.accept_reports(session, actor, _batch_items(form.getlist("report")), comment=comment)
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _render_queue(request, session, actor, status_code=error.status_code,
                                    errors={"__all__": error.message}, values={"comment": comment})
     return see_other(request, "/reviews?notice=batch")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from backend.core.downloads import XLSX, attachment
-from backend.core.forms import form_version, see_other
+from backend.core.forms import form_version, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
@@ -59,8 +59,7 @@ async def open_page(request: Request, session: DbSession, actor: CurrentActor):
     try:
         review = await reviews.open_review(session, actor, year=values["year"], quarter=values["quarter"])
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         rows = await reviews.list_reviews(session, actor)
         return render(request, "reviews/list.html", {
             "rows": rows, **_labels(), "this_year": values["year"], "this_quarter": values["quarter"],
@@ -90,8 +89,7 @@ async def rate_page(request: Request, session: DbSession, actor: CurrentActor, r
     try:
         await reviews.rate_unit(session, actor, review_id, unit_id, entries, version=form_version(form.get("version")))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _sheet(request, session, actor, review_id, error=error, values=typed, unit_id=unit_id)
     return see_other(request, f"/quarterly/{review_id}?notice=rated#unit-{unit_id}")
 
@@ -109,8 +107,7 @@ async def remark_page(request: Request, session: DbSession, actor: CurrentActor,
         await reviews.add_remark(session, actor, review_id, text_=values["remark_text"], unit_id=unit_id,
                                  version=form_version(form.get("version")))
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _sheet(request, session, actor, review_id, error=error, values=values)
     return see_other(request, f"/quarterly/{review_id}?notice=remarked#remarks")
 
@@ -123,8 +120,7 @@ async def publish_page(request: Request, session: DbSession, actor: CurrentActor
         await reviews.publish_review(session, actor, review_id, version=form_version(form.get("version")),
                                      summary=values["summary"])
     except DomainError as error:
-        if error.status_code in (401, 403, 404):
-            raise
+        unless_correctable(error)
         return await _sheet(request, session, actor, review_id, error=error, values=values)
     return see_other(request, f"/quarterly/{review_id}?notice=published")
 

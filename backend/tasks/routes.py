@@ -11,7 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from backend.core.downloads import XLSX
-from backend.core.forms import form_error, see_other
+from backend.core.forms import form_error, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
@@ -126,8 +126,7 @@ async def create_task_page(request: Request, session: DbSession, actor: CurrentA
             priority=values["priority"],
         )
     except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
+        unless_correctable(error)
         return form_error(request, "tasks/new.html", error, values, {"nodes": await tenancy.list_units(session, actor)})
     return see_other(request, f"/tasks/{task.id}")
 
@@ -151,8 +150,7 @@ async def rollover_run(request: Request, session: DbSession, actor: CurrentActor
             session, actor, from_year, fingerprint=values["fingerprint"], confirmed=values["confirmed"] == "1",
             deadline=_date(values["deadline"], "deadline"))
     except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
+        unless_correctable(error)
         context = {"preview": await rollover.preview(session, actor, rollover.check_year(from_year)),
                    "state_label": state_label, "done": None}
         return form_error(request, "tasks/rollover.html", error, values, context)
@@ -169,8 +167,7 @@ async def _act(request: Request, session, actor, task_id: uuid.UUID, action, val
     try:
         await action()
     except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
+        unless_correctable(error)
         return form_error(request, "tasks/task.html", error, values, await _task_context(session, actor, task_id))
     return see_other(request, f"/tasks/{task_id}")
 
@@ -293,8 +290,7 @@ async def bulk_assign_page(request: Request, session: DbSession, actor: CurrentA
         await tasks.assign_many(session, actor, task_ids, lead_unit_ids=[lead] if lead else [], co_unit_ids=co,
                                 deadline=deadline)
     except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
+        unless_correctable(error)
         view = await plans.get_plan(session, actor, plan_id)
         from backend.plans.routes import plan_context
 

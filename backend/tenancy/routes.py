@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from backend.config import get_settings
-from backend.core.forms import form_error, see_other
+from backend.core.forms import form_error, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
 from backend.errors import DomainError, InvalidInput
@@ -98,8 +98,7 @@ async def update_unit_page(
         parent = _optional_uuid(parent_id, "parent_id")
         await tenancy.update_unit(session, actor, unit_id, name=name, kind=kind, parent_id=parent)
     except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
+        unless_correctable(error)
         unit = await tenancy.get_unit(session, actor, unit_id)
         return form_error(request, "tenancy/unit_edit.html", error,
                           {"name": name, "kind": kind, "parent_id": parent_id},
@@ -163,8 +162,7 @@ async def change_role_page(
     try:
         await tenancy.change_role(session, actor, membership_id, role=role, unit_id=_optional_uuid(unit_id))
     except DomainError as error:
-        if error.status_code in (403, 404):
-            raise
+        unless_correctable(error)
         error.field = None  # the member's own form is folded away: say it at the top of the page
         return form_error(request, "tenancy/members.html", error, {}, await _members_context(session, actor))
     return see_other(request, "/admin/members")
