@@ -3,6 +3,7 @@
 import uuid
 from datetime import date, datetime
 
+from sqlalchemy import DateTime
 from sqlmodel import Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
@@ -25,3 +26,5 @@ class Evidence(SQLModel, table=True):
     submitted: bool = False
     uploaded_by: uuid.UUID = Field(foreign_key="users.id")
     uploaded_at: datetime = timestamp_field()
+    # When a photo was taken, by the camera's clock (EXIF DateTimeOriginal, no zone); None when it does not say.
+    taken_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=False))

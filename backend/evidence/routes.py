@@ -18,7 +18,6 @@ from pydantic import BaseModel
 from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.forms import see_other
-from backend.core.jobs import enqueue_after_commit
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput, NotFound
@@ -34,7 +33,6 @@ log = logging.getLogger("luoshi.evidence")
 pages = APIRouter(tags=["evidence"], include_in_schema=False)
 api = APIRouter(tags=["evidence"])
 
-THUMBNAIL_JOB = "make_evidence_thumbnail"
 ATTACHMENT_CSP = "sandbox; default-src 'none'"
 SHOWN_AS_IS = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "application/pdf")
 
@@ -62,14 +60,6 @@ def _uuid(value: str, field: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         raise InvalidInput(_("找不到要附加材料的报告，请刷新页面后重试。"), field=field) from None
-
-
-async def _thumbnail_later(actor: Actor, evidence: Evidence) -> None:
-    """A thumbnail is a nicety: if Redis is down the upload still counts (the job is idempotent, so a later
-    enqueue, e.g. from a sweep, is harmless)."""
-    if evidence.kind != "image" or evidence_service.duplicate_message(evidence):
-        return
-    enqueue_after_commit(THUMBNAIL_JOB, str(actor.tenant_id), str(evidence.id))
 
 
 def _is_htmx(request: Request) -> bool:
@@ -165,7 +155,7 @@ async def upload_page(
             )
             if message := evidence_service.duplicate_message(evidence):
                 notices.append(message)
-            await _thumbnail_later(actor, evidence)
+            evidence_service.thumbnail_later(actor, evidence)
     except InvalidInput as error:
         return await _render_panel(request, session, actor, task_id, error=error, values=values,
                                    notice=" ".join(notices), status_code=422)
@@ -196,7 +186,7 @@ async def supersede_page(
     except InvalidInput as error:
         return await _render_panel(request, session, actor, old.task_id, error=error, values=values, status_code=422,
                                    failed_version_of=old.id)
-    await _thumbnail_later(actor, new)
+    evidence_service.thumbnail_later(actor, new)
     notice = evidence_service.duplicate_message(new) or ""
     if notice or _is_htmx(request):
         return await _render_panel(request, session, actor, old.task_id, notice=notice)
@@ -285,7 +275,7 @@ async def api_upload(
         session, actor, task_id, filename=file.filename or "", chunks=_chunks(file), description=description,
         covers_from=covers_from, covers_to=covers_to, report_id=report_id,
     )
-    await _thumbnail_later(actor, evidence)
+    evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)
 
 
@@ -323,7 +313,7 @@ async def api_supersede(
         session, actor, evidence_id, filename=file.filename or "", chunks=_chunks(file), description=description,
         covers_from=covers_from, covers_to=covers_to,
     )
-    await _thumbnail_later(actor, evidence)
+    evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)
 
 

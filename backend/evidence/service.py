@@ -23,10 +23,11 @@ from backend.accounts.models import User
 from backend.audit.service import record
 from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.jobs import enqueue_after_commit
 from backend.core.models import utcnow
 from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.evidence import filetypes
+from backend.evidence import exif, filetypes
 from backend.evidence.models import Evidence
 from backend.files import storage
 from backend.files.models import StoredFile
@@ -45,6 +46,8 @@ KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
 EDITABLE_REPORT_STATES = (ReportState.draft, ReportState.returned)
 _DUPLICATE = "luoshi.evidence.duplicate"
+THUMBNAIL_JOB = "make_evidence_thumbnail"
+THUMBNAIL_WAIT = timedelta(minutes=2)
 
 
 # --- reading ---------------------------------------------------------------------------------------------
@@ -62,6 +65,14 @@ class EvidenceRow:
     @property
     def superseded(self) -> bool:
         return self.superseded_by_id is not None
+
+    @property
+    def thumbnail_pending(self) -> bool:
+        """A photo uploaded moments ago whose thumbnail the job is still making (HEIC pictures get none): pages
+        poll for it a little while, not for ever."""
+        e = self.evidence
+        return (e.kind == "image" and e.thumbnail_file_id is None and self.content_type != "image/heic"
+                and e.uploaded_at > utcnow() - THUMBNAIL_WAIT)
 
 
 @dataclass
@@ -93,6 +104,20 @@ async def list_evidence(session: AsyncSession, actor: Actor, task_id: uuid.UUID)
         col(Evidence.uploaded_at).desc(), col(Evidence.id)
     )
     return [EvidenceRow(*row) for row in (await session.exec(query)).all()]
+
+
+async def evidence_of_reports(session: AsyncSession, report_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[EvidenceRow]]:
+    """The evidence attached to each of the reports, oldest first: one query for a whole page of reports.
+    For the reports queries, which have checked that the actor may see the reports' tasks."""
+    found: dict[uuid.UUID, list[EvidenceRow]] = {}
+    if not report_ids:
+        return found
+    query = _rows_query(col(Evidence.report_id).in_(report_ids)).order_by(
+        col(Evidence.uploaded_at), col(Evidence.id))
+    for row in (await session.exec(query)).all():
+        item = EvidenceRow(*row)
+        found.setdefault(item.evidence.report_id, []).append(item)  # type: ignore[arg-type]
+    return found
 
 
 async def get_evidence(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID, *,
@@ -152,9 +177,7 @@ async def panel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, noti
     """Context for `evidence/_list.html`: `{% include "evidence/_list.html" %}` with `panel` in the context."""
     task = await tasks.get_task(session, actor, task_id)
     rows = await list_evidence(session, actor, task_id)
-    recent = utcnow() - timedelta(minutes=2)
-    pending = any(r.evidence.kind == "image" and r.evidence.thumbnail_file_id is None
-                  and r.content_type != "image/heic" and r.evidence.uploaded_at > recent for r in rows)
+    pending = any(r.thumbnail_pending for r in rows)
     return EvidencePanel(task=task, rows=rows, can_upload=may_upload(actor, task), notice=notice,
                          pending_thumbnails=pending)
 
@@ -258,6 +281,7 @@ async def upload_evidence(
     try:
         detected = await anyio.to_thread.run_sync(filetypes.detect, staged.path, staged.head, name)
         name = filetypes.with_extension(name, detected)
+        taken = await anyio.to_thread.run_sync(exif.taken_at, staged.path) if detected.kind == "image" else None
         # Two uploads of the same bytes to the same task at once: the second waits here and then finds the first.
         await session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))").bindparams(
             key=f"evidence:{task.id}:{staged.sha256}"))
@@ -279,7 +303,7 @@ async def upload_evidence(
     evidence = Evidence(
         tenant_id=actor.tenant_id, task_id=task.id, report_id=report_id, file_id=stored.id, filename=name,
         kind=detected.kind, description=description, covers_from=covers_from, covers_to=covers_to,
-        supersedes_id=supersedes.id if supersedes else None, uploaded_by=actor.user_id,
+        supersedes_id=supersedes.id if supersedes else None, uploaded_by=actor.user_id, taken_at=taken,
     )
     session.add(evidence)
     await session.flush()
@@ -295,6 +319,14 @@ async def upload_evidence(
                      summary=_("为任务 %(number)s 上传佐证材料“%(name)s”", number=task.number, name=name),
                      details=details)
     return evidence
+
+
+def thumbnail_later(actor: Actor, evidence: Evidence) -> None:
+    """Queues the photo's thumbnail for after the commit. A thumbnail is a nicety: if Redis is down the upload
+    still counts (the job is idempotent, and the catch-up job makes what was never queued)."""
+    if evidence.kind != "image" or duplicate_message(evidence):
+        return
+    enqueue_after_commit(THUMBNAIL_JOB, str(actor.tenant_id), str(evidence.id))
 
 
 def _local(value: datetime, actor: Actor) -> str:

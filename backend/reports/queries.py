@@ -1,7 +1,7 @@
 """Reading reports back: the report form, the review queue and a task's reports for the 台账.
 
 Each function runs a fixed number of queries whatever the number of reports: the details of a list of reports
-(contributions, target actuals, reviews) are three queries for the whole list.
+(contributions, target actuals, reviews, evidence) are four queries for the whole list.
 """
 
 import uuid
@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import User
 from backend.core.actor import Actor
 from backend.errors import Forbidden
+from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
 from backend.reports.common import (
     EDITABLE,
@@ -78,6 +79,7 @@ class ReportView:
     contributions: list[ContributionView] = field(default_factory=list)
     actuals: list[ActualView] = field(default_factory=list)
     reviews: list[ReviewView] = field(default_factory=list)
+    evidence: list[EvidenceRow] = field(default_factory=list)
 
     @property
     def state_text(self) -> str:
@@ -99,7 +101,7 @@ class ReportView:
 
 
 async def _with_details(session: AsyncSession, views: list[ReportView]) -> list[ReportView]:
-    """Fills contributions, actuals and reviews of every view: three queries for the whole list."""
+    """Fills contributions, actuals, reviews and evidence of every view: four queries for the whole list."""
     by_id = {v.report.id: v for v in views}
     if not by_id:
         return views
@@ -119,6 +121,8 @@ async def _with_details(session: AsyncSession, views: list[ReportView]) -> list[
         .where(col(ReportReview.report_id).in_(ids)).order_by(col(ReportReview.decided_at)))
     for review, name in reviews.all():
         by_id[review.report_id].reviews.append(ReviewView(review, name, by_id[review.report_id].report.kind))
+    for report_id, rows in (await evidence_of_reports(session, ids)).items():
+        by_id[report_id].evidence = rows
     return views
 
 

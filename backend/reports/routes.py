@@ -8,12 +8,15 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile
 
+from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import Conflict, DomainError, InvalidInput
+from backend.files.storage import CHUNK
 from backend.i18n import _
 from backend.reports import service as reports
 from backend.reports.common import REVIEW_ROLES, get_bureau_settings, report_state_label
@@ -38,6 +41,8 @@ def _version(value: Any, default: int = 0) -> int:
 def _notices() -> dict[str, str]:
     return {
         "saved": _("已保存草稿。确认无误后请点“保存并提交”。"),
+        "uploaded": _("已上传，并已保存草稿。确认无误后请点“保存并提交”。"),
+        "removed": _("已移除该材料，并已保存草稿。"),
         "submitted": _("已提交。"),
         "awaiting": _("已提交，等待本单位负责人审核后报送局里。"),
         "already": _("该报告已经提交过，无需重复提交；下面是它现在的状态。"),
@@ -53,7 +58,8 @@ def _notices() -> dict[str, str]:
 
 def _labels() -> dict[str, Any]:
     return {"state_label": state_label, "report_state_label": report_state_label, "period_label": period_label,
-            "no_change_label": no_change_label, "notices": _notices(), "ReportKind": ReportKind}
+            "no_change_label": no_change_label, "notices": _notices(), "ReportKind": ReportKind,
+            "evidence_max_mb": get_settings().evidence_max_mb}
 
 
 def _report_url(task_id: uuid.UUID, period: str | None = None, notice: str | None = None) -> str:
@@ -85,32 +91,82 @@ async def _render_form(request: Request, session, actor: Actor, task_id: uuid.UU
 
 
 @pages.get("/tasks/{task_id}/report")
-async def report_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID, period: str = ""):
+async def report_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID, period: str = "",
+                      part: str = ""):
+    """The report form; for htmx with `part=evidence`, only its evidence list (polled while thumbnails are made)."""
     form = await reports.report_form(session, actor, task_id, period[:10] or None)
     if form.mode == "read":
         return see_other(request, f"/tasks/{task_id}/reports")
-    return render(request, "reports/report.html", {"f": form, "values": form.values, **_labels()})
+    context = {"f": form, "values": form.values, **_labels()}
+    if part == "evidence" and _is_htmx(request):
+        return render(request, "reports/report.html", context, block="evidence")
+    return render(request, "reports/report.html", context)
+
+
+def _is_htmx(request: Request) -> bool:
+    return bool(request.headers.get("hx-request"))
+
+
+def _uploads(form) -> list[tuple[str, Any]]:
+    """The photos and other files chosen on the form, as (filename, chunks) for the service."""
+    chosen = [item for name in ("photos", "files") for item in form.getlist(name)
+              if isinstance(item, UploadFile) and item.filename]
+    return [(item.filename or "", _chunks(item)) for item in chosen]
+
+
+async def _chunks(upload: UploadFile):
+    while chunk := await upload.read(CHUNK):
+        yield chunk
+
+
+def _removed(action: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(action.removeprefix("remove:")) if action.startswith("remove:") else None
+    except ValueError:
+        raise InvalidInput(_("找不到要移除的材料，可能已被移除。请刷新页面。"), field="evidence") from None
+
+
+async def _evidence_part(request: Request, session, actor: Actor, task_id: uuid.UUID, period: str | None, *,
+                         error: DomainError | None = None, notices: list[str] | None = None):
+    """The form's evidence list after an htmx upload or removal (with the report's new version inside it)."""
+    form = await reports.report_form(session, actor, task_id, period)
+    context = {"f": form, "values": form.values, "evidence_error": error.message if error else "",
+               "evidence_notices": notices or [], **_labels()}
+    return render(request, "reports/report.html", context, block="evidence",
+                  status_code=422 if error else 200)
 
 
 @pages.post("/tasks/{task_id}/report")
 async def save_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
+    """Saves the draft (and attaches any photos and files chosen), then: submits it, or comes back to the same
+    form and period. With htmx (a file chosen, a file removed) only the evidence list comes back."""
     form = await request.form()
     values = {name: str(form.get(name) or "") for name in REPORT_FIELDS}
     actuals = {str(k)[7:]: str(v) for k, v in form.items() if str(k).startswith("actual-")}
     typed = {**values, **{f"actual-{k}": v for k, v in actuals.items()}}
     period = str(form.get("period") or "")[:20]
+    action = str(form.get("action") or "save")
+    partial = _is_htmx(request) and (action == "upload" or action.startswith("remove:"))
     try:
-        report = await reports.save_report(session, actor, task_id, period=period or None,
-                                           target_actuals=actuals, version=_version(form.get("version")), **values)
-        if form.get("action") == "submit":
+        saved = await reports.save_with_evidence(
+            session, actor, task_id, period=period or None, target_actuals=actuals,
+            version=_version(form.get("version")), uploads=_uploads(form), remove=_removed(action), **values)
+        report = saved.report
+        if action == "submit":
             report = await reports.submit_report(session, actor, report.id, version=report.version)
             return see_other(request, _report_url(task_id, report.period, _submitted_notice(report)))
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, period, "already"))
     except DomainError as error:
         unless_correctable(error)
+        if partial:
+            return await _evidence_part(request, session, actor, task_id, period or None, error=error)
         return await _render_form(request, session, actor, task_id, period or None, error, typed)
-    return see_other(request, _report_url(task_id, report.period, "saved"))
+    if partial:
+        return await _evidence_part(request, session, actor, task_id, report.period, notices=saved.notices)
+    notice = "removed" if saved.removed else "uploaded" if saved.added else "saved"
+    return see_other(request, _report_url(task_id, report.period, notice) + ("#report-evidence" if notice != "saved"
+                                                                            else ""))
 
 
 @pages.post("/tasks/{task_id}/report/no-change")

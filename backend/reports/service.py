@@ -12,6 +12,7 @@ task back `in_progress`. Every write locks the task row, then the report row, an
 was shown with, so two people deciding the same report at once get one decision and one clear refusal.
 """
 
+from backend.reports.attaching import save_with_evidence
 from backend.reports.common import get_bureau_settings, update_bureau_settings
 from backend.reports.decisions import accept_reports, decide_completion, review, unit_head_decide
 from backend.reports.periods import current_period, due_on
@@ -28,6 +29,7 @@ from backend.reports.writing import (
 __all__ = [
     "AlreadySubmitted", "accept_reports", "contribute", "current_period", "decide_completion", "due_on",
     "get_bureau_settings", "get_report", "no_change_this_month", "report_form", "reports_for_task",
-    "request_completion", "review", "review_queue", "save_report", "submit_report", "unit_head_decide",
+    "request_completion", "review", "review_queue", "save_report", "save_with_evidence", "submit_report",
+    "unit_head_decide",
     "update_bureau_settings",
 ]

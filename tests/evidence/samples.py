@@ -21,6 +21,21 @@ def jpeg(width: int = 64, height: int = 32, *, orientation: int | None = None, c
     return out.getvalue()
 
 
+def photo(taken: str | None = "2026:11:09 08:30:00", *, color=(200, 30, 30), gps: bool = True) -> bytes:
+    """A phone photo: a JPEG with EXIF DateTimeOriginal (`taken`) and, like a phone's, a GPS position."""
+    from PIL import Image
+
+    image = Image.new("RGB", (64, 48), color)
+    exif = Image.Exif()
+    if taken:
+        exif.get_ifd(0x8769)[0x9003] = taken
+    if gps:
+        exif.get_ifd(0x8825).update({1: "N", 2: (31.0, 14.0, 5.0), 3: "E", 4: (121.0, 28.0, 1.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90, exif=exif.tobytes())
+    return out.getvalue()
+
+
 def png(width: int = 40, height: int = 40, *, alpha: bool = True) -> bytes:
     from PIL import Image
 
