@@ -41,4 +41,35 @@
       event.detail.isError = false;
     }
   });
+
+  // The report form's pickers upload as soon as files are chosen; the button for doing it without JavaScript goes.
+  document.querySelectorAll(".upload-without-js").forEach((element) => { element.hidden = true; });
+
+  // Too large is said before anything is sent (the server checks again): each file, and all of them at once.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const input = event.detail.elt;
+    if (!input || !input.matches || !input.matches("input[type=file][data-max-bytes]")) return;
+    const limit = Number(input.dataset.maxBytes);
+    const files = Array.from(input.files || []);
+    const status = input.closest("form") && input.closest("form").querySelector(".upload-status");
+    const big = files.find((file) => file.size > limit);
+    const total = files.reduce((sum, file) => sum + file.size, 0);
+    let message = "";
+    if (big && status) message = status.dataset.tooBig.replace("{name}", big.name);
+    else if (total > limit && status) message = status.dataset.tooMuch;
+    if (!message) return;
+    event.preventDefault();
+    input.value = "";
+    status.textContent = message;
+    status.classList.add("field-error");
+  });
+
+  // After an upload or a removal, the chosen files are sent: clear the pickers so they are not sent again.
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const form = uploadForm(event);
+    if (!form || !event.detail.successful) return;
+    form.querySelectorAll("input[type=file]").forEach((input) => { input.value = ""; });
+    const status = form.querySelector(".upload-status");
+    if (status) { status.classList.remove("field-error"); status.textContent = ""; }
+  });
 })();

@@ -1,0 +1,141 @@
+"""A monthly report with photos, on one screen of a 390×844 phone, and the photos in front of both judges.
+
+The school's staff member opens the report form, types, adds two photos at once (real JPEGs with EXIF times),
+sees both thumbnails, removes one, adds it back and submits; the principal sees both photos on the 待审核 card and
+approves with one tap; the supervisor sees them and accepts with one tap. Taps are counted from the home page.
+Set-up through the services: unit heads approve first, and the task 新改扩建中小学26所 is the school's.
+"""
+
+import re
+import uuid
+from contextlib import AsyncExitStack
+from datetime import date, timedelta
+from pathlib import Path
+
+from playwright.async_api import Page, expect
+from sqlmodel import col, select
+
+from backend.db import unit_of_work
+from backend.evidence.models import Evidence
+from backend.evidence.thumbnails import make_thumbnail
+from backend.reports import service as reports
+from backend.reports.models import ProgressReport, ReportState
+from backend.tasks import service as tasks
+from backend.tasks.models import Task
+from backend.tenancy.models import Role
+from tests.browser.test_report_loop import _fits, _person
+from tests.evidence.samples import photo
+from tests.support.fixtures import Bureau
+
+TITLE = "新改扩建中小学26所"
+PROGRESS = "实验小学北校区主体结构封顶，城东中学完成地基。"
+SHOTS = Path("/work/wt/_notes/shots")
+
+
+async def _set_up(bureau: Bureau) -> uuid.UUID:
+    async with unit_of_work(bureau.tenant.id) as session:
+        await reports.update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
+                                             unit_head_approval=True)
+        task = (await session.exec(select(Task).where(col(Task.title).contains(TITLE)))).one()
+        await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
+                                 lead_unit_ids=[bureau.units["school"].id], co_unit_ids=[],
+                                 deadline=date.today() + timedelta(days=120))
+        return task.id
+
+
+async def _worker_makes_thumbnails(bureau: Bureau, task_id: uuid.UUID) -> None:
+    """What the arq worker does after each upload (no worker runs beside the live server)."""
+    async with unit_of_work(bureau.tenant.id) as session:
+        ids = (await session.exec(select(Evidence.id).where(Evidence.task_id == task_id))).all()
+    for evidence_id in ids:
+        async with unit_of_work(bureau.tenant.id) as session:
+            await make_thumbnail(session, evidence_id)
+
+
+async def _thumbnails_shown(scope, count: int) -> None:
+    images = scope.locator(".photo-strip img")
+    await expect(images).to_have_count(count)
+    for i in range(count):
+        await expect(images.nth(i)).to_have_js_property("complete", True)
+        assert await images.nth(i).evaluate("img => img.naturalWidth") > 0
+
+
+async def _shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"report-{name}.png"), full_page=True)
+
+
+async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, bureau, tmp_path):
+    task_id = await _set_up(bureau)
+    playground, classroom = tmp_path / "操场.jpg", tmp_path / "教室.jpg"
+    playground.write_bytes(photo("2026:11:09 08:30:00"))
+    classroom.write_bytes(photo("2026:11:08 16:05:00", color=(30, 160, 60)))
+    taps: dict[str, int] = {}
+
+    async with AsyncExitStack() as people:
+        staff = await people.enter_async_context(_person(browser, live_server, bureau, Role.unit_staff))
+        # Home → the report form (the home page's own link comes from the "home" work; here: 我的任务 → task → 填报).
+        await staff.get_by_role("navigation", name="主导航").get_by_role("link", name="我的任务", exact=True).click()
+        await staff.get_by_role("link", name=re.compile(TITLE)).click()
+        await staff.get_by_role("link", name="填报本期进展").click()
+        await staff.wait_for_url("**/report")
+        taps["staff"] = 3
+        await expect(staff.get_by_label("拍照或添加照片")).to_have_attribute("capture", "environment")
+        await staff.get_by_label("进展情况").fill(PROGRESS)  # typed before the photos: the upload saves it
+
+        await staff.get_by_label("拍照或添加照片").set_input_files([str(playground), str(classroom)])
+        taps["staff"] += 1
+        items = staff.locator("#report-evidence-items .photo")
+        await expect(items).to_have_count(2)
+        async with unit_of_work(bureau.tenant.id) as session:
+            draft = (await session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id))).one()
+        assert draft.state == ReportState.draft and draft.progress == PROGRESS
+        await _worker_makes_thumbnails(bureau, task_id)
+        await _thumbnails_shown(staff.locator("#report-evidence-items"), 2)  # the list looks again by itself
+        await expect(staff.locator("#report-evidence-items")).to_contain_text("拍摄 11-09 08:30")
+        await _fits(staff, "the report form with two photos")
+        await _shot(staff, "form-two-photos")
+
+        await staff.get_by_role("button", name="移除 教室.jpg").click()
+        await expect(items).to_have_count(1)
+        await staff.get_by_label("拍照或添加照片").set_input_files(str(classroom))
+        await expect(items).to_have_count(2)
+        await _worker_makes_thumbnails(bureau, task_id)
+        await _thumbnails_shown(staff.locator("#report-evidence-items"), 2)
+        await expect(staff.get_by_label("进展情况")).to_have_value(PROGRESS)
+
+        await staff.get_by_label("存在问题").fill("雨季影响工期。")
+        await staff.get_by_role("button", name="保存并提交").click()
+        taps["staff"] += 1
+        await staff.wait_for_url("**notice=awaiting")
+        await _thumbnails_shown(staff.locator(".report-body"), 2)
+        await _shot(staff, "submitted")
+
+        # The principal: 待审核 → the card shows both photos → 同意报送.
+        head = await people.enter_async_context(_person(browser, live_server, bureau, Role.unit_head))
+        await head.get_by_role("navigation", name="主导航").get_by_role("link", name="待审核", exact=True).click()
+        card = head.locator("article.review-row", has_text=TITLE)
+        await _thumbnails_shown(card, 2)
+        await _fits(head, "the principal's queue")
+        await _shot(head, "principal-queue")
+        await card.get_by_role("button", name=re.compile("^同意报送")).click()
+        await head.wait_for_url("**/reviews?notice=decided")
+        taps["principal"] = 2
+
+        # The supervisor: 待审核 → the card shows both photos → 通过.
+        supervisor = await people.enter_async_context(_person(browser, live_server, bureau, Role.supervisor))
+        await supervisor.get_by_role("navigation", name="主导航").get_by_role("link", name="待审核", exact=True).click()
+        card = supervisor.locator("article.review-row", has_text=TITLE)
+        await _thumbnails_shown(card, 2)
+        await _shot(supervisor, "supervisor-queue")
+        await card.get_by_role("button", name=re.compile("^通过")).click()
+        await supervisor.wait_for_url("**/reviews?notice=decided")
+        taps["supervisor"] = 2
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        report = (await session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id))).one()
+        photos = (await session.exec(select(Evidence).where(Evidence.report_id == report.id))).all()
+    assert report.state == ReportState.accepted and report.problems == "雨季影响工期。"
+    assert sorted(p.filename for p in photos) == sorted(["操场.jpg", "教室.jpg"]) and all(p.submitted for p in photos)
+    assert taps == {"staff": 5, "principal": 2, "supervisor": 2}
+    print("taps", taps)
