@@ -9,9 +9,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.errors import Conflict
+from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
 from backend.reports.common import load_report
 from backend.reports.models import ProgressReport, ReportKind
+from backend.tasks.service import sees_all_tasks
 
 
 async def mark_exemplary(
@@ -34,3 +36,12 @@ async def mark_exemplary(
                           _("取消典型：%(number)s %(period)s进展报告", number=task.number, period=report.period)),
                  details={"task_id": str(task.id)})
     return report
+
+
+async def exemplary_evidence(session: AsyncSession, actor: Actor, figures: dict) -> dict[str, list[EvidenceRow]]:
+    """The photos and files of a bulletin's 典型报告, by report id, in one query. For the bureau's roles, who may
+    open every task's evidence; a unit's people read the table (and see their own reports' photos in the 台账)."""
+    if not sees_all_tasks(actor):
+        return {}
+    ids = [uuid.UUID(item["report_id"]) for item in figures.get("exemplary", [])]
+    return {str(report_id): rows for report_id, rows in (await evidence_of_reports(session, ids)).items()}

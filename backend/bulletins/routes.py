@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from backend.bulletins import exports
 from backend.bulletins import service as bulletins
-from backend.bulletins.exemplary import mark_exemplary
+from backend.bulletins.exemplary import exemplary_evidence, mark_exemplary
 from backend.bulletins.models import Bulletin
 from backend.bulletins.views import build_view
 from backend.core.actor import Actor
@@ -108,7 +108,9 @@ async def xlsx_export(session: DbSession, actor: CurrentActor, bulletin_id: uuid
 @pages.get("/bulletins/{bulletin_id}")
 async def bulletin_page(request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
     view = await _view(session, actor, bulletin_id)
-    return render(request, "bulletins/bulletin.html", {"view": view, "notices": _notices(), "own": _own(view, actor)})
+    return render(request, "bulletins/bulletin.html", {"view": view, "notices": _notices(), "own": _own(view, actor),
+                                                       "exemplary_evidence": await exemplary_evidence(
+                                                           session, actor, view.figures)})
 
 
 def _own(view, actor: Actor) -> dict | None:

@@ -9,38 +9,22 @@ Set-up through the services: unit heads approve first, and the task 新改扩建
 import re
 import uuid
 from contextlib import AsyncExitStack
-from datetime import date, timedelta
 from pathlib import Path
 
 from playwright.async_api import Page, expect
-from sqlmodel import col, select
+from sqlmodel import select
 
 from backend.db import unit_of_work
 from backend.evidence.models import Evidence
 from backend.evidence.thumbnails import make_thumbnail
-from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportState
-from backend.tasks import service as tasks
-from backend.tasks.models import Task
 from backend.tenancy.models import Role
-from tests.browser.test_report_loop import _fits, _person
+from tests.browser.test_report_loop import TITLE, _fits, _person, _set_up
 from tests.evidence.samples import photo
 from tests.support.fixtures import Bureau
 
-TITLE = "新改扩建中小学26所"
 PROGRESS = "实验小学北校区主体结构封顶，城东中学完成地基。"
 SHOTS = Path("/work/wt/_notes/shots")
-
-
-async def _set_up(bureau: Bureau) -> uuid.UUID:
-    async with unit_of_work(bureau.tenant.id) as session:
-        await reports.update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
-                                             unit_head_approval=True)
-        task = (await session.exec(select(Task).where(col(Task.title).contains(TITLE)))).one()
-        await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
-                                 lead_unit_ids=[bureau.units["school"].id], co_unit_ids=[],
-                                 deadline=date.today() + timedelta(days=120))
-        return task.id
 
 
 async def _worker_makes_thumbnails(bureau: Bureau, task_id: uuid.UUID) -> None:

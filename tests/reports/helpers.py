@@ -65,6 +65,12 @@ async def make_loop(bureau: Bureau) -> Loop:
                 usernames=usernames)
 
 
+def main(response) -> str:
+    """The page's own content, without the layout around it."""
+    text = response.text
+    return text[text.index("<main"):text.index("</main>")]
+
+
 # Times (UTC) inside November 2026 in Asia/Shanghai, before and after the default report day (25th).
 EARLY_NOVEMBER = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
 

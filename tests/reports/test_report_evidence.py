@@ -16,7 +16,7 @@ from backend.evidence.thumbnails import make_thumbnail
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport
 from tests.evidence.samples import pdf, photo
-from tests.reports.helpers import EARLY_NOVEMBER, QueryCounter, filed, report_for, run, set_settings
+from tests.reports.helpers import EARLY_NOVEMBER, QueryCounter, filed, main, report_for, run, set_settings
 
 HTMX = {"HX-Request": "true"}
 TAKEN = "2026:11:09 08:30:00"
@@ -25,11 +25,6 @@ TAKEN = "2026:11:09 08:30:00"
 @pytest.fixture(autouse=True)
 def _november(clock):
     clock(EARLY_NOVEMBER)
-
-
-def main(response) -> str:
-    text = response.text
-    return text[text.index("<main"):text.index("</main>")]
 
 
 def typed(**values) -> dict:
@@ -218,3 +213,17 @@ async def test_the_evidence_of_a_page_of_reports_is_one_query(loop, browser):
     assert await queue_queries() == one
     async with unit_of_work(loop.tenant_id) as session:
         assert len((await session.exec(select(ProgressReport).where(ProgressReport.state == "submitted"))).all()) == 3
+
+
+async def test_exemplary_reports_show_their_photos_in_the_bulletin(loop, browser):
+    from backend.bulletins import service as bulletins
+    from backend.bulletins.exemplary import mark_exemplary
+
+    report, made = await _filed_with_photos(loop, browser, head_first=False)
+    await run(loop, mark_exemplary, loop.supervisor, report.id, exemplary=True)
+    bulletin = await run(loop, bulletins.create_draft, loop.supervisor, year=2026, month=11)
+    supervisor = await browser(loop.usernames["supervisor"])
+    page = main(await supervisor.get(f"/bulletins/{bulletin.id}"))
+    assert shows_photos(page[page.index('id="s-exemplary"'):page.index('id="s-overdue"')], made)
+    school = await browser(loop.usernames["co_staff"])  # another unit: the table, not the office's photos
+    assert "/thumbnail" not in main(await school.get(f"/bulletins/{bulletin.id}"))

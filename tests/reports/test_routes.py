@@ -11,6 +11,7 @@ from tests.reports.helpers import (
     count_reports,
     events,
     filed,
+    main,
     make_loop,
     report_for,
     report_of,
@@ -24,12 +25,6 @@ from tests.reports.helpers import (
 @pytest.fixture(autouse=True)
 def _november(clock):
     clock(EARLY_NOVEMBER)
-
-
-def main(response) -> str:
-    """The page's own content, without the layout around it."""
-    text = response.text
-    return text[text.index("<main"):text.index("</main>")]
 
 
 def form_data(**values) -> dict:
