@@ -232,6 +232,7 @@ class EvidencePublic(BaseModel):
     uploaded_by: uuid.UUID
     uploader_name: str
     uploaded_at: datetime
+    taken_at: datetime | None = None  # a photo's EXIF time taken, by the camera's clock (no zone)
     download_url: str
     thumbnail_url: str | None
 
@@ -248,7 +249,7 @@ def _public(row: evidence_service.EvidenceRow) -> dict[str, Any]:
         "content_type": row.content_type, "size": row.size, "sha256": row.sha256, "description": e.description,
         "covers_from": e.covers_from, "covers_to": e.covers_to, "supersedes_id": e.supersedes_id,
         "superseded_by_id": row.superseded_by_id, "submitted": e.submitted, "uploaded_by": e.uploaded_by,
-        "uploader_name": row.uploader_name, "uploaded_at": e.uploaded_at,
+        "uploader_name": row.uploader_name, "uploaded_at": e.uploaded_at, "taken_at": e.taken_at,
         "download_url": f"/api/v1/evidence/{e.id}/content",
         "thumbnail_url": f"/api/v1/evidence/{e.id}/thumbnail" if e.thumbnail_file_id else None,
     }

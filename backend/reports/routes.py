@@ -131,7 +131,7 @@ async def _evidence_part(request: Request, session, actor: Actor, task_id: uuid.
     """The form's evidence list after an htmx upload or removal (with the report's new version inside it)."""
     form = await reports.report_form(session, actor, task_id, period)
     context = {"f": form, "values": form.values, "evidence_error": error.message if error else "",
-               "evidence_notices": notices or [], **_labels()}
+               "evidence_notices": notices or [], "evidence_oob": form.is_current, **_labels()}
     return render(request, "reports/report.html", context, block="evidence",
                   status_code=422 if error else 200)
 

@@ -6,9 +6,8 @@ staff member asks for 办结, head and supervisor approve it, and the task is �
 Set-up through the services: the bureau asks unit heads to approve their unit's reports, and the plan's task
 新改扩建中小学26所 is handed to the school as lead unit.
 
-The report form has no upload of its own (reports/report.html includes evidence/_report_evidence.html, which does
-not exist yet), so the photo is uploaded where people can upload it: in the task page's 佐证材料 section, between
-saving the draft and submitting it.
+Here the photo is uploaded in the task page's 佐证材料 section, between saving the draft and submitting it; the
+report form's own photo slots (one screen for a report with photos) are walked in test_report_photos.py.
 """
 
 import io

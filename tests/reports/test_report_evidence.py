@@ -112,6 +112,7 @@ async def test_htmx_upload_returns_the_list_and_removal_takes_one_away(loop, bro
     made = await evidence_of(loop, report.id)
     assert f'name="version" value="{report.version}"' in part.text and "操场.jpg" in part.text
     assert 'hx-trigger="load delay:3s"' in part.text  # thumbnails are on their way: the list looks again
+    assert f'id="no-change-version" name="version" value="{report.version}" hx-swap-oob="true"' in part.text
 
     gone = await post(staff, f"/tasks/{loop.task_id}/report",
                       typed(progress="已开展，又补充了一句", version=str(report.version),
