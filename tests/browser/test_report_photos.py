@@ -14,13 +14,15 @@ from pathlib import Path
 from playwright.async_api import Page, expect
 from sqlmodel import select
 
+from backend.core.jobs import jobs_after_commit
 from backend.db import unit_of_work
 from backend.evidence.models import Evidence
 from backend.evidence.thumbnails import make_thumbnail
+from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportState
 from backend.tenancy.models import Role
 from tests.browser.test_report_loop import TITLE, _fits, _person, _set_up
-from tests.evidence.samples import photo
+from tests.evidence.samples import pdf, photo
 from tests.support.fixtures import Bureau
 
 PROGRESS = "实验小学北校区主体结构封顶，城东中学完成地基。"
@@ -123,3 +125,45 @@ async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, b
     assert sorted(p.filename for p in photos) == sorted(["操场.jpg", "教室.jpg"]) and all(p.submitted for p in photos)
     assert taps == {"staff": 5, "principal": 2, "supervisor": 2}
     print("taps", taps)
+
+
+async def _one(data: bytes):
+    yield data
+
+
+async def test_the_form_with_photos_on_a_small_phone_is_accessible(browser, live_server, bureau):
+    """At 360×740: axe-core finds nothing serious on the form with two photos and a PDF, every target of its
+    evidence section is at least 44×44 CSS px, and the page does not scroll sideways."""
+    from tests.browser.conftest import AXE_JS, sign_in
+    from tests.browser.test_pages import AXE_TAGS, describe
+
+    task_id = await _set_up(bureau)
+    staff = bureau.actors[Role.unit_staff]
+    async with jobs_after_commit(), unit_of_work(bureau.tenant.id) as session:
+        await reports.save_with_evidence(session, staff, task_id, progress="已开工", uploads=[
+            ("操场.jpg", _one(photo())), ("教室.jpg", _one(photo(color=(1, 2, 3)))),
+            ("实施方案（修订稿）.pdf", _one(pdf()))])
+    await _worker_makes_thumbnails(bureau, task_id)
+    context = await browser.new_context(base_url=live_server, viewport={"width": 360, "height": 740}, is_mobile=True,
+                                        has_touch=True, locale="zh-CN", bypass_csp=True)
+    try:
+        page = await context.new_page()
+        await sign_in(page, bureau, Role.unit_staff)
+        await page.wait_for_url(f"{live_server}/")
+        await page.goto(f"/tasks/{task_id}/report")
+        await _thumbnails_shown(page.locator("#report-evidence-items"), 2)
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 360
+        targets = page.locator("#report-evidence a, #report-evidence button:visible, #report-evidence label.picker")
+        for i in range(await targets.count()):
+            box = await targets.nth(i).bounding_box()
+            name = await targets.nth(i).inner_text()
+            assert box["width"] >= 44 and box["height"] >= 44, f"{name!r} is {box['width']}×{box['height']}"
+        await page.add_script_tag(path=str(AXE_JS))
+        result = await page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+            AXE_TAGS)
+        serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        assert not serious, describe(serious)
+        await _shot(page, "form-360")
+    finally:
+        await context.close()
