@@ -37,11 +37,6 @@ ATTACHMENT_CSP = "sandbox; default-src 'none'"
 SHOWN_AS_IS = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "application/pdf")
 
 
-async def _chunks(upload: UploadFile):
-    while chunk := await upload.read(storage.CHUNK):
-        yield chunk
-
-
 def _date(value: str, field: str) -> date | None:
     value = (value or "").strip()
     if not value:
@@ -150,7 +145,7 @@ async def upload_page(
             raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
         for upload in uploads:
             evidence = await evidence_service.upload_evidence(
-                session, actor, task_id, filename=upload.filename or "", chunks=_chunks(upload),
+                session, actor, task_id, filename=upload.filename or "", chunks=storage.upload_chunks(upload),
                 description=description, covers_from=period[0], covers_to=period[1], report_id=report,
             )
             if message := evidence_service.duplicate_message(evidence):
@@ -179,7 +174,7 @@ async def supersede_page(
         if upload is None:
             raise InvalidInput(_("请选择新版本的文件，或用手机拍照上传。"), field="file")
         new = await evidence_service.supersede(
-            session, actor, evidence_id, filename=upload.filename or "", chunks=_chunks(upload),
+            session, actor, evidence_id, filename=upload.filename or "", chunks=storage.upload_chunks(upload),
             description=description.strip() or None, covers_from=_date(covers_from, "covers_from"),
             covers_to=_date(covers_to, "covers_to"),
         )
@@ -273,8 +268,8 @@ async def api_upload(
     """Uploads one file (multipart). 201 with the new evidence; 200 with `duplicate: true` and the existing
     evidence when the same content is already on the task."""
     evidence = await evidence_service.upload_evidence(
-        session, actor, task_id, filename=file.filename or "", chunks=_chunks(file), description=description,
-        covers_from=covers_from, covers_to=covers_to, report_id=report_id,
+        session, actor, task_id, filename=file.filename or "", chunks=storage.upload_chunks(file),
+        description=description, covers_from=covers_from, covers_to=covers_to, report_id=report_id,
     )
     evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)
@@ -311,8 +306,8 @@ async def api_supersede(
 ):
     """Uploads a new version; the old one stays, marked as superseded."""
     evidence = await evidence_service.supersede(
-        session, actor, evidence_id, filename=file.filename or "", chunks=_chunks(file), description=description,
-        covers_from=covers_from, covers_to=covers_to,
+        session, actor, evidence_id, filename=file.filename or "", chunks=storage.upload_chunks(file),
+        description=description, covers_from=covers_from, covers_to=covers_to,
     )
     evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)

@@ -40,6 +40,12 @@ class StagedContent:
     head: bytes
 
 
+async def upload_chunks(upload) -> AsyncIterator[bytes]:
+    """A form's uploaded file (anything with an async `read(size)`), read in chunks for `stage`."""
+    while chunk := await upload.read(CHUNK):
+        yield chunk
+
+
 def root() -> Path:
     path = get_settings().data_dir.resolve() / "files"
     path.mkdir(parents=True, exist_ok=True)

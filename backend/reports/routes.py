@@ -16,7 +16,7 @@ from backend.core.forms import form_error, safe_next, see_other, unless_correcta
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import Conflict, DomainError, InvalidInput
-from backend.files.storage import CHUNK
+from backend.files.storage import upload_chunks
 from backend.i18n import _
 from backend.reports import service as reports
 from backend.reports.common import REVIEW_ROLES, get_bureau_settings, report_state_label
@@ -111,12 +111,7 @@ def _uploads(form) -> list[tuple[str, Any]]:
     """The photos and other files chosen on the form, as (filename, chunks) for the service."""
     chosen = [item for name in ("photos", "files") for item in form.getlist(name)
               if isinstance(item, UploadFile) and item.filename]
-    return [(item.filename or "", _chunks(item)) for item in chosen]
-
-
-async def _chunks(upload: UploadFile):
-    while chunk := await upload.read(CHUNK):
-        yield chunk
+    return [(item.filename or "", upload_chunks(item)) for item in chosen]
 
 
 def _removed(action: str) -> uuid.UUID | None:
@@ -164,6 +159,9 @@ async def save_page(request: Request, session: DbSession, actor: CurrentActor, t
         return await _render_form(request, session, actor, task_id, period or None, error, typed)
     if partial:
         return await _evidence_part(request, session, actor, task_id, report.period, notices=saved.notices)
+    if saved.notices:  # "这份材料已经上传过…": said on the form itself, not lost in a redirect
+        return await _render_form(request, session, actor, task_id, report.period,
+                                  extra={"evidence_notices": saved.notices})
     notice = "removed" if saved.removed else "uploaded" if saved.added else "saved"
     return see_other(request, _report_url(task_id, report.period, notice) + ("#report-evidence" if notice != "saved"
                                                                             else ""))

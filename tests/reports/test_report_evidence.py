@@ -228,3 +228,14 @@ async def test_exemplary_reports_show_their_photos_in_the_bulletin(loop, browser
     assert shows_photos(page[page.index('id="s-exemplary"'):page.index('id="s-overdue"')], made)
     school = await browser(loop.usernames["co_staff"])  # another unit: the table, not the office's photos
     assert "/thumbnail" not in main(await school.get(f"/bulletins/{bulletin.id}"))
+
+
+async def test_a_photo_already_on_the_task_is_said_on_the_form_not_lost_in_a_redirect(loop, browser):
+    staff = await browser(loop.usernames["staff"])
+    first = await post(staff, f"/tasks/{loop.task_id}/report", typed(progress="一"), two_photos()[:1])
+    assert first.status_code == 303
+    again = await post(staff, f"/tasks/{loop.task_id}/report",
+                       typed(progress="一、二", version=str((await report_for(loop)).version)), two_photos()[:1])
+    assert again.status_code == 200
+    html = main(again)
+    assert "这份材料已经上传过" in html and "一、二" in html and len(await evidence_of(loop)) == 1
