@@ -11,8 +11,8 @@
     if (!form) return;
     const bar = form.querySelector("progress.upload-progress");
     if (bar) { bar.value = 0; bar.hidden = false; }
-    const button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = true;
+    // Every button of the form waits for the upload (保存并提交 on the report form would send the files again).
+    form.querySelectorAll("button[type=submit]").forEach((button) => { button.disabled = true; });
   });
 
   document.addEventListener("htmx:xhr:progress", (event) => {
@@ -28,8 +28,7 @@
   document.addEventListener("htmx:afterRequest", (event) => {
     const form = uploadForm(event);
     if (!form) return;
-    const button = form.querySelector("button[type=submit]");
-    if (button) button.disabled = false;
+    form.querySelectorAll("button[type=submit]").forEach((button) => { button.disabled = false; });
     const bar = form.querySelector("progress.upload-progress");
     if (bar) bar.hidden = true;
   });
