@@ -66,6 +66,7 @@ async def test_the_form_has_photo_slots_before_any_draft(loop, browser):
     assert " multiple" in photos and 'data-max-bytes="52428800"' in photos
     files = re.search(r'<input id="f-files"[^>]*>', html).group(0)
     assert "application/pdf" in files and ".docx" in files and " multiple" in files
+    assert 'accept="image/*' in files and "capture" not in files  # photos already in the album, several at once
     assert 'enctype="multipart/form-data"' in html and "本期佐证材料" in html
 
 
