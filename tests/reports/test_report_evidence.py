@@ -7,7 +7,6 @@ no photos at all."""
 
 import re
 
-import pytest
 from sqlmodel import col, select
 
 from backend.db import unit_of_work
@@ -16,21 +15,16 @@ from backend.evidence.thumbnails import make_thumbnail
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport
 from tests.evidence.samples import pdf, photo
-from tests.reports.helpers import EARLY_NOVEMBER, QueryCounter, filed, main, report_for, run, set_settings
+from tests.reports.helpers import QueryCounter, filed, main, report_for, run, set_settings
+from tests.reports.test_routes import _november, form_data  # noqa: F401 — the same November clock (autouse)
 
 HTMX = {"HX-Request": "true"}
 TAKEN = "2026:11:09 08:30:00"
 
 
-@pytest.fixture(autouse=True)
-def _november(clock):
-    clock(EARLY_NOVEMBER)
-
-
 def typed(**values) -> dict:
-    data = {"period": "2026-11", "version": "0", "progress": "", "problems": "", "next_steps": "",
-            "support_needed": "", "percent": "30", "expected_completion": "", "action": "upload"}
-    return {**data, **values}
+    """The report form as sent when photos are chosen (all of it: what was typed goes with the files)."""
+    return form_data(**{"action": "upload", **values})
 
 
 async def post(staff, path: str, data: dict, files=None, headers=None):
