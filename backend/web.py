@@ -1,5 +1,6 @@
 """The FastAPI application: middleware, error pages and the routers of every domain."""
 
+import asyncio
 import codecs
 import ipaddress
 import logging
@@ -357,7 +358,11 @@ def install_platform_routes(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    from backend.holidays.jobs import keep_calendar_fresh
+
+    refresher = asyncio.create_task(keep_calendar_fresh())
     yield
+    refresher.cancel()
     await dispose_engine()
     await close_redis()
 
@@ -373,6 +378,7 @@ def create_app() -> FastAPI:
     from backend.delivery.routes import pages as delivery_pages
     from backend.evidence.routes import api as evidence_api
     from backend.evidence.routes import pages as evidence_pages
+    from backend.holidays.routes import pages as holidays_pages
     from backend.notifications.routes import api as notifications_api
     from backend.notifications.routes import pages as notifications_pages
     from backend.plans.routes import api as plans_api
@@ -392,7 +398,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_platform_routes(app)
     for router in (accounts_pages, tenancy_pages, tasks_pages, reports_pages, plans_pages, evidence_pages,
-                   notifications_pages, audit_pages, delivery_pages, reminders_pages):
+                   notifications_pages, audit_pages, delivery_pages, reminders_pages, holidays_pages):
         app.include_router(router)
     from backend.bulletins.routes import pages as bulletins_pages
 
