@@ -15,7 +15,7 @@ from backend.delivery.service import queue_robot_messages
 from backend.i18n import N_
 from backend.notifications.service import notify_decided
 from backend.reminders.digests import daily_digests, weekly_overview
-from backend.reminders.models import NoticeLevel, ReminderPolicy
+from backend.reminders.models import NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, NoticeLevel, ReminderPolicy
 from backend.reminders.schedule import in_quiet_hours, local_now, overdue_cutoff, windows
 from backend.reminders.service import get_policy, notify_units
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK, sql_message
@@ -224,11 +224,12 @@ async def _escalate(
         return 0, 0, 0
     params: dict = {"ids": [row[0] for row in issued]}
     columns = {"number": "t.number", "title": "t.title", "unit": "u.name", "days": "s.workdays_overdue::text",
-               "notice": "s.year || '-' || lpad(s.seq::text, 3, '0')", "deadline": "to_char(s.deadline, 'YYYY-MM-DD')"}
+               "notice": sql_message(NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, "notice_tpl", params),
+               "deadline": "to_char(s.deadline, 'YYYY-MM-DD')"}
     yellow = sql_message(N_("【黄色督办】%(number)s %(title)s"), columns, "yellow_tpl", params)
     red = sql_message(N_("【红色督办】%(number)s %(title)s"), columns, "red_tpl", params)
     body = sql_message(N_("%(unit)s承办的任务已超过办理时限（%(deadline)s）%(days)s 个工作日，"
-                          "现发出督办单（督〔%(notice)s〕号），请立即办理并报送进展。"), columns, "body_tpl", params)
+                          "现发出督办单（%(notice)s），请立即办理并报送进展。"), columns, "body_tpl", params)
     notices = f"""
         SELECT s.id, s.level, s.unit_id, s.task_id, {yellow} AS yellow, {red} AS red, {body} AS body
         FROM supervision_notices s JOIN tasks t ON t.id = s.task_id JOIN units u ON u.id = s.unit_id

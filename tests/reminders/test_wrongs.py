@@ -1,7 +1,9 @@
 """Reminders that said the wrong thing (issue 13, point 10), each reproduced first."""
 
+import io
 from datetime import date
 
+from docx import Document
 from sqlmodel import col, select
 
 from backend.db import unit_of_work
@@ -10,6 +12,7 @@ from backend.delivery.models import OutboxMessage
 from backend.notifications.models import Notification
 from backend.reminders import service as reminders
 from backend.reminders.jobs import moment, sweep_all
+from backend.reminders.models import SupervisionNotice
 from backend.tasks.models import ReportFrequency
 from backend.tenancy.models import Role
 from tests.core.test_cli import luoshi
@@ -67,3 +70,20 @@ async def test_messages_decided_in_the_past_wait_out_the_real_clocks_quiet_hours
     assert mails_to(smtp, head, "完成校园安全排查") == []
     assert await deliver_outbox({}, at=f"2026-12-08T07:00{CST}", tenant_id=str(bureau.tenant.id)) > 0
     assert len(mails_to(smtp, head, "完成校园安全排查")) == 1
+
+
+async def test_a_notices_number_reads_the_same_in_the_notification_the_page_and_the_document(signed_in):
+    """It was 督〔2026-006〕号 in the notification but 督〔2026〕006号 in the .docx."""
+    bureau = await create_bureau()
+    task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
+    await run_jobs_at(f"2026-12-21T09:00{CST}", bureau)
+    async with unit_of_work(bureau.tenant.id) as session:
+        notice = (await session.exec(select(SupervisionNotice).where(SupervisionNotice.task_id == task.id))).one()
+        [body] = (await session.exec(select(Notification.body).where(
+            col(Notification.dedupe_key) == f"notice:{notice.id}:{bureau.actors[Role.unit_head].membership_id}"))).all()
+    number = f"督〔{notice.year}〕{notice.seq:03d}号"
+    assert f"现发出督办单（{number}）" in body
+    head = await signed_in(bureau, Role.unit_head)
+    assert number in (await head.get(f"/tasks/{task.id}")).text
+    document = await head.get(f"/notices/{notice.id}.docx")
+    assert number in "".join(p.text for p in Document(io.BytesIO(document.content)).paragraphs)
