@@ -44,6 +44,8 @@ def basis_text(line: ScoreLine) -> tuple[str, str, str]:
     if b is None:
         return "", "", ""
     completion = _("办结 %(done)s/%(n)s", done=b.done, n=b.assigned) if b.assigned else _("无承办任务")
+    if b.extended:
+        completion += _("（另 %(n)s 项经批准延期至下一年，不计入本年）", n=b.extended)
     timeliness = _("按时 %(ok)s/%(n)s", ok=b.on_time, n=b.due) if b.due else _("无应报报告")
     rating = _("均分 %(avg)s（%(n)s 项）", avg=f"{b.average:.2f}", n=b.ratings) if b.ratings else _("无已发布的点评")
     return completion, timeliness, rating
