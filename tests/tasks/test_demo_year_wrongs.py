@@ -1,7 +1,10 @@
 """The demo's wrongs (issue 13, point 12): unit-head approval off (the principal never approved anything), the
 November 月通报 drafted before `demo-year` filed the year (zeros, a finished task shown 超期), commands printed with
 a bare `luoshi` and a Redis socket path that changed at every start, and `demo-year` naming accounts (bangong,
-jijiao) that the demo's login list did not show."""
+jijiao) that the demo's login list did not show.
+
+Runs after test_demo_year.py (file order), which files the first half of the same demo year; alone it files it all.
+"""
 
 import re
 import subprocess
