@@ -1,5 +1,6 @@
 """The platform operator keeps the national holiday schedule: each year's days off and make-up working days, typed
-from the State Council's notice with its number. Every process reads the table into `backend.tasks.calendar`."""
+from the State Council's notice with its number (a year entered overrides the chinese-calendar package's). Every
+process reads the table into `backend.tasks.calendar`."""
 
 import re
 from dataclasses import dataclass
@@ -30,21 +31,25 @@ async def load_calendar(session: AsyncSession) -> None:
 
 @dataclass
 class YearView:
-    year: int
-    row: HolidayYear | None
+    """A year as the operator's page lists it: entered (with its notice), from the package, or unknown."""
 
-    @property
-    def known(self) -> bool:
-        return self.row is not None or calendar.is_known(self.year)
+    year: int
+    entered: HolidayYear | None
+    known: calendar.KnownYear | None
 
 
 async def list_years(session: AsyncSession, operator: Operator, *, today: date) -> list[YearView]:
-    """The years entered, newest first, with next year (and this year) shown even when missing."""
+    """The years entered from two years back, and this year and the next even when nobody has entered them."""
     rows = {row.year: row for row in (await session.exec(
-        select(HolidayYear).where(col(HolidayYear.year) >= today.year - 2).order_by(col(HolidayYear.year).desc())
-    )).all()}
-    years = sorted(set(rows) | {today.year, today.year + 1}, reverse=True)
-    return [YearView(year, rows.get(year)) for year in years]
+        select(HolidayYear).where(col(HolidayYear.year) >= today.year - 2))).all()}
+    years = sorted(set(rows) | {today.year - 1, today.year, today.year + 1}, reverse=True)
+    views = []
+    for year in years:
+        row = rows.get(year)
+        known = (calendar.KnownYear(frozenset(row.days_off), frozenset(row.workdays), row.notice) if row
+                 else calendar.package_year(year))
+        views.append(YearView(year, row, known))
+    return views
 
 
 def parse_days(text: str, *, year: int, label: str, field: str) -> list[date]:
@@ -106,7 +111,7 @@ async def save_year(
     if row is None:
         row = HolidayYear(year=number)
         session.add(row)
-    row.notice, row.source, row.days_off, row.workdays = notice, "operator", off, on
+    row.notice, row.days_off, row.workdays = notice, off, on
     row.updated_at, row.updated_by = utcnow(), operator.user_id
     await session.flush()
     await record(session, operator, "calendar.update", object_type="holiday_year", object_id=number,

@@ -1,8 +1,9 @@
 """Working days on China's official calendar: holidays off, 调休 make-up workdays on.
 
-The schedule of each year lives in Luoshi's `holiday_years` table (seeded from the `chinese-calendar` package, then
-filled by the platform operator from the State Council's notice, which packages publish months later). This module
-keeps a copy in memory, so the rules stay plain functions; `backend.holidays.service.load_calendar` refreshes it.
+Each year's schedule comes from Luoshi's `holiday_years` table, which the platform operator fills from the State
+Council's notice (packages publish it months later), and for a year the table lacks, from the `chinese-calendar`
+package when it knows the year (2004–2026 in 1.11.0). This module keeps the table in memory, so the rules stay plain
+functions; `backend.holidays.service.load_calendar` refreshes it.
 A year nobody has entered yet counts Monday to Friday only, and `weekends_only_note` says so wherever a figure
 depends on it."""
 
@@ -42,6 +43,16 @@ def _package_knows(year: int) -> bool:
     except NotImplementedError:
         return False
     return True
+
+
+def package_year(year: int) -> KnownYear | None:
+    """The year as the chinese-calendar package has it, or None when it does not know the year."""
+    if not _package_knows(year):
+        return None
+    from chinese_calendar import constants
+
+    return KnownYear(frozenset(day for day in constants.holidays if day.year == year),
+                     frozenset(day for day in constants.workdays if day.year == year), "chinese-calendar")
 
 
 def is_known(year: int) -> bool:

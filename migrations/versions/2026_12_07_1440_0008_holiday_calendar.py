@@ -1,4 +1,4 @@
-"""holiday calendar: the official days off and make-up working days per year, kept in Luoshi
+"""holiday calendar: the official days off and make-up working days per year, as the operator enters them
 
 Revision ID: 0008
 Revises: 0006
@@ -6,7 +6,6 @@ Create Date: 2026-12-07 14:40:00
 """
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 import sqlmodel
@@ -20,10 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    table = op.create_table('holiday_years',
+    op.create_table('holiday_years',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('notice', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
-    sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('days_off', postgresql.ARRAY(sa.Date()), nullable=False),
     sa.Column('workdays', postgresql.ARRAY(sa.Date()), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -31,19 +29,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['updated_by'], ['users.id'], name=op.f('fk_holiday_years_updated_by_users')),
     sa.PrimaryKeyConstraint('year', name=op.f('pk_holiday_years'))
     )
-    # Seeded from the chinese-calendar package for the years it knows; later years come from the operator.
-    from chinese_calendar import constants
-
-    years: dict[int, dict] = {}
-    for days, key in ((constants.holidays, "days_off"), (constants.workdays, "workdays")):
-        for day in days:
-            years.setdefault(day.year, {"days_off": [], "workdays": []})[key].append(day)
-    now = datetime.now(UTC)
-    op.bulk_insert(table, [
-        {"year": year, "notice": "", "source": "chinese-calendar", "days_off": sorted(v["days_off"]),
-         "workdays": sorted(v["workdays"]), "updated_at": now, "updated_by": None}
-        for year, v in sorted(years.items())
-    ])
 
 
 def downgrade() -> None:

@@ -2,6 +2,7 @@
 the rules took New Year's Day for a working day and issued yellow 督办单. The operator enters each year from the
 State Council's notice; an unknown year counts weekends only, and the pages that show working days say so."""
 
+import re
 from datetime import date
 
 import pytest
@@ -84,6 +85,9 @@ async def test_operator_enters_a_year_on_the_calendar_page_and_bad_dates_are_exp
         assert (await login(client, user.username)).status_code == 303
         page = await client.get("/operator/tenants")
         assert "2027年的法定节假日安排尚未录入" in page.text and 'href="/operator/calendar"' in page.text
+        listed = await client.get("/operator/calendar")
+        assert re.search(r"2027</td>\s*<td[^>]*><strong>未录入：只按周一至周五计算", listed.text)
+        assert re.search(r"2026</td>\s*<td[^>]*>chinese-calendar 软件包", listed.text)
         token = await csrf_of(client, "/operator/calendar")
         wrong = await client.post("/operator/calendar", data={**NEW_YEAR_2027, "days_off": "2027-01-01\n1月32日",
                                                                "csrf_token": token})
