@@ -5,6 +5,7 @@ import asyncio
 import getpass
 import json
 import os
+import shlex
 import signal
 import sys
 from pathlib import Path
@@ -154,7 +155,8 @@ async def _demo(args) -> None:
     import uvicorn
 
     from backend.db import dispose_engine
-    from backend.demo import DEMO_PASSWORD, ensure_demo_bureau
+    from backend.demo import DEMO_PASSWORD, ensure_demo_bureau, luoshi_command
+    from backend.tenancy.models import role_label
     from workers.settings import build_worker
 
     logins = await ensure_demo_bureau()
@@ -164,13 +166,16 @@ async def _demo(args) -> None:
     print("\n" + _("落实演示已启动：%(url)s", url=url))
     print(_("所有演示账号的密码都是：%(password)s", password=DEMO_PASSWORD))
     for login in logins:
-        print(f"  {login.username:<10} {login.display_name}（{login.role}）")
+        role = _("平台运维") if login.role == "operator" else role_label(login.role)
+        print(f"  {login.username:<10} {login.display_name}（{role}）")
+    # Commands that work pasted into another terminal: the full path of this install's luoshi, and the addresses
+    # of this run's database and Redis (the embedded Redis's socket keeps its path inside the data directory).
+    environment = (f"DATABASE_URL={shlex.quote(os.environ.get('DATABASE_URL', ''))} "
+                   f"REDIS_URL={shlex.quote(os.environ.get('REDIS_URL', ''))} {luoshi_command()}")
     print(_("移动演示时钟，看提醒和督办如何发出（另开一个终端）："))
-    print(f"  DATABASE_URL='{os.environ.get('DATABASE_URL', '')}' REDIS_URL='{os.environ.get('REDIS_URL', '')}' "
-          "luoshi remind --at 2026-12-21T09:00+08:00")
+    print(f"  {environment} remind --at 2026-12-21T09:00+08:00")
     print(_("给示范局补录一年的报送与审核（另开一个终端）："))
-    print(f"  DATABASE_URL='{os.environ.get('DATABASE_URL', '')}' REDIS_URL='{os.environ.get('REDIS_URL', '')}' "
-          "luoshi demo-year")
+    print(f"  {environment} demo-year")
     print(_("按 Ctrl-C 停止。") + "\n", flush=True)
     server = uvicorn.Server(uvicorn.Config("backend.web:create_app", factory=True, host=args.host, port=args.port,
                                            log_config=None))

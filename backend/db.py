@@ -8,6 +8,7 @@ connection never carries one tenant's context into another's work.
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
@@ -55,6 +56,16 @@ async def set_context(session: AsyncSession, tenant_id: uuid.UUID | None) -> Non
     await session.exec(
         text("SELECT set_config('app.tenant_id', :t, true)").bindparams(t=str(tenant_id) if tenant_id else "")
     )
+
+
+# When the outbox rows a transaction writes are due: now, or the earlier moment a sweep decided them as of.
+DUE_AT_SQL = "least(now(), coalesce(nullif(current_setting('luoshi.due_at', true), '')::timestamptz, now()))"
+
+
+async def set_due_at(session: AsyncSession, at: datetime) -> None:
+    """Messages decided as of a past moment (`luoshi remind --at`) are due at that moment, so a delivery run as of
+    the same moment sends them; the real-clock worker finds them due at once too. Transaction-local."""
+    await session.exec(text("SELECT set_config('luoshi.due_at', :at, true)").bindparams(at=at.isoformat()))
 
 
 @asynccontextmanager

@@ -1,5 +1,7 @@
 """The demo bureau that `luoshi demo` creates on first start: units and one person per role."""
 
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,12 +11,20 @@ from sqlmodel import select
 from backend.accounts.service import create_user
 from backend.db import unit_of_work
 from backend.plans import service as plans
+from backend.reports.common import update_bureau_settings
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, Tenant, UnitKind
 
 DEMO_CODE = "demo"
 DEMO_PLAN = Path(__file__).with_name("demo_plan.txt")
 DEMO_PASSWORD = "Luoshi@2026demo"  # noqa: S105 — demo only, printed at start
+
+
+def luoshi_command() -> str:
+    """How to run `luoshi` from another terminal: the installed script beside this Python (a venv's bin/ is often
+    not on PATH), else the module."""
+    script = Path(sys.executable).with_name("luoshi")
+    return shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m backend.cli"
 
 
 @dataclass
@@ -32,6 +42,14 @@ DEMO_PEOPLE = [
     (Role.leader, "juzhang", "张局长", None),
     (Role.unit_head, "xiaozhang", "陈校长", "第一实验小学"),
     (Role.unit_staff, "jingban", "刘经办", "第一实验小学"),
+    # The heads of the other units that lead or help with the demo's tasks: they file their units' reports
+    # themselves (`luoshi demo-year`); the school's reports go from 刘经办 through 陈校长.
+    (Role.unit_head, "bangong", "赵主任", "局办公室"),
+    (Role.unit_head, "dudao", "钱主任", "督导室"),
+    (Role.unit_head, "jijiao", "孙科长", "基础教育科"),
+    (Role.unit_head, "anquan", "周科长", "安全稳定科"),
+    (Role.unit_head, "chengguan", "吴校长", "城关中学"),
+    (Role.unit_head, "youeryuan", "郑园长", "实验幼儿园"),
 ]
 DEMO_UNITS = [
     ("局办公室", UnitKind.office, None),
@@ -76,6 +94,8 @@ async def ensure_demo_bureau() -> list[DemoLogin]:
                 continue
             await tenancy.add_member(session, admin, tenant_id=tenant.id, user=people[username], role=Role(role),
                                      unit_id=units[unit_name].id if unit_name else None)
+        # Principals approve their school's reports before the bureau sees them: the loop the demo shows.
+        await update_bureau_settings(session, admin, report_day=25, unit_head_approval=True)
         draft = await plans.start_import(session, admin, filename="示范县教育局2026年教育工作要点.txt",
                                          chunks=_file_chunks(DEMO_PLAN))
         await plans.publish(session, admin, draft.id, version=draft.version)

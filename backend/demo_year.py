@@ -16,12 +16,14 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select, update
 
 from backend.accounts.models import User
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import actor_for
 from backend.audit.models import AuditEvent
 from backend.audit.service import record
+from backend.bulletins import service as bulletins
+from backend.bulletins.models import Bulletin, BulletinState
 from backend.core.actor import Actor
 from backend.db import unit_of_work
-from backend.demo import DEMO_CODE, DEMO_MAIL_DOMAIN, DEMO_PASSWORD, ensure_demo_bureau
+from backend.demo import DEMO_CODE, DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_bureau, luoshi_command
 from backend.i18n import _
 from backend.reports import service as reports
 from backend.reports.common import clock_at
@@ -37,7 +39,6 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
-from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, Tenant, Unit
 
 SEED = 2026
@@ -47,10 +48,12 @@ REPORT_DAY = 25  # the demo bureau keeps the default report day
 ON_TIME, LATE = 0.70, 0.85  # a draw below 0.70 files on time, below 0.85 late, else the month is missed
 RETURNED, EXEMPLARY = 0.12, 0.3  # of the reports reviewed: returned; of those accepted on time: exemplary
 
-# One clerk (经办人) per unit that leads or helps with the demo's tasks; the school's 刘经办 comes with `luoshi demo`.
-CLERKS = [("bangong", "赵经办", "局办公室"), ("dudao", "钱经办", "督导室"), ("jijiao", "孙经办", "基础教育科"),
-          ("anquan", "周经办", "安全稳定科"), ("chengguan", "吴经办", "城关中学"),
-          ("youeryuan", "郑经办", "实验幼儿园")]
+# Who files each unit's reports: its 经办人 where it has one (the school's 刘经办, whose reports 陈校长 approves
+# first: the demo bureau asks for unit-head approval), else its head. All of them are in the demo's login list.
+UNIT_PEOPLE = [(Role(role), username, unit) for role, username, _name, unit in DEMO_PEOPLE if unit]
+STAFFED = {unit for role, _username, unit in UNIT_PEOPLE if role == Role.unit_staff}
+FILERS = [username for role, username, unit in UNIT_PEOPLE if role == Role.unit_staff or unit not in STAFFED]
+APPROVERS = [username for role, username, unit in UNIT_PEOPLE if role == Role.unit_head and unit in STAFFED]
 # Ad-hoc tasks (交办事项) for two schools, so the demo's principal and clerk have work of their own.
 ADHOC = [("第一实验小学", "开展“书香校园”读书月活动", "4月组织读书月，形成活动总结和照片台账。", date(YEAR, 6, 30)),
          ("城关中学", "完成学校食堂“明厨亮灶”改造", "年内完成食堂后厨视频监控改造并接入监管平台。", date(YEAR, 10, 31))]
@@ -140,38 +143,40 @@ class YearRun:
 class Cast:
     tenant_id: uuid.UUID
     supervisor: Actor
-    clerks: dict[uuid.UUID, Actor]  # unit id → the unit's clerk
+    clerks: dict[uuid.UUID, Actor]  # unit id → who files the unit's reports
+    heads: dict[uuid.UUID, Actor]  # unit id → the head who approves them first (units with a 经办人)
     tasks: dict[str, Task]
 
 
 async def _cast() -> Cast:
-    """The demo bureau with a clerk in every unit and the two ad-hoc tasks (made once, through the services)."""
+    """The demo bureau with its people and the two ad-hoc tasks (made once, through the services)."""
     await ensure_demo_bureau()
     async with unit_of_work() as session:
         tenant = (await session.exec(select(Tenant).where(Tenant.code == DEMO_CODE))).one()
     async with unit_of_work(tenant.id) as session:
-        wanted = ["admin", "duban", "jingban", *(username for username, _name, _unit in CLERKS)]
+        wanted = ["admin", "duban", *FILERS, *APPROVERS]
         users = {u.username: u for u in (await session.exec(select(User).where(col(User.username).in_(wanted)))).all()}
         units = {u.name: u for u in (await session.exec(select(Unit))).all()}
-        admin = await actor_for(session, users["admin"], tenant.id)
         supervisor = await actor_for(session, users["duban"], tenant.id)
-        for username, name, unit in CLERKS:
-            if username not in users:
-                users[username] = await create_user(session, username=username, display_name=name,
-                                                    password=DEMO_PASSWORD, email=f"{username}@{DEMO_MAIL_DOMAIN}")
-                await tenancy.add_member(session, admin, tenant_id=tenant.id, user=users[username],
-                                         role=Role.unit_staff, unit_id=units[unit].id)
         titles = set((await session.exec(select(Task.title))).all())
         for unit, title, description, deadline in ADHOC:
             if title not in titles:
                 await tasks.create_adhoc_task(session, supervisor, title=title, description=description,
                                               deadline=deadline, lead_unit_id=units[unit].id, co_unit_ids=[])
-        clerks = {}
-        for username in ["jingban", *(username for username, _name, _unit in CLERKS)]:
-            clerk = await actor_for(session, users[username], tenant.id)
-            clerks[clerk.unit_id] = clerk
-        found = (await session.exec(select(Task).where(Task.year == YEAR).order_by(col(Task.seq)))).all()
-    return Cast(tenant.id, supervisor, clerks, {t.number: t for t in found})
+        clerks, heads = {}, {}
+        for usernames, found in ((FILERS, clerks), (APPROVERS, heads)):
+            for username in usernames:
+                person = await actor_for(session, users[username], tenant.id)
+                found[person.unit_id] = person
+        found_tasks = (await session.exec(select(Task).where(Task.year == YEAR).order_by(col(Task.seq)))).all()
+    return Cast(tenant.id, supervisor, clerks, heads, {t.number: t for t in found_tasks})
+
+
+async def _through_head(session, cast: Cast, report: ProgressReport) -> None:
+    """A report waiting for its unit head is approved by the head at once (the principal's step in the demo)."""
+    head = cast.heads.get(report.unit_id)
+    if head is not None and report.state == ReportState.awaiting_unit_head:
+        await reports.unit_head_decide(session, head, report.id, approve=True, version=report.version)
 
 
 async def _lead_of(session, task_id: uuid.UUID) -> uuid.UUID:
@@ -228,7 +233,8 @@ async def _play(cast: Cast, event: Event) -> bool:
             saved = await reports.save_report(session, clerk, task.id, period=event.period, progress=event.text,
                                               problems=draw.choice(PROBLEMS), next_steps=draw.choice(NEXT_STEPS),
                                               percent=event.percent, target_actuals=actuals, version=0)
-            await reports.submit_report(session, clerk, saved.id, version=saved.version)
+            await _through_head(session, cast, await reports.submit_report(session, clerk, saved.id,
+                                                                            version=saved.version))
         elif event.kind in ("return", "accept"):
             if report is None or report.state != ReportState.submitted:
                 return False
@@ -244,11 +250,13 @@ async def _play(cast: Cast, event: Event) -> bool:
             saved = await reports.save_report(session, clerk, task.id, period=event.period, progress=event.text,
                                               problems=report.problems, next_steps=report.next_steps,
                                               percent=report.percent, version=report.version)
-            await reports.submit_report(session, clerk, saved.id, version=saved.version)
+            await _through_head(session, cast, await reports.submit_report(session, clerk, saved.id,
+                                                                            version=saved.version))
         elif event.kind == "completion":
             if current.state not in (TaskState.acknowledged, TaskState.in_progress, TaskState.assigned):
                 return False
-            await reports.request_completion(session, clerk, task.id, summary=event.text, version=None)
+            await _through_head(session, cast, await reports.request_completion(session, clerk, task.id,
+                                                                                 summary=event.text, version=None))
         elif event.kind in ("approve", "refuse"):
             request = (await session.exec(select(ProgressReport).where(
                 ProgressReport.task_id == task.id, ProgressReport.kind == ReportKind.completion,
@@ -292,7 +300,25 @@ async def run_demo_year(until: date, *, seed: int = SEED) -> YearRun:
                      object_id=cast.tenant_id,
                      summary=_("演示：按日期补录 %(year)s 年的报送与审核，至 %(until)s", year=YEAR, until=until),
                      details={"until": max(end, run.skipped_before or end).isoformat(), "filed": len(run.filed)})
+    await _redraft_bulletins(cast, until)
     return run
+
+
+async def _redraft_bulletins(cast: Cast, until: date) -> None:
+    """The worker drafts last month's 月通报 when it starts, which may be before this run filed that month (zeros,
+    and a task done since shown as 超期): every draft of the year is recomputed from the year as now filed, and
+    last month's is drafted if the worker has not yet."""
+    last_month = until.replace(day=1) - timedelta(days=1)
+    async with unit_of_work(cast.tenant_id) as session:
+        fresh = set()
+        if last_month.year == YEAR:
+            drafted, new = await bulletins.draft_for_month(session, cast.tenant_id, YEAR, last_month.month,
+                                                           today=until)
+            fresh = {drafted.id} if new else set()
+        drafts = (await session.exec(select(Bulletin.id).where(
+            Bulletin.year == YEAR, Bulletin.state == BulletinState.draft))).all()
+        for bulletin_id in set(drafts) - fresh:
+            await bulletins.regenerate(session, cast.supervisor, bulletin_id, version=None)
 
 
 def summary_lines(run: YearRun, until: date) -> list[str]:
@@ -313,6 +339,8 @@ def summary_lines(run: YearRun, until: date) -> list[str]:
         "  " + _("2. 月通报：/bulletins 生成、编辑并发布上月通报，导出 Word 和 PDF；"),
         "  " + _("3. 季点评：/quarterly 评分、点评并发布；年考核：/assessments 打分、公示、导出；"),
         "  " + _("4. 年度结转：/tasks/rollover 预览未完成的任务，确认后结转到 %(next)s 年；", next=YEAR + 1),
-        "  " + _("5. 以 bangong、jijiao、jingban（经办人）或 xiaozhang（校长）登录，看本单位的任务、报送和台账；"),
-        "  " + _("6. 移动时钟，看提醒与督办单：luoshi remind --at %(year)s-12-21T09:00+08:00", year=YEAR),
+        "  " + _("5. 以 jingban（经办人）、xiaozhang（校长，审核本校报告）或 bangong、jijiao（科室负责人）登录，"
+          "看本单位的任务、报送和台账；"),
+        "  " + _("6. 移动时钟，看提醒与督办单（另开一个终端）：%(luoshi)s remind --at %(year)s-12-21T09:00+08:00",
+                 luoshi=luoshi_command(), year=YEAR),
     ]

@@ -15,6 +15,7 @@ from backend.bulletins.models import Bulletin
 from backend.delivery.models import ChannelConfig, OutboxMessage
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
+from backend.holidays.models import HolidayYear
 from backend.notifications.models import Notification, NotificationPreference
 from backend.plans.models import Plan, PlanImport, PlanItem, PlanSection
 from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
@@ -41,7 +42,7 @@ def tenant_tables() -> list[str]:
 
 __all__ = [
     "ApiToken", "Assessment", "AssessmentAppeal", "AssessmentRubric", "AssessmentScore", "AuditEvent", "Bulletin",
-    "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "Invitation",
+    "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "HolidayYear", "Invitation",
     "LightChange", "Membership", "Notification", "NotificationPreference", "Nudge", "OutboxMessage", "Plan",
     "PlanImport", "PlanItem", "PlanSection", "ProgressReport", "QuarterlyRating", "QuarterlyRemark",
     "QuarterlyReview", "ReminderPolicy", "ReportContribution", "ReportReview",

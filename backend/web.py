@@ -1,5 +1,6 @@
 """The FastAPI application: middleware, error pages and the routers of every domain."""
 
+import asyncio
 import codecs
 import ipaddress
 import logging
@@ -10,7 +11,7 @@ from urllib.parse import unquote_to_bytes, urlencode
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
@@ -333,6 +334,12 @@ def _metrics_allowed(request: Request) -> bool:
 
 
 def install_platform_routes(app: FastAPI) -> None:
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon():
+        """Browsers ask for it on every page; our icon instead of a 404 each time."""
+        return FileResponse(STATIC_DIR / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "public, max-age=604800"})
+
     @app.get("/healthz", include_in_schema=False)
     async def healthz():
         parts = {"db": "ok", "redis": "ok"}
@@ -357,7 +364,11 @@ def install_platform_routes(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
+    from backend.holidays.jobs import keep_calendar_fresh
+
+    refresher = asyncio.create_task(keep_calendar_fresh())
     yield
+    refresher.cancel()
     await dispose_engine()
     await close_redis()
 
@@ -373,6 +384,7 @@ def create_app() -> FastAPI:
     from backend.delivery.routes import pages as delivery_pages
     from backend.evidence.routes import api as evidence_api
     from backend.evidence.routes import pages as evidence_pages
+    from backend.holidays.routes import pages as holidays_pages
     from backend.notifications.routes import api as notifications_api
     from backend.notifications.routes import pages as notifications_pages
     from backend.plans.routes import api as plans_api
@@ -392,7 +404,7 @@ def create_app() -> FastAPI:
     install_error_handlers(app)
     install_platform_routes(app)
     for router in (accounts_pages, tenancy_pages, tasks_pages, reports_pages, plans_pages, evidence_pages,
-                   notifications_pages, audit_pages, delivery_pages, reminders_pages):
+                   notifications_pages, audit_pages, delivery_pages, reminders_pages, holidays_pages):
         app.include_router(router)
     from backend.bulletins.routes import pages as bulletins_pages
 

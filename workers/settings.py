@@ -10,6 +10,7 @@ from backend.core.observability import configure_logging
 from backend.db import dispose_engine
 from backend.delivery.jobs import deliver_outbox
 from backend.evidence.jobs import catch_up_thumbnails, make_evidence_thumbnail
+from backend.holidays.jobs import refresh_calendar
 from backend.reminders.jobs import sweep_reminders
 from backend.reviews.jobs import open_quarterly_reviews
 from backend.tasks.jobs import refresh_all_lights
@@ -17,6 +18,7 @@ from backend.tasks.jobs import refresh_all_lights
 
 async def startup(ctx: dict) -> None:
     configure_logging(get_settings().log_level)
+    await refresh_calendar()
 
 
 async def shutdown(ctx: dict) -> None:

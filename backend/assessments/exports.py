@@ -28,8 +28,14 @@ def rank_text(line: ScoreLine) -> str:
 
 def scale_text(line: ScoreLine) -> str:
     """"缺项折算 ×1.50" when a term had nothing to measure and the others were scaled up; else empty."""
+    factor = scale_factor(line)
+    return _("缺项折算 %(scale)s", scale=factor) if factor else ""
+
+
+def scale_factor(line: ScoreLine) -> str:
+    """×1.50 in the .docx's own column; empty when nothing was scaled."""
     b = line.basis
-    return _("缺项折算 ×%(scale)s", scale=f"{b.scale:.2f}") if b is not None and abs(b.scale - 1) > 1e-9 else ""
+    return f"×{b.scale:.2f}" if b is not None and abs(b.scale - 1) > 1e-9 else ""
 
 
 def basis_text(line: ScoreLine) -> tuple[str, str, str]:
@@ -38,6 +44,8 @@ def basis_text(line: ScoreLine) -> tuple[str, str, str]:
     if b is None:
         return "", "", ""
     completion = _("办结 %(done)s/%(n)s", done=b.done, n=b.assigned) if b.assigned else _("无承办任务")
+    if b.extended:
+        completion += _("（另 %(n)s 项经批准延期至下一年，不计入本年）", n=b.extended)
     timeliness = _("按时 %(ok)s/%(n)s", ok=b.on_time, n=b.due) if b.due else _("无应报报告")
     rating = _("均分 %(avg)s（%(n)s 项）", avg=f"{b.average:.2f}", n=b.ratings) if b.ratings else _("无已发布的点评")
     return completion, timeliness, rating
@@ -83,10 +91,13 @@ def results_docx(view: AssessmentView, bureau_name: str) -> bytes:
     if a.state != "final" and a.appeal_until:
         doc.body(document, _("如有异议，请于 %(until)s 前提出申诉。", until=a.appeal_until))
     doc.heading(document, _("一、考核结果"))
-    doc.table(document, [_("排名"), _("单位"), _("任务完成"), _("报送及时"), _("季度点评"), _("加减分"), _("总分")],
+    # The columns read as the total is made: (完成 + 及时 + 点评) × 缺项折算 + 加减分 = 总分.
+    doc.table(document, [_("排名"), _("单位"), _("任务完成"), _("报送及时"), _("季度点评"), _("缺项折算"), _("加减分"),
+                         _("总分")],
               [[rank_text(line), line.unit_name, f"{line.score.completion:.2f}", f"{line.score.timeliness:.2f}",
-                f"{line.score.rating:.2f}", f"{line.score.adjustment:+.2f}", f"{line.score.total:.2f}"]
-               for line in view.lines], size=12, widths=[1.4, 4.2, 2, 2, 2, 1.8, 2])
+                f"{line.score.rating:.2f}", scale_factor(line), f"{line.score.adjustment:+.2f}",
+                f"{line.score.total:.2f}"]
+               for line in view.lines], size=12, widths=[1.2, 3.4, 1.9, 1.9, 1.9, 1.8, 1.7, 1.6])
     if any(scale_text(line) or line.score.rank is None for line in view.lines):
         doc.body(document, scale_note())
     if view.adjustments:

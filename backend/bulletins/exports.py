@@ -42,8 +42,10 @@ def render_docx(view: BulletinView) -> bytes:
     document = doc.official_document()
     doc.masthead(document, _("%(bureau)s督查通报", bureau=view.bureau_name), view.issue)
     doc.title(document, b.title)
-    if b.foreword:
-        doc.body(document, b.foreword)
+    to, foreword = doc.addressee(b.foreword)
+    if to:
+        doc.body(document, to, indent=False)
+    doc.body(document, foreword)
     for index, (heading, tables) in enumerate(sections(view)):
         doc.heading(document, HEADINGS[index] + heading)
         if index == 0:
@@ -71,8 +73,10 @@ def render_pdf(view: BulletinView) -> bytes:
     from weasyprint import HTML  # imported on use: it loads Pango and fonts, which only the PDF needs
 
     masthead = _("%(bureau)s督查通报", bureau=view.bureau_name)
+    to, foreword = doc.addressee(view.bulletin.foreword)
     html = env.get_template("bulletins/print.html").render(
-        view=view, sections=sections(view), headings=HEADINGS, issued=issued_on(view),
+        view=view, sections=sections(view), headings=HEADINGS, issued=issued_on(view), addressee=to,
+        foreword=doc.paragraphs(foreword), remarks=doc.paragraphs(view.bulletin.remarks),
         body_fonts=doc.PDF_BODY_FONTS, heading_fonts=doc.PDF_HEADING_FONTS,
         masthead=masthead, masthead_size=doc.masthead_size(masthead))
     return HTML(string=html).write_pdf()

@@ -84,13 +84,25 @@ def heading(document: DocumentType, text: str) -> None:
 
 def body(document: DocumentType, text: str, *, indent: bool = True) -> None:
     """Body paragraphs in 仿宋 三号, first line indented two characters; one paragraph per line of `text`."""
-    for line in (text or "").splitlines() or [""]:
-        if not line.strip():
-            continue
+    for line in paragraphs(text):
         paragraph = document.add_paragraph()
         if indent:
             paragraph.paragraph_format.first_line_indent = Pt(BODY_SIZE * 2)
-        run(paragraph, line.strip())
+        run(paragraph, line)
+
+
+def paragraphs(text: str) -> list[str]:
+    """The paragraphs of typed text: one per non-empty line, each later set with its own first-line indent."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def addressee(text: str) -> tuple[str, str]:
+    """Splits off a 主送 line ("各学校、局属各单位："): the first line when it is short, ends with a colon and holds no
+    sentence. 公文 sets it flush left, above the indented body. Returns (addressee or "", the rest)."""
+    lines = paragraphs(text)
+    if lines and lines[0].endswith(("：", ":")) and len(lines[0]) <= 60 and "。" not in lines[0]:
+        return lines[0], "\n".join(lines[1:])
+    return "", "\n".join(lines)
 
 
 def table(document: DocumentType, header: Sequence[str] | None, rows: Sequence[Sequence[object]], *,

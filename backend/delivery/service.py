@@ -23,7 +23,7 @@ from backend.audit.service import record
 from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.models import utcnow
-from backend.db import unit_of_work
+from backend.db import DUE_AT_SQL, unit_of_work
 from backend.delivery import channels
 from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -251,7 +251,7 @@ async def queue_robot_messages(session: AsyncSession, tenant_id: uuid.UUID, deci
                                 message_id, state, attempts, next_attempt_at, last_error, created_at)
             SELECT id, CAST(:tenant_id AS uuid), left(key || '/robot/' || config_id::text, 300), kind, url,
                    left(title, 300), body || CASE WHEN link <> '' THEN E'\\n' || :base_url || link ELSE '' END, '',
-                   id::text, 'pending', 0, now(), '', now()
+                   id::text, 'pending', 0, {DUE_AT_SQL}, '', now()
             FROM copies
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.errors import InvalidInput
-from backend.i18n import _
+from backend.i18n import N_, _
 
 # Zip bombs: an OOXML file whose parts would expand past these is refused. zipfile (python-docx, openpyxl) never
 # reads past an entry's declared size, so checking the declared sizes bounds what any later reader inflates.
@@ -78,6 +78,15 @@ DEFAULT_NAME = "佐证材料"
 # Formatting characters that are part of what a name shows: the joiners of emoji sequences (👨‍👩‍👧) and the tag
 # characters of subdivision flags. The others (bidirectional overrides above all) are taken out.
 EMOJI_JOINERS = {"\u200c", "\u200d", *map(chr, range(0xE0020, 0xE0080))}
+
+
+KIND_LABELS = {"image": N_("图片"), "pdf": N_("PDF 文件"), "document": N_("文档"), "spreadsheet": N_("表格"),
+               "presentation": N_("演示文稿"), "video": N_("视频")}
+
+
+def kind_label(kind: str) -> str:
+    """图片, 文档 … for a stored kind (image, document …); an unknown one as it is."""
+    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from backend.audit.service import record
 from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.db import DUE_AT_SQL
 from backend.errors import InvalidInput
 from backend.i18n import _
 from backend.notifications.models import Notification, NotificationPreference
@@ -92,7 +93,7 @@ async def notify_decided(
             SELECT id, CAST(:tenant_id AS uuid), left(dedupe_key || ':' || channel, 300), channel, left(recipient, 500),
                    left(title, 300), body || CASE WHEN link <> '' THEN E'\n\n' || :base_url || link ELSE '' END, '',
                    CASE WHEN channel = 'email' THEN '<' || id::text || '@luoshi>' ELSE id::text END,
-                   'pending', 0, now(), '', now()
+                   'pending', 0, {DUE_AT_SQL}, '', now()
             FROM copies
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING 1

@@ -10,11 +10,12 @@ from pydantic import BaseModel
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
-from backend.errors import DomainError, InvalidInput
+from backend.errors import Conflict, DomainError, InvalidInput
 from backend.i18n import _
 from backend.plans import document as drafts
 from backend.plans import responsibilities
 from backend.plans import service as plans
+from backend.plans.models import ImportStatus
 from backend.plans.parser import PlanInputError, parse_file, parse_to_dict
 from backend.tasks import service as tasks
 from backend.tasks.models import state_label
@@ -106,8 +107,10 @@ async def publish_page(
 ):
     try:
         result = await plans.publish(session, actor, import_id, version=version)
-    except InvalidInput as error:
+    except (InvalidInput, Conflict) as error:
         draft = await plans.get_import(session, actor, import_id)
+        if draft.status != ImportStatus.draft:  # a second press, or 发布 from a page left open: it says so
+            return see_other(request, f"/plans/imports/{import_id}")
         return form_error(request, "plans/preview.html", error, {}, _preview_context(draft))
     return see_other(request, f"/plans/{result.plan.id}?created={result.created}&updated={result.updated}"
                               f"&removed={result.removed}")

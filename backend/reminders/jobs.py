@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from backend.core.jobs import enqueue, job
 from backend.core.models import utcnow
 from backend.db import unit_of_work
+from backend.holidays.jobs import refresh_calendar
 from backend.reminders.sweep import sweep_bureau
 from backend.tenancy.models import Tenant
 
@@ -34,6 +35,7 @@ async def active_bureaus(only: str | None = None) -> list[tuple[uuid.UUID, str]]
 
 async def sweep_all(at: datetime, only: str | None = None) -> dict[str, int]:
     totals: Counter = Counter()
+    await refresh_calendar()
     for tenant_id, timezone in await active_bureaus(only):
         async with unit_of_work(tenant_id) as session:
             totals.update(asdict(await sweep_bureau(session, tenant_id, timezone, at)))

@@ -8,6 +8,7 @@ from sqlalchemy import ARRAY, Column, Integer, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
+from backend.i18n import N_, _
 
 DEFAULT_DEADLINE_WORKDAYS = (7, 3, 1)
 DEFAULT_REPORT_DAY_WORKDAYS = (3, 0)
@@ -61,6 +62,16 @@ class SupervisionNotice(SQLModel, table=True):
     seq: int
     file_id: uuid.UUID | None = Field(default=None, foreign_key="stored_files.id")
     issued_at: datetime = timestamp_field()
+
+    @property
+    def number(self) -> str:
+        """督〔2026〕006号, as in the .docx, the notifications and the task page."""
+        return _(NOTICE_NUMBER, year=self.year, seq=f"{self.seq:03d}")
+
+
+# The one format of a 督办单's number; the reminder sweep's SQL fills the same (translated) template.
+NOTICE_NUMBER = N_("督〔%(year)s〕%(seq)s号")
+NOTICE_NUMBER_COLUMNS = {"year": "s.year::text", "seq": "lpad(s.seq::text, 3, '0')"}
 
 
 class Nudge(SQLModel, table=True):

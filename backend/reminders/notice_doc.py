@@ -9,13 +9,9 @@ from backend.reminders.models import NoticeLevel, SupervisionNotice
 from backend.tasks.models import Task
 
 
-def notice_number(notice: SupervisionNotice) -> str:
-    return _("督〔%(year)s〕%(seq)s号", year=notice.year, seq=f"{notice.seq:03d}")
-
-
 def render_notice(notice: SupervisionNotice, task: Task, unit_name: str, bureau_name: str, issued: datetime) -> bytes:
     document = doc.official_document()
-    doc.masthead(document, _("%(bureau)s督查督办通知单", bureau=bureau_name), notice_number(notice))
+    doc.masthead(document, _("%(bureau)s督查督办通知单", bureau=bureau_name), notice.number)
     red = notice.level == NoticeLevel.red
     doc.title(document, _("红色督办单") if red else _("黄色督办单"), color=doc.RED if red else doc.AMBER)
     doc.run(document.add_paragraph(), _("%(unit)s：", unit=unit_name))

@@ -10,11 +10,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.db import set_due_at
 from backend.delivery.service import queue_robot_messages
 from backend.i18n import N_
 from backend.notifications.service import notify_decided
 from backend.reminders.digests import daily_digests, weekly_overview
-from backend.reminders.models import NoticeLevel, ReminderPolicy
+from backend.reminders.models import NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, NoticeLevel, ReminderPolicy
 from backend.reminders.schedule import in_quiet_hours, local_now, overdue_cutoff, windows
 from backend.reminders.service import get_policy, notify_units
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK, sql_message
@@ -42,6 +43,7 @@ async def sweep_bureau(session: AsyncSession, tenant_id: uuid.UUID, timezone: st
     two workers never number a 督办单 twice."""
     await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('reminders:' || :tenant))"),
                        params={"tenant": str(tenant_id)})
+    await set_due_at(session, at)
     policy = await get_policy(session, tenant_id)
     result = SweepResult()
     if not policy.enabled:
@@ -134,9 +136,10 @@ async def _report_day_reminders(
     if not found:
         return 0, 0
     params: dict = {"freqs": [f[0] for f in found], "periods": [f[1] for f in found],
-                    "dues": [f[2] for f in found], "ks": [f[3] for f in found]}
+                    "dues": [f[2] for f in found], "ks": [f[3] for f in found], "today": today}
     columns = {"number": "g.number", "title": "g.title", "due": "to_char(g.due, 'YYYY-MM-DD')", "period": "g.period",
-               "count": "g.n::text", "tasks": "g.listing"}
+               "count": "g.n::text", "tasks": "g.listing", "month": "extract(month FROM g.due)::int::text",
+               "day": "extract(day FROM g.due)::int::text"}
     title = sql_message(N_("【报送提醒】%(number)s %(title)s"), columns, "title_tpl", params)
     today_body = sql_message(N_("今天（%(due)s）是本期（%(period)s）进展报送日，贵单位尚未报送，请于今日内报送。"),
                              columns, "today_tpl", params)
@@ -148,6 +151,11 @@ async def _report_day_reminders(
                                   "请于今日内报送：\n%(tasks)s"), columns, "today_all_tpl", params)
     ahead_bodies = sql_message(N_("本期（%(period)s）进展应于 %(due)s 前报送，贵单位以下任务尚未报送：\n%(tasks)s"),
                                columns, "ahead_all_tpl", params)
+    # The report day falls on a day off: its "on the day" reminder comes the working day before, and says so.
+    off_body = sql_message(N_("本期（%(period)s）进展报送日 %(due)s 适逢休息日，贵单位尚未报送，"
+                              "请于%(month)s月%(day)s日前报送。"), columns, "off_tpl", params)
+    off_bodies = sql_message(N_("本期（%(period)s）进展报送日 %(due)s 适逢休息日，贵单位以下任务尚未报送，"
+                                "请于%(month)s月%(day)s日前报送：\n%(tasks)s"), columns, "off_all_tpl", params)
     hits = f"""
         SELECT a.unit_id, r.period, r.due, r.k, t.id AS task_id, t.number, t.title, a.deadline
         FROM task_assignments a JOIN tasks t ON t.id = a.task_id
@@ -160,7 +168,9 @@ async def _report_day_reminders(
     rows = f"""
         SELECT g.unit_id, 'report-day:' || g.unit_id::text || ':' || g.period || '/T-' || g.k AS key,
                CASE WHEN g.n = 1 THEN {title} ELSE {titles} END AS title,
-               CASE WHEN g.n = 1 AND g.k = 0 THEN {today_body} WHEN g.n = 1 THEN {ahead_body}
+               CASE WHEN g.k = 0 AND g.due > CAST(:today AS date) THEN
+                         CASE WHEN g.n = 1 THEN {off_body} ELSE {off_bodies} END
+                    WHEN g.n = 1 AND g.k = 0 THEN {today_body} WHEN g.n = 1 THEN {ahead_body}
                     WHEN g.k = 0 THEN {today_bodies} ELSE {ahead_bodies} END AS body, {_link()} AS link
         FROM ({_per_unit(hits, "period, due, k", params)}) g"""
     return await notify_units(session, tenant_id, rows, params, kind="report_day_reminder")
@@ -214,11 +224,12 @@ async def _escalate(
         return 0, 0, 0
     params: dict = {"ids": [row[0] for row in issued]}
     columns = {"number": "t.number", "title": "t.title", "unit": "u.name", "days": "s.workdays_overdue::text",
-               "notice": "s.year || '-' || lpad(s.seq::text, 3, '0')", "deadline": "to_char(s.deadline, 'YYYY-MM-DD')"}
+               "notice": sql_message(NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, "notice_tpl", params),
+               "deadline": "to_char(s.deadline, 'YYYY-MM-DD')"}
     yellow = sql_message(N_("【黄色督办】%(number)s %(title)s"), columns, "yellow_tpl", params)
     red = sql_message(N_("【红色督办】%(number)s %(title)s"), columns, "red_tpl", params)
     body = sql_message(N_("%(unit)s承办的任务已超过办理时限（%(deadline)s）%(days)s 个工作日，"
-                          "现发出督办单（督〔%(notice)s〕号），请立即办理并报送进展。"), columns, "body_tpl", params)
+                          "现发出督办单（%(notice)s），请立即办理并报送进展。"), columns, "body_tpl", params)
     notices = f"""
         SELECT s.id, s.level, s.unit_id, s.task_id, {yellow} AS yellow, {red} AS red, {body} AS body
         FROM supervision_notices s JOIN tasks t ON t.id = s.task_id JOIN units u ON u.id = s.unit_id

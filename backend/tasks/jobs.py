@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from backend.core.jobs import job
 from backend.db import unit_of_work
+from backend.holidays.jobs import refresh_calendar
 from backend.tasks.lifecycle import refresh_lights
 from backend.tenancy.models import Tenant
 
@@ -14,6 +15,7 @@ from backend.tenancy.models import Tenant
 @job
 async def refresh_all_lights(ctx: dict) -> int:
     """Idempotent: a second run on the same day finds nothing to change."""
+    await refresh_calendar()
     async with unit_of_work() as session:
         tenants = [(t.id, t.timezone) for t in (await session.exec(select(Tenant).where(Tenant.is_active))).all()]
     changed = 0

@@ -16,10 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.core.actor import Actor
 from backend.core.templating import localtime
 from backend.evidence import service as evidence_service
+from backend.evidence.filetypes import kind_label
 from backend.files import storage
 from backend.i18n import _
 from backend.reports.queries import reports_for_task
-from backend.tasks.models import state_label
+from backend.tasks.models import assignment_kind_label, state_label
 from backend.tasks.service import TaskView, task_view
 
 UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -71,7 +72,8 @@ def _as_text(cell) -> None:
 def workbook(data: Ledger) -> bytes:
     task = data.view.task
     book = Workbook()
-    units = "；".join(f"{row.unit_name}（{row.assignment.kind}）" for row in data.view.assignments)
+    units = "；".join(f"{row.unit_name}（{assignment_kind_label(row.assignment.kind)}）"
+                     for row in data.view.assignments)
     _sheet(book, _("概况"), [_("项目"), _("内容")], [
         [_("编号"), task.number], [_("任务"), task.title], [_("状态"), state_label(task.state)],
         [_("时限"), str(task.deadline)], [_("原时限"), str(task.original_deadline)], [_("进度"), f"{task.progress}%"],
@@ -87,8 +89,7 @@ def workbook(data: Ledger) -> bytes:
     ])
     evidence_header = [_("文件"), _("类型"), _("覆盖期间"), _("上传人"), _("上传时间"), _("SHA-256"), _("状态")]
     _sheet(book, _("佐证材料"), evidence_header, [
-        [row.evidence.filename, row.evidence.kind,
-         f"{row.evidence.covers_from or ''} ~ {row.evidence.covers_to or ''}", row.uploader_name,
+        [row.evidence.filename, kind_label(row.evidence.kind), covered_period(row.evidence), row.uploader_name,
          localtime(row.evidence.uploaded_at), row.sha256, _("已被新版本取代") if row.superseded_by_id else ""]
         for row in data.evidence
     ])
@@ -98,6 +99,16 @@ def workbook(data: Ledger) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def covered_period(evidence) -> str:
+    """2026-11-01 ~ 2026-11-30; 2026-11-01 起 or 至 2026-11-30 with one end; empty when the uploader gave none."""
+    start, end = evidence.covers_from, evidence.covers_to
+    if start and end:
+        return f"{start} ~ {end}"
+    if start:
+        return _("%(day)s 起", day=start)
+    return _("至 %(day)s", day=end) if end else ""
 
 
 def entry_name(index: int, filename: str) -> str:

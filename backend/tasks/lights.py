@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from backend.i18n import _
-from backend.tasks.calendar import add_workdays, workdays_between
+from backend.tasks.calendar import add_workdays, weekends_only_note, workdays_between
 from backend.tasks.models import Light, TaskState
 
 WARN_WORKDAYS = 3  # yellow this many working days before the deadline
@@ -27,7 +27,8 @@ def compute_light(facts: LightInput, today: date) -> tuple[Light, str]:
     if facts.state in (TaskState.done, TaskState.cancelled):
         return Light.green, _("已办结") if facts.state == TaskState.done else _("已取消")
     if today > facts.deadline and facts.state != TaskState.completion_requested:
-        return Light.red, _("已超过时限 %(n)s 个工作日", n=max(1, workdays_between(facts.deadline, today)))
+        return Light.red, _counted(_("已超过时限 %(n)s 个工作日", n=max(1, workdays_between(facts.deadline, today))),
+                                   facts.deadline, today)
     if facts.report_due and today > add_workdays(facts.report_due, SILENT_RED_WORKDAYS):
         return Light.red, _("进展报送逾期超过 %(n)s 个工作日", n=SILENT_RED_WORKDAYS)
     if facts.state == TaskState.sent_back:
@@ -37,11 +38,17 @@ def compute_light(facts: LightInput, today: date) -> tuple[Light, str]:
     if facts.report_due and today > facts.report_due:
         return Light.yellow, _("本期进展未按时报送")
     if facts.state != TaskState.completion_requested and workdays_between(today, facts.deadline) <= WARN_WORKDAYS:
-        return Light.yellow, _("距时限不足 %(n)s 个工作日", n=WARN_WORKDAYS)
+        return Light.yellow, _counted(_("距时限不足 %(n)s 个工作日", n=WARN_WORKDAYS), today, facts.deadline)
     expected = _expected_progress(facts, today)
     if expected - facts.progress > LAG_POINTS:
         return Light.yellow, _("进度 %(p)s%%，落后于时间进度 %(e)s%%", p=facts.progress, e=expected)
     return Light.green, _("正常推进")
+
+
+def _counted(reason: str, start: date, end: date) -> str:
+    """A working-day reason, with the caveat when its span reaches a year whose holidays are not entered."""
+    note = weekends_only_note(start, end)
+    return _("%(reason)s（%(note)s）", reason=reason, note=note) if note else reason
 
 
 def _expected_progress(facts: LightInput, today: date) -> int:

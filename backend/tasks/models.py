@@ -183,3 +183,14 @@ STATE_LABELS = {
 
 def state_label(state: TaskState | str) -> str:
     return _(STATE_LABELS[TaskState(state)])
+
+
+ASSIGNMENT_KIND_LABELS = {
+    AssignmentKind.lead: N_("牵头单位"),
+    AssignmentKind.responsible: N_("责任单位"),
+    AssignmentKind.cooperating: N_("配合单位"),
+}
+
+
+def assignment_kind_label(kind: AssignmentKind | str) -> str:
+    return _(ASSIGNMENT_KIND_LABELS[AssignmentKind(kind)])

@@ -121,8 +121,8 @@ async def test_the_year_through_its_pages_and_exports(world: World, signed_in, l
     masthead = document.paragraphs[0].runs[0]
     assert masthead.font.color.rgb == (0xC0, 0x00, 0x00) and masthead.font.name == "黑体"
     cells = [[c.text for c in row.cells] for row in document.tables[0].rows]
-    assert cells[1] == ["1", "办公室", "20.00", "1.67", "26.25", "+3.00", "50.92"]
-    assert cells[3][:2] == ["3", "第二中学"]
+    assert cells[0][5] == "缺项折算" and cells[1] == ["1", "办公室", "20.00", "1.67", "26.25", "", "+3.00", "50.92"]
+    assert cells[3][:2] == ["3", "第二中学"] and cells[3][5] == "×1.50"  # no published rating: 90 / 60, as the page
     assert "PAGE" in document.sections[0].footer.paragraphs[0]._p.xml
     assert (await staff_c.get(f"{path}/results.xlsx")).status_code == 200  # published results are the bureau's
 

@@ -1,0 +1,48 @@
+"""The operator's page for the national holiday schedule."""
+
+from datetime import date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+
+from backend.core.forms import form_error
+from backend.core.templating import render
+from backend.deps import CurrentOperator, DbSession
+from backend.errors import DomainError
+from backend.holidays import service as holidays
+
+pages = APIRouter(tags=["holidays"], include_in_schema=False)
+
+
+def _today() -> date:
+    """The operator's date: China's, where the notices are published."""
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+async def _context(session, operator) -> dict:
+    today = _today()
+    return {"years": await holidays.list_years(session, operator, today=today),
+            "next_year": today.year + 1}
+
+
+@pages.get("/operator/calendar")
+async def calendar_page(request: Request, session: DbSession, operator: CurrentOperator):
+    context = await _context(session, operator)
+    return render(request, "holidays/calendar.html", {**context, "values": {"year": str(context["next_year"])}})
+
+
+@pages.post("/operator/calendar")
+async def save_calendar(
+    request: Request, session: DbSession, operator: CurrentOperator, year: Annotated[str, Form()] = "",
+    notice: Annotated[str, Form()] = "", days_off: Annotated[str, Form()] = "",
+    workdays: Annotated[str, Form()] = "",
+):
+    values = {"year": year, "notice": notice, "days_off": days_off, "workdays": workdays}
+    try:
+        saved = await holidays.save_year(session, operator, year=year, notice=notice, days_off=days_off,
+                                         workdays=workdays)
+    except DomainError as error:
+        return form_error(request, "holidays/calendar.html", error, values, await _context(session, operator))
+    return render(request, "holidays/calendar.html", {**await _context(session, operator), "saved": saved,
+                                                      "values": {"year": str(saved.year + 1)}})

@@ -1,0 +1,121 @@
+"""The platform operator keeps the national holiday schedule: each year's days off and make-up working days, typed
+from the State Council's notice with its number (a year entered overrides the chinese-calendar package's). Every
+process reads the table into `backend.tasks.calendar`."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from backend.audit.service import record
+from backend.core.actor import Operator
+from backend.core.models import utcnow
+from backend.core.text import check_length
+from backend.errors import InvalidInput
+from backend.holidays.models import HolidayYear
+from backend.i18n import _
+from backend.tasks import calendar
+
+_RANGE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(?:~|～|至|-{1,2}|—)\s*"
+                    r"(?:(\d{4})[-/.年])?(?:(\d{1,2})[-/.月])?(\d{1,2})日?)?$")
+
+
+async def load_calendar(session: AsyncSession) -> None:
+    """Reads every year of the table into the in-memory calendar the rules use."""
+    rows = (await session.exec(select(HolidayYear))).all()
+    calendar.use_years({row.year: calendar.KnownYear(frozenset(row.days_off), frozenset(row.workdays), row.notice)
+                        for row in rows})
+
+
+@dataclass
+class YearView:
+    """A year as the operator's page lists it: entered (with its notice), from the package, or unknown."""
+
+    year: int
+    entered: HolidayYear | None
+    known: calendar.KnownYear | None
+
+
+async def list_years(session: AsyncSession, operator: Operator, *, today: date) -> list[YearView]:
+    """The years entered from two years back, and this year and the next even when nobody has entered them."""
+    rows = {row.year: row for row in (await session.exec(
+        select(HolidayYear).where(col(HolidayYear.year) >= today.year - 2))).all()}
+    years = sorted(set(rows) | {today.year - 1, today.year, today.year + 1}, reverse=True)
+    views = []
+    for year in years:
+        row = rows.get(year)
+        known = (calendar.KnownYear(frozenset(row.days_off), frozenset(row.workdays), row.notice) if row
+                 else calendar.package_year(year))
+        views.append(YearView(year, row, known))
+    return views
+
+
+def parse_days(text: str, *, year: int, label: str, field: str) -> list[date]:
+    """Dates one per line or separated by commas; a range as 2027-02-15~2027-02-21 (or 至). Each within the year
+    or its neighbouring weeks (a make-up day can fall at the end of the year before)."""
+    days: set[date] = set()
+    for part in re.split(r"[\s,，、;；]*[\n,，、;；][\s,，、;；]*", text.strip()):
+        part = part.strip()
+        if not part:
+            continue
+        match = _RANGE.match(part)
+        if not match:
+            raise InvalidInput(_("%(label)s中“%(part)s”不是日期，请写成 2027-01-01，"
+                                 "连续几天写成 2027-02-15~2027-02-21。", label=label, part=part), field=field)
+        y, m, d, y2, m2, d2 = match.groups()
+        try:
+            start = date(int(y), int(m), int(d))
+            end = date(int(y2 or y), int(m2 or m), int(d2)) if d2 else start
+        except ValueError:
+            raise InvalidInput(_("%(label)s中“%(part)s”不是有效的日期。", label=label, part=part),
+                               field=field) from None
+        if end < start or (end - start).days > 31:
+            raise InvalidInput(_("%(label)s中“%(part)s”的起止日期不对。", label=label, part=part), field=field)
+        if start < date(year - 1, 12, 1) or end > date(year + 1, 1, 31):
+            raise InvalidInput(_("%(label)s中“%(part)s”不在%(year)s年内。", label=label, part=part, year=year),
+                               field=field)
+        days.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+    return sorted(days)
+
+
+async def save_year(
+    session: AsyncSession, operator: Operator, *, year: str, notice: str, days_off: str, workdays: str,
+) -> HolidayYear:
+    """Enters (or corrects) a year's schedule from the official notice; the rules use it at once in this process
+    and within minutes everywhere else."""
+    try:
+        number = int(year.strip())
+    except ValueError:
+        raise InvalidInput(_("请填写年份，例如 2027。"), field="year") from None
+    if not 2000 <= number <= 2100:
+        raise InvalidInput(_("年份应在 2000 到 2100 之间。"), field="year")
+    notice = notice.strip()
+    if not notice:
+        raise InvalidInput(_("请填写通知文号，例如 国办发明电〔2026〕7号。"), field="notice")
+    check_length(notice, limit=100, label=_("通知文号"), field="notice")
+    off = parse_days(days_off, year=number, label=_("放假日期"), field="days_off")
+    if not off:
+        raise InvalidInput(_("请填写放假日期（通知中各节日的放假起止日期）。"), field="days_off")
+    on = parse_days(workdays, year=number, label=_("调休上班日期"), field="workdays")
+    both = sorted(set(off) & set(on))
+    if both:
+        raise InvalidInput(_("%(day)s 既写在放假日期中又写在调休上班日期中。", day=both[0].isoformat()),
+                           field="workdays")
+    weekdays = [day for day in on if day.weekday() < 5]
+    if weekdays:
+        raise InvalidInput(_("%(day)s 是周一至周五，本来就上班；调休上班日只填周六或周日。",
+                             day=weekdays[0].isoformat()), field="workdays")
+    row = await session.get(HolidayYear, number)
+    if row is None:
+        row = HolidayYear(year=number)
+        session.add(row)
+    row.notice, row.days_off, row.workdays = notice, off, on
+    row.updated_at, row.updated_by = utcnow(), operator.user_id
+    await session.flush()
+    await record(session, operator, "calendar.update", object_type="holiday_year", object_id=number,
+                 summary=_("录入%(year)s年法定节假日安排（%(notice)s）", year=number, notice=notice),
+                 details={"days_off": [d.isoformat() for d in off], "workdays": [d.isoformat() for d in on]})
+    await load_calendar(session)
+    return row

@@ -1,0 +1,108 @@
+"""The holiday table (issue 13, point 11): chinese-calendar 1.11.0 knows holidays only up to 2026, so on 2027-01-01
+the rules took New Year's Day for a working day and issued yellow 督办单. The operator enters each year from the
+State Council's notice; an unknown year counts weekends only, and the pages that show working days say so."""
+
+import re
+from datetime import date
+
+import pytest
+from sqlmodel import delete, select
+
+from backend.accounts.models import User
+from backend.accounts.service import create_user
+from backend.db import unit_of_work
+from backend.holidays import service as holidays
+from backend.holidays.jobs import refresh_calendar
+from backend.holidays.models import HolidayYear
+from backend.reminders.models import SupervisionNotice
+from backend.tasks import calendar
+from backend.tasks.lights import LightInput, compute_light
+from backend.tasks.models import ReportFrequency, TaskState
+from backend.tenancy.models import Role
+from tests.reminders.test_sweep import CST, new_task, notifications, run_jobs_at
+from tests.support.fixtures import PASSWORD, create_bureau, csrf_of, login, make_client, unique
+
+NEW_YEAR_2027 = {"year": "2027", "notice": "国办发明电〔2026〕7号",
+                 "days_off": "2027-01-01~2027-01-03\n2027-02-06至2027-02-14", "workdays": "2027-02-20"}
+
+
+@pytest.fixture
+async def operator():
+    """The platform operator; the years a test enters are removed after it (the table is platform-wide)."""
+    async with unit_of_work() as session:
+        user = await create_user(session, username=unique("op-"), display_name="平台运维", password=PASSWORD,
+                                 is_operator=True)
+    from backend.core.actor import Operator
+
+    yield Operator(user_id=user.id, display_name=user.display_name)
+    async with unit_of_work() as session:
+        await session.exec(delete(HolidayYear).where(HolidayYear.year >= 2027))
+    await refresh_calendar()
+
+
+async def test_new_years_day_2027_issues_no_notice_once_the_year_is_entered(operator):
+    bureau = await create_bureau()
+    await refresh_calendar()
+    assert calendar.is_workday(date(2027, 1, 1)) and not calendar.is_known(2027)  # what the package leaves us
+    async with unit_of_work() as session:
+        await holidays.save_year(session, operator, **NEW_YEAR_2027)
+    task = await new_task(bureau, "完成校园安全排查", date(2026, 12, 31), ReportFrequency.once)
+    await run_jobs_at(f"2027-01-01T09:00{CST}", bureau)  # 元旦: a day off, nothing climbs
+    assert await notifications(bureau, "notice:") == []
+    await run_jobs_at(f"2027-01-04T09:00{CST}", bureau)  # Monday: one working day late, yellow
+    assert await notifications(bureau, "notice:") == [("unit_head", f"【黄色督办】{task.number} 完成校园安全排查")]
+    async with unit_of_work(bureau.tenant.id) as session:
+        [notice] = (await session.exec(select(SupervisionNotice).where(
+            SupervisionNotice.task_id == task.id))).all()
+    assert notice.workdays_overdue == 1
+    assert not calendar.is_workday(date(2027, 2, 8)) and calendar.is_workday(date(2027, 2, 20))  # Sat make-up day
+
+
+def test_an_unknown_year_counts_weekends_only_and_the_reason_says_so():
+    facts = LightInput(state=TaskState.in_progress, start=date(2030, 1, 1), deadline=date(2031, 1, 10), progress=50,
+                       report_due=None, returned=False)
+    light, reason = compute_light(facts, date(2031, 1, 15))
+    assert light == "red"
+    assert reason == "已超过时限 3 个工作日（2031年法定节假日安排尚未录入，工作日暂按周一至周五计算）"
+    _light, known = compute_light(LightInput(state=TaskState.in_progress, start=date(2025, 1, 1),
+                                             deadline=date(2026, 10, 9), progress=50, report_due=None,
+                                             returned=False), date(2026, 10, 12))
+    assert known == "已超过时限 2 个工作日"  # 2026 is known: Sat 10 Oct (a make-up working day) and Mon 12th
+
+
+async def test_the_operator_is_warned_from_november_until_next_year_is_entered(operator):
+    async with unit_of_work() as session:
+        await holidays.save_year(session, operator, **NEW_YEAR_2027)
+    assert calendar.missing_year_warning(date(2027, 10, 31)) == ""
+    assert calendar.missing_year_warning(date(2027, 11, 1)).startswith("2028年的法定节假日安排尚未录入")
+    assert calendar.missing_year_warning(date(2028, 1, 2)).startswith("2028年")  # and all through an unknown year
+
+
+async def test_operator_enters_a_year_on_the_calendar_page_and_bad_dates_are_explained(app, operator, bureau):
+    async with make_client(app) as client:
+        async with unit_of_work() as session:
+            user = await session.get(User, operator.user_id)
+        assert (await login(client, user.username)).status_code == 303
+        page = await client.get("/operator/tenants")
+        assert "2027年的法定节假日安排尚未录入" in page.text and 'href="/operator/calendar"' in page.text
+        listed = await client.get("/operator/calendar")
+        assert re.search(r"2027</td>\s*<td[^>]*><strong>未录入：只按周一至周五计算", listed.text)
+        assert re.search(r"2026</td>\s*<td[^>]*>chinese-calendar 软件包", listed.text)
+        token = await csrf_of(client, "/operator/calendar")
+        wrong = await client.post("/operator/calendar", data={**NEW_YEAR_2027, "days_off": "2027-01-01\n1月32日",
+                                                               "csrf_token": token})
+        assert wrong.status_code == 422
+        assert "放假日期中“1月32日”不是日期" in wrong.text and "国办发明电〔2026〕7号" in wrong.text
+        saved = await client.post("/operator/calendar", data={**NEW_YEAR_2027, "csrf_token": token})
+        assert saved.status_code == 200
+        assert "已保存2027年的安排（国办发明电〔2026〕7号）：放假 12 天，调休上班 1 天" in saved.text
+        assert "2027年的法定节假日安排尚未录入" not in saved.text
+    member = await make_signed_in(app, bureau, Role.admin)
+    assert (await member.get("/operator/calendar")).status_code in (303, 403, 404)
+    await member.aclose()
+
+
+async def make_signed_in(app, bureau, role):
+    client = make_client(app)
+    assert (await login(client, bureau.username(role))).status_code == 303
+    return client
