@@ -78,5 +78,5 @@ async def ensure_demo_bureau() -> list[DemoLogin]:
                                      unit_id=units[unit_name].id if unit_name else None)
         draft = await plans.start_import(session, admin, filename="示范县教育局2026年教育工作要点.txt",
                                          chunks=_file_chunks(DEMO_PLAN))
-        await plans.publish(session, admin, draft.id, version=draft.version)
+        await plans.publish(session, admin, draft.id, version=draft.version, confirm_dates=True)
     return logins
