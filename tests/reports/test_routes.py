@@ -278,6 +278,8 @@ async def test_completion_is_requested_and_approved_on_pages(loop, browser):
     assert (await task_of(loop)).state == "done"
     ledger = main(await supervisor.get(f"/tasks/{loop.task_id}/reports"))
     assert "办结理由：学习已按年度计划完成" in ledger and "办结时尚未完成：目标“一是开展专题学习" in ledger
+    task_page = main(await supervisor.get(f"/tasks/{loop.task_id}"))
+    assert "已办结" in task_page and "办结前最后一次报送的进度" in task_page  # not a 100% nobody reported
 
 
 async def test_bureau_roles_read_the_reports_page_but_not_the_form(loop, browser):
