@@ -51,3 +51,25 @@ async def test_counts_of_one_year(bureau):
     async with unit_of_work(bureau.tenant.id) as session:
         assert (await count_states(session, today=TODAY, year=2024)).total == 2
         assert (await count_states(session, today=TODAY, year=2026)).total == 0
+
+
+async def test_a_task_sent_back_by_its_lead_runs_no_clock_for_its_other_units(bureau):
+    """The office leads, the school is responsible; the office sends it back: the school's daily digest no longer
+    counts it as overdue (it did, while the task waited with the supervisors to be handed out again)."""
+    from backend.accounts.service import actor_for, create_user
+    from backend.reminders.digests import _unit_counts
+    from backend.tenancy import service as tenancy
+    from tests.support.fixtures import PASSWORD, unique
+
+    office, school = bureau.units["office"].id, bureau.units["school"].id
+    async with unit_of_work(bureau.tenant.id) as session:
+        user = await create_user(session, username=unique("office-"), display_name="办公室经办", password=PASSWORD)
+        await tenancy.add_member(session, bureau.actors[Role.admin], tenant_id=bureau.tenant.id, user=user,
+                                 role=Role.unit_staff, unit_id=office)
+        clerk = await actor_for(session, user, bureau.tenant.id)
+        [task] = await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2026, [tasks.NewTask(
+            title="过期的联合任务", description="", deadline=date(2026, 6, 30), lead_unit_ids=[office, school])])
+        before = (await _unit_counts(session, TODAY))[school]["overdue"]
+        await lifecycle.send_back(session, clerk, task.id, reason="应由实验小学牵头", version=None)
+        after = (await _unit_counts(session, TODAY))[school]["overdue"]
+    assert after == before - 1  # (the school also co-operates on the fixture plan's overdue 2024 task)
