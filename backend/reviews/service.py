@@ -308,13 +308,12 @@ async def rate_unit(
     *, version: int | None,
 ) -> int:
     """Rates one unit's tasks in one submit (`entries` keyed by task id). Returns how many rows are rated now."""
-    review = await get_review(session, actor, review_id)
     if await session.get(Unit, unit_id) is None:
         raise NotFound(_("找不到该单位。"))
     await rate_sheet(session, actor, review_id, {(unit_id, key): entry for key, entry in entries.items()},
                      version=version, unit_id=unit_id)
     return len((await session.exec(select(QuarterlyRating.id).where(
-        QuarterlyRating.review_id == review.id, QuarterlyRating.unit_id == unit_id))).all())
+        QuarterlyRating.review_id == review_id, QuarterlyRating.unit_id == unit_id))).all())
 
 
 def sheet_key(unit_id: uuid.UUID | str, task_id: uuid.UUID | str) -> str:
