@@ -204,6 +204,9 @@ async def nudge_missing(session: AsyncSession, actor: Actor, *, period: str, mes
     message = unicodedata.normalize("NFC", message or "").strip()
     if len(message) > NUDGE_MAX_TEXT:
         raise InvalidInput(_("催办说明最多 %(n)s 字。", n=NUDGE_MAX_TEXT), field="message")
+    # Two supervisors (or a double click) at the same moment: the second waits and then finds the first's nudges.
+    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(
+        key=f"nudge-missing:{actor.tenant_id}"))
     policy = await get_policy(session, actor.tenant_id)
     month_period = f"{year}-{month:02d}"
     quarter_period = f"{year}-Q{month // 3}" if month % 3 == 0 else ""

@@ -1,6 +1,7 @@
 """催所有未报单位 (issue 13): from the task list or the bulletin, one nudge per task and unit that has not filed the
 period's report, under the same interval rule as a nudge by hand; the page says how many were sent and skipped."""
 
+import asyncio
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -52,6 +53,20 @@ async def test_one_nudge_per_task_and_unit_that_has_not_filed(bureau):
         async with unit_of_work(bureau.tenant.id) as session:
             await reminders.nudge(session, supervisor, silent.id, message="")
     assert len(await _nudged(bureau)) == 2
+
+
+async def test_two_presses_together_nudge_once(bureau):
+    """Two supervisors (or a double click) at about the same moment: one batch sends, the other finds it sent. (The
+    service also takes an advisory lock per bureau, for presses that truly overlap.)"""
+    await _school_tasks(bureau, "校园安全排查")
+
+    async def press():
+        async with unit_of_work(bureau.tenant.id) as session:
+            return await reminders.nudge_missing(session, bureau.actors[Role.supervisor], period=MONTH)
+
+    results = await asyncio.gather(press(), press())
+    assert sorted(r.sent for r in results) == [0, 1]
+    assert len(await _nudged(bureau)) == 2  # the school's head and staff, once each
 
 
 @pytest.mark.parametrize("period", ["", "2026-13", f"{TODAY.year + 1}-01", "2019-01", "十一月"])
