@@ -262,6 +262,7 @@ class DateCheck:
     this_year: int
     overdue_assigned: int
     overdue_unassigned: int
+    past_keys: frozenset[str] = frozenset()  # the items whose deadline has passed, marked in the preview
 
     @property
     def overdue(self) -> int:
@@ -295,14 +296,16 @@ def date_check(document: dict[str, Any], today: date) -> DateCheck:
     """What publishing `document` on the bureau's date `today` would give (see DateCheck)."""
     year = document.get("year")
     assigned = unassigned = 0
+    past: set[str] = set()
     for section in document["sections"]:
         for item in section["items"]:
             if year and due_date(item, year) < today:
+                past.add(item["key"])
                 if item.get("owners", {}).get("lead"):
                     assigned += 1
                 else:
                     unassigned += 1
-    return DateCheck(year, today.year, assigned, unassigned)
+    return DateCheck(year, today.year, assigned, unassigned, frozenset(past))
 
 
 def highlight(text: str, marks: list[dict[str, str]]) -> list[tuple[str, str | None]]:

@@ -64,6 +64,7 @@ async def test_a_past_deadline_typed_in_the_preview_asks_before_publishing(signe
     preview = await client.get(page)
     assert "将有 1 项任务一生成就已超过时限；它们写明了牵头单位，发布即交办" in preview.text
     assert 'name="confirm_dates"' in preview.text and "年的工作要点，今年是" not in preview.text
+    assert preview.text.count("时限已过") == 1  # the item typed into the past is marked where it is
     refused = await post_form(client, f"{page}/publish", {"version": draft.version + 1}, page=page)
     assert refused.status_code == 422 and "请核对年份和时限" in refused.text
     assert refused.text.count("一生成就已超过时限") == 1  # said once, at the top; the button's side says what to do
