@@ -98,5 +98,5 @@ async def ensure_demo_bureau() -> list[DemoLogin]:
         await update_bureau_settings(session, admin, report_day=25, unit_head_approval=True)
         draft = await plans.start_import(session, admin, filename="示范县教育局2026年教育工作要点.txt",
                                          chunks=_file_chunks(DEMO_PLAN))
-        await plans.publish(session, admin, draft.id, version=draft.version)
+        await plans.publish(session, admin, draft.id, version=draft.version, confirm_dates=True)
     return logins

@@ -264,7 +264,8 @@ async def _play(cast: Cast, event: Event) -> bool:
             if request is None:
                 return False
             await reports.decide_completion(session, supervisor, request.id, approve=event.kind == "approve",
-                                            comment=event.text, version=request.version)
+                                            comment=event.text, version=request.version,
+                                            override_reason=event.text or _("经核对佐证材料，同意办结"))
         elif event.kind == "extension":
             await lifecycle.request_extension(session, clerk, task.id, requested_deadline=date(YEAR, 11, 30),
                                               reason=event.text)

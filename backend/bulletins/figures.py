@@ -23,6 +23,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.tasks import states
 from backend.tasks.sql import DONE_AT, not_carried_over
 
 
@@ -126,10 +127,10 @@ def _rate(part: int, whole: int) -> float | None:
 
 # The bureau's time zone, inlined so that no statement needs a round trip of its own.
 _TZ = "(SELECT timezone FROM tenants WHERE id = CAST(:tenant_id AS uuid))"
-# An assignment still to be carried out: not done, on a task neither done nor cancelled nor carried into the next
-# year, not sent back.
+# An assignment still to be carried out: not done, not sent back, on a task 推进中 (backend/tasks/states.py) and not
+# carried into the next year.
 _OPEN = ("a.done_at IS NULL AND a.state NOT IN ('done', 'cancelled', 'sent_back') "
-         f"AND t.state NOT IN ('done', 'cancelled') AND {not_carried_over()}")
+         f"AND {states.in_progress()} AND {not_carried_over()}")
 
 _UNITS = f"""
 SELECT u.id, u.name, coalesce(c.completed, 0) AS completed, coalesce(r.reds, 0) AS reds
@@ -149,16 +150,18 @@ ORDER BY u.sort_order, u.name
 _BUREAU = f"""
 SELECT count(*) FILTER (WHERE state <> 'cancelled') AS tasks,
        count(*) FILTER (WHERE state = 'done') AS done,
-       count(*) FILTER (WHERE state NOT IN ('done', 'cancelled') AND light = 'green') AS green,
-       count(*) FILTER (WHERE state NOT IN ('done', 'cancelled') AND light = 'yellow') AS yellow,
-       count(*) FILTER (WHERE state NOT IN ('done', 'cancelled') AND light = 'red') AS red,
+       count(*) FILTER (WHERE {states.unassigned()}) AS unassigned,
+       count(*) FILTER (WHERE {states.in_progress()}) AS in_progress,
+       count(*) FILTER (WHERE {states.in_progress()} AND light = 'green') AS green,
+       count(*) FILTER (WHERE {states.in_progress()} AND light = 'yellow') AS yellow,
+       count(*) FILTER (WHERE {states.in_progress()} AND light = 'red') AS red,
        array_agg(CAST(extract(month FROM done_at AT TIME ZONE {_TZ}) AS int)
                  ORDER BY done_at) FILTER (WHERE state = 'done' AND done_at IS NOT NULL
                  AND CAST(done_at AT TIME ZONE {_TZ} AS date) <= CAST(:last_day AS date)
                  AND CAST(done_at AT TIME ZONE {_TZ} AS date) >= CAST(:year_start AS date)) AS done_months,
        count(*) FILTER (WHERE state = 'done' AND CAST(done_at AT TIME ZONE {_TZ} AS date)
                         < CAST(:year_start AS date)) AS done_before
-FROM tasks WHERE tenant_id = CAST(:tenant_id AS uuid) AND year = :year
+FROM tasks t WHERE tenant_id = CAST(:tenant_id AS uuid) AND year = :year
 """
 
 _EXEMPLARY = """
@@ -176,7 +179,7 @@ SELECT t.id AS task_id, t.number, t.title, u.name AS unit, a.deadline,
        CAST(:today AS date) - a.deadline AS days, count(*) OVER () AS total
 FROM task_assignments a JOIN tasks t ON t.id = a.task_id JOIN units u ON u.id = a.unit_id
 WHERE a.tenant_id = CAST(:tenant_id AS uuid) AND a.kind IN ('lead', 'responsible') AND {_OPEN}
-  AND a.deadline < CAST(:today AS date)
+  AND {states.owing()} AND a.deadline < CAST(:today AS date)
 ORDER BY a.deadline, t.number, u.name
 LIMIT {OVERDUE_LIMIT}
 """
@@ -218,6 +221,7 @@ async def compute_figures(session: AsyncSession, tenant_id: uuid.UUID, year: int
         "today": today.isoformat(), "plan_year": year,
         "units": units, "totals": totals,
         "bureau": {"tasks": bureau.tasks, "done": bureau.done, "completion_rate": _rate(bureau.done, bureau.tasks),
+                   "unassigned": bureau.unassigned, "in_progress": bureau.in_progress,
                    "lights": {"green": bureau.green, "yellow": bureau.yellow, "red": bureau.red}},
         "trend": trend, "exemplary": exemplary, "overdue": overdue,
         "overdue_total": overdue_rows[0].total if overdue_rows else 0,

@@ -71,7 +71,7 @@ def build_view(bulletin: Bulletin, bureau_name: str, timezone: str = "Asia/Shang
         sheet=_("全年趋势"),
     )
     light_table = Table(
-        _("表1 在办任务红黄绿灯（%(y)s年工作要点）", y=f["plan_year"]),
+        _("表1 推进中任务（已交办、未办结）红黄绿灯（%(y)s年工作要点）", y=f["plan_year"]),
         [_("灯色"), _("任务数")],
         [[_("绿灯"), lights["green"]], [_("黄灯"), lights["yellow"]], [_("红灯"), lights["red"]]],
         sheet=_("红黄绿灯"),
@@ -86,7 +86,7 @@ def build_view(bulletin: Bulletin, bureau_name: str, timezone: str = "Asia/Shang
     if f["overdue_total"] > len(f["overdue"]):
         overdue_note = _("共 %(n)s 项，此处列出超期最久的 %(k)s 项。", n=f["overdue_total"], k=len(f["overdue"]))
     overdue = Table(
-        _("表5 超期未办结任务（截至 %(d)s）", d=f["today"]),
+        _("表5 超期任务（已过时限、仍未办结，截至 %(d)s）", d=f["today"]),
         [_("任务编号"), _("任务"), _("承办单位"), _("办理时限"), _("超期天数")],
         [[o["number"], o["title"], o["unit"], o["deadline"], o["days"]] for o in f["overdue"]],
         sheet=_("超期任务"), numeric_from=4, note=overdue_note,
@@ -97,9 +97,11 @@ def build_view(bulletin: Bulletin, bureau_name: str, timezone: str = "Asia/Shang
           on_time=totals["on_time"], late=totals["late"], missing=totals["missing"],
           rate=percent(totals["on_time_rate"])),
         _("%(y)s年工作要点共 %(tasks)s 项任务（不含已取消），已办结 %(done)s 项，完成率 %(rate)s；"
-          "在办任务绿灯 %(g)s 项、黄灯 %(yl)s 项、红灯 %(r)s 项。", y=f["plan_year"], tasks=bureau["tasks"],
+          "推进中（已交办、未办结）%(open)s 项，其中绿灯 %(g)s 项、黄灯 %(yl)s 项、红灯 %(r)s 项；"
+          "待交办（尚未交给单位）%(unassigned)s 项。", y=f["plan_year"], tasks=bureau["tasks"],
           done=bureau["done"], rate=percent(bureau["completion_rate"]), g=lights["green"], yl=lights["yellow"],
-          r=lights["red"]),
+          r=lights["red"], open=bureau.get("in_progress", lights["green"] + lights["yellow"] + lights["red"]),
+          unassigned=bureau.get("unassigned", 0)),
         _("本月办结 %(done)s 项；超期未办结 %(overdue)s 项。", done=totals["completed"], overdue=f["overdue_total"]),
     ]
     view = BulletinView(bulletin=bulletin, bureau_name=bureau_name, issue=issue_label(bulletin), figures=f,
@@ -112,7 +114,7 @@ def build_view(bulletin: Bulletin, bureau_name: str, timezone: str = "Asia/Shang
         "lights": stacked_bar([Segment(_("绿灯"), lights["green"], LIGHT_COLOURS["green"]),
                                Segment(_("黄灯"), lights["yellow"], LIGHT_COLOURS["yellow"]),
                                Segment(_("红灯"), lights["red"], LIGHT_COLOURS["red"])],
-                              label=_("在办任务红黄绿灯：绿灯 %(g)s，黄灯 %(y)s，红灯 %(r)s", g=lights["green"],
+                              label=_("推进中任务红黄绿灯：绿灯 %(g)s，黄灯 %(y)s，红灯 %(r)s", g=lights["green"],
                                       y=lights["yellow"], r=lights["red"])),
         "rate": line_chart([str(t["month"]) for t in f["trend"]],
                            [(_("按时报送率"), [t["on_time_rate"] for t in f["trend"]])], suffix="%", max_value=100,

@@ -8,6 +8,7 @@ import copy
 import math
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -249,6 +250,62 @@ OPERATIONS = {
 def due_date(item: dict[str, Any], year: int) -> date:
     """An item with no stated deadline is due at the end of the plan's year."""
     return date.fromisoformat(item["deadline"]) if item.get("deadline") else date(year, 12, 31)
+
+
+@dataclass(frozen=True)
+class DateCheck:
+    """Dates a publish would give its tasks, judged on the bureau's date: a plan of another year, or tasks born past
+    their deadline, need an explicit confirmation. Items naming their lead unit are handed to it at publish (and
+    would be overdue and red at once); the others start as 待交办, which no deadline makes overdue."""
+
+    plan_year: int | None
+    this_year: int
+    overdue_assigned: int
+    overdue_unassigned: int
+    past_keys: frozenset[str] = frozenset()  # the items whose deadline has passed, marked in the preview
+
+    @property
+    def overdue(self) -> int:
+        return self.overdue_assigned + self.overdue_unassigned
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return (self.plan_year is not None and self.plan_year != self.this_year) or self.overdue > 0
+
+    def message(self) -> str:
+        parts = []
+        if self.plan_year is not None and self.plan_year != self.this_year:
+            parts.append(_("这是 %(plan)s 年的工作要点，今年是 %(now)s 年。", plan=self.plan_year, now=self.this_year))
+        if self.overdue_assigned and self.overdue_unassigned:
+            parts.append(_("按现在的时限，发布后将有 %(n)s 项任务一生成就已超过时限：其中 %(a)s 项写明了牵头单位，"
+                           "发布即交办，会立即计为超期、亮红灯；%(u)s 项待交办，交办前不计超期。",
+                           n=self.overdue, a=self.overdue_assigned, u=self.overdue_unassigned))
+        elif self.overdue_assigned:
+            parts.append(_("按现在的时限，发布后将有 %(n)s 项任务一生成就已超过时限；它们写明了牵头单位，发布即交办，"
+                           "会立即计为超期、亮红灯。", n=self.overdue))
+        elif self.overdue:
+            parts.append(_("按现在的时限，发布后将有 %(n)s 项任务一生成就已超过时限；它们都待交办，交办前不计超期，"
+                           "交办时请重设时限。", n=self.overdue))
+        else:
+            parts.append(_("没有任务的时限已过。"))
+        parts.append(_("请核对年份和时限；确认无误请勾选“我已核对年份和时限”再发布。"))
+        return "".join(parts)
+
+
+def date_check(document: dict[str, Any], today: date) -> DateCheck:
+    """What publishing `document` on the bureau's date `today` would give (see DateCheck)."""
+    year = document.get("year")
+    assigned = unassigned = 0
+    past: set[str] = set()
+    for section in document["sections"]:
+        for item in section["items"]:
+            if year and due_date(item, year) < today:
+                past.add(item["key"])
+                if item.get("owners", {}).get("lead"):
+                    assigned += 1
+                else:
+                    unassigned += 1
+    return DateCheck(year, today.year, assigned, unassigned, frozenset(past))
 
 
 def highlight(text: str, marks: list[dict[str, str]]) -> list[tuple[str, str | None]]:

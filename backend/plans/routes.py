@@ -42,10 +42,11 @@ async def _chunks(upload: UploadFile):
         yield chunk
 
 
-def _preview_context(draft) -> dict[str, Any]:
+def _preview_context(draft, actor) -> dict[str, Any]:
     document = draft.document
     return {
         "draft": draft, "doc": document, "highlight": drafts.highlight, "split_points": drafts.split_points,
+        "date_check": plans.dates_of(draft, actor),
         "item_count": sum(len(s["items"]) for s in document["sections"]),
         "flag_count": sum(len(i["flags"]) for s in document["sections"] for i in s["items"]) + len(document["flags"]),
     }
@@ -77,7 +78,7 @@ async def import_page(
 @pages.get("/plans/imports/{import_id}")
 async def preview_page(request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID):
     draft = await plans.get_import(session, actor, import_id)
-    return render(request, "plans/preview.html", _preview_context(draft))
+    return render(request, "plans/preview.html", _preview_context(draft, actor))
 
 
 @pages.post("/plans/imports/{import_id}/edit")
@@ -96,22 +97,23 @@ async def edit_page(request: Request, session: DbSession, actor: CurrentActor, i
         if error.status_code in (403, 404) and not isinstance(error, InvalidInput):
             raise
         draft = await plans.get_import(session, actor, import_id)
-        context = {**_preview_context(draft), "error_key": args.get("key", "meta")}
+        context = {**_preview_context(draft, actor), "error_key": args.get("key", "meta")}
         return form_error(request, "plans/preview.html", error, args, context)
     return see_other(request, f"/plans/imports/{import_id}{anchor}")
 
 
 @pages.post("/plans/imports/{import_id}/publish")
 async def publish_page(
-    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()]
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()],
+    confirm_dates: Annotated[str, Form()] = "",
 ):
     try:
-        result = await plans.publish(session, actor, import_id, version=version)
+        result = await plans.publish(session, actor, import_id, version=version, confirm_dates=confirm_dates == "1")
     except (InvalidInput, Conflict) as error:
         draft = await plans.get_import(session, actor, import_id)
         if draft.status != ImportStatus.draft:  # a second press, or 发布 from a page left open: it says so
             return see_other(request, f"/plans/imports/{import_id}")
-        return form_error(request, "plans/preview.html", error, {}, _preview_context(draft))
+        return form_error(request, "plans/preview.html", error, {}, _preview_context(draft, actor))
     return see_other(request, f"/plans/{result.plan.id}?created={result.created}&updated={result.updated}"
                               f"&removed={result.removed}")
 
@@ -203,6 +205,10 @@ class VersionIn(BaseModel):
     version: int
 
 
+class PublishIn(VersionIn):
+    confirm_dates: bool = False  # required for a plan of another year or tasks born past their deadline
+
+
 class PlanPublic(BaseModel):
     id: uuid.UUID
     title: str
@@ -252,8 +258,8 @@ async def api_edit_import(session: DbSession, actor: ApiActor, import_id: uuid.U
 
 
 @api.post("/plan-imports/{import_id}/publish", response_model=PublishedPublic)
-async def api_publish(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: VersionIn):
-    result = await plans.publish(session, actor, import_id, version=body.version)
+async def api_publish(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: PublishIn):
+    result = await plans.publish(session, actor, import_id, version=body.version, confirm_dates=body.confirm_dates)
     return PublishedPublic(plan=PlanPublic.model_validate(result.plan, from_attributes=True), created=result.created,
                            updated=result.updated, removed=result.removed)
 

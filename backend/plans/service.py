@@ -3,8 +3,9 @@
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -164,10 +165,17 @@ class PublishResult:
     removed: int
 
 
-async def publish(session: AsyncSession, actor: Actor, import_id: uuid.UUID, *, version: int) -> PublishResult:
+async def publish(
+    session: AsyncSession, actor: Actor, import_id: uuid.UUID, *, version: int, confirm_dates: bool = False,
+) -> PublishResult:
+    """Publishes the draft: every item becomes a task. A new plan of another year, or one whose tasks would be born
+    past their deadline, is refused until the publisher confirms the dates (`confirm_dates`)."""
     draft = await get_import(session, actor, import_id)
     _check_open(draft, version)
     document = draft.document
+    check = dates_of(draft, actor)
+    if check is not None and check.needs_confirmation and not confirm_dates:
+        raise InvalidInput(check.message(), field="confirm_dates")
     if not document.get("year"):
         raise InvalidInput(_("还没有识别出计划年份，请先在“标题与年份”中填写年份。"), field="year")
     if not document.get("title"):
@@ -195,6 +203,14 @@ async def publish(session: AsyncSession, actor: Actor, import_id: uuid.UUID, *, 
                  summary=_("发布工作要点“%(title)s”：新建任务 %(c)s 项，更新 %(u)s 项，移除 %(r)s 项",
                            title=plan.title, c=result.created, u=result.updated, r=result.removed))
     return result
+
+
+def dates_of(draft: PlanImport, actor: Actor) -> drafts.DateCheck | None:
+    """The date check of a draft on the bureau's date; none for an update of a published plan (its year is the
+    plan's, and its items mostly keep their tasks)."""
+    if draft.updates_plan_id or not draft.document.get("year"):
+        return None
+    return drafts.date_check(draft.document, datetime.now(ZoneInfo(actor.timezone)).date())
 
 
 def _owner_units(item: dict[str, Any], units: dict[str, uuid.UUID]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:

@@ -13,6 +13,7 @@ from backend.i18n import _
 from backend.notifications.service import notify_decided
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.tasks.calendar import add_workdays
+from backend.tasks.states import count_states, in_progress
 
 SOON_WORKDAYS = 3
 WEEKLY_LIST = 10
@@ -99,15 +100,11 @@ async def weekly_overview(session: AsyncSession, tenant_id: uuid.UUID, today: da
     """The leaders' overview of the bureau's week: counts, the red tasks and the units with the most overdue work.
     Also to the bureau's group robots. Returns (leaders notified, robot messages)."""
     week_ago = today - timedelta(days=7)
-    counts = (await session.exec(text("""
-        SELECT count(*) FILTER (WHERE state NOT IN ('done', 'cancelled', 'unassigned')),
-               count(*) FILTER (WHERE state = 'done' AND done_at >= :week_ago),
-               count(*) FILTER (WHERE state NOT IN ('done', 'cancelled') AND light = 'red'),
-               count(*) FILTER (WHERE state NOT IN ('done', 'cancelled') AND light = 'yellow')
-        FROM tasks
-    """), params={"week_ago": week_ago})).one()
-    reds = (await session.exec(text("""
-        SELECT number, title, light_reason FROM tasks WHERE state NOT IN ('done', 'cancelled') AND light = 'red'
+    counts = await count_states(session, today=today)
+    done_this_week = (await session.exec(text("SELECT count(*) FROM tasks WHERE state = 'done' AND done_at >= :since"),
+                                         params={"since": week_ago})).one()[0]
+    reds = (await session.exec(text(f"""
+        SELECT number, title, light_reason FROM tasks t WHERE {in_progress()} AND light = 'red'
         ORDER BY deadline, number LIMIT :n
     """), params={"n": WEEKLY_LIST})).all()
     late_units = (await session.exec(text(f"""
@@ -116,8 +113,10 @@ async def weekly_overview(session: AsyncSession, tenant_id: uuid.UUID, today: da
         WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK} AND a.deadline < :today
         GROUP BY u.name ORDER BY n DESC, u.name LIMIT 5
     """), params={"today": today})).all()
-    lines = [_("在办任务 %(open)s 项，本周办结 %(done)s 项，红灯 %(red)s 项，黄灯 %(yellow)s 项。",
-               open=counts[0], done=counts[1], red=counts[2], yellow=counts[3])]
+    lines = [_("推进中（已交办、未办结）%(open)s 项，其中超期（已过时限、仍未办结）%(overdue)s 项、红灯 %(red)s 项、"
+               "黄灯 %(yellow)s 项；待交办（尚未交给单位）%(unassigned)s 项；本周办结 %(done)s 项。",
+               open=counts.in_progress, overdue=counts.overdue, red=counts.red, yellow=counts.yellow,
+               unassigned=counts.unassigned, done=done_this_week)]
     if reds:
         lines.append(_("红灯任务："))
         lines += [f"· {number} {title}（{reason}）" for number, title, reason in reds]

@@ -75,12 +75,15 @@ NOTICE_NUMBER_COLUMNS = {"year": "s.year::text", "seq": "lpad(s.seq::text, 3, '0
 
 
 class Nudge(SQLModel, table=True):
-    """催办: a supervisor's push on a task's open units; at most one per task within the bureau's interval."""
+    """催办: a supervisor's push on a task's open units (or one of them); at most one per task (and unit) within the
+    bureau's interval."""
 
     __tablename__ = "nudges"
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     task_id: uuid.UUID = Field(foreign_key="tasks.id", index=True)
+    # The unit a batch nudge (催所有未报单位) was for; none when the whole task's open units were nudged.
+    unit_id: uuid.UUID | None = Field(default=None, foreign_key="units.id")
     membership_id: uuid.UUID = Field(foreign_key="memberships.id")
     message: str = Field(default="", max_length=500)
     created_at: datetime = timestamp_field()

@@ -1,18 +1,22 @@
-"""The bureau's reminder rules (admin) and a 督办单's Word document. The nudge button lives on the task page."""
+"""The bureau's reminder rules (admin), a 督办单's Word document, and 催所有未报单位 (linked from the task list and
+the bulletin). The nudge button of one task lives on the task page."""
 
 import uuid
+from datetime import datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 
 from backend.core.downloads import DOCX, attachment
-from backend.core.forms import form_error, see_other
+from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
-from backend.errors import InvalidInput
+from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.reminders import service as reminders
 from backend.reminders.notice_doc import render_notice
+from backend.reports.periods import period_label
 
 pages = APIRouter(tags=["reminders"], include_in_schema=False)
 
@@ -56,3 +60,42 @@ async def notice_docx(request: Request, session: DbSession, actor: CurrentActor,
     data = render_notice(notice, task, unit_name, actor.tenant_name, issued)
     filename = f"{notice.number}_{task.number}.docx"
     return attachment(data, DOCX, filename)
+
+
+async def _nudge_page(request: Request, session, actor, values: dict, *, done=None, error: DomainError | None = None):
+    actor.require("tasks.nudge")
+    policy = await reminders.get_policy(session, actor.tenant_id)
+    context = {"values": values, "done": done, "interval": policy.nudge_interval_hours, "errors": {},
+               "period_label": period_label}
+    if error is not None:
+        return form_error(request, "reminders/nudge_missing.html", error, values, context)
+    return render(request, "reminders/nudge_missing.html", context)
+
+
+@pages.get("/nudges/missing")
+async def nudge_missing_page(request: Request, session: DbSession, actor: CurrentActor, period: str = "",
+                             next: str = "", sent: str = "", recent: str = "", unstaffed: str = ""):
+    """The form (a month, an optional note) and, after a batch, what it did."""
+    if not period:
+        today = datetime.now(ZoneInfo(actor.timezone)).date()
+        period = f"{today.year}-{today.month:02d}"
+    done = None
+    if sent.isdigit():
+        done = reminders.BatchNudge(period, int(sent), int(recent) if recent.isdigit() else 0,
+                                    int(unstaffed) if unstaffed.isdigit() else 0)
+    return await _nudge_page(request, session, actor, {"period": period[:7], "next": safe_next(next, "")}, done=done)
+
+
+@pages.post("/nudges/missing")
+async def nudge_missing_post(request: Request, session: DbSession, actor: CurrentActor):
+    form = await request.form()
+    values = {name: str(form.get(name) or "") for name in ("period", "message", "next")}
+    values["next"] = safe_next(values["next"], "")
+    try:
+        done = await reminders.nudge_missing(session, actor, period=values["period"], message=values["message"])
+    except DomainError as error:
+        unless_correctable(error)
+        return await _nudge_page(request, session, actor, values, error=error)
+    query = urlencode({"period": done.period, "next": values["next"], "sent": done.sent,
+                       "recent": done.skipped_recent, "unstaffed": done.skipped_unstaffed})
+    return see_other(request, f"/nudges/missing?{query}")

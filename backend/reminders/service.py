@@ -4,9 +4,10 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,7 +19,8 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_decided
 from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
-from backend.reminders.sql import OPEN_ASSIGNMENT
+from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
+from backend.reports.periods import period_label
 from backend.tasks.models import Task
 from backend.tasks.service import get_task
 from backend.tenancy.models import Role, Unit
@@ -145,6 +147,98 @@ async def nudge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, mess
     await record(session, actor, "task.nudge", object_type="task", object_id=task.id,
                  summary=_("催办 %(number)s", number=task.number), details={"message": message})
     return row
+
+
+@dataclass(frozen=True)
+class BatchNudge:
+    """What 催所有未报单位 did: nudges sent (one per task and unit), and those skipped because the task or unit was
+    nudged within the bureau's interval, or the unit has nobody to tell."""
+
+    period: str
+    sent: int
+    skipped_recent: int
+    skipped_unstaffed: int
+
+
+# The (task, unit) pairs that owe a report for the month :month (a monthly task) or, in a quarter's last month, for
+# the quarter :quarter (a quarterly task) and have not filed it: lead and responsible units still working on a task
+# still open to them, given the task by the end of the period.
+_MISSING = f"""
+SELECT a.task_id, a.unit_id, t.number, t.title,
+       CASE WHEN t.report_frequency = 'monthly' THEN CAST(:month AS text) ELSE CAST(:quarter AS text) END AS period,
+       EXISTS (SELECT 1 FROM nudges n WHERE n.task_id = a.task_id AND (n.unit_id IS NULL OR n.unit_id = a.unit_id)
+               AND n.created_at > :since) AS recent,
+       EXISTS (SELECT 1 FROM memberships m WHERE m.unit_id = a.unit_id AND m.is_active
+               AND m.role IN ('unit_head', 'unit_staff')) AS staffed
+FROM task_assignments a JOIN tasks t ON t.id = a.task_id
+WHERE a.kind IN ('lead', 'responsible') AND {OPEN_ASSIGNMENT} AND {OPEN_TASK}
+  AND (t.report_frequency = 'monthly' OR (t.report_frequency = 'quarterly' AND CAST(:quarter AS text) <> ''))
+  AND a.created_at < :period_end
+  AND NOT EXISTS (SELECT 1 FROM progress_reports r WHERE r.task_id = a.task_id AND r.unit_id = a.unit_id
+                  AND r.kind = 'periodic' AND r.submitted_at IS NOT NULL
+                  AND r.period = CASE WHEN t.report_frequency = 'monthly' THEN CAST(:month AS text)
+                                      ELSE CAST(:quarter AS text) END)
+ORDER BY t.year, t.seq, a.unit_id
+"""
+_BATCH_ROWS = ("SELECT d.unit_id, d.key, d.title, d.body, d.link FROM unnest(CAST(:units AS uuid[]), "
+               "CAST(:keys AS text[]), CAST(:titles AS text[]), CAST(:bodies AS text[]), CAST(:links AS text[])) "
+               "AS d(unit_id, key, title, body, link)")
+
+
+def _month(period: str, today: date) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{4})-(\d{2})", (period or "").strip())
+    year, month = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not 1 <= month <= 12 or (year, month) > (today.year, today.month) or year < today.year - 1:
+        raise InvalidInput(_("请选择要催报的月份（去年以来、不晚于本月），例如 %(example)s。",
+                             example=f"{today.year}-{today.month:02d}"), field="period")
+    return year, month
+
+
+async def nudge_missing(session: AsyncSession, actor: Actor, *, period: str, message: str = "") -> BatchNudge:
+    """催所有未报单位: for the month `period` (YYYY-MM; in a quarter's last month also the quarter's reports), nudges
+    every lead or responsible unit that has not filed its report yet — one nudge per task and unit, each under the
+    same interval rule as a nudge by hand (a task or unit nudged within it is skipped, and counted)."""
+    actor.require("tasks.nudge")
+    today = datetime.now(ZoneInfo(actor.timezone)).date()
+    year, month = _month(period, today)
+    message = unicodedata.normalize("NFC", message or "").strip()
+    if len(message) > NUDGE_MAX_TEXT:
+        raise InvalidInput(_("催办说明最多 %(n)s 字。", n=NUDGE_MAX_TEXT), field="message")
+    # Two supervisors (or a double click) at the same moment: the second waits and then finds the first's nudges.
+    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(
+        key=f"nudge-missing:{actor.tenant_id}"))
+    policy = await get_policy(session, actor.tenant_id)
+    month_period = f"{year}-{month:02d}"
+    quarter_period = f"{year}-Q{month // 3}" if month % 3 == 0 else ""
+    next_month = date(year + month // 12, month % 12 + 1, 1)
+    rows = (await session.execute(text(_MISSING), {
+        "month": month_period, "quarter": quarter_period,
+        "since": utcnow() - timedelta(hours=policy.nudge_interval_hours),
+        "period_end": datetime.combine(next_month, time(), ZoneInfo(actor.timezone))})).all()
+    due = [r for r in rows if not r.recent and r.staffed]
+    if due:
+        nudges = [Nudge(tenant_id=actor.tenant_id, task_id=r.task_id, unit_id=r.unit_id,
+                        membership_id=actor.membership_id, message=message) for r in due]
+        session.add_all(nudges)
+        await session.flush()
+        params = {
+            "units": [r.unit_id for r in due], "keys": [f"nudge:{n.id}" for n in nudges],
+            "titles": [_("【催报】%(number)s %(title)s", number=r.number, title=r.title) for r in due],
+            "bodies": [_("%(name)s 催报：%(period)s的进展尚未报送。%(text)s", name=actor.display_name,
+                         period=period_label(r.period), text=message or _("请抓紧报送。")) for r in due],
+            "links": [f"/tasks/{r.task_id}/report?period={r.period}" for r in due],
+        }
+        await notify_units(session, actor.tenant_id, _BATCH_ROWS, params, kind="nudge")
+    result = BatchNudge(month_period, len(due), sum(1 for r in rows if r.recent),
+                        sum(1 for r in rows if not r.recent and not r.staffed))
+    await record(session, actor, "task.nudge_missing", object_type="nudge_batch", object_id=month_period,
+                 summary=_("催所有未报单位（%(period)s）：发出 %(sent)s 条，跳过 %(skipped)s 条",
+                           period=period_label(month_period), sent=result.sent,
+                           skipped=result.skipped_recent + result.skipped_unstaffed),
+                 details={"period": month_period, "message": message, "sent": result.sent,
+                          "skipped_recent": result.skipped_recent, "skipped_unstaffed": result.skipped_unstaffed,
+                          "nudged": [[str(r.task_id), str(r.unit_id)] for r in due]})
+    return result
 
 
 async def notify_units(

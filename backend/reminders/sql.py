@@ -5,11 +5,13 @@ import re
 
 from backend.i18n import _
 from backend.tasks.sql import not_carried_over
+from backend.tasks.states import owing
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-# Shared by every rule: an assignment still being worked on, of a task still open to the unit.
+# Shared by every rule: an assignment still being worked on, of a task whose units still owe the work (推进中 and
+# no 办结 request waiting, backend/tasks/states.py: a 待交办 task — sent back by its lead unit — runs no clock).
 OPEN_ASSIGNMENT = "a.state IN ('assigned', 'acknowledged', 'in_progress')"
-OPEN_TASK = f"t.state NOT IN ('done', 'cancelled', 'completion_requested') AND {not_carried_over()}"
+OPEN_TASK = f"{owing()} AND {not_carried_over()}"
 
 
 def sql_message(template: str, columns: dict[str, str], param: str, params: dict) -> str:

@@ -19,6 +19,7 @@ from backend.reports.common import (
     report_state_label,
     require_reviewer,
 )
+from backend.reports.completion import unfinished_work
 from backend.reports.models import (
     ProgressReport,
     ReportKind,
@@ -177,9 +178,11 @@ async def accept_reports(
 
 async def decide_completion(
     session: AsyncSession, actor: Actor, report_id: uuid.UUID, *, approve: bool, comment: str = "",
-    version: int | None,
+    version: int | None, override_reason: str = "",
 ) -> ProgressReport:
-    """办结: approve → the task is done; refuse (with a comment) → the task goes back to in progress."""
+    """办结: approve → the task is done; refuse (with a comment) → the task goes back to in progress. Approving while
+    work is unfinished (reports.completion) needs a reason, kept with the decision and in the audit log. The task's
+    progress stays what the units last reported: 办结 is the supervisor's decision to close, not a measurement."""
     report, task = await load_report(session, actor, report_id, lock=True)
     require_reviewer(actor)
     await check_report_version(session, actor, report, version)
@@ -189,17 +192,27 @@ async def decide_completion(
         raise Conflict(_("该办结申请当前状态为“%(state)s”，不是待审批的申请。",
                          state=report_state_label(report.state, report.kind)))
     comment = _require_comment(approve, comment)
+    unfinished: list[str] = []
+    if approve:
+        unfinished = (await unfinished_work(session, [task.id])).get(task.id, [])
+        override_reason = clean_text(override_reason, _("办结理由"), "override_reason")
+        if unfinished and not override_reason:
+            raise InvalidInput(_("该任务还有未完成事项：%(list)s。如确需办结，请填写办结理由（记入台账和操作日志）。",
+                                 list="；".join(unfinished)), field="override_reason")
+        if not unfinished:
+            override_reason = ""
     moment = now()
     before = {"report": str(report.state), "task": str(task.state)}
     decision = ReviewDecision.accept if approve else ReviewDecision.return_
     session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,
-                             reviewer_id=actor.user_id, decided_at=moment))
+                             reviewer_id=actor.user_id, decided_at=moment, unfinished=unfinished,
+                             override_reason=override_reason))
     report.state = ReportState.accepted if approve else ReportState.returned
     report.version += 1
     report.updated_at = moment
     session.add(report)
     if approve:
-        task.state, task.done_at, task.progress = TaskState.done, moment, 100
+        task.state, task.done_at = TaskState.done, moment
         task.version += 1
         task.updated_at = moment
         lead = (await session.exec(select(TaskAssignment).where(
@@ -218,11 +231,13 @@ async def decide_completion(
                       else _("%(number)s 的办结申请被退回", number=task.number),
                       body=comment, link=f"/tasks/{task.id}/report")
     await relight(session, actor, [task.id], _("办结审批"))
+    summary = _("%(decision)s：%(number)s“%(title)s”", decision=decision_label(decision, ReportKind.completion),
+                number=task.number, title=task.title[:60])
+    if override_reason:
+        summary += _("（尚有未完成事项，办结理由：%(reason)s）", reason=override_reason[:200])
     await record(session, actor, "task.completion_approve" if approve else "task.completion_refuse",
-                 object_type="task", object_id=task.id,
-                 summary=_("%(decision)s：%(number)s“%(title)s”",
-                           decision=decision_label(decision, ReportKind.completion), number=task.number,
-                           title=task.title[:60]),
+                 object_type="task", object_id=task.id, summary=summary,
                  details={"report_id": str(report.id), "comment": comment, "before": before,
-                          "after": {"report": str(report.state), "task": str(task.state)}})
+                          "after": {"report": str(report.state), "task": str(task.state)},
+                          "unfinished": unfinished, "override_reason": override_reason})
     return report

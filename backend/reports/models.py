@@ -4,7 +4,8 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
@@ -96,3 +97,6 @@ class ReportReview(SQLModel, table=True):
     comment: str = ""
     reviewer_id: uuid.UUID = Field(foreign_key="users.id")
     decided_at: datetime = timestamp_field()
+    # 办结 approved although work was unfinished: what was unfinished then, and the supervisor's reason for closing.
+    unfinished: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]"))
+    override_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

@@ -29,6 +29,7 @@ from backend.reports.common import (
     local_today,
     report_state_label,
 )
+from backend.reports.completion import unfinished_work
 from backend.reports.models import (
     ProgressReport,
     ReportContribution,
@@ -80,6 +81,7 @@ class ReportView:
     actuals: list[ActualView] = field(default_factory=list)
     reviews: list[ReviewView] = field(default_factory=list)
     evidence: list[EvidenceRow] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)  # a completion request's unfinished work (reports.completion)
 
     @property
     def state_text(self) -> str:
@@ -181,6 +183,11 @@ async def review_queue(session: AsyncSession, actor: Actor, *, limit: int = QUEU
                            col(ProgressReport.id)).limit(limit)
     rows = (await session.exec(query)).all()
     views = [ReportView(report, unit, task) for report, task, unit, _total in rows]
+    unfinished = await unfinished_work(session, [v.report.task_id for v in views
+                                                 if v.report.kind == ReportKind.completion])
+    for view in views:
+        if view.report.kind == ReportKind.completion:
+            view.unfinished = unfinished.get(view.report.task_id, [])
     queue = ReviewQueue(await _with_details(session, views))
     queue.total = rows[0][3] if rows else 0
     return queue

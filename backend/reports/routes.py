@@ -248,14 +248,16 @@ async def _render_queue(request: Request, session, actor: Actor, *, status_code:
 
 
 async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID, decide, *, approve: bool,
-                  comment: str, version: str, next_url: str):
+                  comment: str, version: str, next_url: str, **extra: str):
     try:
-        await decide(session, actor, report_id, approve=approve, comment=comment, version=_version(version, -1))
+        await decide(session, actor, report_id, approve=approve, comment=comment, version=_version(version, -1),
+                     **extra)
     except DomainError as error:
         unless_correctable(error)
         errors = {"__all__": error.message, f"row-{report_id}": error.message}
+        values = {f"comment-{report_id}": comment} | {f"{k}-{report_id}": v for k, v in extra.items()}
         return await _render_queue(request, session, actor, status_code=error.status_code, errors=errors,
-                                   values={f"comment-{report_id}": comment})
+                                   values=values)
     url = safe_next(next_url, "/reviews")
     return see_other(request, url + ("&" if "?" in url else "?") + "notice=decided")
 
@@ -289,9 +291,11 @@ async def completion_decision_page(
     request: Request, session: DbSession, actor: CurrentActor, report_id: uuid.UUID,
     decision: Annotated[str, Form()] = "", comment: Annotated[str, Form()] = "",
     version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
+    override_reason: Annotated[str, Form()] = "",
 ):
     return await _decide(request, session, actor, report_id, reports.decide_completion,
-                         approve=decision == "approve", comment=comment, version=version, next_url=next)
+                         approve=decision == "approve", comment=comment, version=version, next_url=next,
+                         override_reason=override_reason)
 
 
 @pages.get("/reviews")
@@ -467,6 +471,10 @@ class DecisionIn(BaseModel):
     version: int
 
 
+class CompletionDecisionIn(DecisionIn):
+    override_reason: str = ""  # required to approve while work is unfinished
+
+
 class CompletionIn(BaseModel):
     summary: str
     version: int
@@ -541,9 +549,10 @@ async def api_request_completion(session: DbSession, actor: ApiActor, task_id: u
 
 
 @api.post("/reports/{report_id}/completion", response_model=ReportPublic)
-async def api_decide_completion(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: DecisionIn):
+async def api_decide_completion(session: DbSession, actor: ApiActor, report_id: uuid.UUID,
+                                body: CompletionDecisionIn):
     report = await reports.decide_completion(session, actor, report_id, approve=body.approve, comment=body.comment,
-                                             version=body.version)
+                                             version=body.version, override_reason=body.override_reason)
     return await _public_of(session, actor, report)
 
 

@@ -1,4 +1,4 @@
-"""季点评 pages: the list (and opening one by hand), the rating sheet with one form per unit, leaders' remarks,
+"""季点评 pages: the list (and opening one by hand), the rating sheet of all units with one save, leaders' remarks,
 publishing, and the quarter's summary with its .xlsx. Routes parse the form, call one service, and redirect."""
 
 import uuid
@@ -24,7 +24,7 @@ pages = APIRouter(tags=["reviews"], include_in_schema=False)
 
 
 def _notices() -> dict[str, str]:
-    return {"rated": _("已保存该单位的评价。"), "remarked": _("已添加点评意见。"),
+    return {"rated": _("已保存评价。"), "remarked": _("已添加点评意见。"),
             "published": _("季度点评已发布，各单位已收到通知。"), "opened": _("季度点评已开启，请逐单位评价。")}
 
 
@@ -35,9 +35,9 @@ def _labels() -> dict[str, Any]:
 
 
 async def _sheet(request: Request, session, actor, review_id: uuid.UUID, *, error: DomainError | None = None,
-                 values: dict | None = None, unit_id: uuid.UUID | None = None):
+                 values: dict | None = None, typed: bool = False):
     view = await reviews.review_view(session, actor, review_id)
-    context = {"v": view, **_labels(), "values": values or {}, "error_unit": unit_id}
+    context = {"v": view, **_labels(), "values": values or {}, "typed": typed, "sheet_key": reviews.sheet_key}
     if error is None:
         return render(request, "reviews/review.html", context)
     context["errors"] = {error.field or "__all__": error.message}
@@ -72,26 +72,32 @@ async def review_page(request: Request, session: DbSession, actor: CurrentActor,
     return await _sheet(request, session, actor, review_id)
 
 
-@pages.post("/quarterly/{review_id}/units/{unit_id}")
-async def rate_page(request: Request, session: DbSession, actor: CurrentActor, review_id: uuid.UUID,
-                    unit_id: uuid.UUID):
-    """One submit per unit: every task of the unit rated (or left blank) with its comment."""
+@pages.post("/quarterly/{review_id}/ratings")
+async def rate_page(request: Request, session: DbSession, actor: CurrentActor, review_id: uuid.UUID):
+    """The whole sheet in one save: every unit's tasks rated (or left blank) with their comments."""
     form = await request.form()
-    entries: dict[str, reviews.RatingEntry] = {}
+    entries: dict[tuple[uuid.UUID, str], reviews.RatingEntry] = {}
     typed: dict[str, str] = {}
     for key in form:
-        if str(key).startswith("rating-"):
-            task_key = str(key)[7:]
-            entry = reviews.RatingEntry(str(form.get(key) or ""), str(form.get(f"comment-{task_key}") or ""),
-                                        str(form.get(f"seen-{task_key}") or ""))
-            entries[task_key] = entry
-            typed[f"rating-{task_key}"], typed[f"comment-{task_key}"] = entry.raw, entry.comment
+        if not str(key).startswith("rating-"):
+            continue
+        row_key = str(key)[7:]
+        unit_key, _sep, task_key = row_key.partition("_")
+        try:
+            unit_id = uuid.UUID(unit_key)
+        except ValueError:
+            continue  # not a row of the sheet; a row missing from the sheet is refused by the service
+        entry = reviews.RatingEntry(str(form.get(key) or ""), str(form.get(f"comment-{row_key}") or ""),
+                                    str(form.get(f"seen-{row_key}") or ""))
+        entries[unit_id, task_key] = entry
+        typed[f"rating-{row_key}"], typed[f"comment-{row_key}"] = entry.raw, entry.comment
     try:
-        await reviews.rate_unit(session, actor, review_id, unit_id, entries, version=form_version(form.get("version")))
+        changed = await reviews.rate_sheet(session, actor, review_id, entries,
+                                           version=form_version(form.get("version")))
     except DomainError as error:
         unless_correctable(error)
-        return await _sheet(request, session, actor, review_id, error=error, values=typed, unit_id=unit_id)
-    return see_other(request, f"/quarterly/{review_id}?notice=rated#unit-{unit_id}")
+        return await _sheet(request, session, actor, review_id, error=error, values=typed, typed=True)
+    return see_other(request, f"/quarterly/{review_id}?notice=rated&n={changed}")
 
 
 @pages.post("/quarterly/{review_id}/remarks")

@@ -307,60 +307,85 @@ async def rate_unit(
     session: AsyncSession, actor: Actor, review_id: uuid.UUID, unit_id: uuid.UUID, entries: dict[str, RatingEntry],
     *, version: int | None,
 ) -> int:
-    """Rates one unit's tasks in one submit (what a supervisor does on a phone). Every row is checked before any is
-    saved; a blank row is "not rated" (clearing an earlier rating). Returns how many rows are rated now."""
+    """Rates one unit's tasks in one submit (`entries` keyed by task id). Returns how many rows are rated now."""
+    if await session.get(Unit, unit_id) is None:
+        raise NotFound(_("找不到该单位。"))
+    await rate_sheet(session, actor, review_id, {(unit_id, key): entry for key, entry in entries.items()},
+                     version=version, unit_id=unit_id)
+    return len((await session.exec(select(QuarterlyRating.id).where(
+        QuarterlyRating.review_id == review_id, QuarterlyRating.unit_id == unit_id))).all())
+
+
+def sheet_key(unit_id: uuid.UUID | str, task_id: uuid.UUID | str) -> str:
+    """A row's key on the whole sheet (a task led by one unit and carried by another appears twice)."""
+    return f"{unit_id}_{task_id}"
+
+
+async def rate_sheet(
+    session: AsyncSession, actor: Actor, review_id: uuid.UUID, entries: dict[tuple[uuid.UUID, str], RatingEntry],
+    *, version: int | None, unit_id: uuid.UUID | None = None,
+) -> int:
+    """Rates the whole sheet — every unit, every task — in one save (`entries` keyed by (unit id, task id)), all
+    or nothing: every row is checked before any is saved; a blank row is "not rated" (clearing an earlier rating);
+    a row someone else rated since the page was shown refuses the whole save (nothing is overwritten) and the same
+    form sent twice changes nothing. `unit_id` limits the sheet to one unit. Returns how many rows changed."""
     review = await get_review(session, actor, review_id, lock=True)
     actor.require("reviews.rate")
     _check_draft(review, version)
-    unit = await session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFound(_("找不到该单位。"))
-    allowed = {row[0]: row for row in await _rows(session, review, actor.timezone, unit_id)}
-    existing = {r.task_id: r for r in (await session.exec(select(QuarterlyRating).where(
-        QuarterlyRating.review_id == review.id, QuarterlyRating.unit_id == unit_id))).all()}
-    parsed: dict[uuid.UUID, tuple] = {}
-    for key, entry in entries.items():
+    allowed = {(row[1], row[0]): row for row in await _rows(session, review, actor.timezone, unit_id)}
+    ratings = select(QuarterlyRating).where(QuarterlyRating.review_id == review.id)
+    if unit_id is not None:
+        ratings = ratings.where(QuarterlyRating.unit_id == unit_id)
+    existing = {(r.unit_id, r.task_id): r for r in (await session.exec(ratings)).all()}
+    parsed: dict[tuple[uuid.UUID, uuid.UUID], tuple] = {}
+    for (row_unit, key), entry in entries.items():
         try:
             task_id = uuid.UUID(key)
         except ValueError:
             task_id = None
-        if task_id not in allowed:
-            raise InvalidInput(_("所评任务不在%(unit)s本季度的点评范围内，请刷新页面后重新填写。", unit=unit.name))
-        number = allowed[task_id][2]
-        current = existing.get(task_id)
-        value = parse_rating(review.scale, entry.raw, field=f"rating-{task_id}", label=number)
-        comment = clean_text(entry.comment, _("%(number)s 的评语", number=number), f"comment-{task_id}")
+        pair = (row_unit, task_id)
+        if pair not in allowed:
+            raise InvalidInput(_("所评任务不在本季度的点评范围内，请刷新页面后重新填写。"))
+        _task, _unit, number, _title, unit_name, _kind = allowed[pair]
+        label = number if unit_id is not None else f"{unit_name} {number}"
+        field = str(task_id) if unit_id is not None else sheet_key(row_unit, task_id)
+        current = existing.get(pair)
+        value = parse_rating(review.scale, entry.raw, field=f"rating-{field}", label=label)
+        comment = clean_text(entry.comment, _("%(number)s 的评语", number=label), f"comment-{field}")
         unchanged = (current is None and value is None) or (
             current is not None and value is not None and (current.grade, current.score, current.comment) == (
                 *value, comment))
         if not unchanged and entry.seen != (current.rated_at.isoformat() if current else ""):
             raise Conflict(_("%(number)s 的评价在您打开页面后已被他人修改，请刷新页面查看后再评。"
-                             "您这次填写的内容没有保存。", number=number))
+                             "您这次填写的内容没有保存。", number=label))
         if not unchanged:
-            parsed[task_id] = (value, comment)
+            parsed[pair] = (value, comment)
     moment = now()
     changed: dict[str, object] = {}
-    for task_id, (value, comment) in parsed.items():
-        current = existing.get(task_id)
+    for (row_unit, task_id), (value, comment) in parsed.items():
+        current = existing.get((row_unit, task_id))
+        key = str(task_id) if unit_id is not None else sheet_key(row_unit, task_id)
         if value is None:
             await session.delete(current)
-            changed[str(task_id)] = None
+            changed[key] = None
             continue
         grade, score = value
         rating = current or QuarterlyRating(tenant_id=actor.tenant_id, review_id=review.id, task_id=task_id,
-                                            unit_id=unit_id, score=score, rated_by=actor.user_id)
+                                            unit_id=row_unit, score=score, rated_by=actor.user_id)
         rating.grade, rating.score, rating.comment = grade, score, comment
         rating.rated_by, rating.rated_at = actor.user_id, moment
         session.add(rating)
-        changed[str(task_id)] = {"grade": str(grade) if grade else None, "score": score}
+        changed[key] = {"grade": str(grade) if grade else None, "score": score}
     await session.flush()
     if changed:
+        quarter = quarter_label(review.year, review.quarter)
+        units = {allowed[pair][4] for pair in parsed}
+        summary = (_("%(q)s点评：评价%(unit)s %(n)s 项", q=quarter, unit=next(iter(units)), n=len(changed))
+                   if unit_id is not None else
+                   _("%(q)s点评：一次保存 %(u)s 个单位的评价 %(n)s 项", q=quarter, u=len(units), n=len(changed)))
         await record(session, actor, "review.rate", object_type="quarterly_review", object_id=review.id,
-                     summary=_("%(q)s点评：评价%(unit)s %(n)s 项", q=quarter_label(review.year, review.quarter),
-                               unit=unit.name, n=len(changed)),
-                     details={"unit_id": str(unit_id), "ratings": changed})
-    return len((await session.exec(select(QuarterlyRating.id).where(
-        QuarterlyRating.review_id == review.id, QuarterlyRating.unit_id == unit_id))).all())
+                     summary=summary, details={"unit_id": str(unit_id) if unit_id else None, "ratings": changed})
+    return len(changed)
 
 
 async def add_remark(session: AsyncSession, actor: Actor, review_id: uuid.UUID, *, text_: str,

@@ -84,7 +84,7 @@ def workbook(data: Ledger) -> bytes:
     _sheet(book, _("进展报送"), report_header, [
         [r.period_text, r.unit, r.state_text, _("是") if r.report.late else "", r.report.progress, r.report.problems,
          r.report.next_steps, r.report.support_needed, r.report.percent, localtime(r.report.submitted_at),
-         "；".join(f"{v.reviewer}：{v.review.comment}" for v in r.reviews if v.review.comment)]
+         "；".join(_review_text(v) for v in r.reviews if v.review.comment or v.review.override_reason)]
         for r in data.reports
     ])
     evidence_header = [_("文件"), _("类型"), _("覆盖期间"), _("上传人"), _("上传时间"), _("SHA-256"), _("状态")]
@@ -109,6 +109,15 @@ def covered_period(evidence) -> str:
     if start:
         return _("%(day)s 起", day=start)
     return _("至 %(day)s", day=end) if end else ""
+
+
+def _review_text(v) -> str:
+    """A decision's comment and, for a 办结 approved with work unfinished, what was unfinished and why it closed."""
+    text = f"{v.reviewer}：{v.review.comment}"
+    if v.review.override_reason:
+        text += _("（办结时尚有未完成：%(list)s；办结理由：%(reason)s）", list="；".join(v.review.unfinished),
+                  reason=v.review.override_reason)
+    return text
 
 
 def entry_name(index: int, filename: str) -> str:

@@ -26,13 +26,16 @@ def compute_light(facts: LightInput, today: date) -> tuple[Light, str]:
     """The light and the reason shown beside it; the first rule that applies wins."""
     if facts.state in (TaskState.done, TaskState.cancelled):
         return Light.green, _("已办结") if facts.state == TaskState.done else _("已取消")
+    # 待交办 (never handed out, or sent back by its lead unit): no unit's clock runs yet, so no red light.
+    if facts.state == TaskState.unassigned:
+        return Light.green, _("待交办，交办后开始计时")
+    if facts.state == TaskState.sent_back:
+        return Light.yellow, _("被单位退回，待重新交办")
     if today > facts.deadline and facts.state != TaskState.completion_requested:
         return Light.red, _counted(_("已超过时限 %(n)s 个工作日", n=max(1, workdays_between(facts.deadline, today))),
                                    facts.deadline, today)
     if facts.report_due and today > add_workdays(facts.report_due, SILENT_RED_WORKDAYS):
         return Light.red, _("进展报送逾期超过 %(n)s 个工作日", n=SILENT_RED_WORKDAYS)
-    if facts.state == TaskState.sent_back:
-        return Light.yellow, _("被单位退回，待重新交办")
     if facts.returned:
         return Light.yellow, _("报送被退回，待修改后重新报送")
     if facts.report_due and today > facts.report_due:

@@ -1,7 +1,7 @@
 """Tasks: creation from published plan items (and later ad-hoc), numbering, and reading them back."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
@@ -24,6 +24,7 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
+from backend.tasks.states import StateCounts, count_states
 from backend.tenancy.models import Role, Unit
 
 NUMBER_PREFIX = "督"
@@ -174,42 +175,22 @@ async def assign_units(
     return task
 
 
-@dataclass
-class TaskSummary:
-    total: int = 0
-    unassigned: int = 0
-    open: int = 0
-    done: int = 0
-    overdue: int = 0
+@dataclass(frozen=True)
+class TaskSummary(StateCounts):
+    """The home page's counters: the counted states (backend/tasks/states.py) and whether any plan exists."""
+
     plans: int = 0
-    overdue_original: int = 0
-
-    @property
-    def completion_rate(self) -> int:
-        """Done among the tasks counted (a unit's own: led or responsible, never only co-operated)."""
-        return round(100 * self.done / self.total) if self.total else 0
 
 
-async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSummary:
-    """Counts for the home page: the whole bureau, or the tasks of the member's own unit. One query."""
+async def summary(session: AsyncSession, actor: Actor, *, today: date, year: int | None = None) -> TaskSummary:
+    """Counts for the home page: the whole bureau, or the tasks the member's own unit leads or is responsible for
+    (optionally of one plan year). Two statements."""
     from backend.plans.models import Plan
 
-    closed = (TaskState.done, TaskState.cancelled)
-    query = select(
-        func.count(),
-        func.count().filter(Task.state == TaskState.unassigned),
-        func.count().filter(col(Task.state).not_in(closed)),
-        func.count().filter(Task.state == TaskState.done),
-        func.count().filter(col(Task.state).not_in(closed), Task.deadline < today),
-        select(func.count()).select_from(Plan).scalar_subquery(),
-        func.count().filter(col(Task.state).not_in(closed), Task.original_deadline < today),
-    ).select_from(Task)
-    if actor.unit_id is not None and not actor.can("tasks.assign"):
-        # Co-operating on a task does not make it the unit's own: it would distort the unit's completion rate.
-        units_tasks = select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id,
-                                                           TaskAssignment.kind != AssignmentKind.cooperating)
-        query = query.where(col(Task.id).in_(units_tasks))
-    return TaskSummary(*(await session.exec(query)).one())
+    own_unit = actor.unit_id if actor.unit_id is not None and not actor.can("tasks.assign") else None
+    counts = await count_states(session, today=today, year=year, unit_id=own_unit)
+    plans = (await session.exec(select(func.count()).select_from(Plan))).one()
+    return TaskSummary(**asdict(counts), plans=plans)
 
 
 def sees_all_tasks(actor: Actor) -> bool:

@@ -1,5 +1,5 @@
-"""The rating sheet and the results page on a 390-px phone in Chromium: nothing scrolls sideways, one form per
-unit is filled and sent with one tap, and each term of each unit is on screen."""
+"""The rating sheet and the results page on a 390-px phone in Chromium: nothing scrolls sideways, the whole sheet
+(every unit) is filled and saved with one tap, and each term of each unit is on screen."""
 
 import os
 
@@ -20,22 +20,25 @@ async def _fits(page) -> None:
     assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
 
 
-async def test_rating_a_unit_and_reading_the_results_on_a_phone(phone_page, live_server, world: World, clock):
+async def test_rating_every_unit_in_one_save_and_reading_the_results_on_a_phone(phone_page, live_server,
+                                                                                 world: World, clock):
     page = phone_page
     await sign_in(page, world.bureau, Role.supervisor)
     await page.goto(f"/quarterly/{world.reviews[3]}")
     await _fits(page)
-    unit = page.locator(f"#unit-{world.units['C']}")
-    rating = unit.get_by_label(f"{world.tasks['T4'].number} 的评价")
+    t1, t4 = world.tasks["T1"].number, world.tasks["T4"].number
+    rating = page.get_by_label(f"第二中学 {t4} 的评价")
     await expect(rating).to_have_value("100")
     await rating.fill("88")
-    await unit.get_by_label(f"{world.tasks['T4'].number} 的评语").fill("稳步推进")
+    await page.get_by_label(f"第二中学 {t4} 的评语").fill("稳步推进")
+    await page.get_by_label(f"办公室 {t1} 的评价").fill("91")
     if SHOTS:
         await page.screenshot(path=f"{SHOTS}/quarterly-phone.png", full_page=True)
-    await unit.get_by_role("button", name="保存本单位的评价").click()
-    await expect(page.locator(".alert.ok")).to_contain_text("已保存该单位的评价")
-    await expect(page.locator(f"#unit-{world.units['C']}").get_by_label(
-        f"{world.tasks['T4'].number} 的评价")).to_have_value("88")
+    await expect(page.get_by_role("button", name="保存全部评价")).to_have_count(1)  # one save for the sheet
+    await page.get_by_role("button", name="保存全部评价").click()
+    await expect(page.locator(".alert.ok")).to_contain_text("本次改动 2 项评价")
+    await expect(page.get_by_label(f"第二中学 {t4} 的评价")).to_have_value("88")
+    await expect(page.get_by_label(f"办公室 {t1} 的评价")).to_have_value("91")
 
     clock(local(YEAR + 1, 1, 5))
     assessment = await call(world.tenant_id, assessments.open_assessment, world.actor(Role.supervisor), year=YEAR)

@@ -34,6 +34,13 @@ async def test_upload_preview_edit_publish_on_a_phone(phone_page, live_server, b
     await page.wait_for_load_state()
     assert "2019-05-31" in await page.locator("article.item").first.inner_text()
 
+    # A 2019 plan published in a later year, with a past 时限 typed in: nothing is published until the dates are
+    # confirmed, and the page says how many tasks would be born overdue.
+    await page.get_by_role("button", name="发布").click()
+    await page.wait_for_load_state()
+    assert "这是 2019 年的工作要点" in await page.locator(".alert.error").inner_text()
+    assert "一生成就已超过时限" in await page.locator(".alert.error").inner_text()
+    await page.get_by_label("我已核对年份和时限，按此发布").check()
     await page.get_by_role("button", name="发布").click()
     await page.wait_for_url("**/plans/*?created=*")
     assert "已发布" in await page.locator(".alert.ok").inner_text()

@@ -11,6 +11,7 @@ report form's own photo slots (one screen for a report with photos) are walked i
 """
 
 import io
+import os
 import re
 import shutil
 import uuid
@@ -33,6 +34,7 @@ from tests.browser.conftest import PHONE, sign_in
 from tests.support.fixtures import Bureau
 
 PHONE_WIDTH = 390
+SHOTS = os.environ.get("LUOSHI_SCREENSHOTS")  # a folder: the pages are saved there to be looked at
 TITLE = "新改扩建中小学26所"
 PROGRESS = "已完成3所学校的选址论证，第一批2所已开工。"
 FIXED_PROGRESS = "已完成3所学校的选址论证，第一批2所已开工：实验小学北校区、城东中学。现场照片见佐证材料。"
@@ -41,6 +43,7 @@ NEXT_STEPS = "协调自然资源部门加快用地审批，6月底前完成全�
 RETURN_COMMENT = "请写明已开工学校的名称，并附现场照片说明。"
 SUMMARY = "26所学校的规划已全部完成并通过评审，佐证材料已上传。"
 NEEDS_COMMENT = "退回时必须填写意见"
+OVERRIDE_REASON = "规划已全部通过评审，开工数量以年终统计为准。"
 
 
 def _jpeg(path: Path) -> Path:
@@ -222,10 +225,19 @@ async def test_report_loop_on_phones(browser, live_server, bureau, tmp_path):
         assert (await _report(bureau, task_id, ReportKind.completion)).state == ReportState.awaiting_unit_head
         await _head_approves(head)
 
-        # (7) The supervisor approves the 办结; the task page says 已办结.
+        # (7) The supervisor sees what is unfinished (the target's actual was never reported), is asked for a
+        # reason to close anyway, gives it and approves the 办结; the task page says 已办结.
         row = await _queue_row(supervisor)
         await expect(row).to_contain_text("办结申请")
         await expect(row).to_contain_text(SUMMARY)
+        await expect(row.locator(".unfinished")).to_contain_text("目标“")
+        await row.get_by_role("button", name=re.compile("^批准办结")).click()
+        await supervisor.wait_for_load_state()
+        row = supervisor.locator("article.review-row", has_text=TITLE)
+        await expect(row.locator(".field-error")).to_contain_text("请填写办结理由")
+        if SHOTS:
+            await supervisor.screenshot(path=f"{SHOTS}/completion-check-phone.png", full_page=True)
+        await row.get_by_label(re.compile("^办结理由")).fill(OVERRIDE_REASON)
         await row.get_by_role("button", name=re.compile("^批准办结")).click()
         await supervisor.wait_for_url("**/reviews?notice=decided")
         await expect(supervisor.locator("article.review-row", has_text=TITLE)).to_have_count(0)
@@ -243,7 +255,8 @@ async def test_report_loop_on_phones(browser, live_server, bureau, tmp_path):
 
     async with unit_of_work(bureau.tenant.id) as session:
         done = (await session.exec(select(Task).where(Task.id == task_id))).one()
-        assert done.state == TaskState.done and done.progress == 100 and done.done_at is not None
+        # Progress stays what the school reported (40%): 办结 closes the task, it does not measure it.
+        assert done.state == TaskState.done and done.progress == 40 and done.done_at is not None
         periodic = (await session.exec(select(ProgressReport).where(
             ProgressReport.task_id == task_id, ProgressReport.kind == ReportKind.periodic))).one()
         assert periodic.progress == FIXED_PROGRESS and periodic.state == ReportState.accepted

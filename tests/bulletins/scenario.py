@@ -107,7 +107,7 @@ async def build(bureau: Bureau, clock) -> Scenario:
     clock(at(y, 2, 20))
     async with unit_of_work(tid) as session:
         await reports.decide_completion(session, supervisor, request.id, approve=True, comment="同意办结",
-                                        version=request.version)
+                                        version=request.version, override_reason="经核对同意办结")
     mar_t1 = await _file(tid, clock, office_staff, t1, f"{y}-03", at(y, 3, 26))
     await _file(tid, clock, office_staff, t2, f"{y}-03", at(y, 3, 5))
     returned = await _file(tid, clock, school_staff, t2, f"{y}-03", at(y, 3, 30))

@@ -52,8 +52,8 @@ async def test_a_unit_reads_the_bulletin_on_a_phone(phone_page, bureau, clock):
     await expect(row).to_contain_text("第二中学")
     assert (await row.locator("td").all_inner_texts())[:5] == ["1", "0", "0", "0", "1"]
     # The lights' chart has its numbers beside it in a table, and is an image with a name.
-    await expect(page.get_by_role("img", name="在办任务红黄绿灯", exact=False)).to_be_visible()
-    lights = page.get_by_role("table", name="表1 在办任务红黄绿灯", exact=False)
+    await expect(page.get_by_role("img", name="推进中任务红黄绿灯", exact=False)).to_be_visible()
+    lights = page.get_by_role("table", name="表1 推进中任务", exact=False)
     await lights.scroll_into_view_if_needed()
     await expect(lights).to_be_visible()
     await expect(page.get_by_role("table", name="表3", exact=False)).to_be_attached()

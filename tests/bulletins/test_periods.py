@@ -73,7 +73,7 @@ async def test_done_and_sent_back_assignments_owe_nothing(bureau, clock):
     clock(at(y, 1, 22))
     async with unit_of_work(bureau.tenant.id) as session:
         await reports.decide_completion(session, supervisor, request.id, approve=True, comment="",
-                                        version=request.version)
+                                        version=request.version, override_reason="经核对同意办结")
         march = await unit_report_counts(session, bureau.tenant.id, date(y, 3, 1), date(y, 3, 31))
     # March: the school owes nothing (the shared task is done, the other was sent back); the office, responsible
     # on the shared task, owes nothing after its 办结 on 01-22 either — only its plan task 深化理论学习 (1 due).

@@ -51,7 +51,7 @@ async def test_import_edit_publish_through_the_api(client, bureau, other_bureau)
     other = await _headers(other_bureau, Role.admin)
     assert (await client.get(f"/api/v1/plan-imports/{draft['id']}", headers=other)).status_code == 404
     published = await client.post(f"/api/v1/plan-imports/{draft['id']}/publish", headers=headers,
-                                  json={"version": edited.json()["version"]})
+                                  json={"version": edited.json()["version"], "confirm_dates": True})
     assert published.status_code == 200 and published.json()["created"] > 0
     plans = (await client.get("/api/v1/plans", headers=headers)).json()
     assert published.json()["plan"]["id"] in [p["id"] for p in plans]

@@ -58,8 +58,9 @@ async def test_upload_preview_edit_publish(signed_in, bureau):
     }, page=f"/plans/imports/{import_id}")
 
     draft = await _draft(bureau, import_id)
-    published = await post_form(client, f"/plans/imports/{import_id}/publish", {"version": draft.version},
-                                 page=f"/plans/imports/{import_id}")
+    published = await post_form(client, f"/plans/imports/{import_id}/publish",
+                                {"version": draft.version, "confirm_dates": "1"},
+                                page=f"/plans/imports/{import_id}")
     assert published.status_code == 303
     plan_url = published.headers["location"].split("?")[0]
     plan_page = await client.get(plan_url)
@@ -90,14 +91,16 @@ async def test_same_document_again_is_offered_as_update(signed_in, bureau):
     assert _import_id(await _upload(client, "002_667994beb315eca0.txt")) == import_id  # the open draft again
     draft = await _draft(bureau, import_id)
     if not draft.document["title"]:  # sample 002 has no title line: publishing asks for one
-        refused = await post_form(client, f"/plans/imports/{import_id}/publish", {"version": draft.version},
+        refused = await post_form(client, f"/plans/imports/{import_id}/publish",
+                                  {"version": draft.version, "confirm_dates": "1"},
                                   page=f"/plans/imports/{import_id}")
         assert refused.status_code == 422 and "请先填写计划标题" in refused.text
         await post_form(client, f"/plans/imports/{import_id}/edit", {
             "operation": "meta", "title": "2020年未央区教育工作要点", "issuer": draft.document["issuer"] or "",
             "year": draft.document["year"], "version": draft.version}, page=f"/plans/imports/{import_id}")
         draft = await _draft(bureau, import_id)
-    published = await post_form(client, f"/plans/imports/{import_id}/publish", {"version": draft.version},
+    published = await post_form(client, f"/plans/imports/{import_id}/publish",
+                                {"version": draft.version, "confirm_dates": "1"},
                                 page=f"/plans/imports/{import_id}")
     assert published.status_code == 303
     again = _import_id(await _upload(client, "002_667994beb315eca0.txt"))
@@ -105,7 +108,8 @@ async def test_same_document_again_is_offered_as_update(signed_in, bureau):
     preview = await client.get(f"/plans/imports/{again}")
     assert "已发布过这份工作要点" in preview.text
     second = await _draft(bureau, again)
-    result = await post_form(client, f"/plans/imports/{again}/publish", {"version": second.version},
+    result = await post_form(client, f"/plans/imports/{again}/publish",
+                             {"version": second.version, "confirm_dates": "1"},
                              page=f"/plans/imports/{again}")
     assert "created=0" in result.headers["location"]
     async with unit_of_work(bureau.tenant.id) as session:
@@ -121,7 +125,8 @@ async def test_owners_in_text_become_assignments(signed_in, bureau):
     response = await client.post("/plans/import", data={"csrf_token": token, "pasted": text})
     import_id = _import_id(response)
     draft = await _draft(bureau, import_id)
-    published = await post_form(client, f"/plans/imports/{import_id}/publish", {"version": draft.version},
+    published = await post_form(client, f"/plans/imports/{import_id}/publish",
+                                {"version": draft.version, "confirm_dates": "1"},
                                 page=f"/plans/imports/{import_id}")
     plan_id = published.headers["location"].split("?")[0].rsplit("/", 1)[-1]
     async with unit_of_work(bureau.tenant.id) as session:
@@ -164,7 +169,8 @@ async def test_roles_without_the_right_and_other_bureaus(signed_in, bureau, othe
     assert (await staff.get(f"/plans/imports/{import_id}")).status_code == 403
     stranger = await signed_in(other_bureau, Role.admin)
     assert (await stranger.get(f"/plans/imports/{import_id}")).status_code == 404
-    edit = await post_form(stranger, f"/plans/imports/{import_id}/publish", {"version": 1}, page="/plans")
+    edit = await post_form(stranger, f"/plans/imports/{import_id}/publish",
+                           {"version": 1, "confirm_dates": "1"}, page="/plans")
     assert edit.status_code == 404
     async with unit_of_work(bureau.tenant.id) as session:
         draft = await plans.get_import(session, bureau.actors[Role.admin], uuid.UUID(import_id))
@@ -175,7 +181,8 @@ async def test_search_across_scripts(signed_in, bureau):
     client = await signed_in(bureau, Role.admin)
     import_id = _import_id(await _upload(client, "000_c7232f6de0a13980.txt"))  # written in traditional characters
     draft = await _draft(bureau, import_id)
-    published = await post_form(client, f"/plans/imports/{import_id}/publish", {"version": draft.version},
+    published = await post_form(client, f"/plans/imports/{import_id}/publish",
+                                {"version": draft.version, "confirm_dates": "1"},
                                 page=f"/plans/imports/{import_id}")
     plan_url = published.headers["location"].split("?")[0]
     simplified = await client.get(plan_url, params={"q": "党建引领"})

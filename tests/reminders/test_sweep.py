@@ -263,7 +263,10 @@ async def test_weekly_overview_reaches_leaders_on_monday(smtp, receiver):
     [overview] = [body["content"]["text"] for _p, _q, body in receiver.to("bureau") if "每周概览" in str(body)]
     # Overdue: this task (school) and the fixture plan's 2024 task led by the office with the school's help.
     assert "超期较多的单位：\n· 实验小学：超期 2 项\n· 办公室：超期 1 项" in overview
-    assert "红灯 2 项" in overview  # the plan's two 2024 tasks; this one turns red at the lights' next run
+    # The plan's 2024 task handed to the office is red; its unassigned one counts as 待交办, not red nor overdue; this
+    # one turns red at the lights' next run.
+    assert "推进中（已交办、未办结）2 项，其中超期（已过时限、仍未办结）2 项、红灯 1 项" in overview
+    assert "待交办（尚未交给单位）1 项" in overview
 
 
 async def test_sweep_of_one_bureau_never_touches_another(smtp):

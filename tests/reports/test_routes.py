@@ -259,10 +259,22 @@ async def test_completion_is_requested_and_approved_on_pages(loop, browser):
     queue = main(await supervisor.get("/reviews"))
     request = (await run(loop, reports.review_queue, loop.supervisor))[0].report
     assert "办结申请" in queue and f'action="/reports/{request.id}/completion"' in queue
+    # Before deciding the supervisor sees what is unfinished; approving without a reason is refused, text kept.
+    assert "以下事项尚未完成" in queue and "目标“一是开展专题学习不少于12次”：目前 未填报，目标 12次" in queue
+    assert "工作措施 2 项中已勾选 0 项" in queue and "配合单位 实验小学：未签收，也未报送任何进展" in queue
+    refused = await supervisor.post(f"/reports/{request.id}/completion",
+                                    {"decision": "approve", "version": str(request.version), "comment": "同意"})
+    assert refused.status_code == 422 and "请填写办结理由" in refused.text and ">同意</textarea>" in refused.text
+    assert (await task_of(loop)).state == "completion_requested"
     approved = await supervisor.post(f"/reports/{request.id}/completion",
-                                     {"decision": "approve", "version": str(request.version)})
+                                     {"decision": "approve", "version": str(request.version),
+                                      "override_reason": "学习已按年度计划完成，次数以年终统计为准"})
     assert approved.status_code == 303
     assert (await task_of(loop)).state == "done"
+    ledger = main(await supervisor.get(f"/tasks/{loop.task_id}/reports"))
+    assert "办结理由：学习已按年度计划完成" in ledger and "办结时尚未完成：目标“一是开展专题学习" in ledger
+    task_page = main(await supervisor.get(f"/tasks/{loop.task_id}"))
+    assert "已办结" in task_page and "办结前最后一次报送的进度" in task_page  # not a 100% nobody reported
 
 
 async def test_bureau_roles_read_the_reports_page_but_not_the_form(loop, browser):

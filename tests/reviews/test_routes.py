@@ -1,4 +1,4 @@
-"""季点评 pages as the people who use them: open, rate one unit per submit, remark, publish, read, export."""
+"""季点评 pages as the people who use them: open, rate every unit in one save, remark, publish, read, export."""
 
 import io
 import re
@@ -13,7 +13,7 @@ from tests.assessments.world import World
 from tests.support.fixtures import post_form
 
 
-async def test_supervisor_opens_rates_a_unit_in_one_submit_and_publishes(world: World, signed_in, login_as):
+async def test_supervisor_opens_rates_every_unit_in_one_save_and_publishes(world: World, signed_in, login_as):
     supervisor = await signed_in(world.bureau, Role.supervisor)
     assert (await supervisor.get("/quarterly")).status_code == 200
     # Today is 2030-12-28 on the tests' clock: Q4 2030 can be opened by hand; a double click lands on the same one.
@@ -26,26 +26,27 @@ async def test_supervisor_opens_rates_a_unit_in_one_submit_and_publishes(world: 
     path = opened.headers["location"].split("?")[0]
     page = await supervisor.get(path)
     assert page.status_code == 200
-    t1, t2 = str(world.tasks["T1"].id), str(world.tasks["T2"].id)
-    office = world.units["A"]
-    # One form per unit, each task with a score (the rubric is now 0–100) and a comment.
-    assert f'action="{path}/units/{office}"' in page.text and f'name="rating-{t1}"' in page.text
+    office, school = world.units["A"], world.units["B"]
+    t1, t2 = f"{office}_{world.tasks['T1'].id}", f"{office}_{world.tasks['T2'].id}"
+    t3 = f"{school}_{world.tasks['T3'].id}"
+    # One form for the whole sheet, each unit's task with a score (the rubric is now 0–100) and a comment.
+    assert page.text.count(f'action="{path}/ratings"') == 1 and f'name="rating-{t1}"' in page.text
+    assert f'name="rating-{t3}"' in page.text
     version = re.search(r'name="version" value="(\d+)"', page.text).group(1)
-    bad = await post_form(supervisor, f"{path}/units/{office}", {
-        "version": version, f"rating-{t1}": "92", f"comment-{t1}": "进展快", f"seen-{t1}": "",
-        f"rating-{t2}": "一百", f"comment-{t2}": "写错了", f"seen-{t2}": ""}, page=path)
+    sheet = {"version": version, f"rating-{t1}": "92", f"comment-{t1}": "进展快", f"seen-{t1}": "",
+             f"rating-{t2}": "一百", f"comment-{t2}": "写错了", f"seen-{t2}": "",
+             f"rating-{t3}": "81", f"comment-{t3}": "学校稳步推进", f"seen-{t3}": ""}
+    bad = await post_form(supervisor, f"{path}/ratings", sheet, page=path)
     assert bad.status_code == 422 and "0 到 100" in bad.text
-    assert 'value="一百"' in bad.text and "进展快" in bad.text  # what was typed is still there
-    good = await post_form(supervisor, f"{path}/units/{office}", {
-        "version": version, f"rating-{t1}": "92", f"comment-{t1}": "进展快", f"seen-{t1}": "",
-        f"rating-{t2}": "78", f"comment-{t2}": "", f"seen-{t2}": ""}, page=path)
-    assert good.status_code == 303
+    assert 'value="一百"' in bad.text and "进展快" in bad.text and "学校稳步推进" in bad.text  # all still there
+    good = await post_form(supervisor, f"{path}/ratings", sheet | {f"rating-{t2}": "78", f"comment-{t2}": ""},
+                           page=path)
+    assert good.status_code == 303 and "n=3" in good.headers["location"]  # two units, one save
     # The same form again (a double click) changes nothing; a different value from the stale page is refused.
-    twice = await post_form(supervisor, f"{path}/units/{office}", {
-        "version": version, f"rating-{t1}": "92", f"comment-{t1}": "进展快", f"seen-{t1}": "",
-        f"rating-{t2}": "78", f"comment-{t2}": "", f"seen-{t2}": ""}, page=path)
-    assert twice.status_code == 303
-    stale = await post_form(supervisor, f"{path}/units/{office}", {
+    twice = await post_form(supervisor, f"{path}/ratings", sheet | {f"rating-{t2}": "78", f"comment-{t2}": ""},
+                            page=path)
+    assert twice.status_code == 303 and "n=0" in twice.headers["location"]
+    stale = await post_form(supervisor, f"{path}/ratings", {
         "version": version, f"rating-{t1}": "60", f"seen-{t1}": ""}, page=path)
     assert stale.status_code == 409 and "已被他人修改" in stale.text
     async with unit_of_work(world.tenant_id) as session:
@@ -53,7 +54,7 @@ async def test_supervisor_opens_rates_a_unit_in_one_submit_and_publishes(world: 
                                                                     QuarterlyReview.year == 2030))).one()
         scores = sorted((await session.exec(select(QuarterlyRating.score).where(
             QuarterlyRating.review_id == review.id))).all())
-    assert scores == [78, 92]
+    assert scores == [78, 81, 92]
     leader = await signed_in(world.bureau, Role.leader)
     assert (await post_form(leader, f"{path}/remarks", {"text": "", "version": version}, page=path)).status_code == 422
     assert (await post_form(leader, f"{path}/remarks", {"text": "四季度收官有力。", "version": version},
@@ -94,14 +95,14 @@ async def test_other_bureaus_and_roles_without_the_right(world: World, signed_in
             response = await outsider.get(url)
             assert response.status_code == 404, (role, url)
             assert "第二中学" not in response.text
-        for url, data in ((f"{path}/units/{world.units['C']}", {f"rating-{world.tasks['T4'].id}": "60"}),
+        for url, data in ((f"{path}/ratings", {f"rating-{world.units['C']}_{world.tasks['T4'].id}": "60"}),
                           (f"{path}/remarks", {"text": "越界"}), (f"{path}/publish", {})):
             assert (await post_form(outsider, url, data)).status_code == 404, (role, url)
     # In the bureau itself, a unit does not see a draft, and only supervisors rate.
     staff = await signed_in(world.bureau, Role.unit_staff)
     assert (await staff.get(path)).status_code == 404
     leader = await signed_in(world.bureau, Role.leader)
-    refused = await post_form(leader, f"{path}/units/{world.units['C']}",
-                              {f"rating-{world.tasks['T4'].id}": "60"}, page=path)
+    refused = await post_form(leader, f"{path}/ratings",
+                              {f"rating-{world.units['C']}_{world.tasks['T4'].id}": "60"}, page=path)
     assert refused.status_code == 403 and "无权" in refused.text
     assert (await post_form(leader, "/quarterly", {"year": "2030", "quarter": "3"})).status_code == 403

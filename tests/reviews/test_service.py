@@ -91,6 +91,26 @@ async def test_rating_is_checked_and_published_reviews_are_locked(world, clock):
         await call(world.tenant_id, reviews.publish_review, supervisor, q3, version=current.version - 1)
 
 
+async def test_the_whole_sheet_in_one_save_is_all_or_nothing(world, clock):
+    """Q3: 第二中学 already rated (T4, 100); 办公室 and 实验小学 rated together in one save."""
+    supervisor, q3 = world.actor(Role.supervisor), world.reviews[3]
+    a, b, c = world.units["A"], world.units["B"], world.units["C"]
+    t1, t3, t4 = (str(world.tasks[t].id) for t in ("T1", "T3", "T4"))
+    stale = {(a, t1): RatingEntry("90"), (b, t3): RatingEntry("80"), (c, t4): RatingEntry("60")}
+    with pytest.raises(Conflict):  # T4 was rated before this page was shown: nothing of the sheet is saved
+        await call(world.tenant_id, reviews.rate_sheet, supervisor, q3, stale, version=None)
+    view = await call(world.tenant_id, reviews.review_view, supervisor, q3)
+    assert sum(u.rated for u in view.units) == 1
+    fresh = stale | {(c, t4): RatingEntry("60", seen=await _seen(world, 3, "T4"))}
+    assert await call(world.tenant_id, reviews.rate_sheet, supervisor, q3, fresh, version=None) == 3
+    assert await call(world.tenant_id, reviews.rate_sheet, supervisor, q3, fresh, version=None) == 0  # twice
+    view = await call(world.tenant_id, reviews.review_view, supervisor, q3)
+    assert {u.name: u.rated for u in view.units} == {"办公室": 1, "实验小学": 1, "第二中学": 1}
+    with pytest.raises(InvalidInput) as bad:
+        await call(world.tenant_id, reviews.rate_sheet, supervisor, q3, {(a, t3): RatingEntry("70")}, version=None)
+    assert "不在本季度的点评范围内" in bad.value.message  # T3 is the school's, not the office's
+
+
 async def _seen(world, quarter, task) -> str:
     view = await call(world.tenant_id, reviews.review_view, world.actor(Role.supervisor), world.reviews[quarter])
     return next(row.seen for u in view.units for row in u.rows if row.task_id == world.tasks[task].id)

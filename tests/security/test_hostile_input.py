@@ -242,7 +242,8 @@ async def test_script_and_markup_in_every_text_field_are_shown_as_text(world, pe
         assert edited.status_code == 303, said(edited)
     shown["plan preview"] = (await p.admin.get(f"/plans/imports/{draft_id}")).text
     version = (await one(world, PlanImport, PlanImport.id == draft_id)).version
-    published = await p.admin.post(f"/plans/imports/{draft_id}/publish", {"version": str(version)})
+    published = await p.admin.post(f"/plans/imports/{draft_id}/publish",
+                                   {"version": str(version), "confirm_dates": "1"})
     assert published.status_code == 303, said(published)
     plan_url = published.headers["location"].split("?")[0]
 
@@ -475,7 +476,8 @@ async def test_a_published_plans_source_is_served_as_a_download(world, people):
     preview = await p.admin.get(f"/plans/imports/{draft_id}")
     assert "<script>alert(1)</script>" not in preview.text
     draft = await one(world, PlanImport, PlanImport.id == uuid.UUID(draft_id))
-    published = await p.admin.post(f"/plans/imports/{draft_id}/publish", {"version": str(draft.version)})
+    published = await p.admin.post(f"/plans/imports/{draft_id}/publish",
+                                   {"version": str(draft.version), "confirm_dates": "1"})
     assert published.status_code == 303, said(published)
     source = await p.admin.get(published.headers["location"].split("?")[0] + "/source")
     assert_served_safely(source)
@@ -644,7 +646,8 @@ async def test_plan_draft_edits_refuse_what_publishing_could_not_store(world, pe
     assert full_width.status_code == 303, said(full_width)
     draft = await one(world, PlanImport, PlanImport.id == draft_id)
     assert draft.document["sections"][0]["items"][0]["targets"][0]["value"] == 12
-    published = await p.admin.post(f"/plans/imports/{draft_id}/publish", {"version": str(draft.version)})
+    published = await p.admin.post(f"/plans/imports/{draft_id}/publish",
+                                   {"version": str(draft.version), "confirm_dates": "1"})
     assert published.status_code == 303, said(published)
 
 

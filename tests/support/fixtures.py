@@ -90,7 +90,7 @@ async def create_bureau(name: str | None = None, *, whole_loop: bool = False, em
         await tenancy.invite(session, admin, display_name="待邀请人", role=Role.unit_staff, unit_id=school.id)
         await create_api_token(session, actors[Role.supervisor], name="脚本")
         draft = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN)
-        await plans.publish(session, admin, draft.id, version=draft.version)
+        await plans.publish(session, admin, draft.id, version=draft.version, confirm_dates=True)
         # Tests run at any hour: the test bureau keeps no quiet hours unless a test sets them.
         await reminders.update_policy(session, admin, policy_form(quiet_start="00:00", quiet_end="00:00"))
         if whole_loop:

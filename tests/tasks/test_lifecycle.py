@@ -47,6 +47,10 @@ def test_working_days_follow_the_official_calendar():
      date(2026, 3, 2), "red"),  # overdue
     (dict(state="done", deadline=date(2026, 2, 27), progress=100, report_due=None, returned=False),
      date(2026, 3, 2), "green"),
+    (dict(state="unassigned", deadline=date(2024, 6, 30), progress=0, report_due=None, returned=False),
+     date(2026, 3, 2), "green"),  # 待交办: no unit's clock runs, however old the deadline (was red from birth)
+    (dict(state="sent_back", deadline=date(2026, 2, 27), progress=0, report_due=None, returned=False),
+     date(2026, 3, 2), "yellow"),  # back with the supervisors, waiting to be handed out again
 ])
 def test_light_rules(facts, today, light):
     computed, reason = compute_light(LightInput(start=date(2026, 1, 1), **facts), today)

@@ -57,7 +57,8 @@ async def build_year(bureau) -> Year:
         _spec("部分完成的任务", [office, school], []), _spec("推进中的任务", [office], [school])])
     done, cancelled, partly, open_ = (t.id for t in made)
     request = await run(loop, reports.request_completion, loop.staff, done, summary="全部完成。", version=None)
-    await run(loop, reports.decide_completion, loop.supervisor, request.id, approve=True, version=request.version)
+    await run(loop, reports.decide_completion, loop.supervisor, request.id, approve=True, version=request.version,
+              override_reason="样例：目标未填报，经核对同意办结")
     await run(loop, lifecycle.cancel, loop.supervisor, cancelled, reason="不再需要", version=None)
     async with unit_of_work(loop.tenant_id) as session:
         # No service closes one unit's part alone yet (the 办结 closes the task); the roll-up already shows it, so
