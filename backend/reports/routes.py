@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 
 from backend.core.actor import Actor
+from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
@@ -45,8 +46,6 @@ def _notices() -> dict[str, str]:
         "contributed": _("已保存本单位的配合情况。"),
         "completion": _("已申请办结，等待审批。"),
         "completion_awaiting": _("已申请办结，等待本单位负责人审核后报送局里。"),
-        "decided": _("已处理。"),
-        "batch": _("已批量通过所选报告。"),
         "settings": _("报送规则已保存。"),
     }
 
@@ -194,7 +193,8 @@ async def _render_queue(request: Request, session, actor: Actor, *, status_code:
 
 
 async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID, decide, *, approve: bool,
-                  comment: str, version: str, next_url: str):
+                  comment: str, version: str, next_url: str, said: tuple[str, str]):
+    """One decision on a report; `said` is what the page then says for a yes and for a no."""
     try:
         await decide(session, actor, report_id, approve=approve, comment=comment, version=_version(version, -1))
     except DomainError as error:
@@ -202,8 +202,7 @@ async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID,
         errors = {"__all__": error.message, f"row-{report_id}": error.message}
         return await _render_queue(request, session, actor, status_code=error.status_code, errors=errors,
                                    values={f"comment-{report_id}": comment})
-    url = safe_next(next_url, "/reviews")
-    return see_other(request, url + ("&" if "?" in url else "?") + "notice=decided")
+    return done(request, safe_next(next_url, "/reviews"), said[0] if approve else said[1])
 
 
 async def _review(session, actor, report_id, *, approve: bool, comment: str, version: int):
@@ -217,7 +216,8 @@ async def unit_head_page(
     version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
 ):
     return await _decide(request, session, actor, report_id, reports.unit_head_decide, approve=decision == "approve",
-                         comment=comment, version=version, next_url=next)
+                         comment=comment, version=version, next_url=next,
+                         said=(_("已同意，报告已报送局里审核。"), _("已退回给经办人修改，对方会看到您的意见。")))
 
 
 @pages.post("/reports/{report_id}/review")
@@ -227,7 +227,9 @@ async def review_page(
     version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
 ):
     return await _decide(request, session, actor, report_id, _review, approve=decision == "accept",
-                         comment=comment, version=version, next_url=next)
+                         comment=comment, version=version, next_url=next,
+                         said=(_("已通过这份报告，承办单位会收到通知。"),
+                               _("已退回这份报告，承办单位会看到您的意见并修改后重报。")))
 
 
 @pages.post("/reports/{report_id}/completion")
@@ -237,7 +239,8 @@ async def completion_decision_page(
     version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
 ):
     return await _decide(request, session, actor, report_id, reports.decide_completion,
-                         approve=decision == "approve", comment=comment, version=version, next_url=next)
+                         approve=decision == "approve", comment=comment, version=version, next_url=next,
+                         said=(_("已批准办结，这项任务已办结。"), _("已退回办结申请，承办单位会看到您的意见。")))
 
 
 @pages.get("/reviews")
@@ -261,12 +264,13 @@ async def batch_page(request: Request, session: DbSession, actor: CurrentActor):
     form = await request.form()
     comment = str(form.get("comment") or "")
     try:
-        await reports.accept_reports(session, actor, _batch_items(form.getlist("report")), comment=comment)
+        accepted = await reports.accept_reports(session, actor, _batch_items(form.getlist("report")),
+                                                comment=comment)
     except DomainError as error:
         unless_correctable(error)
         return await _render_queue(request, session, actor, status_code=error.status_code,
                                    errors={"__all__": error.message}, values={"comment": comment})
-    return see_other(request, "/reviews?notice=batch")
+    return done(request, "/reviews", _("已批量通过 %(n)s 份报告，承办单位会收到通知。", n=len(accepted)))
 
 
 # --- a task's reports (the 台账's report part) and the bureau's report rules ---------------------------------
