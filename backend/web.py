@@ -21,6 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from backend import i18n
 from backend.config import get_settings
+from backend.core.feedback import done
 from backend.core.observability import ObservabilityMiddleware, configure_logging
 from backend.core.redis import close_redis, get_redis
 from backend.core.templating import render
@@ -270,6 +271,8 @@ def error_response(request: Request, status: int, message: str, field: str | Non
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RedirectTo)
     async def redirect(request: Request, exc: RedirectTo):
+        if exc.flash:
+            return done(request, exc.url, exc.flash, tone="warn")
         if request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": exc.url})
         return RedirectResponse(exc.url, status_code=303)
