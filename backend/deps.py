@@ -31,6 +31,7 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 class SignedInUser:
     display_name: str
     is_operator: bool
+    draft_key: str  # names this account's unsent form text in the browser (drafts.js) without showing its id
 
 
 class RedirectTo(Exception):
@@ -81,7 +82,8 @@ async def optional_web_session(request: Request, session: DbSession) -> tuple[We
     loaded = await accounts.load_session(session, raw)
     if loaded:
         # Plain values: error pages render after a rollback has expired the ORM objects.
-        request.state.user = SignedInUser(loaded[1].display_name, loaded[1].is_operator)
+        request.state.user = SignedInUser(loaded[1].display_name, loaded[1].is_operator,
+                                          sign(f"draft:{loaded[1].id}")[:16])
     return loaded
 
 

@@ -44,7 +44,7 @@ def _next_of(location: str) -> str | None:
 
 
 async def _report_count(task: Task) -> int:
-    async with unit_of_work() as session:
+    async with unit_of_work(task.tenant_id) as session:
         return len((await session.exec(select(ProgressReport).where(ProgressReport.task_id == task.id))).all())
 
 
@@ -74,7 +74,10 @@ async def test_form_post_after_the_sign_in_lapsed_returns_to_the_form_after_logi
     signed = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token,
                                                "next": form_page})
     assert signed.status_code == 303 and signed.headers["location"] == form_page
-    assert (await client.get(form_page)).status_code == 200
+    token = await csrf_of(client, form_page)
+    saved = await client.post(f"/tasks/{task.id}/report", data={
+        "csrf_token": token, "period": "2026-11", "version": "0", "progress": "已完成选址论证", "action": "save"})
+    assert saved.status_code == 303 and await _report_count(task) == 1  # now it is saved, by the person
 
 
 async def test_a_plain_page_comes_back_with_its_query(client, bureau):

@@ -115,7 +115,7 @@ async def _head_approves(page: Page) -> None:
     row = await _queue_row(page)
     await row.get_by_role("button", name=re.compile("^同意报送")).click()
     await page.wait_for_url("**/reviews#feedback")
-    await expect(page.locator(".alert.ok")).to_contain_text("已处理")
+    await expect(page.locator(".alert.ok")).to_have_text("已同意，报告已报送局里审核。")
     await expect(page.locator("article.review-row", has_text=TITLE)).to_have_count(0)
 
 

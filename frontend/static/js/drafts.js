@@ -1,0 +1,124 @@
+// Nothing typed is lost: what a person types into a form is kept in this tab's sessionStorage, keyed by their
+// account and the form, and put back when the form comes again — after the sign-in lapsed (login, then back to
+// the form), after a form older than the sign-in was refused, after a crash or an accidental link. It never leaves
+// the browser, dies with the tab, and is dropped once the form was sent and the page says it worked, or when the
+// person signs out in this tab.
+//
+// Every POST form with a text field takes part (a form opts out with data-keep-draft="off"); password fields,
+// hidden fields and files are never kept. Messages come translated from the <script> tag's data attributes.
+(() => {
+  const PREFIX = "luoshi:draft:";
+  const script = document.currentScript;
+  const say = (name) => (script && script.dataset[name]) || "";
+  const owner = document.body && document.body.dataset.account;
+  let store;
+  try { store = window.sessionStorage; store.getItem(PREFIX); } catch (_error) { return; }
+
+  const read = (key) => { try { return JSON.parse(store.getItem(key)); } catch (_error) { return null; } };
+  const write = (key, value) => { try { store.setItem(key, JSON.stringify(value)); } catch (_error) { /* full */ } };
+  const keys = () => Object.keys(store).filter((key) => key.startsWith(PREFIX));
+
+  const KEPT = "textarea, select, input:not([type]), input[type=text], input[type=number], input[type=date], " +
+    "input[type=email], input[type=tel], input[type=url], input[type=search], input[type=checkbox], input[type=radio]";
+
+  const eligible = (form) => (form.method || "").toLowerCase() === "post" && form.dataset.keepDraft !== "off" &&
+    !form.hasAttribute("hx-post") && !form.querySelector("input[type=password], input[type=file]") &&
+    form.querySelector("textarea, input:not([type]), input[type=text]");
+
+  const fields = (form) => Array.from(form.elements).filter((el) => el.name && el.matches(KEPT) && !el.disabled);
+
+  const values = (form) => fields(form).map((el) => {
+    if (el.type === "checkbox" || el.type === "radio") return [el.name, el.checked ? el.value : null];
+    if (el.multiple) return [el.name, Array.from(el.selectedOptions).map((o) => o.value)];
+    return [el.name, el.value];
+  });
+
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+  const apply = (form, saved) => {
+    fields(form).forEach((el, i) => {
+      const entry = saved[i];
+      if (!entry || entry[0] !== el.name) return;
+      if (el.type === "checkbox" || el.type === "radio") el.checked = entry[1] !== null;
+      else if (el.multiple) Array.from(el.options).forEach((o) => { o.selected = entry[1].includes(o.value); });
+      else el.value = entry[1];
+    });
+    const details = form.closest("details");
+    if (details) details.open = true;
+  };
+
+  // The page's own address without the one-shot notice, so the report form's "?notice=saved" is the same form.
+  const page = () => {
+    const query = new URLSearchParams(window.location.search);
+    query.delete("notice");
+    const rest = query.toString();
+    return window.location.pathname + (rest ? "?" + rest : "");
+  };
+
+  const forms = Array.from(document.forms).filter(eligible);
+  const keyOf = (form) => {
+    const action = form.getAttribute("action") || "";
+    const twins = forms.filter((f) => (f.getAttribute("action") || "") === action);
+    return PREFIX + owner + "|" + page() + "|" + action + "|" + twins.indexOf(form);
+  };
+
+  // A form was sent from this tab and the browser came to this page. A page without the person (the login
+  // page) leaves the draft for later; a page that says it worked drops it; a refusal keeps it.
+  const worked = document.querySelector(".alert.ok");
+  const refused = document.querySelector(".alert.error, .field-error, #feedback.warn");
+  keys().forEach((key) => {
+    const draft = read(key);
+    if (!draft || !draft.sent) return;
+    if (owner && worked && !refused) { store.removeItem(key); return; }
+    draft.sent = false;
+    write(key, draft);
+  });
+
+  if (!owner) return;
+
+  const notice = (form, text, onRestore) => {
+    const box = document.createElement("div");
+    box.className = "alert warn draft-notice";
+    box.setAttribute("role", "status");
+    box.textContent = text;
+    if (onRestore) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.textContent = say("restore");
+      button.addEventListener("click", () => { onRestore(); box.textContent = say("restored"); });
+      box.append(" ", button);
+    }
+    form.prepend(box);
+  };
+
+  forms.forEach((form) => {
+    const key = keyOf(form);
+    const baseline = values(form);  // what the server put in the form, before anything is put back
+    const draft = read(key);
+    if (draft && Array.isArray(draft.typed)) {
+      if (same(draft.typed, baseline)) {
+        store.removeItem(key);
+      } else if (same(draft.base, baseline)) {
+        apply(form, draft.typed);
+        notice(form, say("restored"));
+      } else {
+        // The saved form changed since (another device, a colleague): the person decides.
+        notice(form, say("differs"), () => apply(form, draft.typed));
+      }
+    }
+    const keep = (sent) => {
+      const typed = values(form);
+      if (same(typed, baseline) && !sent) store.removeItem(key);
+      else write(key, { typed, base: baseline, sent, at: Date.now() });
+    };
+    form.addEventListener("input", () => keep(false));
+    form.addEventListener("change", () => keep(false));
+    form.addEventListener("submit", () => keep(true));
+  });
+
+  // Signing out in this tab takes this tab's drafts with it (a shared computer); another tab keeps its own.
+  document.addEventListener("submit", (event) => {
+    if ((event.target.getAttribute("action") || "") === "/logout") keys().forEach((key) => store.removeItem(key));
+  });
+})();
