@@ -14,6 +14,7 @@ from backend.accounts import oidc
 from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.config import get_settings
+from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other
 from backend.core.redis import get_redis
 from backend.core.templating import render
@@ -208,7 +209,7 @@ async def create_token_page(request: Request, session: DbSession, actor: Current
 @pages.post("/account/tokens/{token_id}/revoke")
 async def revoke_token_page(request: Request, session: DbSession, actor: CurrentActor, token_id: uuid.UUID):
     await accounts.revoke_api_token(session, actor, token_id)
-    return see_other(request, "/account/tokens")
+    return done(request, "/account/tokens", _("已吊销该令牌，使用它的脚本将不能再访问。"))
 
 
 # --- API -------------------------------------------------------------------------------------------------

@@ -130,7 +130,7 @@ async def create_task_page(request: Request, session: DbSession, actor: CurrentA
     except DomainError as error:
         unless_correctable(error)
         return form_error(request, "tasks/new.html", error, values, {"nodes": await tenancy.list_units(session, actor)})
-    return see_other(request, f"/tasks/{task.id}")
+    return done(request, f"/tasks/{task.id}", _("已创建任务 %(number)s。", number=task.number))
 
 
 @pages.get("/tasks/rollover")
