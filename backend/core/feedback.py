@@ -86,13 +86,15 @@ def done(request: Request, url: str, message: str, *, place: str = "", tone: str
 def same_site_page(request: Request) -> str | None:
     """The page a form was posted from (path and query), when the browser says it and it is this site's own.
 
-    Browsers send Referer on same-origin posts (Referrer-Policy: same-origin); htmx also sends HX-Current-URL."""
+    Browsers send Referer on same-origin posts (Referrer-Policy: same-origin); htmx also sends HX-Current-URL.
+    Ours: the host the request came to, or the configured public address (behind a proxy that rewrites Host)."""
+    ours = {request.headers.get("host", request.url.netloc), urlsplit(get_settings().base_url).netloc}
     for header in ("hx-current-url", "referer"):
         value = request.headers.get(header)
         if not value:
             continue
         parts = urlsplit(value)
-        if parts.scheme in ("http", "https") and parts.netloc == request.headers.get("host", request.url.netloc):
+        if parts.scheme in ("http", "https") and parts.netloc in ours:
             page = parts.path + ("?" + parts.query if parts.query else "")
             return page if is_safe_path(page) else None
     return None

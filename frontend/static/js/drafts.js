@@ -47,19 +47,16 @@
     if (details) details.open = true;
   };
 
-  // The page's own address without the one-shot notice, so the report form's "?notice=saved" is the same form.
-  const page = () => {
-    const query = new URLSearchParams(window.location.search);
-    query.delete("notice");
-    const rest = query.toString();
-    return window.location.pathname + (rest ? "?" + rest : "");
-  };
-
+  // A form is known by where it posts and what it is about (hidden fields such as the report's period), not by
+  // the page's address: after a refused post the same form is shown at the post's address.
   const forms = Array.from(document.forms).filter(eligible);
+  const identity = (form) => Array.from(form.querySelectorAll("input[type=hidden]"))
+    .filter((el) => el.name && !["csrf_token", "version", "next"].includes(el.name))
+    .map((el) => el.name + "=" + el.value).join("&");
   const keyOf = (form) => {
     const action = form.getAttribute("action") || "";
-    const twins = forms.filter((f) => (f.getAttribute("action") || "") === action);
-    return PREFIX + owner + "|" + page() + "|" + action + "|" + twins.indexOf(form);
+    const twins = forms.filter((f) => (f.getAttribute("action") || "") === action && identity(f) === identity(form));
+    return PREFIX + owner + "|" + action + "|" + identity(form) + "|" + twins.indexOf(form);
   };
 
   // A form was sent from this tab and the browser came to this page. A page without the person (the login
