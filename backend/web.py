@@ -411,7 +411,7 @@ def create_app() -> FastAPI:
                    audit_api, delivery_api):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, nothing else.
+    # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, and the login its `next` page.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="luoshi_oidc",
                        max_age=600, same_site="lax", https_only=settings.cookie_secure)
     app.add_middleware(FormTextMiddleware)
