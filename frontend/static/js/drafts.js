@@ -1,11 +1,12 @@
 // Nothing typed is lost: what a person types into a form is kept in this tab's sessionStorage, keyed by their
 // account and the form, and put back when the form comes again — after the sign-in lapsed (login, then back to
 // the form), after a form older than the sign-in was refused, after a crash or an accidental link. It never leaves
-// the browser, dies with the tab, and is dropped once the form was sent and the page says it worked, or when the
-// person signs out in this tab.
+// the browser, dies with the tab, and is dropped once the form went through, or when the person signs out in this
+// tab.
 //
-// Every POST form with a text field takes part (a form opts out with data-keep-draft="off"); password fields,
-// hidden fields and files are never kept. Messages come translated from the <script> tag's data attributes.
+// Every POST form with a text field takes part (a form opts out with data-keep-draft="off"; htmx and upload.js
+// forms, which do not leave the page, and sign-in forms stay out); passwords, hidden fields and files are never
+// kept. Messages come translated from the <script> tag's data attributes.
 (() => {
   const PREFIX = "luoshi:draft:";
   const script = document.currentScript;
@@ -22,7 +23,7 @@
     "input[type=email], input[type=tel], input[type=url], input[type=search], input[type=checkbox], input[type=radio]";
 
   const eligible = (form) => (form.method || "").toLowerCase() === "post" && form.dataset.keepDraft !== "off" &&
-    !form.hasAttribute("hx-post") && !form.querySelector("input[type=password], input[type=file]") &&
+    !form.hasAttribute("hx-post") && !form.hasAttribute("data-upload") && !form.querySelector("input[type=password]") &&
     form.querySelector("textarea, input:not([type]), input[type=text]");
 
   const fields = (form) => Array.from(form.elements).filter((el) => el.name && el.matches(KEPT) && !el.disabled);
@@ -60,13 +61,13 @@
   };
 
   // A form was sent from this tab and the browser came to this page. A page without the person (the login
-  // page) leaves the draft for later; a page that says it worked drops it; a refusal keeps it.
-  const worked = document.querySelector(".alert.ok");
+  // page) leaves the draft for later; a refusal (an error, or the stale-form warning) keeps it; any other page
+  // of the signed-in person means the post went through (most say so; a plan import shows its preview).
   const refused = document.querySelector(".alert.error, .field-error, #feedback.warn");
   keys().forEach((key) => {
     const draft = read(key);
     if (!draft || !draft.sent) return;
-    if (owner && worked && !refused) { store.removeItem(key); return; }
+    if (owner && !refused) { store.removeItem(key); return; }
     draft.sent = false;
     write(key, draft);
   });
