@@ -193,8 +193,7 @@ async def _render_queue(request: Request, session, actor: Actor, *, status_code:
 
 
 async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID, decide, *, approve: bool,
-                  comment: str, version: str, next_url: str, said: tuple[str, str]):
-    """One decision on a report; `said` is what the page then says for a yes and for a no."""
+                  comment: str, version: str, next_url: str):
     try:
         await decide(session, actor, report_id, approve=approve, comment=comment, version=_version(version, -1))
     except DomainError as error:
@@ -202,11 +201,22 @@ async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID,
         errors = {"__all__": error.message, f"row-{report_id}": error.message}
         return await _render_queue(request, session, actor, status_code=error.status_code, errors=errors,
                                    values={f"comment-{report_id}": comment})
-    return done(request, safe_next(next_url, "/reviews"), said[0] if approve else said[1])
+    url = safe_next(next_url, "/reviews")
+    return done(request, url, _decided(decide, approve))
 
 
 async def _review(session, actor, report_id, *, approve: bool, comment: str, version: int):
     return await reports.review(session, actor, report_id, accept=approve, comment=comment, version=version)
+
+
+def _decided(decide, approve: bool) -> str:
+    """What the page says after a decision (in place of the old "已处理。"): whose decision, and what follows."""
+    if decide is reports.unit_head_decide:
+        return _("已同意，报告已报送局里审核。") if approve else _("已退回给经办人修改，对方会看到您的意见。")
+    if decide is reports.decide_completion:
+        return _("已批准办结，这项任务已办结。") if approve else _("已退回办结申请，承办单位会看到您的意见。")
+    return (_("已通过这份报告，承办单位会收到通知。") if approve
+            else _("已退回这份报告，承办单位会看到您的意见并修改后重报。"))
 
 
 @pages.post("/reports/{report_id}/unit-head")
@@ -216,8 +226,7 @@ async def unit_head_page(
     version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
 ):
     return await _decide(request, session, actor, report_id, reports.unit_head_decide, approve=decision == "approve",
-                         comment=comment, version=version, next_url=next,
-                         said=(_("已同意，报告已报送局里审核。"), _("已退回给经办人修改，对方会看到您的意见。")))
+                         comment=comment, version=version, next_url=next)
 
 
 @pages.post("/reports/{report_id}/review")
@@ -227,9 +236,7 @@ async def review_page(
     version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
 ):
     return await _decide(request, session, actor, report_id, _review, approve=decision == "accept",
-                         comment=comment, version=version, next_url=next,
-                         said=(_("已通过这份报告，承办单位会收到通知。"),
-                               _("已退回这份报告，承办单位会看到您的意见并修改后重报。")))
+                         comment=comment, version=version, next_url=next)
 
 
 @pages.post("/reports/{report_id}/completion")
@@ -239,8 +246,7 @@ async def completion_decision_page(
     version: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/reviews",
 ):
     return await _decide(request, session, actor, report_id, reports.decide_completion,
-                         approve=decision == "approve", comment=comment, version=version, next_url=next,
-                         said=(_("已批准办结，这项任务已办结。"), _("已退回办结申请，承办单位会看到您的意见。")))
+                         approve=decision == "approve", comment=comment, version=version, next_url=next)
 
 
 @pages.get("/reviews")

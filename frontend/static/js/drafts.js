@@ -11,7 +11,7 @@
   const PREFIX = "luoshi:draft:";
   const script = document.currentScript;
   const say = (name) => (script && script.dataset[name]) || "";
-  const owner = document.body && document.body.dataset.account;
+  const owner = script && script.dataset.account;
   let store;
   try { store = window.sessionStorage; store.getItem(PREFIX); } catch (_error) { return; }
 
