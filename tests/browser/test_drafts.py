@@ -62,10 +62,18 @@ async def _sign_in_here(page: Page, bureau: Bureau) -> None:
     await page.get_by_role("button", name="登录", exact=True).click()
 
 
+async def _sign_out(page: Page) -> None:
+    """退出, wherever the layout puts it on a phone (in the header, or in the 更多 sheet of the tab bar)."""
+    more = page.locator("nav summary", has_text="更多")
+    if await more.count() and await more.first.is_visible():
+        await more.first.click()
+    await page.locator("form[action='/logout'] button:visible").first.click()
+
+
 async def _sign_out_in_another_tab(phone: BrowserContext, *, and_in_again: Bureau | None = None) -> None:
     other = await phone.new_page()
     await other.goto("/")
-    await other.get_by_role("button", name="退出").click()
+    await _sign_out(other)
     await other.wait_for_url("**/login")
     if and_in_again is not None:
         await _sign_in_here(other, and_in_again)
@@ -142,7 +150,7 @@ async def test_signing_out_in_this_tab_forgets_the_drafts(phone, bureau):
     task_id = await _set_up(bureau)
     page = await phone.new_page()
     form = await _type_the_report(page, bureau, task_id)
-    await page.get_by_role("button", name="退出").click()
+    await _sign_out(page)
     await page.wait_for_url("**/login")
     assert await page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('luoshi:draft:')).length") == 0
     await _sign_in_here(page, bureau)
