@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from backend.core.downloads import XLSX
 from backend.core.feedback import done
-from backend.core.forms import form_error, see_other, unless_correctable
+from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
@@ -169,7 +169,8 @@ async def _act(request: Request, session, actor, task_id: uuid.UUID, action, val
     """Runs one task action, which returns the sentence that says what it did; that sentence, or the refusal with
     what was typed, appears once beside the form the person used (`place`). A refusal about one of the form's
     `fields` stays beside that field (`renamed` when the page names it differently, e.g. two forms' "reason");
-    any other refusal is said at the place, not at the top of the page as well."""
+    any other refusal is said at the place, not at the top of the page as well. A form on another page (the
+    home page's to-do list) sends `next` to come back there, where the sentence is said."""
     try:
         message = await action()
     except DomainError as error:
@@ -179,7 +180,8 @@ async def _act(request: Request, session, actor, task_id: uuid.UUID, action, val
         shown.field = field if field in fields else None
         context = {**await _task_context(session, actor, task_id), "acted": place}
         return form_error(request, "tasks/task.html", shown, values, context)
-    return done(request, f"/tasks/{task_id}", message, place=place)
+    back = safe_next(str((await request.form()).get("next") or ""), f"/tasks/{task_id}")
+    return done(request, back, message, place=place)
 
 
 @pages.get("/tasks/{task_id}/ledger.xlsx")

@@ -108,3 +108,15 @@ async def test_acknowledge_send_back_and_assign_say_what_happened(signed_in, bur
     page = await _after(supervisor, task, await _act(supervisor, f"/tasks/{task.id}/assign", {
         "lead_unit_id": str(bureau.units["office"].id), "deadline": "", "version": str(fresh.version)}, task))
     assert page.count("已交办给办公室") == 1
+
+
+async def test_an_action_taken_from_another_page_says_so_there(signed_in, bureau):
+    """The home page's to-do list can take an action (签收) and send `next` to stay where the person is."""
+    task = await _school_task(bureau)
+    staff = await signed_in(bureau, Role.unit_staff)
+    taken = await _act(staff, f"/tasks/{task.id}/acknowledge", {"version": str(task.version), "next": "/"}, task)
+    assert taken.status_code == 303 and taken.headers["location"] == "/#feedback"
+    assert main(await staff.get("/")).count("已签收。请按时限办理") == 1
+    supervisor = await signed_in(bureau, Role.supervisor)
+    hostile = await _act(supervisor, f"/tasks/{task.id}/nudge", {"next": "//evil.example/"}, task)
+    assert hostile.status_code == 303 and hostile.headers["location"] == f"/tasks/{task.id}#feedback"
