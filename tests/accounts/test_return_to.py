@@ -69,7 +69,7 @@ async def test_form_post_after_the_sign_in_lapsed_returns_to_the_form_after_logi
     login_page = await client.get(posted.headers["location"])
     assert 'name="next" value="/tasks/' in login_page.text
     if lapse == "idle timeout":
-        assert "登录已超时" in login_page.text
+        assert "登录已超时" in login_page.text and "登录后将回到您刚才所在的页面" in login_page.text
     token = await csrf_of(client)
     signed = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token,
                                                "next": form_page})
