@@ -62,6 +62,8 @@ async def test_extension_request_and_decision_say_what_happened_once(signed_in, 
     decide = re.search(r'action="(/tasks/[^"]+/extensions/[^"]+)"', page).group(1)
     unexplained = await _act(supervisor, decide, {"decision": "refuse", "comment": ""}, task)
     assert unexplained.status_code == 422 and main(unexplained).count("不批准时请写明理由") == 1
+    too_long = await _act(supervisor, decide, {"decision": "approve", "comment": "同意" * 600}, task)
+    assert too_long.status_code == 422 and 'value="' + "同意" * 600 + '"' in main(too_long)  # what was typed stays
     approved = await _after(supervisor, task, await _act(supervisor, decide, {"decision": "approve"}, task))
     assert approved.count(f"已批准延期，时限改为 {wanted}") == 1  # the decided request has left the list: at the top
 
