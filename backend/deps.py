@@ -6,6 +6,7 @@ Authentication happens here; authorisation happens in services (actor.require), 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,6 +15,7 @@ from backend.accounts import service as accounts
 from backend.accounts.models import User, WebSession
 from backend.config import get_settings
 from backend.core.actor import Actor, Operator
+from backend.core.feedback import is_safe_path, same_site_page
 from backend.core.jobs import jobs_after_commit
 from backend.core.security import sign
 from backend.db import unit_of_work
@@ -29,13 +31,15 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 class SignedInUser:
     display_name: str
     is_operator: bool
+    draft_key: str  # names this account's unsent form text in the browser (drafts.js) without showing its id
 
 
 class RedirectTo(Exception):
-    """Sends the browser elsewhere (login, bureau choice, forced password change)."""
+    """Sends the browser elsewhere (login, bureau choice, forced password change), with a message if given."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, flash: str = "") -> None:
         self.url = url
+        self.flash = flash
 
 
 async def get_session() -> AsyncIterator[AsyncSession]:
@@ -62,6 +66,12 @@ async def csrf_protect(request: Request) -> None:
         sent = (await request.form()).get("csrf_token")
     seed = request.cookies.get(CSRF_COOKIE)
     if not seed or not isinstance(sent, str) or sent != sign("csrf:" + seed):
+        page = same_site_page(request) if not request.url.path.startswith("/api/") else None
+        if page is not None:
+            # Our own page, older than the sign-in (another tab signed out and in again): nothing was done; back to
+            # that page, where drafts.js puts back what was typed, with a word on why and what to do.
+            raise RedirectTo(page, flash=_("页面已过期（可能您在其他窗口退出或重新登录过），刚才的提交没有保存。"
+                                           "请检查本页填写的内容，再提交一次。"))
         raise Forbidden(_("页面已过期或来源无法验证（CSRF 校验失败）。请刷新页面后重新提交，已保存的内容不会丢失。"))
 
 
@@ -72,20 +82,30 @@ async def optional_web_session(request: Request, session: DbSession) -> tuple[We
     loaded = await accounts.load_session(session, raw)
     if loaded:
         # Plain values: error pages render after a rollback has expired the ORM objects.
-        request.state.user = SignedInUser(loaded[1].display_name, loaded[1].is_operator)
+        request.state.user = SignedInUser(loaded[1].display_name, loaded[1].is_operator,
+                                          sign(f"draft:{loaded[1].id}")[:16])
     return loaded
 
 
 WebLogin = Annotated[tuple[WebSession, User] | None, Depends(optional_web_session)]
 
 
+def return_to(request: Request) -> str | None:
+    """The page to come back to after signing in: the page itself for a plain GET; for a form post or an htmx
+    request, the page the person was on (its Referer or HX-Current-URL), never the post's own address."""
+    if request.method in UNSAFE_METHODS or request.headers.get("hx-request"):
+        page = same_site_page(request)
+    else:
+        page = request.url.path + ("?" + request.url.query if request.url.query else "")
+    return page if page and page != "/" and is_safe_path(page) and not page.startswith("/login") else None
+
+
 async def signed_in(request: Request, loaded: WebLogin) -> tuple[WebSession, User]:
     if loaded is None:
-        expired = bool(request.cookies.get(SESSION_COOKIE))
-        target = "/login?expired=1" if expired else "/login"
-        if request.url.path != "/":
-            target += ("&" if "?" in target else "?") + "next=" + request.url.path
-        raise RedirectTo(target)
+        query = {"expired": "1"} if request.cookies.get(SESSION_COOKIE) else {}
+        if (page := return_to(request)) is not None:
+            query["next"] = page
+        raise RedirectTo("/login" + ("?" + urlencode(query) if query else ""))
     return loaded
 
 

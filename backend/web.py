@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from backend import i18n
 from backend.config import get_settings
+from backend.core.feedback import done
 from backend.core.observability import ObservabilityMiddleware, configure_logging
 from backend.core.redis import close_redis, get_redis
 from backend.core.templating import render
@@ -271,6 +272,8 @@ def error_response(request: Request, status: int, message: str, field: str | Non
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RedirectTo)
     async def redirect(request: Request, exc: RedirectTo):
+        if exc.flash:
+            return done(request, exc.url, exc.flash, tone="warn")
         if request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": exc.url})
         return RedirectResponse(exc.url, status_code=303)
@@ -420,7 +423,7 @@ def create_app() -> FastAPI:
                    audit_api, delivery_api):
         app.include_router(router, prefix="/api/v1", responses=API_ERRORS)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, nothing else.
+    # Authlib keeps the OIDC state and nonce in this short-lived signed cookie, and the login its `next` page.
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="luoshi_oidc",
                        max_age=600, same_site="lax", https_only=settings.cookie_secure)
     app.add_middleware(FormTextMiddleware)

@@ -3,6 +3,7 @@
 import secrets
 import uuid
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -13,6 +14,7 @@ from backend.accounts import oidc
 from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.config import get_settings
+from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other
 from backend.core.redis import get_redis
 from backend.core.templating import render
@@ -46,7 +48,8 @@ def _signed_in_response(request: Request, raw_session: str, url: str) -> Respons
 async def _after_login(
     request: Request, session: AsyncSession, user: User, next_url: str | None
 ) -> Response:
-    """One bureau: straight in; several: choose; none: say so (operators go to their bureau list)."""
+    """One bureau: straight in, to `next_url` (the page the person was on when the sign-in lapsed) if it is one of
+    ours; several: choose, then go there; none: say so (operators go to their bureau list)."""
     bureaus = await accounts.bureaus_of(session, user)
     tenant_id = bureaus[0].tenant.id if len(bureaus) == 1 else None
     raw, web_session = await accounts.start_session(
@@ -60,7 +63,8 @@ async def _after_login(
     elif tenant_id is not None:
         target = safe_next(next_url)
     elif bureaus:
-        target = "/choose-bureau"
+        back = safe_next(next_url, "")
+        target = "/choose-bureau" + ("?" + urlencode({"next": back}) if back else "")
     elif user.is_operator:
         target = "/operator/tenants"
     else:
@@ -106,18 +110,19 @@ async def logout(request: Request, session: DbSession, login: WebLogin):
 
 
 @pages.get("/choose-bureau")
-async def choose_bureau_page(request: Request, session: DbSession, login: SignedIn):
+async def choose_bureau_page(request: Request, session: DbSession, login: SignedIn, next: str = ""):
     _web_session, user = login
     bureaus = await accounts.bureaus_of(session, user)
-    return render(request, "accounts/choose_bureau.html", {"bureaus": bureaus, "role_label": role_label})
+    return render(request, "accounts/choose_bureau.html",
+                  {"bureaus": bureaus, "role_label": role_label, "next": safe_next(next, "")})
 
 
 @pages.post("/choose-bureau")
 async def choose_bureau(request: Request, session: DbSession, login: SignedIn,
-                        tenant_id: Annotated[uuid.UUID, Form()]):
+                        tenant_id: Annotated[uuid.UUID, Form()], next: Annotated[str, Form()] = ""):
     web_session, user = login
     await accounts.choose_bureau(session, web_session, user, tenant_id)
-    return see_other(request, "/")
+    return see_other(request, safe_next(next))
 
 
 @pages.get("/account/password")
@@ -152,9 +157,11 @@ def _require_oidc() -> None:
 
 
 @pages.get("/auth/oidc/login")
-async def oidc_login(request: Request):
+async def oidc_login(request: Request, next: str = ""):
     _require_oidc()
     redirect_uri = get_settings().base_url.rstrip("/") + "/auth/oidc/callback"
+    # Where to return after the provider: kept in the signed, short-lived OIDC cookie beside the state.
+    request.session["next"] = safe_next(next, "")
     try:
         return await oidc.client().authorize_redirect(request, redirect_uri)
     except oidc.ProviderUnreachable as exc:
@@ -179,7 +186,7 @@ async def oidc_callback(request: Request, session: DbSession):
         session, issuer=str(claims.get("iss", "")), subject=str(claims.get("sub", "")),
         email=claims.get("email") if claims.get("email_verified", True) else None,
     )
-    return await _after_login(request, session, user, "/")
+    return await _after_login(request, session, user, request.session.pop("next", None) or "/")
 
 
 @pages.get("/account/tokens")
@@ -202,7 +209,7 @@ async def create_token_page(request: Request, session: DbSession, actor: Current
 @pages.post("/account/tokens/{token_id}/revoke")
 async def revoke_token_page(request: Request, session: DbSession, actor: CurrentActor, token_id: uuid.UUID):
     await accounts.revoke_api_token(session, actor, token_id)
-    return see_other(request, "/account/tokens")
+    return done(request, "/account/tokens", _("已吊销该令牌，使用它的脚本将不能再访问。"))
 
 
 # --- API -------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BeforeValidator
 
+from backend.core.feedback import is_safe_path
 from backend.core.templating import render
 from backend.errors import DomainError
 
@@ -54,6 +55,5 @@ def see_other(request: Request, url: str) -> Response:
 
 
 def safe_next(url: str | None, default: str = "/") -> str:
-    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
-        return url
-    return default
+    """`url` when it is a path on this site (never another host, `//`, a backslash or a line break), else `default`."""
+    return url if url and is_safe_path(url) else default

@@ -12,6 +12,7 @@ from jinja2_fragments import render_block
 
 from backend import i18n
 from backend.config import get_settings
+from backend.core.feedback import FLASH_COOKIE, take_flash
 from backend.core.security import sign
 from backend.tasks import calendar
 from backend.tenancy.models import role_label
@@ -91,6 +92,7 @@ def render(
     block: str | None = None, headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     actor = getattr(request.state, "actor", None)
+    flash = take_flash(request) if block is None else None
     context = {
         "request": request,
         "actor": actor,
@@ -102,7 +104,11 @@ def render(
         "languages": i18n.LANGUAGES,
         "errors": {},
         "values": {},
+        "flash": flash,
         **(context or {}),
     }
     html = render_block(env, template, block, context) if block else env.get_template(template).render(context)
-    return HTMLResponse(html, status_code=status_code, headers=headers)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    if flash is not None:  # shown once: a reload does not say it again
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError
+from backend.i18n import _
 from backend.notifications import service as notifications
 
 pages = APIRouter(tags=["notifications"], include_in_schema=False)
@@ -37,7 +39,7 @@ async def read_one(request: Request, session: DbSession, actor: CurrentActor, no
 @pages.post("/notifications/read-all")
 async def read_all(request: Request, session: DbSession, actor: CurrentActor):
     await notifications.mark_all_read(session, actor)
-    return see_other(request, "/notifications")
+    return done(request, "/notifications", _("已全部标为已读。"))
 
 
 class NotificationPublic(BaseModel):

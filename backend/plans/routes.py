@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from backend.core.feedback import done
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
@@ -123,7 +124,7 @@ async def discard_page(
     request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()]
 ):
     await plans.discard_import(session, actor, import_id, version=version)
-    return see_other(request, "/plans")
+    return done(request, "/plans", _("已放弃这次导入，没有生成任何任务。"))
 
 
 @pages.get("/plans/{plan_id}")

@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
@@ -50,8 +51,6 @@ def _notices() -> dict[str, str]:
         "contributed": _("已保存本单位的配合情况。"),
         "completion": _("已申请办结，等待审批。"),
         "completion_awaiting": _("已申请办结，等待本单位负责人审核后报送局里。"),
-        "decided": _("已处理。"),
-        "batch": _("已批量通过所选报告。"),
         "settings": _("报送规则已保存。"),
     }
 
@@ -259,11 +258,21 @@ async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID,
         return await _render_queue(request, session, actor, status_code=error.status_code, errors=errors,
                                    values=values)
     url = safe_next(next_url, "/reviews")
-    return see_other(request, url + ("&" if "?" in url else "?") + "notice=decided")
+    return done(request, url, _decided(decide, approve))
 
 
 async def _review(session, actor, report_id, *, approve: bool, comment: str, version: int):
     return await reports.review(session, actor, report_id, accept=approve, comment=comment, version=version)
+
+
+def _decided(decide, approve: bool) -> str:
+    """What the page says after a decision (in place of the old "已处理。"): whose decision, and what follows."""
+    if decide is reports.unit_head_decide:
+        return _("已同意，报告已报送局里审核。") if approve else _("已退回给经办人修改，对方会看到您的意见。")
+    if decide is reports.decide_completion:
+        return _("已批准办结，这项任务已办结。") if approve else _("已退回办结申请，承办单位会看到您的意见。")
+    return (_("已通过这份报告，承办单位会收到通知。") if approve
+            else _("已退回这份报告，承办单位会看到您的意见并修改后重报。"))
 
 
 @pages.post("/reports/{report_id}/unit-head")
@@ -319,12 +328,13 @@ async def batch_page(request: Request, session: DbSession, actor: CurrentActor):
     form = await request.form()
     comment = str(form.get("comment") or "")
     try:
-        await reports.accept_reports(session, actor, _batch_items(form.getlist("report")), comment=comment)
+        accepted = await reports.accept_reports(session, actor, _batch_items(form.getlist("report")),
+                                                comment=comment)
     except DomainError as error:
         unless_correctable(error)
         return await _render_queue(request, session, actor, status_code=error.status_code,
                                    errors={"__all__": error.message}, values={"comment": comment})
-    return see_other(request, "/reviews?notice=batch")
+    return done(request, "/reviews", _("已批量通过 %(n)s 份报告，承办单位会收到通知。", n=len(accepted)))
 
 
 # --- a task's reports (the 台账's report part) and the bureau's report rules ---------------------------------

@@ -1,5 +1,6 @@
 """Tasks: 我的任务 / the supervisor's board, the task's page (台账), 签收, 退回, 延期, 交办 (one or many)."""
 
+import copy
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -11,7 +12,8 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from backend.core.downloads import XLSX
-from backend.core.forms import form_error, see_other, unless_correctable
+from backend.core.feedback import done
+from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
@@ -128,7 +130,7 @@ async def create_task_page(request: Request, session: DbSession, actor: CurrentA
     except DomainError as error:
         unless_correctable(error)
         return form_error(request, "tasks/new.html", error, values, {"nodes": await tenancy.list_units(session, actor)})
-    return see_other(request, f"/tasks/{task.id}")
+    return done(request, f"/tasks/{task.id}", _("已创建任务 %(number)s。", number=task.number))
 
 
 @pages.get("/tasks/rollover")
@@ -162,14 +164,24 @@ async def task_page(request: Request, session: DbSession, actor: CurrentActor, t
     return render(request, "tasks/task.html", await _task_context(session, actor, task_id))
 
 
-async def _act(request: Request, session, actor, task_id: uuid.UUID, action, values: dict[str, str]):
-    """Runs one task action; a refusal re-renders the task page with the message and what was typed."""
+async def _act(request: Request, session, actor, task_id: uuid.UUID, action, values: dict[str, str], *, place: str,
+               fields: tuple[str, ...] = (), renamed: dict[str, str] | None = None):
+    """Runs one task action, which returns the sentence that says what it did; that sentence, or the refusal with
+    what was typed, appears once beside the form the person used (`place`). A refusal about one of the form's
+    `fields` stays beside that field (`renamed` when the page names it differently, e.g. two forms' "reason");
+    any other refusal is said at the place, not at the top of the page as well. A form on another page (the
+    home page's to-do list) sends `next` to come back there, where the sentence is said."""
     try:
-        await action()
+        message = await action()
     except DomainError as error:
         unless_correctable(error)
-        return form_error(request, "tasks/task.html", error, values, await _task_context(session, actor, task_id))
-    return see_other(request, f"/tasks/{task_id}")
+        field = (renamed or {}).get(error.field or "", error.field)
+        shown = copy.copy(error)
+        shown.field = field if field in fields else None
+        context = {**await _task_context(session, actor, task_id), "acted": place}
+        return form_error(request, "tasks/task.html", shown, values, context)
+    back = safe_next(str((await request.form()).get("next") or ""), f"/tasks/{task_id}")
+    return done(request, back, message, place=place)
 
 
 @pages.get("/tasks/{task_id}/ledger.xlsx")
@@ -199,29 +211,43 @@ def _attachment(filename: str) -> dict[str, str]:
 @pages.post("/tasks/{task_id}/acknowledge")
 async def acknowledge_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                            version: Annotated[str, Form()] = ""):
-    return await _act(request, session, actor, task_id,
-                      lambda: lifecycle.acknowledge(session, actor, task_id, version=_version(version)), {})
+    async def action():
+        await lifecycle.acknowledge(session, actor, task_id, version=_version(version))
+        return _("已签收。请按时限办理，并在每个报送日前填报进展。")
+
+    return await _act(request, session, actor, task_id, action, {}, place="mine")
 
 
 @pages.post("/tasks/{task_id}/nudge")
 async def nudge_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                      message: Annotated[str, Form()] = ""):
-    return await _act(request, session, actor, task_id,
-                      lambda: reminders.nudge(session, actor, task_id, message=message), {"message": message})
+    async def action():
+        await reminders.nudge(session, actor, task_id, message=message)
+        return _("已催办%(units)s，对方会在通知中心和已开通的渠道收到提醒。",
+                 units="、".join(await tasks.open_unit_names(session, task_id)))
+
+    return await _act(request, session, actor, task_id, action, {"message": message}, place="nudge",
+                      fields=("message",))
 
 
 @pages.post("/tasks/{task_id}/send-back")
 async def send_back_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                          reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""):
-    return await _act(request, session, actor, task_id, lambda: lifecycle.send_back(
-        session, actor, task_id, reason=reason, version=_version(version)), {"reason": reason})
+    async def action():
+        await lifecycle.send_back(session, actor, task_id, reason=reason, version=_version(version))
+        return _("已退回这项任务，督查督办人员会重新交办。")
+
+    return await _act(request, session, actor, task_id, action, {"reason": reason}, place="mine", fields=("reason",))
 
 
 @pages.post("/tasks/{task_id}/cancel")
 async def cancel_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                       reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""):
-    return await _act(request, session, actor, task_id, lambda: lifecycle.cancel(
-        session, actor, task_id, reason=reason, version=_version(version)), {"cancel_reason": reason})
+    async def action():
+        await lifecycle.cancel(session, actor, task_id, reason=reason, version=_version(version))
+        return _("已取消这项任务，承办单位会收到通知。")
+
+    return await _act(request, session, actor, task_id, action, {"cancel_reason": reason}, place="cancel")
 
 
 @pages.post("/tasks/{task_id}/extension")
@@ -231,33 +257,48 @@ async def extension_page(request: Request, session: DbSession, actor: CurrentAct
         wanted = _date(requested_deadline, "requested_deadline")
         if wanted is None:
             raise InvalidInput(_("请填写申请延至的日期。"), field="requested_deadline")
-        await lifecycle.request_extension(session, actor, task_id, requested_deadline=wanted, reason=reason)
+        asked = await lifecycle.request_extension(session, actor, task_id, requested_deadline=wanted, reason=reason)
+        return _("已提交延期申请（申请延至 %(d)s），等待督查督办人员或局领导审批；审批后会通知本单位。",
+                 d=asked.requested_deadline)
 
     return await _act(request, session, actor, task_id, action,
-                      {"requested_deadline": requested_deadline, "extension_reason": reason})
+                      {"requested_deadline": requested_deadline, "extension_reason": reason}, place="extension",
+                      fields=("requested_deadline", "extension_reason"), renamed={"reason": "extension_reason"})
 
 
 @pages.post("/tasks/{task_id}/extensions/{request_id}")
 async def decide_extension_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                                 request_id: uuid.UUID, decision: Annotated[str, Form()] = "",
                                 comment: Annotated[str, Form()] = ""):
-    return await _act(request, session, actor, task_id, lambda: lifecycle.decide_extension(
-        session, actor, request_id, approve=decision == "approve", comment=comment), {"comment": comment})
+    async def action():
+        decided = await lifecycle.decide_extension(session, actor, request_id, approve=decision == "approve",
+                                                   comment=comment)
+        if decided.state == "approved":
+            return _("已批准延期，时限改为 %(d)s，已通知承办单位。", d=decided.requested_deadline)
+        return _("已驳回延期申请，时限仍为 %(d)s，已通知承办单位。", d=decided.current_deadline)
+
+    return await _act(request, session, actor, task_id, action, {"comment": comment}, place="extensions")
 
 
 @pages.post("/tasks/{task_id}/measures/{item_id}")
 async def tick_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                     item_id: uuid.UUID, done: Annotated[str, Form()] = ""):
-    return await _act(request, session, actor, task_id,
-                      lambda: tasks.tick_measure(session, actor, task_id, item_id, done=done == "1"), {})
+    async def action():
+        await tasks.tick_measure(session, actor, task_id, item_id, done=done == "1")
+        return _("已标为完成。") if done == "1" else _("已取消完成标记。")
+
+    return await _act(request, session, actor, task_id, action, {}, place="measures")
 
 
 @pages.post("/tasks/{task_id}/owners")
 async def owners_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
     form = await request.form()
     chosen = [u for u in (_uuid(str(v), "owner_ids") for v in form.getlist("owner_ids")) if u]
-    return await _act(request, session, actor, task_id,
-                      lambda: tasks.set_owners(session, actor, task_id, chosen), {})
+    async def action():
+        await tasks.set_owners(session, actor, task_id, chosen)
+        return _("已保存责任人。") if chosen else _("已清除责任人。")
+
+    return await _act(request, session, actor, task_id, action, {}, place="owners")
 
 
 @pages.post("/tasks/{task_id}/assign")
@@ -270,10 +311,13 @@ async def assign_page(request: Request, session: DbSession, actor: CurrentActor,
         tasks.check_version(task, _version(str(form.get("version", ""))))
         lead = _uuid(values["lead_unit_id"], "lead_unit_id")
         co = [u for u in (_uuid(str(v), "co_unit_ids") for v in form.getlist("co_unit_ids")) if u]
-        await tasks.assign_units(session, actor, task, lead_unit_ids=[lead] if lead else [], co_unit_ids=co,
-                                 deadline=_date(values["deadline"], "deadline"))
+        task = await tasks.assign_units(session, actor, task, lead_unit_ids=[lead] if lead else [], co_unit_ids=co,
+                                        deadline=_date(values["deadline"], "deadline"))
+        return _("已交办给%(units)s，时限 %(d)s；各单位会收到通知。",
+                 units="、".join(await tasks.open_unit_names(session, task_id)), d=task.deadline)
 
-    return await _act(request, session, actor, task_id, action, values)
+    return await _act(request, session, actor, task_id, action, values, place="assign",
+                      fields=("lead_unit_id", "deadline"))
 
 
 @pages.post("/plans/{plan_id}/assign")

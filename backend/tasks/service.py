@@ -498,3 +498,13 @@ def rollup_label(task: Task, assignments: list[TaskAssignment]) -> str:
     if task.state != TaskState.done and 0 < finished < len(answering):
         return _("部分完成（%(done)s/%(all)s 个责任单位）", done=finished, all=len(answering))
     return ""
+
+
+async def open_unit_names(session: AsyncSession, task_id: uuid.UUID) -> list[str]:
+    """The units still working on a task (lead first): whom a 交办 or a 催办 reached, for the message that says so."""
+    rows = await session.exec(
+        select(Unit.name).join(TaskAssignment, col(TaskAssignment.unit_id) == Unit.id)
+        .where(TaskAssignment.task_id == task_id,
+               col(TaskAssignment.state).in_([TaskState.assigned, TaskState.acknowledged, TaskState.in_progress]))
+        .order_by(col(TaskAssignment.kind) != AssignmentKind.lead, col(Unit.name)))
+    return list(rows.all())

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from backend.config import get_settings
+from backend.core.feedback import done
 from backend.core.forms import form_error, see_other, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
@@ -70,13 +71,13 @@ async def create_unit_page(
 ):
     try:
         parent = _optional_uuid(parent_id, "parent_id")
-        await tenancy.create_unit(session, actor, name=name, kind=kind, parent_id=parent)
+        unit = await tenancy.create_unit(session, actor, name=name, kind=kind, parent_id=parent)
     except DomainError as error:
         if error.status_code == 403:
             raise
         return form_error(request, "tenancy/units.html", error,
                           {"name": name, "kind": kind, "parent_id": parent_id}, await _units_context(session, actor))
-    return see_other(request, "/admin/units")
+    return done(request, "/admin/units", _("已添加单位“%(name)s”。", name=unit.name))
 
 
 @pages.get("/admin/units/{unit_id}")
@@ -96,20 +97,20 @@ async def update_unit_page(
 ):
     try:
         parent = _optional_uuid(parent_id, "parent_id")
-        await tenancy.update_unit(session, actor, unit_id, name=name, kind=kind, parent_id=parent)
+        unit = await tenancy.update_unit(session, actor, unit_id, name=name, kind=kind, parent_id=parent)
     except DomainError as error:
         unless_correctable(error)
         unit = await tenancy.get_unit(session, actor, unit_id)
         return form_error(request, "tenancy/unit_edit.html", error,
                           {"name": name, "kind": kind, "parent_id": parent_id},
                           {"unit": unit, **await _units_context(session, actor)})
-    return see_other(request, "/admin/units")
+    return done(request, "/admin/units", _("已保存单位“%(name)s”。", name=unit.name))
 
 
 @pages.post("/admin/units/{unit_id}/delete")
 async def delete_unit_page(request: Request, session: DbSession, actor: CurrentActor, unit_id: uuid.UUID):
     await tenancy.delete_unit(session, actor, unit_id)
-    return see_other(request, "/admin/units")
+    return done(request, "/admin/units", _("已删除该单位。"))
 
 
 # --- members ---------------------------------------------------------------------------------------------
@@ -151,7 +152,7 @@ async def invite_page(
 async def revoke_invitation_page(request: Request, session: DbSession, actor: CurrentActor,
                                  invitation_id: uuid.UUID):
     await tenancy.revoke_invitation(session, actor, invitation_id)
-    return see_other(request, "/admin/members")
+    return done(request, "/admin/members", _("已撤销邀请，该邀请链接不能再使用。"))
 
 
 @pages.post("/admin/members/{membership_id}/role")
@@ -160,24 +161,25 @@ async def change_role_page(
     role: Annotated[Role, Form()], unit_id: Annotated[str, Form()] = "",
 ):
     try:
-        await tenancy.change_role(session, actor, membership_id, role=role, unit_id=_optional_uuid(unit_id))
+        row = await tenancy.change_role(session, actor, membership_id, role=role, unit_id=_optional_uuid(unit_id))
     except DomainError as error:
         unless_correctable(error)
         error.field = None  # the member's own form is folded away: say it at the top of the page
         return form_error(request, "tenancy/members.html", error, {}, await _members_context(session, actor))
-    return see_other(request, "/admin/members")
+    return done(request, "/admin/members", _("已把%(name)s的角色改为%(role)s。", name=row.user.display_name,
+                                             role=role_label(row.membership.role)))
 
 
 @pages.post("/admin/members/{membership_id}/deactivate")
 async def deactivate_page(request: Request, session: DbSession, actor: CurrentActor, membership_id: uuid.UUID):
-    await tenancy.set_member_active(session, actor, membership_id, active=False)
-    return see_other(request, "/admin/members")
+    row = await tenancy.set_member_active(session, actor, membership_id, active=False)
+    return done(request, "/admin/members", _("已停用%(name)s的账号，对方不能再进入本局。", name=row.user.display_name))
 
 
 @pages.post("/admin/members/{membership_id}/activate")
 async def activate_page(request: Request, session: DbSession, actor: CurrentActor, membership_id: uuid.UUID):
-    await tenancy.set_member_active(session, actor, membership_id, active=True)
-    return see_other(request, "/admin/members")
+    row = await tenancy.set_member_active(session, actor, membership_id, active=True)
+    return done(request, "/admin/members", _("已恢复%(name)s的账号。", name=row.user.display_name))
 
 
 @pages.post("/admin/members/{membership_id}/reset-password")

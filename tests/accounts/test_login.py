@@ -141,7 +141,8 @@ async def test_htmx_header_carries_the_token(client, bureau):
     token = await csrf_of(client, "/admin/units")
     response = await client.post("/admin/units", data={"name": "头部令牌单位"},
                                  headers={"X-CSRF-Token": token, "HX-Request": "true"})
-    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/admin/units"
+    assert response.status_code == 204 and response.headers["HX-Redirect"] == "/admin/units#feedback"
+    assert "已添加单位“头部令牌单位”" in (await client.get("/admin/units")).text  # said on the page htmx goes to
 
 
 async def test_initial_password_must_be_changed_first():

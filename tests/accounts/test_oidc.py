@@ -390,3 +390,28 @@ async def test_provider_checks_client_redirect_uri_and_pkce(provider, browser):
     assert userinfo.json()["email"] == "direct@example.cn"
     again = await browser.post(provider.url("/token"), data={**token_form, **post_auth, "code": the_code})
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+
+
+# --- (f) back to the page the sign-in lapsed on --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("next_page, lands_on", [
+    ("/tasks/00000000-0000-0000-0000-000000000001/report?period=2026-11",
+     "/tasks/00000000-0000-0000-0000-000000000001/report?period=2026-11"),
+    ("//evil.example/x", "/"), ("https://evil.example/", "/"), ("/\t/evil.example", "/"),
+])
+async def test_oidc_login_returns_to_the_page_it_started_from(app, provider, browser, bureau, next_page, lands_on):
+    """The login page's 统一身份认证 link carries `next`; Luoshi keeps it in its signed OIDC cookie across the
+    provider's round trip (never in the provider's URL) and goes there after, if it is a page of this site."""
+    email = unique("next.") + "@jyj.example.cn"
+    await _provision(bureau, email=email)
+    provider.login_as(unique("sub-"), email)
+    async with make_client(app) as luoshi:
+        login_page = await luoshi.get("/login", params={"next": next_page})
+        if lands_on != "/":
+            assert "/auth/oidc/login?next=/tasks/" in login_page.text and "%3Fperiod%3D2026-11" in login_page.text
+        start = await luoshi.get("/auth/oidc/login", params={"next": next_page})
+        assert "evil" not in start.headers["location"] and "tasks" not in start.headers["location"]
+        back = await _authorize(browser, start.headers["location"])
+        done = await luoshi.get(back)
+        assert done.status_code == 303 and done.headers["location"] == lands_on

@@ -139,7 +139,8 @@ async def create_unit_by_form(page: Page, live_server: str, bureau) -> None:
     await page.get_by_label("类型").select_option("office")
     await page.get_by_label("上级单位").select_option(label="办公室")
     await page.get_by_role("button", name="新建", exact=True).click()
-    await page.wait_for_url("**/admin/units")
+    await page.wait_for_url("**/admin/units#feedback")
+    await expect(page.locator("#feedback")).to_have_text(f"已添加单位“{UNIT}”。")
 
     tree = page.get_by_role("list", name="单位树")
     row = tree.get_by_role("listitem").filter(has_text=UNIT)

@@ -116,8 +116,8 @@ async def _queue_row(page: Page):
 async def _head_approves(page: Page) -> None:
     row = await _queue_row(page)
     await row.get_by_role("button", name=re.compile("^同意报送")).click()
-    await page.wait_for_url("**/reviews?notice=decided")
-    await expect(page.locator(".alert.ok")).to_contain_text("已处理")
+    await page.wait_for_url("**/reviews#feedback")
+    await expect(page.locator(".alert.ok")).to_have_text("已同意，报告已报送局里审核。")
     await expect(page.locator("article.review-row", has_text=TITLE)).to_have_count(0)
 
 
@@ -185,7 +185,7 @@ async def test_report_loop_on_phones(browser, live_server, bureau, tmp_path):
         assert (unchanged.state, unchanged.version) == (ReportState.submitted, before.version)
         await row.get_by_label("意见（退回时必填）").fill(RETURN_COMMENT)
         await row.get_by_role("button", name=re.compile("^退回")).click()
-        await supervisor.wait_for_url("**/reviews?notice=decided")
+        await supervisor.wait_for_url("**/reviews#feedback")
         await expect(supervisor.locator("article.review-row", has_text=TITLE)).to_have_count(0)
         assert (await _report(bureau, task_id)).state == ReportState.returned
 
@@ -208,7 +208,7 @@ async def test_report_loop_on_phones(browser, live_server, bureau, tmp_path):
         row = await _queue_row(supervisor)
         await expect(row).to_contain_text(FIXED_PROGRESS)
         await row.get_by_role("button", name=re.compile("^通过")).click()
-        await supervisor.wait_for_url("**/reviews?notice=decided")
+        await supervisor.wait_for_url("**/reviews#feedback")
         await expect(supervisor.locator("article.review-row", has_text=TITLE)).to_have_count(0)
         assert (await _report(bureau, task_id)).state == ReportState.accepted
 
@@ -239,7 +239,7 @@ async def test_report_loop_on_phones(browser, live_server, bureau, tmp_path):
             await supervisor.screenshot(path=f"{SHOTS}/completion-check-phone.png", full_page=True)
         await row.get_by_label(re.compile("^办结理由")).fill(OVERRIDE_REASON)
         await row.get_by_role("button", name=re.compile("^批准办结")).click()
-        await supervisor.wait_for_url("**/reviews?notice=decided")
+        await supervisor.wait_for_url("**/reviews#feedback")
         await expect(supervisor.locator("article.review-row", has_text=TITLE)).to_have_count(0)
         await _open_task(supervisor, "任务")
         await expect(supervisor.locator(".task-head")).to_contain_text("已办结")

@@ -200,7 +200,10 @@ async def test_unit_head_approves_from_the_queue(loop, browser):
     assert no_comment.status_code == 422 and "退回时必须填写意见" in no_comment.text
     approved = await head.post(f"/reports/{report.id}/unit-head",
                                {"decision": "approve", "version": str(report.version), "next": "/reviews"})
-    assert approved.status_code == 303 and approved.headers["location"] == "/reviews?notice=decided"
+    assert approved.status_code == 303 and approved.headers["location"] == "/reviews#feedback"
+    said = "已同意，报告已报送局里审核。"
+    assert main(await head.get("/reviews")).count(said) == 1  # said once, where the head decided …
+    assert said not in main(await head.get("/reviews"))  # … and not again on a reload
     assert (await report_of(loop, report.id)).state == "submitted"
 
 
@@ -216,6 +219,7 @@ async def test_supervisor_reviews_from_the_queue(loop, browser):
     returned = await supervisor.post(f"/reports/{report.id}/review", {
         "decision": "return", "comment": "请补充", "version": str(report.version), "next": "/reviews"})
     assert returned.status_code == 303
+    assert main(await supervisor.get("/reviews")).count("已退回这份报告，承办单位会看到您的意见并修改后重报。") == 1
     stale = await supervisor.post(f"/reports/{report.id}/review",
                                   {"decision": "accept", "version": str(report.version)})
     assert stale.status_code == 409 and "已被修改，请刷新" in stale.text and "退回" in stale.text
@@ -238,7 +242,8 @@ async def test_batch_accept_page_is_all_or_nothing(loop, browser):
     accepted = await supervisor.client.post("/reviews/batch", data={
         "csrf_token": supervisor.csrf,
         "report": [f"{october.id}:{october.version}", f"{november.id}:{november.version}"]})
-    assert accepted.status_code == 303 and accepted.headers["location"] == "/reviews?notice=batch"
+    assert accepted.status_code == 303 and accepted.headers["location"] == "/reviews#feedback"
+    assert main(await supervisor.get("/reviews")).count("已批量通过 2 份报告") == 1
     assert {(await report_of(loop, r.id)).state for r in (october, november)} == {"accepted"}
 
 

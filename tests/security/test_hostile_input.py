@@ -157,7 +157,7 @@ async def new_task(world: Loop, who: Browser, title: str, description: str = "ца
         "lead_unit_id": str(world.bureau.units["office"].id), "co_unit_ids": str(world.bureau.units["school"].id),
     })
     assert response.status_code == 303, said(response)
-    return uuid.UUID(response.headers["location"].rsplit("/", 1)[-1])
+    return uuid.UUID(response.headers["location"].split("#")[0].rsplit("/", 1)[-1])
 
 
 async def load(world: Loop, model, *where):

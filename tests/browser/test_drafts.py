@@ -1,0 +1,159 @@
+"""Nothing typed is lost, on a 390×844 phone: a staff member types the report, the sign-in lapses (the idle
+timeout passes on the server, or they signed out in another tab, or signed out and in again there), they press
+保存并提交 — and after signing in they are back on the form with their text, and submitting works.
+
+Before: the login page, then an empty form (the post's address was not a page to come back to, and nothing kept
+what was typed)."""
+
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.async_api import BrowserContext, Page, expect
+from sqlmodel import col, select
+
+from backend.accounts.models import User, WebSession
+from backend.core.models import utcnow
+from backend.db import unit_of_work
+from backend.reports import service as reports
+from backend.reports.models import ProgressReport
+from backend.tasks import lifecycle
+from backend.tasks import service as tasks
+from backend.tasks.models import Task
+from backend.tenancy.models import Role
+from tests.support.fixtures import PASSWORD, Bureau
+
+TITLE = "新改扩建中小学26所"
+PROGRESS = "已完成3所学校的选址论证，第一批2所已开工：实验小学北校区、城东中学。"
+PROBLEMS = "个别项目用地手续办理较慢。"
+SHOTS = Path("/work/wt/_notes/shots")
+
+
+async def _set_up(bureau: Bureau) -> uuid.UUID:
+    """The plan's task handed to the school and taken (签收) by its staff; reports go straight to the bureau."""
+    async with unit_of_work(bureau.tenant.id) as session:
+        await reports.update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
+                                             unit_head_approval=False)
+        task = (await session.exec(select(Task).where(col(Task.title).contains(TITLE)))).one()
+        task = await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
+                                        lead_unit_ids=[bureau.units["school"].id], co_unit_ids=[],
+                                        deadline=date.today() + timedelta(days=120))
+        await lifecycle.acknowledge(session, bureau.actors[Role.unit_staff], task.id, version=task.version)
+        return task.id
+
+
+async def _idle_timeout_passes(bureau: Bureau) -> None:
+    async with unit_of_work() as session:
+        user = (await session.exec(select(User).where(User.username == bureau.username(Role.unit_staff)))).one()
+        for row in (await session.exec(select(WebSession).where(WebSession.user_id == user.id))).all():
+            row.last_seen_at = utcnow() - timedelta(hours=2)
+            session.add(row)
+
+
+async def _reports(bureau: Bureau, task_id: uuid.UUID) -> list[ProgressReport]:
+    async with unit_of_work(bureau.tenant.id) as session:
+        return list((await session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id))).all())
+
+
+async def _sign_in_here(page: Page, bureau: Bureau) -> None:
+    await page.get_by_label("登录名").fill(bureau.username(Role.unit_staff))
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录", exact=True).click()
+
+
+async def _sign_out(page: Page) -> None:
+    """退出, wherever the layout puts it on a phone (in the header, or in the 更多 sheet of the tab bar)."""
+    more = page.locator("nav summary", has_text="更多")
+    if await more.count() and await more.first.is_visible():
+        await more.first.click()
+    await page.locator("form[action='/logout'] button:visible").first.click()
+
+
+async def _sign_out_in_another_tab(phone: BrowserContext, *, and_in_again: Bureau | None = None) -> None:
+    other = await phone.new_page()
+    await other.goto("/")
+    await _sign_out(other)
+    await other.wait_for_url("**/login")
+    if and_in_again is not None:
+        await _sign_in_here(other, and_in_again)
+        await other.wait_for_url("**/")
+    await other.close()
+
+
+async def _type_the_report(page: Page, bureau: Bureau, task_id: uuid.UUID) -> str:
+    await page.goto("/")
+    await page.wait_for_url("**/login")
+    await _sign_in_here(page, bureau)
+    await page.wait_for_url("**/")
+    form = f"/tasks/{task_id}/report"
+    await page.goto(form)
+    await page.get_by_label("进展情况").fill(PROGRESS)
+    await page.get_by_label("存在问题").fill(PROBLEMS)
+    await page.get_by_label("完成进度（%）").fill("40")
+    return form
+
+
+async def _back_with_the_text_and_submit(page: Page, bureau: Bureau, task_id: uuid.UUID, shot: str) -> None:
+    await expect(page.get_by_label("进展情况")).to_have_value(PROGRESS)
+    await expect(page.get_by_label("存在问题")).to_have_value(PROBLEMS)
+    await expect(page.get_by_label("完成进度（%）")).to_have_value("40")
+    await expect(page.locator(".draft-notice")).to_contain_text("已恢复您在本页尚未提交的内容")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the restored form is {width}px wide"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"typing-{shot}.png"))
+    await page.get_by_role("button", name="保存并提交").click()
+    await page.wait_for_url("**notice=submitted*")
+    [report] = await _reports(bureau, task_id)
+    assert report.state == "submitted" and report.progress == PROGRESS and report.problems == PROBLEMS
+    # Sent and said so: the draft is gone, and the next visit to the form does not put it back.
+    await page.goto(f"/tasks/{task_id}/report?period={report.period}")
+    await expect(page.locator(".draft-notice")).to_have_count(0)
+
+
+@pytest.mark.parametrize("lapse", ["idle timeout", "signed out in another tab"])
+async def test_text_typed_before_the_sign_in_lapsed_survives_sign_in(phone, bureau, lapse):
+    task_id = await _set_up(bureau)
+    page = await phone.new_page()
+    form = await _type_the_report(page, bureau, task_id)
+    if lapse == "idle timeout":
+        await _idle_timeout_passes(bureau)
+    else:
+        await _sign_out_in_another_tab(phone)
+
+    await page.get_by_role("button", name="保存并提交").click()
+    await page.wait_for_url("**/login?**")
+    assert await _reports(bureau, task_id) == []
+    await _sign_in_here(page, bureau)
+    await page.wait_for_url(f"**{form}")
+    await _back_with_the_text_and_submit(page, bureau, task_id, "restored-after-" + lapse.replace(" ", "-"))
+
+
+async def test_a_form_older_than_the_sign_in_comes_back_with_its_text_and_a_message(phone, bureau):
+    """Signed out and in again in another tab: this tab's form carries the old CSRF token."""
+    task_id = await _set_up(bureau)
+    page = await phone.new_page()
+    form = await _type_the_report(page, bureau, task_id)
+    await _sign_out_in_another_tab(phone, and_in_again=bureau)
+
+    await page.get_by_role("button", name="保存并提交").click()
+    await page.wait_for_url(f"**{form}#feedback")
+    await expect(page.locator("#feedback")).to_contain_text("刚才的提交没有保存")
+    await expect(page.locator("#feedback")).to_have_count(1)
+    assert await _reports(bureau, task_id) == []
+    await _back_with_the_text_and_submit(page, bureau, task_id, "restored-after-stale-form")
+
+
+async def test_signing_out_in_this_tab_forgets_the_drafts(phone, bureau):
+    """A shared computer: what one person typed is not offered to them again after they sign out here."""
+    task_id = await _set_up(bureau)
+    page = await phone.new_page()
+    form = await _type_the_report(page, bureau, task_id)
+    await _sign_out(page)
+    await page.wait_for_url("**/login")
+    assert await page.evaluate("Object.keys(sessionStorage).filter(k => k.startsWith('luoshi:draft:')).length") == 0
+    await _sign_in_here(page, bureau)
+    await page.wait_for_url("**/")
+    await page.goto(form)
+    await expect(page.get_by_label("进展情况")).to_have_value("")
