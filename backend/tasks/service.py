@@ -190,20 +190,26 @@ class TaskSummary:
         return round(100 * self.done / self.total) if self.total else 0
 
 
-async def summary(session: AsyncSession, actor: Actor, *, today: date) -> TaskSummary:
-    """Counts for the home page: the whole bureau, or the tasks of the member's own unit. One query."""
+async def summary(session: AsyncSession, actor: Actor, *, today: date, year: int | None = None) -> TaskSummary:
+    """Counts for the home page: the whole bureau, or the tasks of the member's own unit; of one year's tasks when
+    given (the plans counted are then that year's too). One query."""
     from backend.plans.models import Plan
 
     closed = (TaskState.done, TaskState.cancelled)
+    plans = select(func.count()).select_from(Plan)
+    if year is not None:
+        plans = plans.where(Plan.year == year)
     query = select(
         func.count(),
         func.count().filter(Task.state == TaskState.unassigned),
         func.count().filter(col(Task.state).not_in(closed)),
         func.count().filter(Task.state == TaskState.done),
         func.count().filter(col(Task.state).not_in(closed), Task.deadline < today),
-        select(func.count()).select_from(Plan).scalar_subquery(),
+        plans.scalar_subquery(),
         func.count().filter(col(Task.state).not_in(closed), Task.original_deadline < today),
     ).select_from(Task)
+    if year is not None:
+        query = query.where(Task.year == year)
     if actor.unit_id is not None and not actor.can("tasks.assign"):
         # Co-operating on a task does not make it the unit's own: it would distort the unit's completion rate.
         units_tasks = select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id,
