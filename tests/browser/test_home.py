@@ -7,17 +7,20 @@ heads approving first, two tasks and the plan's 新改扩建中小学26所 hande
 one report up to its head; the office (make_loop) has a report with 需协调事项 passed by its head, and a pending
 延期申请; the lights are red where deadlines have passed."""
 
+import io
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from sqlmodel import col, select
 
 from backend.assessments.models import Assessment
 from backend.bulletins.models import Bulletin
 from backend.db import unit_of_work
+from backend.evidence import service as evidence
 from backend.plans.models import Plan
 from backend.reports import service as reports
 from backend.reviews.models import QuarterlyReview
@@ -27,7 +30,7 @@ from backend.tasks.models import Task
 from backend.tenancy.models import Role
 from tests.browser.conftest import PHONE, sign_in
 from tests.reports.helpers import make_loop
-from tests.support.fixtures import Bureau, create_bureau
+from tests.support.fixtures import Bureau, _one, create_bureau
 
 SMALL_PHONE = {**PHONE, "viewport": {"width": 360, "height": 740}}
 MIN_TARGET = 44
@@ -101,6 +104,12 @@ async def _phone(browser: Browser, live_server: str, options: dict, bureau: Bure
     return page
 
 
+def _png(n: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (40 * n, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
 def _entry(page: Page, key: str, text: str):
     return page.locator(f"#todo-{key} a.todo-entry", has_text=text)
 
@@ -161,6 +170,25 @@ async def test_leader_home_shows_what_needs_attention(browser, live_server, worl
         await _entry(page, "support_needed", "需要协调报告厅").click()
         await page.wait_for_url(f"**/tasks/{world.office_task}/reports#report-{world.office_report}")
         await expect(page.locator(f"#report-{world.office_report}")).to_contain_text("需要协调报告厅。")
+    finally:
+        await page.context.close()
+
+
+async def test_staff_task_page_folds_the_upload_form(browser, live_server, world):
+    """The task page shows the evidence list; the upload form opens from 上传佐证材料 (6,768 px tall before)."""
+    async with unit_of_work(world.bureau.tenant.id) as session:
+        for n in range(3):
+            await evidence.upload_evidence(session, world.bureau.actors[Role.unit_staff], world.due_task,
+                                           filename=f"现场{n}.png", chunks=_one(_png(n)))
+    page = await _phone(browser, live_server, PHONE, world.bureau, Role.unit_staff)
+    try:
+        await page.goto(f"/tasks/{world.due_task}")
+        await expect(page.locator("#evidence-items")).to_contain_text("现场2.png")
+        await expect(page.get_by_label("选择文件")).to_be_hidden()
+        height = await page.evaluate("document.scrollingElement.scrollHeight")
+        assert height <= 3 * 844, f"the staff task page is {height}px tall"
+        await page.locator("summary", has_text="上传佐证材料").click()
+        await expect(page.get_by_label("选择文件")).to_be_visible()
     finally:
         await page.context.close()
 
