@@ -193,6 +193,28 @@ async def test_staff_task_page_folds_the_upload_form(browser, live_server, world
         await page.context.close()
 
 
+async def test_bulletin_table_2_shows_each_units_figures_without_a_swipe(browser, live_server, world):
+    async with unit_of_work(world.bureau.tenant.id) as session:
+        bulletin = (await session.exec(select(Bulletin.id))).first()
+    page = await _phone(browser, live_server, PHONE, world.bureau, Role.unit_head)
+    try:
+        await page.goto(f"/bulletins/{bulletin}")
+        table = page.locator("#t-tbl-units")
+        rows = await table.locator("tbody tr").all()
+        assert rows
+        for row in rows:
+            for column in (5, 6, 8):  # 未报, 按时报送率, 红灯
+                cell = await row.locator(":scope > *").nth(column).bounding_box()
+                assert cell and cell["x"] >= 0 and cell["x"] + cell["width"] <= 390, f"column {column} is off screen"
+        wrap = page.locator(".bulletin-table", has=table)
+        assert await wrap.evaluate("e => e.scrollWidth <= e.clientWidth"), "table 2 still needs a sideways swipe"
+        label = await table.locator("tbody tr").first.locator("td").nth(5).evaluate(
+            "e => getComputedStyle(e, '::before').content")
+        assert "按时报送率" in label  # each figure says what it is
+    finally:
+        await page.context.close()
+
+
 # --- the sweep at 360×740 -----------------------------------------------------------------------------------
 
 # Every visible tap target: links, buttons, form controls and <summary>; a checkbox or radio counts with its
