@@ -21,6 +21,7 @@ from backend.assessments.models import Assessment
 from backend.bulletins.models import Bulletin
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
+from backend.plans import service as plans
 from backend.plans.models import Plan
 from backend.reports import service as reports
 from backend.reviews.models import QuarterlyReview
@@ -30,7 +31,7 @@ from backend.tasks.models import Task
 from backend.tenancy.models import Role
 from tests.browser.conftest import PHONE, sign_in
 from tests.reports.helpers import make_loop
-from tests.support.fixtures import Bureau, _one, create_bureau
+from tests.support.fixtures import SMALL_PLAN, Bureau, _one, create_bureau
 
 SMALL_PHONE = {**PHONE, "viewport": {"width": 360, "height": 740}}
 MIN_TARGET = 44
@@ -74,6 +75,8 @@ async def _world() -> World:
                                           reason="场地改造")
         await lifecycle.refresh_lights(session, bureau.tenant.id, today=date.today(), trigger="测试")
     async with unit_of_work(bureau.tenant.id) as session:
+        preview = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN.replace("2024", "2027"))
+    async with unit_of_work(bureau.tenant.id) as session:
         bulletin = (await session.exec(select(Bulletin.id))).first()
         review = (await session.exec(select(QuarterlyReview.id))).first()
         assessment = (await session.exec(select(Assessment.id))).first()
@@ -86,7 +89,7 @@ async def _world() -> World:
              Role.unit_head: common + unit_pages + ["/reviews"],
              Role.supervisor: common + bureau_pages,
              Role.leader: common + bureau_pages[:2],
-             Role.admin: common + bureau_pages + ["/admin/members", "/admin/units"]}
+             Role.admin: common + bureau_pages + ["/admin/members", "/admin/units", f"/plans/imports/{preview.id}"]}
     return World(bureau, made[1].id, report.id, office.id, loop.task_id, pages)
 
 
