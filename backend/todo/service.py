@@ -121,7 +121,7 @@ async def _to_acknowledge(session: AsyncSession, unit_id: uuid.UUID) -> TodoList
         ORDER BY a.deadline, t.number LIMIT :n""", {"unit": unit_id})
     entries = [Entry(number, title, f"/tasks/{task_id}", _("时限 %(d)s", d=deadline.isoformat()))
                for task_id, number, title, deadline, _total in rows]
-    return TodoList("to_acknowledge", _("待签收"), _("没有待签收的任务"), entries, total, "/tasks?state=assigned")
+    return TodoList("to_acknowledge", _("待签收"), _("没有待签收的任务"), entries, total, "/tasks")
 
 
 async def _returned(session: AsyncSession, unit_id: uuid.UUID) -> TodoList:
