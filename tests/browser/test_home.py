@@ -287,6 +287,8 @@ async def test_the_header_and_tab_bar_fit_on_one_line_at_360(browser, live_serve
         for name in ("季度点评", "年度考核", "我的账号"):
             await expect(nav.get_by_role("link", name=name, exact=True)).to_be_in_viewport()
         await expect(nav.get_by_role("button", name="退出")).to_be_in_viewport()
+        await page.locator("main h1").click()  # a tap elsewhere closes the sheet
+        await expect(nav.get_by_role("link", name="我的账号", exact=True)).to_be_hidden()
     finally:
         await page.context.close()
 
