@@ -183,14 +183,16 @@ class TaskSummary(StateCounts):
 
 
 async def summary(session: AsyncSession, actor: Actor, *, today: date, year: int | None = None) -> TaskSummary:
-    """Counts for the home page: the whole bureau, or the tasks the member's own unit leads or is responsible for
-    (optionally of one plan year). Two statements."""
+    """Counts for the home page: the whole bureau, or the tasks the member's own unit leads or is responsible for;
+    of one year's tasks when given (the plans counted are then that year's too). Two statements."""
     from backend.plans.models import Plan
 
     own_unit = actor.unit_id if actor.unit_id is not None and not actor.can("tasks.assign") else None
     counts = await count_states(session, today=today, year=year, unit_id=own_unit)
-    plans = (await session.exec(select(func.count()).select_from(Plan))).one()
-    return TaskSummary(**asdict(counts), plans=plans)
+    plans = select(func.count()).select_from(Plan)
+    if year is not None:
+        plans = plans.where(Plan.year == year)
+    return TaskSummary(**asdict(counts), plans=(await session.exec(plans)).one())
 
 
 def sees_all_tasks(actor: Actor) -> bool:

@@ -1,9 +1,7 @@
 """Home, the unit tree, people and roles, invitations, and the operator's bureau list."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
@@ -16,9 +14,9 @@ from backend.core.templating import render
 from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
-from backend.tasks import service as tasks
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
+from backend.todo import service as todo
 
 pages = APIRouter(tags=["tenancy"], include_in_schema=False)
 api = APIRouter(tags=["tenancy"])
@@ -41,14 +39,8 @@ def _labels() -> dict:
 
 
 @pages.get("/")
-async def home(request: Request, session: DbSession, actor: CurrentActor):
-    units = await tenancy.list_units(session, actor)
-    unit_name = next((n.unit.name for n in units if n.unit.id == actor.unit_id), None)
-    today = datetime.now(ZoneInfo(actor.timezone)).date()
-    return render(request, "tenancy/home.html", {
-        "unit_count": len(units), "unit_name": unit_name, "summary": await tasks.summary(session, actor, today=today),
-        **_labels(),
-    })
+async def home(request: Request, session: DbSession, actor: CurrentActor, year: str = ""):
+    return render(request, "tenancy/home.html", {"home": await todo.home(session, actor, year=year), **_labels()})
 
 
 # --- units -----------------------------------------------------------------------------------------------

@@ -146,6 +146,7 @@ async def test_report_loop_on_phones(browser, live_server, bureau, tmp_path):
         await expect(staff.get_by_label("进展情况")).to_have_value(PROGRESS)
 
         await staff.get_by_role("link", name="返回任务").click()
+        await staff.locator("summary", has_text="上传佐证材料").click()  # the task page folds the upload form
         await staff.get_by_label("选择文件").set_input_files(str(photo))
         await staff.get_by_label("材料说明（选填）").fill("第一批开工学校现场")
         await staff.get_by_role("button", name="上传", exact=True).click()

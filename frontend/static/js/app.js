@@ -22,3 +22,9 @@ document.addEventListener("submit", (event) => {
   form.dataset.submitted = "1";
   setTimeout(() => delete form.dataset.submitted, 4000);
 });
+
+// The phone's 更多 sheet closes when one taps anywhere else.
+document.addEventListener("click", (event) => {
+  const open = document.querySelector("nav.has-more details[open]");
+  if (open && !open.contains(event.target)) open.removeAttribute("open");
+});
