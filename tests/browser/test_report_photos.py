@@ -60,12 +60,10 @@ async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, b
 
     async with AsyncExitStack() as people:
         staff = await people.enter_async_context(_person(browser, live_server, bureau, Role.unit_staff))
-        # Home → the report form (the home page's own link comes from the "home" work; here: 我的任务 → task → 填报).
-        await staff.get_by_role("navigation", name="主导航").get_by_role("link", name="我的任务", exact=True).click()
-        await staff.get_by_role("link", name=re.compile(TITLE)).click()
-        await staff.get_by_role("link", name="填报本期进展").click()
-        await staff.wait_for_url("**/report")
-        taps["staff"] = 3
+        # Home's 本期待填报 entry opens the report form of this period.
+        await staff.locator("#todo-due").get_by_role("link", name=re.compile(TITLE)).click()
+        await staff.wait_for_url("**/report?period=*")
+        taps["staff"] = 1
         await expect(staff.get_by_label("拍照或添加照片")).to_have_attribute("capture", "environment")
         await staff.get_by_label("进展情况").fill(PROGRESS)  # typed before the photos: the upload saves it
 
@@ -97,9 +95,9 @@ async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, b
         await _thumbnails_shown(staff.locator(".report-body"), 2)
         await _shot(staff, "submitted")
 
-        # The principal: 待审核 → the card shows both photos → 同意报送.
+        # The principal: home's 待审核 entry → the card shows both photos → 同意报送.
         head = await people.enter_async_context(_person(browser, live_server, bureau, Role.unit_head))
-        await head.get_by_role("navigation", name="主导航").get_by_role("link", name="待审核", exact=True).click()
+        await head.locator("#todo-awaiting_unit_head").get_by_role("link", name=re.compile(TITLE)).click()
         card = head.locator("article.review-row", has_text=TITLE)
         await _thumbnails_shown(card, 2)
         await _fits(head, "the principal's queue")
@@ -108,9 +106,9 @@ async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, b
         await head.wait_for_url("**/reviews?notice=decided")
         taps["principal"] = 2
 
-        # The supervisor: 待审核 → the card shows both photos → 通过.
+        # The supervisor: home's 待审核 entry → the card shows both photos → 通过.
         supervisor = await people.enter_async_context(_person(browser, live_server, bureau, Role.supervisor))
-        await supervisor.get_by_role("navigation", name="主导航").get_by_role("link", name="待审核", exact=True).click()
+        await supervisor.locator("#todo-to_review").get_by_role("link", name=re.compile(TITLE)).click()
         card = supervisor.locator("article.review-row", has_text=TITLE)
         await _thumbnails_shown(card, 2)
         await _shot(supervisor, "supervisor-queue")
@@ -123,7 +121,7 @@ async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, b
         photos = (await session.exec(select(Evidence).where(Evidence.report_id == report.id))).all()
     assert report.state == ReportState.accepted and report.problems == "雨季影响工期。"
     assert sorted(p.filename for p in photos) == sorted(["操场.jpg", "教室.jpg"]) and all(p.submitted for p in photos)
-    assert taps == {"staff": 5, "principal": 2, "supervisor": 2}
+    assert taps == {"staff": 3, "principal": 2, "supervisor": 2}  # before issue 13: 10, 4 and 4
     print("taps", taps)
 
 
