@@ -390,6 +390,8 @@ class ReviewPublic(BaseModel):
     comment: str
     reviewer: str
     decided_at: datetime
+    unfinished: list[str] = []  # a 办结 approved with work unfinished: what was unfinished, and why it closed
+    override_reason: str = ""
 
 
 class ReportPublic(BaseModel):
@@ -433,7 +435,8 @@ def _public(view: ReportView) -> ReportPublic:
         actuals=[ActualPublic(target_id=a.target.id, target=a.target.text, unit=a.target.unit, actual=a.actual)
                  for a in view.actuals],
         reviews=[ReviewPublic(decision=v.review.decision, comment=v.review.comment, reviewer=v.reviewer,
-                              decided_at=v.review.decided_at) for v in view.reviews],
+                              decided_at=v.review.decided_at, unfinished=v.review.unfinished,
+                              override_reason=v.review.override_reason) for v in view.reviews],
     )
 
 

@@ -451,6 +451,18 @@ async def test_the_api_no_change_completion_and_batch(loop, api_client):
                                     json={"approve": False, "comment": "材料不全", "version": asked.json()["version"]})
     assert refused.status_code == 200 and refused.json()["state"] == "returned"
     assert (await task_of(loop)).state == "in_progress"
+    # Asked again; approving while the target is short needs a reason, which the report then carries.
+    task = await task_of(loop)
+    again = await staff.post(f"/api/v1/tasks/{loop.task_id}/completion",
+                             json={"summary": "补齐", "version": task.version})
+    decision = {"approve": True, "version": again.json()["version"]}
+    unreasoned = await supervisor.post(f"/api/v1/reports/{again.json()['id']}/completion", json=decision)
+    assert unreasoned.status_code == 422 and "办结理由" in unreasoned.text
+    approved = await supervisor.post(f"/api/v1/reports/{again.json()['id']}/completion",
+                                     json=decision | {"override_reason": "以年终统计为准"})
+    assert approved.status_code == 200 and approved.json()["state"] == "accepted"
+    [review] = [r for r in approved.json()["reviews"] if r["override_reason"]]
+    assert review["override_reason"] == "以年终统计为准" and review["unfinished"]
 
 
 async def test_the_api_is_in_the_openapi_document(app, client):
