@@ -82,7 +82,8 @@ async def _world() -> World:
         assessment = (await session.exec(select(Assessment.id))).first()
         plan = (await session.exec(select(Plan.id))).first()
     common = ["/", "/tasks", f"/bulletins/{bulletin}", "/bulletins", "/quarterly", f"/quarterly/{review}",
-              "/assessments", f"/assessments/{assessment}", "/account/tokens", "/plans", f"/plans/{plan}"]
+              "/assessments", f"/assessments/{assessment}", "/account/tokens", "/plans", f"/plans/{plan}",
+              "/notifications"]
     unit_pages = [f"/tasks/{made[1].id}", f"/tasks/{made[1].id}/report"]
     bureau_pages = [f"/tasks/{loop.task_id}", f"/tasks/{loop.task_id}/reports", "/reviews"]
     pages = {Role.unit_staff: common + unit_pages,
