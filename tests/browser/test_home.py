@@ -90,7 +90,10 @@ async def _world() -> World:
              Role.unit_head: common + unit_pages + ["/reviews"],
              Role.supervisor: common + bureau_pages,
              Role.leader: common + bureau_pages[:2],
-             Role.admin: common + bureau_pages + ["/admin/members", "/admin/units", f"/plans/imports/{preview.id}"]}
+             Role.admin: common + bureau_pages + ["/admin/members", "/admin/units", f"/plans/imports/{preview.id}",
+                                                  "/admin/reminders", "/admin/channels", "/admin/report-settings",
+                                                  "/admin/rubric", "/audit", "/account/password",
+                                                  "/account/notifications", "/tasks/new"]}
     return World(bureau, made[1].id, report.id, office.id, loop.task_id, pages)
 
 
