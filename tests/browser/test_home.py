@@ -29,7 +29,8 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy.models import Role
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import AXE_JS, PHONE, sign_in
+from tests.browser.test_pages import AXE_TAGS, describe
 from tests.reports.helpers import make_loop
 from tests.support.fixtures import SMALL_PLAN, Bureau, _one, create_bureau
 
@@ -220,6 +221,23 @@ async def test_bulletin_table_2_shows_each_units_figures_without_a_swipe(browser
         assert "按时报送率" in label  # each figure says what it is
     finally:
         await page.context.close()
+
+
+@pytest.mark.parametrize("role", [Role.unit_staff, Role.unit_head, Role.supervisor, Role.leader, Role.admin],
+                         ids=lambda r: r.value)
+async def test_axe_finds_no_serious_problems_on_each_home(browser, live_server, world, role):
+    """The to-do lists and the 更多 sheet, opened, on a phone (bypass_csp: axe runs as an inline script)."""
+    page = await _phone(browser, live_server, {**PHONE, "bypass_csp": True}, world.bureau, role)
+    try:
+        await page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        await page.add_script_tag(path=str(AXE_JS))
+        result = await page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+            AXE_TAGS)
+    finally:
+        await page.context.close()
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, describe(serious)
 
 
 # --- the sweep at 360×740 -----------------------------------------------------------------------------------
