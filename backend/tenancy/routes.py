@@ -40,7 +40,7 @@ def _labels() -> dict:
 
 @pages.get("/")
 async def home(request: Request, session: DbSession, actor: CurrentActor, year: str = ""):
-    return render(request, "tenancy/home.html", {"home": await todo.home(session, actor, year=year), **_labels()})
+    return render(request, "tenancy/home.html", {"home": await todo.home(session, actor, year=year)})
 
 
 # --- units -----------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy.models import Role
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import AXE_JS, PHONE, sign_in
+from tests.browser.test_pages import AXE_TAGS, describe
 from tests.reports.helpers import make_loop
 from tests.support.fixtures import SMALL_PLAN, Bureau, _one, create_bureau
 
@@ -82,14 +83,18 @@ async def _world() -> World:
         assessment = (await session.exec(select(Assessment.id))).first()
         plan = (await session.exec(select(Plan.id))).first()
     common = ["/", "/tasks", f"/bulletins/{bulletin}", "/bulletins", "/quarterly", f"/quarterly/{review}",
-              "/assessments", f"/assessments/{assessment}", "/account/tokens", "/plans", f"/plans/{plan}"]
+              "/assessments", f"/assessments/{assessment}", "/account/tokens", "/plans", f"/plans/{plan}",
+              "/notifications"]
     unit_pages = [f"/tasks/{made[1].id}", f"/tasks/{made[1].id}/report"]
     bureau_pages = [f"/tasks/{loop.task_id}", f"/tasks/{loop.task_id}/reports", "/reviews"]
     pages = {Role.unit_staff: common + unit_pages,
              Role.unit_head: common + unit_pages + ["/reviews"],
              Role.supervisor: common + bureau_pages,
              Role.leader: common + bureau_pages[:2],
-             Role.admin: common + bureau_pages + ["/admin/members", "/admin/units", f"/plans/imports/{preview.id}"]}
+             Role.admin: common + bureau_pages + ["/admin/members", "/admin/units", f"/plans/imports/{preview.id}",
+                                                  "/admin/reminders", "/admin/channels", "/admin/report-settings",
+                                                  "/admin/rubric", "/audit", "/account/password",
+                                                  "/account/notifications", "/tasks/new"]}
     return World(bureau, made[1].id, report.id, office.id, loop.task_id, pages)
 
 
@@ -216,6 +221,23 @@ async def test_bulletin_table_2_shows_each_units_figures_without_a_swipe(browser
         assert "按时报送率" in label  # each figure says what it is
     finally:
         await page.context.close()
+
+
+@pytest.mark.parametrize("role", [Role.unit_staff, Role.unit_head, Role.supervisor, Role.leader, Role.admin],
+                         ids=lambda r: r.value)
+async def test_axe_finds_no_serious_problems_on_each_home(browser, live_server, world, role):
+    """The to-do lists and the 更多 sheet, opened, on a phone (bypass_csp: axe runs as an inline script)."""
+    page = await _phone(browser, live_server, {**PHONE, "bypass_csp": True}, world.bureau, role)
+    try:
+        await page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        await page.add_script_tag(path=str(AXE_JS))
+        result = await page.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+            AXE_TAGS)
+    finally:
+        await page.context.close()
+    serious = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert not serious, describe(serious)
 
 
 # --- the sweep at 360×740 -----------------------------------------------------------------------------------
