@@ -189,3 +189,33 @@ async def test_a_review_comment_survives_the_idle_timeout(phone, bureau):
     await expect(page.locator("#feedback")).to_contain_text("已退回这份报告")
     [returned] = await _reports(bureau, task_id)
     assert returned.state == "returned"
+
+
+async def test_a_bulletin_edit_survives_signing_out_in_another_tab(phone, bureau):
+    """The 月通报's 按语 and 下步工作要求, long texts a supervisor writes slowly."""
+    from backend.bulletins import service as bulletins
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        bulletin, _new = await bulletins.draft_for_month(session, bureau.tenant.id, 2026, 10, today=date(2026, 11, 1),
+                                                         actor=bureau.actors[Role.supervisor])
+    page = await phone.new_page()
+    await page.goto("/")
+    await _sign_in_here(page, bureau, Role.supervisor)
+    await page.wait_for_url("**/")
+    edit = f"/bulletins/{bulletin.id}/edit"
+    await page.goto(edit)
+    foreword = "现将10月份各单位重点工作落实情况通报如下，请各单位对照查找差距。"
+    remarks = "11月底前，各单位要对照问题清单逐项整改，并按时报送整改情况。"
+    await page.get_by_label("按语（放在数据之前）").fill(foreword)
+    await page.get_by_label("下步工作要求（放在数据之后）").fill(remarks)
+    await _sign_out_in_another_tab(phone)
+
+    await page.get_by_role("button", name="保存", exact=True).click()
+    await page.wait_for_url("**/login?**")
+    await _sign_in_here(page, bureau, Role.supervisor)
+    await page.wait_for_url(f"**{edit}")
+    await expect(page.get_by_label("按语（放在数据之前）")).to_have_value(foreword)
+    await expect(page.get_by_label("下步工作要求（放在数据之后）")).to_have_value(remarks)
+    await page.get_by_role("button", name="保存", exact=True).click()
+    await page.wait_for_url(f"**/bulletins/{bulletin.id}?notice=saved")
+    await expect(page.locator("main")).to_contain_text(foreword)
