@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.feedback import done
 from backend.core.forms import see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
@@ -184,16 +185,20 @@ async def supersede_page(
     evidence_service.thumbnail_later(actor, new)
     notice = evidence_service.duplicate_message(new) or ""
     if notice or _is_htmx(request):
-        return await _render_panel(request, session, actor, old.task_id, notice=notice)
-    return see_other(request, f"/tasks/{old.task_id}#evidence")
+        return await _render_panel(request, session, actor, old.task_id, notice=notice or _superseded())
+    return done(request, f"/tasks/{old.task_id}", _superseded(), place="evidence")
 
 
 @pages.post("/evidence/{evidence_id}/delete")
 async def delete_page(request: Request, session: DbSession, actor: CurrentActor, evidence_id: uuid.UUID):
     task_id = await evidence_service.delete_evidence(session, actor, evidence_id)
     if _is_htmx(request):
-        return await _render_panel(request, session, actor, task_id)
-    return see_other(request, f"/tasks/{task_id}#evidence")
+        return await _render_panel(request, session, actor, task_id, notice=_("已删除这份材料。"))
+    return done(request, f"/tasks/{task_id}", _("已删除这份材料。"), place="evidence")
+
+
+def _superseded() -> str:
+    return _("已上传新版本，原来的版本仍保留在台账中。")
 
 
 @pages.get("/evidence/{evidence_id}/download")

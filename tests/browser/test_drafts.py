@@ -5,6 +5,7 @@ timeout passes on the server, or they signed out in another tab, or signed out a
 Before: the login page, then an empty form (the post's address was not a page to come back to, and nothing kept
 what was typed)."""
 
+import re
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -43,9 +44,9 @@ async def _set_up(bureau: Bureau) -> uuid.UUID:
         return task.id
 
 
-async def _idle_timeout_passes(bureau: Bureau) -> None:
+async def _idle_timeout_passes(bureau: Bureau, role: Role = Role.unit_staff) -> None:
     async with unit_of_work() as session:
-        user = (await session.exec(select(User).where(User.username == bureau.username(Role.unit_staff)))).one()
+        user = (await session.exec(select(User).where(User.username == bureau.username(role)))).one()
         for row in (await session.exec(select(WebSession).where(WebSession.user_id == user.id))).all():
             row.last_seen_at = utcnow() - timedelta(hours=2)
             session.add(row)
@@ -56,8 +57,8 @@ async def _reports(bureau: Bureau, task_id: uuid.UUID) -> list[ProgressReport]:
         return list((await session.exec(select(ProgressReport).where(ProgressReport.task_id == task_id))).all())
 
 
-async def _sign_in_here(page: Page, bureau: Bureau) -> None:
-    await page.get_by_label("登录名").fill(bureau.username(Role.unit_staff))
+async def _sign_in_here(page: Page, bureau: Bureau, role: Role = Role.unit_staff) -> None:
+    await page.get_by_label("登录名").fill(bureau.username(role))
     await page.get_by_label("密码").fill(PASSWORD)
     await page.get_by_role("button", name="登录", exact=True).click()
 
@@ -157,3 +158,64 @@ async def test_signing_out_in_this_tab_forgets_the_drafts(phone, bureau):
     await page.wait_for_url("**/")
     await page.goto(form)
     await expect(page.get_by_label("进展情况")).to_have_value("")
+
+
+async def test_a_review_comment_survives_the_idle_timeout(phone, bureau):
+    """A form whose post address has no page of its own (/reports/…/review): the supervisor comes back to the
+    queue they were on, with the comment, and the return goes through."""
+    task_id = await _set_up(bureau)
+    async with unit_of_work(bureau.tenant.id) as session:
+        staff = bureau.actors[Role.unit_staff]
+        report = await reports.save_report(session, staff, task_id, progress=PROGRESS, percent=40, version=0)
+        await reports.submit_report(session, staff, report.id, version=report.version)
+    page = await phone.new_page()
+    await page.goto("/")
+    await _sign_in_here(page, bureau, Role.supervisor)
+    await page.wait_for_url("**/")
+    await page.goto("/reviews")
+    row = page.locator("article.review-row", has_text=TITLE)
+    comment = "请写明已开工学校的名称，并附现场照片说明。"
+    await row.get_by_label("意见（退回时必填）").fill(comment)
+    await _idle_timeout_passes(bureau, Role.supervisor)
+
+    await row.get_by_role("button", name=re.compile("^退回")).click()
+    await page.wait_for_url("**/login?**")
+    await _sign_in_here(page, bureau, Role.supervisor)
+    await page.wait_for_url("**/reviews")
+    row = page.locator("article.review-row", has_text=TITLE)
+    await expect(row.get_by_label("意见（退回时必填）")).to_have_value(comment)
+    await row.get_by_role("button", name=re.compile("^退回")).click()
+    await page.wait_for_url("**/reviews#feedback")
+    await expect(page.locator("#feedback")).to_contain_text("已退回这份报告")
+    [returned] = await _reports(bureau, task_id)
+    assert returned.state == "returned"
+
+
+async def test_a_bulletin_edit_survives_signing_out_in_another_tab(phone, bureau):
+    """The 月通报's 按语 and 下步工作要求, long texts a supervisor writes slowly."""
+    from backend.bulletins import service as bulletins
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        bulletin, _new = await bulletins.draft_for_month(session, bureau.tenant.id, 2026, 10, today=date(2026, 11, 1),
+                                                         actor=bureau.actors[Role.supervisor])
+    page = await phone.new_page()
+    await page.goto("/")
+    await _sign_in_here(page, bureau, Role.supervisor)
+    await page.wait_for_url("**/")
+    edit = f"/bulletins/{bulletin.id}/edit"
+    await page.goto(edit)
+    foreword = "现将10月份各单位重点工作落实情况通报如下，请各单位对照查找差距。"
+    remarks = "11月底前，各单位要对照问题清单逐项整改，并按时报送整改情况。"
+    await page.get_by_label("按语（放在数据之前）").fill(foreword)
+    await page.get_by_label("下步工作要求（放在数据之后）").fill(remarks)
+    await _sign_out_in_another_tab(phone)
+
+    await page.get_by_role("button", name="保存", exact=True).click()
+    await page.wait_for_url("**/login?**")
+    await _sign_in_here(page, bureau, Role.supervisor)
+    await page.wait_for_url(f"**{edit}")
+    await expect(page.get_by_label("按语（放在数据之前）")).to_have_value(foreword)
+    await expect(page.get_by_label("下步工作要求（放在数据之后）")).to_have_value(remarks)
+    await page.get_by_role("button", name="保存", exact=True).click()
+    await page.wait_for_url(f"**/bulletins/{bulletin.id}?notice=saved")
+    await expect(page.locator("main")).to_contain_text(foreword)

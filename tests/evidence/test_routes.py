@@ -186,6 +186,7 @@ async def test_supersede_and_delete_through_the_page(bureau, signed_in, no_jobs)
     response = await staff.post(f"/evidence/{old.id}/supersede", headers=HTMX, data={"csrf_token": token},
                                 files={"file": ("总结v2.pdf", samples.pdf("v2"), "application/pdf")})
     assert response.status_code == 200 and "已被新版本替换" in response.text and "新版本" in response.text
+    assert response.text.count("已上传新版本，原来的版本仍保留在台账中。") == 1  # said in the panel swapped in
     rows = {e.filename: e for e in await evidence_of(bureau, task.id)}
     assert rows["总结v2.pdf"].supersedes_id == old.id
     wrong = await staff.post(f"/evidence/{rows['总结v2.pdf'].id}/supersede", headers=HTMX,
@@ -199,6 +200,7 @@ async def test_supersede_and_delete_through_the_page(bureau, signed_in, no_jobs)
     assert refused.status_code == 409  # the old version stays in the ledger
     deleted = await staff.post(f"/evidence/{rows['总结v2.pdf'].id}/delete", data={"csrf_token": token})
     assert deleted.status_code == 303 and len(await evidence_of(bureau, task.id)) == 1
+    assert (await staff.get(f"/tasks/{task.id}")).text.count("已删除这份材料。") == 1  # without htmx: on the page
 
 
 async def test_leaders_may_not_upload(bureau, signed_in, no_jobs, client):
