@@ -2,10 +2,13 @@
 the rules took New Year's Day for a working day and issued yellow 督办单. The operator enters each year from the
 State Council's notice; an unknown year counts weekends only, and the pages that show working days say so."""
 
+import io
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from docx import Document
 from sqlmodel import delete, select
 
 from backend.accounts.models import User
@@ -15,9 +18,10 @@ from backend.holidays import service as holidays
 from backend.holidays.jobs import refresh_calendar
 from backend.holidays.models import HolidayYear
 from backend.reminders.models import SupervisionNotice
+from backend.reminders.notice_doc import render_notice
 from backend.tasks import calendar
 from backend.tasks.lights import LightInput, compute_light
-from backend.tasks.models import ReportFrequency, TaskState
+from backend.tasks.models import ReportFrequency, Task, TaskState
 from backend.tenancy.models import Role
 from tests.reminders.test_sweep import CST, new_task, notifications, run_jobs_at
 from tests.support.fixtures import PASSWORD, create_bureau, csrf_of, login, make_client, unique
@@ -106,3 +110,36 @@ async def make_signed_in(app, bureau, role):
     client = make_client(app)
     assert (await login(client, bureau.username(role))).status_code == 303
     return client
+
+
+async def test_pages_with_working_day_figures_say_while_they_count_weekends_only(signed_in, bureau, operator):
+    """The task list, a task and the reminder rules say so while a year within a month of today is not entered;
+    entering it takes the note away (as of the real clock, so the note may be due or not on the day the test runs)."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    reach = today + timedelta(days=31)
+    async with unit_of_work(bureau.tenant.id) as session:
+        task = (await session.exec(select(Task).where(Task.title == "深化理论学习"))).one()
+    supervisor, admin = await signed_in(bureau, Role.supervisor), await signed_in(bureau, Role.admin)
+
+    async def shown() -> list[bool]:
+        pages = [await supervisor.get("/tasks"), await supervisor.get(f"/tasks/{task.id}"),
+                 await admin.get("/admin/reminders")]
+        return ["工作日暂按周一至周五计算" in page.text for page in pages]
+
+    missing = calendar.unknown_years(today, reach)
+    assert await shown() == [bool(missing)] * 3
+    for year in missing:
+        async with unit_of_work() as session:
+            await holidays.save_year(session, operator, year=str(year), notice="国办发明电（测试）",
+                                     days_off=f"{year}-01-01", workdays="")
+    assert await shown() == [False] * 3
+
+
+def test_a_notice_overdue_into_an_unknown_year_says_how_it_counted():
+    notice = SupervisionNotice(level="yellow", deadline=date(2031, 1, 10), workdays_overdue=3, year=2031, seq=7)
+    task = Task(number="督-2031-001", title="完成校舍排查")
+    document = Document(io.BytesIO(render_notice(notice, task, "实验小学", "某县教育局",
+                                                 datetime(2031, 1, 15, 9, tzinfo=ZoneInfo("Asia/Shanghai")))))
+    cells = [cell.text for table in document.tables for row in table.rows for cell in row.cells]
+    assert "已超期 3 个工作日（2031年法定节假日安排尚未录入，工作日暂按周一至周五计算）" in cells
+    assert "督〔2031〕007号" in "".join(p.text for p in document.paragraphs)
