@@ -5,7 +5,6 @@ import asyncio
 import getpass
 import json
 import os
-import shlex
 import signal
 import sys
 from pathlib import Path
@@ -170,12 +169,10 @@ async def _demo(args) -> None:
         print(f"  {login.username:<10} {login.display_name}（{role}）")
     # Commands that work pasted into another terminal: the full path of this install's luoshi, and the addresses
     # of this run's database and Redis (the embedded Redis's socket keeps its path inside the data directory).
-    environment = (f"DATABASE_URL={shlex.quote(os.environ.get('DATABASE_URL', ''))} "
-                   f"REDIS_URL={shlex.quote(os.environ.get('REDIS_URL', ''))} {luoshi_command()}")
     print(_("移动演示时钟，看提醒和督办如何发出（另开一个终端）："))
-    print(f"  {environment} remind --at 2026-12-21T09:00+08:00")
+    print(f"  {luoshi_command(with_services=True)} remind --at 2026-12-21T09:00+08:00")
     print(_("给示范局补录一年的报送与审核（另开一个终端）："))
-    print(f"  {environment} demo-year")
+    print(f"  {luoshi_command(with_services=True)} demo-year")
     print(_("按 Ctrl-C 停止。") + "\n", flush=True)
     server = uvicorn.Server(uvicorn.Config("backend.web:create_app", factory=True, host=args.host, port=args.port,
                                            log_config=None))

@@ -1,5 +1,6 @@
 """The demo bureau that `luoshi demo` creates on first start: units and one person per role."""
 
+import os
 import shlex
 import sys
 from dataclasses import dataclass
@@ -20,11 +21,17 @@ DEMO_PLAN = Path(__file__).with_name("demo_plan.txt")
 DEMO_PASSWORD = "Luoshi@2026demo"  # noqa: S105 — demo only, printed at start
 
 
-def luoshi_command() -> str:
+def luoshi_command(*, with_services: bool = False) -> str:
     """How to run `luoshi` from another terminal: the installed script beside this Python (a venv's bin/ is often
-    not on PATH), else the module."""
+    not on PATH), else the module; with_services, after this run's DATABASE_URL and REDIS_URL (the demo's embedded
+    ones), so the command works pasted as it is."""
     script = Path(sys.executable).with_name("luoshi")
-    return shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m backend.cli"
+    command = shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m backend.cli"
+    if not with_services:
+        return command
+    services = [f"{name}={shlex.quote(os.environ[name])}" for name in ("DATABASE_URL", "REDIS_URL")
+                if os.environ.get(name)]
+    return " ".join([*services, command])
 
 
 @dataclass

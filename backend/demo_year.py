@@ -343,5 +343,5 @@ def summary_lines(run: YearRun, until: date) -> list[str]:
         "  " + _("5. 以 jingban（经办人）、xiaozhang（校长，审核本校报告）或 bangong、jijiao（科室负责人）登录，"
           "看本单位的任务、报送和台账；"),
         "  " + _("6. 移动时钟，看提醒与督办单（另开一个终端）：%(luoshi)s remind --at %(year)s-12-21T09:00+08:00",
-                 luoshi=luoshi_command(), year=YEAR),
+                 luoshi=luoshi_command(with_services=True), year=YEAR),
     ]

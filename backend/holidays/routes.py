@@ -27,9 +27,11 @@ async def _context(session, operator) -> dict:
 
 
 @pages.get("/operator/calendar")
-async def calendar_page(request: Request, session: DbSession, operator: CurrentOperator):
+async def calendar_page(request: Request, session: DbSession, operator: CurrentOperator, year: int | None = None):
+    """The form is for next year, or (更正) for the year asked, filled with what was entered."""
     context = await _context(session, operator)
-    return render(request, "holidays/calendar.html", {**context, "values": {"year": str(context["next_year"])}})
+    values = await holidays.year_form(session, operator, year or context["next_year"])
+    return render(request, "holidays/calendar.html", {**context, "values": values, "correcting": year is not None})
 
 
 @pages.post("/operator/calendar")

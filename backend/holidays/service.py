@@ -18,8 +18,11 @@ from backend.holidays.models import HolidayYear
 from backend.i18n import _
 from backend.tasks import calendar
 
-_RANGE = re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:\s*(?:~|～|至|-{1,2}|—)\s*"
+# 2027-02-15, 2027年2月15日 or 2月15日 (the form's year), alone or as a range: …~2027-02-21, …至21日, …至2月21日.
+_RANGE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?(?:\s*(?:~|～|至|-{1,2}|—)\s*"
                     r"(?:(\d{4})[-/.年])?(?:(\d{1,2})[-/.月])?(\d{1,2})日?)?$")
+# What the notice writes beside a date and the form can drop: （周五）, (星期六), 放假, 上班.
+_ASIDES = re.compile(r"[（(][^）)]*[）)]|放假|上班|调休|\s+")
 
 
 async def load_calendar(session: AsyncSession) -> None:
@@ -53,31 +56,56 @@ async def list_years(session: AsyncSession, operator: Operator, *, today: date) 
 
 
 def parse_days(text: str, *, year: int, label: str, field: str) -> list[date]:
-    """Dates one per line or separated by commas; a range as 2027-02-15~2027-02-21 (or 至). Each within the year
-    or its neighbouring weeks (a make-up day can fall at the end of the year before)."""
+    """Dates one per line or separated by commas, as ISO dates or as the notice writes them (2月15日（周一）至21日);
+    a range as 2027-02-15~2027-02-21 (or 至). Each within the year or its neighbouring weeks (a make-up day can fall
+    at the end of the year before)."""
     days: set[date] = set()
-    for part in re.split(r"[\s,，、;；]*[\n,，、;；][\s,，、;；]*", text.strip()):
-        part = part.strip()
+    for written in re.split(r"[\n,，、;；]", text.strip()):
+        part = _ASIDES.sub("", written)
         if not part:
             continue
         match = _RANGE.match(part)
         if not match:
-            raise InvalidInput(_("%(label)s中“%(part)s”不是日期，请写成 2027-01-01，"
-                                 "连续几天写成 2027-02-15~2027-02-21。", label=label, part=part), field=field)
+            raise InvalidInput(_("%(label)s中“%(part)s”不是日期，请写成 2027-01-01 或 1月1日，"
+                                 "连续几天写成 2027-02-15~2027-02-21 或 2月15日至21日。",
+                                 label=label, part=written.strip()), field=field)
         y, m, d, y2, m2, d2 = match.groups()
+        y = y or str(year)
         try:
             start = date(int(y), int(m), int(d))
             end = date(int(y2 or y), int(m2 or m), int(d2)) if d2 else start
         except ValueError:
-            raise InvalidInput(_("%(label)s中“%(part)s”不是有效的日期。", label=label, part=part),
+            raise InvalidInput(_("%(label)s中“%(part)s”不是有效的日期。", label=label, part=written.strip()),
                                field=field) from None
         if end < start or (end - start).days > 31:
-            raise InvalidInput(_("%(label)s中“%(part)s”的起止日期不对。", label=label, part=part), field=field)
-        if start < date(year - 1, 12, 1) or end > date(year + 1, 1, 31):
-            raise InvalidInput(_("%(label)s中“%(part)s”不在%(year)s年内。", label=label, part=part, year=year),
+            raise InvalidInput(_("%(label)s中“%(part)s”的起止日期不对。", label=label, part=written.strip()),
                                field=field)
+        if start < date(year - 1, 12, 1) or end > date(year + 1, 1, 31):
+            raise InvalidInput(_("%(label)s中“%(part)s”不在%(year)s年内。", label=label, part=written.strip(),
+                                 year=year), field=field)
         days.update(start + timedelta(days=n) for n in range((end - start).days + 1))
     return sorted(days)
+
+
+def as_ranges(days: list[date]) -> str:
+    """The stored days written back for the form, consecutive ones as a range: 2027-02-06~2027-02-14."""
+    runs: list[list[date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][-1] + timedelta(days=1) == day:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return "\n".join(run[0].isoformat() if len(run) == 1 else f"{run[0].isoformat()}~{run[-1].isoformat()}"
+                     for run in runs)
+
+
+async def year_form(session: AsyncSession, operator: Operator, year: int) -> dict[str, str]:
+    """The form filled with an entered year, to correct it."""
+    row = await session.get(HolidayYear, year)
+    if row is None:
+        return {"year": str(year)}
+    return {"year": str(year), "notice": row.notice, "days_off": as_ranges(row.days_off),
+            "workdays": as_ranges(row.workdays)}
 
 
 async def save_year(

@@ -6,6 +6,7 @@ from datetime import datetime
 from backend.core import documents as doc
 from backend.i18n import _
 from backend.reminders.models import NoticeLevel, SupervisionNotice
+from backend.tasks.calendar import weekends_only_note
 from backend.tasks.models import Task
 
 
@@ -24,7 +25,8 @@ def render_notice(notice: SupervisionNotice, task: Task, unit_name: str, bureau_
         (_("督办事项"), task.title),
         (_("承办单位"), unit_name),
         (_("办理时限"), notice.deadline.isoformat()),
-        (_("超期情况"), _("已超期 %(days)s 个工作日", days=notice.workdays_overdue)),
+        (_("超期情况"), _("已超期 %(days)s 个工作日", days=notice.workdays_overdue)
+         + (_("（%(note)s）", note=note) if (note := weekends_only_note(notice.deadline, issued.date())) else "")),
         (_("督办等级"), _("红色督办（报局领导）") if red else _("黄色督办（报单位负责人）")),
     ]
     doc.table(document, None, rows, size=14, widths=(3.5, 12), label_column=True)

@@ -12,7 +12,7 @@ import time
 import httpx
 import psutil
 
-from backend.demo import DEMO_PASSWORD
+from backend.demo import DEMO_PASSWORD, luoshi_command
 
 
 def _free_port() -> int:
@@ -82,6 +82,10 @@ def test_demo_starts_embedded_stops_cleanly_and_restarts_on_same_data(tmp_path):
     finally:
         output = _stop(demo)
     assert "xiaozhang" in output and DEMO_PASSWORD in output  # the login names and password are printed
+    # The commands it prints run as pasted: this install's luoshi, and a Redis socket whose path stays the same.
+    socket = tmp_path / "data" / "redis" / "redis.sock"
+    assert f"REDIS_URL=unix://{socket} {luoshi_command()} remind --at" in output
+    assert f"{luoshi_command()} demo-year" in output and " luoshi " not in output
     time.sleep(1)
     assert not (_servers() & started), "embedded servers left running after SIGTERM"
 
@@ -91,6 +95,7 @@ def test_demo_starts_embedded_stops_cleanly_and_restarts_on_same_data(tmp_path):
         home = _log_in(port, "admin")
         assert home.status_code == 200 and "示范县教育局" in home.text
     finally:
-        _stop(again)
+        output = _stop(again)
+    assert f"REDIS_URL=unix://{socket} " in output  # the same path at the second start
     time.sleep(1)
     assert not (_servers() - before)

@@ -46,7 +46,7 @@ async def test_demo_year_goes_through_the_principal_and_redrafts_novembers_bulle
     named = {word for line in run.stdout.splitlines() if "登录" in line
              for word in re.findall(r"\b[a-z]+\b", line.split("：", 1)[0])}
     assert {"jingban", "xiaozhang", "bangong", "jijiao"} <= named <= usernames
-    assert f"{luoshi_command()} remind --at" in run.stdout
+    assert f"{luoshi_command(with_services=True)} remind --at" in run.stdout  # as pasted: with the database
 
 
 def test_printed_luoshi_command_runs_and_the_embedded_redis_keeps_its_socket(tmp_path):
