@@ -4,8 +4,9 @@
 // the browser, dies with the tab, and is dropped once the form went through, or when the person signs out in this
 // tab.
 //
-// Every POST form with a text field takes part (a form opts out with data-keep-draft="off"; htmx and upload.js
-// forms, which do not leave the page, and sign-in forms stay out); passwords, hidden fields and files are never
+// Every POST form with a text field takes part (a form opts out with data-keep-draft="off"; htmx forms and upload.js
+// forms with no textarea, which do not leave the page, and sign-in forms stay out; the report form, which uploads
+// its photos in place and is then sent as a whole, takes part); passwords, hidden fields and files are never
 // kept. Messages come translated from the <script> tag's data attributes.
 (() => {
   const PREFIX = "luoshi:draft:";
@@ -23,7 +24,8 @@
     "input[type=email], input[type=tel], input[type=url], input[type=search], input[type=checkbox], input[type=radio]";
 
   const eligible = (form) => (form.method || "").toLowerCase() === "post" && form.dataset.keepDraft !== "off" &&
-    !form.hasAttribute("hx-post") && !form.hasAttribute("data-upload") && !form.querySelector("input[type=password]") &&
+    !form.hasAttribute("hx-post") && !form.querySelector("input[type=password]") &&
+    (!form.hasAttribute("data-upload") || form.querySelector("textarea")) &&
     form.querySelector("textarea, input:not([type]), input[type=text]");
 
   const fields = (form) => Array.from(form.elements).filter((el) => el.name && el.matches(KEPT) && !el.disabled);
