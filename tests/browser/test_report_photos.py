@@ -103,7 +103,7 @@ async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, b
         await _fits(head, "the principal's queue")
         await _shot(head, "principal-queue")
         await card.get_by_role("button", name=re.compile("^同意报送")).click()
-        await head.wait_for_url("**/reviews?notice=decided")
+        await expect(head.locator("#feedback")).to_contain_text("已同意，报告已报送局里审核")
         taps["principal"] = 2
 
         # The supervisor: home's 待审核 entry → the card shows both photos → 通过.
@@ -113,7 +113,7 @@ async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, b
         await _thumbnails_shown(card, 2)
         await _shot(supervisor, "supervisor-queue")
         await card.get_by_role("button", name=re.compile("^通过")).click()
-        await supervisor.wait_for_url("**/reviews?notice=decided")
+        await expect(supervisor.locator("#feedback")).to_contain_text("已通过这份报告")
         taps["supervisor"] = 2
 
     async with unit_of_work(bureau.tenant.id) as session:
