@@ -241,7 +241,10 @@ async def completion_request_page(
 async def _render_queue(request: Request, session, actor: Actor, *, status_code: int = 200,
                         errors: dict | None = None, values: dict | None = None):
     rows = await reports.review_queue(session, actor, limit=QUEUE_PAGE)
-    context = {"rows": rows, "errors": errors or {}, "values": values or {}, "is_reviewer": actor.role in REVIEW_ROLES,
+    errors = dict(errors or {})
+    if any(f"row-{view.report.id}" in errors for view in rows):
+        errors.pop("__all__", None)  # said once, on the row acted on; at the top only when that row is not listed
+    context = {"rows": rows, "errors": errors, "values": values or {}, "is_reviewer": actor.role in REVIEW_ROLES,
                **_labels()}
     return render(request, "reports/reviews.html", context, status_code=status_code)
 

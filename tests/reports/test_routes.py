@@ -270,6 +270,7 @@ async def test_completion_is_requested_and_approved_on_pages(loop, browser):
     refused = await supervisor.post(f"/reports/{request.id}/completion",
                                     {"decision": "approve", "version": str(request.version), "comment": "同意"})
     assert refused.status_code == 422 and "请填写办结理由" in refused.text and ">同意</textarea>" in refused.text
+    assert main(refused).count("请填写办结理由") == 1  # beside the row acted on, not again at the top
     assert (await task_of(loop)).state == "completion_requested"
     approved = await supervisor.post(f"/reports/{request.id}/completion",
                                      {"decision": "approve", "version": str(request.version),
