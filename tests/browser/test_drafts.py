@@ -238,3 +238,23 @@ async def test_text_is_not_put_over_a_newer_save_without_asking(phone, bureau):
     await expect(page.get_by_label("进展情况")).to_have_value(PROGRESS)
     await expect(page.get_by_label("存在问题")).to_have_value(PROBLEMS)
     await expect(notice).to_contain_text("已恢复您在本页尚未提交的内容")
+
+
+async def test_text_shown_back_by_a_refusal_is_still_kept(phone, bureau):
+    """A refusal (完成进度 "四十") shows the typed text back; the person fixes it, the sign-in lapses, and after
+    signing in the fixed text is put back by itself, not offered as "saved elsewhere since"."""
+    task_id = await _set_up(bureau)
+    page = await phone.new_page()
+    form = await _type_the_report(page, bureau, task_id)
+    await page.get_by_label("完成进度（%）").fill("四十")
+    await page.get_by_role("button", name="保存并提交").click()
+    await expect(page.locator("#e-percent")).to_be_visible()
+    await expect(page.get_by_label("进展情况")).to_have_value(PROGRESS)
+    await page.get_by_label("完成进度（%）").fill("40")
+    await _idle_timeout_passes(bureau)
+
+    await page.get_by_role("button", name="保存并提交").click()
+    await page.wait_for_url("**/login?**")
+    await _sign_in_here(page, bureau)
+    await page.wait_for_url(f"**{form}")
+    await _back_with_the_text_and_submit(page, bureau, task_id, "restored-after-a-refusal")
