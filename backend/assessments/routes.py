@@ -16,7 +16,8 @@ from backend.assessments import service as assessments
 from backend.assessments.exports import basis_text, rank_text, results_docx, results_xlsx, scale_note, scale_text
 from backend.assessments.models import AppealState, AssessmentState
 from backend.core.downloads import DOCX, XLSX, attachment
-from backend.core.forms import form_error, form_version, see_other, unless_correctable
+from backend.core.feedback import done
+from backend.core.forms import form_error, form_version, unless_correctable
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput, NotFound
@@ -31,6 +32,7 @@ api = APIRouter(tags=["assessments"])
 
 
 def _notices() -> dict[str, str]:
+    """What each action says on the page it leads to (core/feedback.done)."""
     return {"opened": _("已开启并完成首次计算。"), "computed": _("已重新计算。"),
             "self_scored": _("已保存本单位自评。"), "adjusted": _("已记录加减分并重新计算。"),
             "published": _("考核结果已公示，各单位已收到通知。"), "appealed": _("已提交申诉，等待答复。"),
@@ -39,7 +41,7 @@ def _notices() -> dict[str, str]:
 
 
 def _labels() -> dict[str, Any]:
-    return {"notices": _notices(), "state_label": assessments.state_label, "appeal_label": assessments.appeal_label,
+    return {"state_label": assessments.state_label, "appeal_label": assessments.appeal_label,
             "AssessmentState": AssessmentState, "AppealState": AppealState, "basis_text": basis_text,
             "rank_text": rank_text, "scale_text": scale_text, "scale_note": scale_note}
 
@@ -71,7 +73,7 @@ async def save_rubric_page(request: Request, session: DbSession, actor: CurrentA
         await rubrics.update_rubric(session, actor, rubrics.RubricForm(**values))
     except InvalidInput as error:
         return form_error(request, "assessments/rubric.html", error, values, _rubric_context())
-    return see_other(request, "/admin/rubric?notice=rubric")
+    return done(request, "/admin/rubric", _notices()["rubric"])
 
 
 # --- the list and the results page --------------------------------------------------------------------------------
@@ -94,7 +96,7 @@ async def open_page(request: Request, session: DbSession, actor: CurrentActor):
     except InvalidInput as error:
         rows = await assessments.list_assessments(session, actor)
         return form_error(request, "assessments/list.html", error, values, {"rows": rows, **_labels()})
-    return see_other(request, f"/assessments/{assessment.id}?notice=opened")
+    return done(request, f"/assessments/{assessment.id}", _notices()["opened"])
 
 
 async def _page(request: Request, session, actor, assessment_id: uuid.UUID, *, error: DomainError | None = None,
@@ -113,14 +115,15 @@ async def assessment_page(request: Request, session: DbSession, actor: CurrentAc
 
 
 async def _act(request: Request, session, actor, assessment_id: uuid.UUID, action: Callable[[], Awaitable[Any]],
-               notice: str, values: dict, anchor: str = ""):
-    """Runs one service call; a refusal re-renders the page with its message and what was typed."""
+               notice: str, values: dict, place: str = ""):
+    """Runs one service call; a refusal re-renders the page with its message and what was typed. What it did is
+    said in the section it was done in (`place`: adjustments, appeals), else at the top of the page."""
     try:
         await action()
     except DomainError as error:
         unless_correctable(error)
         return await _page(request, session, actor, assessment_id, error=error, values=values)
-    return see_other(request, f"/assessments/{assessment_id}?notice={notice}{anchor}")
+    return done(request, f"/assessments/{assessment_id}", _notices()[notice], place=place)
 
 
 @pages.post("/assessments/{assessment_id}/compute")
@@ -146,7 +149,7 @@ async def adjust_page(request: Request, session: DbSession, actor: CurrentActor,
               "reason": str(form.get("reason") or "")}
     return await _act(request, session, actor, assessment_id, lambda: assessments.adjust(
         session, actor, assessment_id, unit_id=values["unit_id"], points=values["points"], reason=values["reason"],
-        version=form_version(form.get("version"))), "adjusted", values, "#adjustments")
+        version=form_version(form.get("version"))), "adjusted", values, "adjustments")
 
 
 @pages.post("/assessments/{assessment_id}/publish")
@@ -161,7 +164,7 @@ async def appeal_page(request: Request, session: DbSession, actor: CurrentActor,
     form = await request.form()
     values = {"appeal_text": str(form.get("text") or "")}
     return await _act(request, session, actor, assessment_id, lambda: assessments.file_appeal(
-        session, actor, assessment_id, text_=values["appeal_text"]), "appealed", values, "#appeals")
+        session, actor, assessment_id, text_=values["appeal_text"]), "appealed", values, "appeals")
 
 
 @pages.post("/assessment-appeals/{appeal_id}/answer")
@@ -171,7 +174,7 @@ async def answer_page(request: Request, session: DbSession, actor: CurrentActor,
     values = {f"response-{appeal_id}": str(form.get("response") or "")}
     return await _act(request, session, actor, appeal.assessment_id, lambda: assessments.answer_appeal(
         session, actor, appeal_id, upheld=form.get("decision") == "upheld", response=str(form.get("response") or "")),
-        "answered", values, "#appeals")
+        "answered", values, "appeals")
 
 
 @pages.post("/assessments/{assessment_id}/finalise")

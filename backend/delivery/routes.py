@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
-from backend.core.forms import form_error, see_other, unless_correctable
+from backend.core.feedback import done
+from backend.core.forms import form_error, unless_correctable
 from backend.core.templating import render
 from backend.core.text import check_length
 from backend.delivery import service as delivery
@@ -22,6 +23,7 @@ api = APIRouter(tags=["delivery"])
 
 
 def _notices() -> dict[str, str]:
+    """What each action says on the page it leads to (core/feedback.done)."""
     return {
         "added": _("已添加。可以点“发送测试消息”确认群里能收到。"),
         "enabled": _("已启用。"),
@@ -52,7 +54,7 @@ def _channel_context(overview: delivery.ChannelOverview) -> dict:
     return {
         "groups": overview.groups, "nodes": overview.nodes, "kinds": list(ConfigKind),
         "kind_label": delivery.config_kind_label, "mask_url": delivery.mask_url,
-        "mask_secret": delivery.mask_secret, "notices": _notices(),
+        "mask_secret": delivery.mask_secret,
     }
 
 
@@ -81,25 +83,25 @@ async def add_channel_page(
             raise
         return form_error(request, "delivery/channels.html", error, values,
                           _channel_context(await delivery.list_channels(session, actor)))
-    return see_other(request, "/admin/channels?notice=added")
+    return done(request, "/admin/channels", _notices()["added"])
 
 
 @pages.post("/admin/channels/{config_id}/enable")
 async def enable_channel_page(request: Request, session: DbSession, actor: CurrentActor, config_id: uuid.UUID):
     await delivery.set_channel_enabled(session, actor, config_id, enabled=True)
-    return see_other(request, "/admin/channels?notice=enabled")
+    return done(request, "/admin/channels", _notices()["enabled"])
 
 
 @pages.post("/admin/channels/{config_id}/disable")
 async def disable_channel_page(request: Request, session: DbSession, actor: CurrentActor, config_id: uuid.UUID):
     await delivery.set_channel_enabled(session, actor, config_id, enabled=False)
-    return see_other(request, "/admin/channels?notice=disabled")
+    return done(request, "/admin/channels", _notices()["disabled"])
 
 
 @pages.post("/admin/channels/{config_id}/delete")
 async def delete_channel_page(request: Request, session: DbSession, actor: CurrentActor, config_id: uuid.UUID):
     await delivery.delete_channel(session, actor, config_id)
-    return see_other(request, "/admin/channels?notice=deleted")
+    return done(request, "/admin/channels", _notices()["deleted"])
 
 
 @pages.post("/admin/channels/{config_id}/test")
@@ -111,7 +113,7 @@ async def test_channel_page(request: Request, session: DbSession, actor: Current
         error.field = None  # the channel's own row has no field: say it at the top of the page
         return form_error(request, "delivery/channels.html", error, {},
                           _channel_context(await delivery.list_channels(session, actor)))
-    return see_other(request, "/admin/channels?notice=tested")
+    return done(request, "/admin/channels", _notices()["tested"])
 
 
 # --- dead letters ----------------------------------------------------------------------------------------
@@ -121,7 +123,6 @@ def _dead_context(actor, dead: delivery.DeadLetters) -> dict:
     return {
         "messages": dead.messages, "counts": dead.counts, "channel_label": delivery.channel_label,
         "mask_recipient": delivery.mask_recipient, "bureau_time": _bureau_time(actor.timezone),
-        "notices": _notices(),
     }
 
 
@@ -142,13 +143,13 @@ async def retry_page(
             raise
         return form_error(request, "delivery/dead.html", error, {},
                           _dead_context(actor, await delivery.dead_letters(session, actor)))
-    return see_other(request, "/admin/outbox/dead?notice=" + ("retried" if retried else "stale"))
+    return done(request, "/admin/outbox/dead", _notices()["retried" if retried else "stale"])
 
 
 @pages.post("/admin/outbox/dead/retry-all")
 async def retry_all_page(request: Request, session: DbSession, actor: CurrentActor):
     retried = await delivery.retry_all_dead(session, actor)
-    return see_other(request, "/admin/outbox/dead?notice=" + ("retried" if retried else "stale"))
+    return done(request, "/admin/outbox/dead", _notices()["retried" if retried else "stale"])
 
 
 # --- API -------------------------------------------------------------------------------------------------

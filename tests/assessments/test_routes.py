@@ -56,8 +56,10 @@ async def test_the_year_through_its_pages_and_exports(world: World, signed_in, l
     supervisor = await signed_in(world.bureau, Role.supervisor)
     opened = await post_form(supervisor, "/assessments", {"year": str(YEAR)}, page="/assessments")
     assert opened.status_code == 303
-    path = opened.headers["location"].split("?")[0]
+    path = opened.headers["location"].split("#")[0]
     page = await supervisor.get(path)
+    assert page.text.count("已开启并完成首次计算。") == 1  # said once (core/feedback), and not on a reload:
+    assert "已开启并完成首次计算。" not in (await supervisor.get(path)).text
     # Each term with its basis: A 办结 1/2 → 20.00; 按时 2/24 → 1.67; 均分 87.50（4 项）→ 26.25.
     for text in ("20.00", "办结 1/2", "1.67", "按时 2/24", "26.25", "均分 87.50（4 项）", "无已发布的点评"):
         assert text in page.text, text
@@ -132,7 +134,7 @@ async def test_other_bureaus_get_404_and_roles_without_the_right_are_refused(wor
     clock(local(YEAR + 1, 1, 5))
     supervisor = await signed_in(world.bureau, Role.supervisor)
     path = (await post_form(supervisor, "/assessments", {"year": str(YEAR)}, page="/assessments")
-            ).headers["location"].split("?")[0]
+            ).headers["location"].split("#")[0]
     for role in (Role.supervisor, Role.admin, Role.unit_head):
         outsider = await signed_in(other_bureau, role)
         for url in (path, f"{path}/results.xlsx", f"{path}/results.docx"):

@@ -219,3 +219,42 @@ async def test_a_bulletin_edit_survives_signing_out_in_another_tab(phone, bureau
     await page.get_by_role("button", name="保存", exact=True).click()
     await page.wait_for_url(f"**/bulletins/{bulletin.id}?notice=saved")
     await expect(page.locator("main")).to_contain_text(foreword)
+
+
+async def test_text_is_not_put_over_a_newer_save_without_asking(phone, bureau):
+    """The form was saved elsewhere since the person began typing (their head, another device): the newer save
+    stays in the form, and one tap puts their own unsent text back if they want it."""
+    task_id = await _set_up(bureau)
+    page = await phone.new_page()
+    await _type_the_report(page, bureau, task_id)
+    async with unit_of_work(bureau.tenant.id) as session:
+        await reports.save_report(session, bureau.actors[Role.unit_head], task_id, progress="负责人补充的进展。",
+                                  percent=50, version=0)
+    await page.reload()
+    await expect(page.get_by_label("进展情况")).to_have_value("负责人补充的进展。")
+    notice = page.locator(".draft-notice")
+    await expect(notice).to_contain_text("表单此后已被保存过")
+    await notice.get_by_role("button", name="恢复我未提交的内容").click()
+    await expect(page.get_by_label("进展情况")).to_have_value(PROGRESS)
+    await expect(page.get_by_label("存在问题")).to_have_value(PROBLEMS)
+    await expect(notice).to_contain_text("已恢复您在本页尚未提交的内容")
+
+
+async def test_text_shown_back_by_a_refusal_is_still_kept(phone, bureau):
+    """A refusal (完成进度 "四十") shows the typed text back; the person fixes it, the sign-in lapses, and after
+    signing in the fixed text is put back by itself, not offered as "saved elsewhere since"."""
+    task_id = await _set_up(bureau)
+    page = await phone.new_page()
+    form = await _type_the_report(page, bureau, task_id)
+    await page.get_by_label("完成进度（%）").fill("四十")
+    await page.get_by_role("button", name="保存并提交").click()
+    await expect(page.locator("#e-percent")).to_be_visible()
+    await expect(page.get_by_label("进展情况")).to_have_value(PROGRESS)
+    await page.get_by_label("完成进度（%）").fill("40")
+    await _idle_timeout_passes(bureau)
+
+    await page.get_by_role("button", name="保存并提交").click()
+    await page.wait_for_url("**/login?**")
+    await _sign_in_here(page, bureau)
+    await page.wait_for_url(f"**{form}")
+    await _back_with_the_text_and_submit(page, bureau, task_id, "restored-after-a-refusal")

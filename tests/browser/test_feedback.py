@@ -1,4 +1,5 @@
-"""On a 390×844 phone, an action's message is on screen after the tap, beside the form used, and said once."""
+"""On phones (390×844 and 360×740), an action's message is on screen after the tap, beside the form used, said once,
+and the page does not scroll sideways."""
 
 from datetime import date, timedelta
 from pathlib import Path
@@ -56,12 +57,15 @@ async def test_extension_request_and_nudge_say_so_on_screen(phone, browser, live
     await expect(said).to_have_count(1)
     await expect(said).to_contain_text(f"已提交延期申请（申请延至 {wanted}）")
     assert await _in_view(staff, "#feedback"), "the message is off screen after the tap"
+    assert await staff.evaluate("document.documentElement.scrollWidth") <= 390
     # Sent: the refused attempt's text is not offered again (drafts.js keys a form by its action, not the page).
     await expect(staff.locator(".draft-notice")).to_have_count(0)
     SHOTS.mkdir(parents=True, exist_ok=True)
     await staff.screenshot(path=str(SHOTS / "typing-extension-requested.png"))
 
-    supervisor_context = await browser.new_context(base_url=live_server, **PHONE)
+    # The supervisor on the smallest phone the product supports.
+    supervisor_context = await browser.new_context(base_url=live_server,
+                                                   **{**PHONE, "viewport": {"width": 360, "height": 740}})
     try:
         supervisor = await supervisor_context.new_page()
         await sign_in(supervisor, bureau, Role.supervisor)
@@ -72,6 +76,7 @@ async def test_extension_request_and_nudge_say_so_on_screen(phone, browser, live
         await expect(supervisor.locator("#feedback")).to_have_text(
             "已催办实验小学，对方会在通知中心和已开通的渠道收到提醒。")
         assert await _in_view(supervisor, "#feedback")
+        assert await supervisor.evaluate("document.documentElement.scrollWidth") <= 360
         await supervisor.screenshot(path=str(SHOTS / "typing-nudged.png"))
         await supervisor.get_by_role("button", name="批准", exact=True).click()
         await expect(supervisor.locator("#feedback")).to_contain_text(f"已批准延期，时限改为 {wanted}")

@@ -71,12 +71,12 @@ async def test_admin_adds_a_signed_dingtalk_robot_for_a_unit_sees_it_masked_disa
     school = bureau.units["school"]
     added = await post_form(admin, "/admin/channels", {"kind": "dingtalk", "url": f"  {url} ", "secret": secret,
                                                        "unit_id": str(school.id)}, page="/admin/channels")
-    assert added.status_code == 303 and added.headers["location"] == "/admin/channels?notice=added"
+    assert added.status_code == 303 and added.headers["location"] == "/admin/channels#feedback"
     [config] = await channels_of(bureau)
     assert (config.kind, config.url, config.secret, config.unit_id, config.enabled) == (
         "dingtalk", url, secret, school.id, True)
 
-    page = await admin.get("/admin/channels?notice=added")
+    page = await admin.get("/admin/channels")
     assert "已添加" in page.text
     assert secret not in page.text and token not in page.text  # neither key is ever shown whole
     assert "••••" + secret[-4:] in page.text and "••••" + token[-4:] in page.text
@@ -155,8 +155,8 @@ async def test_test_message_goes_through_the_outbox_and_arrives_signed(signed_in
     assert config.unit_id is None
     for _ in range(2):  # each click is a message of its own
         sent = await post_form(admin, f"/admin/channels/{config.id}/test", {}, page="/admin/channels")
-        assert sent.status_code == 303 and sent.headers["location"] == "/admin/channels?notice=tested"
-    assert "测试消息已排队" in (await admin.get("/admin/channels?notice=tested")).text
+        assert sent.status_code == 303 and sent.headers["location"] == "/admin/channels#feedback"
+    assert "测试消息已排队" in (await admin.get("/admin/channels")).text
     queued = await outbox_of(bureau, recipient=url)
     assert len(queued) == 2 and {(m.channel, m.state, m.subject) for m in queued} == {
         ("dingtalk", "pending", "落实平台测试消息")}
@@ -209,20 +209,20 @@ async def test_dead_letters_are_listed_masked_and_come_back_when_retried(signed_
     assert {m.state for m in await outbox_of(bureau, state="dead")} == {"dead"}
 
     retried = await post_form(admin, "/admin/outbox/dead/retry", {"ids": [str(sms.id)]}, page="/admin/outbox/dead")
-    assert retried.status_code == 303 and retried.headers["location"] == "/admin/outbox/dead?notice=retried"
+    assert retried.status_code == 303 and retried.headers["location"] == "/admin/outbox/dead#feedback"
     [row] = await outbox_of(bureau, id=sms.id)
     assert (row.state, row.attempts) == ("pending", 0)
     [still] = await outbox_of(bureau, id=robot.id)
     assert still.state == "dead"
     # The same form again (a stale page): nothing to do, and it says so.
     stale = await post_form(admin, "/admin/outbox/dead/retry", {"ids": [str(sms.id)]}, page="/admin/outbox/dead")
-    assert stale.headers["location"] == "/admin/outbox/dead?notice=stale"
-    assert "已不在失败列表中" in (await admin.get("/admin/outbox/dead?notice=stale")).text
+    assert stale.headers["location"] == "/admin/outbox/dead#feedback"
+    assert "已不在失败列表中" in (await admin.get("/admin/outbox/dead")).text
 
     page = await admin.get("/admin/outbox/dead")
     assert subject + "短信" not in page.text and subject + "群" in page.text
     everything = await post_form(admin, "/admin/outbox/dead/retry-all", {}, page="/admin/outbox/dead")
-    assert everything.headers["location"] == "/admin/outbox/dead?notice=retried"
+    assert everything.headers["location"] == "/admin/outbox/dead#feedback"
     assert await outbox_of(bureau, state="dead") == []
     page = await admin.get("/admin/outbox/dead")
     assert "没有发送失败的消息" in page.text and f'<div class="stat">{pending + 2}</div>' in page.text  # both back
@@ -242,7 +242,7 @@ async def test_other_bureau_and_other_roles_reach_nothing(signed_in, bureau, oth
     assert subject not in (await stranger.get("/api/v1/admin/outbox/dead")).text
     assert "key=mine" not in (await stranger.get("/admin/channels")).text
     retry = await post_form(stranger, "/admin/outbox/dead/retry", {"ids": [str(dead.id)]}, page="/admin/outbox/dead")
-    assert retry.headers["location"] == "/admin/outbox/dead?notice=stale"
+    assert retry.headers["location"] == "/admin/outbox/dead#feedback"
     await post_form(stranger, "/admin/outbox/dead/retry-all", {}, page="/admin/outbox/dead")
     for action in ("disable", "test", "delete"):
         response = await post_form(stranger, f"/admin/channels/{config.id}/{action}", {}, page="/admin/channels")

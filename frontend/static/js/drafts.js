@@ -95,10 +95,13 @@
   forms.forEach((form) => {
     const key = keyOf(form);
     const baseline = values(form);  // what the server put in the form, before anything is put back
+    let base = baseline;  // what the text was typed over: the saved form
     const draft = read(key);
     if (draft && Array.isArray(draft.typed)) {
       if (same(draft.typed, baseline)) {
-        store.removeItem(key);
+        // A refusal shows back what was typed: still unsent, and still typed over the saved form.
+        if (refused) base = draft.base;
+        else store.removeItem(key);
       } else if (same(draft.base, baseline)) {
         apply(form, draft.typed);
         notice(form, say("restored"));
@@ -109,8 +112,8 @@
     }
     const keep = (sent) => {
       const typed = values(form);
-      if (same(typed, baseline) && !sent) store.removeItem(key);
-      else write(key, { typed, base: baseline, sent, at: Date.now() });
+      if (same(typed, base) && !sent) store.removeItem(key);
+      else write(key, { typed, base, sent, at: Date.now() });
     };
     form.addEventListener("input", () => keep(false));
     form.addEventListener("change", () => keep(false));
