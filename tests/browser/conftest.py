@@ -36,6 +36,14 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
          "locale": "zh-CN"}
 DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN"}
 
+SHOTS = os.environ.get("LUOSHI_SCREENSHOTS")  # a folder: pages are saved there for people to look at
+
+
+async def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """Saves the page as <name>.png in $LUOSHI_SCREENSHOTS when it is set; tests never compare pictures."""
+    if SHOTS:
+        await page.screenshot(path=f"{SHOTS}/{name}.png", full_page=full_page)
+
 
 class _Server(uvicorn.Server):
     """pytest owns SIGINT/SIGTERM; the server only stops when told to."""

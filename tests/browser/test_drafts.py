@@ -8,7 +8,6 @@ what was typed)."""
 import re
 import uuid
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
@@ -23,12 +22,12 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy.models import Role
+from tests.browser.conftest import screenshot
 from tests.support.fixtures import PASSWORD, Bureau
 
 TITLE = "新改扩建中小学26所"
 PROGRESS = "已完成3所学校的选址论证，第一批2所已开工：实验小学北校区、城东中学。"
 PROBLEMS = "个别项目用地手续办理较慢。"
-SHOTS = Path("/work/wt/_notes/shots")
 
 
 async def _set_up(bureau: Bureau) -> uuid.UUID:
@@ -102,8 +101,7 @@ async def _back_with_the_text_and_submit(page: Page, bureau: Bureau, task_id: uu
     await expect(page.locator(".draft-notice")).to_contain_text("已恢复您在本页尚未提交的内容")
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the restored form is {width}px wide"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"typing-{shot}.png"))
+    await screenshot(page, f"typing-{shot}", full_page=False)
     await page.get_by_role("button", name="保存并提交").click()
     await page.wait_for_url("**notice=submitted*")
     [report] = await _reports(bureau, task_id)

@@ -2,7 +2,6 @@
 and the page does not scroll sideways."""
 
 from datetime import date, timedelta
-from pathlib import Path
 
 from playwright.async_api import Page, expect
 from sqlmodel import col, select
@@ -12,11 +11,10 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy.models import Role
-from tests.browser.conftest import PHONE, sign_in
+from tests.browser.conftest import PHONE, screenshot, sign_in
 from tests.support.fixtures import Bureau
 
 TITLE = "新改扩建中小学26所"
-SHOTS = Path("/work/wt/_notes/shots")
 
 
 async def _school_task(bureau: Bureau) -> Task:
@@ -60,8 +58,7 @@ async def test_extension_request_and_nudge_say_so_on_screen(phone, browser, live
     assert await staff.evaluate("document.documentElement.scrollWidth") <= 390
     # Sent: the refused attempt's text is not offered again (drafts.js keys a form by its action, not the page).
     await expect(staff.locator(".draft-notice")).to_have_count(0)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await staff.screenshot(path=str(SHOTS / "typing-extension-requested.png"))
+    await screenshot(staff, "typing-extension-requested", full_page=False)
 
     # The supervisor on the smallest phone the product supports.
     supervisor_context = await browser.new_context(base_url=live_server,
@@ -77,7 +74,7 @@ async def test_extension_request_and_nudge_say_so_on_screen(phone, browser, live
             "已催办实验小学，对方会在通知中心和已开通的渠道收到提醒。")
         assert await _in_view(supervisor, "#feedback")
         assert await supervisor.evaluate("document.documentElement.scrollWidth") <= 360
-        await supervisor.screenshot(path=str(SHOTS / "typing-nudged.png"))
+        await screenshot(supervisor, "typing-nudged", full_page=False)
         await supervisor.get_by_role("button", name="批准", exact=True).click()
         await expect(supervisor.locator("#feedback")).to_contain_text(f"已批准延期，时限改为 {wanted}")
         await supervisor.reload()

@@ -9,7 +9,6 @@ Set-up through the services: unit heads approve first, and the task 新改扩建
 import re
 import uuid
 from contextlib import AsyncExitStack
-from pathlib import Path
 
 from playwright.async_api import Page, expect
 from sqlmodel import select
@@ -21,12 +20,12 @@ from backend.evidence.thumbnails import make_thumbnail
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportState
 from backend.tenancy.models import Role
+from tests.browser.conftest import screenshot
 from tests.browser.test_report_loop import TITLE, _fits, _person, _set_up
 from tests.evidence.samples import pdf, photo
 from tests.support.fixtures import Bureau
 
 PROGRESS = "实验小学北校区主体结构封顶，城东中学完成地基。"
-SHOTS = Path("/work/wt/_notes/shots")
 
 
 async def _worker_makes_thumbnails(bureau: Bureau, task_id: uuid.UUID) -> None:
@@ -47,8 +46,7 @@ async def _thumbnails_shown(scope, count: int) -> None:
 
 
 async def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"report-{name}.png"), full_page=True)
+    await screenshot(page, f"report-{name}")
 
 
 async def test_a_report_with_two_photos_judged_on_phones(browser, live_server, bureau, tmp_path):
