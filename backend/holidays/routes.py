@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 
 from backend.core.forms import form_error
+from backend.core.jobs import enqueue_after_commit
 from backend.core.templating import render
 from backend.deps import CurrentOperator, DbSession
 from backend.errors import DomainError
@@ -46,5 +47,7 @@ async def save_calendar(
                                          workdays=workdays)
     except DomainError as error:
         return form_error(request, "holidays/calendar.html", error, values, await _context(session, operator))
+    # The lights' reasons were written with the old calendar ("…按周一至周五计算"): every bureau's are redone.
+    enqueue_after_commit("refresh_all_lights")
     return render(request, "holidays/calendar.html", {**await _context(session, operator), "saved": saved,
                                                       "values": {"year": str(saved.year + 1)}})
