@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 
-from backend.core.forms import form_error
+from backend.core.forms import form_error, see_other
 from backend.core.jobs import enqueue_after_commit
 from backend.core.templating import render
 from backend.deps import CurrentOperator, DbSession
@@ -28,11 +28,15 @@ async def _context(session, operator) -> dict:
 
 
 @pages.get("/operator/calendar")
-async def calendar_page(request: Request, session: DbSession, operator: CurrentOperator, year: int | None = None):
-    """The form is for next year, or (更正) for the year asked, filled with what was entered."""
+async def calendar_page(request: Request, session: DbSession, operator: CurrentOperator, year: int | None = None,
+                        saved: int | None = None):
+    """The form is for next year, or (更正) for the year asked, filled with what was entered; `saved` names the
+    year just saved, to confirm it."""
     context = await _context(session, operator)
     values = await holidays.year_form(session, operator, year or context["next_year"])
-    return render(request, "holidays/calendar.html", {**context, "values": values, "correcting": year is not None})
+    return render(request, "holidays/calendar.html", {
+        **context, "values": values, "correcting": year is not None,
+        "saved": await holidays.entered_year(session, operator, saved) if saved else None})
 
 
 @pages.post("/operator/calendar")
@@ -49,5 +53,4 @@ async def save_calendar(
         return form_error(request, "holidays/calendar.html", error, values, await _context(session, operator))
     # The lights' reasons were written with the old calendar ("…按周一至周五计算"): every bureau's are redone.
     enqueue_after_commit("refresh_all_lights")
-    return render(request, "holidays/calendar.html", {**await _context(session, operator), "saved": saved,
-                                                      "values": {"year": str(saved.year + 1)}})
+    return see_other(request, f"/operator/calendar?saved={saved.year}")

@@ -99,9 +99,13 @@ def as_ranges(days: list[date]) -> str:
                      for run in runs)
 
 
+async def entered_year(session: AsyncSession, operator: Operator, year: int) -> HolidayYear | None:
+    return await session.get(HolidayYear, year)
+
+
 async def year_form(session: AsyncSession, operator: Operator, year: int) -> dict[str, str]:
     """The form filled with an entered year, to correct it."""
-    row = await session.get(HolidayYear, year)
+    row = await entered_year(session, operator, year)
     if row is None:
         return {"year": str(year)}
     return {"year": str(year), "notice": row.notice, "days_off": as_ranges(row.days_off),
