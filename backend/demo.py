@@ -9,12 +9,13 @@ from pathlib import Path
 import anyio
 from sqlmodel import select
 
+from backend.accounts.models import User
 from backend.accounts.service import create_user
-from backend.db import unit_of_work
+from backend.db import set_context, unit_of_work
 from backend.plans import service as plans
 from backend.reports.common import update_bureau_settings
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, Tenant, UnitKind
+from backend.tenancy.models import Role, Tenant, Unit, UnitKind
 
 DEMO_CODE = "demo"
 DEMO_PLAN = Path(__file__).with_name("demo_plan.txt")
@@ -58,6 +59,7 @@ DEMO_PEOPLE = [
     (Role.unit_head, "chengguan", "吴校长", "城关中学"),
     (Role.unit_head, "youeryuan", "郑园长", "实验幼儿园"),
 ]
+DEMO_NAMES = {username: name for _role, username, name, _unit in DEMO_PEOPLE}
 DEMO_UNITS = [
     ("局办公室", UnitKind.office, None),
     ("督导室", UnitKind.office, None),
@@ -74,36 +76,49 @@ async def _file_chunks(path: Path):
 
 
 async def ensure_demo_bureau() -> list[DemoLogin]:
-    """Idempotent: a second start finds the bureau and changes nothing."""
+    """Idempotent: a second start finds the bureau and changes nothing, except that people of the login list a
+    bureau made by an earlier version lacks are added (so `demo-year` finds everyone it files as)."""
+    from backend.accounts.service import actor_for
+
     logins = [DemoLogin(str(role), username, name) for role, username, name, _unit in DEMO_PEOPLE]
     async with unit_of_work() as session:
-        if (await session.exec(select(Tenant).where(Tenant.code == DEMO_CODE))).first():
+        tenant = (await session.exec(select(Tenant).where(Tenant.code == DEMO_CODE))).first()
+        if tenant is not None:
+            await set_context(session, tenant.id)
+            admin_user = (await session.exec(select(User).where(User.username == "admin"))).one()
+            admin = await actor_for(session, admin_user, tenant.id)
+            units = {u.name: u for u in (await session.exec(select(Unit))).all()}
+            await _add_people(session, admin, tenant, units)
             return logins
         tenant = await tenancy.create_tenant(session, None, name="示范县教育局", code=DEMO_CODE)
-        admin = None
-        units = {}
-        people = {}
-        for role, username, name, _unit in DEMO_PEOPLE:
-            people[username] = await create_user(session, username=username, display_name=name,
-                                                 password=DEMO_PASSWORD, is_operator=role == "operator",
-                                                 email=None if role == "operator" else f"{username}@{DEMO_MAIL_DOMAIN}")
-        admin_user = people["admin"]
+        admin_user = await _user(session, "admin", DEMO_NAMES["admin"], operator=False)
         await tenancy.add_member(session, None, tenant_id=tenant.id, user=admin_user, role=Role.admin)
-        from backend.accounts.service import actor_for
-
         admin = await actor_for(session, admin_user, tenant.id)
+        units = {}
         for name, kind, parent in DEMO_UNITS:
-            unit = await tenancy.create_unit(session, admin, name=name, kind=kind,
-                                             parent_id=units[parent].id if parent else None)
-            units[name] = unit
-        for role, username, _name, unit_name in DEMO_PEOPLE:
-            if role in ("operator", Role.admin):
-                continue
-            await tenancy.add_member(session, admin, tenant_id=tenant.id, user=people[username], role=Role(role),
-                                     unit_id=units[unit_name].id if unit_name else None)
+            units[name] = await tenancy.create_unit(session, admin, name=name, kind=kind,
+                                                    parent_id=units[parent].id if parent else None)
+        await _add_people(session, admin, tenant, units)
         # Principals approve their school's reports before the bureau sees them: the loop the demo shows.
         await update_bureau_settings(session, admin, report_day=25, unit_head_approval=True)
         draft = await plans.start_import(session, admin, filename="示范县教育局2026年教育工作要点.txt",
                                          chunks=_file_chunks(DEMO_PLAN))
         await plans.publish(session, admin, draft.id, version=draft.version, confirm_dates=True)
     return logins
+
+
+async def _user(session, username: str, name: str, *, operator: bool) -> User:
+    return await create_user(session, username=username, display_name=name, password=DEMO_PASSWORD,
+                             is_operator=operator, email=None if operator else f"{username}@{DEMO_MAIL_DOMAIN}")
+
+
+async def _add_people(session, admin, tenant: Tenant, units: dict[str, Unit]) -> None:
+    """The login list's people who are not there yet, each a member of the bureau in their role and unit."""
+    existing = set((await session.exec(select(User.username))).all())
+    for role, username, name, unit_name in DEMO_PEOPLE:
+        if username in existing:
+            continue
+        user = await _user(session, username, name, operator=role == "operator")
+        if role != "operator":
+            await tenancy.add_member(session, admin, tenant_id=tenant.id, user=user, role=Role(role),
+                                     unit_id=units[unit_name].id if unit_name else None)

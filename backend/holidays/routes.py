@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 
-from backend.core.forms import form_error
+from backend.core.forms import form_error, see_other
+from backend.core.jobs import enqueue_after_commit
 from backend.core.templating import render
 from backend.deps import CurrentOperator, DbSession
 from backend.errors import DomainError
@@ -20,18 +21,13 @@ def _today() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
-async def _context(session, operator) -> dict:
-    today = _today()
-    return {"years": await holidays.list_years(session, operator, today=today),
-            "next_year": today.year + 1}
-
-
 @pages.get("/operator/calendar")
-async def calendar_page(request: Request, session: DbSession, operator: CurrentOperator, year: int | None = None):
-    """The form is for next year, or (更正) for the year asked, filled with what was entered."""
-    context = await _context(session, operator)
-    values = await holidays.year_form(session, operator, year or context["next_year"])
-    return render(request, "holidays/calendar.html", {**context, "values": values, "correcting": year is not None})
+async def calendar_page(request: Request, session: DbSession, operator: CurrentOperator, year: int | None = None,
+                        saved: int | None = None):
+    """The form is for next year, or (更正) for the year asked; `saved` names the year just saved, to confirm it."""
+    page = await holidays.calendar_page(session, operator, today=_today(), year=year, saved=saved)
+    return render(request, "holidays/calendar.html", {"page": page, "values": page.form,
+                                                      "correcting": year is not None})
 
 
 @pages.post("/operator/calendar")
@@ -45,6 +41,8 @@ async def save_calendar(
         saved = await holidays.save_year(session, operator, year=year, notice=notice, days_off=days_off,
                                          workdays=workdays)
     except DomainError as error:
-        return form_error(request, "holidays/calendar.html", error, values, await _context(session, operator))
-    return render(request, "holidays/calendar.html", {**await _context(session, operator), "saved": saved,
-                                                      "values": {"year": str(saved.year + 1)}})
+        page = await holidays.calendar_page(session, operator, today=_today())
+        return form_error(request, "holidays/calendar.html", error, values, {"page": page})
+    # The lights' reasons were written with the old calendar ("…按周一至周五计算"): every bureau's are redone.
+    enqueue_after_commit("refresh_all_lights")
+    return see_other(request, f"/operator/calendar?saved={saved.year}")

@@ -27,9 +27,11 @@ _ASIDES = re.compile(r"[（(][^）)]*[）)]|放假|上班|调休|\s+")
 
 async def load_calendar(session: AsyncSession) -> None:
     """Reads every year of the table into the in-memory calendar the rules use."""
-    rows = (await session.exec(select(HolidayYear))).all()
-    calendar.use_years({row.year: calendar.KnownYear(frozenset(row.days_off), frozenset(row.workdays), row.notice)
-                        for row in rows})
+    calendar.use_years({row.year: _known(row) for row in (await session.exec(select(HolidayYear))).all()})
+
+
+def _known(row: HolidayYear) -> calendar.KnownYear:
+    return calendar.KnownYear(frozenset(row.days_off), frozenset(row.workdays), row.notice)
 
 
 @dataclass
@@ -39,20 +41,6 @@ class YearView:
     year: int
     entered: HolidayYear | None
     known: calendar.KnownYear | None
-
-
-async def list_years(session: AsyncSession, operator: Operator, *, today: date) -> list[YearView]:
-    """The years entered from two years back, and this year and the next even when nobody has entered them."""
-    rows = {row.year: row for row in (await session.exec(
-        select(HolidayYear).where(col(HolidayYear.year) >= today.year - 2))).all()}
-    years = sorted(set(rows) | {today.year - 1, today.year, today.year + 1}, reverse=True)
-    views = []
-    for year in years:
-        row = rows.get(year)
-        known = (calendar.KnownYear(frozenset(row.days_off), frozenset(row.workdays), row.notice) if row
-                 else calendar.package_year(year))
-        views.append(YearView(year, row, known))
-    return views
 
 
 def parse_days(text: str, *, year: int, label: str, field: str) -> list[date]:
@@ -99,13 +87,30 @@ def as_ranges(days: list[date]) -> str:
                      for run in runs)
 
 
-async def year_form(session: AsyncSession, operator: Operator, year: int) -> dict[str, str]:
-    """The form filled with an entered year, to correct it."""
-    row = await session.get(HolidayYear, year)
-    if row is None:
-        return {"year": str(year)}
-    return {"year": str(year), "notice": row.notice, "days_off": as_ranges(row.days_off),
-            "workdays": as_ranges(row.workdays)}
+@dataclass
+class CalendarPage:
+    years: list[YearView]  # newest first
+    next_year: int
+    form: dict[str, str]  # the form's values: the year asked (or next year), filled with what was entered
+    saved: HolidayYear | None  # the year just saved, to confirm
+
+
+async def calendar_page(
+    session: AsyncSession, operator: Operator, *, today: date, year: int | None = None, saved: int | None = None,
+) -> CalendarPage:
+    """The years entered from two years back, and last, this and next year even when nobody entered them (from the
+    package, or unknown); the form for `year` (next year by default), filled with what was entered."""
+    rows = {row.year: row for row in (await session.exec(
+        select(HolidayYear).where(col(HolidayYear.year) >= today.year - 2))).all()}
+    views = []
+    for number in sorted(set(rows) | {today.year - 1, today.year, today.year + 1}, reverse=True):
+        row = rows.get(number)
+        views.append(YearView(number, row, _known(row) if row else calendar.package_year(number)))
+    asked = year or today.year + 1
+    row = await session.get(HolidayYear, asked)
+    form = ({"year": str(asked), "notice": row.notice, "days_off": as_ranges(row.days_off),
+             "workdays": as_ranges(row.workdays)} if row else {"year": str(asked)})
+    return CalendarPage(views, today.year + 1, form, await session.get(HolidayYear, saved) if saved else None)
 
 
 async def save_year(

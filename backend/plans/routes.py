@@ -11,7 +11,7 @@ from backend.core.feedback import done
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
-from backend.errors import Conflict, DomainError, InvalidInput
+from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.plans import document as drafts
 from backend.plans import responsibilities
@@ -108,12 +108,12 @@ async def publish_page(
     request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()],
     confirm_dates: Annotated[str, Form()] = "",
 ):
+    if (await plans.get_import(session, actor, import_id)).status != ImportStatus.draft:
+        return see_other(request, f"/plans/imports/{import_id}")  # a second press, or 发布 from a page left open
     try:
         result = await plans.publish(session, actor, import_id, version=version, confirm_dates=confirm_dates == "1")
-    except (InvalidInput, Conflict) as error:
+    except InvalidInput as error:
         draft = await plans.get_import(session, actor, import_id)
-        if draft.status != ImportStatus.draft:  # a second press, or 发布 from a page left open: it says so
-            return see_other(request, f"/plans/imports/{import_id}")
         return form_error(request, "plans/preview.html", error, {}, _preview_context(draft, actor))
     return see_other(request, f"/plans/{result.plan.id}?created={result.created}&updated={result.updated}"
                               f"&removed={result.removed}")

@@ -10,6 +10,11 @@ from backend.tasks.calendar import weekends_only_note
 from backend.tasks.models import Task
 
 
+def notice_number(notice: SupervisionNotice) -> str:
+    """督〔2026〕006号: the model's one format (SupervisionNotice.number), for the file name."""
+    return notice.number
+
+
 def render_notice(notice: SupervisionNotice, task: Task, unit_name: str, bureau_name: str, issued: datetime) -> bytes:
     document = doc.official_document()
     doc.masthead(document, _("%(bureau)s督查督办通知单", bureau=bureau_name), notice.number)

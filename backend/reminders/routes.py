@@ -15,7 +15,7 @@ from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.reminders import service as reminders
-from backend.reminders.notice_doc import render_notice
+from backend.reminders.notice_doc import notice_number, render_notice
 from backend.reports.periods import period_label
 
 pages = APIRouter(tags=["reminders"], include_in_schema=False)
@@ -58,7 +58,7 @@ async def notice_docx(request: Request, session: DbSession, actor: CurrentActor,
     notice, task, unit_name = await reminders.get_notice(session, actor, notice_id)
     issued = notice.issued_at.astimezone(ZoneInfo(actor.timezone))
     data = render_notice(notice, task, unit_name, actor.tenant_name, issued)
-    filename = f"{notice.number}_{task.number}.docx"
+    filename = f"{notice_number(notice)}_{task.number}.docx"
     return attachment(data, DOCX, filename)
 
 

@@ -9,6 +9,7 @@ depends on it."""
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -67,6 +68,12 @@ def is_workday(day: date) -> bool:
         if day in _days_off:
             return False
         return day.weekday() < 5
+    return _package_workday(day)
+
+
+@lru_cache(maxsize=4096)
+def _package_workday(day: date) -> bool:
+    """The package's answer (the sweeps ask about the same thousand days every half hour)."""
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:

@@ -69,6 +69,16 @@ def _as_text(cell) -> None:
             cell.quotePrefix = True
 
 
+def covered_period(evidence) -> str:
+    """2026-11-01 ~ 2026-11-30; 2026-11-01 起 or 至 2026-11-30 with one end; empty when the uploader gave none."""
+    start, end = evidence.covers_from, evidence.covers_to
+    if start and end:
+        return f"{start} ~ {end}"
+    if start:
+        return _("%(day)s 起", day=start)
+    return _("至 %(day)s", day=end) if end else ""
+
+
 def workbook(data: Ledger) -> bytes:
     task = data.view.task
     book = Workbook()
@@ -99,16 +109,6 @@ def workbook(data: Ledger) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-def covered_period(evidence) -> str:
-    """2026-11-01 ~ 2026-11-30; 2026-11-01 起 or 至 2026-11-30 with one end; empty when the uploader gave none."""
-    start, end = evidence.covers_from, evidence.covers_to
-    if start and end:
-        return f"{start} ~ {end}"
-    if start:
-        return _("%(day)s 起", day=start)
-    return _("至 %(day)s", day=end) if end else ""
 
 
 def _review_text(v) -> str:

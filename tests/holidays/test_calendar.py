@@ -13,6 +13,7 @@ from sqlmodel import delete, select
 
 from backend.accounts.models import User
 from backend.accounts.service import create_user
+from backend.core.redis import get_redis
 from backend.db import unit_of_work
 from backend.errors import InvalidInput
 from backend.holidays import service as holidays
@@ -98,8 +99,10 @@ async def test_operator_enters_a_year_on_the_calendar_page_and_bad_dates_are_exp
                                                                "csrf_token": token})
         assert wrong.status_code == 422
         assert "放假日期中“1月32日”不是有效的日期" in wrong.text and "国办发明电〔2026〕7号" in wrong.text
-        saved = await client.post("/operator/calendar", data={**NEW_YEAR_2027, "csrf_token": token})
-        assert saved.status_code == 200
+        posted = await client.post("/operator/calendar", data={**NEW_YEAR_2027, "csrf_token": token})
+        assert await get_redis().zcard("arq:queue") == 1  # every bureau's lights recomputed with the new year
+        assert posted.status_code == 303 and posted.headers["location"] == "/operator/calendar?saved=2027"
+        saved = await client.get(posted.headers["location"])
         assert "已保存2027年的安排（国办发明电〔2026〕7号）：放假 12 天，调休上班 1 天" in saved.text
         assert "2027年的法定节假日安排尚未录入" not in saved.text
     member = await make_signed_in(app, bureau, Role.admin)
