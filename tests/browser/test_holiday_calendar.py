@@ -1,8 +1,6 @@
 """The operator's 节假日安排 on a phone (issue 13, point 11): warned while next year is missing, the year entered from
 the notice, at 390 and 360 px wide with no sideways scroll, targets of at least 44×44 px and no axe problems."""
 
-import os
-from pathlib import Path
 
 import pytest
 from sqlmodel import delete
@@ -11,11 +9,10 @@ from backend.accounts.service import create_user
 from backend.db import unit_of_work
 from backend.holidays.jobs import refresh_calendar
 from backend.holidays.models import HolidayYear
-from tests.browser.conftest import AXE_JS
+from tests.browser.conftest import AXE_JS, screenshot
 from tests.browser.test_pages import describe, scroll_width
 from tests.support.fixtures import PASSWORD, unique
 
-SHOTS = Path(os.environ.get("LUOSHI_SHOTS", "/work/wt/_notes/shots"))
 TARGETS = "main :is(a, button, input, select, textarea, summary)"
 
 
@@ -52,8 +49,7 @@ async def test_operator_enters_next_year_on_a_phone(axe_phone, live_server, oper
     warning = page.get_by_role("alert").filter(has_text="2027年的法定节假日安排尚未录入")
     await warning.get_by_role("link", name="去录入").click()  # a button-sized link under the warning
     await page.wait_for_url("**/operator/calendar")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"wrongs-calendar-{width}-before.png"), full_page=True)
+    await screenshot(page, f"wrongs-calendar-{width}-before")
     assert await scroll_width(page) <= width
     assert await _small_targets(page) == []
     await page.add_script_tag(path=str(AXE_JS))
@@ -68,5 +64,5 @@ async def test_operator_enters_next_year_on_a_phone(axe_phone, live_server, oper
     await page.get_by_role("button", name="保存").click()
     await page.get_by_text("已保存2027年的安排").wait_for()
     assert await page.get_by_role("alert").filter(has_text="2027年的法定节假日安排尚未录入").count() == 0
-    await page.screenshot(path=str(SHOTS / f"wrongs-calendar-{width}-saved.png"), full_page=True)
+    await screenshot(page, f"wrongs-calendar-{width}-saved")
     assert await scroll_width(page) <= width
