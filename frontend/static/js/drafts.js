@@ -36,6 +36,17 @@
     return [el.name, el.value];
   });
 
+  // What the server put in the form (the HTML's own values), even if the person typed before this script ran.
+  const served = (form) => fields(form).map((el) => {
+    if (el.type === "checkbox" || el.type === "radio") return [el.name, el.defaultChecked ? el.value : null];
+    if (el.tagName === "SELECT") {
+      const chosen = Array.from(el.options).filter((o) => o.defaultSelected).map((o) => o.value);
+      if (el.multiple) return [el.name, chosen];
+      return [el.name, chosen.length ? chosen[chosen.length - 1] : (el.options[0] ? el.options[0].value : "")];
+    }
+    return [el.name, el.defaultValue];
+  });
+
   const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
   const apply = (form, saved) => {
@@ -94,7 +105,7 @@
 
   forms.forEach((form) => {
     const key = keyOf(form);
-    const baseline = values(form);  // what the server put in the form, before anything is put back
+    const baseline = served(form);  // what the server put in the form, before anything is put back
     let base = baseline;  // what the text was typed over: the saved form
     const draft = read(key);
     if (draft && Array.isArray(draft.typed)) {
