@@ -22,7 +22,7 @@ from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.reports.common import get_bureau_settings, local_today
 from backend.reports.periods import current_period, due_on, period_label
 from backend.tasks import service as tasks
-from backend.tasks.models import ReportFrequency, Task
+from backend.tasks.models import ReportFrequency, Task, TaskAssignment
 from backend.tenancy.models import Role, Unit
 
 SHOWN = 5  # entries per list on the home page; the list says how many there are in all
@@ -56,6 +56,7 @@ class Home:
     lists: list[TodoList]
     unit_name: str | None = None
     unit_count: int = 0
+    unit_has_tasks: bool = False  # any task of the member's unit, of any year, led or co-operated
 
     @property
     def waiting(self) -> list[TodoList]:
@@ -200,8 +201,7 @@ async def _unit_reds(session: AsyncSession, unit_id: uuid.UUID) -> TodoList:
         SELECT t.id, t.number, t.title, t.light_reason, count(*) OVER ()
         FROM tasks t
         WHERE t.light = 'red' AND t.state NOT IN ('done', 'cancelled')
-          AND EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id AND a.unit_id = :unit
-                      AND a.kind <> 'cooperating')
+          AND EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = t.id AND a.unit_id = :unit)
         ORDER BY t.deadline, t.number LIMIT :n""", {"unit": unit_id})
     entries = [Entry(number, title, f"/tasks/{task_id}", reason, True) for task_id, number, title, reason, _t in rows]
     return TodoList("unit_reds", _("本单位红灯任务"), _("本单位没有红灯任务"), entries, total,
@@ -331,10 +331,12 @@ async def home(session: AsyncSession, actor: Actor, *, year: str | int | None = 
     chosen = _year_of(year, today, years)
     summary = await tasks.summary(session, actor, today=today, year=chosen)
     lists: list[TodoList] = []
-    unit_name, unit_count = None, 0
+    unit_name, unit_count, unit_has_tasks = None, 0, False
     if actor.role in (Role.unit_staff, Role.unit_head) and actor.unit_id is not None:
         unit = await session.get(Unit, actor.unit_id)
         unit_name = unit.name if unit else None
+        unit_has_tasks = (await session.exec(select(func.count()).select_from(TaskAssignment).where(
+            TaskAssignment.unit_id == actor.unit_id))).one() > 0
         if actor.role == Role.unit_head:
             lists += [await _awaiting_unit_head(session, actor.unit_id), await _unit_reds(session, actor.unit_id)]
         report_day = (await get_bureau_settings(session, actor.tenant_id)).report_day
@@ -350,7 +352,8 @@ async def home(session: AsyncSession, actor: Actor, *, year: str | int | None = 
     elif actor.role == Role.leader:
         lists += [await _reds(session), await _units_behind(session, today),
                   await _support_needed(session, today, actor.timezone or "Asia/Shanghai"), await _extensions(session)]
-    return Home(year=chosen, years=years, summary=summary, lists=lists, unit_name=unit_name, unit_count=unit_count)
+    return Home(year=chosen, years=years, summary=summary, lists=lists, unit_name=unit_name, unit_count=unit_count,
+                unit_has_tasks=unit_has_tasks)
 
 
 __all__ = ["Entry", "Home", "TodoList", "days_left_note", "home"]

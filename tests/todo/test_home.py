@@ -165,3 +165,18 @@ async def test_home_costs_the_same_number_of_queries_however_much_waits(loop, cl
         await lifecycle.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
     assert await counts() == before
     assert max(before.values()) <= 12  # a handful: the lists, the counters (states and plans), the session
+
+
+async def test_a_unit_that_only_co_operates_sees_its_to_do_and_its_red_task(loop, browser, clock):
+    """A school co-operating on an overdue task is not told "暂无督办任务" once it has signed, and its head finds the
+    task among the unit's red tasks (a 督办单 reaches co-operating units too)."""
+    clock(EARLY_NOVEMBER)
+    await run(loop, lifecycle.acknowledge, loop.actors["co_staff"], loop.task_id, version=None)
+    async with unit_of_work(loop.tenant_id) as session:
+        await lifecycle.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
+    for who in ("co_staff", "co_head"):
+        home = main(await (await browser(loop.usernames[who])).get("/"))
+        assert "暂无督办任务" not in home and "暂无需要您填报的任务" not in home
+        assert 'id="todo-h"' in home
+    head_home = main(await (await browser(loop.usernames["co_head"])).get("/"))
+    assert "深化理论学习" in card(head_home, "unit_reds")
