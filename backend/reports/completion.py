@@ -1,7 +1,7 @@
 """What is still unfinished on a task when its 办结 is asked for: targets short of their value, measures not ticked,
-and other units that never signed for the task or never reported on it. The supervisor sees this before deciding;
-approving anyway needs a reason, kept with the decision (台账) and in the audit log. Three queries for any number
-of tasks, so the review queue lists it for every completion request at once."""
+progress last reported under 100%, and other units that never signed for the task or never reported on it. The
+supervisor sees this before deciding; approving anyway needs a reason, kept with the decision (台账) and in the audit
+log. Four queries for any number of tasks, so the review queue lists it for every completion request at once."""
 
 import uuid
 from collections import defaultdict
@@ -36,8 +36,8 @@ def target_short(target: TaskTarget) -> bool:
     return target.actual < target.value
 
 
-# The task's other units (not the lead) still on it, whether each signed and whether it ever reported: its own
-# submitted report, or its part added to another unit's report.
+# The task's other units (not the lead, whose reports and request speak for it) still on it, whether each signed and
+# whether it ever reported: its own submitted report, or its part added to another unit's report.
 _OTHER_UNITS = """
 SELECT a.task_id, u.name, a.kind, a.acknowledged_at IS NOT NULL AS signed,
        EXISTS (SELECT 1 FROM progress_reports r WHERE r.task_id = a.task_id AND r.unit_id = a.unit_id
@@ -47,6 +47,14 @@ SELECT a.task_id, u.name, a.kind, a.acknowledged_at IS NOT NULL AS signed,
 FROM task_assignments a JOIN units u ON u.id = a.unit_id
 WHERE a.task_id = ANY(CAST(:ids AS uuid[])) AND a.kind <> 'lead' AND a.state NOT IN ('sent_back', 'cancelled', 'done')
 ORDER BY a.task_id, u.sort_order, u.name
+"""
+
+# The progress a task's last submitted periodic report gave (the completion request itself states no percentage).
+_LAST_PERCENT = """
+SELECT DISTINCT ON (r.task_id) r.task_id, r.percent
+FROM progress_reports r
+WHERE r.task_id = ANY(CAST(:ids AS uuid[])) AND r.kind = 'periodic' AND r.submitted_at IS NOT NULL
+ORDER BY r.task_id, r.submitted_at DESC
 """
 
 
@@ -75,7 +83,11 @@ async def unfinished_work(session: AsyncSession, task_ids: list[uuid.UUID]) -> d
             more = "…" if len(open_items) > MAX_MEASURES_NAMED else ""
             found[task_id].append(_("工作措施 %(n)s 项中已勾选 %(done)s 项；未勾选：%(names)s%(more)s",
                                     n=len(items), done=len(items) - len(open_items), names=named, more=more))
-    rows = await session.execute(text(_OTHER_UNITS), {"ids": [str(i) for i in task_ids]})
+    ids = {"ids": [str(i) for i in task_ids]}
+    for task_id, percent in await session.execute(text(_LAST_PERCENT), ids):
+        if percent < 100:
+            found[task_id].append(_("最近一次报送的完成进度为 %(p)s%%", p=percent))
+    rows = await session.execute(text(_OTHER_UNITS), ids)
     for task_id, name, kind, signed, reported in rows:
         role = _("配合单位") if kind == "cooperating" else _("责任单位")
         if not signed and not reported:

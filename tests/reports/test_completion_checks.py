@@ -36,15 +36,16 @@ async def test_unfinished_work_needs_a_reason_and_progress_stays_as_reported(loo
     assert refused.value.field == "override_reason"
     assert "目前 3次，目标 12次" in message and "工作措施 2 项中已勾选 0 项" in message
     assert "配合单位 实验小学：未签收，也未报送任何进展" in message
+    assert "最近一次报送的完成进度为 30%" in message  # a task still at 30% is not quietly closed
     assert (await task_of(loop)).state == "completion_requested"  # nothing was decided
     await run(loop, reports.decide_completion, loop.supervisor, request.id, approve=True, comment="同意",
               version=request.version, override_reason="次数以年终统计为准")
     task = await task_of(loop)
     assert task.state == "done" and task.progress == 30  # not 100: that was never reported
     [review] = await reviews_of(loop, request.id)
-    assert review.override_reason == "次数以年终统计为准" and len(review.unfinished) == 3
+    assert review.override_reason == "次数以年终统计为准" and len(review.unfinished) == 4
     [event] = await events(loop, "task.completion_approve", loop.task_id)
-    assert event.details["override_reason"] == "次数以年终统计为准" and len(event.details["unfinished"]) == 3
+    assert event.details["override_reason"] == "次数以年终统计为准" and len(event.details["unfinished"]) == 4
     assert "办结理由：次数以年终统计为准" in event.summary
 
 
@@ -75,3 +76,19 @@ def test_what_counts_as_short_of_a_target(comparator, value, actual, short):
     target = TaskTarget(tenant_id=None, task_id=None, value=value, unit="人次", comparator=comparator, text="",
                         actual=actual, position=0)
     assert target_short(target) is short
+
+
+async def test_progress_under_100_alone_needs_a_reason(loop):
+    """A task with no targets or measures left open and every unit heard from, but last reported at 40%."""
+    await run(loop, lifecycle.acknowledge, loop.co_staff, loop.task_id, version=None)
+    report = await filed(loop, percent=40, target_actuals={str(loop.target_id): "12"})
+    await run(loop, reports.contribute, loop.co_staff, report.id, text="配合单位组织了两次培训。")
+    async with unit_of_work(loop.tenant_id) as session:
+        for item in (await session.exec(select(TaskChecklistItem).where(
+                TaskChecklistItem.task_id == loop.task_id))).all():
+            await tasks.tick_measure(session, loop.staff, loop.task_id, item.id, done=True)
+    request = await _request(loop)
+    with pytest.raises(InvalidInput) as refused:
+        await run(loop, reports.decide_completion, loop.supervisor, request.id, approve=True, comment="同意",
+                  version=request.version)
+    assert refused.value.field == "override_reason" and "最近一次报送的完成进度为 40%" in refused.value.message
