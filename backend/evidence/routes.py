@@ -36,6 +36,9 @@ api = APIRouter(tags=["evidence"])
 
 ATTACHMENT_CSP = "sandbox; default-src 'none'"
 SHOWN_AS_IS = ("image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "application/pdf")
+# Photos a phone's browser draws itself: tapping a thumbnail opens the picture instead of downloading a file. Only
+# raster images whose type was read from their bytes; the sandbox CSP and nosniff still apply.
+VIEWED_IN_PLACE = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 
 def _date(value: str, field: str) -> date | None:
@@ -101,11 +104,14 @@ async def _send(tenant_id: uuid.UUID, stored: StoredFile, *, filename: str, medi
     return StreamingResponse(body, media_type=media_type, headers=headers)
 
 
-async def download_response(session, actor: Actor, evidence_id: uuid.UUID) -> StreamingResponse:
+async def download_response(session, actor: Actor, evidence_id: uuid.UUID, *, view: bool = False
+                            ) -> StreamingResponse:
+    """The stored file as a download; `view` shows a photo in the browser instead (other files still download)."""
     evidence, stored = await evidence_service.evidence_file(session, actor, evidence_id)
     media_type = stored.content_type if stored.content_type in SHOWN_AS_IS else "application/octet-stream"
+    disposition = "inline" if view and stored.content_type in VIEWED_IN_PLACE else "attachment"
     return await _send(actor.tenant_id, stored, filename=evidence.filename, media_type=media_type,
-                       disposition="attachment", cache="private, no-store")
+                       disposition=disposition, cache="private, no-store")
 
 
 async def thumbnail_response(session, actor: Actor, evidence_id: uuid.UUID) -> StreamingResponse:
@@ -202,8 +208,8 @@ def _superseded() -> str:
 
 
 @pages.get("/evidence/{evidence_id}/download")
-async def download_page(session: DbSession, actor: CurrentActor, evidence_id: uuid.UUID):
-    return await download_response(session, actor, evidence_id)
+async def download_page(session: DbSession, actor: CurrentActor, evidence_id: uuid.UUID, view: str = ""):
+    return await download_response(session, actor, evidence_id, view=view == "1")
 
 
 @pages.get("/evidence/{evidence_id}/thumbnail")

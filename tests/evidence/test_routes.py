@@ -143,6 +143,12 @@ async def test_downloads_are_attachments_with_safe_headers(bureau, signed_in, no
         assert "nosniff" in headers["x-content-type-options"]
         assert headers["content-length"] == str(len(data))
         assert "no-store" in headers["cache-control"]
+        # A tapped thumbnail opens the photo in the browser; other files still download, whatever is asked.
+        viewed = await leader.get(f"/evidence/{by_name[name].id}/download?view=1")
+        assert viewed.status_code == 200 and viewed.content == data
+        shown = viewed.headers["content-disposition"].split(";")[0]
+        assert shown == ("inline" if name == "现场.jpg" else "attachment")
+        assert "sandbox; default-src 'none'" in viewed.headers.get_list("content-security-policy")
 
 
 async def test_the_api_uploads_lists_and_describes(bureau, no_jobs, client):
