@@ -274,6 +274,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def redirect(request: Request, exc: RedirectTo):
         if exc.flash:
             return done(request, exc.url, exc.flash, tone="warn")
+        if request.headers.get("x-luoshi-poll"):
+            # A page polling by itself (the bell, a thumbnail being made) must not carry the person off to the
+            # login page while they type: nothing changes, and their next action meets the sign-in with its text.
+            return Response(status_code=204)
         if request.headers.get("hx-request"):
             return Response(status_code=204, headers={"HX-Redirect": exc.url})
         return RedirectResponse(exc.url, status_code=303)

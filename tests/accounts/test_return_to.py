@@ -132,3 +132,15 @@ async def test_a_form_older_than_the_sign_in_goes_back_to_its_page_with_a_messag
     # Without a page of ours to go back to (a forged post), it is still refused outright.
     forged = await client.post(form_page, data={"csrf_token": old_token, "progress": "x"})
     assert forged.status_code == 403 and "CSRF" in forged.text
+
+
+async def test_a_page_polling_by_itself_does_not_carry_the_person_off_to_login(client, bureau):
+    """The bell (and a thumbnail being made) polls in the background: after the sign-in lapsed, its answer changes
+    nothing on the page, so a half-typed form stays where it is; a person's own htmx action still goes to login."""
+    username = bureau.username(Role.unit_staff)
+    assert (await login(client, username)).status_code == 303
+    await _expire_sessions(username)
+    polled = await client.get("/notifications/bell", headers={"HX-Request": "true", "X-Luoshi-Poll": "1"})
+    assert polled.status_code == 204 and "hx-redirect" not in polled.headers
+    acted = await client.get("/notifications/bell", headers={"HX-Request": "true"})
+    assert acted.status_code == 204 and acted.headers["hx-redirect"].startswith("/login")
