@@ -183,6 +183,31 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+@dataclass(frozen=True)
+class WebhookTarget:
+    scheme: str
+    host: str
+    port: int
+
+
+def webhook_target(url: str) -> WebhookTarget:
+    """The one reading of a webhook address (used when it is saved and at each send): http(s), a host, a port in
+    1..65535, no blanks; anything else is a ChannelError (its message is ours, in Chinese)."""
+    if any(c.isspace() for c in url):
+        raise ChannelError("Webhook 地址含有空白字符")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+        host = parts.hostname or ""
+    except ValueError as error:
+        raise ChannelError("Webhook 地址无法识别（主机名或端口有误）") from error
+    if parts.scheme not in ("http", "https") or not host:
+        raise ChannelError("Webhook 地址须以 http:// 或 https:// 开头并带有主机名")
+    if port == 0:
+        raise ChannelError("Webhook 地址的端口有误")
+    return WebhookTarget(parts.scheme, host, port or (443 if parts.scheme == "https" else 80))
+
+
 async def resolve_host(host: str, port: int, *, resolve_timeout: float = 5.0) -> list[str]:
     """Every address a webhook's host resolves to (an IP literal is its own answer)."""
     try:
@@ -215,8 +240,8 @@ async def checked_addresses(host: str, port: int, *, resolve_timeout: float = 5.
 async def refuse_private_host(url: str, *, resolve_timeout: float = 5.0) -> None:
     """A webhook must not reach the bureau's own network or this machine (SSRF). Used when an address is saved;
     at each send the pinned client below checks again and connects to exactly the checked address."""
-    parts = urllib.parse.urlsplit(url)
-    await checked_addresses(parts.hostname or "", parts.port or 443, resolve_timeout=resolve_timeout)
+    target = webhook_target(url)
+    await checked_addresses(target.host, target.port, resolve_timeout=resolve_timeout)
 
 
 class PinnedBackend(httpcore.AsyncNetworkBackend):
@@ -268,6 +293,7 @@ async def post_webhook(url: str, payload: dict, message_id: str) -> None:
     """The message id also travels as an idempotency key header, for receivers (or proxies) that de-duplicate.
     A receiver's own words are never kept (they would be shown on the dead-letter page): only its status or
     refusal code."""
+    webhook_target(url)
     try:
         async with outbound_client() as client:
             response = await client.post(url, json=payload, headers={"Idempotency-Key": message_id})

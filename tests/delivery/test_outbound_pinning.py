@@ -114,3 +114,15 @@ async def test_receiver_error_text_is_not_echoed(signed_in, bureau, receiver):
     page = await admin.get("/admin/outbox/dead")
     assert page.status_code == 200 and "状态码 500" in page.text
     assert "INTERNAL-SECRET" not in page.text
+
+
+async def test_webhook_url_with_a_bad_port_is_a_validation_message(signed_in, bureau):
+    """Issue 14 finding 14: a port out of range (or not a number) was a 500 when the address was saved."""
+    admin = await signed_in(bureau, Role.admin)
+    for url in ("https://qyapi.weixin.qq.com:99999/cgi-bin/webhook/send?key=abc", "http://example.com:0/x",
+                "http://example.com:abc/x", "http://[::1/x", "ftp://example.com/x", "http:///x"):
+        response = await post_form(admin, "/admin/channels", {"kind": "wecom", "url": url}, page="/admin/channels")
+        assert response.status_code == 422, (url, response.status_code)
+        assert 'id="e-url"' in response.text, url
+    with pytest.raises(channels.ChannelError):
+        channels.webhook_target("https://example.com:99999/x")
