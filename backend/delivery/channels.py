@@ -308,10 +308,9 @@ async def post_webhook(url: str, payload: dict, message_id: str) -> None:
     # WeCom and DingTalk answer {"errcode": 0}; Feishu {"code": 0} (older robots {"StatusCode": 0}).
     if isinstance(body, dict):
         for key in ("errcode", "code", "StatusCode"):
-            value = body.get(key)
-            if value not in (None, 0):
-                code = value if isinstance(value, int) and not isinstance(value, bool) else "?"
-                raise ChannelError(f"Webhook 拒绝了消息，错误码 {key}={code}")
+            if body.get(key) not in (None, 0):
+                raise ChannelError(f"Webhook 拒绝了消息（状态码 {response.status_code}，返回了非零的 {key}），"
+                                   "请在机器人平台核对地址、密钥和安全设置")
 
 
 class SmsProvider(Protocol):
