@@ -23,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from backend import i18n
 from backend.config import get_settings
 from backend.core.feedback import done
+from backend.core.forms import DATE_OUT_OF_RANGE, date_out_of_range_message
 from backend.core.observability import ObservabilityMiddleware, configure_logging
 from backend.core.redis import close_redis, get_redis
 from backend.core.templating import render
@@ -292,6 +293,9 @@ def install_error_handlers(app: FastAPI) -> None:
         message = _("提交的内容有误，请检查这些项：%(fields)s。", fields="、".join(fields) or "?")
         if any(loc == "path" for e in exc.errors() for loc in e.get("loc", ())[:1]):
             return error_response(request, 404, NotFound(_("找不到您要的内容，链接可能有误。")).message)
+        out_of_range = [str(e["loc"][-1]) for e in exc.errors() if e.get("type") == DATE_OUT_OF_RANGE and e.get("loc")]
+        if out_of_range:
+            return error_response(request, 422, InvalidInput(date_out_of_range_message()).message, out_of_range[0])
         return error_response(request, 422, InvalidInput(message).message, fields[0] if fields else None)
 
     @app.exception_handler(StarletteHTTPException)

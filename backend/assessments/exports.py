@@ -4,12 +4,11 @@ as a Word document in the official layout (red masthead with the bureau's name, 
 
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-
 from backend.assessments.service import AssessmentView, ScoreLine, now, state_label
 from backend.core import documents as doc
+from backend.core.workbook import new_workbook, to_bytes
 from backend.i18n import _
-from backend.reviews.exports import add_sheet, to_bytes
+from backend.reviews.exports import add_sheet
 
 
 def _points(value: float) -> float:
@@ -60,8 +59,7 @@ def _weights(view: AssessmentView) -> str:
 
 def results_xlsx(view: AssessmentView, bureau_name: str) -> bytes:
     a = view.assessment
-    book = Workbook()
-    book.remove(book.active)
+    book = new_workbook()
     header = [_("排名"), _("单位"), _("任务完成"), _("报送及时"), _("季度点评"), _("加减分"), _("总分"), _("单位自评"),
               _("完成依据"), _("及时依据"), _("点评依据"), _("缺项折算")]
     rows = [[line.score.rank if line.score.rank is not None else rank_text(line), line.unit_name,

@@ -1,16 +1,15 @@
 """A bulletin as .docx (an official document: 红头, 仿宋 / 黑体, page numbers), .pdf (WeasyPrint from the print
 template, Noto CJK fonts embedded) and .xlsx (one sheet per table). Rendered from the snapshot on each request."""
 
-import io
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from backend.bulletins.views import BulletinView
 from backend.core import documents as doc
 from backend.core.templating import env
+from backend.core.workbook import append_row, new_workbook, to_bytes
 from backend.i18n import _
 
 HEADINGS = ("一、", "二、", "三、", "四、", "五、", "六、")
@@ -93,20 +92,19 @@ def _cell(value):
 
 
 def render_xlsx(view: BulletinView) -> bytes:
-    book = Workbook()
-    book.remove(book.active)
+    book = new_workbook()
     bold = Font(bold=True)
     for table in view.tables:
         sheet = book.create_sheet(table.sheet[:31])
-        sheet.append([table.caption])
+        append_row(sheet, [table.caption])
         sheet["A1"].font = bold
-        sheet.append(table.header)
+        append_row(sheet, table.header)
         for cell in sheet[2]:
             cell.font = bold
         for row in table.rows:
-            sheet.append([_cell(v) if i >= table.numeric_from else v for i, v in enumerate(row)])
+            append_row(sheet, [_cell(v) if i >= table.numeric_from else v for i, v in enumerate(row)])
         if table.note:
-            sheet.append([table.note])
+            append_row(sheet, [table.note])
         for column in range(1, len(table.header) + 1):
             letter = sheet.cell(row=2, column=column).column_letter
             sheet.column_dimensions[letter].width = 12 if column >= table.numeric_from else 28
@@ -115,6 +113,4 @@ def render_xlsx(view: BulletinView) -> bytes:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 if isinstance(cell.value, float):
                     cell.number_format = "0.0%"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return to_bytes(book)

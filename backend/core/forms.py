@@ -5,20 +5,43 @@ from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from backend.core.feedback import is_safe_path
 from backend.core.templating import render
 from backend.errors import DomainError
+from backend.i18n import _
 
 
 def _blank_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-# A browser sends an empty date field as "": that means "not given", not an error.
-OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none)]
-OptionalDateTime = Annotated[datetime | None, BeforeValidator(_blank_is_none)]
+# The dates a filter may name. Python's and PostgreSQL's calendars end at 9999 and begin at year 1, so a filter
+# day at either end overflows as soon as it is turned into a range (a day after 9999-12-31, a time zone applied to
+# 0001-01-01); no record of Luoshi lies outside these bounds anyway.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+DATE_OUT_OF_RANGE = "date_out_of_range"
+
+
+def _within_bounds(value: date | datetime | None) -> date | datetime | None:
+    day = value.date() if isinstance(value, datetime) else value
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise PydanticCustomError(DATE_OUT_OF_RANGE, "date out of range")
+    return value
+
+
+def date_out_of_range_message() -> str:
+    return _("日期超出范围，请填写 %(first)s 至 %(last)s 之间的日期。", first=FIRST_DAY.isoformat(),
+             last=LAST_DAY.isoformat())
+
+
+# The one type of a date (or moment) in a list's filter. A browser sends an empty date field as "": that means
+# "not given", not an error; a day outside FIRST_DAY..LAST_DAY is refused with date_out_of_range_message().
+OptionalDate = Annotated[date | None, BeforeValidator(_blank_is_none), AfterValidator(_within_bounds)]
+OptionalDateTime = Annotated[datetime | None, BeforeValidator(_blank_is_none), AfterValidator(_within_bounds)]
 
 
 def unless_correctable(error: DomainError) -> None:

@@ -8,7 +8,8 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlalchemy import exists, or_
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
@@ -152,6 +153,29 @@ def check_task_open(task: Task) -> None:
 
 
 REPORT_NOT_FOUND = N_("找不到该报告，可能不属于您的单位或已被删除。")
+
+
+def readable_reports(actor: Actor):
+    """The one rule for which reports a person may read (lists and the object route alike), on top of seeing the
+    task: a submitted report, or a draft of their own unit, or a draft their unit writes its part into as a
+    cooperating unit. A draft is a unit's working copy; the bureau's roles see it once it is submitted."""
+    not_draft = col(ProgressReport.state) != ReportState.draft
+    if actor.unit_id is None:
+        return not_draft
+    cooperating = exists().where(col(TaskAssignment.task_id) == ProgressReport.task_id,
+                                 col(TaskAssignment.unit_id) == actor.unit_id,
+                                 col(TaskAssignment.kind) == AssignmentKind.cooperating)
+    return or_(not_draft, col(ProgressReport.unit_id) == actor.unit_id, cooperating)
+
+
+async def readable_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) -> tuple[ProgressReport, Task]:
+    """The report and its task for reading; a report the actor may not read is not found (404, nothing leaks)."""
+    report, task = await load_report(session, actor, report_id)
+    allowed = (await session.exec(select(ProgressReport.id).where(ProgressReport.id == report.id,
+                                                                  readable_reports(actor)))).first()
+    if allowed is None:
+        raise NotFound(_(REPORT_NOT_FOUND))
+    return report, task
 
 
 async def load_report(

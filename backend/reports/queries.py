@@ -25,8 +25,9 @@ from backend.reports.common import (
     WRITING_KINDS,
     decision_label,
     get_bureau_settings,
-    load_report,
     local_today,
+    readable_report,
+    readable_reports,
     report_state_label,
 )
 from backend.reports.completion import unfinished_work
@@ -40,7 +41,7 @@ from backend.reports.models import (
 )
 from backend.reports.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget
-from backend.tasks.service import assignment_of, get_task, sees_all_tasks
+from backend.tasks.service import assignment_of, get_task
 from backend.tenancy.models import BureauSettings, Role, Unit
 
 QUEUE_LIMIT = 200  # the API's list
@@ -139,20 +140,19 @@ class TaskReports:
 
 async def reports_for_task(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskReports:
     """Every report of the task, newest first, with contributions, actuals and reviews. Drafts are the units'
-    working copies: the bureau's roles see reports once they have been submitted."""
+    working copies (see common.readable_reports): the bureau's roles see reports once they have been submitted."""
     task = await get_task(session, actor, task_id)
     query = (select(ProgressReport, Unit.name).join(Unit, col(Unit.id) == ProgressReport.unit_id)
              .where(ProgressReport.task_id == task.id)
              .order_by(col(ProgressReport.period).desc(), col(ProgressReport.created_at).desc(),
                        col(ProgressReport.id)))
-    if sees_all_tasks(actor):
-        query = query.where(ProgressReport.state != ReportState.draft)
+    query = query.where(readable_reports(actor))
     views = [ReportView(report, unit, task) for report, unit in (await session.exec(query)).all()]
     return TaskReports(task, await _with_details(session, views))
 
 
 async def get_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) -> ReportView:
-    report, task = await load_report(session, actor, report_id)
+    report, task = await readable_report(session, actor, report_id)
     unit = await session.get(Unit, report.unit_id)
     return (await _with_details(session, [ReportView(report, unit.name if unit else "", task)]))[0]
 

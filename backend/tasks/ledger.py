@@ -1,6 +1,5 @@
 """The 台账 exported: a workbook of the task's whole history, and a .zip of all its evidence with an index."""
 
-import io
 import re
 import tempfile
 import uuid
@@ -9,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.core.actor import Actor
 from backend.core.templating import localtime
+from backend.core.workbook import append_row, new_workbook, to_bytes
 from backend.evidence import service as evidence_service
 from backend.evidence.filetypes import kind_label
 from backend.files import storage
@@ -24,8 +23,6 @@ from backend.tasks.models import assignment_kind_label, state_label
 from backend.tasks.service import TaskView, task_view
 
 UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
-# A cell beginning with one of these is a formula to Excel / WPS (or becomes one when edited): CSV injection.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -42,31 +39,18 @@ async def ledger(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> Led
     return Ledger(view, reports, evidence)
 
 
-def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]], *, first: bool = False):
-    sheet = book.active if first else book.create_sheet()
-    sheet.title = title
-    sheet.append(header)
-    for cell in sheet[1]:
+def _sheet(book: Workbook, title: str, header: list[str], rows: list[list[Any]]):
+    sheet = book.create_sheet(title)
+    for cell in append_row(sheet, header):
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
-        for cell in sheet[sheet.max_row]:
-            _as_text(cell)
+        append_row(sheet, row)
     for column in sheet.columns:
         width = max(len(str(c.value or "")) for c in column)
         sheet.column_dimensions[column[0].column_letter].width = min(60, max(10, width * 1.6))
         for cell in column[1:]:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
-
-
-def _as_text(cell) -> None:
-    """What people typed stays text, exactly as typed: never a formula (openpyxl makes any "=…" string one), and
-    marked with Excel's quote prefix (the hidden leading ') so that editing the cell does not turn it into one."""
-    if isinstance(cell.value, str):
-        cell.data_type = "s"
-        if cell.value.startswith(FORMULA_START):
-            cell.quotePrefix = True
 
 
 def covered_period(evidence) -> str:
@@ -81,14 +65,14 @@ def covered_period(evidence) -> str:
 
 def workbook(data: Ledger) -> bytes:
     task = data.view.task
-    book = Workbook()
+    book = new_workbook()
     units = "；".join(f"{row.unit_name}（{assignment_kind_label(row.assignment.kind)}）"
                      for row in data.view.assignments)
     _sheet(book, _("概况"), [_("项目"), _("内容")], [
         [_("编号"), task.number], [_("任务"), task.title], [_("状态"), state_label(task.state)],
         [_("时限"), str(task.deadline)], [_("原时限"), str(task.original_deadline)], [_("进度"), f"{task.progress}%"],
         [_("承办单位"), units], [_("任务内容"), task.description],
-    ], first=True)
+    ])
     report_header = [_("期次"), _("单位"), _("状态"), _("逾期"), _("进展情况"), _("存在问题"), _("下步措施"),
                      _("需协调事项"), _("进度%"), _("报送时间"), _("审核意见")]
     _sheet(book, _("进展报送"), report_header, [
@@ -106,9 +90,7 @@ def workbook(data: Ledger) -> bytes:
     _sheet(book, _("办理记录"), [_("时间"), _("操作人"), _("事项")], [
         [localtime(h.occurred_at), h.actor_name, h.summary] for h in reversed(data.view.history)
     ])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return to_bytes(book)
 
 
 def _review_text(v) -> str:
@@ -137,11 +119,9 @@ async def evidence_zip(tenant_id: uuid.UUID, data: Ledger) -> tempfile.SpooledTe
                     target.write(chunk)
             index_rows.append([name, row.evidence.filename, row.evidence.description, row.uploader_name,
                                localtime(row.evidence.uploaded_at), row.sha256])
-        book = Workbook()
+        book = new_workbook()
         index_header = [_("压缩包内文件"), _("原文件名"), _("说明"), _("上传人"), _("上传时间"), _("SHA-256")]
-        _sheet(book, _("材料清单"), index_header, index_rows, first=True)
-        index = io.BytesIO()
-        book.save(index)
-        archive.writestr(f"{data.view.task.number}/{_('材料清单')}.xlsx", index.getvalue())
+        _sheet(book, _("材料清单"), index_header, index_rows)
+        archive.writestr(f"{data.view.task.number}/{_('材料清单')}.xlsx", to_bytes(book))
     spool.seek(0)
     return spool

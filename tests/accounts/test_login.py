@@ -194,3 +194,18 @@ async def test_cannot_choose_a_bureau_one_does_not_belong_to(client, bureau, oth
     response = await post_form(client, "/choose-bureau", {"tenant_id": str(other_bureau.tenant.id)})
     assert response.status_code == 404
     assert other_bureau.tenant.name not in response.text
+
+
+async def test_htmx_sign_in_with_a_line_break_in_next_is_safe(client, bureau):
+    """Issue 14 finding 14: `next` with CR/LF on an htmx sign-in goes to the home page, with no header injected."""
+    token = await csrf_of(client)
+    for next_url in ("/tasks\r\nSet-Cookie: evil=1", "/tasks\nX: y", "/%0d%0aSet-Cookie:%20evil=1", "\r\n/tasks"):
+        response = await client.post("/login", data={"username": bureau.username(Role.admin), "password": PASSWORD,
+                                                     "csrf_token": token, "next": next_url},
+                                     headers={"HX-Request": "true"})
+        assert response.status_code in (204, 303), (next_url, response.status_code)
+        target = response.headers.get("HX-Redirect") or response.headers.get("location")
+        assert target and "\r" not in target and "\n" not in target and "evil" not in response.headers.get(
+            "set-cookie", ""), (next_url, target)
+        assert "X" not in response.headers or next_url != "/tasks\nX: y"
+        token = await csrf_of(client, "/")

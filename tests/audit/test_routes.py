@@ -276,3 +276,37 @@ async def test_login_failures_with_no_bureau_stay_out_of_every_bureau(bureau, br
         client = await browser(bureau, role)
         page = await client.get("/audit")
         assert "nobody-at-all" not in page.text and "登录失败" not in page.text
+
+
+# --- issue 14 finding 14: extreme dates in the filters are a message, never a 500 --------------------------
+
+EXTREME_DATES = ["9999-12-31", "0001-01-01", "1-01-01", "99999-12-31", "2026-02-30", "9999-99-99", "２０２６-０１-０１",
+                 "1e400", "-1", "2026-01-01\r\nX: y"]
+EXTREME_TIMES = ["9999-12-31T23:59:59", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00",
+                 "0001-01-01T00:00:00", "2026-01-01T25:00:00"]
+
+
+async def test_until_9999_12_31_is_a_clear_message(bureau, browser, app):
+    client = await browser(bureau, Role.admin)
+    page = await client.get("/audit?until=9999-12-31")
+    assert page.status_code == 422 and "日期超出范围" in page.text
+    async with quiet_client(app) as api:
+        response = await api.get("/api/v1/audit-events?until=9999-12-31", headers=await bearer(bureau, Role.admin))
+    assert response.status_code == 422 and "日期超出范围" in response.text
+
+
+async def test_fuzz_audit_filters_with_extreme_dates(bureau, browser, app):
+    client = await browser(bureau, Role.admin)
+    headers = await bearer(bureau, Role.admin)
+    queries = [{name: value} for name in ("since", "until") for value in EXTREME_DATES]
+    queries += [{"before": value} for value in EXTREME_TIMES + EXTREME_DATES]
+    queries += [{"since": "9999-12-31", "until": "0001-01-01"}, {"since": "2026-01-01", "until": "9999-12-31",
+                                                                "before": "9999-12-31T23:59:59-14:00"}]
+    async with quiet_client(app) as api:
+        for query in queries:
+            for response in (await client.get("/audit?" + urlencode(query)),
+                             await api.get("/api/v1/audit-events?" + urlencode(query), headers=headers)):
+                assert response.status_code in (200, 422), (query, response.status_code, response.text[:200])
+                if response.status_code == 422:
+                    assert "Traceback" not in response.text and "提交的内容有误" in response.text or \
+                        "日期超出范围" in response.text, (query, response.text[:300])

@@ -138,3 +138,32 @@ async def test_a_version_is_rendered_once_however_many_units_open_it(bureau, clo
     second = await browser(bureau.username(Role.unit_head))
     bodies = [(await reader.get(f"/bulletins/{bulletin.id}.xlsx")).content for reader in (first, second, first)]
     assert rendered == [bulletin.version] and bodies[0] == bodies[1] == bodies[2]
+
+
+async def test_typed_formulas_stay_inert_text_in_the_xlsx(bureau, clock, browser):
+    """Issue 14 finding 9: a report text (典型报告's excerpt) and a task title (超期任务) typed as a formula come out
+    of the bulletin workbook as text, never as a live formula."""
+    from sqlmodel import col, update
+
+    from backend.reports.models import ProgressReport
+    from backend.tasks.models import Task
+
+    formula = '=HYPERLINK("http://x","y")'
+    s = await build(bureau, clock)
+    async with unit_of_work(s.tenant_id) as session:
+        await session.exec(update(ProgressReport).where(col(ProgressReport.task_id) == s.tasks["T1"].id,
+                                                        col(ProgressReport.period) == f"{s.year}-03")
+                           .values(progress=formula))
+        await session.exec(update(Task).where(col(Task.id) == s.tasks["T3"].id).values(title="+" + formula[1:]))
+        bulletin, _new = await bulletins.draft_for_month(session, s.tenant_id, s.year, 3, today=date(s.year, 4, 1))
+        await bulletins.publish(session, bureau.actors[Role.supervisor], bulletin.id, version=bulletin.version)
+    staff = await browser(bureau.username(Role.unit_staff))
+    response = await staff.get(f"/bulletins/{bulletin.id}.xlsx")
+    assert response.status_code == 200
+    book = load_workbook(io.BytesIO(response.content))
+    typed = [cell for sheet in book.worksheets for row in sheet.iter_rows() for cell in row
+             if isinstance(cell.value, str) and "HYPERLINK" in cell.value]
+    assert {c.parent.title for c in typed} == {"典型报告", "超期任务"}
+    for cell in typed:
+        assert cell.data_type == "s", (cell.coordinate, cell.value)
+        assert cell.value.startswith("'") or cell.quotePrefix, (cell.coordinate, cell.value)

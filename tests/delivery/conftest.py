@@ -46,6 +46,8 @@ class Receiver:
     base: str
     requests: list[tuple[str, dict, dict]] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    errcodes: dict[str, int] = field(default_factory=dict)
+    errmsg: str = "ok"
 
     def url(self, name: str) -> str:
         return f"{self.base}/{name}"
@@ -61,7 +63,8 @@ async def receiver():
     async def hook(request: Request) -> JSONResponse:
         state.requests.append((request.url.path, dict(request.query_params), await request.json()))
         status = state.statuses.get(request.url.path, 200)
-        return JSONResponse({"errcode": 0 if status == 200 else 500, "errmsg": "ok"}, status_code=status)
+        errcode = state.errcodes.get(request.url.path, 0 if status == 200 else 500)
+        return JSONResponse({"errcode": errcode, "errmsg": state.errmsg}, status_code=status)
 
     app = Starlette(routes=[Route("/{name}", hook, methods=["POST"])])
     port = free_port()

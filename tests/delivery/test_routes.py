@@ -291,7 +291,7 @@ async def test_robots_cannot_reach_this_machine_or_private_networks(signed_in, b
         result = await delivery.deliver_due(bureau.tenant.id, now=daytime())
         [message] = await outbox_of(bureau, recipient=allowed_url)
         assert str(message.id) in result.errors and message.state != "sent"
-        assert "non-public 127.0.0.1" in message.last_error
+        assert "本机或内网地址" in message.last_error and "127.0.0.1" in message.last_error
         assert receiver.to("robot") == []
     finally:
         get_settings.cache_clear()

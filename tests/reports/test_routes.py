@@ -472,3 +472,30 @@ async def test_the_api_is_in_the_openapi_document(app, client):
                  "/api/v1/reports/{report_id}/review", "/api/v1/reviews"):
         assert path in paths
     assert not any(p.startswith(("/tasks", "/reviews", "/reports")) for p in paths)  # pages stay out
+
+
+async def test_a_draft_is_read_only_by_its_units_people(loop, api_client):
+    """Issue 14 finding 15: a unit's draft is its working copy. The bureau's roles (supervisor, leader, admin) get a
+    404 for it on the object route, as every list already hides it; the unit's own staff and head read it, and so do
+    the co-unit's people (who write their part into it). Once submitted, the bureau's roles read it."""
+    from backend.errors import NotFound
+    from backend.reports.queries import get_report, reports_for_task
+
+    draft = await save(loop, progress="尚未提交的草稿内容")
+    for name in ("supervisor", "leader", "admin"):
+        client = await api_client(loop.bureau, loop.actors[name])
+        response = await client.get(f"/api/v1/reports/{draft.id}")
+        assert response.status_code == 404 and "尚未提交的草稿内容" not in response.text, name
+        with pytest.raises(NotFound):
+            await run(loop, get_report, loop.actors[name], draft.id)
+        listed = await run(loop, reports_for_task, loop.actors[name], loop.task_id)
+        assert draft.id not in {v.report.id for v in listed.reports}
+    for name in ("staff", "head", "co_staff"):
+        client = await api_client(loop.bureau, loop.actors[name])
+        response = await client.get(f"/api/v1/reports/{draft.id}")
+        assert response.status_code == 200 and response.json()["progress"] == "尚未提交的草稿内容", name
+        listed = await run(loop, reports_for_task, loop.actors[name], loop.task_id)
+        assert draft.id in {v.report.id for v in listed.reports}
+    report = await run(loop, reports.submit_report, loop.staff, draft.id, version=draft.version)
+    client = await api_client(loop.bureau, loop.supervisor)
+    assert (await client.get(f"/api/v1/reports/{report.id}")).status_code == 200
