@@ -183,8 +183,7 @@ async def oidc_callback(request: Request, session: DbSession):
         raise ServiceUnavailable(_("统一身份认证服务暂时无法访问，请稍后重试，或使用账号密码登录。")) from exc
     claims = token.get("userinfo") or {}
     user = await accounts.user_for_oidc(
-        session, issuer=str(claims.get("iss", "")), subject=str(claims.get("sub", "")),
-        email=claims.get("email") if claims.get("email_verified", True) else None,
+        session, issuer=str(claims.get("iss", "")), subject=str(claims.get("sub", "")), claims=dict(claims),
     )
     return await _after_login(request, session, user, request.session.pop("next", None) or "/")
 

@@ -325,10 +325,23 @@ async def actor_for_token(
 # --- OIDC ------------------------------------------------------------------------------------------------
 
 
-async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, email: str | None) -> User:
-    """An OIDC login maps to an account the bureau already opened: by subject, else once by e-mail."""
+def oidc_verified_email(claims: dict) -> str | None:
+    """The e-mail of an OIDC identity only when the provider asserts it verified (`email_verified` is JSON true).
+
+    A missing claim, `false`, or a string such as "true" is not a verification: a provider that leaves the claim
+    out would otherwise let anyone who types an address become the account holding it (issue 14, finding 2)."""
+    email = claims.get("email")
+    if claims.get("email_verified") is not True or not isinstance(email, str) or not email.strip():
+        return None
+    return email.strip()
+
+
+async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, claims: dict) -> User:
+    """An OIDC login maps to an account the bureau already opened: by (issuer, subject), else once by a verified
+    e-mail (`oidc_verified_email`). Nothing else links an identity to an account."""
     key = f"{issuer}|{subject}"
     user = (await session.exec(select(User).where(User.oidc_subject == key))).first()
+    email = oidc_verified_email(claims)
     if user is None and email:
         user = (await session.exec(
             select(User).where(func.lower(User.email) == email.lower(), col(User.oidc_subject).is_(None))

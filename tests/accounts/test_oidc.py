@@ -214,6 +214,21 @@ async def test_unverified_email_does_not_link_an_account(app, provider, browser,
     assert (await _reload(user.id)).oidc_subject is None
 
 
+async def test_missing_email_verified_claim_does_not_make_an_outsider_the_admin(app, provider, browser, bureau):
+    """Issue 14 finding 2: a provider that leaves `email_verified` out must not let anyone who claims the admin's
+    address sign in as the admin. Only `email_verified: true` links by e-mail."""
+    email = unique("admin.") + "@jyj.example.cn"
+    admin = await _provision(bureau, email=email, role=Role.admin)
+    provider.login_as(unique("outsider-"), email, email_verified=None)
+    async with make_client(app) as luoshi:
+        response = await _oidc_login(luoshi, browser, provider)
+        assert response.status_code == 404 and "没有与之对应的账号" in response.text
+        assert _no_session(response)
+        assert (await luoshi.get("/")).status_code == 303  # still signed out
+    assert (await _reload(admin.id)).oidc_subject is None
+    assert provider.token_requests[-1].ok  # the provider did its part; Luoshi refused to link
+
+
 # --- (c) refused callbacks --------------------------------------------------------------------------------
 
 
