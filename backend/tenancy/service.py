@@ -313,17 +313,21 @@ async def set_member_active(
     return row
 
 
+async def require_account_of_this_bureau(session: AsyncSession, actor: Actor, user: User) -> None:
+    """The one guard for a bureau admin changing someone's credentials (password, login name, e-mail): only an
+    account that has never served another bureau is theirs. Any membership elsewhere counts — active or not, in a
+    bureau that is suspended or not — since it can come back and the admin would then be that person there."""
+    elsewhere = (await session.exec(select(func.luoshi_user_serves_other_tenant(user.id, actor.tenant_id)))).one()
+    if elsewhere:
+        raise Conflict(_("%(name)s 的账号同时用于（或曾用于）其他教育局，本局管理员不能修改其密码或登录信息。"
+                         "请本人修改，或请平台运维处理。", name=user.display_name))
+
+
 async def reset_password(session: AsyncSession, actor: Actor, membership_id: uuid.UUID) -> str:
     """Gives a one-time password to pass on; the person must choose a new one when they log in."""
     actor.require("members.manage")
     row = await get_member(session, actor, membership_id)
-    bureaus = (await session.exec(select(func.count()).select_from(
-        func.luoshi_user_tenants(row.user.id).table_valued("tenant_id")
-    ))).one()
-    if bureaus > 1:
-        # One account serves several bureaus; no single bureau may take it over.
-        raise Conflict(_("%(name)s 的账号同时用于其他教育局，密码只能由本人修改，或请平台运维重置。",
-                         name=row.user.display_name))
+    await require_account_of_this_bureau(session, actor, row.user)
     password = temporary_password()
     row.user.password_hash = await hash_password(password)
     row.user.must_change_password = True
