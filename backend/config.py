@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     login_ip_max_failures: int = 30
     login_ip_window_minutes: int = 15
+    # Addresses (or CIDR ranges, comma-separated) of reverse proxies whose X-Forwarded-For/-Proto are believed.
+    # Empty: none, and the peer address is the client's (a client's own X-Forwarded-For counts for nothing).
+    trusted_proxies: str = ""
     password_min_length: int = 10
     # argon2id cost (RFC 9106's second recommendation by default); tests lower it to stay fast.
     argon2_time_cost: int = 3

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User, WebSession
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import attempts
 from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
 from backend.core.security import (
@@ -69,21 +69,15 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User | N
 # --- login -----------------------------------------------------------------------------------------------
 
 
-async def _ip_failures(redis: Redis | None, ip: str, *, add: bool) -> int:
-    """Failures from one address in the window; Redis being down must not lock anyone out or let a 500 through."""
-    if redis is None:
-        return 0
-    key = f"luoshi:login-fail:{ip}"
-    try:
-        if add:
-            count = await redis.incr(key)
-            if count == 1:
-                await redis.expire(key, get_settings().login_ip_window_minutes * 60)
-            return int(count)
-        return int(await redis.get(key) or 0)
-    except RedisError:
-        log.warning("login throttle unavailable: redis error")
-        return 0
+def _lockout_message(minutes: int) -> TooManyAttempts:
+    return TooManyAttempts(
+        _("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=max(1, minutes))
+    )
+
+
+def login_counter(username: str) -> str:
+    """The per-account failure counter, keyed by the login name as typed (known or not)."""
+    return attempts.key("login-account", username.strip())
 
 
 async def authenticate(
@@ -91,28 +85,51 @@ async def authenticate(
 ) -> User | DomainError:
     """Checks a password with per-address throttling and per-account lockout (等保: 登录失败处理).
 
+    Both limits take their slot atomically BEFORE the password is verified (`backend.core.attempts`), so
+    concurrent attempts cannot all pass a "still under the limit" check (issue 14, finding 5). If Redis is down the
+    per-address limit is off and the per-account count falls back to the user's row, locked until commit.
     A failure is returned, not raised, so that the caller commits the failure count and audit event first."""
     settings = get_settings()
-    if await _ip_failures(redis, ip, add=False) >= settings.login_ip_max_failures:
+    lockout_seconds = settings.login_lockout_minutes * 60
+    address = attempts.key("login-ip", ip)
+    by_address = await attempts.take(redis, address, limit=settings.login_ip_max_failures,
+                                     window_seconds=settings.login_ip_window_minutes * 60)
+    if by_address.refused:
         return TooManyAttempts(
             _("此地址登录失败次数过多，请 %(m)s 分钟后再试。", m=settings.login_ip_window_minutes)
         )
-    user = await get_user_by_username(session, username) if username.strip() else None
+    name = username.strip()
+    user = await get_user_by_username(session, name) if name else None
     now = utcnow()
     if user is not None and user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return TooManyAttempts(_("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=minutes))
+        await attempts.give_back(redis, address)
+        return _lockout_message(int((user.locked_until - now).total_seconds() // 60) + 1)
+    account = login_counter(name)
+    by_account = await attempts.take(redis, account, limit=settings.login_max_failures,
+                                     window_seconds=lockout_seconds)
+    if by_account.refused:
+        await attempts.give_back(redis, address)
+        return _lockout_message(by_account.retry_after // 60 + 1)
+    if by_account.unavailable and user is not None:
+        # No Redis: the row lock (held until this request commits) serialises attempts on this account.
+        await session.refresh(user, with_for_update=True)
+        if user.locked_until and user.locked_until > now:
+            return _lockout_message(int((user.locked_until - now).total_seconds() // 60) + 1)
     ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        await _ip_failures(redis, ip, add=True)
-        if user is not None and ok is False:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-                user.failed_logins = 0
-            session.add(user)
+        locked = False
+        if user is None or ok is False:
+            failures = by_account.slot if not by_account.unavailable else (user.failed_logins + 1 if user else 0)
+            locked = failures >= settings.login_max_failures
+            if locked:
+                await attempts.hold(redis, account, seconds=lockout_seconds)
+            if user is not None:
+                user.failed_logins = 0 if locked else failures
+                if locked:
+                    user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+                session.add(user)
         await record(session, None, "login.failed", summary=_("登录失败：%(name)s", name=username[:50]), ip=ip)
-        if user is not None and user.locked_until and user.locked_until > now:
+        if locked:
             return TooManyAttempts(
                 _("密码连续输错 %(n)s 次，账号已锁定 %(m)s 分钟。", n=settings.login_max_failures,
                   m=settings.login_lockout_minutes)
@@ -120,6 +137,8 @@ async def authenticate(
         return NotAuthenticated(
             _(WRONG_CREDENTIALS, n=settings.login_max_failures, m=settings.login_lockout_minutes), field="password"
         )
+    await attempts.clear(redis, account)
+    await attempts.give_back(redis, address)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now

@@ -10,8 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import ApiToken, User
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import attempts
 from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
+from backend.core.redis import get_redis
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.core.text import check_length
 from backend.db import set_context
@@ -333,6 +335,7 @@ async def reset_password(session: AsyncSession, actor: Actor, membership_id: uui
     row.user.must_change_password = True
     row.user.failed_logins = 0
     row.user.locked_until = None
+    await attempts.clear(get_redis(), attempts.key("login-account", row.user.username))
     session.add(row.user)
     await session.flush()
     await record(session, actor, "member.reset_password", object_type="membership", object_id=membership_id,
