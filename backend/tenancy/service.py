@@ -416,10 +416,23 @@ async def accept_invitation(
         raise InvalidInput(_("两次输入的密码不一致。"), field="password_again")
     from backend.accounts.service import create_user
 
-    user = await create_user(session, username=username, display_name=invitation.display_name, password=password)
-    await add_member(session, None, tenant_id=tenant.id, user=user, role=invitation.role, unit_id=invitation.unit_id)
-    invitation.accepted_at = utcnow()
-    invitation.accepted_user_id = user.id
-    session.add(invitation)
-    await session.flush()
+    # Claim the invitation first, conditionally: of requests racing on one link, the first UPDATE wins and holds
+    # the row until it commits; the others then find accepted_at set and make nothing (issue 14, finding 10).
+    # All of it runs in a savepoint, so a refusal after the claim (a taken name, a weak password) undoes the claim
+    # too, even when the caller commits to keep the form's answer.
+    async with session.begin_nested():
+        claimed = (await session.exec(
+            update(Invitation).where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None))
+            .values(accepted_at=utcnow()).returning(col(Invitation.id))
+        )).first()
+        if claimed is None:
+            raise NotFound(_("邀请链接无效或已被使用。请向本局管理员索取新的邀请链接。"))
+        user = await create_user(session, username=username, display_name=invitation.display_name,
+                                 password=password)
+        await add_member(session, None, tenant_id=tenant.id, user=user, role=invitation.role,
+                         unit_id=invitation.unit_id)
+        await session.exec(
+            update(Invitation).where(col(Invitation.id) == invitation.id).values(accepted_user_id=user.id)
+        )
+    await session.refresh(invitation)
     return user

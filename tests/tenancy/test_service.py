@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from backend.accounts.models import ApiToken, User
 from backend.accounts.service import actor_for_token, authenticate, create_api_token
@@ -393,6 +393,39 @@ async def test_accept_with_mismatched_passwords_or_taken_name_creates_nothing(bu
     assert caught.value.field == "username" and bureau.username(Role.leader) in caught.value.message
     async with unit_of_work(bureau.tenant.id) as session:
         assert invitation.id in {i.id for i in await tenancy.list_pending_invitations(session, admin(bureau))}
+
+
+async def test_one_invitation_accepted_by_eight_requests_at_once_makes_one_account(bureau):
+    """Issue 14 finding 10: eight concurrent acceptances of one link, each in its own transaction, make exactly
+    one account and one membership; the others are told the link has been used."""
+    import asyncio
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        invitation, raw = await tenancy.invite(session, admin(bureau), display_name="韩老师", role=Role.leader,
+                                               unit_id=None)
+    names = [unique("han-") for _ in range(8)]
+
+    async def accept(name: str):
+        try:
+            async with unit_of_work() as session:
+                return await tenancy.accept_invitation(session, raw, username=name, password=NEW_PASSWORD,
+                                                       password_again=NEW_PASSWORD)
+        except (NotFound, Conflict) as refused:
+            return refused
+
+    outcomes = await asyncio.gather(*(accept(name) for name in names))
+    made = [o for o in outcomes if isinstance(o, User)]
+    assert len(made) == 1, outcomes
+    assert all("已被使用" in o.message for o in outcomes if not isinstance(o, User))
+    async with unit_of_work() as session:
+        accounts = (await session.exec(select(User).where(col(User.username).in_(names)))).all()
+    assert [a.id for a in accounts] == [made[0].id]
+    async with unit_of_work(bureau.tenant.id) as session:
+        from backend.tenancy.models import Membership
+
+        memberships = (await session.exec(select(Membership).where(Membership.user_id == made[0].id))).all()
+        accepted = await session.get(Invitation, invitation.id)
+    assert len(memberships) == 1 and accepted.accepted_user_id == made[0].id
 
 
 async def test_change_role_and_unit(bureau):
