@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     invite_valid_days: int = 7
+    # An API token stops working this many days after it was made (the tokens page shows when).
+    api_token_valid_days: int = 180
 
     # Evidence and plan files: "local" (under data_dir) or "s3" (an S3-compatible store).
     storage: str = "local"

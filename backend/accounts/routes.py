@@ -2,6 +2,7 @@
 
 import secrets
 import uuid
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -231,6 +232,7 @@ class TokenPublic(BaseModel):
     name: str
     prefix: str
     revoked: bool
+    expires_at: datetime
 
 
 class TokenCreated(TokenPublic):
@@ -245,14 +247,15 @@ async def me(actor: ApiActor):
 
 @api.get("/tokens", response_model=list[TokenPublic])
 async def api_list_tokens(session: DbSession, actor: ApiActor):
-    return [TokenPublic(id=t.id, name=t.name, prefix=t.prefix, revoked=t.revoked_at is not None)
-            for t in await accounts.list_api_tokens(session, actor)]
+    return [TokenPublic(id=t.id, name=t.name, prefix=t.prefix, revoked=t.revoked_at is not None,
+                        expires_at=t.expires_at) for t in await accounts.list_api_tokens(session, actor)]
 
 
 @api.post("/tokens", response_model=TokenCreated, status_code=201)
 async def api_create_token(session: DbSession, actor: ApiActor, body: TokenCreate):
     token, raw = await accounts.create_api_token(session, actor, name=body.name)
-    return TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False, token=raw)
+    return TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False,
+                        expires_at=token.expires_at, token=raw)
 
 
 @api.delete("/tokens/{token_id}", status_code=204)

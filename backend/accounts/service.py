@@ -283,8 +283,10 @@ async def create_api_token(session: AsyncSession, actor: Actor, *, name: str) ->
         raise InvalidInput(_("请为令牌起个名字，说明它的用途，例如“数据同步脚本”。"), field="name")
     check_length(name, limit=100, label=_("令牌名称"), field="name")
     raw = new_token("lsk_")
+    now = utcnow()
     token = ApiToken(tenant_id=actor.tenant_id, membership_id=actor.membership_id, name=name,
-                     token_hash=token_hash(raw), prefix=raw[:10])
+                     token_hash=token_hash(raw), prefix=raw[:10], created_at=now,
+                     expires_at=now + timedelta(days=get_settings().api_token_valid_days))
     session.add(token)
     await session.flush()
     await record(session, actor, "token.create", object_type="api_token", object_id=token.id,
@@ -313,6 +315,24 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: uuid.U
     return token
 
 
+def token_refusal(token: ApiToken, membership: Membership, user: User, tenant: Tenant | None) -> str | None:
+    """The one lifecycle rule of an API token: why it may not be used now, or None when it may (issue 14,
+    finding 11). A password change or reset ends every token made before it, in every bureau (rows of other bureaus
+    are out of reach, so this is checked here rather than by revoking them); "must change password" stops them all
+    until it is done; and every token expires."""
+    if token.revoked_at is not None or not membership.is_active or not user.is_active:
+        return _("API 令牌无效或已被吊销。")
+    if tenant is None or not tenant.is_active:
+        return _("API 令牌无效或已被吊销。")
+    if user.must_change_password:
+        return _("账号需要先修改密码：请登录网页修改密码后，再创建新的 API 令牌。")
+    if user.password_changed_at is not None and token.created_at < user.password_changed_at:
+        return _("账号密码已修改（或被重置），此前创建的 API 令牌已失效。请登录网页创建新的令牌。")
+    if token.expires_at <= utcnow():
+        return _("API 令牌已过期。请登录网页创建新的令牌。")
+    return None
+
+
 async def actor_for_token(
     session: AsyncSession, raw: str, *, ip: str | None = None, request_id: str | None = None
 ) -> Actor:
@@ -331,9 +351,9 @@ async def actor_for_token(
     if row is None:
         raise unauthenticated
     token, membership, user = row
-    tenant = await session.get(Tenant, tenant_id)
-    if not membership.is_active or not user.is_active or tenant is None or not tenant.is_active:
-        raise unauthenticated
+    refusal = token_refusal(token, membership, user, await session.get(Tenant, tenant_id))
+    if refusal is not None:
+        raise NotAuthenticated(refusal)
     if token.last_used_at is None or utcnow() - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = utcnow()
         session.add(token)

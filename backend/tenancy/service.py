@@ -333,6 +333,7 @@ async def reset_password(session: AsyncSession, actor: Actor, membership_id: uui
     password = temporary_password()
     row.user.password_hash = await hash_password(password)
     row.user.must_change_password = True
+    row.user.password_changed_at = utcnow()  # ends the API tokens made before it (accounts.token_refusal)
     row.user.failed_logins = 0
     row.user.locked_until = None
     await attempts.clear(get_redis(), attempts.key("login-account", row.user.username))

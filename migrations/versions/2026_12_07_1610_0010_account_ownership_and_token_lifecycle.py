@@ -1,4 +1,4 @@
-"""Accounts (issue 14): whether an account has ever served another bureau, looked up across tenants
+"""Accounts (issue 14): whether an account has ever served another bureau; API tokens expire
 
 Revision ID: 0010
 Revises: 0009
@@ -7,6 +7,7 @@ Create Date: 2026-12-07 16:10:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
@@ -27,7 +28,12 @@ $$;
 
 def upgrade() -> None:
     op.execute(SERVES_ELSEWHERE)
+    # Tokens made before expiry existed get the default lifetime from when they were made.
+    op.add_column('api_tokens', sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True))
+    op.execute("UPDATE api_tokens SET expires_at = created_at + interval '180 days'")
+    op.alter_column('api_tokens', 'expires_at', nullable=False)
 
 
 def downgrade() -> None:
+    op.drop_column('api_tokens', 'expires_at')
     op.execute("DROP FUNCTION IF EXISTS luoshi_user_serves_other_tenant(uuid, uuid);")
