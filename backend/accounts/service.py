@@ -1,6 +1,7 @@
 """Accounts: passwords, login with throttling and lockout, browser sessions, API tokens, OIDC accounts."""
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -69,9 +70,11 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User | N
 # --- login -----------------------------------------------------------------------------------------------
 
 
-def _lockout_message(minutes: int) -> TooManyAttempts:
+def _lockout_message(seconds_left: float) -> TooManyAttempts:
+    """The same words for a lock kept on the row and one kept in Redis (an unknown name): nothing tells them apart."""
+    minutes = max(1, math.ceil(seconds_left / 60))
     return TooManyAttempts(
-        _("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=max(1, minutes))
+        _("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=minutes)
     )
 
 
@@ -101,20 +104,23 @@ async def authenticate(
     name = username.strip()
     user = await get_user_by_username(session, name) if name else None
     now = utcnow()
+    # A locked account is answered only after a verify against the dummy hash, as an unknown name is, so neither
+    # answers faster than a real check (issue 14, finding 12); the address slot stays taken, which bounds that work.
     if user is not None and user.locked_until and user.locked_until > now:
-        await attempts.give_back(redis, address)
-        return _lockout_message(int((user.locked_until - now).total_seconds() // 60) + 1)
+        await verify_password(None, password)
+        return _lockout_message((user.locked_until - now).total_seconds())
     account = login_counter(name)
     by_account = await attempts.take(redis, account, limit=settings.login_max_failures,
                                      window_seconds=lockout_seconds)
     if by_account.refused:
-        await attempts.give_back(redis, address)
-        return _lockout_message(by_account.retry_after // 60 + 1)
+        await verify_password(None, password)
+        return _lockout_message(by_account.retry_after)
     if by_account.unavailable and user is not None:
         # No Redis: the row lock (held until this request commits) serialises attempts on this account.
         await session.refresh(user, with_for_update=True)
         if user.locked_until and user.locked_until > now:
-            return _lockout_message(int((user.locked_until - now).total_seconds() // 60) + 1)
+            await verify_password(None, password)
+            return _lockout_message((user.locked_until - now).total_seconds())
     ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
         locked = False

@@ -2,6 +2,7 @@
 assumed), and a failed login tells nothing about whether the account exists."""
 
 import asyncio
+import re
 import socket
 
 import httpx
@@ -40,7 +41,8 @@ async def test_concurrent_wrong_passwords_check_at_most_the_limit_then_lock(app,
     username = bureau.username(Role.unit_staff)
     answers = await asyncio.gather(*(_attempt(app, username, f"Wrong-password-{i}") for i in range(25)))
     assert {a.status_code for a in answers} <= {401, 429}
-    assert len(checks) <= limit, f"{len(checks)} passwords checked, limit {limit}"
+    real_checks = [h for h in checks if h is not None]  # the others verify the dummy hash (finding 12)
+    assert len(real_checks) <= limit, f"{len(real_checks)} passwords checked, limit {limit}"
     right = await _attempt(app, username, PASSWORD)
     assert right.status_code == 429 and "分钟后再试" in right.text  # locked: even the right password
 
@@ -97,3 +99,42 @@ async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(bureau, monkeypa
         assert statuses == [401] * 6 and len(checks) == 6
     else:
         assert statuses == [401, 401, 401, 429, 429, 429] and len(checks) == 3
+
+
+# --- finding 12: a failed sign-in says nothing about whether the account exists ------------------------------
+
+ALERT_RE = re.compile(r'<div class="alert[^"]*"[^>]*>(.*?)</div>', re.S)
+
+
+def _alert(response: httpx.Response) -> str:
+    found = ALERT_RE.search(response.text)
+    assert found, response.text[:2000]
+    return " ".join(found.group(1).split())
+
+
+async def test_the_fifth_wrong_password_answers_the_same_for_real_and_unknown_accounts(app, bureau):
+    real, unknown = bureau.username(Role.leader), unique("nobody-")
+    answers = {}
+    for name in (real, unknown):
+        for _attempt_number in range(get_settings().login_max_failures):
+            answers[name] = await _attempt(app, name, "Wrong-password-1")
+    assert answers[real].status_code == answers[unknown].status_code == 429
+    assert _alert(answers[real]) == _alert(answers[unknown])
+    sixth = {name: await _attempt(app, name, "Wrong-password-1") for name in (real, unknown)}
+    assert sixth[real].status_code == sixth[unknown].status_code == 429
+    assert _alert(sixth[real]) == _alert(sixth[unknown])
+
+
+async def test_a_locked_or_unknown_account_costs_a_full_password_check(app, bureau, checks):
+    """Never timings: the answer for a locked account must still verify against the dummy argon2 hash, as an
+    unknown login name does, so both cost what a real check costs."""
+    username = bureau.username(Role.unit_head)
+    for _attempt_number in range(get_settings().login_max_failures):
+        await _attempt(app, username, "Wrong-password-1")
+    checks.clear()
+    locked = await _attempt(app, username, PASSWORD)
+    assert locked.status_code == 429
+    assert checks == [None], "a locked account must be answered after a verify against the dummy hash"
+    checks.clear()
+    unknown = await _attempt(app, unique("nobody-"), "Wrong-password-1")
+    assert unknown.status_code == 401 and checks == [None]
