@@ -62,6 +62,17 @@ async def take(redis: Redis | None, counter: str, *, limit: int, window_seconds:
     return Taken(slot=answer) if answer > 0 else Taken(retry_after=-answer)
 
 
+async def reached(redis: Redis | None, counter: str, *, limit: int) -> bool:
+    """Whether the limit is already reached, without taking a slot (False if Redis is down)."""
+    if redis is None:
+        return False
+    try:
+        return int(await redis.get(counter) or 0) >= limit
+    except RedisError:
+        log.warning("attempt counter unavailable: redis error")
+        return False
+
+
 async def give_back(redis: Redis | None, counter: str) -> None:
     if redis is None:
         return

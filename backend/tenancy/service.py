@@ -18,7 +18,7 @@ from backend.core.security import hash_password, new_token, temporary_password, 
 from backend.core.text import check_length
 from backend.db import set_context
 from backend.delivery.models import ChannelConfig
-from backend.errors import Conflict, DomainError, InvalidInput, NotFound
+from backend.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import _
 from backend.tasks.models import TaskAssignment
 from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, UnitKind, role_label
@@ -408,13 +408,33 @@ async def open_invitation(session: AsyncSession, raw_token: str) -> tuple[Invita
     return invitation, tenant
 
 
+INVITE_NAME_TRIES = 3
+
+
 async def accept_invitation(
     session: AsyncSession, raw_token: str, *, username: str, password: str, password_again: str
 ) -> User:
     invitation, tenant = await open_invitation(session, raw_token)
     username = username.strip()
+    # The link is not an oracle for login names (other bureaus' included, issue 14 finding 12): a name in use is
+    # refused without saying it is an account, and one link is answered about INVITE_NAME_TRIES such names at most.
+    redis, tries = get_redis(), attempts.key("invite-name", str(invitation.id))
+    if await attempts.reached(redis, tries, limit=INVITE_NAME_TRIES):
+        raise TooManyAttempts(_("此邀请链接已多次尝试不可用的登录名，请联系本局管理员重新邀请。"))
     if password != password_again:
         raise InvalidInput(_("两次输入的密码不一致。"), field="password_again")
+    try:
+        return await _accept(session, invitation, tenant, username=username, password=password)
+    except Conflict as refused:
+        if refused.field != "username":
+            raise
+        await attempts.take(redis, tries, limit=INVITE_NAME_TRIES,
+                            window_seconds=get_settings().invite_valid_days * 86400)
+        raise Conflict(_("该登录名不可用，请换一个，例如在姓名拼音后加上工号或学校简称。"), field="username") from None
+
+
+async def _accept(session: AsyncSession, invitation: Invitation, tenant: Tenant, *, username: str,
+                  password: str) -> User:
     from backend.accounts.service import create_user
 
     # Claim the invitation first, conditionally: of requests racing on one link, the first UPDATE wins and holds
