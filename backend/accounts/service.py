@@ -321,6 +321,13 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: uuid.U
     return token
 
 
+async def token_is_known(session: AsyncSession, raw: str) -> bool:
+    """Whether a raw token is an unrevoked API token of some bureau (one indexed lookup, no tenant needed)."""
+    if not raw or len(raw) > 200:
+        return False
+    return (await session.exec(select(func.luoshi_token_tenant(token_hash(raw))))).one() is not None
+
+
 def token_refusal(token: ApiToken, membership: Membership, user: User, tenant: Tenant | None) -> str | None:
     """The one lifecycle rule of an API token: why it may not be used now, or None when it may (issue 14,
     finding 11). A password change or reset ends every token made before it, in every bureau (rows of other bureaus
