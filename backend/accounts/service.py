@@ -409,6 +409,22 @@ async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, cla
     return user
 
 
+async def bind_oidc(session: AsyncSession, user: User, *, issuer: str, subject: str) -> User:
+    """An explicit binding by the signed-in person: their account to this (issuer, subject), whatever the e-mail.
+    An identity already bound to someone else stays theirs."""
+    if not issuer or not subject:
+        raise InvalidInput(_("统一身份认证未返回身份标识，无法绑定。"))
+    key = f"{issuer}|{subject}"
+    owner = (await session.exec(select(User.id).where(User.oidc_subject == key))).first()
+    if owner is not None and owner != user.id:
+        raise Conflict(_("该统一身份认证账号已绑定本系统的另一个账号。如需更换，请联系本局管理员。"))
+    user.oidc_subject = key
+    session.add(user)
+    await session.flush()
+    await record(session, None, "account.oidc_bind", summary=_("%(name)s 绑定统一身份认证", name=user.display_name))
+    return user
+
+
 async def unit_name(session: AsyncSession, unit_id: uuid.UUID | None) -> str | None:
     if unit_id is None:
         return None
