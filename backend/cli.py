@@ -23,11 +23,32 @@ def cmd_migrate(args) -> None:
     print(_("数据库已迁移到最新版本，应用角色已就绪。"))
 
 
+def server_options(*, host: str, port: int, workers: int | None = None) -> dict:
+    """How every Luoshi web server is run. X-Forwarded-For/-Proto are believed only from LUOSHI_TRUSTED_PROXIES
+    (none by default): uvicorn would otherwise trust 127.0.0.1 or FORWARDED_ALLOW_IPS, and a client could name
+    any address it liked to the login throttle and the audit log (issue 14, finding 5)."""
+    from backend.config import get_settings
+
+    trusted = ",".join(p.strip() for p in get_settings().trusted_proxies.split(",") if p.strip())
+    options: dict = {"app": "backend.web:create_app", "factory": True, "host": host, "port": port,
+                     "log_config": None, "proxy_headers": bool(trusted)}
+    if trusted:
+        options["forwarded_allow_ips"] = trusted
+    if workers:
+        options["workers"] = workers
+    return options
+
+
+def server_config(*, host: str, port: int, workers: int | None = None):
+    import uvicorn
+
+    return uvicorn.Config(**server_options(host=host, port=port, workers=workers))
+
+
 def cmd_serve(args) -> None:
     import uvicorn
 
-    uvicorn.run("backend.web:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                proxy_headers=True, log_config=None)
+    uvicorn.run(**server_options(host=args.host, port=args.port, workers=args.workers))
 
 
 def cmd_worker(args) -> None:
@@ -174,8 +195,7 @@ async def _demo(args) -> None:
     print(_("给示范局补录一年的报送与审核（另开一个终端）："))
     print(f"  {luoshi_command(with_services=True)} demo-year")
     print(_("按 Ctrl-C 停止。") + "\n", flush=True)
-    server = uvicorn.Server(uvicorn.Config("backend.web:create_app", factory=True, host=args.host, port=args.port,
-                                           log_config=None))
+    server = uvicorn.Server(server_config(host=args.host, port=args.port))
     worker = build_worker(handle_signals=False)
     worker_task = asyncio.create_task(worker.async_run())
     try:

@@ -33,11 +33,16 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     login_ip_max_failures: int = 30
     login_ip_window_minutes: int = 15
+    # Addresses (or CIDR ranges, comma-separated) of reverse proxies whose X-Forwarded-For/-Proto are believed.
+    # Empty: none, and the peer address is the client's (a client's own X-Forwarded-For counts for nothing).
+    trusted_proxies: str = ""
     password_min_length: int = 10
     # argon2id cost (RFC 9106's second recommendation by default); tests lower it to stay fast.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     invite_valid_days: int = 7
+    # An API token stops working this many days after it was made (the tokens page shows when).
+    api_token_valid_days: int = 180
 
     # Evidence and plan files: "local" (under data_dir) or "s3" (an S3-compatible store).
     storage: str = "local"

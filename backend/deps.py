@@ -55,9 +55,20 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+async def _authenticated_by_token_alone(request: Request) -> bool:
+    """A script's request: a valid API token and no session cookie. Only such a request may skip CSRF; a bearer
+    header (junk or not) beside a session cookie must not switch the check off (issue 14, finding 13)."""
+    authorization = request.headers.get("authorization", "")
+    if not authorization.startswith("Bearer ") or request.cookies.get(SESSION_COOKIE):
+        return False
+    async with unit_of_work() as session:
+        return await accounts.token_is_known(session, authorization[7:].strip())
+
+
 async def csrf_protect(request: Request) -> None:
-    """Every unsafe request carries the token (form field or htmx header); bearer-token API calls use no cookie."""
-    if request.method not in UNSAFE_METHODS or request.headers.get("authorization", "").startswith("Bearer "):
+    """Every unsafe request carries the token (form field or htmx header), unless a valid API token alone
+    authenticates it (a script, which has no cookie a forged request could ride on)."""
+    if request.method not in UNSAFE_METHODS or await _authenticated_by_token_alone(request):
         return
     sent = request.headers.get("x-csrf-token")
     if sent is None and request.headers.get("content-type", "").startswith(

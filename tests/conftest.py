@@ -59,7 +59,7 @@ async def _fresh_redis():
     from backend.core.redis import get_redis
 
     redis = get_redis()
-    keys = [key async for key in redis.scan_iter("luoshi:login-fail:*")]
+    keys = [key async for key in redis.scan_iter("luoshi:attempts:*")]
     keys += [key async for key in redis.scan_iter("arq:*")]
     if keys:
         await redis.delete(*keys)

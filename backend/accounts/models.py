@@ -3,9 +3,10 @@
 import uuid
 from datetime import datetime
 
+from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
-from backend.core.models import id_field, tenant_field, timestamp_field
+from backend.core.models import id_field, tenant_field, timestamp_field, utcnow
 
 
 class User(SQLModel, table=True):
@@ -52,3 +53,9 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = timestamp_field()
     last_used_at: datetime | None = timestamp_field(nullable=True)
     revoked_at: datetime | None = timestamp_field(nullable=True)
+    # Set when the token is made (LUOSHI_API_TOKEN_VALID_DAYS); see accounts.service.token_refusal.
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= utcnow()

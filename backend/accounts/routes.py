@@ -2,6 +2,7 @@
 
 import secrets
 import uuid
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -169,7 +170,7 @@ async def oidc_login(request: Request, next: str = ""):
 
 
 @pages.get("/auth/oidc/callback")
-async def oidc_callback(request: Request, session: DbSession):
+async def oidc_callback(request: Request, session: DbSession, login: WebLogin):
     _require_oidc()
     from authlib.integrations.base_client.errors import OAuthError
     from joserfc.errors import JoseError
@@ -182,16 +183,40 @@ async def oidc_callback(request: Request, session: DbSession):
     except oidc.ProviderUnreachable as exc:
         raise ServiceUnavailable(_("统一身份认证服务暂时无法访问，请稍后重试，或使用账号密码登录。")) from exc
     claims = token.get("userinfo") or {}
-    user = await accounts.user_for_oidc(
-        session, issuer=str(claims.get("iss", "")), subject=str(claims.get("sub", "")),
-        email=claims.get("email") if claims.get("email_verified", True) else None,
-    )
+    issuer, subject = str(claims.get("iss", "")), str(claims.get("sub", ""))
+    if (binding := request.session.pop("bind_user", None)) is not None:
+        # An explicit binding the signed-in person started (POST with CSRF) in this browser: only to themselves.
+        if login is None or str(login[1].id) != binding:
+            raise InvalidInput(_("绑定未完成：请先用本系统账号登录，再绑定统一身份认证。"))
+        await accounts.bind_oidc(session, login[1], issuer=issuer, subject=subject)
+        return done(request, "/account/tokens", _("已绑定统一身份认证，以后可以用它登录本系统。"))
+    user = await accounts.user_for_oidc(session, issuer=issuer, subject=subject, claims=dict(claims))
     return await _after_login(request, session, user, request.session.pop("next", None) or "/")
+
+
+@pages.post("/account/oidc/bind")
+async def oidc_bind(request: Request, login: SignedIn):
+    """The signed-in person links their own account to their 统一身份认证 identity (a POST, so that no other site
+    can start it: a forced binding would let whoever is signed in at the provider sign in here as them)."""
+    _require_oidc()
+    request.session["bind_user"] = str(login[1].id)
+    redirect_uri = get_settings().base_url.rstrip("/") + "/auth/oidc/callback"
+    try:
+        response = await oidc.client().authorize_redirect(request, redirect_uri)
+    except oidc.ProviderUnreachable as exc:
+        raise ServiceUnavailable(_("统一身份认证服务暂时无法访问，请稍后重试。")) from exc
+    response.status_code = 303
+    return response
+
+
+def _tokens_context(tokens, **extra) -> dict:
+    return {"tokens": tokens, "oidc_enabled": get_settings().oidc_enabled,
+            "oidc_name": get_settings().oidc_display_name, **extra}
 
 
 @pages.get("/account/tokens")
 async def tokens_page(request: Request, session: DbSession, actor: CurrentActor):
-    return render(request, "accounts/tokens.html", {"tokens": await accounts.list_api_tokens(session, actor)})
+    return render(request, "accounts/tokens.html", _tokens_context(await accounts.list_api_tokens(session, actor)))
 
 
 @pages.post("/account/tokens")
@@ -201,9 +226,9 @@ async def create_token_page(request: Request, session: DbSession, actor: Current
         _token, raw = await accounts.create_api_token(session, actor, name=name)
     except InvalidInput as error:
         return form_error(request, "accounts/tokens.html", error, {"name": name},
-                          {"tokens": await accounts.list_api_tokens(session, actor)})
+                          _tokens_context(await accounts.list_api_tokens(session, actor)))
     return render(request, "accounts/tokens.html",
-                  {"tokens": await accounts.list_api_tokens(session, actor), "new_token": raw})
+                  _tokens_context(await accounts.list_api_tokens(session, actor), new_token=raw))
 
 
 @pages.post("/account/tokens/{token_id}/revoke")
@@ -232,6 +257,7 @@ class TokenPublic(BaseModel):
     name: str
     prefix: str
     revoked: bool
+    expires_at: datetime
 
 
 class TokenCreated(TokenPublic):
@@ -246,14 +272,15 @@ async def me(actor: ApiActor):
 
 @api.get("/tokens", response_model=list[TokenPublic])
 async def api_list_tokens(session: DbSession, actor: ApiActor):
-    return [TokenPublic(id=t.id, name=t.name, prefix=t.prefix, revoked=t.revoked_at is not None)
-            for t in await accounts.list_api_tokens(session, actor)]
+    return [TokenPublic(id=t.id, name=t.name, prefix=t.prefix, revoked=t.revoked_at is not None,
+                        expires_at=t.expires_at) for t in await accounts.list_api_tokens(session, actor)]
 
 
 @api.post("/tokens", response_model=TokenCreated, status_code=201)
 async def api_create_token(session: DbSession, actor: ApiActor, body: TokenCreate):
     token, raw = await accounts.create_api_token(session, actor, name=body.name)
-    return TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False, token=raw)
+    return TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False,
+                        expires_at=token.expires_at, token=raw)
 
 
 @api.delete("/tokens/{token_id}", status_code=204)

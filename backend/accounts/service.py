@@ -1,18 +1,19 @@
 """Accounts: passwords, login with throttling and lockout, browser sessions, API tokens, OIDC accounts."""
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User, WebSession
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import attempts
 from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
 from backend.core.security import (
@@ -69,21 +70,17 @@ async def get_user_by_username(session: AsyncSession, username: str) -> User | N
 # --- login -----------------------------------------------------------------------------------------------
 
 
-async def _ip_failures(redis: Redis | None, ip: str, *, add: bool) -> int:
-    """Failures from one address in the window; Redis being down must not lock anyone out or let a 500 through."""
-    if redis is None:
-        return 0
-    key = f"luoshi:login-fail:{ip}"
-    try:
-        if add:
-            count = await redis.incr(key)
-            if count == 1:
-                await redis.expire(key, get_settings().login_ip_window_minutes * 60)
-            return int(count)
-        return int(await redis.get(key) or 0)
-    except RedisError:
-        log.warning("login throttle unavailable: redis error")
-        return 0
+def _lockout_message(seconds_left: float) -> TooManyAttempts:
+    """The same words for a lock kept on the row and one kept in Redis (an unknown name): nothing tells them apart."""
+    minutes = max(1, math.ceil(seconds_left / 60))
+    return TooManyAttempts(
+        _("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=minutes)
+    )
+
+
+def login_counter(username: str) -> str:
+    """The per-account failure counter, keyed by the login name as typed (known or not)."""
+    return attempts.key("login-account", username.strip())
 
 
 async def authenticate(
@@ -91,28 +88,54 @@ async def authenticate(
 ) -> User | DomainError:
     """Checks a password with per-address throttling and per-account lockout (等保: 登录失败处理).
 
+    Both limits take their slot atomically BEFORE the password is verified (`backend.core.attempts`), so
+    concurrent attempts cannot all pass a "still under the limit" check (issue 14, finding 5). If Redis is down the
+    per-address limit is off and the per-account count falls back to the user's row, locked until commit.
     A failure is returned, not raised, so that the caller commits the failure count and audit event first."""
     settings = get_settings()
-    if await _ip_failures(redis, ip, add=False) >= settings.login_ip_max_failures:
+    lockout_seconds = settings.login_lockout_minutes * 60
+    address = attempts.key("login-ip", ip)
+    by_address = await attempts.take(redis, address, limit=settings.login_ip_max_failures,
+                                     window_seconds=settings.login_ip_window_minutes * 60)
+    if by_address.refused:
         return TooManyAttempts(
             _("此地址登录失败次数过多，请 %(m)s 分钟后再试。", m=settings.login_ip_window_minutes)
         )
-    user = await get_user_by_username(session, username) if username.strip() else None
+    name = username.strip()
+    user = await get_user_by_username(session, name) if name else None
     now = utcnow()
+    # A locked account is answered only after a verify against the dummy hash, as an unknown name is, so neither
+    # answers faster than a real check (issue 14, finding 12); the address slot stays taken, which bounds that work.
     if user is not None and user.locked_until and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        return TooManyAttempts(_("账号因多次输错密码已被锁定，请 %(m)s 分钟后再试，或请管理员重置密码。", m=minutes))
+        await verify_password(None, password)
+        return _lockout_message((user.locked_until - now).total_seconds())
+    account = login_counter(name)
+    by_account = await attempts.take(redis, account, limit=settings.login_max_failures,
+                                     window_seconds=lockout_seconds)
+    if by_account.refused:
+        await verify_password(None, password)
+        return _lockout_message(by_account.retry_after)
+    if by_account.unavailable and user is not None:
+        # No Redis: the row lock (held until this request commits) serialises attempts on this account.
+        await session.refresh(user, with_for_update=True)
+        if user.locked_until and user.locked_until > now:
+            await verify_password(None, password)
+            return _lockout_message((user.locked_until - now).total_seconds())
     ok = await verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        await _ip_failures(redis, ip, add=True)
-        if user is not None and ok is False:
-            user.failed_logins += 1
-            if user.failed_logins >= settings.login_max_failures:
-                user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-                user.failed_logins = 0
-            session.add(user)
+        locked = False
+        if user is None or ok is False:
+            failures = by_account.slot if not by_account.unavailable else (user.failed_logins + 1 if user else 0)
+            locked = failures >= settings.login_max_failures
+            if locked:
+                await attempts.hold(redis, account, seconds=lockout_seconds)
+            if user is not None:
+                user.failed_logins = 0 if locked else failures
+                if locked:
+                    user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+                session.add(user)
         await record(session, None, "login.failed", summary=_("登录失败：%(name)s", name=username[:50]), ip=ip)
-        if user is not None and user.locked_until and user.locked_until > now:
+        if locked:
             return TooManyAttempts(
                 _("密码连续输错 %(n)s 次，账号已锁定 %(m)s 分钟。", n=settings.login_max_failures,
                   m=settings.login_lockout_minutes)
@@ -120,6 +143,8 @@ async def authenticate(
         return NotAuthenticated(
             _(WRONG_CREDENTIALS, n=settings.login_max_failures, m=settings.login_lockout_minutes), field="password"
         )
+    await attempts.clear(redis, account)
+    await attempts.give_back(redis, address)
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
@@ -264,8 +289,10 @@ async def create_api_token(session: AsyncSession, actor: Actor, *, name: str) ->
         raise InvalidInput(_("请为令牌起个名字，说明它的用途，例如“数据同步脚本”。"), field="name")
     check_length(name, limit=100, label=_("令牌名称"), field="name")
     raw = new_token("lsk_")
+    now = utcnow()
     token = ApiToken(tenant_id=actor.tenant_id, membership_id=actor.membership_id, name=name,
-                     token_hash=token_hash(raw), prefix=raw[:10])
+                     token_hash=token_hash(raw), prefix=raw[:10], created_at=now,
+                     expires_at=now + timedelta(days=get_settings().api_token_valid_days))
     session.add(token)
     await session.flush()
     await record(session, actor, "token.create", object_type="api_token", object_id=token.id,
@@ -294,6 +321,31 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: uuid.U
     return token
 
 
+async def token_is_known(session: AsyncSession, raw: str) -> bool:
+    """Whether a raw token is an unrevoked API token of some bureau (one indexed lookup, no tenant needed)."""
+    if not raw or len(raw) > 200:
+        return False
+    return (await session.exec(select(func.luoshi_token_tenant(token_hash(raw))))).one() is not None
+
+
+def token_refusal(token: ApiToken, membership: Membership, user: User, tenant: Tenant | None) -> str | None:
+    """The one lifecycle rule of an API token: why it may not be used now, or None when it may (issue 14,
+    finding 11). A password change or reset ends every token made before it, in every bureau (rows of other bureaus
+    are out of reach, so this is checked here rather than by revoking them); "must change password" stops them all
+    until it is done; and every token expires."""
+    if token.revoked_at is not None or not membership.is_active or not user.is_active:
+        return _("API 令牌无效或已被吊销。")
+    if tenant is None or not tenant.is_active:
+        return _("API 令牌无效或已被吊销。")
+    if user.must_change_password:
+        return _("账号需要先修改密码：请登录网页修改密码后，再创建新的 API 令牌。")
+    if user.password_changed_at is not None and token.created_at < user.password_changed_at:
+        return _("账号密码已修改（或被重置），此前创建的 API 令牌已失效。请登录网页创建新的令牌。")
+    if token.expires_at <= utcnow():
+        return _("API 令牌已过期。请登录网页创建新的令牌。")
+    return None
+
+
 async def actor_for_token(
     session: AsyncSession, raw: str, *, ip: str | None = None, request_id: str | None = None
 ) -> Actor:
@@ -312,9 +364,9 @@ async def actor_for_token(
     if row is None:
         raise unauthenticated
     token, membership, user = row
-    tenant = await session.get(Tenant, tenant_id)
-    if not membership.is_active or not user.is_active or tenant is None or not tenant.is_active:
-        raise unauthenticated
+    refusal = token_refusal(token, membership, user, await session.get(Tenant, tenant_id))
+    if refusal is not None:
+        raise NotAuthenticated(refusal)
     if token.last_used_at is None or utcnow() - token.last_used_at > timedelta(minutes=5):
         token.last_used_at = utcnow()
         session.add(token)
@@ -325,10 +377,23 @@ async def actor_for_token(
 # --- OIDC ------------------------------------------------------------------------------------------------
 
 
-async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, email: str | None) -> User:
-    """An OIDC login maps to an account the bureau already opened: by subject, else once by e-mail."""
+def oidc_verified_email(claims: dict) -> str | None:
+    """The e-mail of an OIDC identity only when the provider asserts it verified (`email_verified` is JSON true).
+
+    A missing claim, `false`, or a string such as "true" is not a verification: a provider that leaves the claim
+    out would otherwise let anyone who types an address become the account holding it (issue 14, finding 2)."""
+    email = claims.get("email")
+    if claims.get("email_verified") is not True or not isinstance(email, str) or not email.strip():
+        return None
+    return email.strip()
+
+
+async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, claims: dict) -> User:
+    """An OIDC login maps to an account the bureau already opened: by (issuer, subject), else once by a verified
+    e-mail (`oidc_verified_email`). Nothing else links an identity to an account."""
     key = f"{issuer}|{subject}"
     user = (await session.exec(select(User).where(User.oidc_subject == key))).first()
+    email = oidc_verified_email(claims)
     if user is None and email:
         user = (await session.exec(
             select(User).where(func.lower(User.email) == email.lower(), col(User.oidc_subject).is_(None))
@@ -341,6 +406,22 @@ async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, ema
     user.last_login_at = utcnow()
     session.add(user)
     await session.flush()
+    return user
+
+
+async def bind_oidc(session: AsyncSession, user: User, *, issuer: str, subject: str) -> User:
+    """An explicit binding by the signed-in person: their account to this (issuer, subject), whatever the e-mail.
+    An identity already bound to someone else stays theirs."""
+    if not issuer or not subject:
+        raise InvalidInput(_("统一身份认证未返回身份标识，无法绑定。"))
+    key = f"{issuer}|{subject}"
+    owner = (await session.exec(select(User.id).where(User.oidc_subject == key))).first()
+    if owner is not None and owner != user.id:
+        raise Conflict(_("该统一身份认证账号已绑定本系统的另一个账号。如需更换，请联系本局管理员。"))
+    user.oidc_subject = key
+    session.add(user)
+    await session.flush()
+    await record(session, None, "account.oidc_bind", summary=_("%(name)s 绑定统一身份认证", name=user.display_name))
     return user
 
 

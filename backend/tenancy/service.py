@@ -10,13 +10,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import ApiToken, User
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import attempts
 from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
+from backend.core.redis import get_redis
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.core.text import check_length
 from backend.db import set_context
 from backend.delivery.models import ChannelConfig
-from backend.errors import Conflict, DomainError, InvalidInput, NotFound
+from backend.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import _
 from backend.tasks.models import TaskAssignment
 from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, UnitKind, role_label
@@ -313,22 +315,28 @@ async def set_member_active(
     return row
 
 
+async def require_account_of_this_bureau(session: AsyncSession, actor: Actor, user: User) -> None:
+    """The one guard for a bureau admin changing someone's credentials (password, login name, e-mail): only an
+    account that has never served another bureau is theirs. Any membership elsewhere counts — active or not, in a
+    bureau that is suspended or not — since it can come back and the admin would then be that person there."""
+    elsewhere = (await session.exec(select(func.luoshi_user_serves_other_tenant(user.id, actor.tenant_id)))).one()
+    if elsewhere:
+        raise Conflict(_("%(name)s 的账号同时用于（或曾用于）其他教育局，本局管理员不能修改其密码或登录信息。"
+                         "请本人修改，或请平台运维处理。", name=user.display_name))
+
+
 async def reset_password(session: AsyncSession, actor: Actor, membership_id: uuid.UUID) -> str:
     """Gives a one-time password to pass on; the person must choose a new one when they log in."""
     actor.require("members.manage")
     row = await get_member(session, actor, membership_id)
-    bureaus = (await session.exec(select(func.count()).select_from(
-        func.luoshi_user_tenants(row.user.id).table_valued("tenant_id")
-    ))).one()
-    if bureaus > 1:
-        # One account serves several bureaus; no single bureau may take it over.
-        raise Conflict(_("%(name)s 的账号同时用于其他教育局，密码只能由本人修改，或请平台运维重置。",
-                         name=row.user.display_name))
+    await require_account_of_this_bureau(session, actor, row.user)
     password = temporary_password()
     row.user.password_hash = await hash_password(password)
     row.user.must_change_password = True
+    row.user.password_changed_at = utcnow()  # ends the API tokens made before it (accounts.token_refusal)
     row.user.failed_logins = 0
     row.user.locked_until = None
+    await attempts.clear(get_redis(), attempts.key("login-account", row.user.username))
     session.add(row.user)
     await session.flush()
     await record(session, actor, "member.reset_password", object_type="membership", object_id=membership_id,
@@ -400,19 +408,52 @@ async def open_invitation(session: AsyncSession, raw_token: str) -> tuple[Invita
     return invitation, tenant
 
 
+INVITE_NAME_TRIES = 3
+
+
 async def accept_invitation(
     session: AsyncSession, raw_token: str, *, username: str, password: str, password_again: str
 ) -> User:
     invitation, tenant = await open_invitation(session, raw_token)
     username = username.strip()
+    # The link is not an oracle for login names (other bureaus' included, issue 14 finding 12): a name in use is
+    # refused without saying it is an account, and one link is answered about INVITE_NAME_TRIES such names at most.
+    redis, tries = get_redis(), attempts.key("invite-name", str(invitation.id))
+    if await attempts.reached(redis, tries, limit=INVITE_NAME_TRIES):
+        raise TooManyAttempts(_("此邀请链接已多次尝试不可用的登录名，请联系本局管理员重新邀请。"))
     if password != password_again:
         raise InvalidInput(_("两次输入的密码不一致。"), field="password_again")
+    try:
+        return await _accept(session, invitation, tenant, username=username, password=password)
+    except Conflict as refused:
+        if refused.field != "username":
+            raise
+        await attempts.take(redis, tries, limit=INVITE_NAME_TRIES,
+                            window_seconds=get_settings().invite_valid_days * 86400)
+        raise Conflict(_("该登录名不可用，请换一个，例如在姓名拼音后加上工号或学校简称。"), field="username") from None
+
+
+async def _accept(session: AsyncSession, invitation: Invitation, tenant: Tenant, *, username: str,
+                  password: str) -> User:
     from backend.accounts.service import create_user
 
-    user = await create_user(session, username=username, display_name=invitation.display_name, password=password)
-    await add_member(session, None, tenant_id=tenant.id, user=user, role=invitation.role, unit_id=invitation.unit_id)
-    invitation.accepted_at = utcnow()
-    invitation.accepted_user_id = user.id
-    session.add(invitation)
-    await session.flush()
+    # Claim the invitation first, conditionally: of requests racing on one link, the first UPDATE wins and holds
+    # the row until it commits; the others then find accepted_at set and make nothing (issue 14, finding 10).
+    # All of it runs in a savepoint, so a refusal after the claim (a taken name, a weak password) undoes the claim
+    # too, even when the caller commits to keep the form's answer.
+    async with session.begin_nested():
+        claimed = (await session.exec(
+            update(Invitation).where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None))
+            .values(accepted_at=utcnow()).returning(col(Invitation.id))
+        )).first()
+        if claimed is None:
+            raise NotFound(_("邀请链接无效或已被使用。请向本局管理员索取新的邀请链接。"))
+        user = await create_user(session, username=username, display_name=invitation.display_name,
+                                 password=password)
+        await add_member(session, None, tenant_id=tenant.id, user=user, role=invitation.role,
+                         unit_id=invitation.unit_id)
+        await session.exec(
+            update(Invitation).where(col(Invitation.id) == invitation.id).values(accepted_user_id=user.id)
+        )
+    await session.refresh(invitation)
     return user

@@ -209,3 +209,32 @@ async def test_htmx_sign_in_with_a_line_break_in_next_is_safe(client, bureau):
             "set-cookie", ""), (next_url, target)
         assert "X" not in response.headers or next_url != "/tasks\nX: y"
         token = await csrf_of(client, "/")
+
+
+async def test_a_bearer_header_does_not_switch_off_csrf_for_a_cookie_session(app, bureau):
+    """Issue 14 finding 13: CSRF is skipped only for a request authenticated by a valid API token that carries no
+    session cookie. `Authorization: Bearer junk` (or even a valid token) beside the session cookie changes nothing."""
+    from backend.accounts.models import ApiToken
+    from backend.accounts.service import create_api_token
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        _token, valid = await create_api_token(session, bureau.actors[Role.admin], name="脚本")
+    async with make_client(app) as browser:
+        await login(browser, bureau.username(Role.admin))
+        for bearer in ("junk", valid):
+            page = await browser.post("/account/tokens", data={"name": "伪造令牌" + bearer[:4]},
+                                      headers={"Authorization": f"Bearer {bearer}"})
+            assert page.status_code == 403, (bearer, page.status_code)
+            api = await browser.post("/api/v1/tokens", json={"name": "伪造令牌API" + bearer[:4]},
+                                     headers={"Authorization": f"Bearer {bearer}"})
+            assert api.status_code in (401, 403), (bearer, api.status_code)
+    async with unit_of_work(bureau.tenant.id) as session:
+        names = (await session.exec(select(ApiToken.name))).all()
+    assert not [n for n in names if n.startswith("伪造令牌")]
+    # A script with a valid token and no cookie needs no CSRF token.
+    async with make_client(app) as script:
+        made = await script.post("/api/v1/tokens", json={"name": "脚本二"},
+                                 headers={"Authorization": f"Bearer {valid}"})
+        assert made.status_code == 201
+        junk = await script.post("/api/v1/tokens", json={"name": "脚本三"}, headers={"Authorization": "Bearer junk"})
+        assert junk.status_code in (401, 403)

@@ -214,6 +214,65 @@ async def test_unverified_email_does_not_link_an_account(app, provider, browser,
     assert (await _reload(user.id)).oidc_subject is None
 
 
+async def test_missing_email_verified_claim_does_not_make_an_outsider_the_admin(app, provider, browser, bureau):
+    """Issue 14 finding 2: a provider that leaves `email_verified` out must not let anyone who claims the admin's
+    address sign in as the admin. Only `email_verified: true` links by e-mail."""
+    email = unique("admin.") + "@jyj.example.cn"
+    admin = await _provision(bureau, email=email, role=Role.admin)
+    provider.login_as(unique("outsider-"), email, email_verified=None)
+    async with make_client(app) as luoshi:
+        response = await _oidc_login(luoshi, browser, provider)
+        assert response.status_code == 404 and "没有与之对应的账号" in response.text
+        assert _no_session(response)
+        assert (await luoshi.get("/")).status_code == 303  # still signed out
+    assert (await _reload(admin.id)).oidc_subject is None
+    assert provider.token_requests[-1].ok  # the provider did its part; Luoshi refused to link
+
+
+async def test_signed_in_person_binds_their_own_account_explicitly(app, provider, browser, bureau):
+    """The other way to link (issue 14, finding 2): the signed-in person binds their own account (a POST with the
+    CSRF token), stored as (issuer, subject); after that the identity signs in even though the provider asserts
+    nothing about the e-mail. A binding cannot take an identity that is already someone else's."""
+    from tests.support.fixtures import PASSWORD, login, post_form
+
+    user = bureau.users[Role.unit_head]
+    sub = unique("bind-sub-")
+    provider.login_as(sub, unique("unverified.") + "@example.cn", email_verified=None)
+    async with make_client(app) as luoshi:
+        assert (await login(luoshi, bureau.username(Role.unit_head))).status_code == 303
+        page = await luoshi.get("/account/tokens")
+        assert 'action="/account/oidc/bind"' in page.text
+        start = await post_form(luoshi, "/account/oidc/bind", {}, page="/account/tokens")
+        assert start.status_code == 303 and start.headers["location"].startswith(provider.url("/authorize?"))
+        done = await luoshi.get(await _authorize(browser, start.headers["location"]))
+        assert done.status_code == 303 and done.headers["location"].startswith("/account/tokens"), done.text
+    assert (await _reload(user.id)).oidc_subject == f"{provider.issuer}|{sub}"
+    async with make_client(app) as fresh:
+        signed = await _oidc_login(fresh, browser, provider)
+        assert signed.status_code == 303 and "luoshi_session=" in signed.headers["set-cookie"]
+        assert user.display_name in (await fresh.get("/")).text
+
+    # Someone else signed in cannot bind the same identity to themselves.
+    other = bureau.users[Role.leader]
+    async with make_client(app) as luoshi:
+        assert (await login(luoshi, bureau.username(Role.leader), PASSWORD)).status_code == 303
+        start = await post_form(luoshi, "/account/oidc/bind", {}, page="/account/tokens")
+        refused = await luoshi.get(await _authorize(browser, start.headers["location"]))
+        assert refused.status_code == 409 and "已绑定本系统的另一个账号" in refused.text
+    assert (await _reload(other.id)).oidc_subject is None
+    assert (await _reload(user.id)).oidc_subject == f"{provider.issuer}|{sub}"
+
+
+async def test_binding_cannot_be_started_by_another_site(app, provider, bureau):
+    """Without the CSRF token (a cross-site form) no binding starts."""
+    from tests.support.fixtures import login
+
+    async with make_client(app) as luoshi:
+        await login(luoshi, bureau.username(Role.unit_head))
+        forged = await luoshi.post("/account/oidc/bind")
+        assert forged.status_code == 403 and "provider" not in forged.headers.get("location", "")
+
+
 # --- (c) refused callbacks --------------------------------------------------------------------------------
 
 

@@ -65,3 +65,70 @@ async def test_tokens_page_shows_a_new_token_once(client, bureau):
     assert raw.startswith("lsk_")
     again = await client.get("/account/tokens")
     assert raw not in again.text and "我的脚本" in again.text
+
+
+# --- issue 14 finding 11: one token lifecycle (password change, must-change, expiry) ------------------------
+
+
+async def _me(client, raw: str):
+    return await client.get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
+
+
+async def test_token_stops_working_when_its_owner_changes_password(client, bureau):
+    from backend.accounts.models import User
+    from backend.accounts.service import change_password
+    from tests.support.fixtures import PASSWORD
+
+    raw = await _token(bureau, Role.leader)
+    assert (await _me(client, raw)).status_code == 200
+    async with unit_of_work() as session:
+        user = await session.get(User, bureau.users[Role.leader].id)
+        await change_password(session, user, current=PASSWORD, new="Brand-New-Pass-77", new_again="Brand-New-Pass-77")
+    refused = await _me(client, raw)
+    assert refused.status_code == 401 and "密码" in refused.json()["detail"]
+    fresh = await _token(bureau, Role.leader)  # a token made after the change works
+    assert (await _me(client, fresh)).status_code == 200
+
+
+async def test_token_stops_working_after_an_admin_resets_the_password(client, bureau):
+    from backend.tenancy import service as tenancy
+
+    raw = await _token(bureau, Role.unit_head)
+    assert (await _me(client, raw)).status_code == 200
+    async with unit_of_work(bureau.tenant.id) as session:
+        await tenancy.reset_password(session, bureau.actors[Role.admin], bureau.actors[Role.unit_head].membership_id)
+    assert (await _me(client, raw)).status_code == 401
+
+
+async def test_token_is_refused_while_the_password_must_be_changed(client, bureau):
+    from backend.accounts.models import User
+
+    raw = await _token(bureau, Role.supervisor)
+    async with unit_of_work() as session:
+        user = await session.get(User, bureau.users[Role.supervisor].id)
+        user.must_change_password = True
+        session.add(user)
+    refused = await _me(client, raw)
+    assert refused.status_code == 401 and "修改密码" in refused.json()["detail"]
+
+
+async def test_token_expires_and_the_page_says_when(client, bureau):
+    from datetime import timedelta
+
+    from backend.config import get_settings
+    from backend.core.models import utcnow
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        token, raw = await create_api_token(session, bureau.actors[Role.unit_staff], name="到期脚本")
+    days = get_settings().api_token_valid_days
+    assert days > 0 and abs(token.expires_at - (token.created_at + timedelta(days=days))) < timedelta(minutes=1)
+    await login(client, bureau.username(Role.unit_staff))
+    page = await client.get("/account/tokens")
+    assert "到期" in page.text and token.expires_at.astimezone().strftime("%Y") in page.text
+    assert (await _me(client, raw)).status_code == 200
+    async with unit_of_work(bureau.tenant.id) as session:
+        stored = await session.get(ApiToken, token.id)
+        stored.expires_at = utcnow() - timedelta(seconds=1)
+        session.add(stored)
+    refused = await _me(client, raw)
+    assert refused.status_code == 401 and "过期" in refused.json()["detail"]

@@ -45,14 +45,15 @@ TOKEN_LIFETIME = 3600
 class OidcUser:
     sub: str
     email: str | None = None
-    email_verified: bool = True
+    email_verified: bool | None = True  # None: the provider leaves the claim out of the id_token
     name: str = "测试用户"
 
     def claims(self) -> dict:
         claims: dict = {"sub": self.sub, "name": self.name}
         if self.email is not None:
             claims["email"] = self.email
-            claims["email_verified"] = self.email_verified
+            if self.email_verified is not None:
+                claims["email_verified"] = self.email_verified
         return claims
 
 
@@ -176,7 +177,7 @@ class OidcProvider:
             self._access_tokens.clear()
             self.token_requests.clear()
 
-    def login_as(self, sub: str, email: str | None = None, *, email_verified: bool = True,
+    def login_as(self, sub: str, email: str | None = None, *, email_verified: bool | None = True,
                  name: str = "测试用户") -> OidcUser:
         """The person the next /authorize approves."""
         self.user = OidcUser(sub=sub, email=email, email_verified=email_verified, name=name)

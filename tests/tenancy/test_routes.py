@@ -604,7 +604,29 @@ async def test_invite_with_a_taken_username_rerenders_the_form(bureau, browsers)
     response = await browser.post(f"/invite/{raw}", {"username": taken, "password": "Some-Pass-123!",
                                                      "password_again": "Some-Pass-123!"})
     assert response.status_code == 409, response.status_code
-    assert f"登录名“{taken}”已被使用" in response.text and f'value="{taken}"' in response.text
+    assert "该登录名不可用" in response.text and f'value="{taken}"' in response.text
+
+
+async def test_invitation_page_does_not_reveal_login_names_of_other_bureaus(bureau, other_bureau, browsers):
+    """Issue 14 finding 12: the invitation form is not an oracle for other bureaus' login names. A name in use
+    is refused without being confirmed as an account, and one link answers about a handful of names at most."""
+    async with unit_of_work(bureau.tenant.id) as session:
+        _invitation, raw = await tenancy.invite(session, bureau.actors[Role.admin], display_name="探测",
+                                                role=Role.leader, unit_id=None)
+    browser = await browsers(None, None)
+    theirs = [other_bureau.username(role) for role in Role]
+    answers = []
+    for name in theirs:
+        answers.append(await browser.post(f"/invite/{raw}", {"username": name, "password": "Some-Pass-123!",
+                                                            "password_again": "Some-Pass-123!"}))
+    for name, answer in zip(theirs, answers, strict=True):
+        assert f"“{name}”" not in answer.text and "已被使用" not in answer.text
+    assert [a.status_code for a in answers][:3] == [409, 409, 409]
+    assert answers[-1].status_code == 429 and "请联系本局管理员" in answers[-1].text
+    # Past the limit, even a free name is not answered about through this link.
+    free = await browser.post(f"/invite/{raw}", {"username": unique("free-"), "password": "Some-Pass-123!",
+                                                "password_again": "Some-Pass-123!"})
+    assert free.status_code == 429
 
 
 async def test_self_deactivation_through_the_pages(bureau, browsers):

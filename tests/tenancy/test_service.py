@@ -4,7 +4,7 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from backend.accounts.models import ApiToken, User
 from backend.accounts.service import actor_for_token, authenticate, create_api_token
@@ -390,9 +390,42 @@ async def test_accept_with_mismatched_passwords_or_taken_name_creates_nothing(bu
         with pytest.raises(Conflict) as caught:
             await tenancy.accept_invitation(session, raw, username=bureau.username(Role.leader),
                                             password=NEW_PASSWORD, password_again=NEW_PASSWORD)
-    assert caught.value.field == "username" and bureau.username(Role.leader) in caught.value.message
+    assert caught.value.field == "username" and "不可用" in caught.value.message
     async with unit_of_work(bureau.tenant.id) as session:
         assert invitation.id in {i.id for i in await tenancy.list_pending_invitations(session, admin(bureau))}
+
+
+async def test_one_invitation_accepted_by_eight_requests_at_once_makes_one_account(bureau):
+    """Issue 14 finding 10: eight concurrent acceptances of one link, each in its own transaction, make exactly
+    one account and one membership; the others are told the link has been used."""
+    import asyncio
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        invitation, raw = await tenancy.invite(session, admin(bureau), display_name="韩老师", role=Role.leader,
+                                               unit_id=None)
+    names = [unique("han-") for _ in range(8)]
+
+    async def accept(name: str):
+        try:
+            async with unit_of_work() as session:
+                return await tenancy.accept_invitation(session, raw, username=name, password=NEW_PASSWORD,
+                                                       password_again=NEW_PASSWORD)
+        except (NotFound, Conflict) as refused:
+            return refused
+
+    outcomes = await asyncio.gather(*(accept(name) for name in names))
+    made = [o for o in outcomes if isinstance(o, User)]
+    assert len(made) == 1, outcomes
+    assert all("已被使用" in o.message for o in outcomes if not isinstance(o, User))
+    async with unit_of_work() as session:
+        accounts = (await session.exec(select(User).where(col(User.username).in_(names)))).all()
+    assert [a.id for a in accounts] == [made[0].id]
+    async with unit_of_work(bureau.tenant.id) as session:
+        from backend.tenancy.models import Membership
+
+        memberships = (await session.exec(select(Membership).where(Membership.user_id == made[0].id))).all()
+        accepted = await session.get(Invitation, invitation.id)
+    assert len(memberships) == 1 and accepted.accepted_user_id == made[0].id
 
 
 async def test_change_role_and_unit(bureau):
@@ -573,12 +606,42 @@ async def test_reset_password_cannot_take_over_an_account_in_another_bureau(bure
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(Conflict) as caught:
             await tenancy.reset_password(session, admin(bureau), membership.id)
-    assert "同时用于其他教育局" in caught.value.message
+    assert "其他教育局" in caught.value.message
     async with unit_of_work() as session:
         user = await session.get(User, shared.id)
         assert (user.password_hash, user.must_change_password) == (before, False)
         outcome = await authenticate(session, None, username=shared.username, password=PASSWORD, ip="10.0.0.3")
     assert isinstance(outcome, User)
+    assert await events(bureau, "member.reset_password") == []
+
+
+@pytest.mark.parametrize("elsewhere", ["membership deactivated", "bureau suspended"])
+async def test_reset_password_refused_for_an_account_that_ever_served_another_bureau(bureau, other_bureau, elsewhere):
+    """Issue 14 finding 4: the other bureau's membership being inactive for a moment (or that bureau suspended)
+    must not let this bureau's admin reset the password, then sign in as that person there once it is back."""
+    from backend.tenancy.models import Tenant
+
+    shared = other_bureau.users[Role.supervisor]
+    async with unit_of_work(bureau.tenant.id) as session:
+        membership = await tenancy.add_member(session, None, tenant_id=bureau.tenant.id, user=shared,
+                                              role=Role.leader)
+    if elsewhere == "membership deactivated":
+        async with unit_of_work(other_bureau.tenant.id) as session:
+            await tenancy.set_member_active(session, admin(other_bureau),
+                                            other_bureau.actors[Role.supervisor].membership_id, active=False)
+    else:
+        async with unit_of_work() as session:
+            tenant = await session.get(Tenant, other_bureau.tenant.id)
+            tenant.is_active = False
+            session.add(tenant)
+    before = shared.password_hash
+    async with unit_of_work(bureau.tenant.id) as session:
+        with pytest.raises(Conflict) as caught:
+            await tenancy.reset_password(session, admin(bureau), membership.id)
+    assert "其他教育局" in caught.value.message and "平台运维" in caught.value.message
+    async with unit_of_work() as session:
+        user = await session.get(User, shared.id)
+        assert (user.password_hash, user.must_change_password) == (before, False)
     assert await events(bureau, "member.reset_password") == []
 
 
