@@ -108,8 +108,12 @@ async def publish_page(
     request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()],
     confirm_dates: Annotated[str, Form()] = "",
 ):
-    if (await plans.get_import(session, actor, import_id)).status != ImportStatus.draft:
-        return see_other(request, f"/plans/imports/{import_id}")  # a second press, or 发布 from a page left open
+    # Locked: a double click waits here for the first press to commit, then lands on the plan it made.
+    draft = await plans.get_import(session, actor, import_id, for_update=True)
+    if draft.status == ImportStatus.published and draft.plan_id:
+        return see_other(request, f"/plans/{draft.plan_id}")
+    if draft.status != ImportStatus.draft:
+        return see_other(request, f"/plans/imports/{import_id}")  # discarded, or 发布 from a page left open
     try:
         result = await plans.publish(session, actor, import_id, version=version, confirm_dates=confirm_dates == "1")
     except InvalidInput as error:
