@@ -11,9 +11,15 @@ from backend.notifications.models import Notification
 from backend.plans.models import Plan, PlanItem
 from backend.tasks.models import Task, TaskAssignment
 from backend.tenancy.models import Role
-from tests.support.fixtures import SMALL_PLAN, csrf_of, make_client
+from tests.support.fixtures import csrf_of, make_client
 
 ATTEMPTS = 8
+# Not the bureau's own plan (create_bureau publishes SMALL_PLAN): a new plan, not an update of that one.
+NEW_PLAN = """2025年职业教育工作要点
+一、加强专业建设
+1.新增专业点8个，9月底前完成论证。（责任单位：办公室；配合单位：实验小学）
+2.建设实训基地3个。（责任单位：实验小学）
+"""
 
 
 async def _token(bureau) -> dict[str, str]:
@@ -24,7 +30,7 @@ async def _token(bureau) -> dict[str, str]:
 
 async def _draft(client, headers) -> dict:
     created = await client.post("/api/v1/plan-imports", headers=headers,
-                                files={"file": ("要点.txt", SMALL_PLAN.encode())})
+                                files={"file": ("要点.txt", NEW_PLAN.encode())})
     assert created.status_code == 201, created.text
     return created.json()
 
@@ -32,13 +38,15 @@ async def _draft(client, headers) -> dict:
 async def _counts(bureau) -> tuple[int, int, int, int]:
     """Plans, tasks, notifications of new tasks, and the (task, unit) pairs that ought to have one each."""
     async with unit_of_work(bureau.tenant.id) as session:
-        plans = (await session.exec(select(func.count()).select_from(Plan))).one()
-        tasks = (await session.exec(select(func.count()).select_from(Task)
-                                    .where(col(Task.plan_item_id).in_(select(PlanItem.id))))).one()
+        plans = (await session.exec(select(func.count()).select_from(Plan).where(Plan.year == 2025))).one()
+        tasks = (await session.exec(select(func.count()).select_from(Task).where(col(Task.plan_item_id).in_(
+            select(PlanItem.id).join(Plan, col(Plan.id) == PlanItem.plan_id).where(Plan.year == 2025))))).one()
         told = (await session.exec(select(func.count()).select_from(Notification)
                                    .where(Notification.kind == "task_assigned"))).one()
-        pairs = (await session.exec(select(func.count(func.distinct(
-            func.concat(TaskAssignment.task_id, TaskAssignment.unit_id)))))).one()
+        told_once = (await session.exec(select(func.count(func.distinct(Notification.dedupe_key)))
+                                        .where(Notification.kind == "task_assigned"))).one()
+        pairs = (await session.exec(select(func.count()).select_from(TaskAssignment))).one()
+    assert told == told_once
     return plans, tasks, told, pairs
 
 
@@ -59,8 +67,8 @@ async def test_eight_concurrent_api_publishes_make_one_plan(app, bureau):
         assert "已经发布" in refused.json()["detail"]
     plans, tasks, told, pairs = await _counts(bureau)
     assert plans == 1
-    assert tasks == 2  # the two items of SMALL_PLAN
-    assert told == pairs and pairs > 0
+    assert tasks == 2  # the two items of NEW_PLAN
+    assert told > 0 and pairs == 2 + 3  # the fixture's plan: 2 assignments; NEW_PLAN: 3
 
 
 async def test_publish_pressed_at_once_in_several_browsers_makes_one_plan_and_all_land_on_it(app, bureau):
@@ -86,9 +94,9 @@ async def test_publish_pressed_at_once_in_several_browsers_makes_one_plan_and_al
             await browser.aclose()
     assert [r.status_code for r in responses] == [303] * 8, [(r.status_code, r.text[:300]) for r in responses]
     plans, tasks, told, pairs = await _counts(bureau)
-    assert plans == 1 and tasks == 2 and told == pairs
+    assert plans == 1 and tasks == 2 and pairs == 2 + 3
     async with unit_of_work(bureau.tenant.id) as session:
-        plan = (await session.exec(select(Plan))).one()
+        plan = (await session.exec(select(Plan).where(Plan.year == 2025))).one()
     assert {r.headers["location"].split("?")[0] for r in responses} == {f"/plans/{plan.id}"}
 
 
@@ -106,7 +114,7 @@ async def test_the_database_refuses_a_second_plan_from_one_import(app, bureau):
     actor = bureau.actors[Role.supervisor]
     with pytest.raises(IntegrityError):
         async with unit_of_work(bureau.tenant.id) as session:
-            first = (await session.exec(select(Plan))).one()
+            first = (await session.exec(select(Plan).where(Plan.year == 2025))).one()
             session.add(Plan(tenant_id=actor.tenant_id, title="重复", year=first.year, source_sha256="0" * 64,
                              published_by=actor.user_id, import_id=first.import_id))
             await session.flush()
