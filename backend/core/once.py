@@ -115,11 +115,11 @@ def _json(body: Any) -> str:
     return json.dumps(jsonable_encoder(body), ensure_ascii=False)
 
 
-async def earlier_page(request: Request, session: AsyncSession, actor: Actor, form: Any) -> Response | None:
+async def earlier_page(request: Request, session: AsyncSession, actor: Actor, key: object) -> Response | None:
     """For a creating form: the redirect to what the same form (same `form_key`) already made, or None to go on."""
     from backend.core.forms import see_other  # forms → templating → this module (the form_key global)
 
-    earlier = await claim(session, actor, form.get(FORM_FIELD), route=request.url.path)
+    earlier = await claim(session, actor, key, route=request.url.path)
     return None if earlier is None else see_other(request, earlier.location)
 
 

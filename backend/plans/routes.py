@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from backend.core import once
 from backend.core.feedback import done
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
@@ -62,8 +63,10 @@ async def plans_page(request: Request, session: DbSession, actor: CurrentActor):
 @pages.post("/plans/import")
 async def import_page(
     request: Request, session: DbSession, actor: CurrentActor, file: Annotated[UploadFile | None, File()] = None,
-    pasted: Annotated[str, Form()] = "",
+    pasted: Annotated[str, Form()] = "", form_key: Annotated[str, Form()] = "",
 ):
+    if (earlier := await once.earlier_page(request, session, actor, form_key)) is not None:
+        return earlier  # the same upload sent twice: its one draft
     try:
         if file is not None and file.filename:
             draft = await plans.start_import(session, actor, filename=file.filename, chunks=_chunks(file))
@@ -73,6 +76,7 @@ async def import_page(
         return form_error(request, "plans/list.html", error, {"pasted": pasted}, {
             "plans": await plans.list_plans(session, actor), "drafts": await plans.list_imports(session, actor),
         })
+    await once.settle(session, actor, form_key, location=f"/plans/imports/{draft.id}")
     return see_other(request, f"/plans/imports/{draft.id}")
 
 
@@ -246,8 +250,13 @@ async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dic
 
 
 @api.post("/plan-imports", response_model=ImportPublic, status_code=201)
-async def api_import(session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
-    return _import_public(await plans.start_import(session, actor, filename=file.filename or "", chunks=_chunks(file)))
+async def api_import(request: Request, session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
+    if (earlier := await once.earlier_answer(request, session, actor)) is not None:
+        return earlier
+    made = _import_public(await plans.start_import(session, actor, filename=file.filename or "",
+                                                   chunks=_chunks(file)))
+    await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201, body=made)
+    return made
 
 
 @api.get("/plan-imports/{import_id}", response_model=ImportPublic)

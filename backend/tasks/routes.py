@@ -120,7 +120,7 @@ async def new_task_page(request: Request, session: DbSession, actor: CurrentActo
 @pages.post("/tasks/new")
 async def create_task_page(request: Request, session: DbSession, actor: CurrentActor):
     form = await request.form()
-    if (earlier := await once.earlier_page(request, session, actor, form)) is not None:
+    if (earlier := await once.earlier_page(request, session, actor, form.get(once.FORM_FIELD))) is not None:
         return earlier  # the same form sent again (a double click, a retry): the task it already made
     values = {k: str(form.get(k, "")) for k in ("title", "description", "deadline", "lead_unit_id", "priority")}
     try:

@@ -102,3 +102,31 @@ async def test_another_person_cannot_use_someone_elses_key_to_find_their_task(ap
         await first.aclose()
         await second.aclose()
     assert a.status_code == b.status_code == 303 and a.headers["location"] != b.headers["location"]
+
+
+async def test_the_api_answers_a_repeated_idempotency_key_with_the_first_answer(app, bureau):
+    from backend.accounts.service import create_api_token
+    from backend.tenancy.models import Unit
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        _token, raw = await create_api_token(session, bureau.actors[Role.admin], name="幂等")
+    headers = {"Authorization": f"Bearer {raw}", "Idempotency-Key": "6f1c1f8e-0c1e-4f7a-9a55-2d2f3c4b5a69"}
+    clients = [make_client(app) for _ in range(5)]
+    try:
+        answers = await asyncio.gather(*(c.post("/api/v1/units", headers=headers,
+                                                json={"name": "并发新单位", "kind": "school"}) for c in clients))
+        other_route = await clients[0].post("/api/v1/invitations", headers=headers,
+                                            json={"display_name": "某人", "role": "unit_staff",
+                                                  "unit_id": str(bureau.units["school"].id)})
+        bad = await clients[0].post("/api/v1/units", headers={**headers, "Idempotency-Key": "not-a-uuid"},
+                                    json={"name": "另一个", "kind": "school"})
+    finally:
+        for c in clients:
+            await c.aclose()
+    assert [a.status_code for a in answers] == [201] * 5, [a.text for a in answers]
+    assert len({a.json()["id"] for a in answers}) == 1
+    async with unit_of_work(bureau.tenant.id) as session:
+        made = (await session.exec(select(func.count()).select_from(Unit).where(Unit.name == "并发新单位"))).one()
+    assert made == 1
+    assert other_route.status_code == 409 and "另一项操作" in other_route.json()["detail"]
+    assert bad.status_code == 422
