@@ -1,0 +1,233 @@
+"""Issue 14, concurrency sweep: the same state-changing request sent several times at once has exactly one winner.
+
+The routes come from the app's own route table (tests/support/routes.py). Each unsafe route is either swept here
+(`CASES`: a builder makes its object through the services, then N identical requests go out at once over separate
+clients) or named in `NOT_SWEPT_HERE` with the reason; a new route that is neither fails
+`test_every_state_changing_route_is_swept_or_named` until someone decides which.
+
+A case passes when exactly one request wins (2xx, or the 303 of a page) and every other one is refused with a 409
+or answered with the winner's own result (the same redirect, the same body), and nothing is made twice.
+"""
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import httpx
+import pytest
+from sqlmodel import func, select
+
+from backend.accounts.service import create_api_token
+from backend.db import unit_of_work
+from backend.plans import service as plans
+from backend.tasks import lifecycle
+from backend.tasks import service as tasks
+from backend.tasks.models import ExtensionRequest, Task
+from backend.tenancy.models import Role, Unit
+from tests.support.fixtures import PASSWORD, Bureau, csrf_of, make_client
+from tests.support.routes import UNSAFE, all_endpoints
+
+AT_ONCE = 6
+NEW_PLAN = """2023年体育工作要点
+一、加强体质健康
+1.开展体质监测2次，6月底前完成。（责任单位：实验小学）
+2.建设运动场地3个。（责任单位：实验小学）
+"""
+
+
+@dataclass
+class Shot:
+    """N identical requests and how to count what they made (`made()` must be 1 afterwards)."""
+
+    method: str
+    path: str
+    kwargs: dict
+    made: Callable[[], Awaitable[int]]
+    keyed: bool = False  # answers repeat the first (form_key / Idempotency-Key) instead of 409
+
+
+async def _api(bureau: Bureau, role: Role) -> dict[str, str]:
+    async with unit_of_work(bureau.tenant.id) as session:
+        _token, raw = await create_api_token(session, bureau.actors[role], name="并发扫描")
+    return {"Authorization": f"Bearer {raw}"}
+
+
+async def _count(bureau: Bureau, query) -> int:
+    async with unit_of_work(bureau.tenant.id) as session:
+        return (await session.exec(query)).one()
+
+
+async def _school_task(bureau: Bureau, title: str) -> Task:
+    async with unit_of_work(bureau.tenant.id) as session:
+        return await tasks.create_adhoc_task(
+            session, bureau.actors[Role.supervisor], title=title, description="", deadline=date.today() + timedelta(60),
+            lead_unit_id=bureau.units["school"].id, co_unit_ids=[])
+
+
+async def publish_case(bureau: Bureau) -> Shot:
+    async with unit_of_work(bureau.tenant.id) as session:
+        draft = await plans.start_import(session, bureau.actors[Role.supervisor], filename="", pasted=NEW_PLAN)
+    from backend.plans.models import Plan
+
+    return Shot("POST", f"/api/v1/plan-imports/{draft.id}/publish",
+                {"headers": await _api(bureau, Role.supervisor), "json": {"version": draft.version,
+                                                                          "confirm_dates": True}},
+                lambda: _count(bureau, select(func.count()).select_from(Plan).where(Plan.year == 2023)))
+
+
+async def acknowledge_case(bureau: Bureau) -> Shot:
+    task = await _school_task(bureau, "签收并发")
+    from backend.audit.models import AuditEvent
+
+    return Shot("POST", f"/api/v1/tasks/{task.id}/acknowledge",
+                {"headers": await _api(bureau, Role.unit_head), "json": {"version": task.version}},
+                lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.object_id == task.id, AuditEvent.action == "task.acknowledge")))
+
+
+async def send_back_case(bureau: Bureau) -> Shot:
+    task = await _school_task(bureau, "退回并发")
+    from backend.audit.models import AuditEvent
+
+    return Shot("POST", f"/api/v1/tasks/{task.id}/send-back",
+                {"headers": await _api(bureau, Role.unit_head),
+                 "json": {"reason": "不属本单位", "version": task.version}},
+                lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.object_id == task.id, AuditEvent.action == "task.send_back")))
+
+
+async def extension_case(bureau: Bureau) -> Shot:
+    task = await _school_task(bureau, "延期并发")
+    async with unit_of_work(bureau.tenant.id) as session:
+        await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
+    return Shot("POST", f"/api/v1/tasks/{task.id}/extension-requests",
+                {"headers": await _api(bureau, Role.unit_head),
+                 "json": {"requested_deadline": str(date.today() + timedelta(120)), "reason": "并发"}},
+                lambda: _count(bureau, select(func.count()).select_from(ExtensionRequest)
+                               .where(ExtensionRequest.task_id == task.id)))
+
+
+async def unit_api_case(bureau: Bureau) -> Shot:
+    name = f"并发单位{uuid.uuid4().hex[:6]}"
+    return Shot("POST", "/api/v1/units",
+                {"headers": {**await _api(bureau, Role.admin), "Idempotency-Key": str(uuid.uuid4())},
+                 "json": {"name": name, "kind": "school"}},
+                lambda: _count(bureau, select(func.count()).select_from(Unit).where(Unit.name == name)), keyed=True)
+
+
+CASES: dict[tuple[str, str], Callable[[Bureau], Awaitable[Shot]]] = {
+    ("POST", "/api/v1/plan-imports/{import_id}/publish"): publish_case,
+    ("POST", "/api/v1/tasks/{task_id}/acknowledge"): acknowledge_case,
+    ("POST", "/api/v1/tasks/{task_id}/send-back"): send_back_case,
+    ("POST", "/api/v1/tasks/{task_id}/extension-requests"): extension_case,
+    ("POST", "/api/v1/units"): unit_api_case,
+}
+
+# Swept with real concurrency in their own files (same contract: one winner, nothing twice).
+SWEPT_ELSEWHERE = {
+    ("POST", "/plans/imports/{import_id}/publish"): "tests/plans/test_concurrent_publish.py",
+    ("POST", "/tasks/new"): "tests/core/test_once.py",
+}
+
+KEYED = {"/account/tokens", "/admin/channels", "/admin/members/invite", "/admin/units", "/bulletins", "/quarterly",
+         "/assessments", "/plans/import", "/api/v1/invitations", "/api/v1/plan-imports"}
+SETTINGS = {"/login", "/logout", "/lang", "/choose-bureau", "/account/password", "/account/notifications",
+            "/api/v1/account/notifications", "/admin/reminders", "/admin/report-settings", "/admin/rubric",
+            "/operator/calendar", "/api/v1/plans/parse"}
+TOGGLES = ("/discard", "/delete", "/revoke", "/enable", "/disable", "/activate", "/deactivate", "/read", "/read-all")
+EDITS = ("/edit", "/edits", "/role", "/owners", "/assign", "/measures/{item_id}", "/responsibilities",
+         "/responsibilities/confirm", "/admin/units/{unit_id}")
+# Not yet swept here; the issue's own probe found each with exactly one winner (row locks and versions).
+NOT_YET = {
+    "/tasks/{task_id}/report", "/tasks/{task_id}/report/no-change", "/tasks/{task_id}/reports",
+    "/tasks/{task_id}/reports/no-change", "/reports/{report_id}/submit",
+    "/reports/{report_id}/review", "/reports/{report_id}/unit-head", "/reports/{report_id}/contribution",
+    "/reports/{report_id}/completion", "/tasks/{task_id}/completion", "/reviews/batch", "/api/v1/reviews/accept",
+    "/tasks/{task_id}/evidence", "/evidence/{evidence_id}/supersede", "/invite/{token}",
+    "/quarterly/{review_id}/ratings", "/quarterly/{review_id}/remarks", "/quarterly/{review_id}/publish",
+    "/bulletins/{bulletin_id}/publish", "/bulletins/{bulletin_id}/regenerate", "/reports/{report_id}/exemplary",
+    "/assessments/{assessment_id}/adjustments", "/assessments/{assessment_id}/appeals",
+    "/assessments/{assessment_id}/compute", "/assessments/{assessment_id}/finalise",
+    "/assessments/{assessment_id}/publish", "/assessments/{assessment_id}/reopen",
+    "/assessments/{assessment_id}/self-score", "/assessment-appeals/{appeal_id}/answer",
+    "/tasks/{task_id}/extension", "/tasks/{task_id}/extensions/{request_id}", "/tasks/{task_id}/cancel",
+    "/tasks/{task_id}/nudge", "/nudges/missing", "/tasks/rollover", "/tasks/{task_id}/acknowledge",
+    "/tasks/{task_id}/send-back", "/admin/outbox/dead/retry", "/admin/outbox/dead/retry-all",
+    "/api/v1/admin/outbox/dead/retry", "/admin/channels/{config_id}/test",
+    "/admin/members/{membership_id}/reset-password", "/operator/tenants", "/api/v1/tenants", "/api/v1/tokens",
+}
+
+
+def why_not_swept_here(method: str, path: str) -> str | None:
+    """Why a state-changing route has no case in this file, or None when nobody has said."""
+    bare = path.removeprefix("/api/v1") if path.startswith("/api/v1/") and path not in KEYED | SETTINGS else path
+    if (method, path) in SWEPT_ELSEWHERE:
+        return f"swept in {SWEPT_ELSEWHERE[method, path]}"
+    if path in KEYED:
+        return "form_key / Idempotency-Key guard (backend/core/once.py), swept on /tasks/new and /api/v1/units"
+    if path in SETTINGS:
+        return "sign-in or a setting: the last write wins, nothing is created (login counters: finding 5)"
+    if method == "DELETE" or path.endswith(TOGGLES):
+        return "sets a state that a second request leaves as it is: nothing is created"
+    if method == "PUT" or path.endswith(EDITS):
+        return "an edit of an existing object guarded by its version (a stale form is refused): nothing is created"
+    if path in NOT_YET or bare in NOT_YET or f"/api/v1{bare}" in NOT_YET:
+        return "not yet swept here (issue 14 left it for the next session); the issue's probe found one winner"
+    return None
+
+
+def _unsafe(app) -> list[tuple[str, str]]:
+    return sorted({(e.method, e.path) for e in all_endpoints(app) if e.method in UNSAFE})
+
+
+def test_every_state_changing_route_is_swept_or_named(app):
+    unnamed = [key for key in _unsafe(app) if key not in CASES and why_not_swept_here(*key) is None]
+    assert not unnamed, f"add a concurrency case or a reason for: {unnamed}"
+
+
+async def _fire(app, shot: Shot) -> list[httpx.Response]:
+    clients = [make_client(app) for _ in range(AT_ONCE)]
+    try:
+        return list(await asyncio.gather(*(c.request(shot.method, shot.path, **shot.kwargs) for c in clients)))
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+@pytest.mark.parametrize("route", list(CASES), ids=[f"{m} {p}" for m, p in CASES])
+async def test_the_same_request_at_once_has_one_winner(app, bureau, route):
+    shot = await CASES[route](bureau)
+    answers = await _fire(app, shot)
+    statuses = [a.status_code for a in answers]
+    won = [a for a in answers if 200 <= a.status_code < 400]
+    if shot.keyed:
+        assert len(won) == AT_ONCE, statuses
+        assert all(a.json() == won[0].json() for a in won), "a repeated key is answered with the first answer"
+    else:
+        assert len(won) == 1, [(a.status_code, a.text[:200]) for a in answers]
+        assert sorted(statuses).count(409) == AT_ONCE - 1, [(a.status_code, a.text[:200]) for a in answers]
+        assert all("detail" in a.json() for a in answers if a.status_code == 409)
+    assert await shot.made() == 1
+
+
+async def test_a_double_click_on_a_keyed_page_form_lands_on_one_result(app, bureau):
+    """The page side of the guard, on a form other than /tasks/new: a bulletin draft by hand."""
+    browsers = []
+    for _ in range(3):
+        browser = make_client(app)
+        token = await csrf_of(browser)
+        await browser.post("/login", data={"username": bureau.username(Role.supervisor), "password": PASSWORD,
+                                           "csrf_token": token})
+        browsers.append(browser)
+    try:
+        key = str(uuid.uuid4())
+        forms = [{"csrf_token": await csrf_of(b, "/bulletins"), "form_key": key, "year": "2026", "month": "9"}
+                 for b in browsers]
+        answers = await asyncio.gather(*(b.post("/bulletins", data=f) for b, f in zip(browsers, forms, strict=True)))
+    finally:
+        for b in browsers:
+            await b.aclose()
+    assert [a.status_code for a in answers] == [303] * 3, [a.text[:300] for a in answers]
+    assert len({a.headers["location"] for a in answers}) == 1
