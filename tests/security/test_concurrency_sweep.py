@@ -46,6 +46,7 @@ class Shot:
     kwargs: dict
     made: Callable[[], Awaitable[int]]
     keyed: bool = False  # answers repeat the first (form_key / Idempotency-Key) instead of 409
+    same_object: bool = False  # one 201, the others 200 naming the same object (content-addressed evidence)
 
 
 async def _api(bureau: Bureau, role: Role) -> dict[str, str]:
@@ -117,12 +118,81 @@ async def unit_api_case(bureau: Bureau) -> Shot:
                 lambda: _count(bureau, select(func.count()).select_from(Unit).where(Unit.name == name)), keyed=True)
 
 
+async def _submitted_ready(bureau: Bureau, title: str, *, submit: bool):
+    """A school task acknowledged by its head, with a saved report (submitted when `submit`)."""
+    from backend.reports import service as reports
+
+    task = await _school_task(bureau, title)
+    head = bureau.actors[Role.unit_head]
+    async with unit_of_work(bureau.tenant.id) as session:
+        await lifecycle.acknowledge(session, head, task.id, version=task.version)
+        report = await reports.save_report(session, head, task.id, progress="已开展。", percent=30, version=0)
+        if submit:
+            report = await reports.submit_report(session, head, report.id, version=report.version)
+    return task, report
+
+
+def _audit_count(bureau: Bureau, object_id: uuid.UUID, action: str):
+    from backend.audit.models import AuditEvent
+
+    return lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.object_id == object_id, AuditEvent.action == action))
+
+
+async def report_submit_case(bureau: Bureau) -> Shot:
+    _task, report = await _submitted_ready(bureau, "报送并发", submit=False)
+    return Shot("POST", f"/api/v1/reports/{report.id}/submit",
+                {"headers": await _api(bureau, Role.unit_head), "json": {"version": report.version}},
+                _audit_count(bureau, report.id, "report.submit"))
+
+
+async def review_case(bureau: Bureau) -> Shot:
+    from backend.reports.models import ReportReview
+
+    _task, report = await _submitted_ready(bureau, "审核并发", submit=True)
+    return Shot("POST", f"/api/v1/reports/{report.id}/review",
+                {"headers": await _api(bureau, Role.supervisor),
+                 "json": {"accept": True, "comment": "", "version": report.version}},
+                lambda: _count(bureau, select(func.count()).select_from(ReportReview)
+                               .where(ReportReview.report_id == report.id)))
+
+
+async def completion_case(bureau: Bureau) -> Shot:
+    from backend.reports.models import ProgressReport
+
+    task = await _school_task(bureau, "办结并发")
+    async with unit_of_work(bureau.tenant.id) as session:
+        task = await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
+    return Shot("POST", f"/api/v1/tasks/{task.id}/completion",
+                {"headers": await _api(bureau, Role.unit_head),
+                 "json": {"summary": "已全部完成。", "version": task.version}},
+                lambda: _count(bureau, select(func.count()).select_from(ProgressReport)
+                               .where(ProgressReport.task_id == task.id)))
+
+
+async def evidence_case(bureau: Bureau) -> Shot:
+    from backend.evidence.models import Evidence
+    from tests.support.fixtures import PNG
+
+    task = await _school_task(bureau, "佐证并发")
+    async with unit_of_work(bureau.tenant.id) as session:
+        await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
+    return Shot("POST", f"/api/v1/tasks/{task.id}/evidence",
+                {"headers": await _api(bureau, Role.unit_head), "files": {"file": ("照片.png", PNG, "image/png")}},
+                lambda: _count(bureau, select(func.count()).select_from(Evidence).where(Evidence.task_id == task.id)),
+                same_object=True)
+
+
 CASES: dict[tuple[str, str], Callable[[Bureau], Awaitable[Shot]]] = {
     ("POST", "/api/v1/plan-imports/{import_id}/publish"): publish_case,
     ("POST", "/api/v1/tasks/{task_id}/acknowledge"): acknowledge_case,
     ("POST", "/api/v1/tasks/{task_id}/send-back"): send_back_case,
     ("POST", "/api/v1/tasks/{task_id}/extension-requests"): extension_case,
     ("POST", "/api/v1/units"): unit_api_case,
+    ("POST", "/api/v1/reports/{report_id}/submit"): report_submit_case,
+    ("POST", "/api/v1/reports/{report_id}/review"): review_case,
+    ("POST", "/api/v1/tasks/{task_id}/completion"): completion_case,
+    ("POST", "/api/v1/tasks/{task_id}/evidence"): evidence_case,
 }
 
 # Swept with real concurrency in their own files (same contract: one winner, nothing twice).
@@ -202,7 +272,10 @@ async def test_the_same_request_at_once_has_one_winner(app, bureau, route):
     answers = await _fire(app, shot)
     statuses = [a.status_code for a in answers]
     won = [a for a in answers if 200 <= a.status_code < 400]
-    if shot.keyed:
+    if shot.same_object:
+        assert sorted(statuses) == [200] * (AT_ONCE - 1) + [201], [(a.status_code, a.text[:200]) for a in answers]
+        assert len({a.json()["id"] for a in answers}) == 1
+    elif shot.keyed:
         assert len(won) == AT_ONCE, statuses
         assert all(a.json() == won[0].json() for a in won), "a repeated key is answered with the first answer"
     else:
