@@ -209,6 +209,24 @@ async def bulletin_publish_case(bureau: Bureau) -> Shot:
                 role=Role.supervisor)
 
 
+async def extension_decide_case(bureau: Bureau) -> Shot:
+    from sqlalchemy import or_
+
+    from backend.audit.models import AuditEvent
+
+    task = await _school_task(bureau, "延期审批并发")
+    head = bureau.actors[Role.unit_head]
+    async with unit_of_work(bureau.tenant.id) as session:
+        await lifecycle.acknowledge(session, head, task.id, version=task.version)
+        asked = await lifecycle.request_extension(session, head, task.id, reason="并发",
+                                                  requested_deadline=date.today() + timedelta(120))
+    return Shot("POST", f"/tasks/{task.id}/extensions/{asked.id}", {"data": {"decision": "approve", "comment": ""}},
+                lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+                    AuditEvent.action == "task.extension_decide",
+                    or_(AuditEvent.object_id == task.id, AuditEvent.object_id == asked.id))),
+                csrf_page=f"/tasks/{task.id}", role=Role.supervisor)
+
+
 CASES: dict[tuple[str, str], Callable[[Bureau], Awaitable[Shot]]] = {
     ("POST", "/api/v1/plan-imports/{import_id}/publish"): publish_case,
     ("POST", "/api/v1/tasks/{task_id}/acknowledge"): acknowledge_case,
@@ -221,6 +239,7 @@ CASES: dict[tuple[str, str], Callable[[Bureau], Awaitable[Shot]]] = {
     ("POST", "/api/v1/tasks/{task_id}/evidence"): evidence_case,
     ("POST", "/invite/{token}"): invitation_case,
     ("POST", "/bulletins/{bulletin_id}/publish"): bulletin_publish_case,
+    ("POST", "/tasks/{task_id}/extensions/{request_id}"): extension_decide_case,
 }
 
 # Swept with real concurrency in their own files (same contract: one winner, nothing twice).
