@@ -12,6 +12,7 @@ from backend.assessments.models import (
 )
 from backend.audit.models import AuditEvent
 from backend.bulletins.models import Bulletin
+from backend.core.once import FormSubmission
 from backend.delivery.models import ChannelConfig, OutboxMessage
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
@@ -42,7 +43,7 @@ def tenant_tables() -> list[str]:
 
 __all__ = [
     "ApiToken", "Assessment", "AssessmentAppeal", "AssessmentRubric", "AssessmentScore", "AuditEvent", "Bulletin",
-    "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "HolidayYear", "Invitation",
+    "BureauSettings", "ChannelConfig", "Evidence", "ExtensionRequest", "FormSubmission", "HolidayYear", "Invitation",
     "LightChange", "Membership", "Notification", "NotificationPreference", "Nudge", "OutboxMessage", "Plan",
     "PlanImport", "PlanItem", "PlanSection", "ProgressReport", "QuarterlyRating", "QuarterlyRemark",
     "QuarterlyReview", "ReminderPolicy", "ReportContribution", "ReportReview",

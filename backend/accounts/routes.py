@@ -15,6 +15,7 @@ from backend.accounts import oidc
 from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.config import get_settings
+from backend.core import once
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other
 from backend.core.redis import get_redis
@@ -221,12 +222,15 @@ async def tokens_page(request: Request, session: DbSession, actor: CurrentActor)
 
 @pages.post("/account/tokens")
 async def create_token_page(request: Request, session: DbSession, actor: CurrentActor,
-                            name: Annotated[str, Form()] = ""):
+                            name: Annotated[str, Form()] = "", form_key: Annotated[str, Form()] = ""):
+    if (earlier := await once.earlier_page(request, session, actor, form_key)) is not None:
+        return earlier  # made already; its secret was shown once, on the first answer
     try:
         _token, raw = await accounts.create_api_token(session, actor, name=name)
     except InvalidInput as error:
         return form_error(request, "accounts/tokens.html", error, {"name": name},
                           _tokens_context(await accounts.list_api_tokens(session, actor)))
+    await once.settle(session, actor, form_key, location="/account/tokens")
     return render(request, "accounts/tokens.html",
                   _tokens_context(await accounts.list_api_tokens(session, actor), new_token=raw))
 

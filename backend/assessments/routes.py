@@ -15,6 +15,7 @@ from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.assessments.exports import basis_text, rank_text, results_docx, results_xlsx, scale_note, scale_text
 from backend.assessments.models import AppealState, AssessmentState
+from backend.core import once
 from backend.core.downloads import DOCX, XLSX, attachment
 from backend.core.feedback import done
 from backend.core.forms import form_error, form_version, unless_correctable
@@ -90,12 +91,15 @@ async def list_page(request: Request, session: DbSession, actor: CurrentActor):
 @pages.post("/assessments")
 async def open_page(request: Request, session: DbSession, actor: CurrentActor):
     form = await request.form()
+    if (earlier := await once.earlier_page(request, session, actor, form.get(once.FORM_FIELD))) is not None:
+        return earlier
     values = {"year": str(form.get("year") or "")}
     try:
         assessment = await assessments.open_assessment(session, actor, year=values["year"])
     except InvalidInput as error:
         rows = await assessments.list_assessments(session, actor)
         return form_error(request, "assessments/list.html", error, values, {"rows": rows, **_labels()})
+    await once.settle(session, actor, form.get(once.FORM_FIELD), location=f"/assessments/{assessment.id}")
     return done(request, f"/assessments/{assessment.id}", _notices()["opened"])
 
 

@@ -13,6 +13,7 @@ from backend.bulletins import service as bulletins
 from backend.bulletins.exemplary import exemplary_evidence, mark_exemplary
 from backend.bulletins.models import Bulletin
 from backend.bulletins.views import build_view
+from backend.core import once
 from backend.core.actor import Actor
 from backend.core.downloads import DOCX, PDF, XLSX, attachment
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
@@ -74,7 +75,10 @@ async def list_page(request: Request, session: DbSession, actor: CurrentActor):
 
 @pages.post("/bulletins")
 async def create_page(request: Request, session: DbSession, actor: CurrentActor,
-                      year: Annotated[str, Form()] = "", month: Annotated[str, Form()] = ""):
+                      year: Annotated[str, Form()] = "", month: Annotated[str, Form()] = "",
+                      form_key: Annotated[str, Form()] = ""):
+    if (earlier := await once.earlier_page(request, session, actor, form_key)) is not None:
+        return earlier
     try:
         bulletin = await bulletins.create_draft(session, actor, year=year, month=month)
     except DomainError as error:
@@ -83,6 +87,7 @@ async def create_page(request: Request, session: DbSession, actor: CurrentActor,
         today = bulletins.local_today(actor.timezone)
         return form_error(request, "bulletins/list.html", error, {"year": year, "month": month}, {
             "rows": rows, "issue_label": bulletins.issue_label, "years": list(range(today.year, today.year - 6, -1))})
+    await once.settle(session, actor, form_key, location=f"/bulletins/{bulletin.id}?notice=drafted")
     return see_other(request, f"/bulletins/{bulletin.id}?notice=drafted")
 
 

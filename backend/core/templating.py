@@ -13,6 +13,7 @@ from jinja2_fragments import render_block
 from backend import i18n
 from backend.config import get_settings
 from backend.core.feedback import FLASH_COOKIE, take_flash
+from backend.core.once import new_form_key
 from backend.core.security import sign
 from backend.tasks import calendar
 from backend.tenancy.models import role_label
@@ -80,6 +81,7 @@ def operator_calendar_warning(context) -> str:
 # Working-day figures on a page look at most this far ahead (T-7 reminders, yellow lights, the digest's week).
 WORKDAY_REACH_DAYS = 31
 env.globals["workday_note"] = workday_note
+env.globals["new_form_key"] = new_form_key
 env.globals["operator_calendar_warning"] = operator_calendar_warning
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
+from backend.core import once
 from backend.core.feedback import done
 from backend.core.forms import form_error, unless_correctable
 from backend.core.templating import render
@@ -71,7 +72,10 @@ async def channels_page(request: Request, session: DbSession, actor: CurrentActo
 async def add_channel_page(
     request: Request, session: DbSession, actor: CurrentActor, kind: Annotated[str, Form()] = "",
     url: Annotated[str, Form()] = "", secret: Annotated[str, Form()] = "", unit_id: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
 ):
+    if (earlier := await once.earlier_page(request, session, actor, form_key)) is not None:
+        return earlier
     values = {"kind": kind, "url": url, "secret": secret, "unit_id": unit_id}
     try:
         unit = _uuid(unit_id, "unit_id", _("所选单位无效，请重新选择。")) if unit_id else None
@@ -83,6 +87,7 @@ async def add_channel_page(
             raise
         return form_error(request, "delivery/channels.html", error, values,
                           _channel_context(await delivery.list_channels(session, actor)))
+    await once.settle(session, actor, form_key, location="/admin/channels")
     return done(request, "/admin/channels", _notices()["added"])
 
 

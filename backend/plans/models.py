@@ -39,7 +39,11 @@ class PlanImport(SQLModel, table=True):
 
 
 class Plan(SQLModel, table=True):
+    """`import_id` is the draft that created the plan: unique, so one import can never make a second plan, however
+    many requests publish it at once (the draft's row lock in `publish` tells the losers; this is the floor)."""
+
     __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("import_id"),)
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     title: str = Field(max_length=300)
@@ -47,6 +51,7 @@ class Plan(SQLModel, table=True):
     year: int = Field(index=True)
     source_file_id: uuid.UUID | None = Field(default=None, foreign_key="stored_files.id")
     source_sha256: str = Field(max_length=64)
+    import_id: uuid.UUID | None = None
     published_at: datetime = timestamp_field()
     published_by: uuid.UUID = Field(foreign_key="users.id")
     updated_at: datetime = timestamp_field()

@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from backend.core import once
 from backend.core.feedback import done
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
@@ -62,8 +63,10 @@ async def plans_page(request: Request, session: DbSession, actor: CurrentActor):
 @pages.post("/plans/import")
 async def import_page(
     request: Request, session: DbSession, actor: CurrentActor, file: Annotated[UploadFile | None, File()] = None,
-    pasted: Annotated[str, Form()] = "",
+    pasted: Annotated[str, Form()] = "", form_key: Annotated[str, Form()] = "",
 ):
+    if (earlier := await once.earlier_page(request, session, actor, form_key)) is not None:
+        return earlier  # the same upload sent twice: its one draft
     try:
         if file is not None and file.filename:
             draft = await plans.start_import(session, actor, filename=file.filename, chunks=_chunks(file))
@@ -73,6 +76,7 @@ async def import_page(
         return form_error(request, "plans/list.html", error, {"pasted": pasted}, {
             "plans": await plans.list_plans(session, actor), "drafts": await plans.list_imports(session, actor),
         })
+    await once.settle(session, actor, form_key, location=f"/plans/imports/{draft.id}")
     return see_other(request, f"/plans/imports/{draft.id}")
 
 
@@ -108,8 +112,12 @@ async def publish_page(
     request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()],
     confirm_dates: Annotated[str, Form()] = "",
 ):
-    if (await plans.get_import(session, actor, import_id)).status != ImportStatus.draft:
-        return see_other(request, f"/plans/imports/{import_id}")  # a second press, or 发布 from a page left open
+    # Locked: a double click waits here for the first press to commit, then lands on the plan it made.
+    draft = await plans.get_import(session, actor, import_id, for_update=True)
+    if draft.status == ImportStatus.published and draft.plan_id:
+        return see_other(request, f"/plans/{draft.plan_id}")
+    if draft.status != ImportStatus.draft:
+        return see_other(request, f"/plans/imports/{import_id}")  # discarded, or 发布 from a page left open
     try:
         result = await plans.publish(session, actor, import_id, version=version, confirm_dates=confirm_dates == "1")
     except InvalidInput as error:
@@ -242,8 +250,13 @@ async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dic
 
 
 @api.post("/plan-imports", response_model=ImportPublic, status_code=201)
-async def api_import(session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
-    return _import_public(await plans.start_import(session, actor, filename=file.filename or "", chunks=_chunks(file)))
+async def api_import(request: Request, session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
+    if (earlier := await once.earlier_answer(request, session, actor)) is not None:
+        return earlier
+    made = _import_public(await plans.start_import(session, actor, filename=file.filename or "",
+                                                   chunks=_chunks(file)))
+    await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201, body=made)
+    return made
 
 
 @api.get("/plan-imports/{import_id}", response_model=ImportPublic)

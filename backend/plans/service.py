@@ -113,9 +113,13 @@ async def _published_match(session: AsyncSession, sha256: str, document: dict[st
     return None
 
 
-async def get_import(session: AsyncSession, actor: Actor, import_id: uuid.UUID) -> PlanImport:
+async def get_import(
+    session: AsyncSession, actor: Actor, import_id: uuid.UUID, *, for_update: bool = False
+) -> PlanImport:
+    """The draft; `for_update` locks its row until the transaction ends and re-reads it, so a change that checks
+    its state and version sees what the request before it committed (two publishes at once: one wins)."""
     actor.require("plans.manage")
-    draft = await session.get(PlanImport, import_id)
+    draft = await session.get(PlanImport, import_id, with_for_update=for_update, populate_existing=for_update)
     if draft is None:
         raise NotFound(_("找不到该导入记录，它可能已被删除。"))
     return draft
@@ -138,7 +142,7 @@ def _check_open(draft: PlanImport, version: int) -> None:
 async def edit_import(
     session: AsyncSession, actor: Actor, import_id: uuid.UUID, *, version: int, operation: str, **args: Any
 ) -> PlanImport:
-    draft = await get_import(session, actor, import_id)
+    draft = await get_import(session, actor, import_id, for_update=True)
     _check_open(draft, version)
     draft.document = drafts.edit(draft.document, operation, **args)
     draft.version += 1
@@ -149,7 +153,7 @@ async def edit_import(
 
 
 async def discard_import(session: AsyncSession, actor: Actor, import_id: uuid.UUID, *, version: int) -> None:
-    draft = await get_import(session, actor, import_id)
+    draft = await get_import(session, actor, import_id, for_update=True)
     _check_open(draft, version)
     draft.status = ImportStatus.discarded
     session.add(draft)
@@ -170,7 +174,7 @@ async def publish(
 ) -> PublishResult:
     """Publishes the draft: every item becomes a task. A new plan of another year, or one whose tasks would be born
     past their deadline, is refused until the publisher confirms the dates (`confirm_dates`)."""
-    draft = await get_import(session, actor, import_id)
+    draft = await get_import(session, actor, import_id, for_update=True)
     _check_open(draft, version)
     document = draft.document
     check = dates_of(draft, actor)
@@ -190,7 +194,7 @@ async def publish(
     else:
         plan = Plan(tenant_id=actor.tenant_id, title=document["title"][:300], issuer=document.get("issuer"),
                     year=document["year"], source_file_id=draft.source_file_id, source_sha256=draft.source_sha256,
-                    published_by=actor.user_id)
+                    import_id=draft.id, published_by=actor.user_id)
         session.add(plan)
         await session.flush()
         created = await _add_items(session, actor, plan, document, document["sections"], units)

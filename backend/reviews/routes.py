@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from backend.core import once
 from backend.core.downloads import XLSX, attachment
 from backend.core.forms import form_version, see_other, unless_correctable
 from backend.core.templating import render
@@ -55,6 +56,8 @@ async def list_page(request: Request, session: DbSession, actor: CurrentActor):
 @pages.post("/quarterly")
 async def open_page(request: Request, session: DbSession, actor: CurrentActor):
     form = await request.form()
+    if (earlier := await once.earlier_page(request, session, actor, form.get(once.FORM_FIELD))) is not None:
+        return earlier
     values = {"year": str(form.get("year") or ""), "quarter": str(form.get("quarter") or "")}
     try:
         review = await reviews.open_review(session, actor, year=values["year"], quarter=values["quarter"])
@@ -64,6 +67,7 @@ async def open_page(request: Request, session: DbSession, actor: CurrentActor):
         return render(request, "reviews/list.html", {
             "rows": rows, **_labels(), "this_year": values["year"], "this_quarter": values["quarter"],
             "errors": {error.field or "__all__": error.message}}, status_code=error.status_code)
+    await once.settle(session, actor, form.get(once.FORM_FIELD), location=f"/quarterly/{review.id}?notice=opened")
     return see_other(request, f"/quarterly/{review.id}?notice=opened")
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
+from backend.core import once
 from backend.core.downloads import XLSX
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
@@ -119,6 +120,8 @@ async def new_task_page(request: Request, session: DbSession, actor: CurrentActo
 @pages.post("/tasks/new")
 async def create_task_page(request: Request, session: DbSession, actor: CurrentActor):
     form = await request.form()
+    if (earlier := await once.earlier_page(request, session, actor, form.get(once.FORM_FIELD))) is not None:
+        return earlier  # the same form sent again (a double click, a retry): the task it already made
     values = {k: str(form.get(k, "")) for k in ("title", "description", "deadline", "lead_unit_id", "priority")}
     try:
         task = await tasks.create_adhoc_task(
@@ -130,6 +133,7 @@ async def create_task_page(request: Request, session: DbSession, actor: CurrentA
     except DomainError as error:
         unless_correctable(error)
         return form_error(request, "tasks/new.html", error, values, {"nodes": await tenancy.list_units(session, actor)})
+    await once.settle(session, actor, form.get(once.FORM_FIELD), location=f"/tasks/{task.id}")
     return done(request, f"/tasks/{task.id}", _("已创建任务 %(number)s。", number=task.number))
 
 

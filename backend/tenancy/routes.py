@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from backend.config import get_settings
+from backend.core import once
 from backend.core.feedback import done
 from backend.core.forms import form_error, see_other, unless_correctable
 from backend.core.templating import render
@@ -60,7 +61,10 @@ async def units_page(request: Request, session: DbSession, actor: CurrentActor):
 async def create_unit_page(
     request: Request, session: DbSession, actor: CurrentActor, name: Annotated[str, Form()] = "",
     kind: Annotated[UnitKind, Form()] = UnitKind.office, parent_id: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
 ):
+    if (earlier := await once.earlier_page(request, session, actor, form_key)) is not None:
+        return earlier
     try:
         parent = _optional_uuid(parent_id, "parent_id")
         unit = await tenancy.create_unit(session, actor, name=name, kind=kind, parent_id=parent)
@@ -69,6 +73,7 @@ async def create_unit_page(
             raise
         return form_error(request, "tenancy/units.html", error,
                           {"name": name, "kind": kind, "parent_id": parent_id}, await _units_context(session, actor))
+    await once.settle(session, actor, form_key, location="/admin/units")
     return done(request, "/admin/units", _("已添加单位“%(name)s”。", name=unit.name))
 
 
@@ -126,7 +131,10 @@ async def members_page(request: Request, session: DbSession, actor: CurrentActor
 async def invite_page(
     request: Request, session: DbSession, actor: CurrentActor, display_name: Annotated[str, Form()] = "",
     role: Annotated[Role, Form()] = Role.unit_staff, unit_id: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
 ):
+    if (earlier := await once.earlier_page(request, session, actor, form_key)) is not None:
+        return earlier  # the invitation was made; its link was shown once, on the first answer
     values = {"display_name": display_name, "role": role, "unit_id": unit_id}
     try:
         _invitation, raw = await tenancy.invite(session, actor, display_name=display_name, role=role,
@@ -136,6 +144,7 @@ async def invite_page(
             raise
         return form_error(request, "tenancy/members.html", error, values, await _members_context(session, actor))
     link = get_settings().base_url.rstrip("/") + "/invite/" + raw
+    await once.settle(session, actor, form_key, location="/admin/members")
     return render(request, "tenancy/members.html",
                   {"invite_link": link, "invited_name": display_name, **await _members_context(session, actor)})
 
@@ -311,9 +320,13 @@ async def api_units(session: DbSession, actor: ApiActor):
 
 
 @api.post("/units", response_model=UnitPublic, status_code=201)
-async def api_create_unit(session: DbSession, actor: ApiActor, body: UnitIn):
+async def api_create_unit(request: Request, session: DbSession, actor: ApiActor, body: UnitIn):
+    if (earlier := await once.earlier_answer(request, session, actor)) is not None:
+        return earlier
     unit = await tenancy.create_unit(session, actor, name=body.name, kind=body.kind, parent_id=body.parent_id)
-    return UnitPublic(id=unit.id, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
+    made = UnitPublic(id=unit.id, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
+    await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201, body=made)
+    return made
 
 
 @api.put("/units/{unit_id}", response_model=UnitPublic)
@@ -345,9 +358,13 @@ async def api_deactivate_member(session: DbSession, actor: ApiActor, membership_
 
 
 @api.post("/invitations", response_model=InvitationPublic, status_code=201)
-async def api_invite(session: DbSession, actor: ApiActor, body: InvitationIn):
+async def api_invite(request: Request, session: DbSession, actor: ApiActor, body: InvitationIn):
+    if (earlier := await once.earlier_answer(request, session, actor)) is not None:
+        return earlier  # the link is a secret shown once: the replay says which invitation, without it
     invitation, raw = await tenancy.invite(session, actor, display_name=body.display_name, role=body.role,
                                            unit_id=body.unit_id)
+    await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201,
+                      body={"id": invitation.id, "link": ""})
     return InvitationPublic(id=invitation.id, link=get_settings().base_url.rstrip("/") + "/invite/" + raw)
 
 

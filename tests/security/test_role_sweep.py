@@ -384,9 +384,12 @@ class Call:
 
 
 def _own(table: str, row: dict, actor: Actor) -> bool:
-    """The member's own things: rows kept per membership (settings, tokens, notifications) and their audit trail."""
+    """The member's own things: rows kept per membership (settings, tokens, notifications), their audit trail and
+    the keys of the forms they sent."""
     if table == "audit_events":
         return row.get("actor_user_id") == str(actor.user_id)
+    if table == "form_submissions":  # the key of a form the person sent (backend/core/once.py)
+        return row.get("user_id") == str(actor.user_id)
     return row.get("membership_id") == str(actor.membership_id)
 
 

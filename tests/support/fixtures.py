@@ -16,6 +16,7 @@ from backend.accounts.service import actor_for, create_api_token, create_user
 from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.bulletins import service as bulletins
+from backend.core import once
 from backend.core.actor import Actor
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
@@ -89,6 +90,7 @@ async def create_bureau(name: str | None = None, *, whole_loop: bool = False, em
         # One row of every tenant table, so isolation tests cover them all.
         await tenancy.invite(session, admin, display_name="待邀请人", role=Role.unit_staff, unit_id=school.id)
         await create_api_token(session, actors[Role.supervisor], name="脚本")
+        await once.claim(session, admin, uuid.uuid4(), route="/fixtures")
         draft = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN)
         await plans.publish(session, admin, draft.id, version=draft.version, confirm_dates=True)
         # Tests run at any hour: the test bureau keeps no quiet hours unless a test sets them.
