@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
     evidence_max_mb: int = 50
+    # Every request body of a page or API call that takes no file (backend.core.bodies); uploads have their own.
+    body_max_kb: int = 256
 
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

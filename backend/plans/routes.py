@@ -7,6 +7,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
+from backend.core.bodies import takes_files
 from backend.core.feedback import done
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
@@ -60,6 +61,7 @@ async def plans_page(request: Request, session: DbSession, actor: CurrentActor):
 
 
 @pages.post("/plans/import")
+@takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def import_page(
     request: Request, session: DbSession, actor: CurrentActor, file: Annotated[UploadFile | None, File()] = None,
     pasted: Annotated[str, Form()] = "",
@@ -145,6 +147,7 @@ async def plan_context(session, actor, view) -> dict[str, Any]:
 
 
 @pages.post("/plans/{plan_id}/responsibilities")
+@takes_files(lambda: responsibilities.MAX_TABLE_BYTES)
 async def responsibilities_upload(
     request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID,
     file: Annotated[UploadFile | None, File()] = None,
@@ -229,6 +232,7 @@ def _import_public(draft) -> ImportPublic:
 
 
 @api.post("/plans/parse")
+@takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Parses a document and returns its structure (the shape of `luoshi plan parse --json`); saves nothing."""
     actor.require("plans.manage")
@@ -242,6 +246,7 @@ async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dic
 
 
 @api.post("/plan-imports", response_model=ImportPublic, status_code=201)
+@takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def api_import(session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
     return _import_public(await plans.start_import(session, actor, filename=file.filename or "", chunks=_chunks(file)))
 
