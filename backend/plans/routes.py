@@ -18,7 +18,7 @@ from backend.plans import document as drafts
 from backend.plans import responsibilities
 from backend.plans import service as plans
 from backend.plans.models import ImportStatus
-from backend.plans.parser import PlanInputError, parse_file, parse_to_dict
+from backend.plans.parser import parse_to_dict
 from backend.tasks import service as tasks
 from backend.tasks.models import state_label
 from backend.tenancy import service as tenancy
@@ -239,10 +239,7 @@ async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dic
     data = await file.read(plans.MAX_PLAN_BYTES + 1)
     if len(data) > plans.MAX_PLAN_BYTES:
         raise InvalidInput(_("文件超过 20 MB，请删去图片等内容后再上传。"), field="file")
-    try:
-        return parse_to_dict(parse_file(data, file.filename))
-    except PlanInputError as error:
-        raise InvalidInput(str(error), field="file") from error
+    return parse_to_dict(await plans.parse_bounded(data, file.filename))
 
 
 @api.post("/plan-imports", response_model=ImportPublic, status_code=201)
