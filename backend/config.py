@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
     evidence_max_mb: int = 50
+    # A task's evidence archive (台账 evidence.zip) is built only up to this many MB of files in all.
+    evidence_zip_max_mb: int = 512
+    # Every request body of a page or API call that takes no file (backend.core.bodies); uploads have their own.
+    body_max_kb: int = 256
+    # Parsing one plan document (backend.plans.service.parse_bounded) runs in a child process with this budget.
+    plan_parse_seconds: int = 20
+    plan_parse_memory_mb: int = 1024
 
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

@@ -33,6 +33,10 @@ class NotAuthenticated(DomainError):
     status_code = 401
 
 
+class TooLarge(DomainError):
+    status_code = 413
+
+
 class TooManyAttempts(DomainError):
     status_code = 429
 

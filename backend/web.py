@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlencode
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -22,6 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from backend import i18n
 from backend.config import get_settings
+from backend.core.bodies import FORM_OVERHEAD, body_limit, urlencoded_limit
 from backend.core.feedback import done
 from backend.core.forms import DATE_OUT_OF_RANGE, date_out_of_range_message
 from backend.core.observability import ObservabilityMiddleware, configure_logging
@@ -93,8 +95,10 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """No request body beyond the largest upload (plus the form around it) is read, not even spooled to disk:
-    a declared length over the limit is refused at once, an undeclared one as soon as it passes it."""
+    """No request body beyond its route's limit is read, not even spooled to disk (`backend.core.bodies`): small
+    for everything that takes no file, a file's limit plus the form around it for the routes that take files, and
+    small for any urlencoded form (which never carries a file). A declared length over the limit is refused at once,
+    an undeclared one as soon as it passes it, before authentication and before any middleware decodes it."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -103,10 +107,13 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = (get_settings().evidence_max_mb + 2) * 2**20
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        limit, upload = body_limit(scope["app"], scope)
+        headers = dict(scope["headers"])
+        if _media_type(headers) == "application/x-www-form-urlencoded":
+            limit, upload = min(limit, urlencoded_limit()), False
+        declared = headers.get(b"content-length", b"0")
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, limit, upload)
             return
         seen = 0
         started = False
@@ -128,17 +135,29 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit, upload)
 
-    async def _refuse(self, scope, receive, send) -> None:
-        limit = get_settings().evidence_max_mb
-        message = _("上传的内容太大（每个文件不超过 %(mb)s MB）。请压缩或拆分后再上传。", mb=limit)
-        response = error_response(Request(scope, receive), 413, message, "file")
+    async def _refuse(self, scope, receive, send, limit: int, upload: bool) -> None:
+        if upload:
+            mb = max(1, (limit - FORM_OVERHEAD) // 2**20)
+            message = _("上传的内容太大（每个文件不超过 %(mb)s MB）。请压缩或拆分后再上传。", mb=mb)
+        else:
+            message = _("提交的内容太大（不超过 %(kb)s KB），没有保存。请精简后重新提交；文件请用上传按钮。",
+                        kb=limit // 1024)
+        response = error_response(Request(scope, _replay({"type": "http.request"}, receive)), 413, message,
+                                  "file" if upload else None)
         await response(scope, receive, send)
+
+
+def _media_type(headers: dict[bytes, bytes]) -> str:
+    return headers.get(b"content-type", b"").decode("latin-1").partition(";")[0].strip().lower()
 
 
 class _BadFormEncoding(Exception):
     pass
+
+
+FORM_ON_LOOP = 16 * 1024  # a form up to this size is cleaned in place (well under a millisecond)
 
 
 class FormTextMiddleware:
@@ -148,7 +167,7 @@ class FormTextMiddleware:
     ESC and bidirectional overrides, which PostgreSQL, Excel and Word cannot store or which disguise names. Here a
     body in a declared charset (e.g. GB18030 from an old script) is decoded from it, a body that is not valid text
     in its charset is refused with a message, and control characters are taken out (`backend.core.text`). The body
-    is already bounded by BodyLimitMiddleware, which runs first."""
+    is already bounded by BodyLimitMiddleware, which runs first (small for urlencoded forms)."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -172,7 +191,13 @@ class FormTextMiddleware:
             if not message.get("more_body", False):
                 break
         try:
-            cleaned = _clean_form(bytes(body), _charset(params))
+            charset = _charset(params)
+            # Bounded by BodyLimitMiddleware (urlencoded bodies are small); still, anything but a small form is
+            # decoded on a worker thread, so that no request holds the event loop for the others.
+            if len(body) > FORM_ON_LOOP:
+                cleaned = await anyio.to_thread.run_sync(_clean_form, bytes(body), charset)
+            else:
+                cleaned = _clean_form(bytes(body), charset)
         except _BadFormEncoding:
             refusal = _("提交的文字无法识别（不是有效的 UTF-8 编码），没有保存。请用 UTF-8 编码重新提交；"
                         "在浏览器中填写的表单请刷新页面后重试。")

@@ -20,3 +20,27 @@ async def close_redis() -> None:
     if _client is not None:
         await _client.aclose()
     _client = None
+
+
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+class Claim:
+    """One holder of a named piece of work across every process (`claim`); `release` frees it (only if still ours)."""
+
+    def __init__(self, key: str, token: str) -> None:
+        self.key, self.token = key, token
+
+    async def release(self) -> None:
+        await get_redis().eval(_RELEASE, 1, self.key, self.token)
+
+
+async def claim(key: str, *, seconds: int) -> Claim | None:
+    """The claim on `key` for at most `seconds` (it lapses by itself if its holder dies), or None when another
+    request holds it: an atomic SET NX, so of any number of concurrent requests exactly one gets it."""
+    import secrets
+
+    token = secrets.token_hex(16)
+    if await get_redis().set(key, token, nx=True, ex=seconds):
+        return Claim(key, token)
+    return None

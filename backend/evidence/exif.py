@@ -8,8 +8,6 @@ from pathlib import Path
 
 log = logging.getLogger("luoshi.evidence")
 
-# Reading EXIF decodes no pixels, but a picture this large is refused before its header is trusted further.
-MAX_PIXELS = 120_000_000
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 0x9003
 DATETIME = 0x0132  # when the file was last written: the fallback some cameras use
@@ -20,13 +18,15 @@ def taken_at(path: Path) -> datetime | None:
     """The camera's clock when the photo was taken (no zone: EXIF has none), or None. Runs in a worker thread."""
     from PIL import Image, UnidentifiedImageError
 
+    from backend.core.images import ImageTooLarge, open_image
+
     try:
-        with Image.open(path) as image:
-            if image.width * image.height > MAX_PIXELS:
-                return None
+        # Reading EXIF decodes no pixels, but a picture past the pixel budget is not trusted further.
+        with open_image(path) as image:
             exif = image.getexif()
             raw = exif.get_ifd(EXIF_IFD).get(DATETIME_ORIGINAL) or exif.get(DATETIME)
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
+    except (ImageTooLarge, UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError) as error:
         log.info("no EXIF time: %s", error)
         return None
     return parse_stamp(raw)

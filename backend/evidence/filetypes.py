@@ -11,14 +11,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from backend.core.archives import ZipBomb, check_zip
 from backend.errors import InvalidInput
 from backend.i18n import N_, _
 
-# Zip bombs: an OOXML file whose parts would expand past these is refused. zipfile (python-docx, openpyxl) never
-# reads past an entry's declared size, so checking the declared sizes bounds what any later reader inflates.
-MAX_ZIP_ENTRIES = 10_000
-MAX_ZIP_UNCOMPRESSED = 256 * 2**20
-MAX_ZIP_RATIO = 200  # per entry, for entries above 1 MB uncompressed
+# Zip bombs: an OOXML file whose parts would expand past the limits of backend.core.archives is refused.
 
 IMAGE_BRANDS_HEIC = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 VIDEO_BRANDS_QT = {b"qt  "}
@@ -154,16 +151,11 @@ def _iso_media(head: bytes, name: str) -> Detected:
 def _ooxml(path: Path, name: str) -> Detected:
     try:
         with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-            if len(entries) > MAX_ZIP_ENTRIES:
-                raise _refuse(_bomb_message(name))
-            total = 0
-            for entry in entries:
-                total += entry.file_size
-                ratio = entry.file_size / max(entry.compress_size, 1)
-                if total > MAX_ZIP_UNCOMPRESSED or (entry.file_size > 2**20 and ratio > MAX_ZIP_RATIO):
-                    raise _refuse(_bomb_message(name))
-            names = {entry.filename for entry in entries}
+            try:
+                check_zip(archive)
+            except ZipBomb:
+                raise _refuse(_bomb_message(name)) from None
+            names = {entry.filename for entry in archive.infolist()}
             if "[Content_Types].xml" not in names:
                 raise _refuse(_archive_message(name))
             types_entry = archive.getinfo("[Content_Types].xml")

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.bodies import evidence_file_bytes, takes_files
 from backend.core.feedback import done
 from backend.core.forms import see_other
 from backend.core.templating import render
@@ -136,6 +137,7 @@ async def evidence_page(request: Request, session: DbSession, actor: CurrentActo
 
 
 @pages.post("/tasks/{task_id}/evidence")
+@takes_files(evidence_file_bytes)
 async def upload_page(
     request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
     file: Annotated[UploadFile | None, File()] = None, camera: Annotated[UploadFile | None, File()] = None,
@@ -168,6 +170,7 @@ async def upload_page(
 
 
 @pages.post("/evidence/{evidence_id}/supersede")
+@takes_files(evidence_file_bytes)
 async def supersede_page(
     request: Request, session: DbSession, actor: CurrentActor, evidence_id: uuid.UUID,
     file: Annotated[UploadFile | None, File()] = None, camera: Annotated[UploadFile | None, File()] = None,
@@ -270,6 +273,7 @@ async def _uploaded(session, actor: Actor, evidence: Evidence, response: Respons
 
 @api.post("/tasks/{task_id}/evidence", response_model=EvidenceUploaded, status_code=201,
           responses={200: {"model": EvidenceUploaded, "description": "已上传过的同一份材料（不重复保存）"}})
+@takes_files(evidence_file_bytes)
 async def api_upload(
     session: DbSession, actor: ApiActor, task_id: uuid.UUID, response: Response,
     file: Annotated[UploadFile, File()], description: Annotated[str, Form()] = "",
@@ -310,6 +314,7 @@ async def api_thumbnail(session: DbSession, actor: ApiActor, evidence_id: uuid.U
 
 
 @api.post("/evidence/{evidence_id}/supersede", response_model=EvidenceUploaded, status_code=201)
+@takes_files(evidence_file_bytes)
 async def api_supersede(
     session: DbSession, actor: ApiActor, evidence_id: uuid.UUID, response: Response,
     file: Annotated[UploadFile, File()], description: Annotated[str | None, Form()] = None,

@@ -9,6 +9,7 @@ import anyio
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.core.images import ImageTooLarge, open_image
 from backend.evidence.models import Evidence
 from backend.evidence.service import set_thumbnail
 from backend.files import storage
@@ -20,12 +21,12 @@ MAX_THUMBNAIL_BYTES = 4 * 2**20
 
 
 def render_thumbnail(path: Path, size: int = THUMBNAIL_PX) -> bytes | None:
-    """The picture turned upright and shrunk to fit size × size, as JPEG bytes; None if it cannot be read."""
+    """The picture turned upright and shrunk to fit size × size, as JPEG bytes; None if it cannot be read or is
+    past the pixel budget (backend.core.images, checked from the header before decoding)."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as original:
-            original.draft("RGB", (size * 2, size * 2))  # JPEG decodes at a reduced scale: less memory and time
+        with open_image(path, fit=(size * 2, size * 2)) as original:
             image = ImageOps.exif_transpose(original)
             image.thumbnail((size, size), Image.Resampling.LANCZOS)
             if image.mode in ("RGBA", "LA", "P", "PA"):
@@ -38,7 +39,8 @@ def render_thumbnail(path: Path, size: int = THUMBNAIL_PX) -> bytes | None:
             out = io.BytesIO()
             image.save(out, "JPEG", quality=82, optimize=True, progressive=True)
             return out.getvalue()
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError) as error:
+    except (ImageTooLarge, UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError,
+            SyntaxError) as error:
         log.warning("thumbnail not made: %s", error)
         return None
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
+from backend.core.archives import ZipBomb, check_zip
 from backend.i18n import N_, _
 
 from .parsing.deadlines import find_deadlines, find_recurrence
@@ -642,7 +643,7 @@ def _check_container(data: bytes) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
-            total = sum(max(0, i.file_size) for i in zf.infolist())
+            bomb = _is_bomb(zf)
     except Exception as exc:  # any failure here means a damaged archive
         raise ResponsibilityTableError(
             _("文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，%(hint)s", hint=_(TO_XLSX))
@@ -661,7 +662,7 @@ def _check_container(data: bytes) -> None:
                 _("这是 WPS/OpenOffice 格式（.ods/.et）的表格，无法读取：%(hint)s", hint=_(TO_XLSX))
             )
         raise ResponsibilityTableError(_("这是一个压缩包，不是 Excel 表格（.xlsx）：%(hint)s", hint=_(TO_XLSX)))
-    if total > MAX_UNCOMPRESSED:
+    if bomb:
         raise ResponsibilityTableError(_("表格解压后过大，无法读取：请删去多余的工作表、图片和空行后重新保存上传"))
     try:
         merged = _merged_area(data)
@@ -683,6 +684,14 @@ def _col_number(letters: bytes) -> int:
     for ch in letters:
         n = n * 26 + (ch - 64)
     return n
+
+
+def _is_bomb(zf: zipfile.ZipFile) -> bool:
+    try:
+        check_zip(zf, max_total=MAX_UNCOMPRESSED)
+    except ZipBomb:
+        return True
+    return False
 
 
 def _merged_area(data: bytes) -> int:

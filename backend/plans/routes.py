@@ -8,6 +8,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from backend.core import once
+from backend.core.bodies import takes_files
 from backend.core.feedback import done
 from backend.core.forms import form_error, see_other
 from backend.core.templating import render
@@ -18,7 +19,7 @@ from backend.plans import document as drafts
 from backend.plans import responsibilities
 from backend.plans import service as plans
 from backend.plans.models import ImportStatus
-from backend.plans.parser import PlanInputError, parse_file, parse_to_dict
+from backend.plans.parser import parse_to_dict
 from backend.tasks import service as tasks
 from backend.tasks.models import state_label
 from backend.tenancy import service as tenancy
@@ -61,6 +62,7 @@ async def plans_page(request: Request, session: DbSession, actor: CurrentActor):
 
 
 @pages.post("/plans/import")
+@takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def import_page(
     request: Request, session: DbSession, actor: CurrentActor, file: Annotated[UploadFile | None, File()] = None,
     pasted: Annotated[str, Form()] = "", form_key: Annotated[str, Form()] = "",
@@ -153,6 +155,7 @@ async def plan_context(session, actor, view) -> dict[str, Any]:
 
 
 @pages.post("/plans/{plan_id}/responsibilities")
+@takes_files(lambda: responsibilities.MAX_TABLE_BYTES)
 async def responsibilities_upload(
     request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID,
     file: Annotated[UploadFile | None, File()] = None,
@@ -237,19 +240,18 @@ def _import_public(draft) -> ImportPublic:
 
 
 @api.post("/plans/parse")
+@takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Parses a document and returns its structure (the shape of `luoshi plan parse --json`); saves nothing."""
     actor.require("plans.manage")
     data = await file.read(plans.MAX_PLAN_BYTES + 1)
     if len(data) > plans.MAX_PLAN_BYTES:
         raise InvalidInput(_("文件超过 20 MB，请删去图片等内容后再上传。"), field="file")
-    try:
-        return parse_to_dict(parse_file(data, file.filename))
-    except PlanInputError as error:
-        raise InvalidInput(str(error), field="file") from error
+    return parse_to_dict(await plans.parse_bounded(data, file.filename))
 
 
 @api.post("/plan-imports", response_model=ImportPublic, status_code=201)
+@takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def api_import(request: Request, session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
     if (earlier := await once.earlier_answer(request, session, actor)) is not None:
         return earlier

@@ -11,7 +11,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.budget import BudgetExceeded, run_bounded
 from backend.core.models import utcnow
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.evidence.filetypes import safe_filename
@@ -20,7 +22,7 @@ from backend.files.models import StoredFile
 from backend.i18n import _
 from backend.plans import document as drafts
 from backend.plans.models import ImportStatus, Plan, PlanImport, PlanItem, PlanSection
-from backend.plans.parser import PlanInputError, parse_file, to_simplified
+from backend.plans.parser import ParsedPlan, PlanInputError, parse_file, to_simplified
 from backend.tasks import service as tasks
 from backend.tenancy.models import Unit
 
@@ -30,6 +32,26 @@ PASTED_NAME = "粘贴的文本.txt"
 
 async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+async def parse_bounded(data: bytes, filename: str | None) -> ParsedPlan:
+    """`parse_file` in a child process with a time and memory budget (`LUOSHI_PLAN_PARSE_SECONDS`,
+    `LUOSHI_PLAN_PARSE_MEMORY_MB`), never on the event loop; what cannot be read is InvalidInput on `file`."""
+    settings = get_settings()
+    name = filename or PASTED_NAME
+    try:
+        return await run_bounded(parse_file, data, filename, seconds=settings.plan_parse_seconds,
+                                 memory_bytes=settings.plan_parse_memory_mb * 2**20)
+    except PlanInputError as error:
+        raise InvalidInput(str(error), field="file") from error
+    except BudgetExceeded as error:
+        if error.reason == "time":
+            message = _("“%(name)s”在 %(seconds)s 秒内没有解析完（内容过长或结构过于复杂），没有导入。请删去与工作要点"
+                        "无关的内容（如附件、大段表格）后重试。", name=name, seconds=settings.plan_parse_seconds)
+        else:
+            message = _("解析“%(name)s”需要的内存超过了限制，没有导入。请删去图片、附件等与工作要点无关的内容后重试。",
+                        name=name)
+        raise InvalidInput(message, field="file") from None
 
 
 async def start_import(
@@ -54,10 +76,7 @@ async def start_import(
         if open_draft is not None:
             storage.discard(staged)
             return open_draft
-        try:
-            parsed = parse_file(staged.path.read_bytes(), filename)
-        except PlanInputError as error:
-            raise InvalidInput(str(error), field="file") from error
+        parsed = await parse_bounded(staged.path.read_bytes(), filename)
         if not parsed.sections:
             raise InvalidInput(_("没有在“%(name)s”中找到工作要点的条目（如“一、”“1.”）。请确认上传的是工作要点全文。",
                                  name=filename), field="file")

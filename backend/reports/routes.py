@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.bodies import evidence_file_bytes, takes_files
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
@@ -131,6 +132,7 @@ async def _evidence_part(request: Request, session, actor: Actor, task_id: uuid.
 
 
 @pages.post("/tasks/{task_id}/report")
+@takes_files(evidence_file_bytes)
 async def save_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
     """Saves the draft (and attaches any photos and files chosen), then: submits it, or comes back to the same
     form and period. With htmx (a file chosen, a file removed) only the evidence list comes back."""

@@ -11,9 +11,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.redis import Claim, claim
 from backend.core.templating import localtime
 from backend.core.workbook import append_row, new_workbook, to_bytes
+from backend.errors import TooLarge, TooManyAttempts
 from backend.evidence import service as evidence_service
 from backend.evidence.filetypes import kind_label
 from backend.files import storage
@@ -107,10 +110,34 @@ def entry_name(index: int, filename: str) -> str:
     return f"{index:03d}_{name}"[:150]
 
 
+ZIP_CLAIM_SECONDS = 15 * 60  # a build and its download; the claim lapses by itself if the process dies
+
+
+async def claim_evidence_zip(actor: Actor, data: Ledger) -> Claim:
+    """The right to build this task's evidence archive for this member now, after checking its size.
+
+    An archive costs a temporary file as big as all the task's evidence and the time to write it: it is refused
+    (413) when the evidence is over `LUOSHI_EVIDENCE_ZIP_MAX_MB` in all, and a member gets one build of a task's
+    archive at a time (429 while the previous one is still being built or downloaded, in any process)."""
+    limit = get_settings().evidence_zip_max_mb * 2**20
+    total = sum(row.size for row in data.evidence)
+    if total > limit:
+        raise TooLarge(_("这项任务的佐证材料共 %(total)s MB，超过打包下载的上限 %(limit)s MB。请在任务页逐个下载，"
+                         "或请管理员调整上限。", total=-(-total // 2**20), limit=limit // 2**20))
+    key = f"luoshi:evidence-zip:{actor.tenant_id}:{data.view.task.id}:{actor.user_id}"
+    held = await claim(key, seconds=ZIP_CLAIM_SECONDS)
+    if held is None:
+        raise TooManyAttempts(_("正在为您打包这项任务的佐证材料，请等上一次下载完成后再试。"))
+    return held
+
+
 async def evidence_zip(tenant_id: uuid.UUID, data: Ledger) -> tempfile.SpooledTemporaryFile:
-    """All evidence files (superseded versions too) and an index workbook; spooled to disk past 8 MB."""
+    """All evidence files (superseded versions too) and an index workbook; spooled to disk past 8 MB.
+
+    The files are stored as they are, not compressed again: photos, videos, PDFs and Office files are compressed
+    already, and deflating hundreds of megabytes here held the event loop for seconds."""
     spool = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)  # noqa: SIM115 — the response closes it
-    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_STORED) as archive:
         index_rows = []
         for number, row in enumerate(data.evidence, start=1):
             name = entry_name(number, row.evidence.filename)
@@ -122,6 +149,7 @@ async def evidence_zip(tenant_id: uuid.UUID, data: Ledger) -> tempfile.SpooledTe
         book = new_workbook()
         index_header = [_("压缩包内文件"), _("原文件名"), _("说明"), _("上传人"), _("上传时间"), _("SHA-256")]
         _sheet(book, _("材料清单"), index_header, index_rows)
-        archive.writestr(f"{data.view.task.number}/{_('材料清单')}.xlsx", to_bytes(book))
+        archive.writestr(f"{data.view.task.number}/{_('材料清单')}.xlsx", to_bytes(book),
+                         compress_type=zipfile.ZIP_DEFLATED)
     spool.seek(0)
     return spool

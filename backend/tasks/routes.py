@@ -197,12 +197,20 @@ async def ledger_xlsx(session: DbSession, actor: CurrentActor, task_id: uuid.UUI
 @pages.get("/tasks/{task_id}/evidence.zip")
 async def evidence_zip(session: DbSession, actor: CurrentActor, task_id: uuid.UUID):
     data = await ledger.ledger(session, actor, task_id)
-    spool = await ledger.evidence_zip(actor.tenant_id, data)
+    held = await ledger.claim_evidence_zip(actor, data)  # 413 past the size limit, 429 while one is under way
+    try:
+        spool = await ledger.evidence_zip(actor.tenant_id, data)
+    except BaseException:
+        await held.release()
+        raise
 
-    def chunks():
-        with spool:
-            while chunk := spool.read(256 * 1024):
-                yield chunk
+    async def chunks():
+        try:
+            with spool:
+                while chunk := spool.read(256 * 1024):
+                    yield chunk
+        finally:
+            await held.release()
 
     return StreamingResponse(chunks(), media_type="application/zip",
                              headers=_attachment(f"{data.view.task.number}_佐证材料.zip"))

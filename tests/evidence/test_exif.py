@@ -1,5 +1,6 @@
 """The time a photo was taken, from its EXIF, and nothing else of it."""
 
+from backend.core import images
 from backend.evidence import exif
 from tests.evidence import samples
 
@@ -20,5 +21,5 @@ def test_time_taken_is_read_and_blank_or_missing_times_are_none(tmp_path):
 def test_a_picture_over_the_pixel_budget_is_not_read(tmp_path, monkeypatch):
     path = tmp_path / "p.jpg"
     path.write_bytes(samples.photo("2026:11:09 08:30:00"))
-    monkeypatch.setattr(exif, "MAX_PIXELS", 64 * 48 - 1)
+    monkeypatch.setattr(images, "MAX_PIXELS", 64 * 48 - 1)
     assert exif.taken_at(path) is None

@@ -2,6 +2,7 @@
 
 import pytest
 
+from backend.core import archives
 from backend.errors import InvalidInput
 from backend.evidence import filetypes
 from backend.evidence.routes import content_disposition
@@ -69,7 +70,7 @@ def test_an_html_page_named_pdf_is_refused(tmp_path):
 
 
 def test_an_ooxml_package_with_too_many_parts_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(filetypes, "MAX_ZIP_ENTRIES", 5)
+    monkeypatch.setattr(archives, "MAX_ZIP_ENTRIES", 5)
     with pytest.raises(InvalidInput, match="压缩炸弹"):
         detect(tmp_path, samples.docx(), "a.docx")
 

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from backend.core.archives import ZipBomb, check_zip
 from backend.i18n import N_, _
 
 from .lines import int_to_cn
@@ -231,9 +232,14 @@ def html_to_text(html: str) -> str:
 # -------------------------------------------------------------------------------------------- zip
 def _zip(data: bytes, name: str) -> DecodedText:
     try:
-        names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_zip(archive)  # before python-docx inflates anything: a 1 MB .docx may claim 1 GB of XML
+            names = set(archive.namelist())
     except zipfile.BadZipFile as exc:
         raise PlanInputError(_("“%(name)s”已损坏，无法打开。请重新导出后上传。", name=name)) from exc
+    except ZipBomb:
+        raise PlanInputError(_("“%(name)s”解压后过大（可能是压缩炸弹），没有导入。请用 Word 或 WPS 重新保存，"
+                               "删去图片等与工作要点无关的内容后再上传。", name=name)) from None
     if "word/document.xml" in names:
         return _docx(data, name)
     if any(n.startswith("xl/") for n in names):

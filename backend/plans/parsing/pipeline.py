@@ -7,6 +7,7 @@ sees whatever the parser did not use.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -84,25 +85,45 @@ def _chains(lines: list[_Line], idxs: list[int], starts: tuple[int, ...] = (1,))
     Several runs can be open at once (a list numbered 一、二、 quoted inside a section does not break the run of
     section headings): a label continues the run it follows exactly, else one it follows loosely, else it
     starts a new run. Among runs it could continue, the longest wins, then the one whose last label is nearest.
+
+    The open runs are kept in a heap per last number (best first, stale entries dropped when met), so a label
+    looks at the few numbers it could follow instead of every run: thousands of lines numbered “1.” used to cost
+    one comparison per run per line (16,000 such lines took 19 s).
     """
     chains: list[list[int]] = []
+    by_last: dict[int, list[tuple[int, int, int]]] = {}  # last value -> heap of (-len, -last index, chain no.)
+
+    def push(n: int) -> None:
+        chain = chains[n]
+        heapq.heappush(by_last.setdefault(lines[chain[-1]].label.value, []),  # type: ignore[union-attr]
+                       (-len(chain), -chain[-1], n))
+
+    def best(value: int) -> tuple[int, int, int] | None:
+        heap = by_last.get(value)
+        while heap:
+            length, last, n = heap[0]
+            chain = chains[n]
+            if -length == len(chain) and -last == chain[-1]:
+                return heap[0]
+            heapq.heappop(heap)  # the run has grown since: it is filed under its new last number
+        return None
+
     for i in idxs:
         label = lines[i].label
         assert label is not None
         v = label.value
-        exact = [c for c in chains if lines[c[-1]].label.value + 1 == v]  # type: ignore[union-attr]
-        loose: list[list[int]] = []
-        if not label.loose:
-            for c in chains:
-                prev = lines[c[-1]].label.value  # type: ignore[union-attr]
-                # a repeated number continues a run (五、五、七 as published), but a repeated 1 starts a new one
-                if prev < v <= prev + 3 or (prev == v and v not in starts):
-                    loose.append(c)
-        fits = exact or loose
+        fits = [e for e in (best(v - 1),) if e is not None]
+        if not fits and not label.loose:
+            # a repeated number continues a run (五、五、七 as published), but a repeated 1 starts a new one
+            previous = range(v - 3, v + (0 if v in starts else 1))
+            fits = [e for e in (best(prev) for prev in previous) if e is not None]
         if fits:
-            max(fits, key=lambda c: (len(c), c[-1])).append(i)  # the longest run; the nearest among equals
+            n = min(fits)[2]  # the longest run; the nearest among equals
+            chains[n].append(i)
+            push(n)
         elif v in starts:
             chains.append([i])
+            push(len(chains) - 1)
     return chains
 
 
