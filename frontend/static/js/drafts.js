@@ -65,7 +65,7 @@
   // the page's address: after a refused post the same form is shown at the post's address.
   const forms = Array.from(document.forms).filter(eligible);
   const identity = (form) => Array.from(form.querySelectorAll("input[type=hidden]"))
-    .filter((el) => el.name && !["csrf_token", "version", "next"].includes(el.name))
+    .filter((el) => el.name && !["csrf_token", "version", "next", "form_key"].includes(el.name))
     .map((el) => el.name + "=" + el.value).join("&");
   const keyOf = (form) => {
     const action = form.getAttribute("action") || "";
