@@ -26,6 +26,17 @@ async def _request(loop):
                      version=task.version)
 
 
+async def _everything_else_done(loop, *, percent: int) -> None:
+    """The co-unit signed and added its part, the target is met and every measure ticked; progress as given."""
+    await run(loop, lifecycle.acknowledge, loop.co_staff, loop.task_id, version=None)
+    report = await filed(loop, percent=percent, target_actuals={str(loop.target_id): "12"})
+    await run(loop, reports.contribute, loop.co_staff, report.id, text="配合单位组织了两次培训。")
+    async with unit_of_work(loop.tenant_id) as session:
+        for item in (await session.exec(select(TaskChecklistItem).where(
+                TaskChecklistItem.task_id == loop.task_id))).all():
+            await tasks.tick_measure(session, loop.staff, loop.task_id, item.id, done=True)
+
+
 async def test_unfinished_work_needs_a_reason_and_progress_stays_as_reported(loop):
     await filed(loop, percent=30, target_actuals={str(loop.target_id): "3"})
     request = await _request(loop)
@@ -50,13 +61,7 @@ async def test_unfinished_work_needs_a_reason_and_progress_stays_as_reported(loo
 
 
 async def test_nothing_unfinished_needs_no_reason(loop):
-    await run(loop, lifecycle.acknowledge, loop.co_staff, loop.task_id, version=None)
-    report = await filed(loop, percent=100, target_actuals={str(loop.target_id): "12"})
-    await run(loop, reports.contribute, loop.co_staff, report.id, text="配合单位组织了两次培训。")
-    async with unit_of_work(loop.tenant_id) as session:
-        for item in (await session.exec(select(TaskChecklistItem).where(
-                TaskChecklistItem.task_id == loop.task_id))).all():
-            await tasks.tick_measure(session, loop.staff, loop.task_id, item.id, done=True)
+    await _everything_else_done(loop, percent=100)
     request = await _request(loop)
     async with unit_of_work(loop.tenant_id) as session:
         [view] = [v for v in await reports.review_queue(session, loop.supervisor) if v.report.id == request.id]
@@ -80,13 +85,7 @@ def test_what_counts_as_short_of_a_target(comparator, value, actual, short):
 
 async def test_progress_under_100_alone_needs_a_reason(loop):
     """A task with no targets or measures left open and every unit heard from, but last reported at 40%."""
-    await run(loop, lifecycle.acknowledge, loop.co_staff, loop.task_id, version=None)
-    report = await filed(loop, percent=40, target_actuals={str(loop.target_id): "12"})
-    await run(loop, reports.contribute, loop.co_staff, report.id, text="配合单位组织了两次培训。")
-    async with unit_of_work(loop.tenant_id) as session:
-        for item in (await session.exec(select(TaskChecklistItem).where(
-                TaskChecklistItem.task_id == loop.task_id))).all():
-            await tasks.tick_measure(session, loop.staff, loop.task_id, item.id, done=True)
+    await _everything_else_done(loop, percent=40)
     request = await _request(loop)
     with pytest.raises(InvalidInput) as refused:
         await run(loop, reports.decide_completion, loop.supervisor, request.id, approve=True, comment="同意",
