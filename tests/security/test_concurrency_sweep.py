@@ -1,8 +1,9 @@
 """Issue 14, concurrency sweep: the same state-changing request sent several times at once has exactly one winner.
 
-The routes come from the app's own route table (tests/support/routes.py). Each unsafe route is either swept here
-(`CASES`: a builder makes its object through the services, then N identical requests go out at once over separate
-clients) or named in `NOT_SWEPT_HERE` with the reason; a new route that is neither fails
+The routes come from the app's own route table (tests/support/routes.py). Each unsafe route is either swept
+(`CASES`, here and in the other test_concurrency_*.py files: a builder makes its object through the services, then
+N identical requests go out at once over separate clients; tests/support/concurrency.py) or named by
+`why_not_swept_here` with the reason; a new route that is neither fails
 `test_every_state_changing_route_is_swept_or_named` until someone decides which.
 
 A case passes when exactly one request wins (2xx, or the 303 of a page) and every other one is refused with a 409
@@ -12,61 +13,34 @@ or answered with the winner's own result (the same redirect, the same body), and
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
-import httpx
 import pytest
 from sqlmodel import func, select
 
-from backend.accounts.service import create_api_token
 from backend.db import unit_of_work
 from backend.plans import service as plans
 from backend.tasks import lifecycle
-from backend.tasks import service as tasks
-from backend.tasks.models import ExtensionRequest, Task
+from backend.tasks.models import ExtensionRequest
 from backend.tenancy.models import Role, Unit
+from tests.support.concurrency import (
+    Shot,
+    api_headers,
+    assert_one_winner,
+    audit_count,
+    count,
+    fire,
+    school_task,
+    submitted_ready,
+)
 from tests.support.fixtures import PASSWORD, Bureau, csrf_of, make_client
 from tests.support.routes import UNSAFE, all_endpoints
 
-AT_ONCE = 6
 NEW_PLAN = """2023年体育工作要点
 一、加强体质健康
 1.开展体质监测2次，6月底前完成。（责任单位：实验小学）
 2.建设运动场地3个。（责任单位：实验小学）
 """
-
-
-@dataclass
-class Shot:
-    """N identical requests and how to count what they made (`made()` must be 1 afterwards)."""
-
-    method: str
-    path: str
-    kwargs: dict
-    made: Callable[[], Awaitable[int]]
-    keyed: bool = False  # answers repeat the first (form_key / Idempotency-Key) instead of 409
-    same_object: bool = False  # one 201, the others 200 naming the same object (content-addressed evidence)
-    csrf_page: str = ""  # a page form: each browser takes its CSRF token from this page (signed in as `role`)
-    role: Role | None = None
-
-
-async def _api(bureau: Bureau, role: Role) -> dict[str, str]:
-    async with unit_of_work(bureau.tenant.id) as session:
-        _token, raw = await create_api_token(session, bureau.actors[role], name="并发扫描")
-    return {"Authorization": f"Bearer {raw}"}
-
-
-async def _count(bureau: Bureau, query) -> int:
-    async with unit_of_work(bureau.tenant.id) as session:
-        return (await session.exec(query)).one()
-
-
-async def _school_task(bureau: Bureau, title: str) -> Task:
-    async with unit_of_work(bureau.tenant.id) as session:
-        return await tasks.create_adhoc_task(
-            session, bureau.actors[Role.supervisor], title=title, description="", deadline=date.today() + timedelta(60),
-            lead_unit_id=bureau.units["school"].id, co_unit_ids=[])
 
 
 async def publish_case(bureau: Bureau) -> Shot:
@@ -75,100 +49,79 @@ async def publish_case(bureau: Bureau) -> Shot:
     from backend.plans.models import Plan
 
     return Shot("POST", f"/api/v1/plan-imports/{draft.id}/publish",
-                {"headers": await _api(bureau, Role.supervisor), "json": {"version": draft.version,
+                {"headers": await api_headers(bureau, Role.supervisor), "json": {"version": draft.version,
                                                                           "confirm_dates": True}},
-                lambda: _count(bureau, select(func.count()).select_from(Plan).where(Plan.year == 2023)))
+                lambda: count(bureau, select(func.count()).select_from(Plan).where(Plan.year == 2023)))
 
 
 async def acknowledge_case(bureau: Bureau) -> Shot:
-    task = await _school_task(bureau, "签收并发")
+    task = await school_task(bureau, "签收并发")
     from backend.audit.models import AuditEvent
 
     return Shot("POST", f"/api/v1/tasks/{task.id}/acknowledge",
-                {"headers": await _api(bureau, Role.unit_head), "json": {"version": task.version}},
-                lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+                {"headers": await api_headers(bureau, Role.unit_head), "json": {"version": task.version}},
+                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
                     AuditEvent.object_id == task.id, AuditEvent.action == "task.acknowledge")))
 
 
 async def send_back_case(bureau: Bureau) -> Shot:
-    task = await _school_task(bureau, "退回并发")
+    task = await school_task(bureau, "退回并发")
     from backend.audit.models import AuditEvent
 
     return Shot("POST", f"/api/v1/tasks/{task.id}/send-back",
-                {"headers": await _api(bureau, Role.unit_head),
+                {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"reason": "不属本单位", "version": task.version}},
-                lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
                     AuditEvent.object_id == task.id, AuditEvent.action == "task.send_back")))
 
 
 async def extension_case(bureau: Bureau) -> Shot:
-    task = await _school_task(bureau, "延期并发")
+    task = await school_task(bureau, "延期并发")
     async with unit_of_work(bureau.tenant.id) as session:
         await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
     return Shot("POST", f"/api/v1/tasks/{task.id}/extension-requests",
-                {"headers": await _api(bureau, Role.unit_head),
+                {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"requested_deadline": str(date.today() + timedelta(120)), "reason": "并发"}},
-                lambda: _count(bureau, select(func.count()).select_from(ExtensionRequest)
+                lambda: count(bureau, select(func.count()).select_from(ExtensionRequest)
                                .where(ExtensionRequest.task_id == task.id)))
 
 
 async def unit_api_case(bureau: Bureau) -> Shot:
     name = f"并发单位{uuid.uuid4().hex[:6]}"
     return Shot("POST", "/api/v1/units",
-                {"headers": {**await _api(bureau, Role.admin), "Idempotency-Key": str(uuid.uuid4())},
+                {"headers": {**await api_headers(bureau, Role.admin), "Idempotency-Key": str(uuid.uuid4())},
                  "json": {"name": name, "kind": "school"}},
-                lambda: _count(bureau, select(func.count()).select_from(Unit).where(Unit.name == name)), keyed=True)
-
-
-async def _submitted_ready(bureau: Bureau, title: str, *, submit: bool):
-    """A school task acknowledged by its head, with a saved report (submitted when `submit`)."""
-    from backend.reports import service as reports
-
-    task = await _school_task(bureau, title)
-    head = bureau.actors[Role.unit_head]
-    async with unit_of_work(bureau.tenant.id) as session:
-        await lifecycle.acknowledge(session, head, task.id, version=task.version)
-        report = await reports.save_report(session, head, task.id, progress="已开展。", percent=30, version=0)
-        if submit:
-            report = await reports.submit_report(session, head, report.id, version=report.version)
-    return task, report
-
-
-def _audit_count(bureau: Bureau, object_id: uuid.UUID, action: str):
-    from backend.audit.models import AuditEvent
-
-    return lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.object_id == object_id, AuditEvent.action == action))
+                lambda: count(bureau, select(func.count()).select_from(Unit).where(Unit.name == name)), keyed=True)
 
 
 async def report_submit_case(bureau: Bureau) -> Shot:
-    _task, report = await _submitted_ready(bureau, "报送并发", submit=False)
+    _task, report = await submitted_ready(bureau, "报送并发", submit=False)
     return Shot("POST", f"/api/v1/reports/{report.id}/submit",
-                {"headers": await _api(bureau, Role.unit_head), "json": {"version": report.version}},
-                _audit_count(bureau, report.id, "report.submit"))
+                {"headers": await api_headers(bureau, Role.unit_head), "json": {"version": report.version}},
+                audit_count(bureau, report.id, "report.submit"))
 
 
 async def review_case(bureau: Bureau) -> Shot:
     from backend.reports.models import ReportReview
 
-    _task, report = await _submitted_ready(bureau, "审核并发", submit=True)
+    _task, report = await submitted_ready(bureau, "审核并发", submit=True)
     return Shot("POST", f"/api/v1/reports/{report.id}/review",
-                {"headers": await _api(bureau, Role.supervisor),
+                {"headers": await api_headers(bureau, Role.supervisor),
                  "json": {"accept": True, "comment": "", "version": report.version}},
-                lambda: _count(bureau, select(func.count()).select_from(ReportReview)
+                lambda: count(bureau, select(func.count()).select_from(ReportReview)
                                .where(ReportReview.report_id == report.id)))
 
 
 async def completion_case(bureau: Bureau) -> Shot:
     from backend.reports.models import ProgressReport
 
-    task = await _school_task(bureau, "办结并发")
+    task = await school_task(bureau, "办结并发")
     async with unit_of_work(bureau.tenant.id) as session:
         task = await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
     return Shot("POST", f"/api/v1/tasks/{task.id}/completion",
-                {"headers": await _api(bureau, Role.unit_head),
+                {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"summary": "已全部完成。", "version": task.version}},
-                lambda: _count(bureau, select(func.count()).select_from(ProgressReport)
+                lambda: count(bureau, select(func.count()).select_from(ProgressReport)
                                .where(ProgressReport.task_id == task.id)))
 
 
@@ -176,12 +129,13 @@ async def evidence_case(bureau: Bureau) -> Shot:
     from backend.evidence.models import Evidence
     from tests.support.fixtures import PNG
 
-    task = await _school_task(bureau, "佐证并发")
+    task = await school_task(bureau, "佐证并发")
     async with unit_of_work(bureau.tenant.id) as session:
         await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
     return Shot("POST", f"/api/v1/tasks/{task.id}/evidence",
-                {"headers": await _api(bureau, Role.unit_head), "files": {"file": ("照片.png", PNG, "image/png")}},
-                lambda: _count(bureau, select(func.count()).select_from(Evidence).where(Evidence.task_id == task.id)),
+                {"headers": await api_headers(bureau, Role.unit_head),
+                 "files": {"file": ("照片.png", PNG, "image/png")}},
+                lambda: count(bureau, select(func.count()).select_from(Evidence).where(Evidence.task_id == task.id)),
                 same_object=True)
 
 
@@ -195,7 +149,7 @@ async def invitation_case(bureau: Bureau) -> Shot:
     username = f"race-{uuid.uuid4().hex[:8]}"
     return Shot("POST", f"/invite/{raw}",
                 {"data": {"username": username, "password": "Race-Horse-4242", "password_again": "Race-Horse-4242"}},
-                lambda: _count(bureau, select(func.count()).select_from(User).where(User.username == username)),
+                lambda: count(bureau, select(func.count()).select_from(User).where(User.username == username)),
                 csrf_page=f"/invite/{raw}")
 
 
@@ -205,7 +159,7 @@ async def bulletin_publish_case(bureau: Bureau) -> Shot:
     async with unit_of_work(bureau.tenant.id) as session:
         bulletin = await bulletins.create_draft(session, bureau.actors[Role.supervisor], year=2026, month=8)
     return Shot("POST", f"/bulletins/{bulletin.id}/publish", {"data": {"version": str(bulletin.version)}},
-                _audit_count(bureau, bulletin.id, "bulletin.publish"), csrf_page=f"/bulletins/{bulletin.id}",
+                audit_count(bureau, bulletin.id, "bulletin.publish"), csrf_page=f"/bulletins/{bulletin.id}",
                 role=Role.supervisor)
 
 
@@ -214,14 +168,14 @@ async def extension_decide_case(bureau: Bureau) -> Shot:
 
     from backend.audit.models import AuditEvent
 
-    task = await _school_task(bureau, "延期审批并发")
+    task = await school_task(bureau, "延期审批并发")
     head = bureau.actors[Role.unit_head]
     async with unit_of_work(bureau.tenant.id) as session:
         await lifecycle.acknowledge(session, head, task.id, version=task.version)
         asked = await lifecycle.request_extension(session, head, task.id, reason="并发",
                                                   requested_deadline=date.today() + timedelta(120))
     return Shot("POST", f"/tasks/{task.id}/extensions/{asked.id}", {"data": {"decision": "approve", "comment": ""}},
-                lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
                     AuditEvent.action == "task.extension_decide",
                     or_(AuditEvent.object_id == task.id, AuditEvent.object_id == asked.id))),
                 csrf_page=f"/tasks/{task.id}", role=Role.supervisor)
@@ -251,7 +205,7 @@ async def quarterly_rating_case(bureau: Bureau) -> Shot:
     data.update(re.findall(r'name="(seen-[^"]+)" value="([^"]*)"', page))
     assert any(k.startswith("rating-") for k in data), "the sheet has rows to rate"
     return Shot("POST", f"/quarterly/{review.id}/ratings", {"data": data},
-                lambda: _count(bureau, select(func.count()).select_from(AuditEvent).where(
+                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
                     AuditEvent.action == "review.rate", AuditEvent.object_id == review.id)),
                 csrf_page=f"/quarterly/{review.id}", role=Role.supervisor)
 
@@ -334,50 +288,12 @@ def test_every_state_changing_route_is_swept_or_named(app):
     assert not unnamed, f"add a concurrency case or a reason for: {unnamed}"
 
 
-async def _fire(app, bureau: Bureau, shot: Shot) -> list[httpx.Response]:
-    clients = [make_client(app) for _ in range(AT_ONCE)]
-    try:
-        each = [shot.kwargs] * AT_ONCE
-        if shot.csrf_page:
-            each = []
-            for c in clients:
-                if shot.role is not None:
-                    token = await csrf_of(c)
-                    await c.post("/login", data={"username": bureau.username(shot.role), "password": PASSWORD,
-                                                 "csrf_token": token})
-                each.append({**shot.kwargs, "data": {**shot.kwargs["data"],
-                                                      "csrf_token": await csrf_of(c, shot.csrf_page)}})
-        return list(await asyncio.gather(*(c.request(shot.method, shot.path, **kw)
-                                           for c, kw in zip(clients, each, strict=True))))
-    finally:
-        for c in clients:
-            await c.aclose()
-
-
 # Finding 10 (an invitation accepted by concurrent requests) is another part of issue 14: on this branch one
 # account is made but the losers answer 503 (the username's unique violation), not a message.
 @pytest.mark.parametrize("route", list(CASES), ids=[f"{m} {p}" for m, p in CASES])
 async def test_the_same_request_at_once_has_one_winner(app, bureau, route):
     shot = await CASES[route](bureau)
-    answers = await _fire(app, bureau, shot)
-    statuses = [a.status_code for a in answers]
-    won = [a for a in answers if 200 <= a.status_code < 400]
-    if shot.same_object:
-        assert sorted(statuses) == [200] * (AT_ONCE - 1) + [201], [(a.status_code, a.text[:200]) for a in answers]
-        assert len({a.json()["id"] for a in answers}) == 1
-    elif shot.keyed:
-        assert len(won) == AT_ONCE, statuses
-        assert all(a.json() == won[0].json() for a in won), "a repeated key is answered with the first answer"
-    elif shot.csrf_page:  # a page: 303s to the one result; any other answer is the page with its message (4xx)
-        assert won and all(a.status_code == 303 for a in won), [(a.status_code, a.text[:200]) for a in answers]
-        # the same page (a repeat that changed nothing may say so in its query: 已保存 0 项)
-        assert len({a.headers["location"].split("?")[0] for a in won}) == 1
-        assert all(400 <= a.status_code < 500 for a in answers if a not in won), statuses
-    else:
-        assert len(won) == 1, [(a.status_code, a.text[:200]) for a in answers]
-        assert sorted(statuses).count(409) == AT_ONCE - 1, [(a.status_code, a.text[:200]) for a in answers]
-        assert all("detail" in a.json() for a in answers if a.status_code == 409)
-    assert await shot.made() == 1
+    await assert_one_winner(shot, await fire(app, bureau, shot))
 
 
 async def test_a_double_click_on_a_keyed_page_form_lands_on_one_result(app, bureau):
