@@ -430,7 +430,8 @@ async def _apply_actuals(session: AsyncSession, report: ProgressReport) -> None:
 
 
 async def contribute(session: AsyncSession, actor: Actor, report_id: uuid.UUID, *, text: str) -> ReportContribution:
-    """A cooperating unit adds (or rewrites) its part of the report, until the report is accepted."""
+    """A cooperating unit adds (or rewrites) its part of the report, until the report is accepted. The same text
+    sent again (a double click, two browsers) changes nothing and is not logged twice."""
     report, task = await load_report(session, actor, report_id, lock=True)
     if actor.role not in UNIT_ROLES:
         raise Forbidden(_("配合情况由配合单位的经办人或单位负责人填写。"))
@@ -445,6 +446,8 @@ async def contribute(session: AsyncSession, actor: Actor, report_id: uuid.UUID, 
     assert actor.unit_id is not None
     found = (await session.exec(select(ReportContribution).where(
         ReportContribution.report_id == report.id, ReportContribution.unit_id == actor.unit_id))).first()
+    if found is not None and found.text == text:
+        return found
     before = found.text if found else None
     contribution = found or ReportContribution(tenant_id=actor.tenant_id, report_id=report.id,
                                                unit_id=actor.unit_id, text=text, author_id=actor.user_id)
