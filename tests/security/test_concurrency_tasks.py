@@ -178,28 +178,32 @@ async def _awaiting_unit_head(bureau: Bureau, title: str) -> ProgressReport:
         return await reports.submit_report(session, staff, report.id, version=report.version)
 
 
+async def _decision(bureau: Bureau, report: ProgressReport, action: str, role: Role, *, form: dict | None = None,
+                    body: dict | None = None) -> Shot:
+    """A decision on `report` by page (`form`, from the review queue) or API (`body`): one review row at most."""
+    made = _rows(bureau, ReportReview, ReportReview.report_id == report.id)
+    if form is not None:
+        return Shot("POST", f"/reports/{report.id}/{action}",
+                    {"data": {**form, "comment": "", "version": str(report.version)}}, made, csrf_page="/reviews",
+                    role=role)
+    return Shot("POST", f"/api/v1/reports/{report.id}/{action}",
+                {"headers": await api_headers(bureau, role), "json": {**(body or {}), "comment": "",
+                                                                      "version": report.version}}, made)
+
+
 async def unit_head_page_case(bureau: Bureau) -> Shot:
     report = await _awaiting_unit_head(bureau, "负责人审核页面并发")
-    return Shot("POST", f"/reports/{report.id}/unit-head",
-                {"data": {"decision": "approve", "comment": "", "version": str(report.version)}},
-                _rows(bureau, ReportReview, ReportReview.report_id == report.id), csrf_page="/reviews",
-                role=Role.unit_head)
+    return await _decision(bureau, report, "unit-head", Role.unit_head, form={"decision": "approve"})
 
 
 async def unit_head_api_case(bureau: Bureau) -> Shot:
     report = await _awaiting_unit_head(bureau, "负责人审核接口并发")
-    return Shot("POST", f"/api/v1/reports/{report.id}/unit-head",
-                {"headers": await api_headers(bureau, Role.unit_head),
-                 "json": {"approve": True, "comment": "", "version": report.version}},
-                _rows(bureau, ReportReview, ReportReview.report_id == report.id))
+    return await _decision(bureau, report, "unit-head", Role.unit_head, body={"approve": True})
 
 
 async def review_page_case(bureau: Bureau) -> Shot:
     _task, report = await submitted_ready(bureau, "审核页面并发", submit=True)
-    return Shot("POST", f"/reports/{report.id}/review",
-                {"data": {"decision": "accept", "comment": "", "version": str(report.version)}},
-                _rows(bureau, ReportReview, ReportReview.report_id == report.id), csrf_page="/reviews",
-                role=Role.supervisor)
+    return await _decision(bureau, report, "review", Role.supervisor, form={"decision": "accept"})
 
 
 async def _two_submitted(bureau: Bureau, title: str) -> list[ProgressReport]:
@@ -238,18 +242,12 @@ async def _completion_requested(bureau: Bureau, title: str) -> ProgressReport:
 
 async def completion_decision_page_case(bureau: Bureau) -> Shot:
     report = await _completion_requested(bureau, "批准办结页面并发")
-    return Shot("POST", f"/reports/{report.id}/completion",
-                {"data": {"decision": "approve", "comment": "", "version": str(report.version)}},
-                _rows(bureau, ReportReview, ReportReview.report_id == report.id), csrf_page="/reviews",
-                role=Role.supervisor)
+    return await _decision(bureau, report, "completion", Role.supervisor, form={"decision": "approve"})
 
 
 async def completion_decision_api_case(bureau: Bureau) -> Shot:
     report = await _completion_requested(bureau, "批准办结接口并发")
-    return Shot("POST", f"/api/v1/reports/{report.id}/completion",
-                {"headers": await api_headers(bureau, Role.supervisor),
-                 "json": {"approve": True, "comment": "", "version": report.version}},
-                _rows(bureau, ReportReview, ReportReview.report_id == report.id))
+    return await _decision(bureau, report, "completion", Role.supervisor, body={"approve": True})
 
 
 async def exemplary_case(bureau: Bureau) -> Shot:
