@@ -26,6 +26,7 @@ from tests.support.concurrency import (
     api_headers,
     assert_one_winner,
     audit_count,
+    bulletin_shot,
     count,
     fire,
     school_task,
@@ -75,13 +76,7 @@ async def review_publish_case(bureau: Bureau) -> Shot:
 
 async def bulletin_regenerate_case(bureau: Bureau) -> Shot:
     """重新生成 a draft bulletin's figures: once per version, the other clicks are told the draft changed."""
-    from backend.bulletins import service as bulletins
-
-    async with unit_of_work(bureau.tenant.id) as session:
-        bulletin = await bulletins.create_draft(session, bureau.actors[Role.supervisor], year=2026, month=7)
-    return Shot("POST", f"/bulletins/{bulletin.id}/regenerate", {"data": {"version": str(bulletin.version)}},
-                audit_count(bureau, bulletin.id, "bulletin.regenerate"), csrf_page=f"/bulletins/{bulletin.id}",
-                role=Role.supervisor)
+    return await bulletin_shot(bureau, "regenerate", 7)
 
 
 # --- 年考核 -------------------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from tests.support.concurrency import (
     api_headers,
     assert_one_winner,
     audit_count,
+    bulletin_shot,
     count,
     fire,
     school_task,
@@ -156,13 +157,7 @@ async def invitation_case(bureau: Bureau) -> Shot:
 
 
 async def bulletin_publish_case(bureau: Bureau) -> Shot:
-    from backend.bulletins import service as bulletins
-
-    async with unit_of_work(bureau.tenant.id) as session:
-        bulletin = await bulletins.create_draft(session, bureau.actors[Role.supervisor], year=2026, month=8)
-    return Shot("POST", f"/bulletins/{bulletin.id}/publish", {"data": {"version": str(bulletin.version)}},
-                audit_count(bureau, bulletin.id, "bulletin.publish"), csrf_page=f"/bulletins/{bulletin.id}",
-                role=Role.supervisor)
+    return await bulletin_shot(bureau, "publish", 8)
 
 
 async def extension_decide_case(bureau: Bureau) -> Shot:
