@@ -281,10 +281,15 @@ async def api_list_tokens(session: DbSession, actor: ApiActor):
 
 
 @api.post("/tokens", response_model=TokenCreated, status_code=201)
-async def api_create_token(session: DbSession, actor: ApiActor, body: TokenCreate):
+async def api_create_token(request: Request, session: DbSession, actor: ApiActor, body: TokenCreate):
+    if (earlier := await once.earlier_answer(request, session, actor)) is not None:
+        return earlier  # the secret is shown once: the replay names the same token, without it
     token, raw = await accounts.create_api_token(session, actor, name=body.name)
-    return TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False,
+    made = TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False,
                         expires_at=token.expires_at, token=raw)
+    await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201,
+                      body=made.model_copy(update={"token": ""}))
+    return made
 
 
 @api.delete("/tokens/{token_id}", status_code=204)

@@ -27,7 +27,7 @@ from backend.core.models import utcnow
 from backend.db import DUE_AT_SQL, unit_of_work
 from backend.delivery import channels
 from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
-from backend.errors import Conflict, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import N_, _
 from backend.notifications.models import Notification
 from backend.reminders.models import ReminderPolicy
@@ -41,6 +41,8 @@ MAX_ATTEMPTS = 6
 # Overridable so that tests can restart a killed sender without waiting out five minutes.
 LEASE = timedelta(seconds=int(os.environ.get("LUOSHI_DELIVERY_LEASE_SECONDS", "300")))
 CONCURRENCY = 20
+# Test messages a channel takes in a minute: each click is one, but a burst (or a script) must not flood the group.
+TEST_BURST = 3
 
 
 def backoff(attempts: int) -> timedelta:
@@ -421,15 +423,23 @@ async def delete_channel(session: AsyncSession, actor: Actor, config_id: uuid.UU
 
 async def send_test_message(session: AsyncSession, actor: Actor, config_id: uuid.UUID) -> None:
     """Queues a test message to the robot (or, for the e-mail sender, to its own address) through the outbox,
-    so it travels exactly as real reminders do; every click is a new message."""
+    so it travels exactly as real reminders do; every click is a new message, up to TEST_BURST a minute (the
+    channel's row is locked while counting, so clicks at once cannot all pass)."""
     config = await get_channel(session, actor, config_id)
     if not config.enabled:
         raise Conflict(_("该渠道已停用，请先启用再发送测试消息。"))
+    await session.exec(select(ChannelConfig.id).where(ChannelConfig.id == config.id).with_for_update())
+    prefix = f"channel-test:{config.id}:"
+    recent = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.tenant_id == actor.tenant_id, col(OutboxMessage.dedupe_key).startswith(prefix, autoescape=True),
+        OutboxMessage.created_at >= utcnow() - timedelta(minutes=1)))).one()
+    if recent >= TEST_BURST:
+        raise TooManyAttempts(_("一分钟内最多向同一渠道发送 %(n)s 条测试消息，请稍后再试。", n=TEST_BURST))
     channel = Channel.email if config.kind == ConfigKind.smtp_sender else Channel(config.kind)
     label = config_kind_label(config.kind)
     sent_at = utcnow().astimezone(ZoneInfo(actor.timezone)).strftime("%Y-%m-%d %H:%M")
     await queue_message(
-        session, actor.tenant_id, dedupe_key=f"channel-test:{config.id}:{uuid.uuid4().hex}", channel=channel,
+        session, actor.tenant_id, dedupe_key=prefix + uuid.uuid4().hex, channel=channel,
         recipient=config.url, subject=_("落实平台测试消息"),
         body_text=_("这是%(name)s于 %(time)s 从“%(bureau)s”落实平台发送的测试消息。收到即说明%(kind)s配置正确。",
                     name=actor.display_name, time=sent_at, bureau=actor.tenant_name, kind=label),

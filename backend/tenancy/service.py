@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import text
 from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,6 +37,9 @@ async def create_tenant(
     check_length(name, limit=100, label=_("教育局名称"), field="name")
     if not code or len(code) > 40 or not code.replace("-", "").isalnum() or not code.isascii():
         raise InvalidInput(_("简称只能使用英文字母、数字和连字符，例如 taicang。"), field="code")
+    # Two identical creations at once (a double click, a retried script) queue here, so the second sees the first
+    # bureau and gets the message below instead of the unique index's error.
+    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('tenant-create'))"))
     clash = await session.exec(select(Tenant).where((Tenant.name == name) | (Tenant.code == code)))
     if clash.first():
         raise Conflict(_("已有同名或同简称的教育局，请换一个名称或简称。"), field="name")

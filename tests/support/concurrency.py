@@ -117,3 +117,15 @@ async def assert_one_winner(shot: Shot, answers: list[httpx.Response]) -> None:
         assert sorted(statuses).count(409) == AT_ONCE - 1, [(a.status_code, a.text[:200]) for a in answers]
         assert all("detail" in a.json() for a in answers if a.status_code == 409)
     assert await shot.made() == 1
+
+
+async def bulletin_shot(bureau: Bureau, action: str, month: int) -> Shot:
+    """A draft bulletin of `month` and the supervisor's page button `action` (publish, regenerate) pressed with
+    its version; made = that action's audit lines."""
+    from backend.bulletins import service as bulletins
+
+    async with unit_of_work(bureau.tenant.id) as session:
+        bulletin = await bulletins.create_draft(session, bureau.actors[Role.supervisor], year=2026, month=month)
+    return Shot("POST", f"/bulletins/{bulletin.id}/{action}", {"data": {"version": str(bulletin.version)}},
+                audit_count(bureau, bulletin.id, f"bulletin.{action}"), csrf_page=f"/bulletins/{bulletin.id}",
+                role=Role.supervisor)
