@@ -6,9 +6,10 @@ import io
 import re
 import warnings
 import zipfile
+from typing import NoReturn
 
 from backend.core.archives import ZipBomb, check_zip
-from backend.i18n import _
+from backend.i18n import N_, _
 
 from .model import TO_XLSX, ResponsibilityTableError
 
@@ -16,65 +17,74 @@ MAX_UNCOMPRESSED = 100 * 1024 * 1024  # refuse zip bombs before openpyxl inflate
 MAX_MERGED_CELLS = 2_000_000  # openpyxl creates one object per merged cell
 
 
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the old binary Office container (.xls, .et, encrypted .xlsx)
+_DAMAGED = N_("文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，%(hint)s")
+# what a zip holds instead of a workbook → what to tell the user
+_OTHER_ZIPS = (
+    ("xl/workbook.bin", N_("这是 Excel 二进制工作簿（.xlsb），无法读取：%(hint)s")),
+    ("word/document.xml", N_("这是 Word 文档，不是 Excel 表格：请把任务分解表复制到 Excel 中，另存为 .xlsx 后上传")),
+    ("ppt/presentation.xml", N_("这是 PowerPoint 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件")),
+    ("content.xml", N_("这是 WPS/OpenOffice 格式（.ods/.et）的表格，无法读取：%(hint)s")),
+)
+
+
 def _check_container(data: bytes) -> None:
+    """Refuse, with a message saying what the file is, anything that is not a readable .xlsx of sane size."""
     if not data:
         raise ResponsibilityTableError(_("文件是空的（0 字节），请重新选择任务分解表 .xlsx 文件上传"))
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data.replace(b"\x00", b""):
-            raise ResponsibilityTableError(
-                _(
-                    "文件设置了打开密码，无法读取：请在 Excel 中打开，"
-                    "依次点“文件 → 信息 → 保护工作簿 → 用密码进行加密”，清空密码并保存后重新上传"
-                )
-            )
-        raise ResponsibilityTableError(
-            _("这是旧版 Excel（.xls）或 WPS 格式的文件，无法读取：%(hint)s", hint=_(TO_XLSX))
-        )
+    if data[:8] == _OLE:
+        _refuse_ole(data)
     if data[:4] != b"PK\x03\x04" and data[:4] != b"PK\x05\x06":
-        head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-        if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")):
-            raise ResponsibilityTableError(
-                _("这是网页（HTML/XML）格式的表格，虽然扩展名可能是 .xls，但不是 Excel 文件：%(hint)s", hint=_(TO_XLSX))
-            )
-        if data[:5] == b"%PDF-":
-            raise ResponsibilityTableError(_("这是 PDF 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件"))
-        if _looks_like_text(data):
-            raise ResponsibilityTableError(_("这是 CSV 或文本文件，不是 Excel 表格：%(hint)s", hint=_(TO_XLSX)))
-        raise ResponsibilityTableError(_("这不是 Excel 文件（.xlsx），无法读取：%(hint)s", hint=_(TO_XLSX)))
+        _refuse_not_zip(data)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
             bomb = _is_bomb(zf)
     except Exception as exc:  # any failure here means a damaged archive
-        raise ResponsibilityTableError(
-            _("文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，%(hint)s", hint=_(TO_XLSX))
-        ) from exc
+        raise ResponsibilityTableError(_(_DAMAGED, hint=_(TO_XLSX))) from exc
     if "xl/workbook.xml" not in names:
-        if "xl/workbook.bin" in names:
-            raise ResponsibilityTableError(_("这是 Excel 二进制工作簿（.xlsb），无法读取：%(hint)s", hint=_(TO_XLSX)))
-        if "word/document.xml" in names:
-            raise ResponsibilityTableError(
-                _("这是 Word 文档，不是 Excel 表格：请把任务分解表复制到 Excel 中，另存为 .xlsx 后上传")
-            )
-        if "ppt/presentation.xml" in names:
-            raise ResponsibilityTableError(_("这是 PowerPoint 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件"))
-        if "content.xml" in names:
-            raise ResponsibilityTableError(
-                _("这是 WPS/OpenOffice 格式（.ods/.et）的表格，无法读取：%(hint)s", hint=_(TO_XLSX))
-            )
-        raise ResponsibilityTableError(_("这是一个压缩包，不是 Excel 表格（.xlsx）：%(hint)s", hint=_(TO_XLSX)))
+        _refuse_other_zip(names)
     if bomb:
         raise ResponsibilityTableError(_("表格解压后过大，无法读取：请删去多余的工作表、图片和空行后重新保存上传"))
     try:
         merged = _merged_area(data)
     except Exception as exc:  # a damaged member (bad CRC, truncated deflate stream)
-        raise ResponsibilityTableError(
-            _("文件已损坏或不完整（可能没有上传完），无法读取：请在 Excel 中打开确认无误，%(hint)s", hint=_(TO_XLSX))
-        ) from exc
+        raise ResponsibilityTableError(_(_DAMAGED, hint=_(TO_XLSX))) from exc
     if merged > MAX_MERGED_CELLS:
         raise ResponsibilityTableError(
             _("表格里有覆盖整行整列的超大合并单元格，无法读取：请选中整个工作表，取消合并单元格后只合并需要的格子，重新保存上传")
         )
+
+
+def _refuse_ole(data: bytes) -> NoReturn:
+    if "EncryptedPackage".encode("utf-16-le") in data or b"EncryptionInfo" in data.replace(b"\x00", b""):
+        raise ResponsibilityTableError(
+            _(
+                "文件设置了打开密码，无法读取：请在 Excel 中打开，"
+                "依次点“文件 → 信息 → 保护工作簿 → 用密码进行加密”，清空密码并保存后重新上传"
+            )
+        )
+    raise ResponsibilityTableError(_("这是旧版 Excel（.xls）或 WPS 格式的文件，无法读取：%(hint)s", hint=_(TO_XLSX)))
+
+
+def _refuse_not_zip(data: bytes) -> NoReturn:
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")):
+        raise ResponsibilityTableError(
+            _("这是网页（HTML/XML）格式的表格，虽然扩展名可能是 .xls，但不是 Excel 文件：%(hint)s", hint=_(TO_XLSX))
+        )
+    if data[:5] == b"%PDF-":
+        raise ResponsibilityTableError(_("这是 PDF 文件，不是 Excel 表格：请上传任务分解表的 .xlsx 文件"))
+    if _looks_like_text(data):
+        raise ResponsibilityTableError(_("这是 CSV 或文本文件，不是 Excel 表格：%(hint)s", hint=_(TO_XLSX)))
+    raise ResponsibilityTableError(_("这不是 Excel 文件（.xlsx），无法读取：%(hint)s", hint=_(TO_XLSX)))
+
+
+def _refuse_other_zip(names: set[str]) -> NoReturn:
+    for member, message in _OTHER_ZIPS:
+        if member in names:
+            raise ResponsibilityTableError(_(message, hint=_(TO_XLSX)))
+    raise ResponsibilityTableError(_("这是一个压缩包，不是 Excel 表格（.xlsx）：%(hint)s", hint=_(TO_XLSX)))
 
 
 _MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="\$?([A-Z]{1,3})\$?(\d{1,7}):\$?([A-Z]{1,3})\$?(\d{1,7})"')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from backend.i18n import _
@@ -83,16 +84,182 @@ def _cell_units(grid: Grid, r: int, cols: list[int]) -> str:
     return "、".join(parts)
 
 
+@dataclass
+class _Columns:
+    """Which columns hold what, from the header (None or [] when the table has no such column)."""
+
+    task: int
+    lead: list[int]
+    resp: list[int]
+    co: list[int]
+    number: int | None
+    deadline: int | None
+    leader: int | None
+    note: int | None
+    category: list[int]
+
+    @classmethod
+    def of(cls, header: Header) -> _Columns:
+        cols = header.cols
+
+        def one(name: str) -> int | None:
+            return (cols.get(name) or [None])[0]
+
+        return cls(
+            task=cols["task"][0],
+            lead=cols.get("lead") or [],
+            resp=cols.get("resp") or [],
+            co=cols.get("co") or [],
+            number=one("number"),
+            deadline=one("deadline"),
+            leader=one("leader"),
+            note=one("note"),
+            category=header.category_cols,
+        )
+
+
+@dataclass
+class _Cells:
+    """One row below the header, as text."""
+
+    r: int
+    texts: dict[int, str]
+    filled: list[int]
+    task: str
+    number_text: str
+    lead_text: str
+    co_text: str
+    deadline_value: Any
+
+    @classmethod
+    def of(cls, grid: Grid, r: int, cols: _Columns, texts: dict[int, str], filled: list[int]) -> _Cells:
+        return cls(
+            r=r,
+            texts=texts,
+            filled=filled,
+            task=texts[cols.task],
+            number_text=texts.get(cols.number, "") if cols.number else "",
+            lead_text=_cell_units(grid, r, cols.lead or cols.resp),
+            co_text=_cell_units(grid, r, cols.co),
+            deadline_value=grid.value(r, cols.deadline) if cols.deadline else None,
+        )
+
+
+def _skipped(grid: Grid, r: int, texts: dict[int, str], filled: list[int]) -> bool:
+    """Rows that are not tasks nor sections: empty, notes (备注, 填表人 …), repeated headers, merged carry-overs."""
+    if not filled or _SKIP_ROW.match(texts[filled[0]]):
+        return True
+    # a repeated header (tables printed across pages): every cell a header word, one of them the task's
+    kinds = [classify(texts[c]) for c in filled]
+    if len(filled) >= 2 and all(kinds) and any(k[0] == "task" for k in kinds if k):
+        return True
+    # a row carried entirely by merges that began above adds nothing: it is the same task, drawn taller
+    return all(not grid.own(r, c) for c in filled)
+
+
+def _section_name(cells: _Cells) -> str:
+    if cells.number_text and not _HEADING.match(cells.task):
+        return cells.number_text + cells.task
+    return cells.task
+
+
+def _section_heading(grid: Grid, cols: _Columns, cells: _Cells) -> str | None:
+    """The row's text if it is a section heading: one cell merged across the row (or across the task and unit
+    columns), a lone heading outside the task column, or a numbered heading with no units or deadline."""
+    r, first_text = cells.r, cells.texts[cells.filled[0]]
+    sources = {grid.source(r, c) for c in cells.filled}
+    if len(sources) == 1:
+        src = next(iter(sources))
+        m = grid.merge_of.get(src)
+        lone_heading = (src[1] < cols.task or src[1] == cols.number) and _parse_number(first_text)[1]
+        if (m and m[3] > m[1] and m[0] == r) or lone_heading:
+            return first_text
+    m = grid.merge_of.get((r, cols.task))
+    if m and m[0] == r and m[3] > m[1] and any(m[1] <= c <= m[3] for c in cols.lead or cols.resp):
+        return _section_name(cells)
+    if cells.lead_text or cells.co_text or cell_text(cells.deadline_value):
+        return None
+    numbered = cells.number_text and _CN_NUM.match(cells.number_text) and cells.task
+    if _HEADING.match(cells.task) or numbered:
+        return _section_name(cells)
+    return None
+
+
+def _number(grid: Grid, cols: _Columns, cells: _Cells, flags: list[str]) -> tuple[int | None, str]:
+    """The 序号, else a number written at the start of the task (then taken off the task)."""
+    task = cells.task
+    number, problem = _parse_number(grid.value(cells.r, cols.number) if cols.number else None)
+    if problem:
+        flags.append(problem)
+    if number is None and not cells.number_text:
+        m = _LEADING_NUMBER.match(task)
+        if m:
+            number = int(m.group(1) or m.group(2))
+            task = task[m.end() :].strip() or task
+    return number, task
+
+
+def _units(cols: _Columns, cells: _Cells, first_is_lead: bool, flags: list[str]) -> tuple[list[str], list[str]]:
+    """(lead, co) from the unit columns, with 牵头/配合 marks read and every name once."""
+    mark_lead, mark_co, plain = units_with_marks(cells.lead_text)
+    if cols.lead:
+        lead, extra_co = dedupe(mark_lead + plain), mark_co
+    elif mark_lead:  # only a 责任单位 column: marked units, else the first (when the table says so), else all lead
+        lead, extra_co = dedupe(mark_lead), mark_co + plain
+    elif first_is_lead and plain:
+        lead, extra_co = plain[:1], plain[1:] + mark_co
+    else:
+        lead, extra_co = dedupe(plain), mark_co
+    co_lead, co_co, co_plain = units_with_marks(cells.co_text)
+    if co_lead:
+        flags.append(_("配合单位一栏标注了牵头单位：%(units)s，已作牵头单位", units="、".join(co_lead)))
+    lead = dedupe(lead + co_lead)
+    co = dedupe(extra_co + co_co + co_plain, exclude=lead)
+    if not lead:
+        flags.append(_("未填写牵头单位") if not co else _("未标明牵头单位，只有配合单位"))
+    return lead, co
+
+
+def _row(
+    grid: Grid, cols: _Columns, cells: _Cells, year: int | None, first_is_lead: bool, section: str
+) -> ResponsibilityRow:
+    flags: list[str] = []
+    number, task = _number(grid, cols, cells, flags)
+    lead, co = _units(cols, cells, first_is_lead, flags)
+    deadline_text, deadline, d_flags = ("", None, [])
+    if cols.deadline:
+        number_format = grid.number_format(cells.r, cols.deadline)
+        deadline_text, deadline, d_flags = parse_deadline(cells.deadline_value, year, number_format)
+    flags += d_flags
+    category = ""
+    for c in cols.category:
+        if cells.texts.get(c):
+            category = cells.texts[c]
+    return ResponsibilityRow(
+        row=cells.r,
+        number=number,
+        task=task,
+        lead=lead,
+        co=co,
+        deadline_text=deadline_text,
+        deadline=deadline,
+        leader=cells.texts.get(cols.leader, "") if cols.leader else "",
+        section=category or section,
+        note=cells.texts.get(cols.note, "") if cols.note else "",
+        flags=flags,
+    )
+
+
+def _resp_only_flag(header: Header, first_is_lead: bool) -> str:
+    """Only a 责任单位 column: say how its units were split into lead and co."""
+    how = _("排在首位的单位作牵头单位") if first_is_lead else _("标注“牵头”的单位作牵头单位，未标注的全部作牵头单位")
+    column = header.texts["resp"] if "resp" in header.texts else _("责任单位")
+    return _("没有“牵头单位”列，按“%(column)s”列读取：%(how)s，请核对", column=column, how=how)
+
+
 def read_rows(grid: Grid, header: Header, year: int | None) -> tuple[list[ResponsibilityRow], list[str]]:
-    cols = header.cols
-    task_col = cols["task"][0]
-    lead_cols = cols.get("lead") or []
-    resp_cols = cols.get("resp") or []
-    co_cols = cols.get("co") or []
-    number_col = (cols.get("number") or [None])[0]
-    deadline_col = (cols.get("deadline") or [None])[0]
-    leader_col = (cols.get("leader") or [None])[0]
-    note_col = (cols.get("note") or [None])[0]
+    """The responsibilities under the header, each under the section heading above it; and the table's flags."""
+    cols = _Columns.of(header)
     rows: list[ResponsibilityRow] = []
     table_flags: list[str] = []
     section = ""
@@ -101,113 +268,20 @@ def read_rows(grid: Grid, header: Header, year: int | None) -> tuple[list[Respon
     last_row = min(grid.max_row, header.row + MAX_ROWS)
     if grid.max_row > last_row:
         table_flags.append(_("表格超过 %(rows)s 行，只读取了前 %(rows)s 行", rows=MAX_ROWS))
-
     for r in range(header.row + 1, last_row + 1):
         texts = {c: grid.text(r, c) for c in range(1, grid.max_col + 1)}
         filled = [c for c, t in texts.items() if t]
-        if not filled:
+        if _skipped(grid, r, texts, filled):
             continue
-        first_text = texts[filled[0]]
-        if _SKIP_ROW.match(first_text):
-            continue
-        # a repeated header (tables printed across pages): every cell a header word, one of them the task's
-        kinds = [classify(texts[c]) for c in filled]
-        if len(filled) >= 2 and all(kinds) and any(k[0] == "task" for k in kinds if k):
-            continue
-        # a row carried entirely by merges that began above adds nothing: it is the same task, drawn taller
-        if all(not grid.own(r, c) for c in filled):
-            continue
-
-        task = texts[task_col]
-        lead_text = _cell_units(grid, r, lead_cols or resp_cols)
-        co_text = _cell_units(grid, r, co_cols)
-        deadline_value = grid.value(r, deadline_col) if deadline_col else None
-        has_units = bool(lead_text or co_text)
-
-        # sections: one cell merged across the row (or across the task and unit columns), a lone heading
-        # outside the task column, or a numbered heading with no units or deadline
-        number_text = texts.get(number_col, "") if number_col else ""
-        sources = {grid.source(r, c) for c in filled}
-        if len(sources) == 1:
-            src = next(iter(sources))
-            m = grid.merge_of.get(src)
-            lone_heading = (src[1] < task_col or src[1] == number_col) and _parse_number(first_text)[1]
-            if (m and m[3] > m[1] and m[0] == r) or lone_heading:
-                section = first_text
-                continue
-        m = grid.merge_of.get((r, task_col))
-        if m and m[0] == r and m[3] > m[1] and any(m[1] <= c <= m[3] for c in lead_cols or resp_cols):
-            section = (number_text + task) if number_text and not _HEADING.match(task) else task
-            continue
-        if not has_units and not cell_text(deadline_value):
-            if _HEADING.match(task) or (number_text and _CN_NUM.match(number_text) and task):
-                section = (number_text + task) if number_text and not _HEADING.match(task) else task
-                continue
-            if not task:
-                continue  # a pre-numbered blank row
-        if not task:
+        cells = _Cells.of(grid, r, cols, texts, filled)
+        heading = _section_heading(grid, cols, cells)
+        if heading is not None:
+            section = heading
+        elif not cells.task and (cells.lead_text or cells.co_text or cell_text(cells.deadline_value)):
             table_flags.append(_("第%(row)s行填了单位或时限，但没有任务内容，已跳过", row=r))
-            continue
-
-        flags: list[str] = []
-        number, problem = _parse_number(grid.value(r, number_col) if number_col else None)
-        if problem:
-            flags.append(problem)
-        if number is None and not number_text:
-            m2 = _LEADING_NUMBER.match(task)
-            if m2:
-                number = int(m2.group(1) or m2.group(2))
-                task = task[m2.end() :].strip() or task
-
-        if lead_cols:
-            mark_lead, mark_co, plain = units_with_marks(lead_text)
-            lead = dedupe(mark_lead + plain)
-            extra_co = mark_co
-        else:  # only a 责任单位 column: marked units, else the first (when the table says so), else all lead
-            mark_lead, mark_co, plain = units_with_marks(lead_text)
-            if mark_lead:
-                lead, extra_co = dedupe(mark_lead), mark_co + plain
-            elif first_is_lead and plain:
-                lead, extra_co = plain[:1], plain[1:] + mark_co
-            else:
-                lead, extra_co = dedupe(plain), mark_co
-        co_lead, co_co, co_plain = units_with_marks(co_text)
-        if co_lead:
-            flags.append(_("配合单位一栏标注了牵头单位：%(units)s，已作牵头单位", units="、".join(co_lead)))
-        lead = dedupe(lead + co_lead)
-        co = dedupe(extra_co + co_co + co_plain, exclude=lead)
-        if not lead:
-            flags.append(_("未填写牵头单位") if not co else _("未标明牵头单位，只有配合单位"))
-
-        deadline_text, deadline, d_flags = ("", None, [])
-        if deadline_col:
-            deadline_text, deadline, d_flags = parse_deadline(deadline_value, year, grid.number_format(r, deadline_col))
-        flags += d_flags
-
-        category = ""
-        for c in header.category_cols:
-            if texts.get(c):
-                category = texts[c]
-        rows.append(
-            ResponsibilityRow(
-                row=r,
-                number=number,
-                task=task,
-                lead=lead,
-                co=co,
-                deadline_text=deadline_text,
-                deadline=deadline,
-                leader=texts.get(leader_col, "") if leader_col else "",
-                section=category or section,
-                note=texts.get(note_col, "") if note_col else "",
-                flags=flags,
-            )
-        )
-    if not lead_cols and resp_cols and not co_cols:
-        if first_is_lead:
-            how = _("排在首位的单位作牵头单位")
-        else:
-            how = _("标注“牵头”的单位作牵头单位，未标注的全部作牵头单位")
-        column = header.texts["resp"] if "resp" in header.texts else _("责任单位")
-        table_flags.insert(0, _("没有“牵头单位”列，按“%(column)s”列读取：%(how)s，请核对", column=column, how=how))
+        elif cells.task:
+            rows.append(_row(grid, cols, cells, year, first_is_lead, section))
+        # else a pre-numbered blank row
+    if not cols.lead and cols.resp and not cols.co:
+        table_flags.insert(0, _resp_only_flag(header, first_is_lead))
     return rows, table_flags
