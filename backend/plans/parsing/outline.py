@@ -133,7 +133,8 @@ def _headings_below(lines: list[Line], run: list[int], kind: str) -> int:
     end = run[-1] + 1
     while end < min(len(lines), run[-1] + 40) and not is_hard_end(lines[end].sh):
         end += 1
-    return sum(1 for j in range(run[0], end) if lines[j].label and RANK[lines[j].label.kind] > RANK[kind])
+    labels = (lines[j].label for j in range(run[0], end))
+    return sum(1 for label in labels if label is not None and RANK[label.kind] > RANK[kind])
 
 
 def find_sections(lines: list[Line]) -> tuple[str | None, list[int]]:
@@ -142,8 +143,11 @@ def find_sections(lines: list[Line]) -> tuple[str | None, list[int]]:
     Between equal runs (a numbered cover letter before the plan) the one with numbered items under it wins.
     """
     for kind in SECTION_KINDS:
-        runs = chains(lines, _labelled(lines, kind))
-        best = max(runs, key=lambda run, kind=kind: (len(run), _headings_below(lines, run, kind)), default=[])
+
+        def weight(run: list[int], kind: str = kind) -> tuple[int, int]:
+            return len(run), _headings_below(lines, run, kind)
+
+        best = max(chains(lines, _labelled(lines, kind)), key=weight, default=[])
         if len(best) >= 2:
             return kind, best
     return None, []

@@ -82,7 +82,7 @@ def _collect_lines(text: str) -> tuple[list[Line], list[tuple[int, str]], bool]:
         and not find_label(r, shadow(r))
     }
     if repeated:
-        keep2 = []
+        keep2: list[tuple[int, str]] = []
         for pos, r in kept:
             (discarded if r in repeated else keep2).append((pos, r))
         kept = keep2

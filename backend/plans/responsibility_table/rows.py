@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from backend.i18n import _
@@ -103,7 +104,8 @@ class _Columns:
         cols = header.cols
 
         def one(name: str) -> int | None:
-            return (cols.get(name) or [None])[0]
+            found = cols.get(name)
+            return found[0] if found else None
 
         return cls(
             task=cols["task"][0],
@@ -226,10 +228,12 @@ def _row(
     flags: list[str] = []
     number, task = _number(grid, cols, cells, flags)
     lead, co = _units(cols, cells, first_is_lead, flags)
-    deadline_text, deadline, d_flags = ("", None, [])
-    if cols.deadline:
-        number_format = grid.number_format(cells.r, cols.deadline)
-        deadline_text, deadline, d_flags = parse_deadline(cells.deadline_value, year, number_format)
+    no_deadline: tuple[str, date | None, list[str]] = ("", None, [])
+    deadline_text, deadline, d_flags = (
+        parse_deadline(cells.deadline_value, year, grid.number_format(cells.r, cols.deadline))
+        if cols.deadline
+        else no_deadline
+    )
     flags += d_flags
     category = ""
     for c in cols.category:
