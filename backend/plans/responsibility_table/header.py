@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.i18n import _
@@ -18,39 +19,33 @@ _TASK_BROAD = re.compile(r"重点工作|主要工作|工作项目|项目|工作�
 _NOT_TASK = re.compile(r"目标|成效|成果|标准|指标|依据|表$|清单$|进展|情况|完成率|分值|考核|评价")
 
 
+# (field, priority) for a header cell by the first rule that applies to it (h: its key, core: without brackets);
+# None stops the search: a column that is not one of ours. Priority only matters among task columns.
+_RULES: tuple[tuple[tuple[str, int] | None, Callable[[str, str], object]], ...] = (
+    # 责任单位（排在首位的为牵头单位）
+    (("resp", 1), lambda h, core: "牵头" in h and re.search(r"首位|第一", h) and "牵头" not in core),
+    (("note", 0), lambda h, core: "备注" in core or core in ("说明", "附注")),
+    (("number", 0), lambda h, core: re.fullmatch(r"(序号|编号|序|序列号|排序|项次|No\.?|NO\.?|no\.?|#)", core)),
+    (("leader", 0), lambda h, core: "领导" in core),
+    (("lead", 0), lambda h, core: "牵头" in h or re.search(r"(主责|主办|主要责任)(单位|部门|科室|处室|股室)", core)),
+    (("co", 0), lambda h, core: re.search(r"配合|协办|参与|协同|协助|协作|参加", core)),
+    (("resp", 0), lambda h, core: re.fullmatch(r"(责任|承办|落实|实施|主体)?(单位|部门|科室|处室|股室)|责任主体", core)
+                                  or re.search(r"责任(单位|部门|科室|处室|股室)", core)),
+    (("deadline", 0), lambda h, core: re.search(r"时限|时间|期限|截止|节点|完成日期|日期|进度安排", core)),
+    (None, lambda h, core: _NOT_TASK.search(core)),
+    (("task", 3), lambda h, core: _TASK_SPECIFIC.search(core)),
+    (("task", 2), lambda h, core: _TASK_GENERAL.search(core)),
+    (("task", 1), lambda h, core: _TASK_BROAD.search(core)),
+)
+
+
 def classify(header: str) -> tuple[str, int] | None:
-    """(field, priority) for a header cell, or None. Priority only matters among task columns."""
+    """(field, priority) for a header cell, or None."""
     h = key(header)
     core = re.sub(r"[(\[<][^)\]>]*[)\]>]", "", h).strip(":*") or h
     if not h or len(core) > 16 or re.search(r":.", core):
         return None  # too long for a header, or "责任单位：教育局" (a filled-in form line)
-    if "牵头" in h and re.search(r"首位|第一", h) and "牵头" not in core:
-        return ("resp", 1)  # 责任单位（排在首位的为牵头单位）
-    if "备注" in core or core in ("说明", "附注"):
-        return ("note", 0)
-    if re.fullmatch(r"(序号|编号|序|序列号|排序|项次|No\.?|NO\.?|no\.?|#)", core):
-        return ("number", 0)
-    if "领导" in core:
-        return ("leader", 0)
-    if "牵头" in h or re.search(r"(主责|主办|主要责任)(单位|部门|科室|处室|股室)", core):
-        return ("lead", 0)
-    if re.search(r"配合|协办|参与|协同|协助|协作|参加", core):
-        return ("co", 0)
-    if re.fullmatch(r"(责任|承办|落实|实施|主体)?(单位|部门|科室|处室|股室)|责任主体", core) or re.search(
-        r"责任(单位|部门|科室|处室|股室)", core
-    ):
-        return ("resp", 0)
-    if re.search(r"时限|时间|期限|截止|节点|完成日期|日期|进度安排", core):
-        return ("deadline", 0)
-    if _NOT_TASK.search(core):
-        return None
-    if _TASK_SPECIFIC.search(core):
-        return ("task", 3)
-    if _TASK_GENERAL.search(core):
-        return ("task", 2)
-    if _TASK_BROAD.search(core):
-        return ("task", 1)
-    return None
+    return next((field for field, applies in _RULES if applies(h, core)), None)
 
 
 @dataclass
