@@ -61,6 +61,7 @@ def _strip_owner_note(title: str) -> str:
 
 
 def _collect_lines(text: str) -> tuple[list[Line], list[tuple[int, str]], bool]:
+    """Non-empty lines without page chrome or running headers, hard wraps joined, each with its label."""
     raws = [s.strip() for s in (text or "").splitlines()]
     positions = [i for i, s in enumerate(raws) if s]
     discarded: list[tuple[int, str]] = []
@@ -105,7 +106,6 @@ def _collect_lines(text: str) -> tuple[list[Line], list[tuple[int, str]], bool]:
     return lines, discarded, wrapped
 
 
-
 def _gap_flag(prev: Label, cur: Label) -> str | None:
     if cur.value == prev.value + 1:
         return None
@@ -146,6 +146,8 @@ class _Numbering:
 
 @dataclass
 class _Built:
+    """One section as built: its heading's title (and where its trailing text starts), blocks and intro lines."""
+
     section: Section
     blocks: list[Block]
     head: Block | None
