@@ -2,7 +2,7 @@
 
 Two quadratic parts were found and made linear: joining hard-wrapped lines re-copied and re-shadowed the growing
 line for every line added (`lines.unwrap`), and every numbered line was compared with every open run of numbers
-(`pipeline._chains`: thousands of lines numbered “1.”). Parsing now runs in a child process with a time and
+(`outline.chains`: thousands of lines numbered “1.”). Parsing now runs in a child process with a time and
 memory budget (`backend.core.budget`), so even a document that is slow for another reason stalls nobody.
 """
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 
 from backend.i18n import _
@@ -68,100 +70,153 @@ def _month(text: str) -> int | None:
     return v if v and 1 <= v <= 12 else None
 
 
+# Each kind of phrase in _PATTERNS → the date it means in year y, and whether that date is only a reading of a
+# vague phrase (上旬, 9月前, 秋季开学前). A new deadline form is a pattern above and a reading here.
+Reading = Callable[[int, re.Match[str]], tuple[date | None, bool]]
+
+
+def _on_day(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    mo = _month(m.groups()[3])
+    return (date(y, mo, int(m.group("d"))) if mo else None), False
+
+
+def _month_end(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    mo = _month(m.groups()[3])
+    return (_last_day(y, mo) if mo else None), False
+
+
+def _xun(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    mo = _month(m.groups()[3])
+    day = {"上旬": 10, "中旬": 20}.get(m.group("xun"))
+    return ((date(y, mo, day) if day else _last_day(y, mo)) if mo else None), True
+
+
+def _before_month(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    mo = _month(m.groups()[3])
+    return ((date(y, 1, 1) if mo == 1 else _last_day(y, mo - 1)) if mo else None), True
+
+
+def _year_end(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    return date(y, 12, 31), False
+
+
+def _half(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    return (date(y, 6, 30) if m.group("half") == "上" else date(y, 12, 31)), False
+
+
+def _quarter(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    q = cn_to_int(m.group("q")) or 0
+    return (_last_day(y, q * 3) if 1 <= q <= 4 else None), False
+
+
+def _term(y: int, m: re.Match[str]) -> tuple[date | None, bool]:
+    return (date(y, 8, 31) if m.group("season").startswith("秋") else _last_day(y, 2)), True
+
+
+_READINGS: dict[str, Reading] = {
+    "day": _on_day,
+    "day_pre": _on_day,
+    "day_post": _on_day,
+    "end": _month_end,
+    "field": _month_end,
+    "xun": _xun,
+    "before": _before_month,
+    "yearend": _year_end,
+    "within": _year_end,
+    "half": _half,
+    "quarter": _quarter,
+    "term": _term,
+}
+# kinds with a month after the year: 2019 directly before the month (no 年) means a character was lost
+_DAMAGEABLE = ("day", "day_pre", "day_post", "end", "xun", "before", "field")
+
+
+@dataclass
+class _Scan:
+    found: list[Deadline] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    taken: list[tuple[int, int]] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+
+    def overlaps(self, a: int, b: int) -> bool:
+        return any(a < e and s < b for s, e in self.taken)
+
+
+def _not_a_deadline(kind: str, sh: str, a: int, g: dict[str, str | None]) -> bool:
+    """去年底, 去年上半年, 前三季度 (the past), 每年内, 每半年 (recurrence)."""
+    before = sh[max(0, a - 2) : a]
+    if not g.get("y") and (_NOT_BEFORE.search(before[-1:]) or before in ("去年", "前年")):
+        return True
+    return kind in ("within", "half") and a > 0 and sh[a - 1] == "每"
+
+
+def _year_of(kind: str, g: dict[str, str | None], year: int | None) -> tuple[int | None, bool]:
+    """The phrase's year (its own, 明年, else the plan's) and whether the written year looks damaged."""
+    if g.get("y"):
+        return int(g["y"]), kind in _DAMAGEABLE and not g.get("ynian")  # type: ignore[arg-type]
+    if g.get("rel") == "明" and year:
+        return year + 1, False
+    return year, False
+
+
+def _flags(text: str, d: date, damaged: bool, uncertain: bool, year: int | None) -> list[str]:
+    flags = []
+    if damaged:
+        flags.append(
+            _(
+                "日期疑似缺字：%(text)s，按%(year)s年%(month)s月%(day)s日计",
+                text=text,
+                year=d.year,
+                month=d.month,
+                day=d.day,
+            )
+        )
+    elif uncertain:
+        flags.append(_("截止日期含糊：%(text)s，按%(month)s月%(day)s日计", text=text, month=d.month, day=d.day))
+    if year and d.year > year:
+        flags.append(_("截止日期超出计划年度：%(text)s", text=text))
+    return flags
+
+
+def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, year: int | None) -> None:
+    """One matched phrase: skipped, unresolved (no year), in the past, or a deadline with its flags."""
+    a, b = m.span()
+    g = m.groupdict()
+    if scan.overlaps(a, b) or _not_a_deadline(kind, m.string, a, g):
+        return
+    text = raw[a:b]
+    y, damaged = _year_of(kind, g, year)
+    if y is None:
+        scan.unresolved.append(text)
+        scan.taken.append((a, b))
+        return
+    if year and y < year:
+        return  # a date in the past: history, not a deadline
+    try:
+        d, uncertain = _READINGS[kind](y, m)
+    except (ValueError, TypeError):
+        return
+    if d is None:
+        return
+    scan.taken.append((a, b))
+    scan.found.append(Deadline(d, text, a, b, uncertain or damaged))
+    scan.flags.extend(_flags(text, d, damaged, uncertain, year))
+
+
 def find_deadlines(sh: str, raw: str, year: int | None) -> tuple[list[Deadline], list[str]]:
     """All deadline phrases in an item's text (shadow `sh`, original `raw`, same offsets)."""
-    found: list[Deadline] = []
-    flags: list[str] = []
-    taken: list[tuple[int, int]] = []
-    unresolved: list[str] = []
-
-    def overlaps(a: int, b: int) -> bool:
-        return any(a < e and s < b for s, e in taken)
-
+    scan = _Scan()
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(sh):
-            a, b = m.span()
-            if overlaps(a, b):
-                continue
-            g = m.groupdict()
-            before = sh[max(0, a - 2): a]
-            if not g.get("y") and (_NOT_BEFORE.search(before[-1:]) or before in ("去年", "前年")):
-                continue  # 去年底, 去年上半年, 前三季度 …
-            if kind in ("within",) and a > 0 and sh[a - 1] == "每":
-                continue
-            if kind == "half" and a > 0 and sh[a - 1] in "每":
-                continue
-            text = raw[a:b]
-            y = year
-            damaged = False
-            if g.get("y"):
-                y = int(g["y"])
-                if kind in ("day", "day_pre", "day_post", "end", "xun", "before", "field") and not g.get("ynian"):
-                    damaged = True
-            elif g.get("rel") == "明" and year:
-                y = year + 1
-            if y is None:
-                unresolved.append(text)
-                taken.append((a, b))
-                continue
-            if year and y < year:
-                continue  # a date in the past: history, not a deadline
-            uncertain = False
-            try:
-                if kind in ("day", "day_pre", "day_post"):
-                    mo = _month(m.groups()[3])
-                    d = date(y, mo, int(g["d"])) if mo else None
-                elif kind in ("end", "field"):
-                    mo = _month(m.groups()[3])
-                    d = _last_day(y, mo) if mo else None
-                elif kind == "xun":
-                    mo = _month(m.groups()[3])
-                    day = {"上旬": 10, "中旬": 20}.get(g["xun"])
-                    d = (date(y, mo, day) if day else _last_day(y, mo)) if mo else None
-                    uncertain = True
-                elif kind == "before":
-                    mo = _month(m.groups()[3])
-                    d = (date(y, 1, 1) if mo == 1 else _last_day(y, mo - 1)) if mo else None
-                    uncertain = True
-                elif kind in ("yearend", "within"):
-                    d = date(y, 12, 31)
-                elif kind == "half":
-                    d = date(y, 6, 30) if g["half"] == "上" else date(y, 12, 31)
-                elif kind == "quarter":
-                    q = cn_to_int(g["q"]) or 0
-                    d = _last_day(y, q * 3) if 1 <= q <= 4 else None
-                elif kind == "term":
-                    d = date(y, 8, 31) if g["season"].startswith("秋") else _last_day(y, 2)
-                    uncertain = True
-                else:  # pragma: no cover
-                    d = None
-            except (ValueError, TypeError):
-                d = None
-            if d is None:
-                continue
-            taken.append((a, b))
-            found.append(Deadline(d, text, a, b, uncertain or damaged))
-            if damaged:
-                flags.append(
-                    _(
-                        "日期疑似缺字：%(text)s，按%(year)s年%(month)s月%(day)s日计",
-                        text=text,
-                        year=d.year,
-                        month=d.month,
-                        day=d.day,
-                    )
-                )
-            elif uncertain:
-                flags.append(_("截止日期含糊：%(text)s，按%(month)s月%(day)s日计", text=text, month=d.month, day=d.day))
-            if year and d.year > year:
-                flags.append(_("截止日期超出计划年度：%(text)s", text=text))
+            _read(scan, kind, m, raw, year)
     for m in _AMBIGUOUS.finditer(sh):
-        if not overlaps(*m.span()) and not re.search(r"每(学年|学期|年)\S{0,2}$", sh[max(0, m.start() - 6): m.start()]):
-            flags.append(_("截止日期含糊：%(text)s，未推算，请填写", text=raw[m.start(): m.end()]))
-    if unresolved:
-        flags.append(_("未识别到年份，无法推算截止日期：%(dates)s", dates="、".join(unresolved)))
-    found.sort(key=lambda d: d.start)
-    return found, flags
+        recurring = re.search(r"每(学年|学期|年)\S{0,2}$", sh[max(0, m.start() - 6) : m.start()])
+        if not scan.overlaps(*m.span()) and not recurring:
+            scan.flags.append(_("截止日期含糊：%(text)s，未推算，请填写", text=raw[m.start() : m.end()]))
+    if scan.unresolved:
+        scan.flags.append(_("未识别到年份，无法推算截止日期：%(dates)s", dates="、".join(scan.unresolved)))
+    scan.found.sort(key=lambda d: d.start)
+    return scan.found, scan.flags
 
 
 # ------------------------------------------------------------------------------------ recurrence

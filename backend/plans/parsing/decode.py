@@ -369,7 +369,8 @@ _HEADER_KEYS = {
 }
 
 
-def _table_lines(table, flags: list[str]) -> list[str]:
+def _cell_texts(table) -> list[list[str]]:
+    """Each row's cell texts, a merged cell once."""
     rows: list[list[str]] = []
     for row in table.rows:
         cells: list[str] = []
@@ -380,9 +381,11 @@ def _table_lines(table, flags: list[str]) -> list[str]:
             seen.add(id(cell._tc))
             cells.append(re.sub(r"\s*\n\s*", "", cell.text).strip())
         rows.append(cells)
-    if not rows:
-        return []
-    header = rows[0]
+    return rows
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    """Which column holds the number, category, task, owners and deadline, from the header row."""
     cols: dict[str, int] = {}
     for j, h in enumerate(header):
         h2 = re.sub(r"\s+", "", h)
@@ -390,40 +393,72 @@ def _table_lines(table, flags: list[str]) -> list[str]:
             if key not in cols and pattern.search(h2) and not (key == "task" and ("单位" in h2 or "时" in h2)):
                 cols[key] = j
                 break
-    if "task" not in cols:
-        return ["  ".join(c for c in r if c) for r in rows if any(r)]
+    return cols
+
+
+def _column(r: list[str], cols: dict[str, int], key: str) -> str:
+    return r[cols[key]] if key in cols and cols[key] < len(r) else ""
+
+
+def _heading_line(text: str, section_no: int) -> str:
+    """A category as a section heading, numbered 一、二、 unless it already is."""
+    return text if re.match(r"^[一二三四五六七八九十]+[、.]", text) else f"{int_to_cn(section_no)}、{text}"
+
+
+def _notes(r: list[str], cols: dict[str, int], header: list[str]) -> list[str]:
+    """The row's other cells (owners, deadline …) as 列名：值, to be read from the item's text."""
+    notes = []
+    for j, value in enumerate(r):
+        if j in (cols.get("number"), cols.get("task"), cols.get("category")) or not value:
+            continue
+        label = re.sub(r"\s+", "", header[j]) if j < len(header) else ""
+        notes.append(f"{label}：{value}" if label else value)
+    return notes
+
+
+def _task_lines(rows: list[list[str]], header: list[str], cols: dict[str, int]) -> tuple[list[str], bool]:
+    """Rows under the header as plan lines: categories become headings, tasks numbered items; and whether the
+    numbers had to be made up from the row order."""
     out: list[str] = []
     category = None
     section_no = 0
     row_no = 0
     synthesized = False
-    for r in rows[1:]:
+    for r in rows:
         if not any(r):
             continue
         if len(set(r)) == 1 and len(r) > 1:  # a merged row across the table: a category heading
             section_no += 1
-            out.append(r[0] if re.match(r"^[一二三四五六七八九十]+[、.]", r[0]) else f"{int_to_cn(section_no)}、{r[0]}")
+            out.append(_heading_line(r[0], section_no))
             continue
-        cat = r[cols["category"]] if "category" in cols and cols["category"] < len(r) else None
+        cat = _column(r, cols, "category")
         if cat and cat != category:
             category = cat
             section_no += 1
-            out.append(cat if re.match(r"^[一二三四五六七八九十]+[、.]", cat) else f"{int_to_cn(section_no)}、{cat}")
-        task = r[cols["task"]] if cols["task"] < len(r) else ""
+            out.append(_heading_line(cat, section_no))
+        task = _column(r, cols, "task")
         if not task:
             continue
         row_no += 1
-        num = r[cols["number"]].rstrip(".、") if "number" in cols and cols["number"] < len(r) else ""
+        num = _column(r, cols, "number").rstrip(".、")
         if not num.isdigit():
             num = str(row_no)
             synthesized = True
-        notes = []
-        for j, value in enumerate(r):
-            if j in (cols.get("number"), cols.get("task"), cols.get("category")) or not value:
-                continue
-            label = re.sub(r"\s+", "", header[j]) if j < len(header) else ""
-            notes.append(f"{label}：{value}" if label else value)
+        notes = _notes(r, cols, header)
         out.append(f"{num}.{task}" + (f"（{'；'.join(notes)}）" if notes else ""))
+    return out, synthesized
+
+
+def _table_lines(table, flags: list[str]) -> list[str]:
+    """A Word table as plan lines: a task table becomes headings and numbered items, any other table its rows."""
+    rows = _cell_texts(table)
+    if not rows:
+        return []
+    header = rows[0]
+    cols = _columns(header)
+    if "task" not in cols:
+        return ["  ".join(c for c in r if c) for r in rows if any(r)]
+    out, synthesized = _task_lines(rows[1:], header, cols)
     if synthesized:
         flags.append(_("表格没有序号列，条目按行号编号"))
     return out

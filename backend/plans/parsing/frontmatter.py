@@ -140,6 +140,50 @@ def _title_place(title_sh: str) -> str | None:
     return name
 
 
+Candidate = tuple[int, str, int | None, str]  # (priority, name, line index, how it was found)
+
+
+def _title_candidates(raws: list[str], shs: list[str], header: Header, body_start: int) -> list[Candidate]:
+    """An organisation on the line above or below the title, or named before the year inside the title."""
+    ti = header.title_idx
+    if ti is None:
+        return []
+    out: list[Candidate] = []
+    for j in (ti - 1, ti + 1):
+        if 0 <= j < len(shs) and j != body_start:
+            s = shs[j].strip()
+            if s and len(s) <= 60 and ORG_LINE.match(s) and not TITLE_KW.search(s):
+                out.append((0, raws[j].strip(), j, "title"))
+    tsh = shs[ti]
+    m = NOTICE.search(tsh)
+    inner = tsh[m.start(1) : m.end(1)] if m else (header.title or "")
+    y = YEAR_IN.search(inner)
+    if y and y.start() > 1:
+        prefix = inner[: y.start()].strip()
+        if re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})$", prefix):
+            out.append((1, prefix, None, "title"))
+    return out
+
+
+def _discarded_candidates(raws: list[str], shs: list[str], discarded_idx: list[int]) -> list[Candidate]:
+    """Red header, imprint, signature above a date, web page's 发布机构 among the lines not used."""
+    out: list[Candidate] = []
+    for j in discarded_idx:
+        s = shs[j].strip()
+        m = RED_HEADER.match(s)
+        if m:
+            out.append((1, m.group(1), None, "header"))
+        m = IMPRINT.match(s)
+        if m:
+            out.append((2, m.group(1), None, "imprint"))
+        if ORG_LINE.match(s) and len(s) <= 60:
+            nxt = next((shs[k].strip() for k in range(j + 1, min(j + 4, len(shs))) if shs[k].strip()), "")
+            if DATE_LINE.match(nxt):
+                out.append((2, raws[j].strip(), None, "signature"))
+        out.extend((3, m.group(1), None, "meta") for m in META_ISSUER.finditer(s))
+    return out
+
+
 def find_issuer(
     raws: list[str],
     shs: list[str],
@@ -150,37 +194,7 @@ def find_issuer(
     full_sh: str,
 ) -> None:
     """Fill header.issuer (simplified characters) and header.issuer_idx; flags say how it was found."""
-    candidates: list[tuple[int, str, int | None, str]] = []  # (priority, name, line index, how)
-    ti = header.title_idx
-    if ti is not None:
-        for j in (ti - 1, ti + 1):
-            if 0 <= j < len(shs) and j != body_start:
-                s = shs[j].strip()
-                if s and len(s) <= 60 and ORG_LINE.match(s) and not TITLE_KW.search(s):
-                    candidates.append((0, raws[j].strip(), j, "title"))
-        tsh = shs[ti]
-        m = NOTICE.search(tsh)
-        inner = tsh[m.start(1): m.end(1)] if m else (header.title or "")
-        y = YEAR_IN.search(inner)
-        if y and y.start() > 1:
-            prefix = inner[: y.start()].strip()
-            m2 = re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})$", prefix)
-            if m2:
-                candidates.append((1, prefix, None, "title"))
-    for j in discarded_idx:
-        s = shs[j].strip()
-        m = RED_HEADER.match(s)
-        if m:
-            candidates.append((1, m.group(1), None, "header"))
-        m = IMPRINT.match(s)
-        if m:
-            candidates.append((2, m.group(1), None, "imprint"))
-        if ORG_LINE.match(s) and len(s) <= 60:
-            nxt = next((shs[k].strip() for k in range(j + 1, min(j + 4, len(shs))) if shs[k].strip()), "")
-            if DATE_LINE.match(nxt):
-                candidates.append((2, raws[j].strip(), None, "signature"))
-        for m in META_ISSUER.finditer(s):
-            candidates.append((3, m.group(1), None, "meta"))
+    candidates = _title_candidates(raws, shs, header, body_start) + _discarded_candidates(raws, shs, discarded_idx)
     complete = sorted((c for c in candidates if _complete(c[1])), key=lambda c: c[0])
     if complete:
         _rank, name, idx, how = complete[0]
@@ -190,7 +204,13 @@ def find_issuer(
             where = {"signature": _("落款"), "meta": _("网页信息栏"), "header": _("文头"), "imprint": _("版记")}[how]
             header.flags.append(_("发文单位取自%(source)s：%(issuer)s", source=where, issuer=header.issuer))
         return
-    incomplete = sorted(candidates, key=lambda c: c[0])
+    _infer_issuer(header, sorted(candidates, key=lambda c: c[0]), shs, preamble_sh, full_sh)
+
+
+def _infer_issuer(
+    header: Header, incomplete: list[Candidate], shs: list[str], preamble_sh: str, full_sh: str
+) -> None:
+    """No complete name: complete the best one (or 教育局) with the place the text names most at its level."""
     level = None
     base = "教育局"
     if incomplete:
@@ -200,23 +220,10 @@ def find_issuer(
         else:
             base = name
     level = level or _scope_level(full_sh, preamble_sh)
-    if not level:
-        _partial(header, incomplete)
-        return
-    place = None
-    if header.title_idx is not None:
-        tp = _title_place(shs[header.title_idx])
-        if tp:
-            place = tp + level
-    if place is None:
-        place, _count = _place(full_sh, level)
+    place = _issuer_place(header, shs, full_sh, level) if level else None
     if place is None:
         _partial(header, incomplete)
         return
-    if level == "区":
-        city, _count = _place(full_sh, "市")
-        if city:
-            place = city + place
     header.issuer = _norm_org(place + base)
     if incomplete:
         header.flags.append(
@@ -228,6 +235,24 @@ def find_issuer(
         )
     else:
         header.flags.append(_("发文单位由正文推断：%(issuer)s，请核对", issuer=header.issuer))
+
+
+def _issuer_place(header: Header, shs: list[str], full_sh: str, level: str) -> str | None:
+    """The place of that level named in the title, else the one the text cites most (a district with its city)."""
+    place = None
+    if header.title_idx is not None:
+        tp = _title_place(shs[header.title_idx])
+        if tp:
+            place = tp + level
+    if place is None:
+        place, _count = _place(full_sh, level)
+    if place is None:
+        return None
+    if level == "区":
+        city, _count = _place(full_sh, "市")
+        if city:
+            place = city + place
+    return place
 
 
 def _partial(header: Header, incomplete: list[tuple[int, str, int | None, str]]) -> None:

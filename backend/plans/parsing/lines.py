@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .script import shadow
@@ -89,8 +90,89 @@ class Label:
     loose: bool = False  # written without any delimiter ("一加强…"): accepted only in sequence
 
 
+def _read_part(kind: str, m: re.Match[str], raw: str, num: str) -> tuple[int | None, str] | None:
+    return cn_to_int(num), raw[: m.end()].rstrip("、.,:：，． \u3000")
+
+
+def _read_circled(kind: str, m: re.Match[str], raw: str, num: str) -> tuple[int | None, str] | None:
+    return circled_value(num), raw[m.start(1) : m.end(1)]
+
+
+def _read_chinese(kind: str, m: re.Match[str], raw: str, num: str) -> tuple[int | None, str] | None:
+    # "一、二年级…" is an enumeration of numerals, not a heading
+    if re.match(r"[一二三四五六七八九十]+\s*[年级、]", m.string[m.end() :]):
+        return None
+    return cn_to_int(num), raw[m.start(1) : m.end(1)]
+
+
+def _read_arabic(kind: str, m: re.Match[str], raw: str, num: str) -> tuple[int | None, str] | None:
+    if kind == "ar":  # "3所学校", "2024年", "1.5" are text, not labels
+        sh, rest = m.string, m.string[m.end() :]
+        spaced = not re.search(r"[.、,]", sh[m.start(1) + len(num) : m.end()])
+        if not rest or rest[0].isdigit() or (spaced and rest[0] in UNIT_START):
+            return None
+        if re.match(r"\s*[年月日号]", rest):
+            return None
+    return int(num), num
+
+
+# How each numbering style's match reads as (value, token as written), or None when the line is not numbered
+# after all. A new numbering scheme is a pattern in _RE, a place in KINDS (its rank) and a reader here.
+_READ: dict[str, Callable[[str, re.Match[str], str, str], tuple[int | None, str] | None]] = {
+    "part": _read_part,
+    "cn": _read_chinese,
+    "pcn": _read_chinese,
+    "ar": _read_arabic,
+    "par": _read_arabic,
+    "circ": _read_circled,
+}
+
+
+def _plausible(kind: str, value: int | None, token: str, rest: str) -> bool:
+    if value is None or value <= 0 or value > 200:
+        return False
+    if kind in ("cn", "pcn") and int_to_cn(value) != token:
+        return False  # 两、 一十、 are not how headings are numbered
+    if kind in ("ar", "par") and token != str(value):
+        return False  # 01.
+    return bool(rest.strip()) or kind not in ("ar", "par", "circ")
+
+
+def _delimited(kind: str, m: re.Match[str], raw: str) -> Label | None:
+    num = next(g for g in m.groups() if g)
+    read = _READ[kind](kind, m, raw, num)
+    if read is None:
+        return None
+    value, token = read
+    if not _plausible(kind, value, token, m.string[m.end() :]):
+        return None
+    return Label(kind, value, token, m.end())  # type: ignore[arg-type]
+
+
+def _loose_chinese(sh: str) -> Label | None:
+    m = _RE_CN_LOOSE.match(sh)
+    if m and len(sh) <= 30 and "。" not in sh[:-1] and "," not in sh and sh[m.end()] not in _CN_LOOSE_STOP:
+        value = cn_to_int(m.group(1))
+        if value and int_to_cn(value) == m.group(1):
+            return Label("cn", value, m.group(1), m.end(), loose=True)
+    return None
+
+
+def _loose_arabic(sh: str) -> Label | None:
+    m = _RE_AR_LOOSE.match(sh)
+    if m and sh[m.end()] not in UNIT_START and sh[m.end()] not in _CN_LOOSE_STOP and not m.group(1).startswith("0"):
+        value = int(m.group(1))
+        if 0 < value <= 200:
+            return Label("ar", value, m.group(1), m.end(), loose=True)
+    return None
+
+
 def find_label(raw: str, sh: str) -> Label | None:
-    """The numbering label at the start of a stripped line, if any."""
+    """The numbering label at the start of a stripped line, if any.
+
+    The first style (in rank order) whose delimited pattern matches decides; only a line that matches none may
+    carry a loose label (一加强…, 1加强…).
+    """
     k = len(sh) - len(sh.lstrip())
     if k:
         label = find_label(raw[k:], sh[k:])
@@ -101,53 +183,9 @@ def find_label(raw: str, sh: str) -> Label | None:
         return None
     for kind in KINDS:
         m = _RE[kind].match(sh)
-        if not m:
-            continue
-        num = next(g for g in m.groups() if g)
-        end = m.end()
-        rest = sh[end:]
-        if kind == "part":
-            value = cn_to_int(num)
-            token = raw[: m.end()].rstrip("、.,:：，． \u3000")
-        elif kind == "circ":
-            value = circled_value(num)
-            token = raw[m.start(1): m.end(1)]
-        elif kind in ("cn", "pcn"):
-            value = cn_to_int(num)
-            token = raw[m.start(1): m.end(1)]
-            # "一、二年级…" is an enumeration of numerals, not a heading
-            if re.match(r"[一二三四五六七八九十]+\s*[年级、]", rest):
-                return None
-        else:
-            value = int(num)
-            token = num
-            if kind == "ar":
-                spaced = not re.search(r"[.、,]", sh[m.start(1) + len(num): end])
-                if not rest or rest[0].isdigit() or (spaced and rest[0] in UNIT_START):
-                    return None
-                if re.match(r"\s*[年月日号]", rest):
-                    return None
-        if value is None or value <= 0 or value > 200:
-            return None
-        if kind in ("cn", "pcn") and int_to_cn(value) != token:
-            return None  # 两、 一十、 are not how headings are numbered
-        if kind in ("ar", "par") and token != str(value):
-            return None  # 01.
-
-        if not rest.strip() and kind in ("ar", "par", "circ"):
-            return None
-        return Label(kind, value, token, end)
-    m = _RE_CN_LOOSE.match(sh)
-    if m and len(sh) <= 30 and "。" not in sh[:-1] and "," not in sh and sh[m.end()] not in _CN_LOOSE_STOP:
-        value = cn_to_int(m.group(1))
-        if value and int_to_cn(value) == m.group(1):
-            return Label("cn", value, m.group(1), m.end(), loose=True)
-    m = _RE_AR_LOOSE.match(sh)
-    if m and sh[m.end()] not in UNIT_START and sh[m.end()] not in _CN_LOOSE_STOP and not m.group(1).startswith("0"):
-        value = int(m.group(1))
-        if 0 < value <= 200:
-            return Label("ar", value, m.group(1), m.end(), loose=True)
-    return None
+        if m:
+            return _delimited(kind, m, raw)
+    return _loose_chinese(sh) or _loose_arabic(sh)
 
 
 # ---------------------------------------------------------------------------------------- chrome

@@ -54,54 +54,69 @@ def _book_spans(sh: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"《[^《》]*》", sh)]
 
 
+def _not_a_target(m: re.Match[str], sh: str, books: list[tuple[int, int]]) -> bool:
+    """Numbers inside 《titles》, ordinals (第5期, 前10名), units that start another word, years as counts."""
+    a, b = m.span()
+    if any(s <= a < e for s, e in books):
+        return True
+    if a > 0 and sh[a - 1] in "第前":
+        return True
+    unit = m.group("unit")
+    stop = _UNIT_FOLLOW_STOP.get(unit)
+    if stop and b < len(sh) and not m.group("suffix") and sh[b] in stop:
+        return True
+    return bool(re.fullmatch(r"(19|20)\d{2}", m.group("n1")) and unit in ("天", "周", "届", "期", "批"))
+
+
+def _clause(sh: str, a: int, b: int) -> tuple[int, int]:
+    """Where the clause around a number starts and ends (at most 40 characters either side)."""
+    start = a
+    while start > max(0, a - 40) and not _CLAUSE_END.match(sh[start - 1]):
+        start -= 1
+    stop = b
+    while stop < min(len(sh), b + 40) and not _CLAUSE_END.match(sh[stop]):
+        stop += 1
+    return start, stop
+
+
+def _prefix_comparator(clause: str) -> str | None:
+    """The comparator word (不低于, 力争 …) nearest before the number; the longest among those ending there."""
+    best_end, best_word = -1, None
+    for word in PREFIXES:
+        i = clause.rfind(word)
+        if i < 0:
+            continue
+        end = i + len(word)
+        if end > best_end or (end == best_end and len(word) > len(best_word or "")):
+            best_end, best_word = end, word
+    return _NORMAL.get(best_word, best_word) if best_word else None
+
+
 def find_targets(sh: str, raw: str) -> tuple[list[Target], list[str]]:
     targets: list[Target] = []
     flags: list[str] = []
     books = _book_spans(sh)
     prev_end = 0
     for m in TARGET_RE.finditer(sh):
+        if _not_a_target(m, sh, books):
+            continue
         a, b = m.span()
-        if any(s <= a < e for s, e in books):
-            continue
-        if a > 0 and sh[a - 1] in "第前":
-            continue  # ordinals: 第5期, 前10名
-        unit = m.group("unit")
-        stop = _UNIT_FOLLOW_STOP.get(unit)
-        if stop and b < len(sh) and not m.group("suffix") and sh[b] in stop:
-            continue
-        n1, n2 = m.group("n1"), m.group("n2")
-        if re.fullmatch(r"(19|20)\d{2}", n1) and unit in ("天", "周", "届", "期", "批"):
-            continue
-        value = _value(n1, m.group("mult"))
+        value = _value(m.group("n1"), m.group("mult"))
         if value is None:
             continue
         comparator = None
         suffix = (m.group("suffix") or "").strip() or m.group("approx")
-        if n2:
+        if m.group("n2"):
             comparator = "区间"
             flags.append(_("指标为区间：%(text)s，按下限%(value)s计", text=raw[a:b].strip(), value=value))
         elif suffix:
             comparator = _NORMAL.get(suffix, suffix)
         # the clause around the number: the subject of the target, and a comparator such as 不低于 / 力争
-        start = a
-        while start > max(0, a - 40) and not _CLAUSE_END.match(sh[start - 1]):
-            start -= 1
-        stop = b
-        while stop < min(len(sh), b + 40) and not _CLAUSE_END.match(sh[stop]):
-            stop += 1
-        clause = sh[max(start, prev_end):a]
+        start, stop = _clause(sh, a, b)
         if comparator is None:
-            best_end, best_word = -1, None
-            for word in PREFIXES:
-                i = clause.rfind(word)
-                if i < 0:
-                    continue
-                end = i + len(word)
-                if end > best_end or (end == best_end and len(word) > len(best_word or "")):
-                    best_end, best_word = end, word
-            comparator = _NORMAL.get(best_word, best_word) if best_word else None
+            comparator = _prefix_comparator(sh[max(start, prev_end) : a])
         while start < a and sh[start].isspace():
             start += 1
-        targets.append(Target(value, unit, comparator, raw[start:stop].rstrip(), start, stop))
+        targets.append(Target(value, m.group("unit"), comparator, raw[start:stop].rstrip(), start, stop))
         prev_end = b
     return targets, flags
