@@ -65,10 +65,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import RESULTS, ROOT  # noqa: E402
 from bench.seed_tasks import (  # noqa: E402
     DEFAULT_REDIS_URL,
     MEASURES,
