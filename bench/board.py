@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.harness import RESULTS, ROOT  # noqa: E402
 from bench.harness.database import bench_environment  # noqa: E402
-from bench.harness.measure import machine, percentile  # noqa: E402
+from bench.harness.measure import closed_loop, machine, percentile  # noqa: E402
 from bench.harness.report import pad  # noqa: E402
 from bench.harness.servers import free_port, start, stop, wait_ready  # noqa: E402
 from bench.seed_tasks import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, PASSWORD  # noqa: E402
@@ -232,30 +232,11 @@ class LoadResult:
 
 async def hammer(client, path: str, headers: dict, concurrency: int, seconds: float) -> tuple[list[float], int, int]:
     """Closed loop: `concurrency` workers, each sending its next request when the last one has been read."""
-    import httpx
 
-    latencies: list[float] = []
-    errors = 0
-    size = 0
-    stop = time.perf_counter() + seconds
+    async def call(_i: int) -> bool:
+        return (await client.get(path, headers=headers)).status_code == 200
 
-    async def worker() -> None:
-        nonlocal errors, size
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            try:
-                response = await client.get(path, headers=headers)
-                ok = response.status_code == 200
-                size = len(response.content)
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - t0) * 1000)
-            else:
-                errors += 1
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, errors, size
+    return await closed_loop(concurrency, seconds, call)
 
 
 async def run_load(
@@ -291,7 +272,7 @@ async def run_load(
             psutil.cpu_percent()  # starts the machine-wide measurement
             client0 = time.process_time()
             t0 = time.perf_counter()
-            latencies, errors, _size = await hammer(client, path, headers, args.concurrency, args.duration)
+            latencies, errors, _total = await hammer(client, path, headers, args.concurrency, args.duration)
             elapsed = time.perf_counter() - t0
             cpu1 = server.cpu_times()
             busy = psutil.cpu_percent()

@@ -133,6 +133,18 @@ def plan_units(rng: random.Random, n: int) -> list[UnitSpec]:
     return units
 
 
+def measures_and_targets(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """A task's 1–3 measures (一是 … 三是) and, for half the tasks, a numeric target."""
+    measures = [{"label": label, "text": text} for label, text in
+                zip(["一是", "二是", "三是"], rng.sample(MEASURES, rng.randint(1, 3)), strict=False)]
+    targets = []
+    if rng.random() < 0.5:
+        unit, what = rng.choice(TARGET_UNITS)
+        value = rng.choice([5, 10, 12, 20, 26, 95, 100])
+        targets.append({"value": value, "unit": unit, "comparator": "不少于", "text": f"{what}不少于{value}{unit}"})
+    return measures, targets
+
+
 def plan_tasks(rng: random.Random, units: list[UnitSpec], n: int) -> list[TaskSpec]:
     offices = [u.index for u in units if u.kind == "office"]
     others = [u.index for u in units if u.kind != "office"] or offices
@@ -151,13 +163,7 @@ def plan_tasks(rng: random.Random, units: list[UnitSpec], n: int) -> list[TaskSp
             unit = rng.choice(others) if rng.random() < 0.6 else rng.choice(offices)
             if unit not in lead and unit not in co:
                 co.append(unit)
-        measures = [{"label": label, "text": text} for label, text in
-                    zip(["一是", "二是", "三是"], rng.sample(MEASURES, rng.randint(1, 3)), strict=False)]
-        targets = []
-        if rng.random() < 0.5:
-            unit, what = rng.choice(TARGET_UNITS)
-            value = rng.choice([5, 10, 12, 20, 26, 95, 100])
-            targets.append({"value": value, "unit": unit, "comparator": "不少于", "text": f"{what}不少于{value}{unit}"})
+        measures, targets = measures_and_targets(rng)
         description = f"围绕{topic}，" + "；".join(m["label"] + m["text"] for m in measures) + "。"
         deadline = rng.choices(DEADLINES, weights=DEADLINE_WEIGHTS)[0]
         tasks.append(TaskSpec(title, description, deadline, lead, co, measures, targets))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bench.seed_tasks import MEASURES, TARGET_UNITS, TOPICS, VERBS
+from bench.seed_tasks import TOPICS, VERBS, measures_and_targets
 
 PASSWORD = "Correct-Horse-42"  # noqa: S105 — a soak database's throwaway password
 CODE = "soak"
@@ -164,14 +164,7 @@ async def seed(args) -> dict:
             for k in range(writers_per_unit * TASKS_PER_WRITER):
                 topic = rng.choice(TOPICS)
                 co = [unit_ids[n] for n in rng.sample([n for n in names if n != name], rng.choice([0, 0, 1, 1, 2]))]
-                measures = [{"label": label, "text": text} for label, text in
-                            zip(["一是", "二是", "三是"], rng.sample(MEASURES, rng.randint(1, 3)), strict=False)]
-                targets = []
-                if rng.random() < 0.5:
-                    unit, what = rng.choice(TARGET_UNITS)
-                    value = rng.choice([5, 10, 12, 20, 26, 95, 100])
-                    targets.append({"value": value, "unit": unit, "comparator": "不少于",
-                                    "text": f"{what}不少于{value}{unit}"})
+                measures, targets = measures_and_targets(rng)
                 month = rng.choice([12, 12, 13, 15, 18])
                 new.append(tasks.NewTask(
                     title=f"{rng.choice(VERBS)}{topic}工作（{name}第{k + 1}项）",
