@@ -398,7 +398,6 @@ def seed_bulk(plan: Plan, database_url: str, first: int, last: int, chunk: int, 
                   flush=True)
 
 
-
 # --- the clock -------------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from bench.harness.database import owner_query, recreate_database
 from bench.reminders_measure import summary_of, timed_sweep
 from bench.reminders_plan import (
-    PASSWORD,
     ROBOT_UNITS,
     TIMEZONE,
     YEAR,
@@ -28,6 +27,7 @@ from bench.reminders_plan import (
     robot_url,
     seed_bulk,
 )
+from bench.seed_tasks import PASSWORD
 
 # --- bureau 0, through the services ----------------------------------------------------------------------
 

@@ -100,9 +100,6 @@ def remove_newer_files(data_dir: Path, seeded_at: float) -> None:
             file.unlink()
 
 
-# --- part 1: in-process, SQL statements per request --------------------------------------------------------------
-
-
 # --- part 2: the servers under load ------------------------------------------------------------------------------
 
 

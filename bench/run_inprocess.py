@@ -46,7 +46,6 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-
 @dataclass
 class Subjects:
     code: str
@@ -84,7 +83,6 @@ def find_subjects(database_url: str, seeded: dict) -> Subjects:
     return Subjects(code, str(tenant_id), large["busiest_unit_staff"], f"{code}-supervisor", f"{code}-login",
                     str(unit_id), str(ledger[0][0]) if ledger else "", [str(t) for t, in drafts],
                     [(str(i), v) for i, v in queue], typical[0], typical[1])
-
 
 
 async def login(client, username: str) -> str:

@@ -91,7 +91,6 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/luoshi_soak"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
-
 def environment(args, data_dir: Path, smtp_port: int) -> None:
     """Settings come from the environment: set before anything imports backend.config."""
     os.environ.update({

@@ -36,7 +36,6 @@ def unique_jpeg(base: bytes, tag: str) -> bytes:
     return base[:2] + b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload + base[2:]
 
 
-
 def photo(rng: random.Random, kib: int) -> bytes:
     """A photo-like JPEG of about `kib` KiB (make_jpeg, scaled down until it fits when asked for less)."""
     from PIL import Image
