@@ -153,7 +153,7 @@ async def seed(args) -> dict:
             admin = await actor_of(session, admin_id)
             draft = await plans.start_import(session, admin, filename="浸泡测试县教育局2026年教育工作要点.txt",
                                              chunks=_file_chunks(DEMO_PLAN.read_bytes()))
-            await plans.publish(session, admin, draft.id, version=draft.version)
+            await plans.publish(session, admin, draft.id, version=draft.version, confirm_dates=True)
         timings["plan"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
