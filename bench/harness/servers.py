@@ -27,12 +27,12 @@ def luoshi_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "backend.cli"]
 
 
-def start(command: list[str], env: dict, log_path: Path, *, new_session: bool = True) -> subprocess.Popen:
-    """Starts `command` from the repository root, stdout and stderr to `log_path`; in a process group of its own
-    (unless `new_session` is off) so that `stop` reaches uvicorn's and arq's children too."""
+def start(command: list[str], env: dict, log_path: Path) -> subprocess.Popen:
+    """Starts `command` from the repository root, stdout and stderr to `log_path`, in a process group of its own so
+    that `stop` reaches uvicorn's and arq's children too."""
     with log_path.open("wb") as log:  # the child keeps its own descriptor
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
-                                start_new_session=new_session)
+                                start_new_session=True)
 
 
 def stop(process: subprocess.Popen | None, grace: float = 20.0) -> None:
