@@ -29,21 +29,20 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
-import signal
-import socket
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.seed_tasks import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, PASSWORD, _environment  # noqa: E402
+from bench.harness import RESULTS, ROOT  # noqa: E402
+from bench.harness.database import bench_environment  # noqa: E402
+from bench.harness.measure import closed_loop, machine, percentile  # noqa: E402
+from bench.harness.report import pad  # noqa: E402
+from bench.harness.servers import free_port, start, stop, wait_ready  # noqa: E402
+from bench.seed_tasks import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, PASSWORD  # noqa: E402
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 ROW_MARK = 'class="card task-card"'
@@ -231,74 +230,13 @@ class LoadResult:
     statements: int | None = None
 
 
-def percentile(sorted_ms: list[float], q: float) -> float:
-    if not sorted_ms:
-        return float("nan")
-    index = min(len(sorted_ms) - 1, max(0, round(q / 100 * len(sorted_ms) + 0.5) - 1))
-    return sorted_ms[index]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, log_path: Path, log_level: str) -> subprocess.Popen:
-    env = {**os.environ, "LUOSHI_LOG_LEVEL": log_level}
-    log = log_path.open("wb")
-    return subprocess.Popen(  # noqa: S603 — our own interpreter and module
-        [sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-
-
-async def wait_ready(base_url: str, server: subprocess.Popen, within: float = 30.0,
-                     log: str = "bench/results/server.log") -> None:
-    """Until the server answers /healthz; stops the benchmark, pointing at its log, if it exits or never answers.
-    (bench/run.py and bench/soak.py wait for their servers with this too.)"""
-    import httpx
-
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(base_url=base_url) as client:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise SystemExit(f"the server exited with {server.returncode}; see {log}")
-            try:
-                if (await client.get("/healthz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise SystemExit(f"the server did not become ready; see {log}")
-
-
 async def hammer(client, path: str, headers: dict, concurrency: int, seconds: float) -> tuple[list[float], int, int]:
     """Closed loop: `concurrency` workers, each sending its next request when the last one has been read."""
-    import httpx
 
-    latencies: list[float] = []
-    errors = 0
-    size = 0
-    stop = time.perf_counter() + seconds
+    async def call(_i: int) -> bool:
+        return (await client.get(path, headers=headers)).status_code == 200
 
-    async def worker() -> None:
-        nonlocal errors, size
-        while time.perf_counter() < stop:
-            t0 = time.perf_counter()
-            try:
-                response = await client.get(path, headers=headers)
-                ok = response.status_code == 200
-                size = len(response.content)
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - t0) * 1000)
-            else:
-                errors += 1
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return latencies, errors, size
+    return await closed_loop(concurrency, seconds, call)
 
 
 async def run_load(
@@ -334,7 +272,7 @@ async def run_load(
             psutil.cpu_percent()  # starts the machine-wide measurement
             client0 = time.process_time()
             t0 = time.perf_counter()
-            latencies, errors, _size = await hammer(client, path, headers, args.concurrency, args.duration)
+            latencies, errors, _total = await hammer(client, path, headers, args.concurrency, args.duration)
             elapsed = time.perf_counter() - t0
             cpu1 = server.cpu_times()
             busy = psutil.cpu_percent()
@@ -359,14 +297,6 @@ async def run_load(
 
 
 # --- the report --------------------------------------------------------------------------------------------
-
-
-def pad(text: str, width: int) -> str:
-    """Left-justifies to a display width: a CJK character takes two columns."""
-    import unicodedata
-
-    used = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(0, width - used)
 
 
 def statements_for(counts: list[PageCount], path: str, role: str) -> int | None:
@@ -399,24 +329,6 @@ def print_tables(subjects: Subjects, counts: list[PageCount], load: list[LoadRes
           "   srv CPU: the server process's CPU time per request; CPUs busy: the whole machine, others included)")
 
 
-def machine() -> dict:
-    import psycopg
-
-    info = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu"] = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
-    except OSError:
-        pass
-    try:
-        with psycopg.connect(os.environ["DATABASE_URL"]) as conn:
-            info["postgresql"] = conn.execute("SHOW server_version").fetchone()[0]
-    except psycopg.Error:
-        pass
-    return info
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--duration", type=float, default=15.0, help="measured seconds per scenario")
@@ -429,7 +341,7 @@ def main() -> int:
     ap.add_argument("--database-url", default=os.environ.get("LUOSHI_BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     ap.add_argument("--redis-url", default=os.environ.get("LUOSHI_BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     args = ap.parse_args()
-    _environment(args.database_url, args.redis_url)
+    bench_environment(args.database_url, args.redis_url)
     RESULTS.mkdir(parents=True, exist_ok=True)
 
     subjects = find_subjects(args.database_url, args.bureau)
@@ -452,19 +364,15 @@ def main() -> int:
     if not args.counts_only:
         port = args.port or free_port()
         base_url = f"http://127.0.0.1:{port}"
-        server = start_server(port, RESULTS / "server.log", args.log_level)
+        server = start([sys.executable, "-m", "backend.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+                        "--workers", "1"], {**os.environ, "LUOSHI_LOG_LEVEL": args.log_level}, RESULTS / "server.log")
         print(f"luoshi serve on {base_url} (pid {server.pid}); {args.concurrency} clients, "
               f"{args.warmup:g} s warm-up + {args.duration:g} s per scenario", flush=True)
         try:
             asyncio.run(wait_ready(base_url, server))
             load = asyncio.run(run_load(base_url, server.pid, subjects, tokens, args))
         finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server, grace=15)
         for r in load:
             r.statements = statements_for(counts, r.path, r.role)
 

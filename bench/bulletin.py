@@ -36,11 +36,11 @@ import time
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.seed_tasks import DEFAULT_REDIS_URL, OFFICES, PASSWORD, _environment, recreate_database  # noqa: E402
+from bench.harness import RESULTS  # noqa: E402
+from bench.harness.database import bench_environment, recreate_database  # noqa: E402
+from bench.seed_tasks import DEFAULT_REDIS_URL, OFFICES, PASSWORD  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/luoshi_bench_bulletin"
 YEAR, MONTH = 2026, 10
@@ -159,7 +159,7 @@ def fresh_database(description: str, database_url: str) -> argparse.Namespace:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    _environment(args.database_url, args.redis_url)
+    bench_environment(args.database_url, args.redis_url)
     recreate_database(args.database_url)
     from backend.core.migrate import migrate
 

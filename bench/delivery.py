@@ -34,16 +34,16 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import RESULTS, ROOT  # noqa: E402
+from bench.harness.database import bench_environment, recreate_database  # noqa: E402
+from bench.harness.measure import machine  # noqa: E402
+from bench.harness.servers import free_port  # noqa: E402
 from bench.seed_tasks import (  # noqa: E402
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     PASSWORD,
-    _environment,
-    recreate_database,
 )
 
 MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -241,9 +241,8 @@ def main() -> int:
                                                              base + "_delivery"))
     ap.add_argument("--redis-url", default=os.environ.get("LUOSHI_BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     args = ap.parse_args()
-    _environment(args.database_url, args.redis_url)
+    bench_environment(args.database_url, args.redis_url)
 
-    from bench.board import free_port, machine
 
     port = free_port()
     os.environ.update({"LUOSHI_SMTP_HOST": "127.0.0.1", "LUOSHI_SMTP_PORT": str(port),

@@ -27,88 +27,51 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gzip
-import importlib
 import json
 import os
-import pickle
 import re
-import resource
-import shutil
-import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
-from enum import Enum
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import seed as seed_module  # noqa: E402
-from bench.board import CSRF_RE, free_port, machine, percentile  # noqa: E402
-from bench.board import wait_ready as board_wait_ready  # noqa: E402
-from bench.seed_tasks import PASSWORD, _environment  # noqa: E402
-from bench.soak import unique_jpeg  # noqa: E402
+from bench.board import CSRF_RE  # noqa: E402
+from bench.harness import RESULTS, ROOT  # noqa: E402
+from bench.harness.database import (  # noqa: E402
+    bench_environment,
+    copy_database,
+    database_exists,
+    owner_query,
+    redis_version,
+)
+from bench.harness.measure import Exhausted, Watch, children_cpu, closed_loop, machine, percentile  # noqa: E402
+from bench.harness.photos import unique_jpeg  # noqa: E402
+from bench.harness.report import fmt  # noqa: E402
+from bench.harness.servers import free_port, start, stop, wait_ready  # noqa: E402
+from bench.harness.wrk import ensure_wrk, wrk  # noqa: E402
+from bench.run_inprocess import (  # noqa: E402
+    Row,
+    Subjects,
+    bulletin_and_assessment,
+    find_subjects,
+    in_process,
+    login,
+    photo_2mb,
+    plan_parse,
+    reminder_sweep,
+)
+from bench.seed_tasks import PASSWORD  # noqa: E402
 
 TARGETS = {"my_tasks_ratio": 0.60, "my_tasks_p95_ms": 50, "upload_p95_ms": 250, "bulletin_ms": 500,
            "bulletin_queries": 15, "sweep_1m_s": 30, "first_load_kib": 80}
-LUA = """
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests":%d,"duration_us":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,"status":%d,'
-    .. '"timeout":%d,"p50":%d,"p95":%d,"p99":%d,"mean":%.1f,"max":%d}\\n',
-    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean, latency.max))
-end
-"""
-
-
-@dataclass
-class Row:
-    name: str
-    method: str = "GET"
-    path: str = ""
-    tool: str = ""
-    requests: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    rps: float | None = None
-    p50: float | None = None
-    p95: float | None = None
-    p99: float | None = None
-    queries: int | None = None
-    rss_start_mib: float | None = None
-    rss_peak_mib: float | None = None
-    rss_end_mib: float | None = None
-    server_cpu_ms: float | None = None
-    client_cpu_ms: float | None = None
-    postgres_cpu_ms: float | None = None
-    wire_bytes: int | None = None
-    load_average: float | None = None
-    note: str = ""
-    extra: dict = field(default_factory=dict)
-
 
 # --- set-up ----------------------------------------------------------------------------------------------------
-
-
-def ensure_wrk() -> str | None:
-    if shutil.which("wrk"):
-        return shutil.which("wrk")
-    print("wrk is missing: apt-get install -y wrk", flush=True)
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "install", "-y", "-q", "wrk"], ["apt-get", "update", "-q"],
-                    ["apt-get", "install", "-y", "-q", "wrk"]):
-        subprocess.run(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)  # noqa: S603
-        if shutil.which("wrk"):
-            break
-    return shutil.which("wrk")
 
 
 def seed_if_needed(args, seed_argv: list[str]) -> dict:
@@ -137,411 +100,7 @@ def remove_newer_files(data_dir: Path, seeded_at: float) -> None:
             file.unlink()
 
 
-def copy_database(source_url: str, target_url: str) -> None:
-    """A run writes (reviews, photos, the sweep's reminders): each run starts from a copy of the seeded state."""
-    import psycopg
-
-    base, _, source = source_url.rpartition("/")
-    target = target_url.rpartition("/")[2]
-    if not target.startswith("luoshi_bench"):
-        raise SystemExit(f"refusing to replace {target!r}: the benchmark only drops databases named luoshi_bench*")
-    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
-
-
-def database_exists(database_url: str) -> bool:
-    import psycopg
-
-    base, _, name = database_url.rpartition("/")
-    with psycopg.connect(base + "/postgres") as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None
-
-
-def owner(database_url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    import psycopg
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
-
-
-@dataclass
-class Subjects:
-    code: str
-    tenant_id: str
-    staff: str
-    supervisor: str
-    login: str
-    unit_id: str
-    ledger_task: str
-    draft_tasks: list[str]
-    queue: list[tuple[str, int]]
-    typical_staff: str = ""
-    typical_tasks: int = 0
-
-
-def find_subjects(database_url: str, seeded: dict) -> Subjects:
-    large = seeded["bureaus"][0]
-    code = large["code"]
-    tenant_id, = owner(database_url, "SELECT id FROM tenants WHERE code = %s", (code,))[0]
-    unit_id, = owner(database_url, "SELECT m.unit_id FROM memberships m JOIN users u ON u.id = m.user_id "
-                     "WHERE u.username = %s", (large["busiest_unit_staff"],))[0]
-    current = seed_module.periods(1, datetime.now(seed_module.ZoneInfo(seed_module.TIMEZONE)).date())[0]
-    ledger = owner(database_url, "SELECT task_id FROM progress_reports WHERE unit_id = %s GROUP BY task_id "
-                   "ORDER BY count(*) DESC, task_id LIMIT 1", (unit_id,))
-    drafts = owner(database_url, "SELECT DISTINCT r.task_id FROM progress_reports r WHERE r.unit_id = %s AND NOT "
-                   "EXISTS (SELECT 1 FROM progress_reports c WHERE c.task_id = r.task_id AND c.period = %s "
-                   "AND c.state <> 'draft') ORDER BY r.task_id", (unit_id, current))
-    queue = owner(database_url, "SELECT id, version FROM progress_reports WHERE tenant_id = %s AND state = "
-                  "'submitted' ORDER BY id", (tenant_id,))
-    per_unit = owner(database_url, "SELECT u.username, count(a.id) FROM memberships m JOIN users u ON u.id = "
-                     "m.user_id JOIN task_assignments a ON a.unit_id = m.unit_id WHERE m.tenant_id = %s AND "
-                     "u.username LIKE %s GROUP BY u.username ORDER BY count(a.id), u.username",
-                     (tenant_id, f"{code}-u%-staff"))
-    typical = per_unit[len(per_unit) // 2] if per_unit else (large["busiest_unit_staff"], 0)
-    return Subjects(code, str(tenant_id), large["busiest_unit_staff"], f"{code}-supervisor", f"{code}-login",
-                    str(unit_id), str(ledger[0][0]) if ledger else "", [str(t) for t, in drafts],
-                    [(str(i), v) for i, v in queue], typical[0], typical[1])
-
-
-# --- part 1: in-process, SQL statements per request --------------------------------------------------------------
-
-
-def _plain(value):
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_plain(v) for v in value)
-    return value
-
-
-class Counter:
-    """Every statement the app's engine sends, with its parameters (SQLAlchemy before_cursor_execute)."""
-
-    def __init__(self) -> None:
-        self.seen: list[tuple[str, object]] = []
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany):
-        self.seen.append((statement, _plain(parameters)))
-
-    def __enter__(self):
-        from sqlalchemy import event
-
-        from backend.db import get_engine
-
-        event.listen(get_engine().sync_engine, "before_cursor_execute", self)
-        return self
-
-    def __exit__(self, *exc):
-        from sqlalchemy import event
-
-        from backend.db import get_engine
-
-        event.remove(get_engine().sync_engine, "before_cursor_execute", self)
-
-
-async def login(client, username: str) -> str:
-    """Signs in through the form; returns the CSRF token for the client's new seed cookie."""
-    page = await client.get("/login")
-    token = CSRF_RE.search(page.text).group(1)
-    response = await client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
-    if response.status_code != 303:
-        raise SystemExit(f"sign-in of {username} failed: HTTP {response.status_code}")
-    return CSRF_RE.search((await client.get("/")).text).group(1)  # signing in renews the CSRF seed
-
-
-def photo_2mb() -> bytes:
-    import random
-
-    return seed_module.photo(random.Random(2), 2048)
-
-
-async def in_process(subjects: Subjects, photo: bytes) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """Statements per request, counted on the second of two identical requests (the first touches the session)."""
-    import httpx
-
-    from backend.db import dispose_engine
-    from backend.web import create_app
-
-    app = create_app()
-    counts: dict[str, int] = {}
-    texts: dict[str, list[str]] = {}
-    try:
-        async with app.router.lifespan_context(app):
-            def client():
-                return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench")
-
-            staff, supervisor, fresh = client(), client(), client()
-            staff_csrf = await login(staff, subjects.staff)
-            supervisor_csrf = await login(supervisor, subjects.supervisor)
-            with Counter() as counter:
-                async def count(name: str, call) -> None:
-                    await call()
-                    counter.seen.clear()
-                    response = await call()
-                    if response.status_code >= 400:
-                        raise SystemExit(f"{name}: HTTP {response.status_code}")
-                    counts[name] = len(counter.seen)
-                    texts[name] = [" ".join(s.split())[:300] for s, _p in counter.seen]
-
-                await count("my_tasks", lambda: staff.get("/tasks"))
-                (RESULTS / "bare-sql.pickle").write_bytes(pickle.dumps(counter.seen))
-                typical_staff = client()
-                await login(typical_staff, subjects.typical_staff)
-                await count("my_tasks_median", lambda: typical_staff.get("/tasks"))
-                (RESULTS / "bare-sql-median.pickle").write_bytes(pickle.dumps(counter.seen))
-                await count("board", lambda: supervisor.get("/tasks"))
-                await count("ledger", lambda: supervisor.get(f"/tasks/{subjects.ledger_task}/reports"))
-                await count("ledger_xlsx", lambda: supervisor.get(f"/tasks/{subjects.ledger_task}/ledger.xlsx"))
-                await count("home", lambda: staff.get("/"))
-                # Sign-in: a fresh client each time (signing in renews the CSRF seed); GET /login is not counted.
-                staff_two = client()
-                tokens = [CSRF_RE.search((await c.get("/login")).text).group(1) for c in (fresh, staff_two)]
-                fresh_ones = iter(zip((fresh, staff_two), tokens, strict=True))
-
-                def sign_in():
-                    c, token = next(fresh_ones)
-                    return c.post("/login", data={"username": subjects.staff, "password": PASSWORD,
-                                                  "csrf_token": token})
-
-                await count("login", sign_in)
-                # A 2 MB photo on a draft report (two different photos, so the second is no duplicate).
-                task = subjects.draft_tasks[-1]
-                await staff.post(f"/tasks/{task}/report", data={"progress": "基准测试草稿", "percent": "50",
-                                                                "version": "0", "csrf_token": staff_csrf})
-                report_id = owner(os.environ["DATABASE_URL"], "SELECT id FROM progress_reports WHERE task_id = %s "
-                                  "AND state = 'draft'", (task,))[0][0]
-                tags = iter(range(2))
-                await count("upload", lambda: staff.post(
-                    f"/tasks/{task}/evidence", data={"report_id": str(report_id), "csrf_token": staff_csrf},
-                    files={"camera": ("photo.jpg", unique_jpeg(photo, f"count-{next(tags)}"), "image/jpeg")}))
-                reviews = iter(subjects.queue[-2:])
-                subjects.queue = subjects.queue[:-2]
-
-                def review():
-                    report, version = next(reviews)
-                    return supervisor.post(f"/reports/{report}/review", data={
-                        "decision": "accept", "version": str(version), "csrf_token": supervisor_csrf})
-
-                await count("review", review)
-            for c in (staff, supervisor, fresh, staff_two):
-                await c.aclose()
-    finally:
-        await dispose_engine()
-    return counts, texts
-
-
-async def timed_in_process(label: str, body) -> Row:
-    """Runs `body()` once in this process, timing it and counting its statements."""
-    from backend.db import dispose_engine
-
-    row = Row(label, method="call", tool="in-process")
-    try:
-        with Counter() as counter:
-            t0 = time.perf_counter()
-            result = await body()
-            row.seconds = round(time.perf_counter() - t0, 3)
-            row.queries = len(counter.seen)
-        row.p50 = row.p95 = row.p99 = round(row.seconds * 1000, 1)
-        row.requests = 1
-        row.extra = result if isinstance(result, dict) else {}
-    finally:
-        await dispose_engine()
-    return row
-
-
-class _RollBack(Exception):
-    """Raised at the end of a measured unit of work so that what it wrote is not kept (the run can be repeated)."""
-
-
-async def bulletin_and_assessment(subjects: Subjects) -> list[Row]:
-    """Bulletin generation (last month's, for the large bureau) and assessment computation (this year's), timed
-    in-process with their statements counted, each in a transaction that is rolled back. The services are being
-    built alongside this benchmark: a missing module or a changed signature gives "not available" / "failed"."""
-    import uuid
-
-    from sqlmodel import select
-
-    from backend.accounts.models import User
-    from backend.accounts.service import actor_for
-    from backend.db import dispose_engine, unit_of_work
-
-    tenant_id = uuid.UUID(subjects.tenant_id)
-
-    async def measured(session, label: str, work, prepare=None) -> Row:
-        """Times `work(actor, prepared)` with its statements counted; the actor and `prepare(actor)` come first."""
-        user = (await session.exec(select(User).where(User.username == subjects.supervisor))).one()
-        actor = await actor_for(session, user, tenant_id)
-        prepared = await prepare(actor) if prepare else None
-        with Counter() as counter:
-            t0 = time.perf_counter()
-            note = await work(actor, prepared)
-            ms = round((time.perf_counter() - t0) * 1000, 1)
-        return Row(label, method="call", tool="in-process", requests=1, p50=ms, p95=ms, p99=ms, seconds=ms / 1000,
-                   queries=len(counter.seen), note=note, extra={"sql": [" ".join(q.split())[:200]
-                                                                        for q, _p in counter.seen]})
-
-    rows = []
-    for label, module_name in (("bulletin generation", "backend.bulletins.service"),
-                               ("assessment computation", "backend.assessments.service")):
-        try:
-            service = importlib.import_module(module_name)
-        except ImportError:
-            rows.append(Row(label, method="call", tool="in-process", note="not available"))
-            continue
-
-        async def bulletin(actor, _prepared, service=service):
-            year, month = service.previous_month(service.local_today(actor.timezone))
-            made = await service.create_draft(session, actor, year=year, month=month)
-            return f"{made.title}, {len(made.figures or {})} figure groups"
-
-        async def open_year(actor, service=service):
-            return await service.open_assessment(session, actor, year=datetime.now().year)
-
-        async def assessment(actor, opened, service=service):
-            await service.compute(session, actor, opened.id, version=opened.version)
-            return f"{opened.year}, recomputed after opening"
-
-        try:
-            async with unit_of_work(tenant_id) as session:
-                rows.append(await measured(session, label, bulletin) if "bulletin" in label else
-                            await measured(session, label, assessment, open_year))
-                raise _RollBack
-        except _RollBack:
-            pass
-        except Exception as error:  # noqa: BLE001 — a service under construction: say why, measure the rest
-            rows.append(Row(label, method="call", tool="in-process",
-                            note=f"failed: {type(error).__name__}: {str(error)[:120]}"))
-        finally:
-            await dispose_engine()
-    return rows
-
-
-async def reminder_sweep(at: str) -> Row:
-    from backend.reminders.jobs import sweep_all
-
-    async def body():
-        return await sweep_all(datetime.fromisoformat(at))
-
-    row = await timed_in_process("reminder sweep (seeded bureaus)", body)
-    tasks, = owner(os.environ["DATABASE_URL"], "SELECT count(*) FROM tasks WHERE state NOT IN ('done', 'cancelled')")[0]
-    row.note = f"{tasks} open tasks, at {at}"
-    row.extra = {"decisions": row.extra, "open_tasks": tasks}
-    return row
-
-
-def plan_parse() -> Row:
-    from backend.plans.parser import parse_file
-    from bench.plan_parse import _default_paths
-
-    blobs = [(p.name, p.read_bytes()) for p in _default_paths()] or [("demo_plan.txt",
-                                                                       (ROOT / "backend/demo_plan.txt").read_bytes())]
-    for name, data in blobs:
-        parse_file(data, name)
-    times = []
-    for name, data in blobs * 3:
-        t0 = time.perf_counter()
-        parse_file(data, name)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return Row("plan parse (per document)", method="call", tool="in-process", requests=len(times), queries=0,
-               seconds=round(sum(times) / 1000, 2), rps=round(len(times) / (sum(times) / 1000), 1),
-               p50=round(percentile(times, 50), 1), p95=round(percentile(times, 95), 1),
-               p99=round(percentile(times, 99), 1), note=f"{len(blobs)} documents × 3")
-
-
 # --- part 2: the servers under load ------------------------------------------------------------------------------
-
-
-def start(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,  # noqa: S603
-                            start_new_session=True)
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is None or process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-async def wait_ready(base: str, process: subprocess.Popen, name: str, within: float = 60) -> None:
-    await board_wait_ready(base, process, within, log=f"bench/results/run-{name}.log")
-
-
-class Watch:
-    """Samples the RSS and CPU time of a server's process tree while a scenario runs."""
-
-    def __init__(self, pid: int) -> None:
-        import psutil
-
-        self.root = psutil.Process(pid)
-        self.samples: list[float] = []
-        self.cpu0 = self.cpu()
-        self.task: asyncio.Task | None = None
-
-    def processes(self):
-        return [self.root, *self.root.children(recursive=True)]
-
-    def rss_mib(self) -> float:
-        return sum(p.memory_info().rss for p in self.processes()) / 2**20
-
-    def cpu(self) -> float:
-        return sum(sum(p.cpu_times()[:2]) for p in self.processes())
-
-    async def _loop(self) -> None:
-        while True:
-            self.samples.append(self.rss_mib())
-            await asyncio.sleep(0.2)
-
-    @staticmethod
-    def database_cpu() -> dict[int, float]:
-        """CPU seconds of each PostgreSQL backend connected to the benchmark's database (the servers' pools)."""
-        import psutil
-
-        out = {}
-        for pid, in owner(os.environ["DATABASE_URL"], "SELECT pid FROM pg_stat_activity WHERE datname = "
-                          "current_database() AND pid <> pg_backend_pid()"):
-            with contextlib.suppress(psutil.Error):
-                out[pid] = sum(psutil.Process(pid).cpu_times()[:2])
-        return out
-
-    def __enter__(self):
-        self.cpu0, self.db0 = self.cpu(), self.database_cpu()
-        self.samples = [self.rss_mib()]
-        self.task = asyncio.get_running_loop().create_task(self._loop())
-        return self
-
-    def __exit__(self, *exc):
-        self.task.cancel()
-        self.samples.append(self.rss_mib())
-        self.cpu_used = self.cpu() - self.cpu0
-        self.db_cpu_used = sum(v - self.db0.get(pid, 0.0) for pid, v in self.database_cpu().items())
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def wrk(wrk_path: str, url: str, headers: dict[str, str], seconds: float, concurrency: int) -> dict:
-    script = RESULTS / "run-report.lua"
-    script.write_text(LUA)
-    command = [wrk_path, f"-t{min(2, concurrency)}", f"-c{concurrency}", f"-d{max(1, round(seconds))}s",
-               "--timeout", "10s", "-s", str(script)]
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*command, url], capture_output=True, text=True, check=False)  # noqa: S603
-    match = re.search(r"WRKJSON (\{.*\})", out.stdout)
-    if not match:
-        raise SystemExit(f"wrk failed: {out.stdout}\n{out.stderr}")
-    return json.loads(match.group(1))
 
 
 async def wrk_scenario(args, wrk_path: str, name: str, base: str, path: str, headers: dict, pid: int,
@@ -562,39 +121,6 @@ async def wrk_scenario(args, wrk_path: str, name: str, base: str, path: str, hea
                load_average=round(os.getloadavg()[0], 2), note=f"{concurrency} connections")
     row.postgres_cpu_ms = round(watch.db_cpu_used * 1000 / max(requests, 1), 1)
     return row
-
-
-class Exhausted(Exception):
-    """The scenario has used up its data (the review queue)."""
-
-
-async def closed_loop(concurrency: int, seconds: float, call) -> tuple[list[float], int, int]:
-    """`concurrency` workers each send their next request as soon as the last one is answered."""
-    import httpx
-
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.perf_counter() + seconds
-    exhausted = False
-
-    async def worker(i: int) -> None:
-        nonlocal errors, exhausted
-        while time.perf_counter() < stop_at and not exhausted:
-            t0 = time.perf_counter()
-            try:
-                ok = await call(i)
-            except Exhausted:
-                exhausted = True
-                return
-            except httpx.HTTPError:
-                ok = False
-            if ok:
-                latencies.append((time.perf_counter() - t0) * 1000)
-            else:
-                errors += 1
-
-    await asyncio.gather(*(worker(i) for i in range(concurrency)))
-    return sorted(latencies), errors, len(latencies) + errors
 
 
 async def httpx_scenario(name: str, method: str, path: str, pid: int, concurrency: int, seconds: float, warmup: float,
@@ -689,8 +215,8 @@ async def under_load(args, subjects: Subjects, counts: dict[str, int], photo: by
     for task in drafts:
         await staff.post(f"/tasks/{task}/report", data={"progress": "基准测试草稿", "percent": "50", "version": "0",
                                                         "csrf_token": staff_csrf})
-    report_of = dict(owner(os.environ["DATABASE_URL"], "SELECT task_id::text, id::text FROM progress_reports WHERE "
-                           "task_id = ANY(%s::uuid[]) AND state = 'draft'", (drafts,)))
+    report_of = dict(owner_query(os.environ["DATABASE_URL"], "SELECT task_id::text, id::text FROM progress_reports "
+                                 "WHERE task_id = ANY(%s::uuid[]) AND state = 'draft'", (drafts,)))
     sequence = iter(range(10**9))
 
     async def upload(i):
@@ -796,14 +322,6 @@ async def page_weights(base: str, subjects: Subjects) -> dict:
 # --- report ---------------------------------------------------------------------------------------------------------
 
 
-def fmt(value, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
 def print_table(rows: list[Row]) -> None:
     header = ("path", "tool", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "SQL/req", "RSS peak MiB",
               "server CPU ms/req", "PostgreSQL CPU ms/req", "client CPU ms/req", "load")
@@ -899,8 +417,8 @@ async def main_async(args, seeded: dict) -> int:
         bare_server = start([sys.executable, "-m", "uvicorn", "bench.bare_app:app", "--host", "127.0.0.1", "--port",
                              str(bare_port), "--workers", str(args.workers), "--log-level", "warning",
                              "--no-access-log"], bare_env, RESULTS / "run-bare.log")
-        await wait_ready(base, luoshi, "luoshi")
-        await wait_ready(bare, bare_server, "bare")
+        await wait_ready(base, luoshi, 60, log="bench/results/run-luoshi.log")
+        await wait_ready(bare, bare_server, 60, log="bench/results/run-bare.log")
         print(f"servers: luoshi serve --workers {args.workers} on :{luoshi_port}, bare app on :{bare_port}", flush=True)
         weights = await page_weights(base, subjects)
         rows += await under_load(args, subjects, counts, photo, wrk_path, luoshi.pid, bare_server.pid, base, bare)
@@ -940,16 +458,6 @@ async def main_async(args, seeded: dict) -> int:
     return 0
 
 
-def redis_version(url: str) -> str:
-    import redis
-
-    client = redis.Redis.from_url(url)
-    try:
-        return client.info("server").get("redis_version", "")
-    finally:
-        client.close()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                  epilog="Any other flag goes to bench/seed.py (e.g. --bureaus, --tasks, --months).")
@@ -973,7 +481,7 @@ def main() -> int:
     if "--data-dir" in seed_argv:
         data_dir = Path(seed_argv[seed_argv.index("--data-dir") + 1])
     seeded = seed_if_needed(args, seed_argv)
-    _environment(args.database_url, args.redis_url)
+    bench_environment(args.database_url, args.redis_url)
     # A data set seeded by an older revision is brought to the current schema (a no-op when it is current).
     from backend.core.migrate import migrate
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import random
@@ -45,51 +44,23 @@ from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.harness import RESULTS  # noqa: E402
+from bench.harness.database import bench_environment, recreate_database  # noqa: E402
+from bench.harness.photos import photo, unique_jpeg  # noqa: E402
 from bench.seed_tasks import (  # noqa: E402
     DEFAULT_REDIS_URL,
     PASSWORD,
     Timer,
-    _environment,
     plan_bureaus,
-    recreate_database,
     seed_bureau,
 )
-from bench.soak import NEXT_STEPS, PROBLEMS, PROGRESS, make_jpeg, unique_jpeg  # noqa: E402
+from bench.soak_seed import NEXT_STEPS, PROBLEMS, PROGRESS  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/luoshi_bench_run"
 DEFAULT_DATA_DIR = RESULTS / "run-data"
 TIMEZONE = "Asia/Shanghai"
-
-
-def photo(rng: random.Random, kib: int) -> bytes:
-    """A photo-like JPEG of about `kib` KiB (soak.make_jpeg, scaled down until it fits when asked for less)."""
-    from PIL import Image
-
-    data = make_jpeg(rng, kib)
-    image = Image.open(io.BytesIO(data))
-    while len(data) > kib * 1024 * 1.1 and image.width > 80:
-        image = image.resize((int(image.width * 0.7), int(image.height * 0.7)))
-        out = io.BytesIO()
-        image.save(out, "JPEG", quality=75)
-        data = out.getvalue()
-    if len(data) < kib * 1024 * 0.9:  # make_jpeg tops out near 1 MB at quality 95: pad with an APPn segment
-        data = padded(data, kib * 1024)
-    return data
-
-
-def padded(jpeg: bytes, size: int) -> bytes:
-    """The same JPEG grown to `size` bytes with APP15 segments (ignored by decoders), as camera metadata is."""
-    out = bytearray(jpeg[:2])
-    missing = size - len(jpeg)
-    while missing > 4:
-        chunk = min(missing - 4, 65533)
-        out += b"\xff\xef" + (chunk + 2).to_bytes(2, "big") + bytes(chunk)
-        missing -= chunk + 4
-    return bytes(out + jpeg[2:])
 
 
 def periods(months: int, today: date) -> list[str]:
@@ -257,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if min(args.bureaus, args.units, args.tasks, args.months) < 1:
         raise SystemExit("--bureaus, --units, --tasks and --months must be at least 1")
-    _environment(args.database_url, args.redis_url)
+    bench_environment(args.database_url, args.redis_url)
     os.environ["LUOSHI_DATA_DIR"] = str(args.data_dir)
     shutil.rmtree(args.data_dir, ignore_errors=True)
     args.data_dir.mkdir(parents=True)

@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import RESULTS, ROOT  # noqa: E402
+from bench.harness.database import bench_environment, recreate_database  # noqa: E402
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/luoshi_bench"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -70,28 +71,6 @@ MEASURES = [
     "开展专项检查并形成问题清单", "组织业务培训，覆盖全体相关人员", "年底前形成总结报告报局办公室",
 ]
 TARGET_UNITS = [("所", "新改扩建学校"), ("次", "专题培训"), ("人", "培训教师"), ("%", "覆盖率"), ("个", "示范校")]
-
-
-def _environment(database_url: str, redis_url: str) -> None:
-    """Settings come from the environment; this must run before anything reads them."""
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["REDIS_URL"] = redis_url
-    os.environ.setdefault("LUOSHI_ENVIRONMENT", "bench")
-    os.environ.setdefault("LUOSHI_SECRET_KEY", "bench-secret-not-for-production")
-    os.environ.setdefault("LUOSHI_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("LUOSHI_ARGON2_TIME_COST", "1")
-    os.environ.setdefault("LUOSHI_ARGON2_MEMORY_KIB", "8192")
-
-
-def recreate_database(database_url: str) -> None:
-    import psycopg
-
-    base, _, name = database_url.rpartition("/")
-    if not name.startswith("luoshi_bench"):
-        raise SystemExit(f"refusing to drop {name!r}: the benchmark only drops databases named luoshi_bench*")
-    with psycopg.connect(base + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 # --- the plan of the data: decided up front from the seed, so it does not depend on the database -----
@@ -154,6 +133,18 @@ def plan_units(rng: random.Random, n: int) -> list[UnitSpec]:
     return units
 
 
+def measures_and_targets(rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """A task's 1–3 measures (一是 … 三是) and, for half the tasks, a numeric target."""
+    measures = [{"label": label, "text": text} for label, text in
+                zip(["一是", "二是", "三是"], rng.sample(MEASURES, rng.randint(1, 3)), strict=False)]
+    targets = []
+    if rng.random() < 0.5:
+        unit, what = rng.choice(TARGET_UNITS)
+        value = rng.choice([5, 10, 12, 20, 26, 95, 100])
+        targets.append({"value": value, "unit": unit, "comparator": "不少于", "text": f"{what}不少于{value}{unit}"})
+    return measures, targets
+
+
 def plan_tasks(rng: random.Random, units: list[UnitSpec], n: int) -> list[TaskSpec]:
     offices = [u.index for u in units if u.kind == "office"]
     others = [u.index for u in units if u.kind != "office"] or offices
@@ -172,13 +163,7 @@ def plan_tasks(rng: random.Random, units: list[UnitSpec], n: int) -> list[TaskSp
             unit = rng.choice(others) if rng.random() < 0.6 else rng.choice(offices)
             if unit not in lead and unit not in co:
                 co.append(unit)
-        measures = [{"label": label, "text": text} for label, text in
-                    zip(["一是", "二是", "三是"], rng.sample(MEASURES, rng.randint(1, 3)), strict=False)]
-        targets = []
-        if rng.random() < 0.5:
-            unit, what = rng.choice(TARGET_UNITS)
-            value = rng.choice([5, 10, 12, 20, 26, 95, 100])
-            targets.append({"value": value, "unit": unit, "comparator": "不少于", "text": f"{what}不少于{value}{unit}"})
+        measures, targets = measures_and_targets(rng)
         description = f"围绕{topic}，" + "；".join(m["label"] + m["text"] for m in measures) + "。"
         deadline = rng.choices(DEADLINES, weights=DEADLINE_WEIGHTS)[0]
         tasks.append(TaskSpec(title, description, deadline, lead, co, measures, targets))
@@ -331,7 +316,7 @@ def main() -> int:
     if args.bureaus < 1 or args.units < 1 or args.small_units < 1:
         ap.error("--bureaus, --units and --small-units must be at least 1")
 
-    _environment(args.database_url, args.redis_url)
+    bench_environment(args.database_url, args.redis_url)
     bureaus = plan_bureaus(args)
     total_units = sum(len(b.units) for b in bureaus)
     total_tasks = sum(len(b.tasks) for b in bureaus)
