@@ -753,9 +753,9 @@ def reset(database_url: str, marker: str) -> dict[str, int]:
 
 
 def local_at(args) -> datetime:
-    from backend.reminders.jobs import moment
+    from backend.core.clock import parse_moment
 
-    return moment(args.at).astimezone(ZoneInfo(TIMEZONE))
+    return parse_moment(args.at).astimezone(ZoneInfo(TIMEZONE))
 
 
 def previous_workday(at: datetime) -> datetime:

@@ -181,6 +181,21 @@ async def other_bureau() -> Bureau:
 
 
 @pytest.fixture
+def clock(monkeypatch):
+    """`clock(moment)` moves Luoshi's one clock (backend.core.clock) for the rest of the test: pages, services, job
+    functions and row timestamps alike, in every task; each bureau's dates follow in its own zone. A naive moment
+    is UTC. `clock_at` blocks inside still hold their own moment."""
+    from contextvars import ContextVar
+
+    from backend.core import clock as luoshi_clock
+
+    def set_to(moment: datetime) -> None:
+        monkeypatch.setattr(luoshi_clock, "_held", ContextVar("luoshi_clock", default=luoshi_clock.aware(moment)))  # noqa: B039 (immutable)
+
+    return set_to
+
+
+@pytest.fixture
 def app():
     from backend.web import create_app
 

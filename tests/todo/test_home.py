@@ -5,7 +5,6 @@ queries however much waits."""
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from backend.core.models import utcnow
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.tasks import lifecycle
@@ -93,7 +92,7 @@ async def test_supervisor_home_lists_reviews_completions_and_extensions(loop, br
 
 
 async def test_supervisor_home_lists_units_that_missed_the_report_day(loop, browser, clock):
-    clock(utcnow() + timedelta(days=40))  # a report day has passed since the task was handed to the office
+    clock(clock.now() + timedelta(days=40))  # a report day has passed since the task was handed to the office
     supervisor = await browser(loop.usernames["supervisor"])
     overdue = card(main(await supervisor.get("/")), "overdue_reports")
     assert "办公室" in overdue and f'href="/tasks/{loop.task_id}"' in overdue and "逾期" in overdue
