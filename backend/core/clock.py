@@ -5,25 +5,34 @@ function here that calls it), so that one switch moves it everywhere:
 - `clock_at(moment)` holds another moment for a block, in this task and the tasks it starts: how `demo-year` files
   a year of work on its own dates and how an operator runs the reminder rules as of another time. Requests never
   set it.
-- tests move it for the app, the jobs and the services alike with the `clock` fixture (tests/support/fixtures.py).
+- `move_to(moment)` sets the whole process's clock to `moment`, from where it runs on (so that what happens later
+  in a test still happens later): how tests move it for the app, the jobs and the services alike (the `clock`
+  fixture of tests/support/fixtures.py). Nothing else calls it.
 Times are stored in UTC; dates people mean (deadlines, report days, the bulletin's month) are in the bureau's zone.
 """
 
+import time as monotonic
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.config import get_settings
 
 MINUTE = "%Y-%m-%d %H:%M"  # how a moment is shown to people: in pages, documents, messages
 _held: ContextVar[datetime | None] = ContextVar("luoshi_clock", default=None)
+_moved: tuple[datetime, float] | None = None  # (moment, monotonic time of the move)
 
 
 def now() -> datetime:
-    """The current moment (aware, UTC): the real time unless `clock_at` holds another."""
-    return _held.get() or datetime.now(UTC)
+    """The current moment (aware, UTC): the real time unless `clock_at` holds another or `move_to` moved it."""
+    held = _held.get()
+    if held is not None:
+        return held
+    if _moved is not None:
+        return _moved[0] + timedelta(seconds=monotonic.monotonic() - _moved[1])
+    return datetime.now(UTC)
 
 
 def aware(moment: datetime) -> datetime:
@@ -39,6 +48,12 @@ def clock_at(moment: datetime) -> Iterator[None]:
         yield
     finally:
         _held.reset(token)
+
+
+def move_to(moment: datetime | None) -> None:
+    """Sets the process's clock to `moment` (UTC if naive), running on from there; None goes back to real time."""
+    global _moved
+    _moved = None if moment is None else (aware(moment), monotonic.monotonic())
 
 
 def zone(timezone: str | None = None) -> ZoneInfo:
