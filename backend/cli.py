@@ -208,13 +208,14 @@ async def _demo(args) -> None:
 
 def cmd_remind(args) -> None:
     """Runs the reminder rules and the sender now, or as of --at: how an operator (or a demo) moves the clock."""
+    from backend.core import clock
     from backend.db import dispose_engine
     from backend.delivery.jobs import deliver_outbox
-    from backend.reminders.jobs import moment, sweep_all
+    from backend.reminders.jobs import sweep_all
 
     async def run() -> tuple[dict[str, int], int]:
         try:
-            decided = await sweep_all(moment(args.at))
+            decided = await sweep_all(clock.parse_moment(args.at))
             sent = await deliver_outbox({}, at=args.at) if args.deliver else 0
             return decided, sent
         finally:
@@ -234,13 +235,13 @@ def cmd_remind(args) -> None:
 
 def cmd_demo_year(args) -> None:
     """Files the demo bureau's year through the services, day by day as of each date, up to --until."""
-    from datetime import date, datetime
-    from zoneinfo import ZoneInfo
+    from datetime import date
 
+    from backend.core import clock
     from backend.db import dispose_engine
     from backend.demo_year import YEAR, run_demo_year, summary_lines
 
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = clock.local_today()
     try:
         until = date.fromisoformat(args.until) if args.until else min(today, date(YEAR, 12, 31))
     except ValueError:
@@ -309,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = tenant.add_parser("create", help="创建教育局")
     p.add_argument("--name", required=True)
     p.add_argument("--code", required=True)
-    p.add_argument("--timezone", default="Asia/Shanghai")
+    p.add_argument("--timezone", default=None, help="IANA zone (default: LUOSHI_DEFAULT_TIMEZONE)")
     p.set_defaults(func=cmd_tenant_create)
 
     user = sub.add_parser("user", help="账号").add_subparsers(dest="action", required=True)

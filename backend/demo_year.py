@@ -3,7 +3,7 @@
 The units' monthly reports (most on time, some late, some missing), returns with comments and the fixes, a few
 reports marked exemplary, an extension, and completions requested and approved (one refused first). Everything
 is drawn from a seeded random generator per task and month, so two runs file the same year; each event runs in
-its own transaction with the reports' clock held at its moment (`reports.common.clock_at`), as a request made
+its own transaction with the reports' clock held at its moment (`core.clock.clock_at`), as a request made
 that day would. A second run carries on after the first one's `--until` and never files anything twice.
 """
 
@@ -11,7 +11,6 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select, update
 
@@ -21,12 +20,12 @@ from backend.audit.models import AuditEvent
 from backend.audit.service import record
 from backend.bulletins import service as bulletins
 from backend.bulletins.models import Bulletin, BulletinState
+from backend.core import clock
 from backend.core.actor import Actor
 from backend.db import unit_of_work
 from backend.demo import DEMO_CODE, DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_bureau, luoshi_command
 from backend.i18n import _
 from backend.reports import service as reports
-from backend.reports.common import clock_at
 from backend.reports.models import ProgressReport, ReportKind, ReportState
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
@@ -43,7 +42,6 @@ from backend.tenancy.models import Role, Tenant, Unit
 
 SEED = 2026
 YEAR = 2026
-ZONE = ZoneInfo("Asia/Shanghai")
 REPORT_DAY = 25  # the demo bureau keeps the default report day
 ON_TIME, LATE = 0.70, 0.85  # a draw below 0.70 files on time, below 0.85 late, else the month is missed
 RETURNED, EXEMPLARY = 0.12, 0.3  # of the reports reviewed: returned; of those accepted on time: exemplary
@@ -88,7 +86,7 @@ class Event:
 
 
 def at_local(day: date, hour: int) -> datetime:
-    return datetime.combine(day, time(hour), ZONE).astimezone(UTC)
+    return datetime.combine(day, time(hour), clock.zone()).astimezone(UTC)
 
 
 def _month_events(number: str, title: str, month: int, seed: int) -> list[Event]:
@@ -288,12 +286,12 @@ async def run_demo_year(until: date, *, seed: int = SEED) -> YearRun:
     end = at_local(until + timedelta(days=1), 0)
     if run.skipped_before is None:
         await _date_the_plan(cast, at_local(date(YEAR, 1, 5), 8))
-        with clock_at(at_local(date(YEAR, 1, 5), 9)):
+        with clock.clock_at(at_local(date(YEAR, 1, 5), 9)):
             await _acknowledge_all(cast)
     for event in schedule({n: t.title for n, t in cast.tasks.items()}, seed=seed):
         if event.at >= end or (run.skipped_before is not None and event.at < run.skipped_before):
             continue
-        with clock_at(event.at):
+        with clock.clock_at(event.at):
             if await _play(cast, event):
                 run.filed.append(event)
     async with unit_of_work(cast.tenant_id) as session:

@@ -402,9 +402,9 @@ def seed_bulk(plan: Plan, database_url: str, first: int, last: int, chunk: int, 
 
 
 def local_at(args) -> datetime:
-    from backend.reminders.jobs import moment
+    from backend.core.clock import parse_moment
 
-    return moment(args.at).astimezone(ZoneInfo(TIMEZONE))
+    return parse_moment(args.at).astimezone(ZoneInfo(TIMEZONE))
 
 
 def previous_workday(at: datetime) -> datetime:

@@ -6,7 +6,8 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
-from backend.core.models import id_field, tenant_field, timestamp_field, utcnow
+from backend.core import clock
+from backend.core.models import id_field, tenant_field, timestamp_field
 
 
 class User(SQLModel, table=True):
@@ -58,4 +59,4 @@ class ApiToken(SQLModel, table=True):
 
     @property
     def is_expired(self) -> bool:
-        return self.expires_at <= utcnow()
+        return self.expires_at <= clock.now()

@@ -13,9 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import ApiToken, User, WebSession
 from backend.audit.service import record
 from backend.config import get_settings
-from backend.core import attempts
+from backend.core import attempts, clock
 from backend.core.actor import Actor, Operator
-from backend.core.models import utcnow
 from backend.core.security import (
     check_password_rules,
     hash_password,
@@ -55,7 +54,7 @@ async def create_user(
     user = User(
         username=username, display_name=display_name.strip()[:50] or username, email=email,
         password_hash=await hash_password(password) if password else None, is_operator=is_operator,
-        must_change_password=must_change_password, password_changed_at=utcnow() if password else None,
+        must_change_password=must_change_password, password_changed_at=clock.now() if password else None,
         oidc_subject=oidc_subject,
     )
     session.add(user)
@@ -103,7 +102,7 @@ async def authenticate(
         )
     name = username.strip()
     user = await get_user_by_username(session, name) if name else None
-    now = utcnow()
+    now = clock.now()
     # A locked account is answered only after a verify against the dummy hash, as an unknown name is, so neither
     # answers faster than a real check (issue 14, finding 12); the address slot stays taken, which bounds that work.
     if user is not None and user.locked_until and user.locked_until > now:
@@ -164,7 +163,7 @@ async def change_password(
     check_password_rules(new, username=user.username, field="new")
     user.password_hash = await hash_password(new)
     user.must_change_password = False
-    user.password_changed_at = utcnow()
+    user.password_changed_at = clock.now()
     session.add(user)
     await session.flush()
 
@@ -241,7 +240,7 @@ async def load_session(session: AsyncSession, raw: str) -> tuple[WebSession, Use
     if row is None:
         return None
     web_session, user = row
-    now = utcnow()
+    now = clock.now()
     expired = (
         now - web_session.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
         or now - web_session.created_at > timedelta(hours=settings.session_absolute_hours)
@@ -267,7 +266,7 @@ async def choose_bureau(session: AsyncSession, web_session: WebSession, user: Us
 async def purge_expired_sessions(session: AsyncSession) -> int:
     """Sessions past their idle or absolute limit can never be used again; drop them."""
     settings = get_settings()
-    now = utcnow()
+    now = clock.now()
     result = await session.exec(delete(WebSession).where(
         (col(WebSession.last_seen_at) < now - timedelta(minutes=settings.session_idle_minutes))
         | (col(WebSession.created_at) < now - timedelta(hours=settings.session_absolute_hours))
@@ -289,7 +288,7 @@ async def create_api_token(session: AsyncSession, actor: Actor, *, name: str) ->
         raise InvalidInput(_("请为令牌起个名字，说明它的用途，例如“数据同步脚本”。"), field="name")
     check_length(name, limit=100, label=_("令牌名称"), field="name")
     raw = new_token("lsk_")
-    now = utcnow()
+    now = clock.now()
     token = ApiToken(tenant_id=actor.tenant_id, membership_id=actor.membership_id, name=name,
                      token_hash=token_hash(raw), prefix=raw[:10], created_at=now,
                      expires_at=now + timedelta(days=get_settings().api_token_valid_days))
@@ -313,7 +312,7 @@ async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: uuid.U
     if token is None or (token.membership_id != actor.membership_id and not actor.can("members.manage")):
         raise NotFound(_("找不到该令牌。"))
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
+        token.revoked_at = clock.now()
         session.add(token)
         await session.flush()
         await record(session, actor, "token.revoke", object_type="api_token", object_id=token.id,
@@ -341,7 +340,7 @@ def token_refusal(token: ApiToken, membership: Membership, user: User, tenant: T
         return _("账号需要先修改密码：请登录网页修改密码后，再创建新的 API 令牌。")
     if user.password_changed_at is not None and token.created_at < user.password_changed_at:
         return _("账号密码已修改（或被重置），此前创建的 API 令牌已失效。请登录网页创建新的令牌。")
-    if token.expires_at <= utcnow():
+    if token.expires_at <= clock.now():
         return _("API 令牌已过期。请登录网页创建新的令牌。")
     return None
 
@@ -367,8 +366,8 @@ async def actor_for_token(
     refusal = token_refusal(token, membership, user, await session.get(Tenant, tenant_id))
     if refusal is not None:
         raise NotAuthenticated(refusal)
-    if token.last_used_at is None or utcnow() - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = utcnow()
+    if token.last_used_at is None or clock.now() - token.last_used_at > timedelta(minutes=5):
+        token.last_used_at = clock.now()
         session.add(token)
     return Actor(user_id=user.id, display_name=user.display_name, tenant_id=tenant_id, membership_id=membership.id,
                  role=Role(membership.role), unit_id=membership.unit_id, ip=ip, request_id=request_id)
@@ -403,7 +402,7 @@ async def user_for_oidc(session: AsyncSession, *, issuer: str, subject: str, cla
             session.add(user)
     if user is None or not user.is_active:
         raise NotFound(_("统一身份认证已通过，但本系统中没有与之对应的账号。请联系本局管理员开通。"))
-    user.last_login_at = utcnow()
+    user.last_login_at = clock.now()
     session.add(user)
     await session.flush()
     return user

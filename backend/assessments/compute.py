@@ -15,14 +15,14 @@ misjudges the row counts re-aggregates it for every unit (seen on fresh data: 30
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.assessments.models import Assessment
 from backend.bulletins.figures import unit_report_counts
+from backend.core.clock import local_midnight
 from backend.tasks.sql import DONE_AT, not_carried_over
 
 
@@ -133,9 +133,7 @@ async def compute_scores(session: AsyncSession, assessment: Assessment, timezone
     """Writes every unit's terms, total and rank for the assessment; returns each unit's basis. Two statements."""
     year = assessment.year
     counts = await unit_report_counts(session, assessment.tenant_id, date(year, 1, 1), date(year, 12, 31))
-    zone = ZoneInfo(timezone or "Asia/Shanghai")
-    year_start = datetime.combine(date(year, 1, 1), time.min, zone)
-    year_end = datetime.combine(date(year + 1, 1, 1), time.min, zone)
+    year_start, year_end = local_midnight(date(year, 1, 1), timezone), local_midnight(date(year + 1, 1, 1), timezone)
     units = list(counts)
     rows = (await session.exec(text(_COMPUTE), params={
         "tenant_id": assessment.tenant_id, "assessment_id": assessment.id, "year": year, "year_start": year_start,

@@ -2,9 +2,8 @@
 as a Word document in the official layout (red masthead with the bureau's name, the title, the ranked table,
 仿宋 / 黑体, page numbers), using the shared official-document helpers of backend.core.documents."""
 
-from zoneinfo import ZoneInfo
-
-from backend.assessments.service import AssessmentView, ScoreLine, now, state_label
+from backend.assessments.service import AssessmentView, ScoreLine, state_label
+from backend.core import clock
 from backend.core import documents as doc
 from backend.core.workbook import new_workbook, to_bytes
 from backend.i18n import _
@@ -69,9 +68,8 @@ def results_xlsx(view: AssessmentView, bureau_name: str) -> bytes:
     caption = _("%(bureau)s %(year)s年度工作目标考核结果（%(state)s；%(weights)s）", bureau=bureau_name, year=a.year,
                 state=state_label(a.state), weights=_weights(view))
     add_sheet(book, _("考核结果"), caption, header, rows)
-    zone = ZoneInfo(view.timezone)
     adjustments = [[line.unit_name, line.adjustment.points, line.adjustment.reason, line.author,
-                    line.adjustment.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")]
+                    clock.localtime(line.adjustment.created_at, timezone=view.timezone)]
                    for line in view.adjustments]
     add_sheet(book, _("加减分"), _("加减分明细（每个单位合计按 ±%(b)s 分封顶）", b=f"{a.bonus_weight:g}"),
               [_("单位"), _("分值"), _("理由"), _("记录人"), _("时间")], adjustments)
@@ -103,8 +101,7 @@ def results_docx(view: AssessmentView, bureau_name: str) -> bytes:
         doc.table(document, [_("单位"), _("分值"), _("理由")],
                   [[line.unit_name, f"{line.adjustment.points:+g}", line.adjustment.reason]
                    for line in view.adjustments], size=12, widths=[4, 2, 9.4])
-    issued = a.finalised_at or a.published_at or now()
-    local = issued.astimezone(ZoneInfo(view.timezone))
+    local = clock.local_now(view.timezone, a.finalised_at or a.published_at)
     doc.signature(document, bureau_name, _("%(y)s年%(m)s月%(d)s日", y=local.year, m=local.month, d=local.day))
     doc.page_numbers(document)
     return doc.to_bytes(document)

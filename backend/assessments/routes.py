@@ -16,6 +16,7 @@ from backend.assessments import service as assessments
 from backend.assessments.exports import basis_text, rank_text, results_docx, results_xlsx, scale_note, scale_text
 from backend.assessments.models import AppealState, AssessmentState
 from backend.core import once
+from backend.core.clock import local_today
 from backend.core.downloads import DOCX, XLSX, attachment
 from backend.core.feedback import done
 from backend.core.forms import form_error, form_version, unless_correctable
@@ -83,7 +84,7 @@ async def save_rubric_page(request: Request, session: DbSession, actor: CurrentA
 @pages.get("/assessments")
 async def list_page(request: Request, session: DbSession, actor: CurrentActor):
     rows = await assessments.list_assessments(session, actor)
-    today = assessments.local_today(actor)
+    today = local_today(actor.timezone)
     return render(request, "assessments/list.html", {"rows": rows, "values": {"year": str(closing_year(today))},
                                                      **_labels()})
 

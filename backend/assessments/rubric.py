@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.assessments.models import AssessmentRubric
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
 from backend.errors import InvalidInput
 from backend.i18n import N_, _
 from backend.reviews.models import RatingScale
@@ -72,7 +72,7 @@ async def update_rubric(session: AsyncSession, actor: Actor, form: RubricForm) -
               "appeal_days": days}
     for name, value in values.items():
         setattr(rubric, name, value)
-    rubric.updated_at = utcnow()
+    rubric.updated_at = clock.now()
     session.add(rubric)
     await session.flush()
     await record(session, actor, "assessment.rubric", object_type="assessment_rubric", object_id=actor.tenant_id,

@@ -14,8 +14,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
@@ -33,8 +32,9 @@ from backend.assessments.models import (
 )
 from backend.assessments.rubric import get_rubric
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
+from backend.core.clock import local_today
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles, notify_unit
@@ -49,15 +49,6 @@ APPEAL_LABELS = {AppealState.pending: N_("待答复"), AppealState.upheld: N_("�
                  AppealState.dismissed: N_("申诉不成立")}
 POINTS_RE = re.compile(r"[+-]?\d{1,3}(\.\d{1,2})?")
 MAX_REASON = 1000
-
-
-def now() -> datetime:
-    """The clock of the assessment (tests move it)."""
-    return utcnow()
-
-
-def local_today(actor: Actor) -> date:
-    return now().astimezone(ZoneInfo(actor.timezone or "Asia/Shanghai")).date()
 
 
 def state_label(state: AssessmentState | str) -> str:
@@ -112,7 +103,7 @@ def _check_version(assessment: Assessment, version: int | None) -> None:
 
 def _touch(assessment: Assessment) -> None:
     assessment.version += 1
-    assessment.updated_at = now()
+    assessment.updated_at = clock.now()
 
 
 # --- opening and computing --------------------------------------------------------------------------------------
@@ -126,14 +117,15 @@ async def open_assessment(session: AsyncSession, actor: Actor, *, year: int | st
         year = int(_number(str(year)))
     except ValueError:
         year = 0
-    if not 2000 <= year <= local_today(actor).year:
-        raise InvalidInput(_("请填写要考核的年份（不晚于今年），例如 %(y)s。", y=local_today(actor).year), field="year")
+    this_year = local_today(actor.timezone).year
+    if not 2000 <= year <= this_year:
+        raise InvalidInput(_("请填写要考核的年份（不晚于今年），例如 %(y)s。", y=this_year), field="year")
     rubric = await get_rubric(session, actor.tenant_id)
     created = (await session.exec(insert(Assessment).values(
         id=uuid.uuid4(), tenant_id=actor.tenant_id, year=year, state=AssessmentState.open,
         completion_weight=rubric.completion_weight, timeliness_weight=rubric.timeliness_weight,
-        rating_weight=rubric.rating_weight, bonus_weight=rubric.bonus_weight, version=1, created_at=now(),
-        updated_at=now(),
+        rating_weight=rubric.rating_weight, bonus_weight=rubric.bonus_weight, version=1, created_at=clock.now(),
+        updated_at=clock.now(),
     ).on_conflict_do_nothing(index_elements=["tenant_id", "year"]).returning(Assessment.id))).first()
     assessment = (await session.exec(select(Assessment).where(Assessment.year == year)
                                      .with_for_update().execution_options(populate_existing=True))).one()
@@ -148,7 +140,7 @@ async def open_assessment(session: AsyncSession, actor: Actor, *, year: int | st
 
 async def _compute(session: AsyncSession, actor: Actor, assessment: Assessment) -> dict[str, Basis]:
     basis = await compute_scores(session, assessment, actor.timezone)
-    assessment.computed_at = now()
+    assessment.computed_at = clock.now()
     _touch(assessment)
     session.add(assessment)
     await session.flush()
@@ -206,7 +198,7 @@ async def self_score(session: AsyncSession, actor: Actor, assessment_id: uuid.UU
     if seen != shown:
         raise Conflict(_("本单位的自评在您打开页面后已被修改，请刷新页面查看后再提交。您这次填写的内容没有保存。"))
     score = score or AssessmentScore(tenant_id=actor.tenant_id, assessment_id=assessment.id, unit_id=actor.unit_id)
-    score.self_total, score.self_note, score.self_scored_at, score.updated_at = value, note, now(), now()
+    score.self_total, score.self_note, score.self_scored_at, score.updated_at = value, note, clock.now(), clock.now()
     session.add(score)
     await session.flush()
     await record(session, actor, "assessment.self_score", object_type="assessment", object_id=assessment.id,
@@ -244,7 +236,7 @@ async def adjust(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID, 
     if len(reason) > MAX_REASON:
         raise InvalidInput(_("理由不能超过 %(max)s 字。", max=MAX_REASON), field="reason")
     adjustment = ScoreAdjustment(tenant_id=actor.tenant_id, assessment_id=assessment.id, unit_id=unit.id,
-                                 points=value, reason=reason, author_id=actor.user_id, created_at=now())
+                                 points=value, reason=reason, author_id=actor.user_id, created_at=clock.now())
     session.add(adjustment)
     await session.flush()
     await record(session, actor, "assessment.adjust", object_type="assessment", object_id=assessment.id,
@@ -282,8 +274,8 @@ async def publish(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID,
     if assessment.computed_at is None:
         raise Conflict(_("请先计算得分再公示。"))
     days = (await get_rubric(session, actor.tenant_id)).appeal_days
-    assessment.state, assessment.published_at = AssessmentState.published, now()
-    assessment.appeal_until = local_today(actor) + timedelta(days=days)
+    assessment.state, assessment.published_at = AssessmentState.published, clock.now()
+    assessment.appeal_until = local_today(actor.timezone) + timedelta(days=days)
     _touch(assessment)
     session.add(assessment)
     await session.flush()
@@ -304,7 +296,7 @@ async def file_appeal(session: AsyncSession, actor: Actor, assessment_id: uuid.U
     _not_final(assessment)
     if assessment.state != AssessmentState.published or assessment.appeal_until is None:
         raise Conflict(_("考核结果尚未公示，暂不能申诉。"))
-    if local_today(actor) > assessment.appeal_until:
+    if local_today(actor.timezone) > assessment.appeal_until:
         raise Conflict(_("申诉期已于 %(until)s 结束，不能再提出申诉。", until=assessment.appeal_until))
     if actor.unit_id is None:
         raise Forbidden(_("只有单位负责人可以为本单位提出申诉。"))
@@ -315,9 +307,9 @@ async def file_appeal(session: AsyncSession, actor: Actor, assessment_id: uuid.U
         if existing.text == body:
             return existing
         raise Conflict(_("本单位已于 %(when)s 提出过申诉，每个单位只能申诉一次。",
-                         when=existing.filed_at.astimezone(ZoneInfo(actor.timezone)).strftime("%Y-%m-%d %H:%M")))
+                         when=clock.localtime(existing.filed_at, timezone=actor.timezone)))
     appeal = AssessmentAppeal(tenant_id=actor.tenant_id, assessment_id=assessment.id, unit_id=actor.unit_id,
-                              text=body, filed_by=actor.user_id, filed_at=now())
+                              text=body, filed_by=actor.user_id, filed_at=clock.now())
     session.add(appeal)
     await session.flush()
     await notify_roles(session, actor.tenant_id, (Role.supervisor,), kind="assessment_appeal",
@@ -352,7 +344,7 @@ async def answer_appeal(session: AsyncSession, actor: Actor, appeal_id: uuid.UUI
         raise Conflict(_("该申诉已答复（%(state)s），无需重复答复。", state=appeal_label(appeal.state)))
     response = clean_text(response, _("答复意见"), "response", required=True)
     appeal.state = AppealState.upheld if upheld else AppealState.dismissed
-    appeal.response, appeal.responded_by, appeal.responded_at = response, actor.user_id, now()
+    appeal.response, appeal.responded_by, appeal.responded_at = response, actor.user_id, clock.now()
     session.add(appeal)
     await session.flush()
     await notify_unit(session, actor.tenant_id, appeal.unit_id, kind="assessment_appeal_answered",
@@ -377,14 +369,15 @@ async def finalise(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID
     _check_version(assessment, version)
     if assessment.state != AssessmentState.published or assessment.appeal_until is None:
         raise Conflict(_("请先公示考核结果，申诉期结束后才能定稿。"))
-    if local_today(actor) <= assessment.appeal_until:
+    if local_today(actor.timezone) <= assessment.appeal_until:
         raise Conflict(_("申诉期至 %(until)s，期满后（%(next)s 起）才能定稿。", until=assessment.appeal_until,
                          next=assessment.appeal_until + timedelta(days=1)))
     pending = (await session.exec(select(AssessmentAppeal.id).where(
         AssessmentAppeal.assessment_id == assessment.id, AssessmentAppeal.state == AppealState.pending))).all()
     if pending:
         raise Conflict(_("还有 %(n)s 件申诉未答复，请先答复后再定稿。", n=len(pending)))
-    assessment.state, assessment.finalised_at, assessment.finalised_by = AssessmentState.final, now(), actor.user_id
+    assessment.state, assessment.finalised_by = AssessmentState.final, actor.user_id
+    assessment.finalised_at = clock.now()
     _touch(assessment)
     session.add(assessment)
     await session.flush()
@@ -458,7 +451,7 @@ class AssessmentView:
     today: date | None = None
     show_scores: bool = True  # the computed terms are the bureau's draft until published
     own_unit_id: uuid.UUID | None = None
-    timezone: str = "Asia/Shanghai"
+    timezone: str | None = None  # the bureau's; the platform default without one
 
     @property
     def own_line(self) -> ScoreLine | None:
@@ -505,5 +498,5 @@ async def assessment_view(session: AsyncSession, actor: Actor, assessment_id: uu
     units = list(await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.name)))) \
         if actor.can("assessments.manage") else []
     rubric = await get_rubric(session, actor.tenant_id)
-    return AssessmentView(assessment, lines, adjustments, appeals, units, rubric.self_scoring, local_today(actor),
-                          show_scores, actor.unit_id, actor.timezone or "Asia/Shanghai")
+    return AssessmentView(assessment, lines, adjustments, appeals, units, rubric.self_scoring,
+                          local_today(actor.timezone), show_scores, actor.unit_id, actor.timezone)

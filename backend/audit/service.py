@@ -1,16 +1,15 @@
 """Writing and reading the audit log. Every state change a person makes calls `record` in its transaction."""
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.models import AuditEvent
-from backend.config import get_settings
 from backend.core.actor import Actor, Operator
+from backend.core.clock import local_midnight
 
 PAGE_SIZE = 50
 
@@ -60,11 +59,10 @@ async def list_events(
         query = query.where(col(AuditEvent.action).startswith(action))
     if actor_name:
         query = query.where(col(AuditEvent.actor_name).contains(actor_name))
-    zone = ZoneInfo(get_settings().default_timezone)
     if since:
-        query = query.where(AuditEvent.occurred_at >= datetime.combine(since, time.min, zone))
+        query = query.where(AuditEvent.occurred_at >= local_midnight(since, actor.timezone))
     if until:
-        query = query.where(AuditEvent.occurred_at < datetime.combine(until + timedelta(days=1), time.min, zone))
+        query = query.where(AuditEvent.occurred_at < local_midnight(until + timedelta(days=1), actor.timezone))
     if before:
         query = query.where(AuditEvent.occurred_at < before)
     query = query.order_by(col(AuditEvent.occurred_at).desc()).limit(PAGE_SIZE)

@@ -2,11 +2,11 @@
 template, Noto CJK fonts embedded) and .xlsx (one sheet per table). Rendered from the snapshot on each request."""
 
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from openpyxl.styles import Alignment, Font
 
 from backend.bulletins.views import BulletinView
+from backend.core import clock
 from backend.core import documents as doc
 from backend.core.templating import env
 from backend.core.workbook import append_row, new_workbook, to_bytes
@@ -18,7 +18,7 @@ HEADINGS = ("一、", "二、", "三、", "四、", "五、", "六、")
 def issued_on(view: BulletinView) -> date:
     """The bureau-local date of publishing (a draft: of computing); 07:30 in Beijing is still the day before in UTC."""
     moment = view.bulletin.published_at or view.bulletin.computed_at
-    return moment.astimezone(ZoneInfo(view.timezone)).date()
+    return clock.local_now(view.timezone, moment).date()
 
 
 def filename(view: BulletinView, suffix: str) -> str:

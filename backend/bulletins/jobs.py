@@ -2,12 +2,12 @@
 the month's first week when the worker was down on the 1st."""
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from backend.bulletins.service import draft_for_month, previous_month
+from backend.core import clock
 from backend.core.jobs import enqueue, job
 from backend.db import unit_of_work
-from backend.reminders.jobs import active_bureaus, moment
+from backend.reminders.jobs import active_bureaus
 
 CATCH_UP_DAYS = 7
 
@@ -17,7 +17,7 @@ async def draft_due(at: datetime, only: str | None = None) -> int:
     week of a month and which has none for last month yet; how many were newly drafted."""
     drafted = 0
     for tenant_id, timezone in await active_bureaus(only):
-        today = at.astimezone(ZoneInfo(timezone or "Asia/Shanghai")).date()
+        today = clock.local_now(timezone, at).date()
         if today.day > CATCH_UP_DAYS:
             continue
         year, month = previous_month(today)
@@ -33,8 +33,8 @@ async def draft_bulletins(ctx: dict, at: str | None = None, tenant_id: str | Non
     sweep; each drafts only in its bureau's first week of the month and only if the month has no bulletin yet, so a
     rerun, a second tick or a restarted worker drafts nothing twice. `at` (ISO) runs it as of another moment."""
     if tenant_id:
-        return {"drafted": await draft_due(moment(at), tenant_id)}
-    tick = moment(at).isoformat()
+        return {"drafted": await draft_due(clock.parse_moment(at), tenant_id)}
+    tick = clock.parse_moment(at).isoformat()
     bureaus = await active_bureaus()
     for bureau_id, _timezone in bureaus:
         await enqueue("draft_bulletins", at=tick, tenant_id=str(bureau_id), _job_id=f"bulletin:{bureau_id}:{tick}")

@@ -15,6 +15,7 @@ from backend.bulletins.models import Bulletin
 from backend.bulletins.views import build_view
 from backend.core import once
 from backend.core.actor import Actor
+from backend.core.clock import local_today
 from backend.core.downloads import DOCX, PDF, XLSX, attachment
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
@@ -66,7 +67,7 @@ async def _view(session, actor: Actor, bulletin_id: uuid.UUID):
 @pages.get("/bulletins")
 async def list_page(request: Request, session: DbSession, actor: CurrentActor):
     rows = await bulletins.list_bulletins(session, actor)
-    today = bulletins.local_today(actor.timezone)
+    today = local_today(actor.timezone)
     year, month = bulletins.previous_month(today)
     return render(request, "bulletins/list.html", {
         "rows": rows, "issue_label": bulletins.issue_label, "values": {"year": year, "month": month},
@@ -84,7 +85,7 @@ async def create_page(request: Request, session: DbSession, actor: CurrentActor,
     except DomainError as error:
         unless_correctable(error)
         rows = await bulletins.list_bulletins(session, actor)
-        today = bulletins.local_today(actor.timezone)
+        today = local_today(actor.timezone)
         return form_error(request, "bulletins/list.html", error, {"year": year, "month": month}, {
             "rows": rows, "issue_label": bulletins.issue_label, "years": list(range(today.year, today.year - 6, -1))})
     await once.settle(session, actor, form_key, location=f"/bulletins/{bulletin.id}?notice=drafted")

@@ -7,8 +7,7 @@ numbers the issue per bureau and year in publish order, and tells every unit.
 
 import unicodedata
 import uuid
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -18,8 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.bulletins.figures import compute_figures
 from backend.bulletins.models import Bulletin, BulletinState
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
+from backend.core.clock import local_today
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_roles
@@ -45,10 +45,6 @@ def previous_month(today: date) -> tuple[int, int]:
     return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
 
 
-def local_today(timezone: str) -> date:
-    return datetime.now(ZoneInfo(timezone or "Asia/Shanghai")).date()
-
-
 async def draft_for_month(
     session: AsyncSession, tenant_id: uuid.UUID, year: int, month: int, *, today: date, actor: Actor | None = None,
 ) -> tuple[Bulletin, bool]:
@@ -63,8 +59,8 @@ async def draft_for_month(
     inserted = (await session.execute(
         insert(Bulletin).values(id=uuid.uuid4(), tenant_id=tenant_id, year=year, month=month,
                                 state=BulletinState.draft.value, title=default_title(year, month), foreword="",
-                                remarks="", figures=figures, computed_at=utcnow(), version=1, created_at=utcnow(),
-                                updated_at=utcnow())
+                                remarks="", figures=figures, computed_at=clock.now(), version=1, created_at=clock.now(),
+                                updated_at=clock.now())
         .on_conflict_do_nothing(index_elements=["tenant_id", "year", "month"]).returning(col(Bulletin.id))
     )).scalar_one_or_none()
     bulletin = (await session.exec(select(Bulletin).where(Bulletin.tenant_id == tenant_id, Bulletin.year == year,
@@ -148,7 +144,7 @@ async def update_text(
         raise InvalidInput(_("请填写通报标题。"), field="title")
     bulletin.title, bulletin.foreword, bulletin.remarks = title, foreword, remarks
     bulletin.version += 1
-    bulletin.updated_at = utcnow()
+    bulletin.updated_at = clock.now()
     session.add(bulletin)
     await session.flush()
     await record(session, actor, "bulletin.edit", object_type="bulletin", object_id=bulletin.id,
@@ -161,7 +157,7 @@ async def regenerate(session: AsyncSession, actor: Actor, bulletin_id: uuid.UUID
     bulletin = await _editable(session, actor, bulletin_id, version)
     today = local_today(actor.timezone)
     bulletin.figures = await compute_figures(session, actor.tenant_id, bulletin.year, bulletin.month, today)
-    bulletin.computed_at = bulletin.updated_at = utcnow()
+    bulletin.computed_at = bulletin.updated_at = clock.now()
     bulletin.version += 1
     session.add(bulletin)
     await session.flush()
@@ -184,7 +180,7 @@ async def publish(session: AsyncSession, actor: Actor, bulletin_id: uuid.UUID, *
     last = (await session.exec(select(func.max(Bulletin.issue_no)).where(Bulletin.year == bulletin.year))).one()
     bulletin.issue_no = (last or 0) + 1
     bulletin.state = BulletinState.published
-    bulletin.published_at = bulletin.updated_at = utcnow()
+    bulletin.published_at = bulletin.updated_at = clock.now()
     bulletin.published_by = actor.user_id
     bulletin.version += 1
     session.add(bulletin)

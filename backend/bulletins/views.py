@@ -41,14 +41,14 @@ class BulletinView:
     overdue: Table
     summary: list[str]
     charts: dict[str, Markup] = field(default_factory=dict)
-    timezone: str = "Asia/Shanghai"  # the bureau's: the date a document is signed is its local date
+    timezone: str | None = None  # the bureau's: the date a document is signed is its local date
 
     @property
     def tables(self) -> list[Table]:
         return [self.units, self.lights, self.trend, self.exemplary, self.overdue]
 
 
-def build_view(bulletin: Bulletin, bureau_name: str, timezone: str = "Asia/Shanghai") -> BulletinView:
+def build_view(bulletin: Bulletin, bureau_name: str, timezone: str | None = None) -> BulletinView:
     f = bulletin.figures
     totals, bureau = f["totals"], f["bureau"]
     lights = bureau["lights"]
@@ -106,7 +106,7 @@ def build_view(bulletin: Bulletin, bureau_name: str, timezone: str = "Asia/Shang
     ]
     view = BulletinView(bulletin=bulletin, bureau_name=bureau_name, issue=issue_label(bulletin), figures=f,
                         units=units, trend=trend, lights=light_table, exemplary=exemplary, overdue=overdue,
-                        summary=summary, timezone=timezone or "Asia/Shanghai")
+                        summary=summary, timezone=timezone)
     lowest = sorted((u for u in f["units"] if u["due"]), key=lambda u: (u["on_time_rate"], u["name"]))[:CHART_UNITS]
     view.charts = {
         "units": bar_chart([(u["name"], u["on_time_rate"]) for u in lowest], suffix="%", max_value=100,

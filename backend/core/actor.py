@@ -41,7 +41,7 @@ class Actor:
     role: Role
     unit_id: uuid.UUID | None = None
     tenant_name: str = ""
-    timezone: str = "Asia/Shanghai"
+    timezone: str | None = None  # the bureau's; backend.core.clock falls back to the platform's
     ip: str | None = None
     request_id: str | None = None
 

@@ -1,10 +1,12 @@
 """Column helpers shared by every domain's tables."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
+
+from backend.core import clock
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -17,16 +19,12 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def id_field() -> uuid.UUID:
     return Field(default_factory=uuid.uuid4, primary_key=True)
 
 
 def timestamp_field(nullable: bool = False, **kwargs) -> datetime:
-    default = {} if nullable else {"default_factory": utcnow}
+    default = {} if nullable else {"default_factory": lambda: clock.now()}  # the clock as moved at the time
     return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, **kwargs), **default)
 
 

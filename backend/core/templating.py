@@ -3,7 +3,6 @@
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -12,6 +11,7 @@ from jinja2_fragments import render_block
 
 from backend import i18n
 from backend.config import get_settings
+from backend.core.clock import MINUTE, local_today, localtime
 from backend.core.feedback import FLASH_COOKIE, take_flash
 from backend.core.once import new_form_key
 from backend.core.security import sign
@@ -31,15 +31,8 @@ env = Environment(
 env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
-def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M", timezone: str | None = None) -> str:
-    """Timestamps are stored in UTC and shown in the bureau's time zone (the platform's default without one)."""
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(timezone or get_settings().default_timezone)).strftime(fmt)
-
-
 @pass_context
-def _localtime_filter(context, value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+def _localtime_filter(context, value: datetime | None, fmt: str = MINUTE) -> str:
     """In a page, the time zone is the acting member's bureau's (a bureau in Urumqi sees its own clock)."""
     request = context.get("request")
     actor = getattr(getattr(request, "state", None), "actor", None)
@@ -62,7 +55,7 @@ env.filters["number"] = number
 def _today(context) -> date:
     request = context.get("request")
     actor = getattr(getattr(request, "state", None), "actor", None)
-    return datetime.now(ZoneInfo(getattr(actor, "timezone", None) or get_settings().default_timezone)).date()
+    return local_today(getattr(actor, "timezone", None))
 
 
 @pass_context

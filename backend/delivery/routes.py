@@ -3,12 +3,12 @@
 import uuid
 from datetime import datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel
 
 from backend.core import once
+from backend.core.clock import localtime
 from backend.core.feedback import done
 from backend.core.forms import form_error, unless_correctable
 from backend.core.templating import render
@@ -47,7 +47,7 @@ def _uuid(value: str, field: str, message: str) -> uuid.UUID:
 def _bureau_time(zone: str):
     """Stored UTC times shown on the bureau's own clock."""
     def show(value: datetime | None) -> str:
-        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") if value else ""
+        return localtime(value, timezone=zone)
     return show
 
 

@@ -12,8 +12,7 @@ import urllib.parse
 import uuid
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, text
 from sqlalchemy.dialects.postgresql import insert
@@ -22,8 +21,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
+from backend.core.clock import local_now
 from backend.db import DUE_AT_SQL, unit_of_work
 from backend.delivery import channels
 from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
@@ -31,7 +31,7 @@ from backend.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import N_, _
 from backend.notifications.models import Notification
 from backend.reminders.models import ReminderPolicy
-from backend.reminders.schedule import in_quiet_hours, local_now
+from backend.reminders.schedule import in_quiet_hours
 from backend.tenancy.models import Tenant, Unit
 from backend.tenancy.service import UnitNode, list_units
 
@@ -58,7 +58,7 @@ async def queue_message(
     channel = Channel(channel)
     row_id = uuid.uuid4()
     message_id = f"<{row_id}@luoshi>" if channel == Channel.email else str(row_id)
-    now = utcnow()
+    now = clock.now()
     statement = insert(OutboxMessage).values(
         id=row_id, tenant_id=tenant_id, dedupe_key=dedupe_key[:300], channel=channel.value,
         recipient=recipient[:500], subject=subject[:300], body_text=body_text, body_html=body_html,
@@ -84,7 +84,7 @@ async def _quiet(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> 
     """Within the bureau's quiet hours (its own clock) nothing leaves; it waits for the morning."""
     policy = await session.get(ReminderPolicy, tenant_id) or ReminderPolicy(tenant_id=tenant_id)
     tenant = await session.get(Tenant, tenant_id)
-    local = local_now(now, tenant.timezone if tenant else get_settings().default_timezone)
+    local = local_now(tenant.timezone if tenant else None, now)
     return in_quiet_hours(local, policy.quiet_start, policy.quiet_end)
 
 
@@ -161,7 +161,7 @@ async def _deliver_one(tenant_id: uuid.UUID, row: OutboxMessage, extra: str, now
                 if row.channel == Channel.inapp:
                     await _write_inapp(session, row)
                 await session.exec(update(OutboxMessage).where(*pending).values(
-                    state=OutboxState.sent, sent_at=utcnow(), last_error=""))
+                    state=OutboxState.sent, sent_at=clock.now(), last_error=""))
                 result.sent += 1
                 return
             if row.attempts >= MAX_ATTEMPTS:
@@ -176,7 +176,7 @@ async def _deliver_one(tenant_id: uuid.UUID, row: OutboxMessage, extra: str, now
 
 async def deliver_due(tenant_id: uuid.UUID, limit: int = 100, *, now: datetime | None = None) -> DeliveryResult:
     """Delivers up to `limit` due messages of one bureau; safe to run concurrently and repeatedly."""
-    now = now or utcnow()
+    now = now or clock.now()
     claimed = await _claim(tenant_id, limit, now)
     result = DeliveryResult()
     await asyncio.gather(*(_deliver_one(tenant_id, row, extra, now, result) for row, extra in claimed))
@@ -187,7 +187,7 @@ async def _write_inapp(session: AsyncSession, row: OutboxMessage) -> None:
     statement = insert(Notification).values(
         id=uuid.uuid4(), tenant_id=row.tenant_id, membership_id=uuid.UUID(row.recipient),
         dedupe_key=row.dedupe_key[:200], kind="message", title=row.subject[:200], body=row.body_text[:1000], link="",
-        created_at=utcnow(),
+        created_at=clock.now(),
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
     await session.exec(statement)
 
@@ -209,7 +209,7 @@ async def retry_dead(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) 
     statement = (update(OutboxMessage)
                  .where(col(OutboxMessage.tenant_id) == actor.tenant_id, col(OutboxMessage.id).in_(ids),
                         col(OutboxMessage.state) == OutboxState.dead)
-                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=utcnow()))
+                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=clock.now()))
     return (await session.exec(statement)).rowcount
 
 
@@ -432,12 +432,12 @@ async def send_test_message(session: AsyncSession, actor: Actor, config_id: uuid
     prefix = f"channel-test:{config.id}:"
     recent = (await session.exec(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.tenant_id == actor.tenant_id, col(OutboxMessage.dedupe_key).startswith(prefix, autoescape=True),
-        OutboxMessage.created_at >= utcnow() - timedelta(minutes=1)))).one()
+        OutboxMessage.created_at >= clock.now() - timedelta(minutes=1)))).one()
     if recent >= TEST_BURST:
         raise TooManyAttempts(_("一分钟内最多向同一渠道发送 %(n)s 条测试消息，请稍后再试。", n=TEST_BURST))
     channel = Channel.email if config.kind == ConfigKind.smtp_sender else Channel(config.kind)
     label = config_kind_label(config.kind)
-    sent_at = utcnow().astimezone(ZoneInfo(actor.timezone)).strftime("%Y-%m-%d %H:%M")
+    sent_at = clock.localtime(clock.now(), timezone=actor.timezone)
     await queue_message(
         session, actor.tenant_id, dedupe_key=prefix + uuid.uuid4().hex, channel=channel,
         recipient=config.url, subject=_("落实平台测试消息"),
@@ -458,8 +458,7 @@ class OutboxCounts:
 async def outbox_counts(session: AsyncSession, actor: Actor) -> OutboxCounts:
     """Waiting, sent since midnight (the bureau's clock) and dead messages, in one query."""
     actor.require("members.manage")
-    zone = ZoneInfo(actor.timezone)
-    midnight = datetime.combine(utcnow().astimezone(zone).date(), time(0), tzinfo=zone)
+    midnight = clock.local_midnight(clock.local_today(actor.timezone), actor.timezone)
     state, sent_at = col(OutboxMessage.state), col(OutboxMessage.sent_at)
     row = (await session.exec(
         select(func.count().filter(state == OutboxState.pending),
@@ -499,7 +498,7 @@ async def retry_all_dead(session: AsyncSession, actor: Actor) -> int:
     statement = (update(OutboxMessage)
                  .where(col(OutboxMessage.tenant_id) == actor.tenant_id,
                         col(OutboxMessage.state) == OutboxState.dead)
-                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=utcnow()))
+                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=clock.now()))
     retried = (await session.exec(statement)).rowcount
     if retried:
         await record(session, actor, "outbox.retry", object_type="outbox",

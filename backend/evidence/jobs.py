@@ -6,8 +6,8 @@ from datetime import timedelta
 from arq import Retry
 from sqlmodel import col, select
 
+from backend.core import clock
 from backend.core.jobs import job
-from backend.core.models import utcnow
 from backend.db import unit_of_work
 from backend.evidence.models import Evidence
 from backend.evidence.thumbnails import make_thumbnail
@@ -38,7 +38,7 @@ async def catch_up_thumbnails(ctx: dict) -> int:
     """Makes the thumbnails whose job never ran: an upload counts even when Redis is down and its job cannot be
     queued, and a Redis that comes back empty has lost what was queued. Recent images without a thumbnail (HEIC
     pictures get none); idempotent like the job itself. Returns how many were made."""
-    since = utcnow() - timedelta(days=CATCH_UP_DAYS)
+    since = clock.now() - timedelta(days=CATCH_UP_DAYS)
     async with unit_of_work() as session:
         tenants = list((await session.exec(select(Tenant.id).where(col(Tenant.is_active)))).all())
     made = 0

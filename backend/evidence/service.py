@@ -22,9 +22,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import User
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.jobs import enqueue_after_commit
-from backend.core.models import utcnow
 from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import exif, filetypes
@@ -72,7 +72,7 @@ class EvidenceRow:
         poll for it a little while, not for ever."""
         e = self.evidence
         return (e.kind == "image" and e.thumbnail_file_id is None and self.content_type != "image/heic"
-                and e.uploaded_at > utcnow() - THUMBNAIL_WAIT)
+                and e.uploaded_at > clock.now() - THUMBNAIL_WAIT)
 
 
 @dataclass
@@ -241,7 +241,7 @@ async def stored_file_for(session: AsyncSession, tenant_id: uuid.UUID, staged: s
     """The bureau's row for this content, made if new (concurrent uploads of the same bytes share one row)."""
     await session.exec(insert(StoredFile).values(  # type: ignore[call-overload]
         id=uuid.uuid4(), tenant_id=tenant_id, sha256=staged.sha256, size=staged.size, content_type=content_type,
-        filename=filename[:255], created_at=utcnow(), created_by=created_by,
+        filename=filename[:255], created_at=clock.now(), created_by=created_by,
     ).on_conflict_do_nothing(index_elements=["tenant_id", "sha256"]))
     stored = (await session.exec(select(StoredFile).where(
         StoredFile.tenant_id == tenant_id, StoredFile.sha256 == staged.sha256
@@ -328,13 +328,7 @@ def thumbnail_later(actor: Actor, evidence: Evidence) -> None:
 
 
 def _local(value: datetime, actor: Actor) -> str:
-    from zoneinfo import ZoneInfo
-
-    try:
-        zone = ZoneInfo(actor.timezone)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("Asia/Shanghai")
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return clock.localtime(value, timezone=actor.timezone)
 
 
 async def supersede(

@@ -1,11 +1,11 @@
 """The operator's page for the national holiday schedule."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 
+from backend.core.clock import local_today
 from backend.core.forms import form_error, see_other
 from backend.core.jobs import enqueue_after_commit
 from backend.core.templating import render
@@ -17,8 +17,8 @@ pages = APIRouter(tags=["holidays"], include_in_schema=False)
 
 
 def _today() -> date:
-    """The operator's date: China's, where the notices are published."""
-    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    """The operator's date: the platform's zone (China's, where the notices are published)."""
+    return local_today()
 
 
 @pages.get("/operator/calendar")

@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Operator
-from backend.core.models import utcnow
 from backend.core.text import check_length
 from backend.errors import InvalidInput
 from backend.holidays.models import HolidayYear
@@ -145,7 +145,7 @@ async def save_year(
         row = HolidayYear(year=number)
         session.add(row)
     row.notice, row.days_off, row.workdays = notice, off, on
-    row.updated_at, row.updated_by = utcnow(), operator.user_id
+    row.updated_at, row.updated_by = clock.now(), operator.user_id
     await session.flush()
     await record(session, operator, "calendar.update", object_type="holiday_year", object_id=number,
                  summary=_("录入%(year)s年法定节假日安排（%(notice)s）", year=number, notice=notice),

@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import User
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
 from backend.db import DUE_AT_SQL
 from backend.errors import InvalidInput
 from backend.i18n import _
@@ -124,7 +124,7 @@ async def open_notification(session: AsyncSession, actor: Actor, notification_id
     if notification is None:
         return ""
     if notification.read_at is None:
-        notification.read_at = utcnow()
+        notification.read_at = clock.now()
         session.add(notification)
     return notification.link
 
@@ -132,7 +132,7 @@ async def open_notification(session: AsyncSession, actor: Actor, notification_id
 async def mark_all_read(session: AsyncSession, actor: Actor) -> None:
     await session.exec(update(Notification).where(
         col(Notification.membership_id) == actor.membership_id, col(Notification.read_at).is_(None)
-    ).values(read_at=utcnow()))
+    ).values(read_at=clock.now()))
 
 
 # --- each person's own notification preferences ----------------------------------------------------------
@@ -188,7 +188,7 @@ async def update_preferences(
     if not current.weekly_offered:
         weekly_digest = current.weekly_digest
     values = {"email": email, "sms": sms, "phone": number, "daily_digest": daily_digest,
-              "weekly_digest": weekly_digest, "updated_at": utcnow()}
+              "weekly_digest": weekly_digest, "updated_at": clock.now()}
     # One statement, so that a form submitted twice at once cannot collide on the primary key.
     await session.exec(insert(NotificationPreference).values(
         membership_id=actor.membership_id, tenant_id=actor.tenant_id, **values,

@@ -34,13 +34,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 import psycopg
 from psycopg import sql
 
+from backend.core import clock
 from backend.db import owner_url
 from backend.errors import DomainError
 from backend.files import storage
@@ -178,7 +178,7 @@ def _luoshi_version() -> str:
 
 def _archive_path(out: Path) -> Path:
     if out.is_dir():
-        out = out / f"luoshi-backup-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar"
+        out = out / f"luoshi-backup-{clock.now():%Y%m%dT%H%M%SZ}.tar"
     if out.exists():
         raise BackupError(_("%(path)s 已存在；备份不会覆盖已有文件，请换一个文件名或给出一个目录。", path=out))
     if not out.parent.is_dir():
@@ -266,7 +266,7 @@ def _dump(pg_dump: str, dump_major: int, dump_path: Path, say: Say) -> dict:
         "format_version": FORMAT_VERSION,
         "luoshi_version": _luoshi_version(),
         "alembic_revision": revision,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": clock.now().isoformat(timespec="seconds"),
         "database": {"member": DUMP, "sha256": digest.hexdigest(), "size": dump_path.stat().st_size,
                      "server_version": server_version, "pg_dump_major": dump_major},
         "storage": storage.backend().name,

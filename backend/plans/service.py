@@ -3,18 +3,18 @@
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.config import get_settings
+from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.budget import BudgetExceeded, run_bounded
-from backend.core.models import utcnow
+from backend.core.clock import local_today
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.evidence.filetypes import safe_filename
 from backend.files import storage
@@ -165,7 +165,7 @@ async def edit_import(
     _check_open(draft, version)
     draft.document = drafts.edit(draft.document, operation, **args)
     draft.version += 1
-    draft.updated_at = utcnow()
+    draft.updated_at = clock.now()
     session.add(draft)
     await session.flush()
     return draft
@@ -233,7 +233,7 @@ def dates_of(draft: PlanImport, actor: Actor) -> drafts.DateCheck | None:
     plan's, and its items mostly keep their tasks)."""
     if draft.updates_plan_id or not draft.document.get("year"):
         return None
-    return drafts.date_check(draft.document, datetime.now(ZoneInfo(actor.timezone)).date())
+    return drafts.date_check(draft.document, local_today(actor.timezone))
 
 
 def _owner_units(item: dict[str, Any], units: dict[str, uuid.UUID]) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
@@ -336,7 +336,7 @@ async def _update_plan(
                 if task.deadline == task.original_deadline:
                     task.deadline = task.original_deadline = new_due
                 task.version += 1
-                task.updated_at = utcnow()
+                task.updated_at = clock.now()
                 session.add(task)
             if task is not None and task.state == TaskState.unassigned and lead:
                 await tasks.assign_units(session, actor, task, lead_unit_ids=lead, co_unit_ids=co)
@@ -352,7 +352,7 @@ async def _update_plan(
     next_position = max((i.position for i in old_items), default=-1) + 1
     created = await _add_items(session, actor, plan, document, new_sections, units, first_position=next_position)
     plan.title, plan.issuer = document["title"][:300], document.get("issuer")
-    plan.source_file_id, plan.source_sha256, plan.updated_at = draft.source_file_id, draft.source_sha256, utcnow()
+    plan.source_file_id, plan.source_sha256, plan.updated_at = draft.source_file_id, draft.source_sha256, clock.now()
     session.add(plan)
     return PublishResult(plan, created, updated, removed)
 

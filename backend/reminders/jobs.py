@@ -8,20 +8,12 @@ from datetime import datetime
 
 from sqlmodel import col, select
 
+from backend.core import clock
 from backend.core.jobs import enqueue, job
-from backend.core.models import utcnow
 from backend.db import unit_of_work
 from backend.holidays.jobs import refresh_calendar
 from backend.reminders.sweep import sweep_bureau
 from backend.tenancy.models import Tenant
-
-
-def moment(at: str | None) -> datetime:
-    """An ISO time (a naive one is UTC), or now."""
-    if not at:
-        return utcnow()
-    parsed = datetime.fromisoformat(at)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=utcnow().tzinfo)
 
 
 async def active_bureaus(only: str | None = None) -> list[tuple[uuid.UUID, str]]:
@@ -48,8 +40,8 @@ async def sweep_reminders(ctx: dict, at: str | None = None, tenant_id: str | Non
     stays far inside arq's job timeout, runs alongside the others, and a failure costs that bureau only.
     Idempotent: every decision has a dedupe key, so a repeated run (or a restarted worker) adds nothing."""
     if tenant_id:
-        return await sweep_all(moment(at), tenant_id)
-    tick = moment(at).isoformat()
+        return await sweep_all(clock.parse_moment(at), tenant_id)
+    tick = clock.parse_moment(at).isoformat()
     bureaus = await active_bureaus()
     for bureau_id, _timezone in bureaus:
         await enqueue("sweep_reminders", at=tick, tenant_id=str(bureau_id), _job_id=f"sweep:{bureau_id}:{tick}")

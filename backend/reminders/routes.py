@@ -2,12 +2,11 @@
 the bulletin). The nudge button of one task lives on the task page."""
 
 import uuid
-from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 
+from backend.core.clock import local_now, local_today
 from backend.core.downloads import DOCX, attachment
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
@@ -56,7 +55,7 @@ async def save_rules_page(request: Request, session: DbSession, actor: CurrentAc
 @pages.get("/notices/{notice_id}.docx")
 async def notice_docx(request: Request, session: DbSession, actor: CurrentActor, notice_id: uuid.UUID):
     notice, task, unit_name = await reminders.get_notice(session, actor, notice_id)
-    issued = notice.issued_at.astimezone(ZoneInfo(actor.timezone))
+    issued = local_now(actor.timezone, notice.issued_at)
     data = render_notice(notice, task, unit_name, actor.tenant_name, issued)
     filename = f"{notice_number(notice)}_{task.number}.docx"
     return attachment(data, DOCX, filename)
@@ -77,7 +76,7 @@ async def nudge_missing_page(request: Request, session: DbSession, actor: Curren
                              next: str = "", sent: str = "", recent: str = "", unstaffed: str = ""):
     """The form (a month, an optional note) and, after a batch, what it did."""
     if not period:
-        today = datetime.now(ZoneInfo(actor.timezone)).date()
+        today = local_today(actor.timezone)
         period = f"{today.year}-{today.month:02d}"
     done = None
     if sent.isdigit():

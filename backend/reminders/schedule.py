@@ -7,7 +7,6 @@ exactly once per rule, and nothing fires on a day off.
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from backend.tasks.calendar import add_workdays, is_workday, workdays_between
 
@@ -33,10 +32,6 @@ def overdue_cutoff(today: date, workdays: int) -> date:
     while workdays_between(day, today) < workdays:
         day -= timedelta(days=1)
     return day
-
-
-def local_now(at: datetime, timezone: str) -> datetime:
-    return at.astimezone(ZoneInfo(timezone))
 
 
 def in_quiet_hours(local: datetime, start: time, end: time) -> bool:

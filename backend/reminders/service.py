@@ -4,16 +4,15 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, time, timedelta
 
 from sqlalchemy import text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
 from backend.delivery.service import queue_robot_messages
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
@@ -105,7 +104,7 @@ async def update_policy(session: AsyncSession, actor: Actor, form: PolicyForm) -
         policy = ReminderPolicy(tenant_id=actor.tenant_id)
     for name, value in values.items():
         setattr(policy, name, value)
-    policy.updated_at = utcnow()
+    policy.updated_at = clock.now()
     session.add(policy)
     await session.flush()
     await record(session, actor, "reminders.policy", object_type="reminder_policy", object_id=actor.tenant_id,
@@ -124,12 +123,12 @@ async def nudge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, mess
     if len(message) > NUDGE_MAX_TEXT:
         raise InvalidInput(_("催办说明最多 %(n)s 字。", n=NUDGE_MAX_TEXT), field="message")
     policy = await get_policy(session, actor.tenant_id)
-    since = utcnow() - timedelta(hours=policy.nudge_interval_hours)
+    since = clock.now() - timedelta(hours=policy.nudge_interval_hours)
     last = (await session.exec(select(Nudge).where(Nudge.task_id == task.id, col(Nudge.created_at) > since)
                                .order_by(col(Nudge.created_at).desc()))).first()
     if last is not None:
         ready = last.created_at + timedelta(hours=policy.nudge_interval_hours)
-        when = ready.astimezone(ZoneInfo(actor.timezone)).strftime("%m-%d %H:%M")
+        when = clock.localtime(ready, "%m-%d %H:%M", actor.timezone)
         raise Conflict(_("该任务刚催办过（每 %(h)s 小时最多一次），%(when)s 后可再次催办。",
                          h=policy.nudge_interval_hours, when=when))
     row = Nudge(tenant_id=actor.tenant_id, task_id=task.id, membership_id=actor.membership_id, message=message)
@@ -199,7 +198,7 @@ async def nudge_missing(session: AsyncSession, actor: Actor, *, period: str, mes
     every lead or responsible unit that has not filed its report yet — one nudge per task and unit, each under the
     same interval rule as a nudge by hand (a task or unit nudged within it is skipped, and counted)."""
     actor.require("tasks.nudge")
-    today = datetime.now(ZoneInfo(actor.timezone)).date()
+    today = clock.local_today(actor.timezone)
     year, month = _month(period, today)
     message = unicodedata.normalize("NFC", message or "").strip()
     if len(message) > NUDGE_MAX_TEXT:
@@ -213,8 +212,8 @@ async def nudge_missing(session: AsyncSession, actor: Actor, *, period: str, mes
     next_month = date(year + month // 12, month % 12 + 1, 1)
     rows = (await session.execute(text(_MISSING), {
         "month": month_period, "quarter": quarter_period,
-        "since": utcnow() - timedelta(hours=policy.nudge_interval_hours),
-        "period_end": datetime.combine(next_month, time(), ZoneInfo(actor.timezone))})).all()
+        "since": clock.now() - timedelta(hours=policy.nudge_interval_hours),
+        "period_end": clock.local_midnight(next_month, actor.timezone)})).all()
     due = [r for r in rows if not r.recent and r.staffed]
     if due:
         nudges = [Nudge(tenant_id=actor.tenant_id, task_id=r.task_id, unit_id=r.unit_id,

@@ -10,13 +10,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.core.clock import local_now
 from backend.db import set_due_at
 from backend.delivery.service import queue_robot_messages
 from backend.i18n import N_
 from backend.notifications.service import notify_decided
 from backend.reminders.digests import daily_digests, weekly_overview
 from backend.reminders.models import NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, NoticeLevel, ReminderPolicy
-from backend.reminders.schedule import in_quiet_hours, local_now, overdue_cutoff, windows
+from backend.reminders.schedule import in_quiet_hours, overdue_cutoff, windows
 from backend.reminders.service import get_policy, notify_units
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK, sql_message
 from backend.reports.common import get_bureau_settings
@@ -48,7 +49,7 @@ async def sweep_bureau(session: AsyncSession, tenant_id: uuid.UUID, timezone: st
     result = SweepResult()
     if not policy.enabled:
         return result
-    local = local_now(at, timezone)
+    local = local_now(timezone, at)
     today = local.date()
     result.deadline, robots_a = await _deadline_reminders(session, tenant_id, policy, today)
     result.report_day, robots_b = await _report_day_reminders(session, tenant_id, policy, today)

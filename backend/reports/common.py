@@ -1,12 +1,7 @@
-"""What the report services and queries share: who may do what, the bureau's rules, the clock, and loading."""
+"""What the report services and queries share: who may do what, the bureau's rules and loading."""
 
 import unicodedata
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, or_
 from sqlmodel import col, select
@@ -14,7 +9,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core.actor import Actor
-from backend.core.models import utcnow
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.reports.models import ProgressReport, ReportKind, ReportState
@@ -66,30 +60,6 @@ def decision_label(decision: str, kind: ReportKind | str = ReportKind.periodic) 
 def report_state_label(state: ReportState | str, kind: ReportKind | str = ReportKind.periodic) -> str:
     labels = COMPLETION_STATE_LABELS if ReportKind(kind) == ReportKind.completion else REPORT_STATE_LABELS
     return _(labels[ReportState(state)])
-
-
-_held_clock: ContextVar[datetime | None] = ContextVar("report_clock", default=None)
-
-
-def now() -> datetime:
-    """The clock of every report decision: the real time, unless `clock_at` holds another moment."""
-    return _held_clock.get() or utcnow()
-
-
-@contextmanager
-def clock_at(moment: datetime) -> Iterator[None]:
-    """Runs the report services as of `moment` (UTC if naive) inside the block, in this task only: how the demo
-    files a year of reports on their own dates, and how tests move the clock. Requests never set it."""
-    token = _held_clock.set(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
-    try:
-        yield
-    finally:
-        _held_clock.reset(token)
-
-
-def local_today(actor: Actor) -> date:
-    """Today in the bureau's time zone: report days and deadlines are dates people mean there."""
-    return now().astimezone(ZoneInfo(actor.timezone or "Asia/Shanghai")).date()
 
 
 async def get_bureau_settings(session: AsyncSession, tenant_id: uuid.UUID) -> BureauSettings:

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
@@ -15,7 +16,6 @@ from backend.notifications.service import notify_unit
 from backend.reports.common import (
     decision_label,
     load_report,
-    now,
     report_state_label,
     require_reviewer,
 )
@@ -68,10 +68,10 @@ async def unit_head_decide(
     before = {"report": str(report.state), "task": str(task.state)}
     decision = ReviewDecision.unit_head_approve if approve else ReviewDecision.unit_head_return
     session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,
-                             reviewer_id=actor.user_id, decided_at=now()))
+                             reviewer_id=actor.user_id, decided_at=clock.now()))
     report.state = ReportState.submitted if approve else ReportState.returned
     report.version += 1
-    report.updated_at = now()
+    report.updated_at = clock.now()
     session.add(report)
     if not approve and report.kind == ReportKind.completion:
         _reopen(task)
@@ -96,7 +96,7 @@ def _reopen(task: Task) -> None:
     if task.state == TaskState.completion_requested:
         task.state = TaskState.in_progress
         task.version += 1
-        task.updated_at = now()
+        task.updated_at = clock.now()
 
 
 async def review(
@@ -122,10 +122,10 @@ async def _decide_review(
     decision = ReviewDecision.accept if accept else ReviewDecision.return_
     before = str(report.state)
     session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,
-                             reviewer_id=actor.user_id, decided_at=now()))
+                             reviewer_id=actor.user_id, decided_at=clock.now()))
     report.state = ReportState.accepted if accept else ReportState.returned
     report.version += 1
-    report.updated_at = now()
+    report.updated_at = clock.now()
     session.add(report)
     await session.flush()
     await notify_unit(session, actor.tenant_id, report.unit_id, kind="report_accepted" if accept else "report_returned",
@@ -201,7 +201,7 @@ async def decide_completion(
                                  list="；".join(unfinished)), field="override_reason")
         if not unfinished:
             override_reason = ""
-    moment = now()
+    moment = clock.now()
     before = {"report": str(report.state), "task": str(task.state)}
     decision = ReviewDecision.accept if approve else ReviewDecision.return_
     session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,

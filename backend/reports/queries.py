@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
 from backend.core.actor import Actor
+from backend.core.clock import local_today
 from backend.errors import Forbidden
 from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
@@ -25,7 +26,6 @@ from backend.reports.common import (
     WRITING_KINDS,
     decision_label,
     get_bureau_settings,
-    local_today,
     readable_report,
     readable_reports,
     report_state_label,
@@ -249,7 +249,7 @@ async def report_form(
     mode = "read"
     if actor.role in UNIT_ROLES and assignment is not None:
         mode = "write" if assignment.kind in WRITING_KINDS else "contribute"
-    today = local_today(actor)
+    today = local_today(actor.timezone)
     current = current_period(task.report_frequency, today)
     period = period if period and is_period_of(task.report_frequency, period) and period <= current else current
     settings = await get_bureau_settings(session, actor.tenant_id)

@@ -8,14 +8,15 @@ import unicodedata
 import uuid
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
+from backend.core.clock import local_today
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
@@ -29,8 +30,6 @@ from backend.reports.common import (
     decision_label,
     get_bureau_settings,
     load_report,
-    local_today,
-    now,
     report_state_label,
     writing_assignment,
 )
@@ -158,9 +157,7 @@ def _check_period(task: Task, period: str, today: date) -> None:
 
 
 def _when(actor: Actor, moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(ZoneInfo(actor.timezone or "Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    return clock.localtime(moment, timezone=actor.timezone)
 
 
 async def check_report_version(session: AsyncSession, actor: Actor, report: ProgressReport, version: int | None):
@@ -234,7 +231,7 @@ async def save_report(
     task = await get_task(session, actor, task_id, for_update=True)
     await writing_assignment(session, actor, task)
     check_task_open(task)
-    today = local_today(actor)
+    today = local_today(actor.timezone)
     period = (period or "").strip() or current_period(task.report_frequency, today)
     _check_period(task, period, today)
     report = await _find_own(session, task.id, actor.unit_id, period, ReportKind.periodic)
@@ -262,7 +259,7 @@ async def save_report(
         setattr(report, name, value)
     if values["progress"]:  # written progress makes a "no change" report (returned, say) an ordinary one
         report.no_change, report.no_change_reason = False, ""
-    report.updated_at = now()
+    report.updated_at = clock.now()
     session.add(report)
     await session.flush()
     await _store_actuals(session, actor, report, actuals)
@@ -318,7 +315,7 @@ async def no_change_this_month(
     task = await get_task(session, actor, task_id, for_update=True)
     assignment = await writing_assignment(session, actor, task)
     check_task_open(task)
-    today = local_today(actor)
+    today = local_today(actor.timezone)
     period = current_period(task.report_frequency, today)
     report = await _find_own(session, task.id, actor.unit_id, period, ReportKind.periodic)
     if report is not None:
@@ -351,10 +348,10 @@ async def _submit(
     action: str,
 ) -> ProgressReport:
     settings = await get_bureau_settings(session, actor.tenant_id)
-    moment = now()
+    moment = clock.now()
     before = {"report": str(report.state), "task": str(task.state), "assignment": str(assignment.state)}
     if report.submitted_at is None:  # lateness is measured at the first submission, not after a return
-        report.late = local_today(actor) > report.due_on
+        report.late = local_today(actor.timezone) > report.due_on
         report.submitted_at = moment
     report.submitted_by = actor.user_id
     head_needed = settings.unit_head_approval and actor.role != Role.unit_head
@@ -451,7 +448,7 @@ async def contribute(session: AsyncSession, actor: Actor, report_id: uuid.UUID, 
     before = found.text if found else None
     contribution = found or ReportContribution(tenant_id=actor.tenant_id, report_id=report.id,
                                                unit_id=actor.unit_id, text=text, author_id=actor.user_id)
-    contribution.text, contribution.author_id, contribution.updated_at = text, actor.user_id, now()
+    contribution.text, contribution.author_id, contribution.updated_at = text, actor.user_id, clock.now()
     session.add(contribution)
     await session.flush()
     unit = await unit_name(session, actor.unit_id)
@@ -482,7 +479,7 @@ async def request_completion(
     summary = clean_text(summary, _("办结情况说明"), "summary")
     if not summary:
         raise InvalidInput(_("请填写办结情况说明：完成了什么、有哪些佐证材料。"), field="summary")
-    today = local_today(actor)
+    today = local_today(actor.timezone)
     report = await _find_own(session, task.id, actor.unit_id, today.isoformat(), ReportKind.completion)
     if report is None:
         report = await _new_report(session, actor, task, today.isoformat(), ReportKind.completion)

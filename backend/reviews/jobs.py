@@ -1,8 +1,9 @@
 """The daily tick that opens each bureau's 季点评 once its quarter has ended, on the bureau's own calendar."""
 
+from backend.core import clock
 from backend.core.jobs import enqueue, job
 from backend.db import unit_of_work
-from backend.reminders.jobs import active_bureaus, moment
+from backend.reminders.jobs import active_bureaus
 from backend.reviews.service import open_past_quarter
 
 
@@ -14,9 +15,9 @@ async def open_quarterly_reviews(ctx: dict, at: str | None = None, tenant_id: st
         opened = 0
         for bureau_id, timezone in await active_bureaus(tenant_id):
             async with unit_of_work(bureau_id) as session:
-                opened += await open_past_quarter(session, bureau_id, timezone, moment(at)) is not None
+                opened += await open_past_quarter(session, bureau_id, timezone, clock.parse_moment(at)) is not None
         return {"opened": opened}
-    tick = moment(at).isoformat()
+    tick = clock.parse_moment(at).isoformat()
     bureaus = await active_bureaus()
     for bureau_id, _timezone in bureaus:
         await enqueue("open_quarterly_reviews", at=tick, tenant_id=str(bureau_id),

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from backend.core import once
+from backend.core.clock import local_today
 from backend.core.downloads import XLSX, attachment
 from backend.core.forms import form_version, see_other, unless_correctable
 from backend.core.templating import render
@@ -48,7 +49,7 @@ async def _sheet(request: Request, session, actor, review_id: uuid.UUID, *, erro
 @pages.get("/quarterly")
 async def list_page(request: Request, session: DbSession, actor: CurrentActor):
     rows = await reviews.list_reviews(session, actor)
-    today = reviews.local_today(actor.timezone)
+    today = local_today(actor.timezone)
     return render(request, "reviews/list.html", {"rows": rows, **_labels(), "this_year": today.year,
                                                  "this_quarter": (today.month - 1) // 3 + 1})
 

@@ -8,8 +8,7 @@ import unicodedata
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -19,8 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import User
 from backend.assessments.models import AssessmentRubric
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
+from backend.core.clock import local_midnight, local_today
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles
@@ -43,20 +43,6 @@ UNIT_ROLES = (Role.unit_head, Role.unit_staff)
 CATCH_UP_DAYS = 7
 # When an assignment counts as done: its own 办结, or its task's (a responsible unit's part ends with the task).
 NOT_FOUND = N_("找不到该季度点评，可能尚未发布或不属于本局。")
-
-
-def now() -> datetime:
-    """The clock of the reviews (tests move it)."""
-    return utcnow()
-
-
-def local_today(timezone: str) -> date:
-    return now().astimezone(ZoneInfo(timezone or "Asia/Shanghai")).date()
-
-
-def local_midnight(day: date, timezone: str) -> datetime:
-    """The moment a bureau-local day begins."""
-    return datetime.combine(day, time.min, ZoneInfo(timezone or "Asia/Shanghai"))
 
 
 def clean_text(raw: str, label: str, field_name: str, *, required: bool = False) -> str:
@@ -83,7 +69,7 @@ async def _insert_review(session: AsyncSession, tenant_id: uuid.UUID, year: int,
     scale = await rubric_scale(session, tenant_id)
     created = (await session.exec(insert(QuarterlyReview).values(
         id=uuid.uuid4(), tenant_id=tenant_id, year=year, quarter=quarter, scale=scale, state=ReviewState.draft,
-        summary="", version=1, created_at=now(), updated_at=now(),
+        summary="", version=1, created_at=clock.now(), updated_at=clock.now(),
     ).on_conflict_do_nothing(index_elements=["tenant_id", "year", "quarter"]).returning(QuarterlyReview.id))).first()
     review = (await session.exec(select(QuarterlyReview).where(
         QuarterlyReview.year == year, QuarterlyReview.quarter == quarter))).one()
@@ -121,7 +107,7 @@ async def open_review(session: AsyncSession, actor: Actor, *, year: int | str, q
 async def open_past_quarter(session: AsyncSession, tenant_id: uuid.UUID, timezone: str, at: datetime
                             ) -> QuarterlyReview | None:
     """The cron's part: in a quarter's first days (bureau-local), the past quarter's review is opened once."""
-    today = at.astimezone(ZoneInfo(timezone or "Asia/Shanghai")).date()
+    today = clock.local_now(timezone, at).date()
     if today.month not in (1, 4, 7, 10) or today.day > CATCH_UP_DAYS:
         return None
     year, quarter = previous_quarter(today)
@@ -360,7 +346,7 @@ async def rate_sheet(
                              "您这次填写的内容没有保存。", number=label))
         if not unchanged:
             parsed[pair] = (value, comment)
-    moment = now()
+    moment = clock.now()
     changed: dict[str, object] = {}
     for (row_unit, task_id), (value, comment) in parsed.items():
         current = existing.get((row_unit, task_id))
@@ -409,7 +395,7 @@ async def add_remark(session: AsyncSession, actor: Actor, review_id: uuid.UUID, 
     if same is not None:
         return same
     remark = QuarterlyRemark(tenant_id=actor.tenant_id, review_id=review.id, unit_id=unit_id, text=body,
-                             author_id=actor.user_id, created_at=now())
+                             author_id=actor.user_id, created_at=clock.now())
     session.add(remark)
     await session.flush()
     await record(session, actor, "review.remark", object_type="quarterly_review", object_id=review.id,
@@ -429,7 +415,7 @@ async def publish_review(session: AsyncSession, actor: Actor, review_id: uuid.UU
     rated = (await session.exec(select(QuarterlyRating.id).where(QuarterlyRating.review_id == review.id))).first()
     if rated is None:
         raise Conflict(_("还没有任何评价，不能发布。请先对各单位的任务逐项评价。"))
-    moment = now()
+    moment = clock.now()
     review.state, review.summary = ReviewState.published, summary
     review.published_at, review.published_by, review.updated_at = moment, actor.user_id, moment
     review.version += 1

@@ -1,10 +1,9 @@
 """Daily recomputation of every bureau's traffic lights, on each bureau's own date."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from backend.core.clock import local_today
 from backend.core.jobs import job
 from backend.db import unit_of_work
 from backend.holidays.jobs import refresh_calendar
@@ -21,6 +20,6 @@ async def refresh_all_lights(ctx: dict) -> int:
     changed = 0
     for tenant_id, timezone in tenants:
         async with unit_of_work(tenant_id) as session:
-            today = datetime.now(ZoneInfo(timezone)).date()
+            today = local_today(timezone)
             changed += await refresh_lights(session, tenant_id, today=today, trigger="每日巡检")
     return changed

@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.clock import localtime
 from backend.core.redis import Claim, claim
-from backend.core.templating import localtime
 from backend.core.workbook import append_row, new_workbook, to_bytes
 from backend.errors import TooLarge, TooManyAttempts
 from backend.evidence import service as evidence_service

@@ -2,15 +2,15 @@
 the traffic light that sums it up."""
 
 import uuid
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
+from backend.core.clock import local_today
 from backend.core.text import check_length
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
@@ -50,7 +50,7 @@ async def _own_assignment(session: AsyncSession, actor: Actor, task: Task) -> Ta
 
 def _touch(task: Task) -> None:
     task.version += 1
-    task.updated_at = utcnow()
+    task.updated_at = clock.now()
 
 
 async def acknowledge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, version: int | None) -> Task:
@@ -61,7 +61,7 @@ async def acknowledge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *
     if assignment.state != TaskState.assigned:
         raise Conflict(_("本单位已经签收或处理过这项任务，无需再签收。"))
     assignment.state = TaskState.acknowledged
-    assignment.acknowledged_at, assignment.acknowledged_by = utcnow(), actor.user_id
+    assignment.acknowledged_at, assignment.acknowledged_by = clock.now(), actor.user_id
     session.add(assignment)
     if assignment.kind == AssignmentKind.lead and task.state == TaskState.assigned:
         task.state = TaskState.acknowledged
@@ -171,7 +171,7 @@ async def decide_extension(
     check_length(comment.strip(), limit=MAX_REASON, label=_("审批意见"), field="comment")
     task = await get_task(session, actor, request.task_id, for_update=True)
     request.state = ExtensionState.approved if approve else ExtensionState.refused
-    request.decided_by, request.decided_at, request.decision_comment = actor.user_id, utcnow(), comment.strip()
+    request.decided_by, request.decided_at, request.decision_comment = actor.user_id, clock.now(), comment.strip()
     session.add(request)
     if approve:
         before = task.deadline
@@ -197,7 +197,7 @@ async def decide_extension(
 
 async def relight(session: AsyncSession, actor: Actor, task_ids: list[uuid.UUID], trigger: str) -> None:
     """After a change that can move a light: recompute those tasks' lights on the bureau's date."""
-    today = datetime.now(ZoneInfo(actor.timezone)).date()
+    today = local_today(actor.timezone)
     await refresh_lights(session, actor.tenant_id, today=today, trigger=trigger, task_ids=task_ids)
 
 

@@ -2,16 +2,16 @@
 
 import copy
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 
 from backend.core import once
+from backend.core.clock import local_today
 from backend.core.downloads import XLSX
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
@@ -35,7 +35,7 @@ LIGHT_LABELS = {"green": "绿灯", "yellow": "黄灯", "red": "红灯"}
 
 
 def today_for(actor) -> date:
-    return datetime.now(ZoneInfo(actor.timezone)).date()
+    return local_today(actor.timezone)
 
 
 def _uuid(value: str, field: str) -> uuid.UUID | None:

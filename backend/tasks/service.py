@@ -10,8 +10,8 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import utcnow
 from backend.core.text import check_length
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
@@ -163,7 +163,7 @@ async def assign_units(
     if task.state == TaskState.unassigned:
         task.state = TaskState.assigned
     task.version += 1
-    task.updated_at = utcnow()
+    task.updated_at = clock.now()
     session.add(task)
     await session.flush()
     from backend.tasks.lifecycle import relight

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
+from backend.config import get_settings
 from backend.core.models import id_field, tenant_field, timestamp_field
 from backend.i18n import N_, _
 
@@ -38,7 +39,7 @@ class Tenant(SQLModel, table=True):
     id: uuid.UUID = id_field()
     name: str = Field(max_length=100, unique=True)
     code: str = Field(max_length=40, unique=True)
-    timezone: str = Field(default="Asia/Shanghai", max_length=64)
+    timezone: str = Field(default_factory=lambda: get_settings().default_timezone, max_length=64)
     is_active: bool = True
     created_at: datetime = timestamp_field()
 

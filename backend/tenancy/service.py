@@ -11,9 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import ApiToken, User
 from backend.audit.service import record
 from backend.config import get_settings
-from backend.core import attempts
+from backend.core import attempts, clock
 from backend.core.actor import Actor, Operator
-from backend.core.models import utcnow
 from backend.core.redis import get_redis
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.core.text import check_length
@@ -28,7 +27,7 @@ from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, U
 
 
 async def create_tenant(
-    session: AsyncSession, operator: Operator | None, *, name: str, code: str, timezone: str = "Asia/Shanghai"
+    session: AsyncSession, operator: Operator | None, *, name: str, code: str, timezone: str | None = None
 ) -> Tenant:
     """Creates a bureau and leaves the session scoped to it, so its first units and members can follow."""
     name, code = name.strip(), code.strip().lower()
@@ -43,7 +42,7 @@ async def create_tenant(
     clash = await session.exec(select(Tenant).where((Tenant.name == name) | (Tenant.code == code)))
     if clash.first():
         raise Conflict(_("已有同名或同简称的教育局，请换一个名称或简称。"), field="name")
-    tenant = Tenant(name=name, code=code, timezone=timezone)
+    tenant = Tenant(name=name, code=code, timezone=timezone or get_settings().default_timezone)
     session.add(tenant)
     await session.flush()
     await set_context(session, tenant.id)
@@ -310,7 +309,7 @@ async def set_member_active(
     if not active:
         tokens = await session.exec(select(ApiToken).where(ApiToken.membership_id == membership_id))
         for token in tokens.all():
-            token.revoked_at = token.revoked_at or utcnow()
+            token.revoked_at = token.revoked_at or clock.now()
             session.add(token)
     await session.flush()
     action, summary = ("member.activate", _("启用 %(name)s")) if active else ("member.deactivate", _("停用 %(name)s"))
@@ -337,7 +336,7 @@ async def reset_password(session: AsyncSession, actor: Actor, membership_id: uui
     password = temporary_password()
     row.user.password_hash = await hash_password(password)
     row.user.must_change_password = True
-    row.user.password_changed_at = utcnow()  # ends the API tokens made before it (accounts.token_refusal)
+    row.user.password_changed_at = clock.now()  # ends the API tokens made before it (accounts.token_refusal)
     row.user.failed_logins = 0
     row.user.locked_until = None
     await attempts.clear(get_redis(), attempts.key("login-account", row.user.username))
@@ -366,7 +365,7 @@ async def invite(
     invitation = Invitation(
         tenant_id=actor.tenant_id, token_hash=token_hash(raw), display_name=display_name, role=role,
         unit_id=unit_id if role.needs_unit else None, created_by=actor.user_id,
-        expires_at=utcnow() + timedelta(days=get_settings().invite_valid_days),
+        expires_at=clock.now() + timedelta(days=get_settings().invite_valid_days),
     )
     session.add(invitation)
     await session.flush()
@@ -405,7 +404,7 @@ async def open_invitation(session: AsyncSession, raw_token: str) -> tuple[Invita
     invitation = (await session.exec(select(Invitation).where(Invitation.token_hash == digest))).one()
     if invitation.accepted_at is not None:
         raise bad_link
-    if invitation.expires_at < utcnow():
+    if invitation.expires_at < clock.now():
         raise InvalidInput(_("邀请链接已过期。请向本局管理员索取新的邀请链接。"))
     tenant = await session.get(Tenant, tenant_id)
     assert tenant is not None
@@ -448,7 +447,7 @@ async def _accept(session: AsyncSession, invitation: Invitation, tenant: Tenant,
     async with session.begin_nested():
         claimed = (await session.exec(
             update(Invitation).where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None))
-            .values(accepted_at=utcnow()).returning(col(Invitation.id))
+            .values(accepted_at=clock.now()).returning(col(Invitation.id))
         )).first()
         if claimed is None:
             raise NotFound(_("邀请链接无效或已被使用。请向本局管理员索取新的邀请链接。"))

@@ -9,17 +9,17 @@ home costs a fixed number of queries whatever the size of the bureau.
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, timedelta
 
 from sqlalchemy import text
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.core.actor import Actor
+from backend.core.clock import local_midnight, local_today
 from backend.i18n import _
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
-from backend.reports.common import get_bureau_settings, local_today
+from backend.reports.common import get_bureau_settings
 from backend.reports.periods import current_period, due_on, period_label
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency, Task, TaskAssignment
@@ -280,9 +280,9 @@ async def _units_behind(session: AsyncSession, today: date) -> TodoList:
     return TodoList("units_behind", _("进度落后的单位"), _("没有超期任务的单位"), entries, total)
 
 
-async def _support_needed(session: AsyncSession, today: date, timezone: str) -> TodoList:
+async def _support_needed(session: AsyncSession, today: date, timezone: str | None) -> TodoList:
     """需协调事项 raised this month: reports sent up since the 1st (bureau time) that ask for support."""
-    start = datetime.combine(today.replace(day=1), time(), ZoneInfo(timezone)).astimezone(UTC)
+    start = local_midnight(today.replace(day=1), timezone).astimezone(UTC)
     rows, total = await _rows(session, f"""
         SELECT r.id, t.id, t.number, t.title, u.name, r.support_needed, count(*) OVER ()
         FROM progress_reports r JOIN tasks t ON t.id = r.task_id JOIN units u ON u.id = r.unit_id
@@ -326,7 +326,7 @@ def _year_of(raw: str | int | None, today: date, years: list[int]) -> int:
 
 async def home(session: AsyncSession, actor: Actor, *, year: str | int | None = None) -> Home:
     """What the home page shows the actor: the to-do lists of their role and the counters of the chosen year."""
-    today = local_today(actor)
+    today = local_today(actor.timezone)
     years = list((await session.exec(select(Task.year).distinct().order_by(col(Task.year).desc()))).all())
     chosen = _year_of(year, today, years)
     summary = await tasks.summary(session, actor, today=today, year=chosen)
@@ -351,7 +351,7 @@ async def home(session: AsyncSession, actor: Actor, *, year: str | int | None = 
             unit_count = (await session.exec(select(func.count()).select_from(Unit))).one()
     elif actor.role == Role.leader:
         lists += [await _reds(session), await _units_behind(session, today),
-                  await _support_needed(session, today, actor.timezone or "Asia/Shanghai"), await _extensions(session)]
+                  await _support_needed(session, today, actor.timezone), await _extensions(session)]
     return Home(year=chosen, years=years, summary=summary, lists=lists, unit_name=unit_name, unit_count=unit_count,
                 unit_has_tasks=unit_has_tasks)
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from backend.accounts.models import User, WebSession
 from backend.config import get_settings
-from backend.core.models import utcnow
+from backend.core import clock
 from backend.db import unit_of_work
 from backend.tenancy.models import Role
 from tests.support.fixtures import PASSWORD, create_bureau, csrf_of, login, make_client, post_form
@@ -48,7 +48,7 @@ async def test_lockout_after_repeated_failures(client, bureau):
     assert again.status_code == 429 and "分钟后再试" in again.text
     async with unit_of_work() as session:
         user = (await session.exec(select(User).where(User.username == username))).one()
-        assert user.locked_until is not None and user.locked_until > utcnow()
+        assert user.locked_until is not None and user.locked_until > clock.now()
 
 
 async def test_lockout_ends_and_failures_reset_on_success(client, bureau):
@@ -88,9 +88,9 @@ async def _age_session(client, **delta) -> None:
     async with unit_of_work() as session:
         web_session = await session.get(WebSession, token_hash(client.cookies["luoshi_session"]))
         if "idle" in delta:
-            web_session.last_seen_at = utcnow() - delta["idle"]
+            web_session.last_seen_at = clock.now() - delta["idle"]
         if "age" in delta:
-            web_session.created_at = utcnow() - delta["age"]
+            web_session.created_at = clock.now() - delta["age"]
         session.add(web_session)
 
 

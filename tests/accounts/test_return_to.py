@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from backend.accounts.models import WebSession
-from backend.core.models import utcnow
+from backend.core import clock
 from backend.db import unit_of_work
 from backend.reports.models import ProgressReport
 from backend.tasks import service as tasks
@@ -34,7 +34,7 @@ async def _expire_sessions(username: str) -> None:
 
         user = (await session.exec(select(User).where(User.username == username))).one()
         for row in (await session.exec(select(WebSession).where(WebSession.user_id == user.id))).all():
-            row.last_seen_at = utcnow() - timedelta(hours=2)
+            row.last_seen_at = clock.now() - timedelta(hours=2)
             session.add(row)
 
 

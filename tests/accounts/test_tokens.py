@@ -116,7 +116,7 @@ async def test_token_expires_and_the_page_says_when(client, bureau):
     from datetime import timedelta
 
     from backend.config import get_settings
-    from backend.core.models import utcnow
+    from backend.core import clock
 
     async with unit_of_work(bureau.tenant.id) as session:
         token, raw = await create_api_token(session, bureau.actors[Role.unit_staff], name="到期脚本")
@@ -128,7 +128,7 @@ async def test_token_expires_and_the_page_says_when(client, bureau):
     assert (await _me(client, raw)).status_code == 200
     async with unit_of_work(bureau.tenant.id) as session:
         stored = await session.get(ApiToken, token.id)
-        stored.expires_at = utcnow() - timedelta(seconds=1)
+        stored.expires_at = clock.now() - timedelta(seconds=1)
         session.add(stored)
     refused = await _me(client, raw)
     assert refused.status_code == 401 and "过期" in refused.json()["detail"]

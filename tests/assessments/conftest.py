@@ -1,27 +1,11 @@
-"""A clock for reports, reviews and the assessment, and the year 2030 of tests/assessments/world.py."""
+"""The year 2030 of tests/assessments/world.py, built on the shared `clock` fixture."""
 
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from tests.assessments.world import World, build_year
 from tests.support.fixtures import login
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """`clock(datetime)` fixes every clock the year's work runs on (UTC; the bureau's dates follow in Shanghai)."""
-    from backend.assessments import service as assessments
-    from backend.reports import common, decisions, writing
-    from backend.reviews import service as reviews
-
-    def set_to(moment: datetime) -> None:
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        for module in (common, decisions, writing, reviews, assessments):
-            monkeypatch.setattr(module, "now", lambda: moment)
-
-    return set_to
 
 
 @pytest.fixture

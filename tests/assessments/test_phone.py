@@ -42,6 +42,8 @@ async def test_rating_every_unit_in_one_save_and_reading_the_results_on_a_phone(
 
     clock(local(YEAR + 1, 1, 5))
     assessment = await call(world.tenant_id, assessments.open_assessment, world.actor(Role.supervisor), year=YEAR)
+    await page.context.clear_cookies()  # a week on: the sign-in of 28 December has lapsed
+    await sign_in(page, world.bureau, Role.supervisor)
     await page.goto(f"/assessments/{assessment.id}")
     await _fits(page)
     office = page.locator("table.results tbody tr", has_text="办公室")

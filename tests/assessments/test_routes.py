@@ -93,6 +93,7 @@ async def test_the_year_through_its_pages_and_exports(world: World, signed_in, l
                                {"decision": "dismissed", "response": "已核实，分数无误。"}, page=path)
     assert answered.status_code == 303
     clock(local(YEAR + 1, 1, 11))  # published 01-05 + 5 days → appeals until 01-10; finalise from 01-11
+    supervisor = await signed_in(world.bureau, Role.supervisor)  # six days on: yesterday's sign-in has lapsed
     page = await supervisor.get(path)
     assert (await post_form(supervisor, f"{path}/finalise", {"version": _version(page.text)},
                             page=path)).status_code == 303
@@ -126,6 +127,7 @@ async def test_the_year_through_its_pages_and_exports(world: World, signed_in, l
     assert cells[0][5] == "缺项折算" and cells[1] == ["1", "办公室", "20.00", "1.67", "26.25", "", "+3.00", "50.92"]
     assert cells[3][:2] == ["3", "第二中学"] and cells[3][5] == "×1.50"  # no published rating: 90 / 60, as the page
     assert "PAGE" in document.sections[0].footer.paragraphs[0]._p.xml
+    staff_c = await login_as(world.usernames["C", Role.unit_staff])  # signed in again: six days have passed
     assert (await staff_c.get(f"{path}/results.xlsx")).status_code == 200  # published results are the bureau's
 
 

@@ -4,14 +4,13 @@ import html
 import re
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from backend.accounts.service import create_api_token
 from backend.audit.service import PAGE_SIZE, list_events
-from backend.config import get_settings
+from backend.core.clock import local_now
 from backend.db import unit_of_work
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role
@@ -64,7 +63,7 @@ def without_empty(link: str) -> str:
 
 
 def today() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().default_timezone))
+    return local_now()
 
 
 def foreign_strings(other: Bureau) -> list[str]:

@@ -3,18 +3,18 @@ was sent and skipped; nothing on it scrolls sideways, its controls are big enoug
 serious problem."""
 
 import os
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from playwright.async_api import expect
 
+from backend.core.clock import local_today
 from backend.db import unit_of_work
 from backend.tasks import service as tasks
 from backend.tenancy.models import Role
 from tests.browser.conftest import AXE_JS, sign_in
 from tests.browser.test_pages import AXE_TAGS, describe
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+TODAY = local_today()
 SHOTS = os.environ.get("LUOSHI_SCREENSHOTS")  # a folder: the pages are saved there to be looked at
 
 

@@ -14,7 +14,7 @@ from playwright.async_api import BrowserContext, Page, expect
 from sqlmodel import col, select
 
 from backend.accounts.models import User, WebSession
-from backend.core.models import utcnow
+from backend.core import clock
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport
@@ -47,7 +47,7 @@ async def _idle_timeout_passes(bureau: Bureau, role: Role = Role.unit_staff) -> 
     async with unit_of_work() as session:
         user = (await session.exec(select(User).where(User.username == bureau.username(role)))).one()
         for row in (await session.exec(select(WebSession).where(WebSession.user_id == user.id))).all():
-            row.last_seen_at = utcnow() - timedelta(hours=2)
+            row.last_seen_at = clock.now() - timedelta(hours=2)
             session.add(row)
 
 

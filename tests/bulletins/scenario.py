@@ -20,13 +20,13 @@ Exemplary: T1 office's February and March reports.
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
 from backend.accounts.service import actor_for, create_user
 from backend.bulletins.exemplary import mark_exemplary
 from backend.core.actor import Actor
+from backend.core.clock import local_today
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.tasks import lifecycle
@@ -53,7 +53,7 @@ class Scenario:
 
 
 def next_year() -> int:
-    return datetime.now(ZoneInfo("Asia/Shanghai")).year + 1
+    return local_today().year + 1
 
 
 def at(year: int, month: int, day: int) -> datetime:

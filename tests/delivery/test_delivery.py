@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from backend.core.models import utcnow
+from backend.core import clock
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.jobs import deliver_outbox
@@ -51,7 +51,7 @@ async def test_email_arrives_with_text_html_and_message_id(bureau, smtp):
     assert "<b>3日内</b>" in message.get_body(("html",)).get_content()
     assert (row.state, row.attempts, row.sent_at is not None) == ("sent", 1, True)
     # Sent rows are never sent again.
-    assert (await delivery.deliver_due(tenant, now=utcnow() + timedelta(days=1))).claimed == 0
+    assert (await delivery.deliver_due(tenant, now=clock.now() + timedelta(days=1))).claimed == 0
     assert len(smtp.envelopes) == 1
 
 
@@ -115,7 +115,7 @@ async def test_failing_webhook_backs_off_dies_and_comes_back(bureau, other_burea
     await queue(tenant, dedupe_key="bad", channel="wecom", recipient=receiver.url("broken"))
     for n in range(2):
         await queue(tenant, dedupe_key=f"good-{n}", channel="email", recipient=f"u{n}@school.test")
-    start = utcnow()
+    start = clock.now()
     first = await delivery.deliver_due(tenant, now=start)
     assert (first.sent, first.failed) == (2, 1)  # the failing robot holds back no e-mail
     assert len(smtp.envelopes) == 2

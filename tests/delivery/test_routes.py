@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select, update
 
 from backend.audit.models import AuditEvent
-from backend.core.models import utcnow
+from backend.core import clock
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.models import ChannelConfig, OutboxMessage
@@ -25,7 +25,7 @@ ROLE_DENIED = "您的角色无权进行此操作。如需权限，请联系本�
 def daytime() -> datetime:
     """A moment after now outside any bureau's quiet hours (noon in China), so that the sender sends."""
     zone = ZoneInfo("Asia/Shanghai")
-    local = utcnow().astimezone(zone)
+    local = clock.now().astimezone(zone)
     noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
     return noon if noon > local else noon + timedelta(days=1)
 

@@ -13,6 +13,7 @@ from sqlmodel import delete, select
 
 from backend.accounts.models import User
 from backend.accounts.service import create_user
+from backend.core.clock import local_today
 from backend.core.redis import get_redis
 from backend.db import unit_of_work
 from backend.errors import InvalidInput
@@ -119,7 +120,7 @@ async def make_signed_in(app, bureau, role):
 async def test_pages_with_working_day_figures_say_while_they_count_weekends_only(signed_in, bureau, operator):
     """The task list, a task and the reminder rules say so while a year within a month of today is not entered;
     entering it takes the note away (as of the real clock, so the note may be due or not on the day the test runs)."""
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = local_today()
     reach = today + timedelta(days=31)
     async with unit_of_work(bureau.tenant.id) as session:
         task = (await session.exec(select(Task).where(Task.title == "深化理论学习"))).one()

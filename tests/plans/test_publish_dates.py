@@ -2,12 +2,12 @@
 from birth — unassigned ones too — that fed the leader's counts and the weekly overview at once. Now such a publish
 needs an explicit confirmation that says how many tasks would be born overdue, and 待交办 tasks stay out of it."""
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from sqlmodel import select
 
+from backend.core.clock import local_today
 from backend.db import unit_of_work
 from backend.errors import InvalidInput
 from backend.plans import service as plans
@@ -16,7 +16,7 @@ from backend.tasks.models import Light, Task, TaskState
 from backend.tenancy.models import Role
 from tests.support.fixtures import SMALL_PLAN, post_form
 
-THIS_YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
+THIS_YEAR = local_today().year
 # Item 1 names its lead unit (handed out at publish), item 2 names none (待交办); both due by the end of the year.
 CURRENT_PLAN = SMALL_PLAN.replace("2024", str(THIS_YEAR)).replace("6月底前完成规划", "年底前完成规划")
 

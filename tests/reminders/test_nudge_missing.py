@@ -2,12 +2,12 @@
 period's report, under the same interval rule as a nudge by hand; the page says how many were sent and skipped."""
 
 import asyncio
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 from sqlmodel import col, select
 
+from backend.core.clock import local_today
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.notifications.models import Notification
@@ -17,7 +17,7 @@ from backend.tasks import service as tasks
 from backend.tenancy.models import Role
 from tests.support.fixtures import post_form
 
-TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+TODAY = local_today()
 MONTH = f"{TODAY.year}-{TODAY.month:02d}"
 
 

@@ -6,12 +6,13 @@ from datetime import date
 from docx import Document
 from sqlmodel import col, select
 
+from backend.core.clock import parse_moment
 from backend.db import unit_of_work
 from backend.delivery.jobs import deliver_outbox
 from backend.delivery.models import OutboxMessage
 from backend.notifications.models import Notification
 from backend.reminders import service as reminders
-from backend.reminders.jobs import moment, sweep_all
+from backend.reminders.jobs import sweep_all
 from backend.reminders.models import SupervisionNotice
 from backend.tasks.models import ReportFrequency
 from backend.tenancy.models import Role
@@ -64,7 +65,7 @@ async def test_messages_decided_in_the_past_wait_out_the_real_clocks_quiet_hours
         await reminders.update_policy(session, bureau.actors[Role.admin], policy_form())  # 22:00–07:00
     await new_task(bureau, "完成校园安全排查", date(2026, 11, 20), ReportFrequency.once)
 
-    await sweep_all(moment(f"2026-11-23T09:00{CST}"), str(bureau.tenant.id))
+    await sweep_all(parse_moment(f"2026-11-23T09:00{CST}"), str(bureau.tenant.id))
     head = bureau.users[Role.unit_head].email
     assert await deliver_outbox({}, at=f"2026-12-07T23:30{CST}", tenant_id=str(bureau.tenant.id)) == 0
     assert mails_to(smtp, head, "完成校园安全排查") == []

@@ -1,8 +1,7 @@
 """Report tests: a bureau whose task 深化理论学习 has the office as lead unit and the school cooperating, with a
-staff member and a head in each unit, and a clock the tests can move."""
+staff member and a head in each unit (the clock the tests move is tests/support/fixtures.py's `clock`)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -17,21 +16,6 @@ from tests.support.fixtures import Bureau, csrf_of, login, make_client
 @pytest.fixture
 async def loop(bureau) -> Loop:
     return await make_loop(bureau)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """`clock(datetime)` fixes the reports' clock (UTC) for the rest of the test, in every task (what
-    `common.clock_at` does for one block of one task); the bureau's dates follow in Asia/Shanghai."""
-    from contextvars import ContextVar
-
-    from backend.reports import common
-
-    def set_to(moment: datetime) -> None:
-        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        monkeypatch.setattr(common, "_held_clock", ContextVar("report_clock", default=moment))
-
-    return set_to
 
 
 @dataclass

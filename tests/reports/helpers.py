@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 from sqlmodel import col, func, select
@@ -73,6 +73,11 @@ def main(response) -> str:
 
 # Times (UTC) inside November 2026 in Asia/Shanghai, before and after the default report day (25th).
 EARLY_NOVEMBER = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)
+
+
+def just_after(moment: datetime, value: datetime | None) -> bool:
+    """The clock runs on from where a test moved it: `value` was stamped within a minute of `moment`."""
+    return value is not None and moment <= value < moment + timedelta(minutes=1)
 
 
 async def run(loop: Loop, fn, actor: Actor, *args, **kwargs):

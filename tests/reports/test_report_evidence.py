@@ -6,6 +6,7 @@ text typed since the last save. The principal's and the supervisor's queues, the
 no photos at all."""
 
 import re
+from datetime import UTC, datetime
 
 from sqlmodel import col, select
 
@@ -212,12 +213,13 @@ async def test_the_evidence_of_a_page_of_reports_is_one_query(loop, browser):
         assert len((await session.exec(select(ProgressReport).where(ProgressReport.state == "submitted"))).all()) == 3
 
 
-async def test_exemplary_reports_show_their_photos_in_the_bulletin(loop, browser):
+async def test_exemplary_reports_show_their_photos_in_the_bulletin(loop, browser, clock):
     from backend.bulletins import service as bulletins
     from backend.bulletins.exemplary import mark_exemplary
 
     report, made = await _filed_with_photos(loop, browser, head_first=False)
     await run(loop, mark_exemplary, loop.supervisor, report.id, exemplary=True)
+    clock(datetime(2026, 12, 2, 2, tzinfo=UTC))  # November's bulletin is drafted once November is over
     bulletin = await run(loop, bulletins.create_draft, loop.supervisor, year=2026, month=11)
     supervisor = await browser(loop.usernames["supervisor"])
     page = main(await supervisor.get(f"/bulletins/{bulletin.id}"))

@@ -26,6 +26,7 @@ from tests.reports.helpers import (
     count_reports,
     events,
     filed,
+    just_after,
     make_loop,
     notifications,
     report_of,
@@ -148,10 +149,10 @@ async def test_first_submission_moves_the_task_and_the_lead_assignment_to_in_pro
     before = await task_of(loop)
     report = await filed(loop, percent=35, target_actuals={str(loop.target_id): "4"})
     assert report.state == "submitted" and report.version == 2 and not report.late
-    assert report.submitted_at == EARLY_NOVEMBER and report.submitted_by == loop.staff.user_id
+    assert just_after(EARLY_NOVEMBER, report.submitted_at) and report.submitted_by == loop.staff.user_id
     task = await task_of(loop)
     assert task.state == "in_progress" and task.version == before.version + 1
-    assert task.progress == 35 and task.last_report_at == EARLY_NOVEMBER
+    assert task.progress == 35 and just_after(EARLY_NOVEMBER, task.last_report_at)
     assignments = await assignments_of(loop)
     assert assignments["lead"].state == "in_progress" and assignments["cooperating"].state == "assigned"
     async with unit_of_work(loop.tenant_id) as session:
@@ -698,9 +699,9 @@ async def test_completion_is_requested_and_approved(loop):
                          version=report.version, override_reason="年度任务已由牵头单位完成")  # the target is unmet
     assert approved.state == "accepted"
     task = await task_of(loop)
-    assert task.state == "done" and task.done_at == EARLY_NOVEMBER and task.progress == 30  # as last reported
+    assert task.state == "done" and just_after(EARLY_NOVEMBER, task.done_at) and task.progress == 30  # as last reported
     assignments = await assignments_of(loop)
-    assert assignments["lead"].state == "done" and assignments["lead"].done_at == EARLY_NOVEMBER
+    assert assignments["lead"].state == "done" and just_after(EARLY_NOVEMBER, assignments["lead"].done_at)
     assert assignments["cooperating"].state == "assigned"
     requested = await events(loop, "task.completion_request", report.id)
     assert requested[0].details["after"]["task"] == "completion_requested"

@@ -1,5 +1,5 @@
 """The same clock and year 2030 as the assessment tests (tests/assessments/world.py)."""
 
-from tests.assessments.conftest import clock, login_as, world
+from tests.assessments.conftest import login_as, world
 
-__all__ = ["clock", "login_as", "world"]
+__all__ = ["login_as", "world"]

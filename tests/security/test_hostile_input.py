@@ -58,12 +58,9 @@ async def world(database) -> Loop:
 
 
 @pytest.fixture(autouse=True)
-def _clock_and_files(monkeypatch, tmp_path):
+def _clock_and_files(monkeypatch, tmp_path, clock):
     """Reports in November 2026, and stored files in this test's own folder."""
-    from backend.reports import common, decisions, writing
-
-    for module in (common, decisions, writing):
-        monkeypatch.setattr(module, "now", lambda: EARLY_NOVEMBER)
+    clock(EARLY_NOVEMBER)
     monkeypatch.setattr(get_settings(), "data_dir", tmp_path / "data")
     monkeypatch.setattr(get_settings(), "storage", "local")
 

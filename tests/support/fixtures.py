@@ -67,13 +67,16 @@ def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
-async def create_bureau(name: str | None = None, *, whole_loop: bool = False, emails: bool = False) -> Bureau:
-    """A bureau with an office and a school, one person per role (unit roles in the school) and a published plan.
+async def create_bureau(name: str | None = None, *, whole_loop: bool = False, emails: bool = False,
+                        timezone: str | None = None) -> Bureau:
+    """A bureau with an office and a school, one person per role (unit roles in the school) and a published plan,
+    in `timezone` (the platform's default without one).
     `whole_loop` also takes an extra task once round the loop, so that every tenant table has rows; `emails` gives
     each person an e-mail address (then every notification also queues an e-mail)."""
     suffix = uuid.uuid4().hex[:8]
     async with unit_of_work() as session:
-        tenant = await tenancy.create_tenant(session, None, name=(name or "测试教育局") + suffix, code="t" + suffix)
+        tenant = await tenancy.create_tenant(session, None, name=(name or "测试教育局") + suffix, code="t" + suffix,
+                                             timezone=timezone)
         users = {
             role: await create_user(session, username=f"{role.value}-{suffix}", display_name=f"{role.value}{suffix}",
                                     password=PASSWORD, email=f"{role.value}-{suffix}@bureau.test" if emails else None)
@@ -178,6 +181,17 @@ async def bureau() -> Bureau:
 @pytest.fixture
 async def other_bureau() -> Bureau:
     return await create_bureau("另一个教育局")
+
+
+@pytest.fixture
+def clock():
+    """`clock(moment)` moves Luoshi's one clock (backend.core.clock) to `moment` for the rest of the test, running on
+    from there: pages, services, job functions and row timestamps alike, in every task and thread; each bureau's
+    dates follow in its own zone. A naive moment is UTC. `clock_at` blocks inside still hold their own moment."""
+    from backend.core import clock as luoshi_clock
+
+    yield luoshi_clock.move_to
+    luoshi_clock.move_to(None)
 
 
 @pytest.fixture

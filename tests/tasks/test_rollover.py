@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import col, func, select
 
 from backend.audit.models import AuditEvent
-from backend.core.models import utcnow
+from backend.core import clock
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.notifications.models import Notification
@@ -65,7 +65,7 @@ async def build_year(bureau) -> Year:
         # the test sets the office's part done the way a future per-unit 办结 would.
         part = (await session.exec(select(TaskAssignment).where(
             TaskAssignment.task_id == partly, TaskAssignment.unit_id == office))).one()
-        part.state, part.done_at = TaskState.done, utcnow()
+        part.state, part.done_at = TaskState.done, clock.now()
         session.add(part)
         target = (await session.exec(select(TaskTarget).where(TaskTarget.task_id == open_))).one()
         measure = (await session.exec(select(TaskChecklistItem).where(

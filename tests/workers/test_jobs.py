@@ -8,8 +8,8 @@ from sqlmodel import select
 
 from backend.accounts.models import WebSession
 from backend.accounts.service import start_session
+from backend.core import clock
 from backend.core.jobs import enqueue, redis_settings
-from backend.core.models import utcnow
 from backend.core.observability import request_id_var
 from backend.db import unit_of_work
 from backend.tenancy.models import Role
@@ -20,7 +20,7 @@ async def test_purge_job_runs_in_worker_with_request_id(bureau, caplog):
     async with unit_of_work() as session:
         _raw, stale = await start_session(session, bureau.users[Role.leader], tenant_id=bureau.tenant.id, ip="x",
                                           user_agent="test")
-        stale.last_seen_at = utcnow() - timedelta(days=2)
+        stale.last_seen_at = clock.now() - timedelta(days=2)
         _raw, fresh = await start_session(session, bureau.users[Role.leader], tenant_id=bureau.tenant.id, ip="x",
                                           user_agent="test")
     token = request_id_var.set("req-from-web-42")
