@@ -127,13 +127,13 @@ async def test_one_invitation_accepted_by_eight_requests_at_once_makes_one_accou
     invitation, raw = await invite(bureau, "韩老师")
     names = [unique("han-") for _ in range(8)]
 
-    async def accept(name: str):
+    async def try_accepting(name: str):
         try:
             return await accept(raw, name)  # each in its own transaction
         except (NotFound, Conflict) as refused:
             return refused
 
-    outcomes = await asyncio.gather(*(accept(name) for name in names))
+    outcomes = await asyncio.gather(*(try_accepting(name) for name in names))
     made = [o for o in outcomes if isinstance(o, User)]
     assert len(made) == 1, outcomes
     assert all("已被使用" in o.message for o in outcomes if not isinstance(o, User))
