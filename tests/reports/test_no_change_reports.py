@@ -1,6 +1,5 @@
 """"No change this month": a one-tap report with a reason that keeps the last percent."""
 
-
 import pytest
 
 from backend.errors import Conflict, InvalidInput

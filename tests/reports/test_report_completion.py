@@ -1,6 +1,5 @@
 """Completion (办结): the lead unit asks, the supervisor approves or refuses, and what each leaves behind."""
 
-
 import pytest
 from sqlmodel import select
 

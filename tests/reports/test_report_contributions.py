@@ -1,6 +1,5 @@
 """A cooperating unit's part of the lead unit's report."""
 
-
 import pytest
 from sqlmodel import select
 

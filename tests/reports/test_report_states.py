@@ -1,6 +1,5 @@
 """The report state machine, every state against every action, and tasks that take no reports."""
 
-
 import pytest
 from sqlmodel import select
 

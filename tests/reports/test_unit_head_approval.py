@@ -1,7 +1,6 @@
 """The unit head's approval (a bureau setting): a report waits for its own unit's head, who passes it on or
 returns it."""
 
-
 import pytest
 
 from backend.db import unit_of_work

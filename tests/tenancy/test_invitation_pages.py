@@ -1,7 +1,6 @@
 """Invitation links through the pages: accepting one, and links that are invalid, expired, or asked about
 other bureaus' login names."""
 
-
 import pytest
 
 from backend.config import get_settings

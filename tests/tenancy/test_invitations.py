@@ -1,7 +1,6 @@
 """Invitations: an admin invites, the invitee accepts once (even when eight requests race), and expired,
 revoked or malformed links are refused with a clear message."""
 
-
 import pytest
 from sqlmodel import col, select
 

@@ -1,7 +1,6 @@
 """An admin's password reset: a one-time password that is never audited, and never for an account that serves
 (or ever served) another bureau."""
 
-
 import pytest
 
 from backend.accounts.models import User

@@ -1,7 +1,6 @@
 """Bad input to the tenancy routes: forms re-rendered with what was typed and a message, missing CSRF tokens
 and malformed ids refused, and refusals that say why."""
 
-
 import pytest
 
 from backend.db import unit_of_work

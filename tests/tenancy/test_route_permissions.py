@@ -1,7 +1,6 @@
 """Who may call which tenancy, token and audit route: the permission matrix for pages and API, anonymous
 callers, and members shut out once deactivated or their bureau suspended."""
 
-
 import pytest
 from sqlmodel import col, select
 

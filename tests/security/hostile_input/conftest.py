@@ -1,7 +1,6 @@
 """Set-up for the hostile-input tests: one bureau per module, browsers that record every status, and the
 reports' clock in November 2026."""
 
-
 import httpx
 import pytest
 

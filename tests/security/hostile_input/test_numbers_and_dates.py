@@ -1,6 +1,5 @@
 """Numbers and dates as people type them: full-width digits count, impossible dates are refused with a message."""
 
-
 import pytest
 
 from backend.evidence.models import Evidence
