@@ -4,13 +4,7 @@ import pytest
 
 from backend.errors import Conflict, InvalidInput
 from backend.reports import service as reports
-from tests.reports.helpers import (
-    events,
-    filed,
-    run,
-    save,
-    task_of,
-)
+from tests.reports.helpers import events, filed, run, save, task_of
 
 pytestmark = pytest.mark.usefixtures("november")
 

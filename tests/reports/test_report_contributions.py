@@ -7,12 +7,7 @@ from backend.db import unit_of_work
 from backend.errors import Forbidden, InvalidInput
 from backend.reports import service as reports
 from backend.reports.models import ReportContribution
-from tests.reports.helpers import (
-    events,
-    report_of,
-    run,
-    save,
-)
+from tests.reports.helpers import events, report_of, run, save
 
 pytestmark = pytest.mark.usefixtures("november")
 

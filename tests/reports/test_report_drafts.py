@@ -10,15 +10,7 @@ from sqlmodel import select
 from backend.db import unit_of_work
 from backend.errors import Conflict, InvalidInput
 from backend.reports.models import TargetActual
-from tests.reports.helpers import (
-    STALE,
-    count_reports,
-    events,
-    filed,
-    report_of,
-    save,
-    task_of,
-)
+from tests.reports.helpers import STALE, count_reports, events, filed, report_of, save, task_of
 
 pytestmark = pytest.mark.usefixtures("november")
 

@@ -7,12 +7,7 @@ import pytest
 
 from backend.db import unit_of_work
 from backend.reports import service as reports
-from tests.reports.helpers import (
-    QueryCounter,
-    filed,
-    run,
-    save,
-)
+from tests.reports.helpers import QueryCounter, filed, run, save
 
 pytestmark = pytest.mark.usefixtures("november")
 

@@ -11,13 +11,7 @@ from backend.reports import service as reports
 from backend.reports.common import get_bureau_settings
 from backend.tasks.models import Task
 from backend.tenancy.models import BureauSettings
-from tests.reports.helpers import (
-    events,
-    filed,
-    run,
-    save,
-    set_settings,
-)
+from tests.reports.helpers import events, filed, run, save, set_settings
 
 pytestmark = pytest.mark.usefixtures("november")
 

@@ -8,14 +8,7 @@ from backend.errors import Conflict
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport
 from backend.tasks.models import TaskAssignment, TaskState
-from tests.reports.helpers import (
-    filed,
-    report_of,
-    run,
-    save,
-    set_settings,
-    set_task_state,
-)
+from tests.reports.helpers import filed, report_of, run, save, set_settings, set_task_state
 
 pytestmark = pytest.mark.usefixtures("november")
 

@@ -6,17 +6,7 @@ import pytest
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.reports import service as reports
-from tests.reports.helpers import (
-    events,
-    filed,
-    notifications,
-    report_of,
-    reviews_of,
-    run,
-    save,
-    set_settings,
-    task_of,
-)
+from tests.reports.helpers import events, filed, notifications, report_of, reviews_of, run, save, set_settings, task_of
 
 pytestmark = pytest.mark.usefixtures("november")
 

@@ -4,6 +4,7 @@ post the pages' forms and read back what was stored."""
 import io
 import re
 import uuid
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from backend.db import unit_of_work
+from backend.plans.models import PlanImport
 from backend.reports.models import ProgressReport
 from tests.reports.helpers import Loop
 from tests.support import hostile
@@ -115,3 +117,25 @@ def assert_served_safely(response: httpx.Response) -> None:
 def files_on_disk(root: Path) -> list[Path]:
     return [path for path in root.rglob("*") if path.is_file()]
 
+
+async def draft_of(world: Loop, imported: httpx.Response) -> PlanImport:
+    """The plan draft an import's redirect leads to."""
+    return await one(world, PlanImport, PlanImport.id == uuid.UUID(imported.headers["location"].rsplit("/", 1)[-1]))
+
+
+async def publish(world: Loop, admin: Browser, draft_id: uuid.UUID) -> httpx.Response:
+    """Publishes a plan draft at its current version, its dates confirmed."""
+    version = (await one(world, PlanImport, PlanImport.id == draft_id)).version
+    return await admin.post(f"/plans/imports/{draft_id}/publish", {"version": str(version), "confirm_dates": "1"})
+
+
+async def exports(who: Browser, task_id: uuid.UUID) -> tuple[list, list[str], list]:
+    """A task's Excel ledger (its cells), and its evidence bundle: the file names and the index's cells."""
+    ledger = await who.get(f"/tasks/{task_id}/ledger.xlsx")
+    assert ledger.status_code == 200
+    bundle = await who.get(f"/tasks/{task_id}/evidence.zip")
+    assert bundle.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+        names = archive.namelist()
+        index_cells = xlsx_cells(archive.read(next(name for name in names if name.endswith(".xlsx"))))
+    return xlsx_cells(ledger.content), names, index_cells

@@ -1,7 +1,6 @@
 """Hostile uploads (evidence and plan imports): dangerous, polyglot, oversized and badly named files are refused
 with a message or kept safely, and only ever served as downloads."""
 
-import uuid
 
 import pytest
 from sqlmodel import select
@@ -14,11 +13,13 @@ from backend.plans.models import PlanImport
 from tests.evidence import samples
 from tests.security.hostile_input.helpers import (
     assert_served_safely,
+    draft_of,
     files_on_disk,
     load,
     new_task,
     one,
     pasted_plan,
+    publish,
     refused,
     said,
     upload,
@@ -78,7 +79,7 @@ async def test_hostile_file_names_are_made_safe_and_never_leave_the_data_folder(
         response = await p.admin.post("/plans/import", {}, files=upload(name.replace(".png", ".txt"),
                                                                         text.encode(), "text/plain"))
         assert response.status_code == 303, (case, response.status_code, said(response))
-        draft = await one(world, PlanImport, PlanImport.id == uuid.UUID(response.headers["location"].rsplit("/")[-1]))
+        draft = await draft_of(world, response)
         for bad in ("/", "\\", "\x00", "\u202e", "<", ">"):
             assert bad not in draft.filename, (case, draft.filename)
         assert 0 < len(draft.filename) <= 255, (case, draft.filename)
@@ -127,12 +128,10 @@ async def test_a_published_plans_source_is_served_as_a_download(world, people):
                  "<p>2.新改扩建中小学26所，6月底前完成规划。</p></body></html>").encode()
     imported = await p.admin.post("/plans/import", {}, files=upload(unique("源文件") + ".html", html_plan, "text/html"))
     assert imported.status_code == 303, said(imported)
-    draft_id = imported.headers["location"].rsplit("/", 1)[-1]
-    preview = await p.admin.get(f"/plans/imports/{draft_id}")
+    draft = await draft_of(world, imported)
+    preview = await p.admin.get(f"/plans/imports/{draft.id}")
     assert "<script>alert(1)</script>" not in preview.text
-    draft = await one(world, PlanImport, PlanImport.id == uuid.UUID(draft_id))
-    published = await p.admin.post(f"/plans/imports/{draft_id}/publish",
-                                   {"version": str(draft.version), "confirm_dates": "1"})
+    published = await publish(world, p.admin, draft.id)
     assert published.status_code == 303, said(published)
     source = await p.admin.get(published.headers["location"].split("?")[0] + "/source")
     assert_served_safely(source)

@@ -14,11 +14,13 @@ from backend.tenancy.models import BureauSettings, Invitation, Unit
 from tests.reports.helpers import Loop
 from tests.security.hostile_input.helpers import (
     DEADLINE,
+    draft_of,
     load,
     new_task,
     one,
     paste_plan,
     pasted_plan,
+    publish,
     refused,
     report_form,
     report_of_task,
@@ -89,8 +91,8 @@ async def test_plan_draft_edits_refuse_what_publishing_could_not_store(world, pe
     p = people
     imported = await paste_plan(p.admin, pasted_plan(unique("草稿"), "加强党的建设", "开展专题学习不少于12次"))
     assert imported.status_code == 303
-    draft_id = uuid.UUID(imported.headers["location"].rsplit("/", 1)[-1])
-    draft = await one(world, PlanImport, PlanImport.id == draft_id)
+    draft = await draft_of(world, imported)
+    draft_id = draft.id
     key = draft.document["sections"][0]["items"][0]["key"]
     target = {"operation": "target", "key": key, "index": "0", "value": "12", "unit": "次", "comparator": "不少于"}
     for form in (
@@ -110,9 +112,23 @@ async def test_plan_draft_edits_refuse_what_publishing_could_not_store(world, pe
     assert full_width.status_code == 303, said(full_width)
     draft = await one(world, PlanImport, PlanImport.id == draft_id)
     assert draft.document["sections"][0]["items"][0]["targets"][0]["value"] == 12
-    published = await p.admin.post(f"/plans/imports/{draft_id}/publish",
-                                   {"version": str(draft.version), "confirm_dates": "1"})
+    published = await publish(world, p.admin, draft_id)
     assert published.status_code == 303, said(published)
+
+
+async def _saved_state(world: Loop) -> tuple:
+    """What a refused post must leave as it was: every row a free-text field could have changed."""
+    return (
+        [(u.id, u.name) for u in await load(world, Unit)],
+        [(i.id, i.display_name) for i in await load(world, Invitation)],
+        [(t.id, t.title, t.description, t.state, t.version) for t in await load(world, Task)],
+        [(r.id, r.progress, r.problems, r.state, r.version, r.percent) for r in await load(world, ProgressReport)],
+        [(c.id, c.text) for c in await load(world, ReportContribution)],
+        [(e.id, e.reason, e.state, e.decision_comment) for e in await load(world, ExtensionRequest)],
+        [(a.id, a.state, a.sent_back_reason) for a in await load(world, TaskAssignment)],
+        [(d.id, d.version, d.document) for d in await load(world, PlanImport)],
+        [(s.report_day,) for s in await load(world, BureauSettings)],
+    )
 
 
 @pytest.mark.parametrize("big", [hostile.LONG, hostile.MEGABYTE], ids=["long", "megabyte"])
@@ -134,24 +150,10 @@ async def test_too_long_text_in_any_field_is_refused_with_a_message_and_nothing_
     report = await report_of_task(world, extension_task)
     task = await one(world, Task, Task.id == task_id)
     imported = await paste_plan(p.admin, pasted_plan(unique("超长"), "加强党的建设", "开展专题学习不少于12次"))
-    draft_id = uuid.UUID(imported.headers["location"].rsplit("/", 1)[-1])
-    draft = await one(world, PlanImport, PlanImport.id == draft_id)
+    draft = await draft_of(world, imported)
     item_key = draft.document["sections"][0]["items"][0]["key"]
 
-    async def state():
-        return (
-            [(u.id, u.name) for u in await load(world, Unit)],
-            [(i.id, i.display_name) for i in await load(world, Invitation)],
-            [(t.id, t.title, t.description, t.state, t.version) for t in await load(world, Task)],
-            [(r.id, r.progress, r.problems, r.state, r.version, r.percent) for r in await load(world, ProgressReport)],
-            [(c.id, c.text) for c in await load(world, ReportContribution)],
-            [(e.id, e.reason, e.state, e.decision_comment) for e in await load(world, ExtensionRequest)],
-            [(a.id, a.state, a.sent_back_reason) for a in await load(world, TaskAssignment)],
-            [(d.id, d.version, d.document) for d in await load(world, PlanImport)],
-            [(s.report_day,) for s in await load(world, BureauSettings)],
-        )
-
-    before = await state()
+    before = await _saved_state(world)
     draft_report = await report_of_task(world, task_id)
     fields = huge_fields(big, world, task, draft_report, report, (extension_task, extension.id), draft, item_key,
                          unit.id)
@@ -161,7 +163,7 @@ async def test_too_long_text_in_any_field_is_refused_with_a_message_and_nothing_
         expected = 422 if big == hostile.LONG else 413
         assert response.status_code == expected, (path, field, response.status_code, said(response))
         assert hostile.has_chinese(said(response)), (path, field, said(response))
-    assert await state() == before
+    assert await _saved_state(world) == before
     # The tokens, channels and preferences were not made either.
     tokens = await p.admin.get("/account/tokens")
     assert big[:300] not in tokens.text and big[:300] not in (await p.admin.get("/admin/channels")).text

@@ -19,16 +19,7 @@ from backend.db import unit_of_work
 from backend.models import metadata, tenant_tables
 from backend.tenancy.models import Role
 from tests.support.fixtures import Bureau, create_bureau, unique
-from tests.support.routes import (
-    PARAM_RE,
-    UNSAFE,
-    Endpoint,
-    Foreign,
-    Principal,
-    fill_path,
-    request_kwargs,
-    sweep_client,
-)
+from tests.support.routes import PARAM_RE, UNSAFE, Endpoint, Foreign, Principal, fill_path, request_kwargs, sweep_client
 
 # Columns that change on requests that change nothing a person did; the hash leaves them out.
 NOISE_COLUMNS: dict[str, dict[str, str]] = {

@@ -8,9 +8,7 @@ from fastapi import Response
 from backend.deps import CurrentActor, DbSession
 from backend.tenancy.models import Role, Unit
 from tests.security.role_sweep.harness import Call, guarded_routes, judge, principal_for, sweep_role
-from tests.support.routes import (
-    all_endpoints,
-)
+from tests.support.routes import all_endpoints
 
 
 async def test_judge_catches_a_route_that_writes_without_a_check(app, recorder, clients):

@@ -4,11 +4,7 @@ package's docstring)."""
 from backend.tenancy.models import Role
 from tests.security.role_sweep.harness import guarded_routes, is_own, judge, principal_for, sweep_role
 from tests.support.fixtures import ROLES
-from tests.support.routes import (
-    PARAM_RE,
-    UNSAFE,
-    all_endpoints,
-)
+from tests.support.routes import PARAM_RE, UNSAFE, all_endpoints
 
 
 async def test_every_route_as_every_role_on_its_own_bureau(app, recorder, clients):
