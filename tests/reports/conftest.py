@@ -1,16 +1,15 @@
 """Report tests: a bureau whose task 深化理论学习 has the office as lead unit and the school cooperating, with a
 staff member and a head in each unit (the clock the tests move is tests/support/fixtures.py's `clock`)."""
 
-from dataclasses import dataclass
-
 import httpx
 import pytest
 
 from backend.accounts.service import create_api_token
 from backend.core.actor import Actor
 from backend.db import unit_of_work
-from tests.reports.helpers import Loop, make_loop
-from tests.support.fixtures import Bureau, csrf_of, login, make_client
+from tests.reports.helpers import EARLY_NOVEMBER, Loop, make_loop
+from tests.support.browser import Browser, quiet_client, sign_in
+from tests.support.fixtures import Bureau, make_client
 
 
 @pytest.fixture
@@ -18,16 +17,10 @@ async def loop(bureau) -> Loop:
     return await make_loop(bureau)
 
 
-@dataclass
-class Browser:
-    client: httpx.AsyncClient
-    csrf: str
-
-    async def get(self, path: str, **kwargs) -> httpx.Response:
-        return await self.client.get(path, **kwargs)
-
-    async def post(self, path: str, data: dict | None = None) -> httpx.Response:
-        return await self.client.post(path, data={**(data or {}), "csrf_token": self.csrf})
+@pytest.fixture
+def november(clock):
+    """Early November 2026 (before the default report day); modules take it with `pytestmark`."""
+    clock(EARLY_NOVEMBER)
 
 
 @pytest.fixture
@@ -36,12 +29,9 @@ async def browser(app):
     opened: list[httpx.AsyncClient] = []
 
     async def make(username: str) -> Browser:
-        transport = httpx.ASGITransport(app=app, client=("10.9.8.7", 5555), raise_app_exceptions=False)
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver", follow_redirects=False)
+        client = quiet_client(app, ("10.9.8.7", 5555))
         opened.append(client)
-        response = await login(client, username)
-        assert response.status_code == 303, response.text[:300]
-        return Browser(client, await csrf_of(client, "/"))
+        return await sign_in(client, username)
 
     yield make
     for client in opened:

@@ -51,12 +51,9 @@ async def make_loop(bureau: Bureau) -> Loop:
     async with unit_of_work(bureau.tenant.id) as session:
         actors = {}
         for name, role in (("staff", Role.unit_staff), ("head", Role.unit_head)):
-            user = await create_user(session, username=f"office-{name}-{suffix}", display_name=f"办公室{name}{suffix}",
-                                     password=PASSWORD)
-            await tenancy.add_member(session, admin, tenant_id=bureau.tenant.id, user=user, role=role,
-                                     unit_id=bureau.units["office"].id)
-            actors[name] = await actor_for(session, user, bureau.tenant.id)
-            usernames[name] = user.username
+            usernames[name] = f"office-{name}-{suffix}"
+            actors[name] = await add_member(session, bureau, usernames[name], f"办公室{name}{suffix}", role,
+                                            bureau.units["office"].id)
         task = (await session.exec(select(Task).where(col(Task.title).contains("深化理论学习")))).one()
         target = (await session.exec(select(TaskTarget).where(TaskTarget.task_id == task.id))).one()
     actors.update(co_staff=bureau.actors[Role.unit_staff], co_head=bureau.actors[Role.unit_head],
@@ -65,11 +62,22 @@ async def make_loop(bureau: Bureau) -> Loop:
                 usernames=usernames)
 
 
+async def add_member(session, bureau: Bureau, username: str, display_name: str, role: Role,
+                     unit_id: uuid.UUID | None = None) -> Actor:
+    """A new person in the bureau, added by its admin, as the actor they act as."""
+    user = await create_user(session, username=username, display_name=display_name, password=PASSWORD)
+    await tenancy.add_member(session, bureau.actors[Role.admin], tenant_id=bureau.tenant.id, user=user, role=role,
+                             unit_id=unit_id)
+    return await actor_for(session, user, bureau.tenant.id)
+
+
 def main(response) -> str:
     """The page's own content, without the layout around it."""
     text = response.text
     return text[text.index("<main"):text.index("</main>")]
 
+
+STALE = "已被修改，请刷新"  # what a stale form's refusal says
 
 # Times (UTC) inside November 2026 in Asia/Shanghai, before and after the default report day (25th).
 EARLY_NOVEMBER = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)

@@ -18,6 +18,8 @@ from sqlmodel import col, func, select, update
 
 from backend.assessments import service as assessments
 from backend.audit.models import AuditEvent
+from backend.core import clock as luoshi_clock
+from backend.core.clock import clock_at
 from backend.db import unit_of_work
 from backend.tenancy.models import Role
 from tests.support.concurrency import (
@@ -85,12 +87,10 @@ async def bulletin_regenerate_case(bureau: Bureau) -> Shot:
 async def _assessment(bureau: Bureau, *, publish: bool = False, final: bool = False, days_ago: int = 0):
     """Last year's assessment opened (and published / finalised) through the services; `days_ago` runs the
     assessment's clock that far back while it is made, so that its appeal window is over today."""
-    moment = assessments.now() - timedelta(days=days_ago)
     supervisor = bureau.actors[Role.supervisor]
-    with pytest.MonkeyPatch.context() as clock:
-        clock.setattr(assessments, "now", lambda: moment)
+    with clock_at(luoshi_clock.now() - timedelta(days=days_ago)):
         async with unit_of_work(bureau.tenant.id) as session:
-            year = assessments.local_today(supervisor).year - 1
+            year = luoshi_clock.local_today(supervisor.timezone).year - 1
             a = await assessments.open_assessment(session, supervisor, year=year)
             if publish or final:
                 a = await assessments.publish(session, supervisor, a.id, version=a.version)

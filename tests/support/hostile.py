@@ -1,5 +1,5 @@
 """A corpus of hostile input, as data: what people (or scripts, or a pasted document) may send, and how to tell
-from a response that it did no harm. tests/security/test_hostile_input.py goes with it through every form.
+from a response that it did no harm. tests/security/hostile_input/ goes with it through every form.
 
 Each value is small enough for the shortest field it goes into (a person's name: 50 characters) once a short
 tag is put in front of it, so that every page can be searched for exactly the value saved in one field.

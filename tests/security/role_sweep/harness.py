@@ -1,65 +1,25 @@
-"""Every route of the app, called by each role of a bureau on that bureau's own objects: a role without the right
-is refused and changes nothing.
-
-The routes are read from the app (tests/support/routes.py), so a route added later is swept without touching this
-file, and there is no table of who may call what: while each request runs, `Actor.can` (and so `Actor.require`)
-and every `Forbidden` are recorded, and the bureau's tables are hashed before and after. The judge then holds each
-call to these rules:
-
-- a refused call (a permission check said no, or a service raised Forbidden) answers 403 or 404, changes nothing
-  and, for a page or a download, shows none of the text of the object it aimed at;
-- a call that changes rows other than the member's own (their notification settings, tokens, notifications and
-  audit trail) must have passed a permission check that not every role passes, or be made through a route that
-  refused some other role (services that check the role or the unit themselves, e.g. who decides an extension);
-  a service that forgets every check on a route that changes data is caught whoever calls it;
-- a unit role (the school's head and staff) changes no row of another unit, except through the few cooperation
-  routes listed below: the aimed objects are the office's (the whole-loop task is led by the office, the school
-  only cooperates), so a service that checks the role but not the unit is caught too;
-- nothing answers 5xx, and no GET changes anything.
-
-Requests are filled as the pages fill them: the forms the bureau's pages show its admin and supervisor are read
-first, and a body's `version` is the aimed object's current one, so that calls get past input checks to the
-permission checks. Each role sweeps its own fresh bureau, so what an admin may do (deactivate a member, delete a
-unit) never hides a refusal from a later role.
-"""
+"""The role sweep's harness: what the services checked during one request, the bureau's tables before and after,
+requests aimed at the bureau's own objects and filled as its pages fill them, and the judge that holds each call
+to the rules in this package's docstring."""
 
 import io
 import json
 import re
-import sys
 import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-import httpx
-import pytest
-from fastapi import Response
 from PIL import Image
 from sqlalchemy import text
-from sqlmodel import select
 
-from backend.accounts.models import User
-from backend.accounts.service import actor_for, create_api_token
+import backend.deps
+from backend.accounts.service import create_api_token
 from backend.core.actor import PERMISSIONS, Actor
 from backend.db import unit_of_work
-from backend.deps import CurrentActor, DbSession
-from backend.errors import Forbidden
-from backend.evidence import service as evidence_service
-from backend.evidence.models import Evidence
 from backend.models import metadata, tenant_tables
-from backend.tenancy.models import Role, Unit
-from tests.support.fixtures import ROLES, Bureau, create_bureau, unique
-from tests.support.routes import (
-    PARAM_RE,
-    UNSAFE,
-    Endpoint,
-    Foreign,
-    Principal,
-    all_endpoints,
-    fill_path,
-    request_kwargs,
-    sweep_client,
-)
+from backend.tenancy.models import Role
+from tests.support.fixtures import Bureau, create_bureau, unique
+from tests.support.routes import PARAM_RE, UNSAFE, Endpoint, Foreign, Principal, fill_path, request_kwargs, sweep_client
 
 # Columns that change on requests that change nothing a person did; the hash leaves them out.
 NOISE_COLUMNS: dict[str, dict[str, str]] = {
@@ -79,7 +39,7 @@ SHARED = {"tasks", "users", "tenants", "units", "stored_files"}  # rows no singl
 # Rows that follow a change to whoever it concerns, in any unit: the unit rule looks past them.
 MESSAGES = {"notifications": "tell the people a change concerns, whatever their unit",
             "outbox": "the same messages on their way out", "audit_events": "the record of who did what"}
-DEPS_FILE = sys.modules["backend.deps"].__file__
+DEPS_FILE = backend.deps.__file__
 
 
 # --- what the services checked during one request ----------------------------------------------------------
@@ -93,30 +53,6 @@ class Recorder:
     def reset(self) -> None:
         self.checks.clear()
         self.refusals.clear()
-
-
-@pytest.fixture
-def recorder(monkeypatch) -> Recorder:
-    """Records `Actor.can` (which `require` calls) and every Forbidden. Templates also ask `actor.can` to show
-    or hide buttons; those answers are not checks, so only calls from Python source count. The request
-    dependencies' refusals (CSRF, operator pages) are not about the bureau's roles and are left out."""
-    found = Recorder()
-    can, forbidden_init = Actor.can, Forbidden.__init__
-
-    def recording_can(self, permission: str) -> bool:
-        granted = can(self, permission)
-        if sys._getframe(1).f_code.co_filename.endswith(".py"):
-            found.checks.append((permission, granted))
-        return granted
-
-    def recording_init(self, message: str, **kwargs) -> None:
-        if sys._getframe(1).f_code.co_filename != DEPS_FILE:
-            found.refusals.append(message)
-        forbidden_init(self, message, **kwargs)
-
-    monkeypatch.setattr(Actor, "can", recording_can)
-    monkeypatch.setattr(Forbidden, "__init__", recording_init)
-    return found
 
 
 # --- the bureau's state --------------------------------------------------------------------------------------
@@ -383,7 +319,7 @@ class Call:
         return f"{self.role.value}/{self.mode} {self.method} {self.path} → {self.status}"
 
 
-def _own(table: str, row: dict, actor: Actor) -> bool:
+def is_own(table: str, row: dict, actor: Actor) -> bool:
     """The member's own things: rows kept per membership (settings, tokens, notifications), their audit trail and
     the keys of the forms they sent."""
     if table == "audit_events":
@@ -417,12 +353,12 @@ def guarded_routes(calls: list[Call]) -> set[tuple[str, str]]:
 
 
 def judge(call: Call, guarded: set[tuple[str, str]]) -> list[str]:
-    """What is wrong with one call, by the rules in the module's docstring."""
+    """What is wrong with one call, by the rules in the package's docstring."""
     problems = []
     if call.status >= 500:
         problems.append(f"answers {call.status}: {call.body[:200]}")
     others = {table: rows for table, rows in call.changed.items()
-              if any(not _own(table, row, call.actor) for row in rows)}
+              if any(not is_own(table, row, call.actor) for row in rows)}
     if call.refusals:
         if call.status not in (403, 404):
             problems.append(f"refused ({call.refusals[0]}) but answers {call.status}")
@@ -502,126 +438,3 @@ async def principal_for(app, role: Role, n: int) -> Principal:
     await principal.sign_in()
     return principal
 
-
-@pytest.fixture
-async def clients():
-    opened: list[httpx.AsyncClient] = []
-    yield opened
-    for client in opened:
-        await client.aclose()
-
-
-# --- the tests -------------------------------------------------------------------------------------------
-
-
-async def test_judge_catches_a_route_that_writes_without_a_check(app, recorder, clients):
-    """A throwaway route that renames a unit without asking `actor.require` is reported for every role but the
-    one that may rename units; its careful twin is refused for those roles, changes nothing and is not reported."""
-
-    @app.post("/sweep-selftest/units/{unit_id}/careless")
-    async def careless(session: DbSession, actor: CurrentActor, unit_id: uuid.UUID):  # noqa: ARG001
-        unit = await session.get(Unit, unit_id)
-        unit.name += "（改）"
-        await session.flush()
-        return Response(status_code=204)
-
-    @app.post("/sweep-selftest/units/{unit_id}/careful")
-    async def careful(session: DbSession, actor: CurrentActor, unit_id: uuid.UUID):
-        actor.require("units.manage")
-        unit = await session.get(Unit, unit_id)
-        unit.name += "（改）"
-        await session.flush()
-        return Response(status_code=204)
-
-    endpoints = [e for e in all_endpoints(app) if e.path.startswith("/sweep-selftest/")]
-    assert [e.path.rsplit("/", 1)[1] for e in endpoints] == ["careful", "careless"]
-    calls = []
-    for n, role in enumerate([Role.admin, Role.leader, Role.unit_staff]):
-        principal = await principal_for(app, role, n)
-        clients += [principal.browser, principal.script]
-        calls += await sweep_role(app, principal, endpoints, recorder)
-    guarded = guarded_routes(calls)
-    assert guarded == {("POST", "/sweep-selftest/units/{unit_id}/careful")}
-    by_key = {(c.role, c.template.rsplit("/", 1)[1], c.mode): c for c in calls}
-    for role in (Role.admin, Role.leader, Role.unit_staff):
-        # The browser's careless call renamed the office (the script's was sent to sign in: a page route).
-        careless_call = by_key[role, "careless", "browser"]
-        assert careless_call.status == 204 and "units" in careless_call.changed
-        assert any("with no permission check" in p for p in judge(careless_call, guarded)), role
-    # The careful twin: the admin may rename; the others are refused, change nothing and are not reported.
-    assert by_key[Role.admin, "careful", "browser"].changed and judge(by_key[Role.admin, "careful", "browser"],
-                                                                      guarded) == []
-    for role in (Role.leader, Role.unit_staff):
-        careful_call = by_key[role, "careful", "browser"]
-        assert careful_call.status == 403 and careful_call.refusals and not careful_call.changed
-        assert judge(careful_call, guarded) == []
-    # A unit role whose check passed but who changed another unit's row (directly, or its report's evidence).
-    staff = principal.bureau.actors[Role.unit_staff]
-    office = str(principal.bureau.units["office"].id)
-    known = {"progress_reports": {"r1": {"id": "r1", "unit_id": office}},
-             "evidence": {"e1": {"id": "e1", "report_id": "r1", "supersedes_id": None}}}
-    for changed in ({"assessment_scores": [{"id": "s1", "unit_id": office}]},
-                    {"evidence": [{"id": "e2", "report_id": None, "supersedes_id": "e1"}]}):
-        sneaky = Call(Role.unit_staff, staff, "browser", "POST", "/x/{thing_id}", "/x/1", 303, "",
-                      [("assessments.self_score", True)], [], changed, rows_by_id=known)
-        assert any("another unit's rows" in p for p in judge(sneaky, guarded)), changed
-
-
-async def test_every_route_as_every_role_on_its_own_bureau(app, recorder, clients):
-    endpoints = all_endpoints(app)
-    calls = []
-    for n, role in enumerate(ROLES):
-        principal = await principal_for(app, role, n)
-        clients += [principal.browser, principal.script]
-        calls += await sweep_role(app, principal, endpoints, recorder)
-    guarded = guarded_routes(calls)
-    problems = [f"{call}: {p}" for call in calls for p in judge(call, guarded)]
-    assert not problems, "\n".join(problems)
-    by_key = {(c.role, c.mode, c.method, c.template): c for c in calls}
-    # It really ran as each member, signed in, in both modes.
-    for role in ROLES:
-        assert by_key[role, "browser", "GET", "/account/tokens"].status == 200, role
-        assert by_key[role, "script", "GET", "/api/v1/me"].status == 200, role
-    # Permission checks were met and refused for real, and the roles with the right really changed things.
-    refused = {(c.role, c.method, c.template) for c in calls if c.refusals and c.method in UNSAFE}
-    assert (Role.unit_staff, "POST", "/admin/units") in refused
-    assert (Role.leader, "POST", "/reports/{report_id}/review") in refused
-    for role in (Role.leader, Role.unit_head, Role.unit_staff):
-        assert len({key for key in refused if key[0] == role}) >= 30, role
-    # The school's staff is refused the office's report, and a refused page is searched for the draft's words.
-    assert (Role.unit_staff, "POST", "/tasks/{task_id}/report") in refused
-    draft = by_key[Role.unit_staff, "browser", "GET", "/plans/imports/{import_id}"]
-    assert draft.status == 403 and draft.protected
-    changed_by = {c.role for c in calls if c.method in UNSAFE and any(
-        not _own(t, row, c.actor) for t, rows in c.changed.items() for row in rows)}
-    assert {Role.admin, Role.supervisor} <= changed_by
-    for role in ROLES:
-        templates = {PARAM_RE.sub("*", c.template) for c in calls if c.role == role}
-        assert len(templates) >= 40, role
-
-
-async def test_another_unit_cannot_replace_a_units_evidence():
-    """Found by the sweep: a co-unit's staff or head could upload a "new version" of the lead unit's evidence,
-    which marks the lead unit's proof as replaced. Now only its uploader, the head of the uploader's unit or a
-    supervisor can."""
-    bureau = await create_bureau(whole_loop=True)
-    async with unit_of_work(bureau.tenant.id) as session:
-        [old] = (await session.exec(select(Evidence))).all()  # the office clerk's photo, on the office's report
-        clerk = await session.get(User, old.uploaded_by)
-        office_clerk = await actor_for(session, clerk, bureau.tenant.id)
-    assert office_clerk.unit_id == bureau.units["office"].id
-    for role in (Role.unit_staff, Role.unit_head):  # the school's: it cooperates on the task
-        with pytest.raises(Forbidden):
-            async with unit_of_work(bureau.tenant.id) as session:
-                await evidence_service.supersede(session, bureau.actors[role], old.id, filename="替换.png",
-                                                 chunks=_chunks(fresh_png()))
-    async with unit_of_work(bureau.tenant.id) as session:
-        new = await evidence_service.supersede(session, office_clerk, old.id, filename="替换.png",
-                                               chunks=_chunks(fresh_png()))
-        assert new.supersedes_id == old.id
-    async with unit_of_work(bureau.tenant.id) as session:
-        assert len((await session.exec(select(Evidence))).all()) == 2  # the old version and the clerk's
-
-
-async def _chunks(data: bytes):
-    yield data
