@@ -5,7 +5,7 @@ import codecs
 import ipaddress
 import logging
 import secrets
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlencode
 
@@ -128,14 +128,15 @@ class BodyLimitMiddleware:
 
         async def tracking_send(message):
             nonlocal started
+            if seen > limit:  # FastAPI turns an exception while it reads the body into its own 400: not sent
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with suppress(_BodyTooLarge):
             await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send, limit, upload)
+        if seen > limit and not started:  # an undeclared length (chunked) that passed the limit
+            await self._refuse(scope, receive, send, limit, upload)
 
     async def _refuse(self, scope, receive, send, limit: int, upload: bool) -> None:
         if upload:

@@ -120,3 +120,27 @@ def test_every_route_that_declares_a_file_is_marked_with_its_limit(app):
                  or type(f.field_info).__name__ == "File"]
         if files:
             assert hasattr(endpoint.route.endpoint, "max_file_bytes"), f"{endpoint.key} takes files unmarked"
+
+
+async def test_streamed_bodies_past_the_limit_meet_413_under_uvicorn_and_healthz_answers(app, server):
+    """A sample of the streamed sweep (tests/security/test_body_sweep.py) through a real server: a page form, a
+    JSON API call (whose 400 from FastAPI's body parser used to replace the 413) and an upload route."""
+    from tests.security.test_body_sweep import BODY_METHODS, streamed_body, streamed_cases
+
+    wanted = {("POST", "/login"), ("PUT", "/api/v1/account/notifications"),
+              ("POST", "/api/v1/tasks/{task_id}/evidence")}
+    sample = [e for e in all_endpoints(app) if e.method in BODY_METHODS and e.key in wanted]
+    assert len(sample) == len(wanted)
+    for endpoint in sample:
+        for path, content_type, cap in streamed_cases(app, endpoint):
+            async def attack(client: httpx.AsyncClient, method=endpoint.method, path=path, content_type=content_type,
+                             cap=cap):
+                return await client.request(method, path, content=streamed_body(content_type, cap + 1),
+                                            headers={"content-type": content_type})
+
+            started = time.monotonic()
+            waited, response = await _healthz_while(server, attack)
+            where = (endpoint.method, path, content_type, response.status_code)
+            assert response.status_code == 413 and "内容太大" in response.text, where
+            assert waited < 1.5, (*where, f"/healthz waited {waited:.1f} s")
+            assert time.monotonic() - started < 10, where
