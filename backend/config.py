@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # Parsing one plan document (backend.plans.service.parse_bounded) runs in a child process with this budget.
     plan_parse_seconds: int = 20
     plan_parse_memory_mb: int = 1024
+    # Reading one 任务分解表 (backend.plans.responsibilities) runs in a child process with this budget.
+    table_parse_seconds: int = 20
+    table_parse_memory_mb: int = 1024
 
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
