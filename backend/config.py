@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Reading one 任务分解表 (backend.plans.responsibilities) runs in a child process with this budget.
     table_parse_seconds: int = 20
     table_parse_memory_mb: int = 1024
+    # Decoding one picture for its thumbnail (backend.evidence.thumbnails) runs in a child process with this budget.
+    thumbnail_seconds: int = 30
+    thumbnail_memory_mb: int = 512
 
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
