@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     invite_valid_days: int = 7
     # An API token stops working this many days after it was made (the tokens page shows when).
     api_token_valid_days: int = 180
+    # A form's or API call's once-only key is kept this long (backend.core.once); after it, the same key is a new
+    # request. Purged daily by the worker.
+    form_key_days: int = 2
 
     # Evidence and plan files: "local" (under data_dir) or "s3" (an S3-compatible store).
     storage: str = "local"
