@@ -106,7 +106,8 @@ def _runnable_copy(tmp_path: Path, port: int | None = None) -> Path:
     conf = tmp_path / "nginx.conf"
     # `user root`: its workers must write request bodies under tmp_path (ignored when not started as root).
     conf.write_text(f"user root;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\ndaemon off;\n"
-                    f"events {{}}\nhttp {{\n    access_log off;\n{temp}    include {tmp_path}/luoshi.conf;\n}}\n", encoding="utf-8")
+                    f"events {{}}\nhttp {{\n    access_log off;\n{temp}    include {tmp_path}/luoshi.conf;\n}}\n",
+                    encoding="utf-8")
     return conf
 
 
