@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     invite_valid_days: int = 7
     # An API token stops working this many days after it was made (the tokens page shows when).
     api_token_valid_days: int = 180
+    # A form's or API call's once-only key is kept this long (backend.core.once); after it, the same key is a new
+    # request. Purged daily by the worker.
+    form_key_days: int = 2
 
     # Evidence and plan files: "local" (under data_dir) or "s3" (an S3-compatible store).
     storage: str = "local"
@@ -59,6 +62,12 @@ class Settings(BaseSettings):
     # Parsing one plan document (backend.plans.service.parse_bounded) runs in a child process with this budget.
     plan_parse_seconds: int = 20
     plan_parse_memory_mb: int = 1024
+    # Reading one 任务分解表 (backend.plans.responsibilities) runs in a child process with this budget.
+    table_parse_seconds: int = 20
+    table_parse_memory_mb: int = 1024
+    # Decoding one picture for its thumbnail (backend.evidence.thumbnails) runs in a child process with this budget.
+    thumbnail_seconds: int = 30
+    thumbnail_memory_mb: int = 512
 
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None

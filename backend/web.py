@@ -5,7 +5,7 @@ import codecs
 import ipaddress
 import logging
 import secrets
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlencode
 
@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from backend import i18n
 from backend.config import get_settings
 from backend.core.bodies import FORM_OVERHEAD, body_limit, urlencoded_limit
-from backend.core.feedback import done
+from backend.core.feedback import done, htmx_redirect
 from backend.core.forms import DATE_OUT_OF_RANGE, date_out_of_range_message
 from backend.core.observability import ObservabilityMiddleware, configure_logging
 from backend.core.redis import close_redis, get_redis
@@ -128,14 +128,15 @@ class BodyLimitMiddleware:
 
         async def tracking_send(message):
             nonlocal started
+            if seen > limit:  # FastAPI turns an exception while it reads the body into its own 400: not sent
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 
-        try:
+        with suppress(_BodyTooLarge):
             await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await self._refuse(scope, receive, send, limit, upload)
+        if seen > limit and not started:  # an undeclared length (chunked) that passed the limit
+            await self._refuse(scope, receive, send, limit, upload)
 
     async def _refuse(self, scope, receive, send, limit: int, upload: bool) -> None:
         if upload:
@@ -305,7 +306,7 @@ def install_error_handlers(app: FastAPI) -> None:
             # login page while they type: nothing changes, and their next action meets the sign-in with its text.
             return Response(status_code=204)
         if request.headers.get("hx-request"):
-            return Response(status_code=204, headers={"HX-Redirect": exc.url})
+            return htmx_redirect(exc.url)
         return RedirectResponse(exc.url, status_code=303)
 
     @app.exception_handler(DomainError)

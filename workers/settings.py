@@ -2,7 +2,7 @@
 
 from arq import Worker, cron
 
-from backend.accounts.jobs import purge_expired_sessions
+from backend.accounts.jobs import purge_expired_sessions, purge_form_keys
 from backend.bulletins.jobs import draft_bulletins
 from backend.config import get_settings
 from backend.core.jobs import redis_settings
@@ -26,11 +26,12 @@ async def shutdown(ctx: dict) -> None:
 
 
 class WorkerSettings:
-    functions = [purge_expired_sessions, refresh_all_lights, make_evidence_thumbnail, catch_up_thumbnails,
-                 deliver_outbox, sweep_reminders, draft_bulletins, open_quarterly_reviews]
+    functions = [purge_expired_sessions, purge_form_keys, refresh_all_lights, make_evidence_thumbnail,
+                 catch_up_thumbnails, deliver_outbox, sweep_reminders, draft_bulletins, open_quarterly_reviews]
     # Lights at 00:30 and 06:30 UTC (08:30 and 14:30 in China): each bureau's own date decides.
     cron_jobs = [
         cron(purge_expired_sessions, minute={7}, run_at_startup=False),
+        cron(purge_form_keys, hour={19}, minute={13}, run_at_startup=False),  # daily, 03:13 in China
         cron(refresh_all_lights, hour={0, 6}, minute={30}, run_at_startup=True),
         cron(deliver_outbox, second={0}, run_at_startup=True),  # every minute; retries wait out their backoff
         # Every half hour: each bureau's rules on its own clock; the first run of a day decides that day's reminders.

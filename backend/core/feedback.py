@@ -12,7 +12,7 @@ A cookie rather than a `?notice=` query: a reload, a bookmark or a link shared f
 import base64
 import json
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
@@ -77,10 +77,16 @@ def done(request: Request, url: str, message: str, *, place: str = "", tone: str
     """Post/Redirect/Get that says what happened, also for htmx (HX-Redirect: the next page shows it)."""
     target = with_anchor(url)
     if request.headers.get("hx-request"):
-        response: Response = Response(status_code=204, headers={"HX-Redirect": target})
+        response: Response = htmx_redirect(target)
     else:
         response = RedirectResponse(target, status_code=303)
     return set_flash(response, message, place=place, tone=tone)
+
+
+def htmx_redirect(url: str) -> Response:
+    """htmx's Post/Redirect/Get: 204 with `HX-Redirect`, the address percent-encoded as Starlette does for
+    `Location` (a header is Latin-1: "/tasks?q=中文" could not be sent at all, "/été" reached htmx garbled)."""
+    return Response(status_code=204, headers={"HX-Redirect": quote(url, safe=":/%#?=@[]!$&'()*+,;")})
 
 
 def same_site_page(request: Request) -> str | None:

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
-from backend.core.feedback import is_safe_path
+from backend.core.feedback import htmx_redirect, is_safe_path
 from backend.core.templating import render
 from backend.errors import DomainError
 from backend.i18n import _
@@ -73,7 +73,7 @@ def form_error(
 def see_other(request: Request, url: str) -> Response:
     """Post/Redirect/Get, also for htmx requests."""
     if request.headers.get("hx-request"):
-        return Response(status_code=204, headers={"HX-Redirect": url})
+        return htmx_redirect(url)
     return RedirectResponse(url, status_code=303)
 
 

@@ -13,7 +13,7 @@ Without a key (an old page, a script) a route works as before: the key is a guar
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -21,11 +21,12 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Column, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.config import get_settings
 from backend.core.actor import Actor
-from backend.core.models import id_field, tenant_field, timestamp_field
+from backend.core.models import id_field, tenant_field, timestamp_field, utcnow
 from backend.errors import Conflict, InvalidInput
 from backend.i18n import _
 
@@ -129,3 +130,11 @@ async def earlier_answer(request: Request, session: AsyncSession, actor: Actor) 
     if earlier is None:
         return None
     return JSONResponse(earlier.body, status_code=earlier.status_code or 200)
+
+
+async def purge_old(session: AsyncSession) -> int:
+    """Drops the keys older than `LUOSHI_FORM_KEY_DAYS` in the session's bureau: a form is not sent twice days
+    apart by accident, and the table would otherwise grow with every creating request for ever."""
+    since = utcnow() - timedelta(days=get_settings().form_key_days)
+    result = await session.exec(delete(FormSubmission).where(col(FormSubmission.created_at) < since))
+    return result.rowcount

@@ -5,10 +5,11 @@ import logging
 import uuid
 from pathlib import Path
 
-import anyio
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.config import get_settings
+from backend.core.budget import BudgetExceeded, run_bounded
 from backend.core.images import ImageTooLarge, open_image
 from backend.evidence.models import Evidence
 from backend.evidence.service import set_thumbnail
@@ -50,7 +51,8 @@ async def _one(data: bytes):
 
 
 async def make_thumbnail(session: AsyncSession, evidence_id: uuid.UUID) -> str:
-    """Makes the evidence's thumbnail once; says what happened ("made", "exists", "missing", …). Idempotent."""
+    """Makes the evidence's thumbnail once; says what happened ("made", "exists", "unreadable", "over-budget", …).
+    Idempotent."""
     evidence = (await session.exec(select(Evidence).where(Evidence.id == evidence_id).with_for_update())).first()
     if evidence is None:
         return "missing"
@@ -61,12 +63,19 @@ async def make_thumbnail(session: AsyncSession, evidence_id: uuid.UUID) -> str:
     stored = await session.get(StoredFile, evidence.file_id)
     if stored is None:
         return "missing"
+    settings = get_settings()
     try:
         async with storage.local_copy(evidence.tenant_id, stored.sha256) as path:
-            data = await anyio.to_thread.run_sync(render_thumbnail, path)
+            # In a child process with an address-space limit: the pixel budget is read from a header that may lie
+            # (or a decoder may need more than it says), and a worker that runs out of memory stops every job.
+            data = await run_bounded(render_thumbnail, path, seconds=settings.thumbnail_seconds,
+                                     memory_bytes=settings.thumbnail_memory_mb * 2**20)
     except FileNotFoundError:
         log.warning("evidence content missing", extra={"evidence_id": str(evidence.id)})
         return "no-content"
+    except BudgetExceeded as error:
+        log.warning("thumbnail not made: over its %s budget", error.reason, extra={"evidence_id": str(evidence.id)})
+        return "over-budget"
     if data is None:
         return "unreadable"
     staged = await storage.stage(_one(data), max_bytes=MAX_THUMBNAIL_BYTES, label="thumbnail.jpg")

@@ -10,7 +10,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.budget import BudgetExceeded, run_bounded
 from backend.errors import InvalidInput, NotFound
 from backend.files import storage
 from backend.files.models import StoredFile
@@ -62,7 +64,7 @@ async def upload_table(
     plan = await _plan(session, plan_id)
     staged = await storage.stage(chunks, max_bytes=MAX_TABLE_BYTES, label=filename or "任务分解表")
     try:
-        table = _read(staged.path.read_bytes(), filename, plan.year)
+        table = await _read(staged.path.read_bytes(), filename, plan.year)
     except BaseException:
         storage.discard(staged)
         raise
@@ -76,11 +78,25 @@ async def upload_table(
     return await _preview(session, plan, staged.sha256, filename, table)
 
 
-def _read(data: bytes, filename: str, year: int):
+async def _read(data: bytes, filename: str, year: int):
+    """`read_responsibility_table` in a child process with a time and memory budget (`LUOSHI_TABLE_PARSE_SECONDS`,
+    `LUOSHI_TABLE_PARSE_MEMORY_MB`), never on the event loop: openpyxl reading a sheet of many rows is pure Python
+    that would stop the web process answering anyone else."""
+    settings = get_settings()
     try:
-        return read_responsibility_table(data, filename, year)
+        return await run_bounded(read_responsibility_table, data, filename, year,
+                                 seconds=settings.table_parse_seconds,
+                                 memory_bytes=settings.table_parse_memory_mb * 2**20)
     except ResponsibilityTableError as error:
         raise InvalidInput(str(error), field="file") from error
+    except BudgetExceeded as error:
+        if error.reason == "time":
+            message = _("“%(name)s”在 %(seconds)s 秒内没有读完（行数或工作表过多），没有导入。请只保留任务分解表所在的"
+                        "工作表、删去多余的空行后重新上传。", name=filename, seconds=settings.table_parse_seconds)
+        else:
+            message = _("读取“%(name)s”需要的内存超过了限制，没有导入。请删去图片、多余的工作表和空行后重新上传。",
+                        name=filename)
+        raise InvalidInput(message, field="file") from None
 
 
 async def _plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:
@@ -141,7 +157,7 @@ async def reopen(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, sha
     path = storage.content_path(actor.tenant_id, sha256) if stored else None
     if stored is None or path is None or not path.exists():
         raise InvalidInput(_("找不到刚才上传的任务分解表，请重新上传。"), field="file")
-    table = _read(path.read_bytes(), stored.filename, plan.year)
+    table = await _read(path.read_bytes(), stored.filename, plan.year)
     return await _preview(session, plan, sha256, stored.filename, table)
 
 

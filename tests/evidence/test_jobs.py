@@ -102,3 +102,29 @@ async def test_a_job_for_evidence_that_never_committed_looks_again_then_gives_up
     await enqueue("make_evidence_thumbnail", str(bureau.tenant.id), str(uuid.uuid4()), _queue_name=queue)
     worker = await run_worker(queue)
     assert worker.jobs_retried == 1 and worker.jobs_failed == 0 and worker.jobs_complete == 1
+
+
+async def test_a_picture_whose_decoding_passes_the_memory_budget_is_skipped_and_the_worker_goes_on(
+        bureau, monkeypatch):
+    """The decode runs in a child process with an address-space limit (`LUOSHI_THUMBNAIL_MEMORY_MB`). A real
+    6000 × 6000 PNG (36 MP, within the pixel budget) needs ~110 MB decoded: under a 160 MB limit it is skipped with
+    its reason, and the worker goes on to the next picture; under the default limit it gets its thumbnail."""
+    from backend.config import get_settings
+
+    out = io.BytesIO()
+    Image.new("RGB", (6000, 6000), (30, 120, 200)).save(out, "PNG")
+    big = await upload(bureau, "大图.png", out.getvalue())
+    small = await upload(bureau, "小图.jpg", samples.jpeg(640, 320))
+    monkeypatch.setattr(get_settings(), "thumbnail_memory_mb", 160)
+    queue = f"arq:test-evidence-{uuid.uuid4().hex}"
+    for photo in (big, small):
+        await enqueue("make_evidence_thumbnail", str(bureau.tenant.id), str(photo.id), _queue_name=queue)
+    worker = await run_worker(queue)
+    assert worker.jobs_complete == 2 and worker.jobs_failed == 0
+    assert (await thumbnail_of(bureau, big.id))[1] is None
+    assert (await thumbnail_of(bureau, small.id))[1] is not None
+    async with unit_of_work(bureau.tenant.id) as session:
+        assert await make_thumbnail(session, big.id) == "over-budget"
+    monkeypatch.setattr(get_settings(), "thumbnail_memory_mb", 512)
+    async with unit_of_work(bureau.tenant.id) as session:
+        assert await make_thumbnail(session, big.id) == "made"

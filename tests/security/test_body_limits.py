@@ -7,47 +7,14 @@ the real app under a real uvicorn server on 127.0.0.1 and check that /healthz an
 """
 
 import asyncio
-import contextlib
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 
 from backend.core.bodies import small_limit
 from tests.support.routes import _params, all_endpoints
 
 BOMB = b"%E4%B8%AD&" * (10 * 2**20 // 10)  # 10 MiB of "中" fields: the slowest form to decode
-
-
-@pytest.fixture
-async def server(database) -> AsyncIterator[str]:
-    """The app under uvicorn in a process of its own on a free port of 127.0.0.1: a stalled event loop there
-    shows as a slow /healthz here."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "backend.web:create_app", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--lifespan", "off", "--log-level", "warning", "--no-access-log"],
-        env=os.environ.copy())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-            for _attempt in range(300):
-                assert process.poll() is None, "uvicorn stopped before answering /healthz"
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
 
 
 async def _healthz_while(base: str, attack) -> tuple[float, httpx.Response]:
@@ -120,3 +87,27 @@ def test_every_route_that_declares_a_file_is_marked_with_its_limit(app):
                  or type(f.field_info).__name__ == "File"]
         if files:
             assert hasattr(endpoint.route.endpoint, "max_file_bytes"), f"{endpoint.key} takes files unmarked"
+
+
+async def test_streamed_bodies_past_the_limit_meet_413_under_uvicorn_and_healthz_answers(app, server):
+    """A sample of the streamed sweep (tests/security/test_body_sweep.py) through a real server: a page form, a
+    JSON API call (whose 400 from FastAPI's body parser used to replace the 413) and an upload route."""
+    from tests.security.test_body_sweep import BODY_METHODS, streamed_body, streamed_cases
+
+    wanted = {("POST", "/login"), ("PUT", "/api/v1/account/notifications"),
+              ("POST", "/api/v1/tasks/{task_id}/evidence")}
+    sample = [e for e in all_endpoints(app) if e.method in BODY_METHODS and e.key in wanted]
+    assert len(sample) == len(wanted)
+    for endpoint in sample:
+        for path, content_type, cap in streamed_cases(app, endpoint):
+            async def attack(client: httpx.AsyncClient, method=endpoint.method, path=path, content_type=content_type,
+                             cap=cap):
+                return await client.request(method, path, content=streamed_body(content_type, cap + 1),
+                                            headers={"content-type": content_type})
+
+            started = time.monotonic()
+            waited, response = await _healthz_while(server, attack)
+            where = (endpoint.method, path, content_type, response.status_code)
+            assert response.status_code == 413 and "内容太大" in response.text, where
+            assert waited < 1.5, (*where, f"/healthz waited {waited:.1f} s")
+            assert time.monotonic() - started < 10, where
