@@ -25,8 +25,9 @@ from sqlmodel import Field, SQLModel, col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.config import get_settings
+from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.models import id_field, tenant_field, timestamp_field, utcnow
+from backend.core.models import id_field, tenant_field, timestamp_field
 from backend.errors import Conflict, InvalidInput
 from backend.i18n import _
 
@@ -135,6 +136,6 @@ async def earlier_answer(request: Request, session: AsyncSession, actor: Actor) 
 async def purge_old(session: AsyncSession) -> int:
     """Drops the keys older than `LUOSHI_FORM_KEY_DAYS` in the session's bureau: a form is not sent twice days
     apart by accident, and the table would otherwise grow with every creating request for ever."""
-    since = utcnow() - timedelta(days=get_settings().form_key_days)
+    since = clock.now() - timedelta(days=get_settings().form_key_days)
     result = await session.exec(delete(FormSubmission).where(col(FormSubmission.created_at) < since))
     return result.rowcount
