@@ -11,6 +11,8 @@ import uuid
 import psycopg
 import pytest
 
+from tests.support.cluster import app_role_turn
+
 # pytest-xdist names each worker gw0, gw1, …; a serial run has no worker (index 0).
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 WORKER_INDEX = int(WORKER.removeprefix("gw") or 0)
@@ -64,7 +66,8 @@ def database():
 
     get_settings.cache_clear()
     _drop_database(ADMIN_URL, create=True)
-    migrate()
+    with app_role_turn():
+        migrate()
     yield ADMIN_URL
     _drop_database(ADMIN_URL, create=False)
 
