@@ -8,9 +8,13 @@ BIN := $(VENV)/bin
 demo: install frontend
 	$(BIN)/luoshi demo --host $${LUOSHI_HOST:-127.0.0.1} --port $${LUOSHI_PORT:-8000}
 
+# Tests run on TEST_WORKERS pytest-xdist workers, each with its own database, Redis DB and data dir
+# (docs/TESTING.md); whole files go to one worker, so a module's costly set-up is built once. TEST_WORKERS=0: serial.
+TEST_WORKERS ?= 3
+
 test: system-packages install-dev frontend
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -11,11 +11,27 @@ import uuid
 import psycopg
 import pytest
 
-# One database per test run, so that parallel runs on one server never disturb each other.
-ADMIN_URL = os.environ.get(
-    "LUOSHI_TEST_DATABASE_URL", f"postgresql://postgres@127.0.0.1:5432/luoshi_test_{os.getpid()}"
-)
-REDIS_URL = os.environ.get("LUOSHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+from tests.support.cluster import app_role_turn
+
+# pytest-xdist names each worker gw0, gw1, …; a serial run has no worker (index 0).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_INDEX = int(WORKER.removeprefix("gw") or 0)
+
+
+def _worker_redis_url(base: str) -> str:
+    """Worker i uses Redis DB (base + i) mod 16, so each has its own arq queue and login counters to clear."""
+    head, _, number = base.rpartition("/")
+    if not number.isdigit():
+        head, number = base.rstrip("/"), "0"
+    return f"{head}/{(int(number) + WORKER_INDEX) % 16}"
+
+
+# One database per test process (each xdist worker is one), so that parallel runs on one server never disturb each
+# other; a database named by LUOSHI_TEST_DATABASE_URL gets the worker's id as a suffix.
+_NAMED = os.environ.get("LUOSHI_TEST_DATABASE_URL")
+ADMIN_URL = (f"{_NAMED}_{WORKER}" if WORKER else _NAMED) if _NAMED else (
+    f"postgresql://postgres@127.0.0.1:5432/luoshi_test_{os.getpid()}")
+REDIS_URL = _worker_redis_url(os.environ.get("LUOSHI_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"))
 
 
 def _drop_database(url: str, *, create: bool) -> None:
@@ -32,7 +48,10 @@ def pytest_configure(config):
     os.environ.setdefault("LUOSHI_ENVIRONMENT", "test")
     os.environ.setdefault("LUOSHI_SECRET_KEY", "test-secret-" + uuid.uuid4().hex)
     os.environ.setdefault("LUOSHI_BASE_URL", "http://testserver")
-    os.environ.setdefault("LUOSHI_DATA_DIR", tempfile.mkdtemp(prefix="luoshi-test-"))
+    # xdist's workers inherit the controller's environment: each takes its own folder inside the run's data dir.
+    data_dir = os.environ.get("LUOSHI_DATA_DIR") or tempfile.mkdtemp(prefix="luoshi-test-")
+    os.environ["LUOSHI_DATA_DIR"] = os.path.join(data_dir, WORKER) if WORKER else data_dir
+    os.makedirs(os.environ["LUOSHI_DATA_DIR"], exist_ok=True)
     # Still argon2id, at a cost that keeps hundreds of test logins quick.
     os.environ.setdefault("LUOSHI_ARGON2_TIME_COST", "1")
     os.environ.setdefault("LUOSHI_ARGON2_MEMORY_KIB", "8192")
@@ -47,7 +66,8 @@ def database():
 
     get_settings.cache_clear()
     _drop_database(ADMIN_URL, create=True)
-    migrate()
+    with app_role_turn():
+        migrate()
     yield ADMIN_URL
     _drop_database(ADMIN_URL, create=False)
 

