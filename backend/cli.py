@@ -57,6 +57,20 @@ def cmd_worker(args) -> None:
     build_worker().run()
 
 
+async def _bureau_id(code: str) -> str:
+    """The id of the bureau an operator names by its 简称 (refused with a message when there is none)."""
+    from sqlmodel import select
+
+    from backend.db import unit_of_work
+    from backend.tenancy.models import Tenant
+
+    async with unit_of_work() as session:
+        found = (await session.exec(select(Tenant.id).where(Tenant.code == code))).first()
+    if found is None:
+        raise SystemExit(_("找不到简称为 %(code)s 的教育局。", code=code))
+    return str(found)
+
+
 async def _with_session(tenant_code: str | None, body):
     from sqlmodel import select
 
@@ -215,8 +229,9 @@ def cmd_remind(args) -> None:
 
     async def run() -> tuple[dict[str, int], int]:
         try:
-            decided = await sweep_all(clock.parse_moment(args.at))
-            sent = await deliver_outbox({}, at=args.at) if args.deliver else 0
+            only = await _bureau_id(args.bureau) if args.bureau else None
+            decided = await sweep_all(clock.parse_moment(args.at), only)
+            sent = await deliver_outbox({}, at=args.at, tenant_id=only) if args.deliver else 0
             return decided, sent
         finally:
             await dispose_engine()
@@ -294,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remind", help="立即执行提醒与督办规则（可指定时间，用于演示和补发）")
     p.add_argument("--at", default=None, help="按此时间执行，例如 2026-12-21T09:00+08:00；不写则为现在")
     p.add_argument("--no-deliver", dest="deliver", action="store_false", help="只作决定，不发送")
+    p.add_argument("--bureau", default=None, help="只处理这个教育局（简称，例如 taicang）；不写则为全部")
     p.set_defaults(func=cmd_remind)
     p = sub.add_parser("demo-year", help="演示：给示范局按日期补录一年的报送、审核、办结和延期")
     p.add_argument("--until", default=None, help="补录到这一天（含），例如 2026-06-30；不写则到今天")

@@ -47,7 +47,8 @@ async def test_remind_at_a_past_moment_sends_what_it_decides(smtp):
     same moment) sends them, instead of leaving them for the real clock."""
     bureau = await create_bureau(emails=True)
     task = await new_task(bureau, "完成校园安全排查", date(2026, 11, 20), ReportFrequency.once)
-    run = luoshi("remind", "--at", "2026-11-23T09:00+08:00")  # Monday: one working day late, a yellow 督办单
+    # Monday: one working day late, a yellow 督办单 (this bureau only: the run's other bureaus are not this test's)
+    run = luoshi("remind", "--at", "2026-11-23T09:00+08:00", "--bureau", bureau.tenant.code)
     assert run.returncode == 0, run.stderr
     assert "督办单" in run.stdout
     async with unit_of_work(bureau.tenant.id) as session:
