@@ -59,3 +59,7 @@ class ApiToken(SQLModel, table=True):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= utcnow()
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
