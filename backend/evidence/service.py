@@ -74,6 +74,15 @@ class EvidenceRow:
         return (e.kind == "image" and e.thumbnail_file_id is None and self.content_type != "image/heic"
                 and e.uploaded_at > utcnow() - THUMBNAIL_WAIT)
 
+    @property
+    def download_url(self) -> str:
+        """Where the API serves the file itself (its answers carry the link)."""
+        return f"/api/v1/evidence/{self.evidence.id}/content"
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        return f"/api/v1/evidence/{self.evidence.id}/thumbnail" if self.evidence.thumbnail_file_id else None
+
 
 @dataclass
 class EvidencePanel:
