@@ -143,7 +143,7 @@ async def retry_page(
 ):
     try:
         chosen = [_uuid(v, "ids", _("所选消息无效，请刷新页面后重新勾选。")) for v in ids or [] if v]
-        retried = await delivery.retry_dead_messages(session, actor, chosen)
+        retried = await delivery.retry_dead(session, actor, chosen)
     except DomainError as error:
         if error.status_code == 403:
             raise
@@ -174,4 +174,4 @@ async def api_dead(session: DbSession, actor: ApiActor):
 
 @api.post("/admin/outbox/dead/retry", response_model=RetryOut)
 async def api_retry(session: DbSession, actor: ApiActor, body: RetryIn):
-    return RetryOut(retried=await delivery.retry_dead_messages(session, actor, body.ids))
+    return RetryOut(retried=await delivery.retry_dead(session, actor, body.ids))

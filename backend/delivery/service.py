@@ -199,18 +199,6 @@ async def list_dead(session: AsyncSession, actor: Actor) -> list[OutboxMessage]:
     return list((await session.exec(query)).all())
 
 
-async def retry_dead(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
-    """Gives dead messages a fresh set of attempts, due now; returns how many came back."""
-    actor.require("members.manage")
-    if not ids:
-        return 0
-    statement = (update(OutboxMessage)
-                 .where(col(OutboxMessage.tenant_id) == actor.tenant_id, col(OutboxMessage.id).in_(ids),
-                        col(OutboxMessage.state) == OutboxState.dead)
-                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=utcnow()))
-    return (await session.exec(statement)).rowcount
-
-
 async def add_channel(
     session: AsyncSession, actor: Actor, *, kind: str, url: str, secret: str = "", unit_id: uuid.UUID | None = None,
 ) -> ChannelConfig:
@@ -440,12 +428,13 @@ async def dead_letters(session: AsyncSession, actor: Actor) -> DeadLetters:
     return DeadLetters(messages=await list_dead(session, actor), counts=await outbox_counts(session, actor))
 
 
-async def retry_dead_messages(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
-    """The selected dead messages go out again; ones already retried (a stale page) are simply not counted."""
+async def retry_dead(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
+    """The selected dead messages go out again (page and API alike, audited); ones already retried (a stale page)
+    or of another bureau are simply not counted."""
     actor.require("members.manage")
     if not ids:
         raise InvalidInput(_("请先勾选要重新发送的消息。"), field="ids")
-    retried = await retry_dead(session, actor, ids)
+    retried = await _revive(session, actor, col(OutboxMessage.id).in_(ids))
     if retried:
         await record(session, actor, "outbox.retry", object_type="outbox",
                      summary=_("重新发送 %(n)s 条发送失败的消息", n=retried))
@@ -454,12 +443,17 @@ async def retry_dead_messages(session: AsyncSession, actor: Actor, ids: list[uui
 
 async def retry_all_dead(session: AsyncSession, actor: Actor) -> int:
     actor.require("members.manage")
-    statement = (update(OutboxMessage)
-                 .where(col(OutboxMessage.tenant_id) == actor.tenant_id,
-                        col(OutboxMessage.state) == OutboxState.dead)
-                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=utcnow()))
-    retried = (await session.exec(statement)).rowcount
+    retried = await _revive(session, actor)
     if retried:
         await record(session, actor, "outbox.retry", object_type="outbox",
                      summary=_("重新发送全部 %(n)s 条发送失败的消息", n=retried))
     return retried
+
+
+async def _revive(session: AsyncSession, actor: Actor, *only) -> int:
+    """The bureau's dead messages (those matching `only`) get a fresh set of attempts, due now; how many came back."""
+    statement = (update(OutboxMessage)
+                 .where(col(OutboxMessage.tenant_id) == actor.tenant_id, col(OutboxMessage.state) == OutboxState.dead,
+                        *only)
+                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=utcnow()))
+    return (await session.exec(statement)).rowcount
