@@ -461,6 +461,11 @@ class AssessmentView:
     timezone: str = "Asia/Shanghai"
 
     @property
+    def scores(self) -> list[ScoreLine]:
+        """The lines whose computed terms the caller may see: none while they are the bureau's draft."""
+        return self.lines if self.show_scores else []
+
+    @property
     def own_line(self) -> ScoreLine | None:
         return next((line for line in self.lines if line.score.unit_id == self.own_unit_id), None)
 
