@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
 from backend.audit.service import record
-from backend.config import get_settings
 from backend.core.actor import Actor
+from backend.core.bodies import evidence_file_bytes
 from backend.core.jobs import enqueue_after_commit
 from backend.core.models import utcnow
 from backend.core.text import without_controls
@@ -37,10 +37,6 @@ from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
 from backend.tenancy.models import Membership, Role
 
-
-# TODO(settings): move into backend.config.Settings as `evidence_max_mb` (LUOSHI_EVIDENCE_MAX_MB).
-def max_bytes() -> int:
-    return get_settings().evidence_max_mb * 2**20
 MAX_DESCRIPTION = 500
 KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
@@ -284,7 +280,7 @@ async def upload_evidence(
     name = filetypes.safe_filename(filename)
     if not (filename or "").strip():
         raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
-    staged = await storage.stage(chunks, max_bytes=max_bytes(), label=name)
+    staged = await storage.stage(chunks, max_bytes=evidence_file_bytes(), label=name)
     try:
         detected = await anyio.to_thread.run_sync(filetypes.detect, staged.path, staged.head, name)
         name = filetypes.with_extension(name, detected)
