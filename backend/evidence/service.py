@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import anyio
 from sqlalchemy import inspect as sa_inspect
@@ -152,15 +151,6 @@ async def evidence_file(session: AsyncSession, actor: Actor, evidence_id: uuid.U
     stored = await session.get(StoredFile, evidence.file_id)
     assert stored is not None
     return evidence, stored
-
-
-async def open_evidence(
-    session: AsyncSession, actor: Actor, evidence_id: uuid.UUID
-) -> tuple[Evidence, StoredFile, Path]:
-    """The evidence, its stored file and a local path to its content (with S3 storage, a cached copy)."""
-    evidence, stored = await evidence_file(session, actor, evidence_id)
-    path = await anyio.to_thread.run_sync(storage.content_path, actor.tenant_id, stored.sha256)
-    return evidence, stored, path
 
 
 async def thumbnail_file(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> tuple[Evidence, StoredFile]:
