@@ -2,22 +2,26 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 — refused outside development
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 — refused in production
+# Tests, benchmarks and CI run as "test"; the image and compose.yaml set "production".
+Environment = Literal["development", "test", "production"]
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LUOSHI_", env_file=".env", extra="ignore")
+    # A refused setting's error names it without echoing the values around it (secrets among them) into a log.
+    model_config = SettingsConfigDict(env_prefix="LUOSHI_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
-    environment: str = "development"
+    environment: Environment = "development"
     # DATABASE_URL / REDIS_URL are read without the prefix, as every platform names them so.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     app_db_role: str = "luoshi_app"
-    app_db_password: str = "luoshi_app"  # noqa: S105 — set LUOSHI_APP_DB_PASSWORD in production
+    app_db_password: str = "luoshi_app"  # noqa: S105 — refused in production
     app_database_url: str | None = None
     data_dir: Path = Path(".luoshi-data")
     secret_key: str = DEV_SECRET
@@ -82,9 +86,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     @model_validator(mode="after")
-    def _refuse_default_secret(self) -> "Settings":
-        if self.environment == "production" and self.secret_key == DEV_SECRET:
-            raise ValueError("LUOSHI_SECRET_KEY must be set to a random value in production")
+    def _refuse_default_secrets(self) -> "Settings":
+        """Production refuses every secret and password still at the default this file publishes (a setting named
+        *secret* or *password* whose default is a string), naming each one to set."""
+        if self.environment != "production":
+            return self
+        unset = [f"LUOSHI_{name.upper()}" for name, field in type(self).model_fields.items()
+                 if ("secret" in name or "password" in name) and isinstance(field.default, str)
+                 and getattr(self, name) == field.default]
+        if unset:
+            raise ValueError(f"In production set these to random values of your own (their defaults are public): "
+                             f"{', '.join(unset)}")
         return self
 
     @property

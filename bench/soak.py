@@ -96,7 +96,7 @@ def environment(args, data_dir: Path, smtp_port: int) -> None:
     os.environ.update({
         "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url, "LUOSHI_DATA_DIR": str(data_dir),
         "LUOSHI_SMTP_HOST": "127.0.0.1", "LUOSHI_SMTP_PORT": str(smtp_port), "LUOSHI_SMTP_FROM": f"duban@{MAIL_DOMAIN}",
-        "LUOSHI_ENVIRONMENT": "bench", "LUOSHI_SECRET_KEY": "soak-secret-not-for-production",
+        "LUOSHI_ENVIRONMENT": "test", "LUOSHI_SECRET_KEY": "soak-secret-not-for-production",
         "LUOSHI_LOG_LEVEL": "WARNING",  # this process's own logging (seeding); the servers get --log-level
     })
     if args.cheap_argon2:

@@ -60,3 +60,7 @@ class ApiToken(SQLModel, table=True):
     @property
     def is_expired(self) -> bool:
         return self.expires_at <= clock.now()
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -2,18 +2,17 @@
 
 import secrets
 import uuid
-from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts import oidc
 from backend.accounts import service as accounts
 from backend.accounts.models import User
+from backend.accounts.schemas import MePublic, TokenCreate, TokenCreated, TokenPublic
 from backend.config import get_settings
 from backend.core import once
 from backend.core.feedback import done
@@ -244,40 +243,14 @@ async def revoke_token_page(request: Request, session: DbSession, actor: Current
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class MePublic(BaseModel):
-    user_id: uuid.UUID
-    display_name: str
-    tenant_id: uuid.UUID
-    role: str
-    unit_id: uuid.UUID | None
-
-
-class TokenCreate(BaseModel):
-    name: str
-
-
-class TokenPublic(BaseModel):
-    id: uuid.UUID
-    name: str
-    prefix: str
-    revoked: bool
-    expires_at: datetime
-
-
-class TokenCreated(TokenPublic):
-    token: str
-
-
 @api.get("/me", response_model=MePublic)
 async def me(actor: ApiActor):
-    return MePublic(user_id=actor.user_id, display_name=actor.display_name, tenant_id=actor.tenant_id,
-                    role=actor.role, unit_id=actor.unit_id)
+    return MePublic.model_validate(actor)
 
 
 @api.get("/tokens", response_model=list[TokenPublic])
 async def api_list_tokens(session: DbSession, actor: ApiActor):
-    return [TokenPublic(id=t.id, name=t.name, prefix=t.prefix, revoked=t.revoked_at is not None,
-                        expires_at=t.expires_at) for t in await accounts.list_api_tokens(session, actor)]
+    return [TokenPublic.model_validate(t) for t in await accounts.list_api_tokens(session, actor)]
 
 
 @api.post("/tokens", response_model=TokenCreated, status_code=201)
@@ -285,8 +258,7 @@ async def api_create_token(request: Request, session: DbSession, actor: ApiActor
     if (earlier := await once.earlier_answer(request, session, actor)) is not None:
         return earlier  # the secret is shown once: the replay names the same token, without it
     token, raw = await accounts.create_api_token(session, actor, name=body.name)
-    made = TokenCreated(id=token.id, name=token.name, prefix=token.prefix, revoked=False,
-                        expires_at=token.expires_at, token=raw)
+    made = TokenCreated(**TokenPublic.model_validate(token).model_dump(), token=raw)
     await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201,
                       body=made.model_copy(update={"token": ""}))
     return made

@@ -5,16 +5,15 @@ Every form re-renders the page with its message and what was typed when refused;
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.assessments.exports import basis_text, rank_text, results_docx, results_xlsx, scale_note, scale_text
 from backend.assessments.models import AppealState, AssessmentState
+from backend.assessments.schemas import AssessmentPublic
 from backend.core import once
 from backend.core.clock import local_today
 from backend.core.downloads import DOCX, XLSX, attachment
@@ -227,40 +226,6 @@ async def results_docx_download(request: Request, session: DbSession, actor: Cur
 # --- JSON ---------------------------------------------------------------------------------------------------------
 
 
-class ScorePublic(BaseModel):
-    unit_id: uuid.UUID
-    unit_name: str
-    rank: int | None
-    completion: float
-    timeliness: float
-    rating: float
-    adjustment: float
-    total: float
-    self_total: float | None
-
-
-class AssessmentPublic(BaseModel):
-    """The year's results as the page shows them to the caller (units see them once published)."""
-
-    id: uuid.UUID
-    year: int
-    state: str
-    completion_weight: float
-    timeliness_weight: float
-    rating_weight: float
-    bonus_weight: float
-    appeal_until: date | None
-    scores: list[ScorePublic]
-
-
 @api.get("/assessments/{assessment_id}", response_model=AssessmentPublic)
 async def assessment_api(session: DbSession, actor: ApiActor, assessment_id: uuid.UUID):
-    view = await assessments.assessment_view(session, actor, assessment_id)
-    a = view.assessment
-    scores = [ScorePublic(unit_id=line.score.unit_id, unit_name=line.unit_name, rank=line.score.rank,
-                          completion=line.score.completion, timeliness=line.score.timeliness,
-                          rating=line.score.rating, adjustment=line.score.adjustment, total=line.score.total,
-                          self_total=line.self_total) for line in view.lines] if view.show_scores else []
-    return AssessmentPublic(id=a.id, year=a.year, state=str(a.state), completion_weight=a.completion_weight,
-                            timeliness_weight=a.timeliness_weight, rating_weight=a.rating_weight,
-                            bonus_weight=a.bonus_weight, appeal_until=a.appeal_until, scores=scores)
+    return AssessmentPublic.model_validate(await assessments.assessment_view(session, actor, assessment_id))

@@ -454,6 +454,11 @@ class AssessmentView:
     timezone: str | None = None  # the bureau's; the platform default without one
 
     @property
+    def scores(self) -> list[ScoreLine]:
+        """The lines whose computed terms the caller may see: none while they are the bureau's draft."""
+        return self.lines if self.show_scores else []
+
+    @property
     def own_line(self) -> ScoreLine | None:
         return next((line for line in self.lines if line.score.unit_id == self.own_unit_id), None)
 

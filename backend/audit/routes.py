@@ -1,12 +1,10 @@
 """The audit log with filters, as a page and through the API."""
 
-from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
 
 from backend.audit import service as audit
+from backend.audit.schemas import AuditEventPublic
 from backend.core.forms import OptionalDate, OptionalDateTime
 from backend.core.templating import render
 from backend.deps import ApiActor, CurrentActor, DbSession
@@ -34,17 +32,6 @@ async def audit_page(
     })
 
 
-class AuditEventPublic(BaseModel):
-    occurred_at: datetime
-    actor_name: str
-    action: str
-    object_type: str
-    object_id: str
-    summary: str
-    details: dict[str, Any]
-    ip: str | None
-
-
 @api.get("/audit-events", response_model=list[AuditEventPublic])
 async def api_audit_events(
     session: DbSession, actor: ApiActor, action: str = "", who: str = "", since: OptionalDate = None,
@@ -52,4 +39,4 @@ async def api_audit_events(
 ):
     events = await audit.list_events(session, actor, action=action or None, actor_name=who or None, since=since,
                                      until=until, before=before)
-    return [AuditEventPublic.model_validate(e, from_attributes=True) for e in events]
+    return [AuditEventPublic.model_validate(e) for e in events]

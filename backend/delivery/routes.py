@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from pydantic import BaseModel
 
 from backend.core import once
 from backend.core.clock import localtime
@@ -13,8 +12,10 @@ from backend.core.feedback import done
 from backend.core.forms import form_error, unless_correctable
 from backend.core.templating import render
 from backend.core.text import check_length
+from backend.delivery import masks
 from backend.delivery import service as delivery
 from backend.delivery.models import ConfigKind
+from backend.delivery.schemas import ChannelPublic, DeadLettersPublic, RetryIn, RetryOut
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
@@ -54,8 +55,8 @@ def _bureau_time(zone: str):
 def _channel_context(overview: delivery.ChannelOverview) -> dict:
     return {
         "groups": overview.groups, "nodes": overview.nodes, "kinds": list(ConfigKind),
-        "kind_label": delivery.config_kind_label, "mask_url": delivery.mask_url,
-        "mask_secret": delivery.mask_secret,
+        "kind_label": delivery.config_kind_label, "mask_url": masks.mask_url,
+        "mask_secret": masks.mask_secret,
     }
 
 
@@ -127,7 +128,7 @@ async def test_channel_page(request: Request, session: DbSession, actor: Current
 def _dead_context(actor, dead: delivery.DeadLetters) -> dict:
     return {
         "messages": dead.messages, "counts": dead.counts, "channel_label": delivery.channel_label,
-        "mask_recipient": delivery.mask_recipient, "bureau_time": _bureau_time(actor.timezone),
+        "mask_recipient": masks.mask_recipient, "bureau_time": _bureau_time(actor.timezone),
     }
 
 
@@ -142,7 +143,7 @@ async def retry_page(
 ):
     try:
         chosen = [_uuid(v, "ids", _("所选消息无效，请刷新页面后重新勾选。")) for v in ids or [] if v]
-        retried = await delivery.retry_dead_messages(session, actor, chosen)
+        retried = await delivery.retry_dead(session, actor, chosen)
     except DomainError as error:
         if error.status_code == 403:
             raise
@@ -160,65 +161,17 @@ async def retry_all_page(request: Request, session: DbSession, actor: CurrentAct
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class ChannelPublic(BaseModel):
-    id: uuid.UUID
-    kind: str
-    url: str  # masked: a webhook address is itself a key
-    secret: str  # masked
-    enabled: bool
-    unit_id: uuid.UUID | None
-
-
-class OutboxCountsPublic(BaseModel):
-    pending: int
-    sent_today: int
-    dead: int
-
-
-class DeadMessagePublic(BaseModel):
-    id: uuid.UUID
-    channel: str
-    recipient: str  # masked for phone numbers and webhook keys
-    subject: str
-    attempts: int
-    last_error: str
-    created_at: datetime
-
-
-class DeadLettersPublic(BaseModel):
-    counts: OutboxCountsPublic
-    messages: list[DeadMessagePublic]
-
-
-class RetryIn(BaseModel):
-    ids: list[uuid.UUID]
-
-
-class RetryOut(BaseModel):
-    retried: int
-
-
 @api.get("/admin/channels", response_model=list[ChannelPublic])
 async def api_channels(session: DbSession, actor: ApiActor):
     overview = await delivery.list_channels(session, actor)
-    return [ChannelPublic(id=c.id, kind=c.kind, url=delivery.mask_url(c.url), secret=delivery.mask_secret(c.secret),
-                          enabled=c.enabled, unit_id=c.unit_id)
-            for group in overview.groups for c in group.configs]
+    return [ChannelPublic.model_validate(c) for group in overview.groups for c in group.configs]
 
 
 @api.get("/admin/outbox/dead", response_model=DeadLettersPublic)
 async def api_dead(session: DbSession, actor: ApiActor):
-    dead = await delivery.dead_letters(session, actor)
-    return DeadLettersPublic(
-        counts=OutboxCountsPublic(pending=dead.counts.pending, sent_today=dead.counts.sent_today,
-                                  dead=dead.counts.dead),
-        messages=[DeadMessagePublic(id=m.id, channel=m.channel,
-                                    recipient=delivery.mask_recipient(m.channel, m.recipient), subject=m.subject,
-                                    attempts=m.attempts, last_error=m.last_error, created_at=m.created_at)
-                  for m in dead.messages],
-    )
+    return DeadLettersPublic.model_validate(await delivery.dead_letters(session, actor))
 
 
 @api.post("/admin/outbox/dead/retry", response_model=RetryOut)
 async def api_retry(session: DbSession, actor: ApiActor, body: RetryIn):
-    return RetryOut(retried=await delivery.retry_dead_messages(session, actor, body.ids))
+    return RetryOut(retried=await delivery.retry_dead(session, actor, body.ids))

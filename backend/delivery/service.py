@@ -8,7 +8,6 @@ before the bookkeeping resends that message once the lease ends, with the same m
 import asyncio
 import logging
 import os
-import urllib.parse
 import uuid
 import weakref
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from backend.core.actor import Actor
 from backend.core.clock import local_now
 from backend.db import DUE_AT_SQL, unit_of_work
 from backend.delivery import channels
+from backend.delivery.masks import mask_url
 from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
 from backend.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import N_, _
@@ -201,18 +201,6 @@ async def list_dead(session: AsyncSession, actor: Actor) -> list[OutboxMessage]:
     return list((await session.exec(query)).all())
 
 
-async def retry_dead(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
-    """Gives dead messages a fresh set of attempts, due now; returns how many came back."""
-    actor.require("members.manage")
-    if not ids:
-        return 0
-    statement = (update(OutboxMessage)
-                 .where(col(OutboxMessage.tenant_id) == actor.tenant_id, col(OutboxMessage.id).in_(ids),
-                        col(OutboxMessage.state) == OutboxState.dead)
-                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=clock.now()))
-    return (await session.exec(statement)).rowcount
-
-
 async def add_channel(
     session: AsyncSession, actor: Actor, *, kind: str, url: str, secret: str = "", unit_id: uuid.UUID | None = None,
 ) -> ChannelConfig:
@@ -286,7 +274,6 @@ CHANNEL_LABELS = {
     Channel.feishu.value: N_("飞书群"),
     Channel.sms.value: N_("短信"),
 }
-MASK = "••••"
 
 
 def config_kind_label(kind: str) -> str:
@@ -316,37 +303,6 @@ def _is_web_address(url: str) -> bool:
     except channels.ChannelError:
         return False
     return True
-
-
-def mask_secret(secret: str) -> str:
-    """Only the last four characters of a signing secret are ever shown, and only of a long one."""
-    if not secret:
-        return ""
-    return MASK + secret[-4:] if len(secret) > 8 else MASK
-
-
-def mask_url(url: str) -> str:
-    """A robot's webhook address is itself a key (whoever has it can post to the group): its token, in the
-    query (WeCom key=, DingTalk access_token=) or as a long last path segment (Feishu hook/<id>), is masked."""
-    try:
-        parts = urllib.parse.urlsplit(url)
-    except ValueError:
-        return mask_secret(url)
-    if not parts.scheme.startswith("http"):
-        return url
-    segments = [mask_secret(s) if len(s) >= 20 else s for s in parts.path.split("/")]
-    query = "&".join(f"{k}={mask_secret(v) if len(v) > 8 else v}"
-                     for k, v in urllib.parse.parse_qsl(parts.query, keep_blank_values=True))
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, "/".join(segments), query, ""))
-
-
-def mask_recipient(channel: str, recipient: str) -> str:
-    """How a recipient shows on the dead-letter list: phone numbers as 138****5678, webhook keys masked."""
-    if channel == Channel.sms:
-        return recipient[:3] + "****" + recipient[-4:] if len(recipient) >= 11 else "****"
-    if channel in (Channel.wecom, Channel.dingtalk, Channel.feishu):
-        return mask_url(recipient)
-    return recipient
 
 
 async def _refuse_duplicate_channel(
@@ -481,12 +437,13 @@ async def dead_letters(session: AsyncSession, actor: Actor) -> DeadLetters:
     return DeadLetters(messages=await list_dead(session, actor), counts=await outbox_counts(session, actor))
 
 
-async def retry_dead_messages(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
-    """The selected dead messages go out again; ones already retried (a stale page) are simply not counted."""
+async def retry_dead(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
+    """The selected dead messages go out again (page and API alike, audited); ones already retried (a stale page)
+    or of another bureau are simply not counted."""
     actor.require("members.manage")
     if not ids:
         raise InvalidInput(_("请先勾选要重新发送的消息。"), field="ids")
-    retried = await retry_dead(session, actor, ids)
+    retried = await _revive(session, actor, col(OutboxMessage.id).in_(ids))
     if retried:
         await record(session, actor, "outbox.retry", object_type="outbox",
                      summary=_("重新发送 %(n)s 条发送失败的消息", n=retried))
@@ -495,12 +452,17 @@ async def retry_dead_messages(session: AsyncSession, actor: Actor, ids: list[uui
 
 async def retry_all_dead(session: AsyncSession, actor: Actor) -> int:
     actor.require("members.manage")
-    statement = (update(OutboxMessage)
-                 .where(col(OutboxMessage.tenant_id) == actor.tenant_id,
-                        col(OutboxMessage.state) == OutboxState.dead)
-                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=clock.now()))
-    retried = (await session.exec(statement)).rowcount
+    retried = await _revive(session, actor)
     if retried:
         await record(session, actor, "outbox.retry", object_type="outbox",
                      summary=_("重新发送全部 %(n)s 条发送失败的消息", n=retried))
     return retried
+
+
+async def _revive(session: AsyncSession, actor: Actor, *only) -> int:
+    """The bureau's dead messages (those matching `only`) get a fresh set of attempts, due now; how many came back."""
+    statement = (update(OutboxMessage)
+                 .where(col(OutboxMessage.tenant_id) == actor.tenant_id, col(OutboxMessage.state) == OutboxState.dead,
+                        *only)
+                 .values(state=OutboxState.pending, attempts=0, next_attempt_at=clock.now()))
+    return (await session.exec(statement)).rowcount

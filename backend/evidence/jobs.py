@@ -3,7 +3,6 @@
 import uuid
 from datetime import timedelta
 
-from arq import Retry
 from sqlmodel import col, select
 
 from backend.core import clock
@@ -14,9 +13,6 @@ from backend.evidence.thumbnails import make_thumbnail
 from backend.files.models import StoredFile
 from backend.tenancy.models import Tenant
 
-# A job enqueued by a request may start before that request's transaction has committed: look again a little later.
-MISSING_RETRIES = 3
-RETRY_DEFER_SECONDS = 2
 # The catch-up looks back this far (a long weekend's Redis outage), so that a picture that cannot be read is not
 # tried again for ever; at most this many per bureau and run.
 CATCH_UP_DAYS = 3
@@ -25,12 +21,10 @@ CATCH_UP_BATCH = 200
 
 @job
 async def make_evidence_thumbnail(ctx: dict, tenant_id: str, evidence_id: str) -> str:
+    """A request queues this only once its upload has committed (core/jobs.jobs_after_commit), so evidence that is
+    missing was deleted in the meantime: there is nothing to wait for."""
     async with unit_of_work(uuid.UUID(tenant_id)) as session:
-        outcome = await make_thumbnail(session, uuid.UUID(evidence_id))
-    tries = int(ctx.get("job_try") or 1)
-    if outcome == "missing" and tries < MISSING_RETRIES:
-        raise Retry(defer=RETRY_DEFER_SECONDS * tries)
-    return outcome
+        return await make_thumbnail(session, uuid.UUID(evidence_id))
 
 
 @job

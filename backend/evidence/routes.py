@@ -7,13 +7,12 @@ running anything in them.
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
 
 from backend.config import get_settings
 from backend.core.actor import Actor
@@ -26,6 +25,7 @@ from backend.errors import DomainError, InvalidInput, NotFound
 from backend.evidence import filetypes
 from backend.evidence import service as evidence_service
 from backend.evidence.models import Evidence
+from backend.evidence.schemas import EvidencePublic, EvidenceUploaded
 from backend.files import storage
 from backend.files.models import StoredFile
 from backend.i18n import _
@@ -223,52 +223,11 @@ async def thumbnail_page(session: DbSession, actor: CurrentActor, evidence_id: u
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class EvidencePublic(BaseModel):
-    id: uuid.UUID
-    task_id: uuid.UUID
-    report_id: uuid.UUID | None
-    filename: str
-    kind: str
-    content_type: str
-    size: int
-    sha256: str
-    description: str
-    covers_from: date | None
-    covers_to: date | None
-    supersedes_id: uuid.UUID | None
-    superseded_by_id: uuid.UUID | None
-    submitted: bool
-    uploaded_by: uuid.UUID
-    uploader_name: str
-    uploaded_at: datetime
-    taken_at: datetime | None = None  # a photo's EXIF time taken, by the camera's clock (no zone)
-    download_url: str
-    thumbnail_url: str | None
-
-
-class EvidenceUploaded(EvidencePublic):
-    duplicate: bool = False
-    message: str | None = None
-
-
-def _public(row: evidence_service.EvidenceRow) -> dict[str, Any]:
-    e = row.evidence
-    return {
-        "id": e.id, "task_id": e.task_id, "report_id": e.report_id, "filename": e.filename, "kind": e.kind,
-        "content_type": row.content_type, "size": row.size, "sha256": row.sha256, "description": e.description,
-        "covers_from": e.covers_from, "covers_to": e.covers_to, "supersedes_id": e.supersedes_id,
-        "superseded_by_id": row.superseded_by_id, "submitted": e.submitted, "uploaded_by": e.uploaded_by,
-        "uploader_name": row.uploader_name, "uploaded_at": e.uploaded_at, "taken_at": e.taken_at,
-        "download_url": f"/api/v1/evidence/{e.id}/content",
-        "thumbnail_url": f"/api/v1/evidence/{e.id}/thumbnail" if e.thumbnail_file_id else None,
-    }
-
-
 async def _uploaded(session, actor: Actor, evidence: Evidence, response: Response) -> EvidenceUploaded:
     message = evidence_service.duplicate_message(evidence)
     response.status_code = 200 if message else 201
     row = await evidence_service.get_row(session, actor, evidence.id)
-    return EvidenceUploaded(**_public(row), duplicate=bool(message), message=message)
+    return EvidenceUploaded(**EvidencePublic.model_validate(row).model_dump(), duplicate=bool(message), message=message)
 
 
 @api.post("/tasks/{task_id}/evidence", response_model=EvidenceUploaded, status_code=201,
@@ -292,12 +251,12 @@ async def api_upload(
 
 @api.get("/tasks/{task_id}/evidence", response_model=list[EvidencePublic])
 async def api_list(session: DbSession, actor: ApiActor, task_id: uuid.UUID):
-    return [_public(row) for row in await evidence_service.list_evidence(session, actor, task_id)]
+    return [EvidencePublic.model_validate(row) for row in await evidence_service.list_evidence(session, actor, task_id)]
 
 
 @api.get("/evidence/{evidence_id}", response_model=EvidencePublic)
 async def api_get(session: DbSession, actor: ApiActor, evidence_id: uuid.UUID):
-    return _public(await evidence_service.get_row(session, actor, evidence_id))
+    return EvidencePublic.model_validate(await evidence_service.get_row(session, actor, evidence_id))
 
 
 @api.get("/evidence/{evidence_id}/content", response_class=StreamingResponse,

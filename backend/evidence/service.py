@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import anyio
 from sqlalchemy import inspect as sa_inspect
@@ -21,9 +20,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
 from backend.audit.service import record
-from backend.config import get_settings
 from backend.core import clock
 from backend.core.actor import Actor
+from backend.core.bodies import evidence_file_bytes
 from backend.core.jobs import enqueue_after_commit
 from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -37,10 +36,6 @@ from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
 from backend.tenancy.models import Membership, Role
 
-
-# TODO(settings): move into backend.config.Settings as `evidence_max_mb` (LUOSHI_EVIDENCE_MAX_MB).
-def max_bytes() -> int:
-    return get_settings().evidence_max_mb * 2**20
 MAX_DESCRIPTION = 500
 KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
@@ -73,6 +68,15 @@ class EvidenceRow:
         e = self.evidence
         return (e.kind == "image" and e.thumbnail_file_id is None and self.content_type != "image/heic"
                 and e.uploaded_at > clock.now() - THUMBNAIL_WAIT)
+
+    @property
+    def download_url(self) -> str:
+        """Where the API serves the file itself (its answers carry the link)."""
+        return f"/api/v1/evidence/{self.evidence.id}/content"
+
+    @property
+    def thumbnail_url(self) -> str | None:
+        return f"/api/v1/evidence/{self.evidence.id}/thumbnail" if self.evidence.thumbnail_file_id else None
 
 
 @dataclass
@@ -147,15 +151,6 @@ async def evidence_file(session: AsyncSession, actor: Actor, evidence_id: uuid.U
     stored = await session.get(StoredFile, evidence.file_id)
     assert stored is not None
     return evidence, stored
-
-
-async def open_evidence(
-    session: AsyncSession, actor: Actor, evidence_id: uuid.UUID
-) -> tuple[Evidence, StoredFile, Path]:
-    """The evidence, its stored file and a local path to its content (with S3 storage, a cached copy)."""
-    evidence, stored = await evidence_file(session, actor, evidence_id)
-    path = await anyio.to_thread.run_sync(storage.content_path, actor.tenant_id, stored.sha256)
-    return evidence, stored, path
 
 
 async def thumbnail_file(session: AsyncSession, actor: Actor, evidence_id: uuid.UUID) -> tuple[Evidence, StoredFile]:
@@ -275,7 +270,7 @@ async def upload_evidence(
     name = filetypes.safe_filename(filename)
     if not (filename or "").strip():
         raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
-    staged = await storage.stage(chunks, max_bytes=max_bytes(), label=name)
+    staged = await storage.stage(chunks, max_bytes=evidence_file_bytes(), label=name)
     try:
         detected = await anyio.to_thread.run_sync(filetypes.detect, staged.path, staged.head, name)
         name = filetypes.with_extension(name, detected)

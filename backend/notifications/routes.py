@@ -1,12 +1,10 @@
 """The in-app notification centre: the bell's unread count (htmx) and the list."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel
 
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
@@ -15,6 +13,7 @@ from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError
 from backend.i18n import _
 from backend.notifications import service as notifications
+from backend.notifications.schemas import NotificationPublic, PreferencesIn, PreferencesPublic
 
 pages = APIRouter(tags=["notifications"], include_in_schema=False)
 api = APIRouter(tags=["notifications"])
@@ -42,20 +41,9 @@ async def read_all(request: Request, session: DbSession, actor: CurrentActor):
     return done(request, "/notifications", _("已全部标为已读。"))
 
 
-class NotificationPublic(BaseModel):
-    id: uuid.UUID
-    kind: str
-    title: str
-    body: str
-    link: str
-    created_at: datetime
-    read_at: datetime | None
-
-
 @api.get("/notifications", response_model=list[NotificationPublic])
 async def api_notifications(session: DbSession, actor: ApiActor):
-    return [NotificationPublic.model_validate(n, from_attributes=True)
-            for n in await notifications.list_for(session, actor)]
+    return [NotificationPublic.model_validate(n) for n in await notifications.list_for(session, actor)]
 
 
 # --- each person's notification preferences --------------------------------------------------------------
@@ -95,29 +83,11 @@ async def save_preferences_page(
     return see_other(request, "/account/notifications?saved=1")
 
 
-class PreferencesIn(BaseModel):
-    email: bool = True
-    sms: bool = False
-    phone: str = ""
-    daily_digest: bool = True
-    weekly_digest: bool = True
-
-
-class PreferencesPublic(PreferencesIn):
-    address: str
-    weekly_offered: bool
-
-
-def _preferences_public(preferences: notifications.Preferences) -> PreferencesPublic:
-    return PreferencesPublic(**_preference_values(preferences), address=preferences.address,
-                             weekly_offered=preferences.weekly_offered)
-
-
 @api.get("/account/notifications", response_model=PreferencesPublic)
 async def api_preferences(session: DbSession, actor: ApiActor):
-    return _preferences_public(await notifications.get_preferences(session, actor))
+    return PreferencesPublic.model_validate(await notifications.get_preferences(session, actor))
 
 
 @api.put("/account/notifications", response_model=PreferencesPublic)
 async def api_update_preferences(session: DbSession, actor: ApiActor, body: PreferencesIn):
-    return _preferences_public(await notifications.update_preferences(session, actor, **body.model_dump()))
+    return PreferencesPublic.model_validate(await notifications.update_preferences(session, actor, **body.model_dump()))

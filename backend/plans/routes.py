@@ -5,7 +5,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
 
 from backend.core import once
 from backend.core.bodies import takes_files
@@ -20,6 +19,7 @@ from backend.plans import responsibilities
 from backend.plans import service as plans
 from backend.plans.models import ImportStatus
 from backend.plans.parser import parse_to_dict
+from backend.plans.schemas import EditIn, ImportPublic, PlanPublic, PublishedPublic, PublishIn
 from backend.tasks import service as tasks
 from backend.tasks.models import state_label
 from backend.tenancy import service as tenancy
@@ -197,48 +197,6 @@ async def source_download(session: DbSession, actor: CurrentActor, plan_id: uuid
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class ImportPublic(BaseModel):
-    id: uuid.UUID
-    status: str
-    version: int
-    filename: str
-    updates_plan_id: uuid.UUID | None
-    plan_id: uuid.UUID | None
-    document: dict[str, Any]
-
-
-class EditIn(BaseModel):
-    version: int
-    operation: str
-    args: dict[str, str] = {}
-
-
-class VersionIn(BaseModel):
-    version: int
-
-
-class PublishIn(VersionIn):
-    confirm_dates: bool = False  # required for a plan of another year or tasks born past their deadline
-
-
-class PlanPublic(BaseModel):
-    id: uuid.UUID
-    title: str
-    issuer: str | None
-    year: int
-
-
-class PublishedPublic(BaseModel):
-    plan: PlanPublic
-    created: int
-    updated: int
-    removed: int
-
-
-def _import_public(draft) -> ImportPublic:
-    return ImportPublic.model_validate(draft, from_attributes=True)
-
-
 @api.post("/plans/parse")
 @takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
@@ -255,31 +213,30 @@ async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dic
 async def api_import(request: Request, session: DbSession, actor: ApiActor, file: Annotated[UploadFile, File()]):
     if (earlier := await once.earlier_answer(request, session, actor)) is not None:
         return earlier
-    made = _import_public(await plans.start_import(session, actor, filename=file.filename or "",
-                                                   chunks=_chunks(file)))
+    made = ImportPublic.model_validate(await plans.start_import(session, actor, filename=file.filename or "",
+                                                                chunks=_chunks(file)))
     await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201, body=made)
     return made
 
 
 @api.get("/plan-imports/{import_id}", response_model=ImportPublic)
 async def api_get_import(session: DbSession, actor: ApiActor, import_id: uuid.UUID):
-    return _import_public(await plans.get_import(session, actor, import_id))
+    return ImportPublic.model_validate(await plans.get_import(session, actor, import_id))
 
 
 @api.post("/plan-imports/{import_id}/edits", response_model=ImportPublic)
 async def api_edit_import(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: EditIn):
     args = _edit_args(body.operation, body.args)
-    return _import_public(await plans.edit_import(session, actor, import_id, version=body.version,
-                                                  operation=body.operation, **args))
+    return ImportPublic.model_validate(await plans.edit_import(session, actor, import_id, version=body.version,
+                                                               operation=body.operation, **args))
 
 
 @api.post("/plan-imports/{import_id}/publish", response_model=PublishedPublic)
 async def api_publish(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: PublishIn):
     result = await plans.publish(session, actor, import_id, version=body.version, confirm_dates=body.confirm_dates)
-    return PublishedPublic(plan=PlanPublic.model_validate(result.plan, from_attributes=True), created=result.created,
-                           updated=result.updated, removed=result.removed)
+    return PublishedPublic.model_validate(result)
 
 
 @api.get("/plans", response_model=list[PlanPublic])
 async def api_plans(session: DbSession, actor: ApiActor):
-    return [PlanPublic.model_validate(p, from_attributes=True) for p in await plans.list_plans(session, actor)]
+    return [PlanPublic.model_validate(p) for p in await plans.list_plans(session, actor)]

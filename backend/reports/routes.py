@@ -2,12 +2,10 @@
 the report API. Routes parse the form, call one service, and render or redirect (Post/Redirect/Get)."""
 
 import uuid
-from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from backend.config import get_settings
@@ -24,7 +22,20 @@ from backend.reports import service as reports
 from backend.reports.common import REVIEW_ROLES, get_bureau_settings, report_state_label
 from backend.reports.models import ProgressReport, ReportKind
 from backend.reports.periods import no_change_label, period_label
-from backend.reports.queries import QUEUE_PAGE, ReportView
+from backend.reports.queries import QUEUE_PAGE
+from backend.reports.schemas import (
+    BatchIn,
+    BatchItemPublic,
+    CompletionDecisionIn,
+    CompletionIn,
+    ContributionIn,
+    DecisionIn,
+    NoChangeIn,
+    ReportIn,
+    ReportPublic,
+    ReviewIn,
+    VersionIn,
+)
 from backend.tasks.models import state_label
 
 pages = APIRouter(tags=["reports"], include_in_schema=False)
@@ -376,142 +387,14 @@ async def save_settings_page(
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class ContributionPublic(BaseModel):
-    unit_id: uuid.UUID
-    unit: str
-    text: str
-    updated_at: datetime
-
-
-class ActualPublic(BaseModel):
-    target_id: uuid.UUID
-    target: str
-    unit: str
-    actual: float
-
-
-class ReviewPublic(BaseModel):
-    decision: str
-    comment: str
-    reviewer: str
-    decided_at: datetime
-    unfinished: list[str] = []  # a 办结 approved with work unfinished: what was unfinished, and why it closed
-    override_reason: str = ""
-
-
-class ReportPublic(BaseModel):
-    id: uuid.UUID
-    task_id: uuid.UUID
-    task_number: str | None = None
-    task_title: str | None = None
-    unit_id: uuid.UUID
-    unit: str
-    period: str
-    kind: str
-    state: str
-    progress: str
-    problems: str
-    next_steps: str
-    support_needed: str
-    percent: int
-    expected_completion: date | None
-    no_change: bool
-    no_change_reason: str
-    due_on: date
-    late: bool
-    submitted_at: datetime | None
-    version: int
-    contributions: list[ContributionPublic] = []
-    actuals: list[ActualPublic] = []
-    reviews: list[ReviewPublic] = []
-
-
-def _public(view: ReportView) -> ReportPublic:
-    r = view.report
-    return ReportPublic(
-        id=r.id, task_id=r.task_id, task_number=view.task.number if view.task else None,
-        task_title=view.task.title if view.task else None, unit_id=r.unit_id, unit=view.unit, period=r.period,
-        kind=r.kind, state=r.state, progress=r.progress, problems=r.problems, next_steps=r.next_steps,
-        support_needed=r.support_needed, percent=r.percent, expected_completion=r.expected_completion,
-        no_change=r.no_change, no_change_reason=r.no_change_reason, due_on=r.due_on, late=r.late,
-        submitted_at=r.submitted_at, version=r.version,
-        contributions=[ContributionPublic(unit_id=c.contribution.unit_id, unit=c.unit, text=c.contribution.text,
-                                          updated_at=c.contribution.updated_at) for c in view.contributions],
-        actuals=[ActualPublic(target_id=a.target.id, target=a.target.text, unit=a.target.unit, actual=a.actual)
-                 for a in view.actuals],
-        reviews=[ReviewPublic(decision=v.review.decision, comment=v.review.comment, reviewer=v.reviewer,
-                              decided_at=v.review.decided_at, unfinished=v.review.unfinished,
-                              override_reason=v.review.override_reason) for v in view.reviews],
-    )
-
-
 async def _public_of(session, actor: Actor, report: ProgressReport) -> ReportPublic:
-    return _public(await reports.get_report(session, actor, report.id))
-
-
-class ReportIn(BaseModel):
-    """A draft of the unit's report for `period` (the current period when left out). `version` is the report's
-    version as last read (0 for a new report); a stale one is refused with 409."""
-
-    period: str | None = Field(default=None, max_length=20)
-    progress: str = ""
-    problems: str = ""
-    next_steps: str = ""
-    support_needed: str = ""
-    percent: int | str | None = 0
-    expected_completion: str | None = None
-    target_actuals: dict[str, str | float | None] = {}
-    version: int = 0
-
-
-class VersionIn(BaseModel):
-    version: int
-
-
-class NoChangeIn(BaseModel):
-    reason: str
-    version: int = 0
-
-
-class ContributionIn(BaseModel):
-    text: str
-
-
-class ReviewIn(BaseModel):
-    accept: bool
-    comment: str = ""
-    version: int
-
-
-class DecisionIn(BaseModel):
-    approve: bool
-    comment: str = ""
-    version: int
-
-
-class CompletionDecisionIn(DecisionIn):
-    override_reason: str = ""  # required to approve while work is unfinished
-
-
-class CompletionIn(BaseModel):
-    summary: str
-    version: int
-
-
-class BatchItem(BaseModel):
-    id: uuid.UUID
-    version: int
-
-
-class BatchIn(BaseModel):
-    items: list[BatchItem]
-    comment: str = ""
+    return ReportPublic.model_validate(await reports.get_report(session, actor, report.id))
 
 
 @api.get("/tasks/{task_id}/reports", response_model=list[ReportPublic])
 async def api_reports(session: DbSession, actor: ApiActor, task_id: uuid.UUID):
     ledger = await reports.reports_for_task(session, actor, task_id)
-    return [_public(view) for view in ledger.reports]
+    return [ReportPublic.model_validate(view) for view in ledger.reports]
 
 
 @api.post("/tasks/{task_id}/reports", response_model=ReportPublic)
@@ -531,7 +414,7 @@ async def api_no_change(session: DbSession, actor: ApiActor, task_id: uuid.UUID,
 
 @api.get("/reports/{report_id}", response_model=ReportPublic)
 async def api_report(session: DbSession, actor: ApiActor, report_id: uuid.UUID):
-    return _public(await reports.get_report(session, actor, report_id))
+    return ReportPublic.model_validate(await reports.get_report(session, actor, report_id))
 
 
 @api.post("/reports/{report_id}/submit", response_model=ReportPublic)
@@ -543,7 +426,7 @@ async def api_submit(session: DbSession, actor: ApiActor, report_id: uuid.UUID, 
 @api.post("/reports/{report_id}/contribution", response_model=ReportPublic)
 async def api_contribute(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: ContributionIn):
     await reports.contribute(session, actor, report_id, text=body.text)
-    return _public(await reports.get_report(session, actor, report_id))
+    return ReportPublic.model_validate(await reports.get_report(session, actor, report_id))
 
 
 @api.post("/reports/{report_id}/unit-head", response_model=ReportPublic)
@@ -576,13 +459,7 @@ async def api_decide_completion(session: DbSession, actor: ApiActor, report_id: 
 
 @api.get("/reviews", response_model=list[ReportPublic])
 async def api_reviews(session: DbSession, actor: ApiActor):
-    return [_public(view) for view in await reports.review_queue(session, actor)]
-
-
-class BatchItemPublic(BaseModel):
-    id: uuid.UUID
-    state: str
-    version: int
+    return [ReportPublic.model_validate(view) for view in await reports.review_queue(session, actor)]
 
 
 @api.post("/reviews/accept", response_model=list[BatchItemPublic])
@@ -590,4 +467,4 @@ async def api_batch_accept(session: DbSession, actor: ApiActor, body: BatchIn):
     """Accepts all the listed reports or none (409 naming those that changed since `version`)."""
     accepted = await reports.accept_reports(session, actor, [(i.id, i.version) for i in body.items],
                                             comment=body.comment)
-    return [BatchItemPublic(id=r.id, state=r.state, version=r.version) for r in accepted]
+    return [BatchItemPublic.model_validate(r) for r in accepted]

@@ -28,10 +28,6 @@ def scale_label(scale: RatingScale | str) -> str:
     return _(SCALE_LABELS[RatingScale(scale)])
 
 
-def grade_of_score(score: float) -> Grade:
-    return next(grade for grade, floor in GRADE_FLOORS if score >= floor)
-
-
 def grade_table() -> list[tuple[str, float, float]]:
     """(label, score given for the grade, lowest 0–100 score counted as that grade), best first."""
     floors = dict(GRADE_FLOORS)

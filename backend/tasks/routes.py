@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel
 
 from backend.core import once
 from backend.core.clock import local_today
@@ -26,6 +25,7 @@ from backend.reports import service as reports
 from backend.tasks import ledger, lifecycle, rollover
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskState, state_label
+from backend.tasks.schemas import AssignIn, ExtensionIn, ReasonIn, TaskPublic, VersionIn
 from backend.tenancy import service as tenancy
 
 pages = APIRouter(tags=["tasks"], include_in_schema=False)
@@ -357,54 +357,11 @@ async def bulk_assign_page(request: Request, session: DbSession, actor: CurrentA
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class TaskPublic(BaseModel):
-    id: uuid.UUID
-    number: str
-    title: str
-    state: str
-    light: str
-    light_reason: str
-    deadline: date
-    original_deadline: date
-    progress: int
-    lead_units: list[str]
-    co_units: list[str]
-    version: int
-
-
-class ReasonIn(BaseModel):
-    reason: str
-    version: int | None = None
-
-
-class VersionIn(BaseModel):
-    version: int | None = None
-
-
-class ExtensionIn(BaseModel):
-    requested_deadline: date
-    reason: str
-
-
-class AssignIn(BaseModel):
-    lead_unit_ids: list[uuid.UUID]
-    co_unit_ids: list[uuid.UUID] = []
-    deadline: date | None = None
-    version: int | None = None
-
-
-def _public(row: tasks.TaskRow) -> TaskPublic:
-    t = row.task
-    return TaskPublic(id=t.id, number=t.number, title=t.title, state=t.state, light=t.light,
-                      light_reason=t.light_reason, deadline=t.deadline, original_deadline=t.original_deadline,
-                      progress=t.progress, lead_units=row.lead_units, co_units=row.co_units, version=t.version)
-
-
 async def _row(session, actor, task_id: uuid.UUID) -> TaskPublic:
     view = await tasks.task_view(session, actor, task_id)
     lead = [a.unit_name for a in view.assignments if a.assignment.kind != "cooperating"]
     co = [a.unit_name for a in view.assignments if a.assignment.kind == "cooperating"]
-    return _public(tasks.TaskRow(view.task, lead, co))
+    return TaskPublic.model_validate(tasks.TaskRow(view.task, lead, co))
 
 
 @api.get("/tasks", response_model=list[TaskPublic])
@@ -412,7 +369,7 @@ async def api_tasks(session: DbSession, actor: ApiActor, state: str = "", light:
                     page: int = 1):
     """One page of 100 tasks; ask for page=2 and on while a full page comes back."""
     result = await tasks.board(session, actor, tasks.BoardFilter(state=state, light=light, query=q[:100], page=page))
-    return [_public(r) for r in result.rows]
+    return [TaskPublic.model_validate(r) for r in result.rows]
 
 
 @api.get("/tasks/{task_id}", response_model=TaskPublic)

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from backend.config import get_settings
 from backend.core import once
@@ -17,6 +16,17 @@ from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
+from backend.tenancy.schemas import (
+    InvitationIn,
+    InvitationPublic,
+    MemberPublic,
+    MemberUpdate,
+    TenantCreated,
+    TenantIn,
+    TenantPublic,
+    UnitIn,
+    UnitPublic,
+)
 from backend.todo import service as todo
 
 pages = APIRouter(tags=["tenancy"], include_in_schema=False)
@@ -250,73 +260,9 @@ async def create_tenant_page(
 # --- API -------------------------------------------------------------------------------------------------
 
 
-class UnitIn(BaseModel):
-    name: str
-    kind: UnitKind = UnitKind.office
-    parent_id: uuid.UUID | None = None
-
-
-class UnitPublic(UnitIn):
-    id: uuid.UUID
-    depth: int = 0
-    member_count: int = 0
-
-
-class MemberPublic(BaseModel):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    username: str
-    display_name: str
-    role: Role
-    unit_id: uuid.UUID | None
-    is_active: bool
-
-
-class MemberUpdate(BaseModel):
-    role: Role
-    unit_id: uuid.UUID | None = None
-
-
-class InvitationIn(BaseModel):
-    display_name: str
-    role: Role
-    unit_id: uuid.UUID | None = None
-
-
-class InvitationPublic(BaseModel):
-    id: uuid.UUID
-    link: str
-
-
-class TenantIn(BaseModel):
-    name: str
-    code: str
-    admin_name: str
-    admin_username: str
-
-
-class TenantPublic(BaseModel):
-    id: uuid.UUID
-    name: str
-    code: str
-    is_active: bool
-
-
-class TenantCreated(TenantPublic):
-    admin_username: str
-    admin_password: str
-
-
-def _member_public(row: tenancy.MemberRow) -> MemberPublic:
-    return MemberPublic(id=row.membership.id, user_id=row.user.id, username=row.user.username,
-                        display_name=row.user.display_name, role=row.membership.role, unit_id=row.membership.unit_id,
-                        is_active=row.membership.is_active)
-
-
 @api.get("/units", response_model=list[UnitPublic])
 async def api_units(session: DbSession, actor: ApiActor):
-    return [UnitPublic(id=n.unit.id, name=n.unit.name, kind=n.unit.kind, parent_id=n.unit.parent_id, depth=n.depth,
-                       member_count=n.member_count) for n in await tenancy.list_units(session, actor)]
+    return [UnitPublic.model_validate(n) for n in await tenancy.list_units(session, actor)]
 
 
 @api.post("/units", response_model=UnitPublic, status_code=201)
@@ -324,7 +270,7 @@ async def api_create_unit(request: Request, session: DbSession, actor: ApiActor,
     if (earlier := await once.earlier_answer(request, session, actor)) is not None:
         return earlier
     unit = await tenancy.create_unit(session, actor, name=body.name, kind=body.kind, parent_id=body.parent_id)
-    made = UnitPublic(id=unit.id, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
+    made = UnitPublic.model_validate(unit)
     await once.settle(session, actor, request.headers.get(once.HEADER), status_code=201, body=made)
     return made
 
@@ -332,7 +278,7 @@ async def api_create_unit(request: Request, session: DbSession, actor: ApiActor,
 @api.put("/units/{unit_id}", response_model=UnitPublic)
 async def api_update_unit(session: DbSession, actor: ApiActor, unit_id: uuid.UUID, body: UnitIn):
     unit = await tenancy.update_unit(session, actor, unit_id, name=body.name, kind=body.kind, parent_id=body.parent_id)
-    return UnitPublic(id=unit.id, name=unit.name, kind=unit.kind, parent_id=unit.parent_id)
+    return UnitPublic.model_validate(unit)
 
 
 @api.delete("/units/{unit_id}", status_code=204)
@@ -343,18 +289,18 @@ async def api_delete_unit(session: DbSession, actor: ApiActor, unit_id: uuid.UUI
 
 @api.get("/members", response_model=list[MemberPublic])
 async def api_members(session: DbSession, actor: ApiActor):
-    return [_member_public(row) for row in await tenancy.list_members(session, actor)]
+    return [MemberPublic.model_validate(row) for row in await tenancy.list_members(session, actor)]
 
 
 @api.put("/members/{membership_id}", response_model=MemberPublic)
 async def api_update_member(session: DbSession, actor: ApiActor, membership_id: uuid.UUID, body: MemberUpdate):
-    return _member_public(await tenancy.change_role(session, actor, membership_id, role=body.role,
-                                                    unit_id=body.unit_id))
+    return MemberPublic.model_validate(await tenancy.change_role(session, actor, membership_id, role=body.role,
+                                                                 unit_id=body.unit_id))
 
 
 @api.post("/members/{membership_id}/deactivate", response_model=MemberPublic)
 async def api_deactivate_member(session: DbSession, actor: ApiActor, membership_id: uuid.UUID):
-    return _member_public(await tenancy.set_member_active(session, actor, membership_id, active=False))
+    return MemberPublic.model_validate(await tenancy.set_member_active(session, actor, membership_id, active=False))
 
 
 @api.post("/invitations", response_model=InvitationPublic, status_code=201)
@@ -370,15 +316,14 @@ async def api_invite(request: Request, session: DbSession, actor: ApiActor, body
 
 @api.get("/tenants", response_model=list[TenantPublic])
 async def api_tenants(session: DbSession, operator: ApiOperator):
-    return [TenantPublic(id=t.id, name=t.name, code=t.code, is_active=t.is_active)
-            for t in await tenancy.list_tenants(session, operator)]
+    return [TenantPublic.model_validate(t) for t in await tenancy.list_tenants(session, operator)]
 
 
 @api.post("/tenants", response_model=TenantCreated, status_code=201)
 async def api_create_tenant(session: DbSession, operator: ApiOperator, body: TenantIn):
     tenant, password = await tenancy.open_bureau(session, operator, name=body.name, code=body.code,
                                                  admin_name=body.admin_name, admin_username=body.admin_username)
-    return TenantCreated(id=tenant.id, name=tenant.name, code=tenant.code, is_active=tenant.is_active,
-                         admin_username=body.admin_username.strip(), admin_password=password)
+    return TenantCreated(**TenantPublic.model_validate(tenant).model_dump(), admin_username=body.admin_username.strip(),
+                         admin_password=password)
 
 

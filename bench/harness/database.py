@@ -10,7 +10,7 @@ def bench_environment(database_url: str, redis_url: str) -> None:
     """Settings come from the environment; this must run before anything reads them."""
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
-    os.environ.setdefault("LUOSHI_ENVIRONMENT", "bench")
+    os.environ.setdefault("LUOSHI_ENVIRONMENT", "test")
     os.environ.setdefault("LUOSHI_SECRET_KEY", "bench-secret-not-for-production")
     os.environ.setdefault("LUOSHI_LOG_LEVEL", "WARNING")
     os.environ.setdefault("LUOSHI_ARGON2_TIME_COST", "1")

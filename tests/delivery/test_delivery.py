@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import func, select
 
+from backend.audit import service as audit
 from backend.core import clock
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
@@ -155,6 +156,9 @@ async def test_failing_webhook_backs_off_dies_and_comes_back(bureau, other_burea
 
     async with unit_of_work(tenant) as session:
         assert await delivery.retry_dead(session, bureau.actors[Role.admin], [dead[0].id]) == 1
+        # The audit log says who sent dead messages out again, whichever way (page or API) they asked.
+        retries = await audit.list_events(session, bureau.actors[Role.admin], action="outbox.retry")
+    assert [e.summary for e in retries] == ["重新发送 1 条发送失败的消息"]
     receiver.statuses.pop("/broken")
     result = await delivery.deliver_due(tenant)
     assert result.sent == 1

@@ -208,7 +208,7 @@ async def test_units_not_on_the_task_and_other_bureaus_find_nothing(bureau, othe
             with pytest.raises(NotFound):
                 await evidence.list_evidence(session, actor, task.id)
             with pytest.raises(NotFound):
-                await evidence.open_evidence(session, actor, made.id)
+                await evidence.evidence_file(session, actor, made.id)
             with pytest.raises(NotFound):
                 await evidence.supersede(session, actor, made.id, filename="x.jpg", chunks=chunks_of(samples.jpeg()))
         with pytest.raises(NotFound):

@@ -1,0 +1,49 @@
+"""The plans API's bodies and answers (documents come as multipart forms)."""
+
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+
+from backend.core.schemas import FROM_ROW
+
+
+class ImportPublic(BaseModel):
+    model_config = FROM_ROW
+
+    id: uuid.UUID
+    status: str
+    version: int
+    filename: str
+    updates_plan_id: uuid.UUID | None
+    plan_id: uuid.UUID | None
+    document: dict[str, Any]
+
+
+class EditIn(BaseModel):
+    version: int
+    operation: str
+    args: dict[str, str] = {}
+
+
+class PublishIn(BaseModel):
+    version: int
+    confirm_dates: bool = False  # required for a plan of another year or tasks born past their deadline
+
+
+class PlanPublic(BaseModel):
+    model_config = FROM_ROW
+
+    id: uuid.UUID
+    title: str
+    issuer: str | None
+    year: int
+
+
+class PublishedPublic(BaseModel):
+    model_config = FROM_ROW  # a PublishResult
+
+    plan: PlanPublic
+    created: int
+    updated: int
+    removed: int

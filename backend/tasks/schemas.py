@@ -1,0 +1,46 @@
+"""The tasks API's bodies and answers."""
+
+import uuid
+from datetime import date
+
+from pydantic import BaseModel
+
+from backend.core.schemas import from_view
+
+
+class TaskPublic(BaseModel):
+    model_config = from_view("task")  # a task with the names of its lead and co-units
+
+    id: uuid.UUID
+    number: str
+    title: str
+    state: str
+    light: str
+    light_reason: str
+    deadline: date
+    original_deadline: date
+    progress: int
+    lead_units: list[str]
+    co_units: list[str]
+    version: int
+
+
+class ReasonIn(BaseModel):
+    reason: str
+    version: int | None = None
+
+
+class VersionIn(BaseModel):
+    version: int | None = None
+
+
+class ExtensionIn(BaseModel):
+    requested_deadline: date
+    reason: str
+
+
+class AssignIn(BaseModel):
+    lead_unit_ids: list[uuid.UUID]
+    co_unit_ids: list[uuid.UUID] = []
+    deadline: date | None = None
+    version: int | None = None
