@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core.actor import Actor
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_unit
 from backend.reports.common import (
@@ -17,7 +17,6 @@ from backend.reports.common import (
     load_report,
     now,
     report_state_label,
-    require_reviewer,
 )
 from backend.reports.completion import unfinished_work
 from backend.reports.models import (
@@ -28,6 +27,7 @@ from backend.reports.models import (
     ReviewDecision,
 )
 from backend.reports.periods import period_label
+from backend.reports.policy import require_reviewer, require_unit_head_of
 from backend.reports.writing import (
     check_report_version,
     clean_text,
@@ -58,8 +58,7 @@ async def unit_head_decide(
 ) -> ProgressReport:
     """The unit head sends the report on to the bureau, or back to the unit's staff with a comment."""
     report, task = await load_report(session, actor, report_id, lock=True)
-    if actor.role != Role.unit_head or actor.unit_id != report.unit_id:
-        raise Forbidden(_("只有本单位的单位负责人可以审核本单位的报告。"))
+    require_unit_head_of(actor, report)
     await check_report_version(session, actor, report, version)
     if report.state != ReportState.awaiting_unit_head:
         raise Conflict(_("该报告当前状态为“%(state)s”，不在待单位负责人审核的环节。",

@@ -21,7 +21,7 @@ from backend.errors import Conflict, DomainError, InvalidInput
 from backend.files.storage import upload_chunks
 from backend.i18n import _
 from backend.reports import service as reports
-from backend.reports.common import REVIEW_ROLES, get_bureau_settings, report_state_label
+from backend.reports.common import report_state_label
 from backend.reports.models import ProgressReport, ReportKind
 from backend.reports.periods import no_change_label, period_label
 from backend.reports.queries import QUEUE_PAGE, ReportView
@@ -246,7 +246,7 @@ async def _render_queue(request: Request, session, actor: Actor, *, status_code:
     errors = dict(errors or {})
     if any(f"row-{view.report.id}" in errors for view in rows):
         errors.pop("__all__", None)  # said once, on the row acted on; at the top only when that row is not listed
-    context = {"rows": rows, "errors": errors, "values": values or {}, "is_reviewer": actor.role in REVIEW_ROLES,
+    context = {"rows": rows, "errors": errors, "values": values or {}, "is_reviewer": rows.for_reviewer,
                **_labels()}
     return render(request, "reports/reviews.html", context, status_code=status_code)
 
@@ -353,8 +353,7 @@ async def ledger_page(request: Request, session: DbSession, actor: CurrentActor,
 
 @pages.get("/admin/report-settings")
 async def settings_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("units.manage")
-    settings = await get_bureau_settings(session, actor.tenant_id)
+    settings = await reports.settings_to_edit(session, actor)
     values = {"report_day": str(settings.report_day), "unit_head_approval": settings.unit_head_approval}
     return render(request, "reports/settings.html", {"values": values, **_labels()})
 

@@ -24,7 +24,6 @@ from backend.reports.common import (
     EDITABLE,
     MAX_TEXT,
     OPEN_TASK,
-    UNIT_ROLES,
     check_task_open,
     decision_label,
     get_bureau_settings,
@@ -32,7 +31,6 @@ from backend.reports.common import (
     local_today,
     now,
     report_state_label,
-    writing_assignment,
 )
 from backend.reports.models import (
     ProgressReport,
@@ -43,9 +41,10 @@ from backend.reports.models import (
     TargetActual,
 )
 from backend.reports.periods import current_period, due_on, is_period_of, period_label, period_year
+from backend.reports.policy import is_unit_head, require_contributor, writing_assignment
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
-from backend.tasks.service import assignment_of, check_version, get_task
+from backend.tasks.service import check_version, get_task
 from backend.tenancy.models import Role, Unit
 
 
@@ -357,7 +356,7 @@ async def _submit(
         report.late = local_today(actor) > report.due_on
         report.submitted_at = moment
     report.submitted_by = actor.user_id
-    head_needed = settings.unit_head_approval and actor.role != Role.unit_head
+    head_needed = settings.unit_head_approval and not is_unit_head(actor)
     report.state = ReportState.awaiting_unit_head if head_needed else ReportState.submitted
     report.version += 1
     report.updated_at = moment
@@ -432,11 +431,7 @@ async def _apply_actuals(session: AsyncSession, report: ProgressReport) -> None:
 async def contribute(session: AsyncSession, actor: Actor, report_id: uuid.UUID, *, text: str) -> ReportContribution:
     """A cooperating unit adds (or rewrites) its part of the report, until the report is accepted."""
     report, task = await load_report(session, actor, report_id, lock=True)
-    if actor.role not in UNIT_ROLES:
-        raise Forbidden(_("配合情况由配合单位的经办人或单位负责人填写。"))
-    assignment = await assignment_of(session, actor, task)
-    if assignment is None or assignment.kind != AssignmentKind.cooperating:
-        raise Forbidden(_("只有该任务的配合单位可以补充配合情况；牵头单位请直接修改报告。"))
+    await require_contributor(session, actor, task)
     if report.state == ReportState.accepted:
         raise Conflict(_("该报告已通过审核，不能再补充配合情况；请在下一期报告中补充。"))
     text = clean_text(text, _("配合情况"), "text")
