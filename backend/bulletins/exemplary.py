@@ -13,7 +13,7 @@ from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
 from backend.reports.common import load_report
 from backend.reports.models import ProgressReport, ReportKind
-from backend.tasks.service import sees_all_tasks
+from backend.tasks.policy import sees_all_tasks
 
 
 async def mark_exemplary(

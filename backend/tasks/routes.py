@@ -80,8 +80,8 @@ async def board_page(
         "rows": rows, "filters": filters,
         "values": {"unit": unit, "plan": plan, "section": section, "state": state, "light": light, "q": q},
         "state_label": state_label, "states": list(TaskState), "light_labels": LIGHT_LABELS, "board": result,
-        "nodes": await tenancy.list_units(session, actor) if tasks.sees_all_tasks(actor) else [],
-        "plans": await plans.list_plans(session, actor) if tasks.sees_all_tasks(actor) else [],
+        "nodes": await tenancy.list_units(session, actor) if result.whole_bureau else [],
+        "plans": await plans.list_plans(session, actor) if result.whole_bureau else [],
         "sections": await plans.list_sections(session, actor, _uuid(plan, "plan")) if plan else [],
         "today": today_for(actor),
     }
@@ -94,11 +94,10 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     context: dict[str, Any] = {"view": view, "state_label": state_label, "light_labels": LIGHT_LABELS,
                                "today": today_for(actor),
                                "rollup": tasks.rollup_label(view.task, [a.assignment for a in view.assignments]),
-                               "can_tick": actor.can("tasks.assign") or (view.mine is not None
-                                                                         and view.mine.kind != "cooperating")}
-    if tasks.sees_all_tasks(actor) and actor.can("tasks.assign"):
-        context["nodes"] = await tenancy.list_units(session, actor)
-    if actor.can("tasks.assign") or (actor.role == "unit_head" and view.mine is not None):
+                               "can_tick": view.may_tick}
+    if view.may_assign:
+        context["nodes"] = await tasks.units_to_assign(session, actor)
+    if view.may_name_owners:
         unit_ids = {row.assignment.unit_id for row in view.assignments}
         context["owner_candidates"] = [row for row in await tenancy.list_members(session, actor)
                                        if row.membership.is_active and row.membership.unit_id in unit_ids]
@@ -113,8 +112,7 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
 
 @pages.get("/tasks/new")
 async def new_task_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("tasks.assign")
-    return render(request, "tasks/new.html", {"nodes": await tenancy.list_units(session, actor)})
+    return render(request, "tasks/new.html", {"nodes": await tasks.units_to_assign(session, actor)})
 
 
 @pages.post("/tasks/new")
