@@ -57,7 +57,7 @@ def _preview_context(draft, actor) -> dict[str, Any]:
 
 @pages.get("/plans")
 async def plans_page(request: Request, session: DbSession, actor: CurrentActor):
-    drafts_open = await plans.list_imports(session, actor) if actor.can("plans.manage") else []
+    drafts_open = await plans.drafts_shown(session, actor)
     return render(request, "plans/list.html", {"plans": await plans.list_plans(session, actor), "drafts": drafts_open})
 
 
@@ -146,7 +146,7 @@ async def plan_page(request: Request, session: DbSession, actor: CurrentActor, p
 async def plan_context(session, actor, view) -> dict[str, Any]:
     """The plan page; those who assign also get the units and a suggested lead unit for each unassigned task."""
     context: dict[str, Any] = {"view": view, "state_label": state_label, "highlight": drafts.highlight}
-    if actor.can("tasks.assign"):
+    if view.may_assign:
         open_tasks = [row.task for _s, items in view.sections for _i, row in items
                       if row is not None and row.task.state == "unassigned"]
         context["nodes"] = await tenancy.list_units(session, actor)
@@ -243,11 +243,10 @@ def _import_public(draft) -> ImportPublic:
 @takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Parses a document and returns its structure (the shape of `luoshi plan parse --json`); saves nothing."""
-    actor.require("plans.manage")
     data = await file.read(plans.MAX_PLAN_BYTES + 1)
     if len(data) > plans.MAX_PLAN_BYTES:
         raise InvalidInput(_("文件超过 20 MB，请删去图片等内容后再上传。"), field="file")
-    return parse_to_dict(await plans.parse_bounded(data, file.filename))
+    return parse_to_dict(await plans.parse_document(actor, data, file.filename))
 
 
 @api.post("/plan-imports", response_model=ImportPublic, status_code=201)
