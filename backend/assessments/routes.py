@@ -56,8 +56,7 @@ def _rubric_context() -> dict[str, Any]:
 
 @pages.get("/admin/rubric")
 async def rubric_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("assessments.rubric")
-    rubric = await rubrics.get_rubric(session, actor.tenant_id)
+    rubric = await rubrics.rubric_to_edit(session, actor)
     values = {name: f"{getattr(rubric, name):g}" for name in rubrics.WEIGHTS} | {
         "rating_scale": str(rubric.rating_scale), "self_scoring": rubric.self_scoring,
         "appeal_days": str(rubric.appeal_days)}

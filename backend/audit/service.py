@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.models import AuditEvent
+from backend.audit.policy import require_read
 from backend.config import get_settings
 from backend.core.actor import Actor, Operator
 
@@ -54,7 +55,7 @@ async def list_events(
     before: datetime | None = None,
 ) -> list[AuditEvent]:
     """Newest first, one page; `before` pages further back (keyset, so deep pages stay fast)."""
-    actor.require("audit.read")
+    require_read(actor)
     query = select(AuditEvent).where(AuditEvent.tenant_id == actor.tenant_id)
     if action:
         query = query.where(col(AuditEvent.action).startswith(action))

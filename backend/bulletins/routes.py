@@ -131,8 +131,7 @@ def _form_values(bulletin: Bulletin) -> dict:
 
 @pages.get("/bulletins/{bulletin_id}/edit")
 async def edit_page(request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
-    bulletin = await bulletins.get_bulletin(session, actor, bulletin_id)
-    actor.require("bulletins.edit")
+    bulletin = await bulletins.bulletin_to_edit(session, actor, bulletin_id)
     return render(request, "bulletins/edit.html", {"bulletin": bulletin, "values": _form_values(bulletin)})
 
 
