@@ -18,8 +18,9 @@ from backend.assessments.models import AppealState, AssessmentState
 from backend.core import once
 from backend.core.downloads import DOCX, XLSX, attachment
 from backend.core.feedback import done
-from backend.core.forms import form_error, form_version, unless_correctable
+from backend.core.forms import form_error, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.i18n import _

@@ -10,8 +10,9 @@ from pydantic import BaseModel
 from backend.core import once
 from backend.core.bodies import takes_files
 from backend.core.feedback import done
-from backend.core.forms import form_error, see_other
+from backend.core.forms import form_error, see_other, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
@@ -93,13 +94,10 @@ async def edit_page(request: Request, session: DbSession, actor: CurrentActor, i
     form = await request.form()
     operation = str(form.get("operation", ""))
     args = _edit_args(operation, form)
-    try:
-        version = int(str(form.get("version", "")))
-    except ValueError:
-        version = -1
     anchor = f"#item-{args['key']}" if args.get("key") else ""
     try:
-        await plans.edit_import(session, actor, import_id, version=version, operation=operation, **args)
+        await plans.edit_import(session, actor, import_id, version=form_version(form.get("version")),
+                                operation=operation, **args)
     except DomainError as error:
         if error.status_code in (403, 404) and not isinstance(error, InvalidInput):
             raise
@@ -111,8 +109,8 @@ async def edit_page(request: Request, session: DbSession, actor: CurrentActor, i
 
 @pages.post("/plans/imports/{import_id}/publish")
 async def publish_page(
-    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()],
-    confirm_dates: Annotated[str, Form()] = "",
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID,
+    version: Annotated[str, Form()] = "", confirm_dates: Annotated[str, Form()] = "",
 ):
     # Locked: a double click waits here for the first press to commit, then lands on the plan it made.
     draft = await plans.get_import(session, actor, import_id, for_update=True)
@@ -121,8 +119,10 @@ async def publish_page(
     if draft.status != ImportStatus.draft:
         return see_other(request, f"/plans/imports/{import_id}")  # discarded, or 发布 from a page left open
     try:
-        result = await plans.publish(session, actor, import_id, version=version, confirm_dates=confirm_dates == "1")
-    except InvalidInput as error:
+        result = await plans.publish(session, actor, import_id, version=form_version(version),
+                                     confirm_dates=confirm_dates == "1")
+    except DomainError as error:
+        unless_correctable(error)
         draft = await plans.get_import(session, actor, import_id)
         return form_error(request, "plans/preview.html", error, {}, _preview_context(draft, actor))
     return see_other(request, f"/plans/{result.plan.id}?created={result.created}&updated={result.updated}"
@@ -131,9 +131,15 @@ async def publish_page(
 
 @pages.post("/plans/imports/{import_id}/discard")
 async def discard_page(
-    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()]
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID,
+    version: Annotated[str, Form()] = "",
 ):
-    await plans.discard_import(session, actor, import_id, version=version)
+    try:
+        await plans.discard_import(session, actor, import_id, version=form_version(version))
+    except DomainError as error:
+        unless_correctable(error)
+        draft = await plans.get_import(session, actor, import_id)
+        return form_error(request, "plans/preview.html", error, {}, _preview_context(draft, actor))
     return done(request, "/plans", _("已放弃这次导入，没有生成任何任务。"))
 
 
@@ -208,13 +214,13 @@ class ImportPublic(BaseModel):
 
 
 class EditIn(BaseModel):
-    version: int
+    version: int | None = None
     operation: str
     args: dict[str, str] = {}
 
 
 class VersionIn(BaseModel):
-    version: int
+    version: int | None = None
 
 
 class PublishIn(VersionIn):
@@ -268,13 +274,14 @@ async def api_get_import(session: DbSession, actor: ApiActor, import_id: uuid.UU
 @api.post("/plan-imports/{import_id}/edits", response_model=ImportPublic)
 async def api_edit_import(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: EditIn):
     args = _edit_args(body.operation, body.args)
-    return _import_public(await plans.edit_import(session, actor, import_id, version=body.version,
+    return _import_public(await plans.edit_import(session, actor, import_id, version=form_version(body.version),
                                                   operation=body.operation, **args))
 
 
 @api.post("/plan-imports/{import_id}/publish", response_model=PublishedPublic)
 async def api_publish(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: PublishIn):
-    result = await plans.publish(session, actor, import_id, version=body.version, confirm_dates=body.confirm_dates)
+    result = await plans.publish(session, actor, import_id, version=form_version(body.version),
+                                 confirm_dates=body.confirm_dates)
     return PublishedPublic(plan=PlanPublic.model_validate(result.plan, from_attributes=True), created=result.created,
                            updated=result.updated, removed=result.removed)
 
