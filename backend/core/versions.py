@@ -7,7 +7,9 @@ message saying what changed. Either way the page shows the form again with what 
 Services take `version: int | None`; None is for callers without a form (the demo, benchmarks, tests), which
 act on what they have just read."""
 
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from backend.errors import Conflict
 from backend.i18n import _
@@ -26,3 +28,15 @@ def form_version(value: Any) -> int:
     if not (text.isdecimal() and len(text) <= 9):
         raise Conflict(missing_version_message())
     return int(text)
+
+
+def _lenient(value: Any) -> int | None:
+    try:
+        return form_version(value)
+    except Conflict:
+        return None
+
+
+# An API body's `version`: optional in shape, so that a missing or malformed one reaches `form_version` in the
+# route and is refused with the same 409 and message as a form's, not as a type error.
+BodyVersion = Annotated[int | None, BeforeValidator(_lenient)]

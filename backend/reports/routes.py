@@ -16,7 +16,7 @@ from backend.core.bodies import evidence_file_bytes, takes_files
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
-from backend.core.versions import form_version
+from backend.core.versions import BodyVersion, form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import Conflict, DomainError, InvalidInput
 from backend.files.storage import upload_chunks
@@ -456,16 +456,16 @@ class ReportIn(BaseModel):
     percent: int | str | None = 0
     expected_completion: str | None = None
     target_actuals: dict[str, str | float | None] = {}
-    version: int | None = None  # 0 for a new report; missing is refused (core/versions.py)
+    version: BodyVersion = None  # 0 for a new report; missing is refused (core/versions.py)
 
 
 class VersionIn(BaseModel):
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class NoChangeIn(BaseModel):
     reason: str
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class ContributionIn(BaseModel):
@@ -475,13 +475,13 @@ class ContributionIn(BaseModel):
 class ReviewIn(BaseModel):
     accept: bool
     comment: str = ""
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class DecisionIn(BaseModel):
     approve: bool
     comment: str = ""
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class CompletionDecisionIn(DecisionIn):
@@ -490,12 +490,12 @@ class CompletionDecisionIn(DecisionIn):
 
 class CompletionIn(BaseModel):
     summary: str
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class BatchItem(BaseModel):
     id: uuid.UUID
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class BatchIn(BaseModel):

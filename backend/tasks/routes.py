@@ -16,7 +16,7 @@ from backend.core.downloads import XLSX
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
-from backend.core.versions import form_version
+from backend.core.versions import BodyVersion, form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.evidence import service as evidence
@@ -369,11 +369,11 @@ class TaskPublic(BaseModel):
 
 class ReasonIn(BaseModel):
     reason: str
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class VersionIn(BaseModel):
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class ExtensionIn(BaseModel):
@@ -385,7 +385,7 @@ class AssignIn(BaseModel):
     lead_unit_ids: list[uuid.UUID]
     co_unit_ids: list[uuid.UUID] = []
     deadline: date | None = None
-    version: int | None = None
+    version: BodyVersion = None
 
 
 def _public(row: tasks.TaskRow) -> TaskPublic:
