@@ -36,6 +36,7 @@ from backend.assessments.rubric import get_rubric
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.versions import is_stale
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles, notify_unit
@@ -99,7 +100,7 @@ def _not_final(assessment: Assessment) -> None:
 
 
 def _check_version(assessment: Assessment, version: int | None) -> None:
-    if version is not None and version != assessment.version:
+    if is_stale(assessment.version, version):
         raise Conflict(_("该年度考核在您打开页面后已有变化（当前状态：%(state)s），请刷新页面后再操作。"
                          "您这次的操作没有保存。", state=state_label(assessment.state)))
 

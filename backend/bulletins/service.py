@@ -21,6 +21,7 @@ from backend.bulletins.figures import compute_figures
 from backend.bulletins.models import Bulletin, BulletinState
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_roles
@@ -121,7 +122,7 @@ async def list_bulletins(session: AsyncSession, actor: Actor) -> list[Bulletin]:
 
 
 def _check_version(bulletin: Bulletin, version: int | None) -> None:
-    if version is not None and version != bulletin.version:
+    if is_stale(bulletin.version, version):
         raise Conflict(_("该通报在您打开页面后已被他人修改或发布。您填写的内容仍在下方，"
                          "请刷新页面查看最新版本后再保存。"))
 

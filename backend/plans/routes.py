@@ -112,15 +112,15 @@ async def publish_page(
     request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID,
     version: Annotated[str, Form()] = "", confirm_dates: Annotated[str, Form()] = "",
 ):
+    # Locked: a double click waits here for the first press to commit, then lands on the plan it made.
+    draft = await plans.get_import(session, actor, import_id, for_update=True)
+    if draft.status == ImportStatus.published and draft.plan_id:
+        return see_other(request, f"/plans/{draft.plan_id}")
+    if draft.status != ImportStatus.draft:
+        return see_other(request, f"/plans/imports/{import_id}")  # discarded, or 发布 from a page left open
     try:
-        shown = form_version(version)
-        # Locked: a double click waits here for the first press to commit, then lands on the plan it made.
-        draft = await plans.get_import(session, actor, import_id, for_update=True)
-        if draft.status == ImportStatus.published and draft.plan_id:
-            return see_other(request, f"/plans/{draft.plan_id}")
-        if draft.status != ImportStatus.draft:
-            return see_other(request, f"/plans/imports/{import_id}")  # discarded, or 发布 from a page left open
-        result = await plans.publish(session, actor, import_id, version=shown, confirm_dates=confirm_dates == "1")
+        result = await plans.publish(session, actor, import_id, version=form_version(version),
+                                     confirm_dates=confirm_dates == "1")
     except DomainError as error:
         unless_correctable(error)
         draft = await plans.get_import(session, actor, import_id)

@@ -15,6 +15,7 @@ from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.budget import BudgetExceeded, run_bounded
 from backend.core.models import utcnow
+from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.evidence.filetypes import safe_filename
 from backend.files import storage
@@ -164,9 +165,10 @@ async def list_imports(session: AsyncSession, actor: Actor) -> list[PlanImport]:
 
 
 def _check_open(draft: PlanImport, version: int) -> None:
+    stale = is_stale(draft.version, version)
     if draft.status != ImportStatus.draft:
         raise Conflict(_("该导入已经发布或放弃，不能再修改。"))
-    if version != draft.version:
+    if stale:
         raise Conflict(_("这份草稿刚被别人或您在另一个窗口修改过。请刷新页面，在最新内容上重新操作。"))
 
 

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core.actor import Actor
+from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_unit
@@ -163,7 +164,8 @@ async def accept_reports(
         select(ProgressReport).where(col(ProgressReport.id).in_(list(wanted))).order_by(col(ProgressReport.id))
         .with_for_update().execution_options(populate_existing=True))).all())
     changed = [f"{tasks[r.task_id].number}（{period_label(r.period)}）" for r in reports
-               if r.kind != ReportKind.periodic or r.state != ReportState.submitted or r.version != wanted[r.id]]
+               if r.kind != ReportKind.periodic or r.state != ReportState.submitted
+               or is_stale(r.version, wanted[r.id])]
     if changed:
         raise Conflict(_("以下报告在您打开页面后已有变化，或已不是待审核的进展报告：%(list)s。"
                          "为避免误批，本次一份也没有通过，请刷新页面后重试。", list="、".join(changed)))

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import User
 from backend.audit.service import record
 from backend.core.actor import Actor
+from backend.core.versions import is_stale
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
@@ -164,7 +165,7 @@ def _when(actor: Actor, moment: datetime | None) -> str:
 
 async def check_report_version(session: AsyncSession, actor: Actor, report: ProgressReport, version: int | None):
     """A form shown before the report changed is refused, saying what changed it when a decision did."""
-    if version is None or version == report.version:
+    if not is_stale(report.version, version):
         return
     latest = (await session.exec(
         select(ReportReview, User.display_name).join(User, col(User.id) == ReportReview.reviewer_id)
@@ -178,6 +179,12 @@ async def check_report_version(session: AsyncSession, actor: Actor, report: Prog
                          state=report_state_label(report.state, report.kind)))
     raise Conflict(_("该报告在您打开后已被修改，请刷新页面，看到最新内容后再操作（当前状态：%(state)s）。",
                      state=report_state_label(report.state, report.kind)))
+
+
+def _check_new_report(version: int | None) -> None:
+    """A new report's form says version 0; a missing one is refused as everywhere (core/versions.py)."""
+    if is_stale(0, version):
+        raise Conflict(_("该报告在您打开后已被填写，请刷新页面，看到最新内容后再操作。"))
 
 
 def _already_submitted(actor: Actor, report: ProgressReport) -> AlreadySubmitted:
@@ -241,6 +248,8 @@ async def save_report(
         if report.state not in EDITABLE:
             raise _already_submitted(actor, report)
         await check_report_version(session, actor, report, version)
+    else:
+        _check_new_report(version)
     values = {
         "progress": clean_text(progress, _("进展情况"), "progress"),
         "problems": clean_text(problems, _("存在问题"), "problems"),
@@ -324,6 +333,8 @@ async def no_change_this_month(
         if report.state not in EDITABLE:
             raise _already_submitted(actor, report)
         await check_report_version(session, actor, report, version)
+    else:
+        _check_new_report(version)
     reason = clean_text(reason, _("无新进展的原因"), "reason")
     if not reason:
         raise InvalidInput(_("请说明本期没有新进展的原因，例如：等待上级批复、项目处于招标期。"), field="reason")

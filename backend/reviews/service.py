@@ -21,6 +21,7 @@ from backend.assessments.models import AssessmentRubric
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles
@@ -290,7 +291,7 @@ async def review_view(session: AsyncSession, actor: Actor, review_id: uuid.UUID)
 def _check_draft(review: QuarterlyReview, version: int | None) -> None:
     if review.state == ReviewState.published:
         raise Conflict(_("%(q)s点评已发布，不能再修改。", q=quarter_label(review.year, review.quarter)))
-    if version is not None and version != review.version:
+    if is_stale(review.version, version):
         raise Conflict(_("该季度点评在您打开页面后已有变化，请刷新页面后再操作。您这次填写的内容没有保存。"))
 
 

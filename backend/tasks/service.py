@@ -13,6 +13,7 @@ from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.core.text import check_length
+from backend.core.versions import is_stale
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_unit
@@ -228,8 +229,8 @@ async def assignment_of(session: AsyncSession, actor: Actor, task: Task) -> Task
 
 
 def check_version(task: Task, version: int | None) -> None:
-    """A stale form (the task changed since it was shown) is refused with an explanation."""
-    if version is not None and version != task.version:
+    """A stale form (the task changed since it was shown) is refused with an explanation (core/versions.py)."""
+    if is_stale(task.version, version):
         message = _("任务“%(number)s”在您打开页面后已有变化。请刷新页面，看到最新情况后再操作。", number=task.number)
         raise Conflict(message)
 

@@ -6,9 +6,8 @@ The routes and their forms are found as the role sweep finds them (tests/securit
 added later with a version is swept without touching this file. Each route is judged as the first member of the
 bureau (its roles and the office's clerk, who writes the office's reports) who is not refused and to whom the
 answer is shown; UNJUDGED lists what the bureau's data cannot show. A route whose object is already settled (a
-published bulletin or import: a second 发布 is a no-op) may answer a stale version as before, as long as nothing
-changed. A fresh version is accepted: the rest of the suite posts every one of these forms with the version its
-page showed.
+published bulletin or import: a second 发布 is a no-op) may answer as before, as long as nothing changed. A fresh
+version is accepted: the rest of the suite posts every one of these forms with the version its page showed.
 """
 
 import dataclasses
@@ -36,10 +35,11 @@ from tests.support.routes import UNSAFE, all_endpoints, sweep_client
 
 CALLERS = (Role.supervisor, Role.admin, Role.unit_staff, Role.unit_head, Role.leader)
 # What the whole-loop bureau cannot show: the office has no head, so no one may decide its report as one (the
-# malformed versions are refused before that check, so they are judged), and its bulletin is already published,
-# so the edit page shows that instead of the form and its message (the stale version is judged).
-UNJUDGED = {("POST /reports/{report_id}/unit-head", "stale"), ("POST /api/v1/reports/{report_id}/unit-head", "stale"),
-            ("POST /bulletins/{bulletin_id}/edit", "malformed")}
+# service refuses the role before it reads the version), and its bulletin is already published, so the edit page
+# shows that instead of the form and its message (the stale version is judged).
+UNJUDGED = {(f"POST {route}", check) for route in ("/reports/{report_id}/unit-head",
+                                                   "/api/v1/reports/{report_id}/unit-head")
+            for check in ("malformed", "stale")} | {("POST /bulletins/{bulletin_id}/edit", "malformed")}
 MALFORMED = (("missing", None), ("empty", ""), ("garbled", "abc"), ("negative", -1))
 
 
@@ -102,30 +102,29 @@ def _body(endpoint, kwargs: dict) -> dict | None:
     return body
 
 
-async def _malformed(member: Principal, bureau, endpoint, path: str, kwargs: dict, stale) -> list[str] | None:
-    """What is wrong with the answers to the malformed versions; None when they are not this member's to judge
-    (refused by role, or refused on a page that does not show it to them: a form only others see)."""
-    missing, answers = missing_version_message(), []
-    for shown, version in MALFORMED:
-        answers.append((shown, await _call(member, endpoint.method, path, kwargs, version)))
-    if any(a.status_code in (403, 404) or (a.status_code == 409 and missing not in a.text) for _s, a in answers):
+async def _answers(member: Principal, bureau, endpoint, path: str, kwargs: dict, versions, missing: bool
+                   ) -> list[str] | None:
+    """What is wrong with the answers to `versions` (refused with the missing-version message when `missing`,
+    else as stale with another); None when they are not this member's to judge: refused by role, or refused on
+    a page that does not show it to them (a form only others see). An object already settled may answer as
+    before (a second 发布 is a no-op) as long as nothing changed."""
+    message, before = missing_version_message(), await table_hashes(bureau)
+    answers = [(shown, await _call(member, endpoint.method, path, kwargs, version)) for shown, version in versions]
+    if any(a.status_code in (403, 404) or (missing and a.status_code == 409 and message not in a.text)
+           for _shown, a in answers):
         return None
+    settled = await table_hashes(bureau) == before
     return [f"{endpoint.method} {endpoint.path} as {member.name}, version {shown}: {a.status_code} {_said(a.text)}"
-            for shown, a in answers if a.status_code != 409]
+            for shown, a in answers
+            if not (a.status_code == 409 and (message in a.text) == missing) and not (a.status_code < 400 and settled)]
+
+
+async def _malformed(member: Principal, bureau, endpoint, path: str, kwargs: dict, stale) -> list[str] | None:
+    return await _answers(member, bureau, endpoint, path, kwargs, MALFORMED, missing=True)
 
 
 async def _stale(member: Principal, bureau, endpoint, path: str, kwargs: dict, stale) -> list[str] | None:
-    """What is wrong with the answer to a stale version; None when it is not this member's to call. An object
-    already settled may answer as before (a second 发布 is a no-op) as long as nothing changed."""
-    before = await table_hashes(bureau)
-    answer = await _call(member, endpoint.method, path, kwargs, stale)
-    if answer.status_code in (403, 404):
-        return None
-    refused = answer.status_code == 409 and missing_version_message() not in answer.text
-    if refused or (answer.status_code < 400 and await table_hashes(bureau) == before):
-        return []
-    return [f"{endpoint.method} {endpoint.path} as {member.name}, stale version: {answer.status_code} "
-            f"{_said(answer.text)}"]
+    return await _answers(member, bureau, endpoint, path, kwargs, [("stale", stale)], missing=False)
 
 
 async def test_every_route_with_a_version_refuses_a_missing_or_stale_one(app, clients):  # noqa: F811
