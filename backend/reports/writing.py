@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import User
 from backend.audit.service import record
 from backend.core.actor import Actor
-from backend.core.versions import is_stale
+from backend.core.versions import is_stale, missing_version_message
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
@@ -182,9 +182,9 @@ async def check_report_version(session: AsyncSession, actor: Actor, report: Prog
 
 
 def _check_new_report(version: int | None) -> None:
-    """A new report's form says version 0; a missing one is refused as everywhere (core/versions.py)."""
+    """A new report's form says version 0: any other cannot be confirmed, as a missing one (core/versions.py)."""
     if is_stale(0, version):
-        raise Conflict(_("该报告在您打开后已被填写，请刷新页面，看到最新内容后再操作。"))
+        raise Conflict(missing_version_message())
 
 
 def _already_submitted(actor: Actor, report: ProgressReport) -> AlreadySubmitted:
