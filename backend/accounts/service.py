@@ -11,6 +11,7 @@ from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User, WebSession
+from backend.accounts.policy import may_revoke_token
 from backend.audit.service import record
 from backend.config import get_settings
 from backend.core import attempts, clock
@@ -309,7 +310,7 @@ async def list_api_tokens(session: AsyncSession, actor: Actor) -> list[ApiToken]
 
 async def revoke_api_token(session: AsyncSession, actor: Actor, token_id: uuid.UUID) -> ApiToken:
     token = await session.get(ApiToken, token_id)
-    if token is None or (token.membership_id != actor.membership_id and not actor.can("members.manage")):
+    if token is None or not may_revoke_token(actor, token):
         raise NotFound(_("找不到该令牌。"))
     if token.revoked_at is None:
         token.revoked_at = clock.now()

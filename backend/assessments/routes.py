@@ -18,8 +18,9 @@ from backend.core import once
 from backend.core.clock import local_today
 from backend.core.downloads import DOCX, XLSX, attachment
 from backend.core.feedback import done
-from backend.core.forms import form_error, form_version, unless_correctable
+from backend.core.forms import form_error, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.i18n import _
@@ -56,8 +57,7 @@ def _rubric_context() -> dict[str, Any]:
 
 @pages.get("/admin/rubric")
 async def rubric_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("assessments.rubric")
-    rubric = await rubrics.get_rubric(session, actor.tenant_id)
+    rubric = await rubrics.rubric_to_edit(session, actor)
     values = {name: f"{getattr(rubric, name):g}" for name in rubrics.WEIGHTS} | {
         "rating_scale": str(rubric.rating_scale), "self_scoring": rubric.self_scoring,
         "appeal_days": str(rubric.appeal_days)}

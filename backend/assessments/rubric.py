@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.assessments.models import AssessmentRubric
+from backend.assessments.policy import require_set_rubric
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
@@ -49,10 +50,16 @@ def _weight(raw: str, name: str) -> float:
     return value
 
 
+async def rubric_to_edit(session: AsyncSession, actor: Actor) -> AssessmentRubric:
+    """The rubric as the administrator's form shows it."""
+    require_set_rubric(actor)
+    return await get_rubric(session, actor.tenant_id)
+
+
 async def update_rubric(session: AsyncSession, actor: Actor, form: RubricForm) -> AssessmentRubric:
     """The administrator sets the rubric; every value is checked before anything is saved. An assessment already
     opened keeps the weights it copied, and a quarterly review already opened keeps its scale."""
-    actor.require("assessments.rubric")
+    require_set_rubric(actor)
     weights = {name: _weight(getattr(form, name), name) for name in WEIGHTS}
     total = sum(weights.values())
     if abs(total - 100) > 1e-6:

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
+from backend.assessments import policy
 from backend.assessments.compute import Basis, compute_scores
 from backend.assessments.models import (
     AppealState,
@@ -35,6 +36,7 @@ from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_today
+from backend.core.versions import is_stale
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles, notify_unit
@@ -66,27 +68,20 @@ def _number(raw: str) -> str:
 # --- loading and the lock -------------------------------------------------------------------------------------
 
 
-def _visible(actor: Actor, assessment: Assessment) -> bool:
-    """Supervisors, leaders and admins see it from its opening; unit heads too (they score themselves first);
-    unit staff once it is published."""
-    return (actor.can("cycle.read_drafts") or actor.can("assessments.self_score")
-            or assessment.state != AssessmentState.open)
-
-
 async def get_assessment(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID, *, lock: bool = False
                          ) -> Assessment:
     query = select(Assessment).where(Assessment.id == assessment_id)
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     assessment = (await session.exec(query)).first()
-    if assessment is None or not _visible(actor, assessment):
+    if assessment is None or not policy.may_see(actor, assessment):
         raise NotFound(_(NOT_FOUND))
     return assessment
 
 
 async def list_assessments(session: AsyncSession, actor: Actor) -> list[Assessment]:
     rows = (await session.exec(select(Assessment).order_by(col(Assessment.year).desc()))).all()
-    return [a for a in rows if _visible(actor, a)]
+    return [a for a in rows if policy.may_see(actor, a)]
 
 
 def _not_final(assessment: Assessment) -> None:
@@ -96,7 +91,7 @@ def _not_final(assessment: Assessment) -> None:
 
 
 def _check_version(assessment: Assessment, version: int | None) -> None:
-    if version is not None and version != assessment.version:
+    if is_stale(assessment.version, version):
         raise Conflict(_("该年度考核在您打开页面后已有变化（当前状态：%(state)s），请刷新页面后再操作。"
                          "您这次的操作没有保存。", state=state_label(assessment.state)))
 
@@ -112,7 +107,7 @@ def _touch(assessment: Assessment) -> None:
 async def open_assessment(session: AsyncSession, actor: Actor, *, year: int | str) -> Assessment:
     """Opens the year's assessment with the rubric's weights copied, and computes it once. Opening a year that is
     already open returns it (a double click makes one)."""
-    actor.require("assessments.manage")
+    policy.require_manage(actor)
     try:
         year = int(_number(str(year)))
     except ValueError:
@@ -156,7 +151,7 @@ async def _compute(session: AsyncSession, actor: Actor, assessment: Assessment) 
 async def compute(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID, *, version: int | None) -> Assessment:
     """Recomputes every unit's terms from the data (allowed while open or published, never once final)."""
     assessment = await get_assessment(session, actor, assessment_id, lock=True)
-    actor.require("assessments.manage")
+    policy.require_manage(actor)
     _not_final(assessment)
     _check_version(assessment, version)
     await _compute(session, actor, assessment)
@@ -180,7 +175,7 @@ async def self_score(session: AsyncSession, actor: Actor, assessment_id: uuid.UU
     beside the computed total. `seen` is the self-score's time when the form was shown: a newer one is not
     overwritten; the same values sent twice change nothing."""
     assessment = await get_assessment(session, actor, assessment_id, lock=True)
-    actor.require("assessments.self_score")
+    policy.require_self_score(actor)
     _not_final(assessment)
     if assessment.state != AssessmentState.open:
         raise Conflict(_("考核结果已公示，自评已截止。"))
@@ -215,7 +210,7 @@ async def adjust(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID, 
     """A bonus (+) or penalty (−) for a unit, always with its reason, written to the audit log; the scores are
     recomputed at once (the unit's sum counts within ±bonus_weight)."""
     assessment = await get_assessment(session, actor, assessment_id, lock=True)
-    actor.require("assessments.manage")
+    policy.require_manage(actor)
     _not_final(assessment)
     _check_version(assessment, version)
     try:
@@ -265,7 +260,7 @@ async def publish(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID,
                   ) -> Assessment:
     """Publishes the results: the appeal window runs until local today + the rubric's appeal days; units are told."""
     assessment = await get_assessment(session, actor, assessment_id, lock=True)
-    actor.require("assessments.manage")
+    policy.require_manage(actor)
     _not_final(assessment)
     if assessment.state == AssessmentState.published:
         raise Conflict(_("%(year)s年度考核结果已公示，申诉期至 %(until)s。", year=assessment.year,
@@ -292,7 +287,7 @@ async def file_appeal(session: AsyncSession, actor: Actor, assessment_id: uuid.U
                       ) -> AssessmentAppeal:
     """A unit head files the unit's one appeal during the window; the same appeal sent twice is kept once."""
     assessment = await get_assessment(session, actor, assessment_id, lock=True)
-    actor.require("assessments.appeal")
+    policy.require_appeal(actor)
     _not_final(assessment)
     if assessment.state != AssessmentState.published or assessment.appeal_until is None:
         raise Conflict(_("考核结果尚未公示，暂不能申诉。"))
@@ -324,7 +319,7 @@ async def file_appeal(session: AsyncSession, actor: Actor, assessment_id: uuid.U
 async def get_appeal(session: AsyncSession, actor: Actor, appeal_id: uuid.UUID) -> AssessmentAppeal:
     """An appeal the actor may see: the bureau's people see all, a unit its own."""
     appeal = await session.get(AssessmentAppeal, appeal_id)
-    if appeal is None or (not actor.can("cycle.read_drafts") and appeal.unit_id != actor.unit_id):
+    if appeal is None or (not policy.sees_whole_bureau(actor) and appeal.unit_id != actor.unit_id):
         raise NotFound(_("找不到该申诉。"))
     await get_assessment(session, actor, appeal.assessment_id)
     return appeal
@@ -335,7 +330,7 @@ async def answer_appeal(session: AsyncSession, actor: Actor, appeal_id: uuid.UUI
     """A supervisor answers an appeal (upheld or dismissed, always with a response); a pending appeal is answered
     once, so a second click or a colleague's answer is refused."""
     appeal = await get_appeal(session, actor, appeal_id)
-    actor.require("assessments.manage")
+    policy.require_manage(actor)
     assessment = await get_assessment(session, actor, appeal.assessment_id, lock=True)
     _not_final(assessment)
     appeal = (await session.exec(select(AssessmentAppeal).where(AssessmentAppeal.id == appeal_id)
@@ -364,7 +359,7 @@ async def finalise(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID
                    ) -> Assessment:
     """定稿: after the appeal window and with every appeal answered, the results are locked with their ranks."""
     assessment = await get_assessment(session, actor, assessment_id, lock=True)
-    actor.require("assessments.manage")
+    policy.require_manage(actor)
     _not_final(assessment)
     _check_version(assessment, version)
     if assessment.state != AssessmentState.published or assessment.appeal_until is None:
@@ -392,7 +387,7 @@ async def reopen(session: AsyncSession, actor: Actor, assessment_id: uuid.UUID, 
                  version: int | None) -> Assessment:
     """撤销定稿: an administrator puts final results back to published, with a reason that goes to the audit log."""
     assessment = await get_assessment(session, actor, assessment_id, lock=True)
-    actor.require("assessments.reopen")
+    policy.require_reopen(actor)
     if assessment.state != AssessmentState.final:
         raise Conflict(_("该年度考核尚未定稿，无需撤销。"))
     _check_version(assessment, version)
@@ -477,7 +472,7 @@ async def assessment_view(session: AsyncSession, actor: Actor, assessment_id: uu
     """The ranked table with each term and its basis, the adjustments with reasons, the appeals. A unit's people
     see the ranked table once it is published, and only their own unit's adjustments and appeal. Five queries."""
     assessment = await get_assessment(session, actor, assessment_id)
-    bureau = actor.can("cycle.read_drafts")
+    bureau = policy.sees_whole_bureau(actor)
     show_scores = bureau or assessment.state != AssessmentState.open
     lines_q = (select(AssessmentScore, Unit.name).join(Unit, col(Unit.id) == AssessmentScore.unit_id)
                .where(AssessmentScore.assessment_id == assessment.id)
@@ -501,7 +496,7 @@ async def assessment_view(session: AsyncSession, actor: Actor, assessment_id: uu
                    ] if show_scores else []
     appeals = [AppealLine(a, unit) for a, unit in (await session.exec(appeals_q)).all()]
     units = list(await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.name)))) \
-        if actor.can("assessments.manage") else []
+        if policy.may_manage(actor) else []
     rubric = await get_rubric(session, actor.tenant_id)
     return AssessmentView(assessment, lines, adjustments, appeals, units, rubric.self_scoring,
                           local_today(actor.timezone), show_scores, actor.unit_id, actor.timezone)

@@ -8,6 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.models import AuditEvent
+from backend.audit.policy import require_read
 from backend.core.actor import Actor, Operator
 from backend.core.clock import local_midnight
 
@@ -53,7 +54,7 @@ async def list_events(
     before: datetime | None = None,
 ) -> list[AuditEvent]:
     """Newest first, one page; `before` pages further back (keyset, so deep pages stay fast)."""
-    actor.require("audit.read")
+    require_read(actor)
     query = select(AuditEvent).where(AuditEvent.tenant_id == actor.tenant_id)
     if action:
         query = query.where(col(AuditEvent.action).startswith(action))

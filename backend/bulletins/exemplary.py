@@ -7,13 +7,14 @@ import uuid
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.bulletins.policy import require_edit
 from backend.core.actor import Actor
 from backend.errors import Conflict
 from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
 from backend.reports.common import load_report
 from backend.reports.models import ProgressReport, ReportKind
-from backend.tasks.service import sees_all_tasks
+from backend.tasks.policy import sees_all_tasks
 
 
 async def mark_exemplary(
@@ -21,7 +22,7 @@ async def mark_exemplary(
 ) -> ProgressReport:
     """Sets the mark to `exemplary` (so a double click changes nothing)."""
     report, task = await load_report(session, actor, report_id, lock=True)
-    actor.require("bulletins.edit")
+    require_edit(actor)
     if report.kind != ReportKind.periodic or report.submitted_at is None:
         raise Conflict(_("只有已提交的进展报告可以评为典型。"))
     if report.exemplary == exemplary:

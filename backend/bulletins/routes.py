@@ -19,6 +19,7 @@ from backend.core.clock import local_today
 from backend.core.downloads import DOCX, PDF, XLSX, attachment
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
 from backend.i18n import _, get_locale
@@ -32,13 +33,6 @@ _RENDER_SLOTS = anyio.CapacityLimiter(2)
 def _notices() -> dict[str, str]:
     return {"saved": _("已保存。"), "regenerated": _("已按最新数据重新生成，按语和下步要求保持不变。"),
             "published": _("已发布，各单位已收到通知。"), "drafted": _("已起草，请核对数据并填写按语后发布。")}
-
-
-def _version(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        return -1  # a form without its version is treated as stale: nothing is overwritten blindly
 
 
 # Rendered documents of the latest few bulletin versions: when a bulletin is published every unit opens it within
@@ -132,8 +126,7 @@ def _form_values(bulletin: Bulletin) -> dict:
 
 @pages.get("/bulletins/{bulletin_id}/edit")
 async def edit_page(request: Request, session: DbSession, actor: CurrentActor, bulletin_id: uuid.UUID):
-    bulletin = await bulletins.get_bulletin(session, actor, bulletin_id)
-    actor.require("bulletins.edit")
+    bulletin = await bulletins.bulletin_to_edit(session, actor, bulletin_id)
     return render(request, "bulletins/edit.html", {"bulletin": bulletin, "values": _form_values(bulletin)})
 
 
@@ -145,7 +138,7 @@ async def save_page(
 ):
     try:
         await bulletins.update_text(session, actor, bulletin_id, title=title, foreword=foreword, remarks=remarks,
-                                    version=_version(version))
+                                    version=form_version(version))
     except DomainError as error:
         unless_correctable(error)
         bulletin = await bulletins.get_bulletin(session, actor, bulletin_id)
@@ -156,7 +149,7 @@ async def save_page(
 
 async def _act(request: Request, session, actor: Actor, bulletin_id: uuid.UUID, action, version: str, notice: str):
     try:
-        await action(session, actor, bulletin_id, version=_version(version))
+        await action(session, actor, bulletin_id, version=form_version(version))
     except DomainError as error:
         unless_correctable(error)
         view = await _view(session, actor, bulletin_id)

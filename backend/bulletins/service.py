@@ -15,11 +15,13 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
+from backend.bulletins import policy
 from backend.bulletins.figures import compute_figures
 from backend.bulletins.models import Bulletin, BulletinState
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_today
+from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_roles
@@ -74,7 +76,7 @@ async def draft_for_month(
 
 async def create_draft(session: AsyncSession, actor: Actor, *, year: str | int, month: str | int) -> Bulletin:
     """A supervisor drafts the bulletin of any past month by hand; if it exists already, that one is returned."""
-    actor.require("bulletins.edit")
+    policy.require_edit(actor)
     today = local_today(actor.timezone)
     try:
         year, month = int(str(year).strip()), int(str(month).strip())
@@ -95,28 +97,35 @@ async def get_bulletin(session: AsyncSession, actor: Actor, bulletin_id: uuid.UU
     if for_update:
         query = query.with_for_update().execution_options(populate_existing=True)
     bulletin = (await session.exec(query)).first()
-    if bulletin is None or (bulletin.state == BulletinState.draft and not actor.can("cycle.read_drafts")):
+    if bulletin is None or (bulletin.state == BulletinState.draft and not policy.may_read_drafts(actor)):
         raise NotFound(_("找不到该通报，可能尚未发布或已被删除。"))
+    return bulletin
+
+
+async def bulletin_to_edit(session: AsyncSession, actor: Actor, bulletin_id: uuid.UUID) -> Bulletin:
+    """The bulletin for its editing form: those who may not edit it are refused before seeing the form."""
+    bulletin = await get_bulletin(session, actor, bulletin_id)
+    policy.require_edit(actor)
     return bulletin
 
 
 async def list_bulletins(session: AsyncSession, actor: Actor) -> list[Bulletin]:
     """Newest month first; drafts only for those who may read them. One query."""
     query = select(Bulletin).order_by(col(Bulletin.year).desc(), col(Bulletin.month).desc())
-    if not actor.can("cycle.read_drafts"):
+    if not policy.may_read_drafts(actor):
         query = query.where(Bulletin.state == BulletinState.published)
     return list((await session.exec(query)).all())
 
 
 def _check_version(bulletin: Bulletin, version: int | None) -> None:
-    if version is not None and version != bulletin.version:
+    if is_stale(bulletin.version, version):
         raise Conflict(_("该通报在您打开页面后已被他人修改或发布。您填写的内容仍在下方，"
                          "请刷新页面查看最新版本后再保存。"))
 
 
 async def _editable(session: AsyncSession, actor: Actor, bulletin_id: uuid.UUID, version: int | None) -> Bulletin:
     bulletin = await get_bulletin(session, actor, bulletin_id, for_update=True)
-    actor.require("bulletins.edit")
+    policy.require_edit(actor)
     _check_version(bulletin, version)
     if bulletin.state != BulletinState.draft:
         raise Conflict(_("该通报已发布，内容已定稿，不能再修改。"))
@@ -171,7 +180,7 @@ async def publish(session: AsyncSession, actor: Actor, bulletin_id: uuid.UUID, *
     publishers), the figures frozen as they stand, every unit notified. Publishing twice (a double click) is a
     no-op that returns the published bulletin."""
     bulletin = await get_bulletin(session, actor, bulletin_id, for_update=True)
-    actor.require("bulletins.edit")
+    policy.require_edit(actor)
     if bulletin.state == BulletinState.published:
         return bulletin
     _check_version(bulletin, version)

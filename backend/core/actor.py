@@ -7,10 +7,15 @@ from backend.errors import Forbidden
 from backend.i18n import _
 from backend.tenancy.models import Role
 
-# What each role may do. Services ask `actor.require(...)`; routes never check roles themselves.
+# What each role may do; a key names what it guards. Each domain's policy.py asks `actor.require(...)` or
+# `actor.can(...)` and names the decision; services call their policy; routes never check roles themselves.
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "units.manage": frozenset({Role.admin}),
     "members.manage": frozenset({Role.admin}),
+    "settings.reports": frozenset({Role.admin}),
+    "settings.reminders": frozenset({Role.admin}),
+    "delivery.manage": frozenset({Role.admin}),
+    "outbox.manage": frozenset({Role.admin}),
     "audit.read": frozenset({Role.admin, Role.supervisor, Role.leader}),
     "units.read": frozenset(Role),
     "members.read": frozenset({Role.admin, Role.supervisor, Role.leader, Role.unit_head}),
@@ -18,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "plans.read": frozenset(Role),
     "tasks.assign": frozenset({Role.admin, Role.supervisor}),
     "tasks.nudge": frozenset({Role.supervisor, Role.leader}),
+    "reports.review": frozenset({Role.admin, Role.supervisor}),
     # The year's cycle (月通报, 季点评, 年考核). Everyone reads what is published; drafts are the supervisors'.
     "cycle.read_drafts": frozenset({Role.admin, Role.supervisor, Role.leader}),
     "bulletins.edit": frozenset({Role.supervisor}),

@@ -51,14 +51,6 @@ def unless_correctable(error: DomainError) -> None:
         raise error
 
 
-def form_version(value: Any) -> int | None:
-    """A form's hidden version as a number; None when it is missing or garbled, which services refuse as stale."""
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-
-
 def form_error(
     request: Request, template: str, error: DomainError, values: dict[str, Any], context: dict[str, Any] | None = None
 ) -> HTMLResponse:

@@ -27,6 +27,7 @@ from backend.db import DUE_AT_SQL, unit_of_work
 from backend.delivery import channels
 from backend.delivery.masks import mask_url
 from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
+from backend.delivery.policy import require_manage_channels, require_manage_outbox
 from backend.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import N_, _
 from backend.notifications.models import Notification
@@ -194,7 +195,7 @@ async def _write_inapp(session: AsyncSession, row: OutboxMessage) -> None:
 
 async def list_dead(session: AsyncSession, actor: Actor) -> list[OutboxMessage]:
     """The dead-letter list: what kept failing, newest first."""
-    actor.require("members.manage")
+    require_manage_outbox(actor)
     query = (select(OutboxMessage)
              .where(OutboxMessage.tenant_id == actor.tenant_id, OutboxMessage.state == OutboxState.dead)
              .order_by(col(OutboxMessage.created_at).desc()).limit(500))
@@ -205,7 +206,7 @@ async def add_channel(
     session: AsyncSession, actor: Actor, *, kind: str, url: str, secret: str = "", unit_id: uuid.UUID | None = None,
 ) -> ChannelConfig:
     """A bureau's (or a unit's) group robot or e-mail sender; only the bureau's administrator sets them."""
-    actor.require("units.manage")
+    require_manage_channels(actor)
     if kind not in {k.value for k in ConfigKind}:
         raise InvalidInput(_("不支持的通知渠道类型。"), field="kind")
     url = url.strip()
@@ -330,7 +331,7 @@ class ChannelOverview:
 
 
 async def list_channels(session: AsyncSession, actor: Actor) -> ChannelOverview:
-    actor.require("units.manage")
+    require_manage_channels(actor)
     configs = (await session.exec(select(ChannelConfig).where(ChannelConfig.tenant_id == actor.tenant_id)
                                   .order_by(col(ChannelConfig.created_at), col(ChannelConfig.id)))).all()
     nodes = await list_units(session, actor)
@@ -343,7 +344,7 @@ async def list_channels(session: AsyncSession, actor: Actor) -> ChannelOverview:
 
 
 async def get_channel(session: AsyncSession, actor: Actor, config_id: uuid.UUID) -> ChannelConfig:
-    actor.require("units.manage")
+    require_manage_channels(actor)
     config = await session.get(ChannelConfig, config_id)
     if config is None or config.tenant_id != actor.tenant_id:
         raise NotFound(_("找不到该通知渠道，它可能已被删除。"))
@@ -413,7 +414,7 @@ class OutboxCounts:
 
 async def outbox_counts(session: AsyncSession, actor: Actor) -> OutboxCounts:
     """Waiting, sent since midnight (the bureau's clock) and dead messages, in one query."""
-    actor.require("members.manage")
+    require_manage_outbox(actor)
     midnight = clock.local_midnight(clock.local_today(actor.timezone), actor.timezone)
     state, sent_at = col(OutboxMessage.state), col(OutboxMessage.sent_at)
     row = (await session.exec(
@@ -440,7 +441,7 @@ async def dead_letters(session: AsyncSession, actor: Actor) -> DeadLetters:
 async def retry_dead(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) -> int:
     """The selected dead messages go out again (page and API alike, audited); ones already retried (a stale page)
     or of another bureau are simply not counted."""
-    actor.require("members.manage")
+    require_manage_outbox(actor)
     if not ids:
         raise InvalidInput(_("请先勾选要重新发送的消息。"), field="ids")
     retried = await _revive(session, actor, col(OutboxMessage.id).in_(ids))
@@ -451,7 +452,7 @@ async def retry_dead(session: AsyncSession, actor: Actor, ids: list[uuid.UUID]) 
 
 
 async def retry_all_dead(session: AsyncSession, actor: Actor) -> int:
-    actor.require("members.manage")
+    require_manage_outbox(actor)
     retried = await _revive(session, actor)
     if retried:
         await record(session, actor, "outbox.retry", object_type="outbox",

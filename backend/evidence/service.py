@@ -26,7 +26,7 @@ from backend.core.bodies import evidence_file_bytes
 from backend.core.jobs import enqueue_after_commit
 from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
-from backend.evidence import exif, filetypes
+from backend.evidence import exif, filetypes, policy
 from backend.evidence.models import Evidence
 from backend.files import storage
 from backend.files.models import StoredFile
@@ -34,11 +34,10 @@ from backend.i18n import _
 from backend.reports.models import ProgressReport, ReportState
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 
 MAX_DESCRIPTION = 500
 KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
-UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
 EDITABLE_REPORT_STATES = (ReportState.draft, ReportState.returned)
 _DUPLICATE = "luoshi.evidence.duplicate"
 THUMBNAIL_JOB = "make_evidence_thumbnail"
@@ -161,17 +160,12 @@ async def thumbnail_file(session: AsyncSession, actor: Actor, evidence_id: uuid.
     return evidence, stored
 
 
-def may_upload(actor: Actor, task: Task) -> bool:
-    """Whether the upload form is offered (the service checks again, including the unit's assignment)."""
-    return actor.role in UPLOADER_ROLES and task.state not in (TaskState.cancelled, TaskState.done)
-
-
 async def panel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, notice: str = "") -> EvidencePanel:
     """Context for `evidence/_list.html`: `{% include "evidence/_list.html" %}` with `panel` in the context."""
     task = await tasks.get_task(session, actor, task_id)
     rows = await list_evidence(session, actor, task_id)
     pending = any(r.thumbnail_pending for r in rows)
-    return EvidencePanel(task=task, rows=rows, can_upload=may_upload(actor, task), notice=notice,
+    return EvidencePanel(task=task, rows=rows, can_upload=policy.may_upload(actor, task), notice=notice,
                          pending_thumbnails=pending)
 
 
@@ -184,11 +178,8 @@ def duplicate_message(evidence: Evidence) -> str | None:
 
 
 async def _check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> None:
-    if actor.role == Role.leader:
-        raise Forbidden(_("局领导可以查看佐证材料，但不能上传。请由责任单位的经办人上传。"))
-    if actor.role not in UPLOADER_ROLES:
-        raise Forbidden(_("您的角色无权上传佐证材料。"))
-    if actor.role in (Role.unit_head, Role.unit_staff) and await tasks.assignment_of(session, actor, task) is None:
+    policy.require_uploader(actor)
+    if policy.needs_own_assignment(actor) and await tasks.assignment_of(session, actor, task) is None:
         raise Forbidden(_("只有承担该任务的单位才能上传佐证材料。"))
     if task.state == TaskState.cancelled:
         raise Conflict(_("任务“%(number)s”已撤销，不能再上传佐证材料。", number=task.number))
@@ -215,8 +206,7 @@ async def _check_report(session: AsyncSession, actor: Actor, task: Task, report_
     ))).first()
     if report is None:
         raise InvalidInput(_("找不到要附加材料的报告，请刷新页面后重试。"), field="report_id")
-    if actor.role in (Role.unit_head, Role.unit_staff) and report.unit_id != actor.unit_id:
-        raise Forbidden(_("只能给本单位的报告附加佐证材料。"))
+    policy.require_own_report(actor, report)
     if report.state not in EDITABLE_REPORT_STATES:
         raise Conflict(_("这份报告已经提交，不能再附加材料。如需补充，请等退回后再上传，或在下期报告中上传。"))
 
@@ -365,9 +355,9 @@ async def _check_may_change(session: AsyncSession, actor: Actor, evidence: Evide
 
 async def _check_may_replace(session: AsyncSession, actor: Actor, evidence: Evidence) -> None:
     """The uploader, the head of the uploader's unit, or a supervisor: not another unit of the same task."""
-    if actor.role in (Role.admin, Role.supervisor) or evidence.uploaded_by == actor.user_id:
+    if policy.replaces_any(actor) or evidence.uploaded_by == actor.user_id:
         return
-    if actor.role == Role.unit_head and actor.unit_id is not None:
+    if policy.replaces_own_unit(actor):
         uploader_unit = (await session.exec(select(Membership.unit_id).where(
             Membership.user_id == evidence.uploaded_by, Membership.tenant_id == actor.tenant_id))).first()
         if uploader_unit == actor.unit_id:

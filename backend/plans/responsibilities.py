@@ -17,6 +17,7 @@ from backend.errors import InvalidInput, NotFound
 from backend.files import storage
 from backend.files.models import StoredFile
 from backend.i18n import _
+from backend.plans import policy
 from backend.plans.models import Plan, PlanItem
 from backend.plans.parser import to_simplified
 from backend.plans.responsibility_table import (
@@ -60,7 +61,7 @@ class TablePreview:
 async def upload_table(
     session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, filename: str, chunks: AsyncIterator[bytes]
 ) -> TablePreview:
-    actor.require("tasks.assign")
+    policy.require_assign(actor)
     plan = await _plan(session, plan_id)
     staged = await storage.stage(chunks, max_bytes=MAX_TABLE_BYTES, label=filename or "任务分解表")
     try:
@@ -151,7 +152,7 @@ def _item_for(row: ResponsibilityRow, items) -> PlanItem | None:
 
 async def reopen(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, sha256: str) -> TablePreview:
     """The preview of an uploaded table again, to show beside what still needs settling."""
-    actor.require("tasks.assign")
+    policy.require_assign(actor)
     plan = await _plan(session, plan_id)
     stored = (await session.exec(select(StoredFile).where(StoredFile.sha256 == sha256))).first()
     path = storage.content_path(actor.tenant_id, sha256) if stored else None
@@ -182,7 +183,7 @@ async def apply_table(
             unit_ids[match.name] = uuid.UUID(match.unit_id)
             continue
         choice = choices.get(match.name, "")
-        if choice == NEW_UNIT and not actor.can("units.manage"):
+        if choice == NEW_UNIT and not policy.may_create_units(actor):
             raise InvalidInput(_("新建单位“%(name)s”需要系统管理员操作。请选择一个已有单位，或请管理员先建立该单位。",
                                  name=match.name), field="units")
         if choice == NEW_UNIT:

@@ -9,8 +9,9 @@ from fastapi.responses import FileResponse
 from backend.core import once
 from backend.core.bodies import takes_files
 from backend.core.feedback import done
-from backend.core.forms import form_error, see_other
+from backend.core.forms import form_error, see_other, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
@@ -57,7 +58,7 @@ def _preview_context(draft, actor) -> dict[str, Any]:
 
 @pages.get("/plans")
 async def plans_page(request: Request, session: DbSession, actor: CurrentActor):
-    drafts_open = await plans.list_imports(session, actor) if actor.can("plans.manage") else []
+    drafts_open = await plans.drafts_shown(session, actor)
     return render(request, "plans/list.html", {"plans": await plans.list_plans(session, actor), "drafts": drafts_open})
 
 
@@ -93,13 +94,10 @@ async def edit_page(request: Request, session: DbSession, actor: CurrentActor, i
     form = await request.form()
     operation = str(form.get("operation", ""))
     args = _edit_args(operation, form)
-    try:
-        version = int(str(form.get("version", "")))
-    except ValueError:
-        version = -1
     anchor = f"#item-{args['key']}" if args.get("key") else ""
     try:
-        await plans.edit_import(session, actor, import_id, version=version, operation=operation, **args)
+        await plans.edit_import(session, actor, import_id, version=form_version(form.get("version")),
+                                operation=operation, **args)
     except DomainError as error:
         if error.status_code in (403, 404) and not isinstance(error, InvalidInput):
             raise
@@ -111,8 +109,8 @@ async def edit_page(request: Request, session: DbSession, actor: CurrentActor, i
 
 @pages.post("/plans/imports/{import_id}/publish")
 async def publish_page(
-    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()],
-    confirm_dates: Annotated[str, Form()] = "",
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID,
+    version: Annotated[str, Form()] = "", confirm_dates: Annotated[str, Form()] = "",
 ):
     # Locked: a double click waits here for the first press to commit, then lands on the plan it made.
     draft = await plans.get_import(session, actor, import_id, for_update=True)
@@ -121,8 +119,10 @@ async def publish_page(
     if draft.status != ImportStatus.draft:
         return see_other(request, f"/plans/imports/{import_id}")  # discarded, or 发布 from a page left open
     try:
-        result = await plans.publish(session, actor, import_id, version=version, confirm_dates=confirm_dates == "1")
-    except InvalidInput as error:
+        result = await plans.publish(session, actor, import_id, version=form_version(version),
+                                     confirm_dates=confirm_dates == "1")
+    except DomainError as error:
+        unless_correctable(error)
         draft = await plans.get_import(session, actor, import_id)
         return form_error(request, "plans/preview.html", error, {}, _preview_context(draft, actor))
     return see_other(request, f"/plans/{result.plan.id}?created={result.created}&updated={result.updated}"
@@ -131,9 +131,15 @@ async def publish_page(
 
 @pages.post("/plans/imports/{import_id}/discard")
 async def discard_page(
-    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID, version: Annotated[int, Form()]
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID,
+    version: Annotated[str, Form()] = "",
 ):
-    await plans.discard_import(session, actor, import_id, version=version)
+    try:
+        await plans.discard_import(session, actor, import_id, version=form_version(version))
+    except DomainError as error:
+        unless_correctable(error)
+        draft = await plans.get_import(session, actor, import_id)
+        return form_error(request, "plans/preview.html", error, {}, _preview_context(draft, actor))
     return done(request, "/plans", _("已放弃这次导入，没有生成任何任务。"))
 
 
@@ -146,7 +152,7 @@ async def plan_page(request: Request, session: DbSession, actor: CurrentActor, p
 async def plan_context(session, actor, view) -> dict[str, Any]:
     """The plan page; those who assign also get the units and a suggested lead unit for each unassigned task."""
     context: dict[str, Any] = {"view": view, "state_label": state_label, "highlight": drafts.highlight}
-    if actor.can("tasks.assign"):
+    if view.may_assign:
         open_tasks = [row.task for _s, items in view.sections for _i, row in items
                       if row is not None and row.task.state == "unassigned"]
         context["nodes"] = await tenancy.list_units(session, actor)
@@ -201,11 +207,10 @@ async def source_download(session: DbSession, actor: CurrentActor, plan_id: uuid
 @takes_files(lambda: plans.MAX_PLAN_BYTES)
 async def api_parse(actor: ApiActor, file: Annotated[UploadFile, File()]) -> dict[str, Any]:
     """Parses a document and returns its structure (the shape of `luoshi plan parse --json`); saves nothing."""
-    actor.require("plans.manage")
     data = await file.read(plans.MAX_PLAN_BYTES + 1)
     if len(data) > plans.MAX_PLAN_BYTES:
         raise InvalidInput(_("文件超过 20 MB，请删去图片等内容后再上传。"), field="file")
-    return parse_to_dict(await plans.parse_bounded(data, file.filename))
+    return parse_to_dict(await plans.parse_document(actor, data, file.filename))
 
 
 @api.post("/plan-imports", response_model=ImportPublic, status_code=201)
@@ -227,13 +232,15 @@ async def api_get_import(session: DbSession, actor: ApiActor, import_id: uuid.UU
 @api.post("/plan-imports/{import_id}/edits", response_model=ImportPublic)
 async def api_edit_import(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: EditIn):
     args = _edit_args(body.operation, body.args)
-    return ImportPublic.model_validate(await plans.edit_import(session, actor, import_id, version=body.version,
+    return ImportPublic.model_validate(await plans.edit_import(session, actor, import_id,
+                                                               version=form_version(body.version),
                                                                operation=body.operation, **args))
 
 
 @api.post("/plan-imports/{import_id}/publish", response_model=PublishedPublic)
 async def api_publish(session: DbSession, actor: ApiActor, import_id: uuid.UUID, body: PublishIn):
-    result = await plans.publish(session, actor, import_id, version=body.version, confirm_dates=body.confirm_dates)
+    result = await plans.publish(session, actor, import_id, version=form_version(body.version),
+                                 confirm_dates=body.confirm_dates)
     return PublishedPublic.model_validate(result)
 
 

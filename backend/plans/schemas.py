@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from backend.core.schemas import FROM_ROW
+from backend.core.versions import BodyVersion
 
 
 class ImportPublic(BaseModel):
@@ -21,13 +22,13 @@ class ImportPublic(BaseModel):
 
 
 class EditIn(BaseModel):
-    version: int
+    version: BodyVersion = None
     operation: str
     args: dict[str, str] = {}
 
 
 class PublishIn(BaseModel):
-    version: int
+    version: BodyVersion = None
     confirm_dates: bool = False  # required for a plan of another year or tasks born past their deadline
 
 

@@ -15,12 +15,14 @@ from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.budget import BudgetExceeded, run_bounded
 from backend.core.clock import local_today
+from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.evidence.filetypes import safe_filename
 from backend.files import storage
 from backend.files.models import StoredFile
 from backend.i18n import _
 from backend.plans import document as drafts
+from backend.plans import policy
 from backend.plans.models import ImportStatus, Plan, PlanImport, PlanItem, PlanSection
 from backend.plans.parser import ParsedPlan, PlanInputError, parse_file, to_simplified
 from backend.tasks import service as tasks
@@ -60,7 +62,7 @@ async def start_import(
 ) -> PlanImport:
     """Parses an upload (or pasted text) into a draft. The same document again returns its open draft, and a
     document already published for that year is offered as an update of that plan, never a duplicate."""
-    actor.require("plans.manage")
+    policy.require_manage_plans(actor)
     if pasted is not None:
         if not pasted.strip():
             raise InvalidInput(_("粘贴的内容是空的，请把工作要点全文粘贴进来。"), field="pasted")
@@ -137,24 +139,36 @@ async def get_import(
 ) -> PlanImport:
     """The draft; `for_update` locks its row until the transaction ends and re-reads it, so a change that checks
     its state and version sees what the request before it committed (two publishes at once: one wins)."""
-    actor.require("plans.manage")
+    policy.require_manage_plans(actor)
     draft = await session.get(PlanImport, import_id, with_for_update=for_update, populate_existing=for_update)
     if draft is None:
         raise NotFound(_("找不到该导入记录，它可能已被删除。"))
     return draft
 
 
+async def parse_document(actor: Actor, data: bytes, filename: str | None) -> ParsedPlan:
+    """A document's structure, saving nothing: for those who import plans (a script checks its file first)."""
+    policy.require_manage_plans(actor)
+    return await parse_bounded(data, filename)
+
+
+async def drafts_shown(session: AsyncSession, actor: Actor) -> list[PlanImport]:
+    """The open drafts on the plans page, for those who import plans; the others see the published plans only."""
+    return await list_imports(session, actor) if policy.may_manage_plans(actor) else []
+
+
 async def list_imports(session: AsyncSession, actor: Actor) -> list[PlanImport]:
-    actor.require("plans.manage")
+    policy.require_manage_plans(actor)
     query = (select(PlanImport).where(PlanImport.status == ImportStatus.draft)
              .order_by(col(PlanImport.created_at).desc()))
     return list((await session.exec(query)).all())
 
 
 def _check_open(draft: PlanImport, version: int) -> None:
+    stale = is_stale(draft.version, version)
     if draft.status != ImportStatus.draft:
         raise Conflict(_("该导入已经发布或放弃，不能再修改。"))
-    if version != draft.version:
+    if stale:
         raise Conflict(_("这份草稿刚被别人或您在另一个窗口修改过。请刷新页面，在最新内容上重新操作。"))
 
 
@@ -358,12 +372,12 @@ async def _update_plan(
 
 
 async def list_plans(session: AsyncSession, actor: Actor) -> list[Plan]:
-    actor.require("plans.read")
+    policy.require_read_plans(actor)
     return list((await session.exec(select(Plan).order_by(col(Plan.year).desc(), col(Plan.published_at)))).all())
 
 
 async def list_sections(session: AsyncSession, actor: Actor, plan_id: uuid.UUID | None) -> list[PlanSection]:
-    actor.require("plans.read")
+    policy.require_read_plans(actor)
     query = select(PlanSection).where(PlanSection.plan_id == plan_id).order_by(col(PlanSection.position))
     return list((await session.exec(query)).all())
 
@@ -373,12 +387,13 @@ class PlanView:
     plan: Plan
     sections: list[tuple[PlanSection, list[tuple[PlanItem, tasks.TaskRow | None]]]]
     source: StoredFile | None
+    may_assign: bool = False  # the page offers to hand its tasks to units
 
 
 async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, query: str = "") -> PlanView:
     """The plan with its sections, items and each item's task: four queries whatever the plan's length.
     `query` keeps the items that mention it, in simplified or traditional characters alike."""
-    actor.require("plans.read")
+    policy.require_read_plans(actor)
     plan = await session.get(Plan, plan_id)
     if plan is None:
         raise NotFound(_("找不到该工作要点，它可能已被删除。"))
@@ -395,7 +410,7 @@ async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, q
     grouped = [(s, [(i, task_rows.get(i.id)) for i in items if i.section_id == s.id]) for s in sections]
     grouped = [(s, rows) for s, rows in grouped if rows or not needle]
     source = await session.get(StoredFile, plan.source_file_id) if plan.source_file_id else None
-    return PlanView(plan, grouped, source)
+    return PlanView(plan, grouped, source, may_assign=policy.may_assign(actor))
 
 
 async def source_file(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> tuple[StoredFile, Any]:

@@ -30,8 +30,7 @@ def _context() -> dict:
 
 @pages.get("/admin/reminders")
 async def rules_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("units.manage")
-    policy = await reminders.get_policy(session, actor.tenant_id)
+    policy = await reminders.rules_to_edit(session, actor)
     values = {name: getattr(policy, name) for name in FIELDS} | {"enabled": policy.enabled}
     values["deadline_workdays"] = ",".join(str(n) for n in policy.deadline_workdays)
     values["report_day_workdays"] = ",".join(str(n) for n in policy.report_day_workdays)
@@ -62,9 +61,8 @@ async def notice_docx(request: Request, session: DbSession, actor: CurrentActor,
 
 
 async def _nudge_page(request: Request, session, actor, values: dict, *, done=None, error: DomainError | None = None):
-    actor.require("tasks.nudge")
-    policy = await reminders.get_policy(session, actor.tenant_id)
-    context = {"values": values, "done": done, "interval": policy.nudge_interval_hours, "errors": {},
+    context = {"values": values, "done": done, "interval": await reminders.nudge_interval_hours(session, actor),
+               "errors": {},
                "period_label": period_label}
     if error is not None:
         return form_error(request, "reminders/nudge_missing.html", error, values, context)

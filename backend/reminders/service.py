@@ -18,11 +18,12 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_decided
 from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
+from backend.reminders.policy import may_read_notice, require_manage_rules, require_nudge, sees_own_unit_notices_only
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.reports.periods import period_label
 from backend.tasks.models import Task
 from backend.tasks.service import get_task
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 MAX_OFFSET = 30
 NUDGE_MAX_TEXT = 500
@@ -79,9 +80,21 @@ def _clock(raw: str, field: str, label: str) -> time:
         raise InvalidInput(_("%(label)s请按“时:分”填写，例如 22:00。", label=label), field=field) from None
 
 
+async def rules_to_edit(session: AsyncSession, actor: Actor) -> ReminderPolicy:
+    """The rules as the administrator's form shows them."""
+    require_manage_rules(actor)
+    return await get_policy(session, actor.tenant_id)
+
+
+async def nudge_interval_hours(session: AsyncSession, actor: Actor) -> int:
+    """How soon a unit may be nudged again, as the nudge form says it."""
+    require_nudge(actor)
+    return (await get_policy(session, actor.tenant_id)).nudge_interval_hours
+
+
 async def update_policy(session: AsyncSession, actor: Actor, form: PolicyForm) -> ReminderPolicy:
     """The administrator sets the rules; every field is checked before anything is saved."""
-    actor.require("units.manage")
+    require_manage_rules(actor)
     values = {
         "enabled": form.enabled,
         "deadline_workdays": _offsets(form.deadline_workdays, "deadline_workdays", _("到期提醒"), allow_zero=False),
@@ -115,7 +128,7 @@ async def update_policy(session: AsyncSession, actor: Actor, form: PolicyForm) -
 async def nudge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, message: str) -> Nudge:
     """催办: tells the task's open units now, on every channel; at most once per task within the bureau's interval,
     so a double click or a second supervisor does not ring twice."""
-    actor.require("tasks.nudge")
+    require_nudge(actor)
     task = await get_task(session, actor, task_id, for_update=True)
     if task.state in ("done", "cancelled", "unassigned"):
         raise Conflict(_("该任务当前没有待办的承办单位，无需催办。"))
@@ -197,7 +210,7 @@ async def nudge_missing(session: AsyncSession, actor: Actor, *, period: str, mes
     """催所有未报单位: for the month `period` (YYYY-MM; in a quarter's last month also the quarter's reports), nudges
     every lead or responsible unit that has not filed its report yet — one nudge per task and unit, each under the
     same interval rule as a nudge by hand (a task or unit nudged within it is skipped, and counted)."""
-    actor.require("tasks.nudge")
+    require_nudge(actor)
     today = clock.local_today(actor.timezone)
     year, month = _month(period, today)
     message = unicodedata.normalize("NFC", message or "").strip()
@@ -262,7 +275,7 @@ async def notices_of_task(session: AsyncSession, actor: Actor, task: Task) -> li
     query = (select(SupervisionNotice, Unit.name).join(Unit, col(Unit.id) == SupervisionNotice.unit_id)
              .where(SupervisionNotice.task_id == task.id).order_by(col(SupervisionNotice.issued_at),
                                                                     col(SupervisionNotice.seq)))
-    if actor.role in (Role.unit_head, Role.unit_staff):
+    if sees_own_unit_notices_only(actor):
         query = query.where(SupervisionNotice.unit_id == actor.unit_id)
     return [NoticeView(notice, name) for notice, name in (await session.exec(query)).all()]
 
@@ -275,7 +288,7 @@ async def nudges_of_task(session: AsyncSession, task: Task) -> list[Nudge]:
 async def get_notice(session: AsyncSession, actor: Actor, notice_id: uuid.UUID) -> tuple[SupervisionNotice, Task, str]:
     """A 督办单 with its task and unit name, if the actor may see it; otherwise "not found"."""
     notice = await session.get(SupervisionNotice, notice_id)
-    if notice is None or (actor.role in (Role.unit_head, Role.unit_staff) and notice.unit_id != actor.unit_id):
+    if notice is None or not may_read_notice(actor, notice):
         raise NotFound(_("找不到该督办单。"))
     task = await get_task(session, actor, notice.task_id)
     unit = await session.get(Unit, notice.unit_id)

@@ -9,16 +9,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core.actor import Actor
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.reports.models import ProgressReport, ReportKind, ReportState
+from backend.reports.policy import require_manage_settings
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, state_label
-from backend.tasks.service import assignment_of, get_task
-from backend.tenancy.models import BureauSettings, Role
+from backend.tasks.service import get_task
+from backend.tenancy.models import BureauSettings
 
-UNIT_ROLES = (Role.unit_staff, Role.unit_head)
-REVIEW_ROLES = (Role.supervisor, Role.admin)
-WRITING_KINDS = (AssignmentKind.lead, AssignmentKind.responsible)
 EDITABLE = (ReportState.draft, ReportState.returned)
 OPEN_TASK = (TaskState.assigned, TaskState.acknowledged, TaskState.in_progress)
 MAX_TEXT = 5000
@@ -72,7 +70,7 @@ async def update_bureau_settings(
     session: AsyncSession, actor: Actor, *, report_day: int | str, unit_head_approval: bool
 ) -> BureauSettings:
     """The admin sets the report day (1–31, the month's end when shorter) and whether unit heads approve first."""
-    actor.require("units.manage")
+    require_manage_settings(actor)
     try:
         day = report_day if isinstance(report_day, int) else int(unicodedata.normalize("NFKC", report_day).strip())
     except ValueError:
@@ -91,25 +89,6 @@ async def update_bureau_settings(
                            approval=_("需单位负责人审核") if unit_head_approval else _("无需单位负责人审核")),
                  details={"before": before, "after": after})
     return settings
-
-
-def require_reviewer(actor: Actor) -> None:
-    if actor.role not in REVIEW_ROLES:
-        raise Forbidden(_("只有督查督办人员（或系统管理员）可以审核报告和审批办结；局领导可以查阅，不参与审核。"))
-
-
-async def writing_assignment(session: AsyncSession, actor: Actor, task: Task) -> TaskAssignment:
-    """The actor's unit's assignment if it writes the task's reports (lead or responsible unit, staff or head)."""
-    if actor.role not in UNIT_ROLES:
-        raise Forbidden(_("进展报告由牵头（责任）单位的经办人或单位负责人填报；您的角色只能查阅和审核。"))
-    assignment = await assignment_of(session, actor, task)
-    if assignment is None:
-        raise Forbidden(_("您所在的单位不是该任务的承办单位，不能填报进展。"))
-    if assignment.kind not in WRITING_KINDS:
-        raise Forbidden(_("贵单位是该任务的配合单位：请在牵头单位的报告中填写本单位的配合情况，报告由牵头单位填报。"))
-    if assignment.state in (TaskState.sent_back, TaskState.cancelled, TaskState.done):
-        raise Conflict(_("贵单位在该任务上的状态为“%(state)s”，不能再报送进展。", state=state_label(assignment.state)))
-    return assignment
 
 
 def check_task_open(task: Task) -> None:

@@ -10,14 +10,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
-from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
+from backend.core.versions import is_stale
+from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_unit
 from backend.reports.common import (
     decision_label,
     load_report,
     report_state_label,
-    require_reviewer,
 )
 from backend.reports.completion import unfinished_work
 from backend.reports.models import (
@@ -28,6 +28,7 @@ from backend.reports.models import (
     ReviewDecision,
 )
 from backend.reports.periods import period_label
+from backend.reports.policy import require_reviewer, require_unit_head_of
 from backend.reports.writing import (
     check_report_version,
     clean_text,
@@ -58,8 +59,7 @@ async def unit_head_decide(
 ) -> ProgressReport:
     """The unit head sends the report on to the bureau, or back to the unit's staff with a comment."""
     report, task = await load_report(session, actor, report_id, lock=True)
-    if actor.role != Role.unit_head or actor.unit_id != report.unit_id:
-        raise Forbidden(_("只有本单位的单位负责人可以审核本单位的报告。"))
+    require_unit_head_of(actor, report)
     await check_report_version(session, actor, report, version)
     if report.state != ReportState.awaiting_unit_head:
         raise Conflict(_("该报告当前状态为“%(state)s”，不在待单位负责人审核的环节。",
@@ -164,7 +164,8 @@ async def accept_reports(
         select(ProgressReport).where(col(ProgressReport.id).in_(list(wanted))).order_by(col(ProgressReport.id))
         .with_for_update().execution_options(populate_existing=True))).all())
     changed = [f"{tasks[r.task_id].number}（{period_label(r.period)}）" for r in reports
-               if r.kind != ReportKind.periodic or r.state != ReportState.submitted or r.version != wanted[r.id]]
+               if r.kind != ReportKind.periodic or r.state != ReportState.submitted
+               or is_stale(r.version, wanted[r.id])]
     if changed:
         raise Conflict(_("以下报告在您打开页面后已有变化，或已不是待审核的进展报告：%(list)s。"
                          "为避免误批，本次一份也没有通过，请刷新页面后重试。", list="、".join(changed)))

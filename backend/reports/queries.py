@@ -18,12 +18,10 @@ from backend.core.clock import local_today
 from backend.errors import Forbidden
 from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
+from backend.reports import policy
 from backend.reports.common import (
     EDITABLE,
     OPEN_TASK,
-    REVIEW_ROLES,
-    UNIT_ROLES,
-    WRITING_KINDS,
     decision_label,
     get_bureau_settings,
     readable_report,
@@ -42,7 +40,7 @@ from backend.reports.models import (
 from backend.reports.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget
 from backend.tasks.service import assignment_of, get_task
-from backend.tenancy.models import BureauSettings, Role, Unit
+from backend.tenancy.models import BureauSettings, Unit
 
 QUEUE_LIMIT = 200  # the API's list
 QUEUE_PAGE = 30  # the page: each report is shown in full, so a phone gets the oldest few
@@ -151,6 +149,12 @@ async def reports_for_task(session: AsyncSession, actor: Actor, task_id: uuid.UU
     return TaskReports(task, await _with_details(session, views))
 
 
+async def settings_to_edit(session: AsyncSession, actor: Actor) -> BureauSettings:
+    """The bureau's report rules as the administrator's form shows them."""
+    policy.require_manage_settings(actor)
+    return await get_bureau_settings(session, actor.tenant_id)
+
+
 async def get_report(session: AsyncSession, actor: Actor, report_id: uuid.UUID) -> ReportView:
     report, task = await readable_report(session, actor, report_id)
     unit = await session.get(Unit, report.unit_id)
@@ -164,6 +168,7 @@ class ReviewQueue(list[ReportView]):
     """The oldest waiting reports (at most the limit asked for) and how many wait in all."""
 
     total: int = 0
+    for_reviewer: bool = False  # a supervisor's queue (the bureau's), not a unit head's
 
 
 async def review_queue(session: AsyncSession, actor: Actor, *, limit: int = QUEUE_LIMIT) -> ReviewQueue:
@@ -172,9 +177,9 @@ async def review_queue(session: AsyncSession, actor: Actor, *, limit: int = QUEU
     total comes with the rows (a window count), so a page can show the first few and say how many wait."""
     query = (select(ProgressReport, Task, Unit.name, func.count().over())
              .join(Task, col(Task.id) == ProgressReport.task_id).join(Unit, col(Unit.id) == ProgressReport.unit_id))
-    if actor.role in REVIEW_ROLES:
+    if policy.is_reviewer(actor):
         query = query.where(ProgressReport.state == ReportState.submitted)
-    elif actor.role == Role.unit_head and actor.unit_id is not None:
+    elif policy.is_unit_head(actor):
         query = query.where(ProgressReport.state == ReportState.awaiting_unit_head,
                             ProgressReport.unit_id == actor.unit_id)
     else:
@@ -190,6 +195,7 @@ async def review_queue(session: AsyncSession, actor: Actor, *, limit: int = QUEU
             view.unfinished = unfinished.get(view.report.task_id, [])
     queue = ReviewQueue(await _with_details(session, views))
     queue.total = rows[0][3] if rows else 0
+    queue.for_reviewer = policy.is_reviewer(actor)
     return queue
 
 
@@ -246,9 +252,7 @@ async def report_form(
     """Everything the report page shows for the task and period (the current one unless given)."""
     task = await get_task(session, actor, task_id)
     assignment = await assignment_of(session, actor, task)
-    mode = "read"
-    if actor.role in UNIT_ROLES and assignment is not None:
-        mode = "write" if assignment.kind in WRITING_KINDS else "contribute"
+    mode = policy.form_mode(actor, assignment)
     today = local_today(actor.timezone)
     current = current_period(task.report_frequency, today)
     period = period if period and is_period_of(task.report_frequency, period) and period <= current else current

@@ -14,12 +14,13 @@ from backend.core.bodies import evidence_file_bytes, takes_files
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import Conflict, DomainError, InvalidInput
 from backend.files.storage import upload_chunks
 from backend.i18n import _
 from backend.reports import service as reports
-from backend.reports.common import REVIEW_ROLES, get_bureau_settings, report_state_label
+from backend.reports.common import report_state_label
 from backend.reports.models import ProgressReport, ReportKind
 from backend.reports.periods import no_change_label, period_label
 from backend.reports.queries import QUEUE_PAGE
@@ -42,13 +43,6 @@ pages = APIRouter(tags=["reports"], include_in_schema=False)
 api = APIRouter(tags=["reports"])
 
 REPORT_FIELDS = ("progress", "problems", "next_steps", "support_needed", "percent", "expected_completion")
-
-
-def _version(value: Any, default: int = 0) -> int:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return default
 
 
 def _notices() -> dict[str, str]:
@@ -157,7 +151,7 @@ async def save_page(request: Request, session: DbSession, actor: CurrentActor, t
     try:
         saved = await reports.save_with_evidence(
             session, actor, task_id, period=period or None, target_actuals=actuals,
-            version=_version(form.get("version")), uploads=_uploads(form), remove=_removed(action), **values)
+            version=form_version(form.get("version")), uploads=_uploads(form), remove=_removed(action), **values)
         report = saved.report
         if action == "submit":
             report = await reports.submit_report(session, actor, report.id, version=report.version)
@@ -182,10 +176,11 @@ async def save_page(request: Request, session: DbSession, actor: CurrentActor, t
 @pages.post("/tasks/{task_id}/report/no-change")
 async def no_change_page(
     request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
-    reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "0",
+    reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "",
 ):
     try:
-        report = await reports.no_change_this_month(session, actor, task_id, reason=reason, version=_version(version))
+        report = await reports.no_change_this_month(session, actor, task_id, reason=reason,
+                                                    version=form_version(version))
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, None, "already"))
     except DomainError as error:
@@ -204,7 +199,7 @@ async def submit_page(
     view = await reports.get_report(session, actor, report_id)
     task_id, period = view.report.task_id, view.report.period
     try:
-        report = await reports.submit_report(session, actor, report_id, version=_version(version, -1))
+        report = await reports.submit_report(session, actor, report_id, version=form_version(version))
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, period, "already"))
     except DomainError as error:
@@ -237,7 +232,7 @@ async def completion_request_page(
 ):
     try:
         report = await reports.request_completion(session, actor, task_id, summary=summary,
-                                                  version=_version(version, -1))
+                                                  version=form_version(version))
     except reports.AlreadySubmitted:
         return see_other(request, _report_url(task_id, None, "already"))
     except DomainError as error:
@@ -257,7 +252,7 @@ async def _render_queue(request: Request, session, actor: Actor, *, status_code:
     errors = dict(errors or {})
     if any(f"row-{view.report.id}" in errors for view in rows):
         errors.pop("__all__", None)  # said once, on the row acted on; at the top only when that row is not listed
-    context = {"rows": rows, "errors": errors, "values": values or {}, "is_reviewer": actor.role in REVIEW_ROLES,
+    context = {"rows": rows, "errors": errors, "values": values or {}, "is_reviewer": rows.for_reviewer,
                **_labels()}
     return render(request, "reports/reviews.html", context, status_code=status_code)
 
@@ -265,7 +260,7 @@ async def _render_queue(request: Request, session, actor: Actor, *, status_code:
 async def _decide(request: Request, session, actor: Actor, report_id: uuid.UUID, decide, *, approve: bool,
                   comment: str, version: str, next_url: str, **extra: str):
     try:
-        await decide(session, actor, report_id, approve=approve, comment=comment, version=_version(version, -1),
+        await decide(session, actor, report_id, approve=approve, comment=comment, version=form_version(version),
                      **extra)
     except DomainError as error:
         unless_correctable(error)
@@ -333,9 +328,10 @@ def _batch_items(raw: list) -> list[tuple[uuid.UUID, int]]:
     for value in raw:
         report_id, _sep, version = str(value).partition(":")
         try:
-            items.append((uuid.UUID(report_id), int(version)))
+            report = uuid.UUID(report_id)
         except ValueError as error:
             raise InvalidInput(_("所选报告无效，请刷新页面后重新勾选。"), field="reports") from error
+        items.append((report, form_version(version)))
     return items
 
 
@@ -364,8 +360,7 @@ async def ledger_page(request: Request, session: DbSession, actor: CurrentActor,
 
 @pages.get("/admin/report-settings")
 async def settings_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("units.manage")
-    settings = await get_bureau_settings(session, actor.tenant_id)
+    settings = await reports.settings_to_edit(session, actor)
     values = {"report_day": str(settings.report_day), "unit_head_approval": settings.unit_head_approval}
     return render(request, "reports/settings.html", {"values": values, **_labels()})
 
@@ -402,13 +397,15 @@ async def api_save(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body
     report = await reports.save_report(
         session, actor, task_id, period=body.period, progress=body.progress, problems=body.problems,
         next_steps=body.next_steps, support_needed=body.support_needed, percent=body.percent,
-        expected_completion=body.expected_completion, target_actuals=body.target_actuals, version=body.version)
+        expected_completion=body.expected_completion, target_actuals=body.target_actuals,
+        version=form_version(body.version))
     return await _public_of(session, actor, report)
 
 
 @api.post("/tasks/{task_id}/reports/no-change", response_model=ReportPublic)
 async def api_no_change(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: NoChangeIn):
-    report = await reports.no_change_this_month(session, actor, task_id, reason=body.reason, version=body.version)
+    report = await reports.no_change_this_month(session, actor, task_id, reason=body.reason,
+                                                version=form_version(body.version))
     return await _public_of(session, actor, report)
 
 
@@ -419,7 +416,7 @@ async def api_report(session: DbSession, actor: ApiActor, report_id: uuid.UUID):
 
 @api.post("/reports/{report_id}/submit", response_model=ReportPublic)
 async def api_submit(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: VersionIn):
-    report = await reports.submit_report(session, actor, report_id, version=body.version)
+    report = await reports.submit_report(session, actor, report_id, version=form_version(body.version))
     return await _public_of(session, actor, report)
 
 
@@ -432,20 +429,21 @@ async def api_contribute(session: DbSession, actor: ApiActor, report_id: uuid.UU
 @api.post("/reports/{report_id}/unit-head", response_model=ReportPublic)
 async def api_unit_head(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: DecisionIn):
     report = await reports.unit_head_decide(session, actor, report_id, approve=body.approve, comment=body.comment,
-                                            version=body.version)
+                                            version=form_version(body.version))
     return await _public_of(session, actor, report)
 
 
 @api.post("/reports/{report_id}/review", response_model=ReportPublic)
 async def api_review(session: DbSession, actor: ApiActor, report_id: uuid.UUID, body: ReviewIn):
     report = await reports.review(session, actor, report_id, accept=body.accept, comment=body.comment,
-                                  version=body.version)
+                                  version=form_version(body.version))
     return await _public_of(session, actor, report)
 
 
 @api.post("/tasks/{task_id}/completion", response_model=ReportPublic)
 async def api_request_completion(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: CompletionIn):
-    report = await reports.request_completion(session, actor, task_id, summary=body.summary, version=body.version)
+    report = await reports.request_completion(session, actor, task_id, summary=body.summary,
+                                              version=form_version(body.version))
     return await _public_of(session, actor, report)
 
 
@@ -453,7 +451,7 @@ async def api_request_completion(session: DbSession, actor: ApiActor, task_id: u
 async def api_decide_completion(session: DbSession, actor: ApiActor, report_id: uuid.UUID,
                                 body: CompletionDecisionIn):
     report = await reports.decide_completion(session, actor, report_id, approve=body.approve, comment=body.comment,
-                                             version=body.version, override_reason=body.override_reason)
+                                             version=form_version(body.version), override_reason=body.override_reason)
     return await _public_of(session, actor, report)
 
 
@@ -465,6 +463,6 @@ async def api_reviews(session: DbSession, actor: ApiActor):
 @api.post("/reviews/accept", response_model=list[BatchItemPublic])
 async def api_batch_accept(session: DbSession, actor: ApiActor, body: BatchIn):
     """Accepts all the listed reports or none (409 naming those that changed since `version`)."""
-    accepted = await reports.accept_reports(session, actor, [(i.id, i.version) for i in body.items],
+    accepted = await reports.accept_reports(session, actor, [(i.id, form_version(i.version)) for i in body.items],
                                             comment=body.comment)
     return [BatchItemPublic.model_validate(r) for r in accepted]

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from pydantic import AliasPath, BaseModel, Field
 
 from backend.core.schemas import FROM_ROW, from_view
+from backend.core.versions import BodyVersion
 
 
 class ContributionPublic(BaseModel):
@@ -78,16 +79,16 @@ class ReportIn(BaseModel):
     percent: int | str | None = 0
     expected_completion: str | None = None
     target_actuals: dict[str, str | float | None] = {}
-    version: int = 0
+    version: BodyVersion = None  # 0 for a new report; missing is refused (core/versions.py)
 
 
 class VersionIn(BaseModel):
-    version: int
+    version: BodyVersion = None
 
 
 class NoChangeIn(BaseModel):
     reason: str
-    version: int = 0
+    version: BodyVersion = None
 
 
 class ContributionIn(BaseModel):
@@ -97,13 +98,13 @@ class ContributionIn(BaseModel):
 class ReviewIn(BaseModel):
     accept: bool
     comment: str = ""
-    version: int
+    version: BodyVersion = None
 
 
 class DecisionIn(BaseModel):
     approve: bool
     comment: str = ""
-    version: int
+    version: BodyVersion = None
 
 
 class CompletionDecisionIn(DecisionIn):
@@ -112,12 +113,12 @@ class CompletionDecisionIn(DecisionIn):
 
 class CompletionIn(BaseModel):
     summary: str
-    version: int
+    version: BodyVersion = None
 
 
 class BatchItem(BaseModel):
     id: uuid.UUID
-    version: int
+    version: BodyVersion = None
 
 
 class BatchIn(BaseModel):

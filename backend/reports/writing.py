@@ -17,6 +17,7 @@ from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_today
+from backend.core.versions import is_stale, missing_version_message
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
@@ -25,13 +26,11 @@ from backend.reports.common import (
     EDITABLE,
     MAX_TEXT,
     OPEN_TASK,
-    UNIT_ROLES,
     check_task_open,
     decision_label,
     get_bureau_settings,
     load_report,
     report_state_label,
-    writing_assignment,
 )
 from backend.reports.models import (
     ProgressReport,
@@ -42,9 +41,10 @@ from backend.reports.models import (
     TargetActual,
 )
 from backend.reports.periods import current_period, due_on, is_period_of, period_label, period_year
+from backend.reports.policy import is_unit_head, require_contributor, writing_assignment
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
-from backend.tasks.service import assignment_of, check_version, get_task
+from backend.tasks.service import check_version, get_task
 from backend.tenancy.models import Role, Unit
 
 
@@ -162,7 +162,7 @@ def _when(actor: Actor, moment: datetime | None) -> str:
 
 async def check_report_version(session: AsyncSession, actor: Actor, report: ProgressReport, version: int | None):
     """A form shown before the report changed is refused, saying what changed it when a decision did."""
-    if version is None or version == report.version:
+    if not is_stale(report.version, version):
         return
     latest = (await session.exec(
         select(ReportReview, User.display_name).join(User, col(User.id) == ReportReview.reviewer_id)
@@ -176,6 +176,12 @@ async def check_report_version(session: AsyncSession, actor: Actor, report: Prog
                          state=report_state_label(report.state, report.kind)))
     raise Conflict(_("该报告在您打开后已被修改，请刷新页面，看到最新内容后再操作（当前状态：%(state)s）。",
                      state=report_state_label(report.state, report.kind)))
+
+
+def _check_new_report(version: int | None) -> None:
+    """A new report's form says version 0: any other cannot be confirmed, as a missing one (core/versions.py)."""
+    if is_stale(0, version):
+        raise Conflict(missing_version_message())
 
 
 def _already_submitted(actor: Actor, report: ProgressReport) -> AlreadySubmitted:
@@ -239,6 +245,8 @@ async def save_report(
         if report.state not in EDITABLE:
             raise _already_submitted(actor, report)
         await check_report_version(session, actor, report, version)
+    else:
+        _check_new_report(version)
     values = {
         "progress": clean_text(progress, _("进展情况"), "progress"),
         "problems": clean_text(problems, _("存在问题"), "problems"),
@@ -322,6 +330,8 @@ async def no_change_this_month(
         if report.state not in EDITABLE:
             raise _already_submitted(actor, report)
         await check_report_version(session, actor, report, version)
+    else:
+        _check_new_report(version)
     reason = clean_text(reason, _("无新进展的原因"), "reason")
     if not reason:
         raise InvalidInput(_("请说明本期没有新进展的原因，例如：等待上级批复、项目处于招标期。"), field="reason")
@@ -354,7 +364,7 @@ async def _submit(
         report.late = local_today(actor.timezone) > report.due_on
         report.submitted_at = moment
     report.submitted_by = actor.user_id
-    head_needed = settings.unit_head_approval and actor.role != Role.unit_head
+    head_needed = settings.unit_head_approval and not is_unit_head(actor)
     report.state = ReportState.awaiting_unit_head if head_needed else ReportState.submitted
     report.version += 1
     report.updated_at = moment
@@ -430,11 +440,7 @@ async def contribute(session: AsyncSession, actor: Actor, report_id: uuid.UUID, 
     """A cooperating unit adds (or rewrites) its part of the report, until the report is accepted. The same text
     sent again (a double click, two browsers) changes nothing and is not logged twice."""
     report, task = await load_report(session, actor, report_id, lock=True)
-    if actor.role not in UNIT_ROLES:
-        raise Forbidden(_("配合情况由配合单位的经办人或单位负责人填写。"))
-    assignment = await assignment_of(session, actor, task)
-    if assignment is None or assignment.kind != AssignmentKind.cooperating:
-        raise Forbidden(_("只有该任务的配合单位可以补充配合情况；牵头单位请直接修改报告。"))
+    await require_contributor(session, actor, task)
     if report.state == ReportState.accepted:
         raise Conflict(_("该报告已通过审核，不能再补充配合情况；请在下一期报告中补充。"))
     text = clean_text(text, _("配合情况"), "text")

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from backend.core import once
 from backend.core.clock import local_today
 from backend.core.downloads import XLSX, attachment
-from backend.core.forms import form_version, see_other, unless_correctable
+from backend.core.forms import see_other, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
 from backend.i18n import _

@@ -21,10 +21,12 @@ from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_midnight, local_today
+from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
+from backend.reviews import policy
 from backend.reviews.models import QuarterlyRating, QuarterlyRemark, QuarterlyReview, RatingScale, ReviewState
 from backend.reviews.scale import (
     GRADE_FLOORS,
@@ -38,7 +40,6 @@ from backend.tasks.sql import DONE_AT, not_carried_over
 from backend.tenancy.models import Role, Unit
 
 MAX_TEXT = 2000
-UNIT_ROLES = (Role.unit_head, Role.unit_staff)
 # The cron opens the past quarter on the quarter's first day; a worker that was down catches up within this week.
 CATCH_UP_DAYS = 7
 # When an assignment counts as done: its own 办结, or its task's (a responsible unit's part ends with the task).
@@ -86,7 +87,7 @@ async def _announce(session: AsyncSession, tenant_id: uuid.UUID, review: Quarter
 async def open_review(session: AsyncSession, actor: Actor, *, year: int | str, quarter: int | str) -> QuarterlyReview:
     """A supervisor opens a quarter's review by hand (the current one or an earlier one); opening one that exists
     returns it, so a double click or the cron having been first changes nothing."""
-    actor.require("reviews.rate")
+    policy.require_rate(actor)
     try:
         year, quarter = int(str(year).strip()), int(str(quarter).strip())
     except ValueError:
@@ -185,7 +186,7 @@ class ReviewView:
 async def list_reviews(session: AsyncSession, actor: Actor) -> list[QuarterlyReview]:
     """Newest first; units see the published ones."""
     query = select(QuarterlyReview).order_by(col(QuarterlyReview.year).desc(), col(QuarterlyReview.quarter).desc())
-    if not actor.can("cycle.read_drafts"):
+    if not policy.may_read_drafts(actor):
         query = query.where(QuarterlyReview.state == ReviewState.published)
     return list((await session.exec(query)).all())
 
@@ -197,7 +198,7 @@ async def get_review(session: AsyncSession, actor: Actor, review_id: uuid.UUID, 
     if lock:
         query = query.with_for_update().execution_options(populate_existing=True)
     review = (await session.exec(query)).first()
-    if review is None or (review.state != ReviewState.published and not actor.can("cycle.read_drafts")):
+    if review is None or (review.state != ReviewState.published and not policy.may_read_drafts(actor)):
         raise NotFound(_(NOT_FOUND))
     return review
 
@@ -231,7 +232,7 @@ async def review_view(session: AsyncSession, actor: Actor, review_id: uuid.UUID)
     """The rating sheet grouped by unit, each row with its rating and the unit's reports of the quarter (state,
     late) as context. A unit's people see only their unit's rows and the overall remarks. Five queries."""
     review = await get_review(session, actor, review_id)
-    own = not actor.can("cycle.read_drafts")
+    own = not policy.may_read_drafts(actor)
     if own and actor.unit_id is None:
         raise NotFound(_(NOT_FOUND))
     rows = await _rows(session, review, actor.timezone, actor.unit_id if own else None)
@@ -276,7 +277,7 @@ async def review_view(session: AsyncSession, actor: Actor, review_id: uuid.UUID)
 def _check_draft(review: QuarterlyReview, version: int | None) -> None:
     if review.state == ReviewState.published:
         raise Conflict(_("%(q)s点评已发布，不能再修改。", q=quarter_label(review.year, review.quarter)))
-    if version is not None and version != review.version:
+    if is_stale(review.version, version):
         raise Conflict(_("该季度点评在您打开页面后已有变化，请刷新页面后再操作。您这次填写的内容没有保存。"))
 
 
@@ -316,7 +317,7 @@ async def rate_sheet(
     a row someone else rated since the page was shown refuses the whole save (nothing is overwritten) and the same
     form sent twice changes nothing. `unit_id` limits the sheet to one unit. Returns how many rows changed."""
     review = await get_review(session, actor, review_id, lock=True)
-    actor.require("reviews.rate")
+    policy.require_rate(actor)
     _check_draft(review, version)
     allowed = {(row[1], row[0]): row for row in await _rows(session, review, actor.timezone, unit_id)}
     ratings = select(QuarterlyRating).where(QuarterlyRating.review_id == review.id)
@@ -379,7 +380,7 @@ async def add_remark(session: AsyncSession, actor: Actor, review_id: uuid.UUID, 
     """A leader's remark on the whole quarter or on one unit. The same remark sent twice (a double click) is kept
     once."""
     review = await get_review(session, actor, review_id, lock=True)
-    actor.require("reviews.remark")
+    policy.require_remark(actor)
     _check_draft(review, version)
     body = clean_text(text_, _("点评意见"), "text", required=True)
     unit_name = ""
@@ -409,7 +410,7 @@ async def publish_review(session: AsyncSession, actor: Actor, review_id: uuid.UU
                          summary: str = "") -> QuarterlyReview:
     """Publishes the review: it is locked, each rated unit is told, and its ratings count in the 年考核."""
     review = await get_review(session, actor, review_id, lock=True)
-    actor.require("reviews.rate")
+    policy.require_rate(actor)
     _check_draft(review, version)
     summary = clean_text(summary, _("总体评价"), "summary")
     rated = (await session.exec(select(QuarterlyRating.id).where(QuarterlyRating.review_id == review.id))).first()
@@ -450,7 +451,7 @@ async def summary(session: AsyncSession, actor: Actor, review_id: uuid.UUID
     """Per unit: tasks rated, average score, how many of each grade (a 0–100 score counts in its grade's band).
     One query after the review."""
     review = await get_review(session, actor, review_id)
-    actor.require("cycle.read_drafts")
+    policy.require_read_drafts(actor)
     bands = " ".join(f"WHEN r.score >= {floor} THEN '{grade}'" for grade, floor in GRADE_FLOORS)
     rows = (await session.exec(text(f"""
         SELECT u.name, count(*), avg(r.score), coalesce(r.grade, CASE {bands} END) AS g

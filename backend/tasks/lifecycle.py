@@ -18,6 +18,7 @@ from backend.notifications.service import notify_roles, notify_unit
 from backend.reports.common import get_bureau_settings
 from backend.reports.models import ProgressReport, ReportKind, ReportState
 from backend.reports.periods import current_period, due_on
+from backend.tasks import policy
 from backend.tasks.lights import LightInput, compute_light
 from backend.tasks.models import (
     AssignmentKind,
@@ -31,7 +32,6 @@ from backend.tasks.models import (
 from backend.tasks.service import assignment_of, check_version, get_task
 from backend.tenancy.models import Role
 
-UNIT_ROLES = (Role.unit_head, Role.unit_staff)
 MAX_REASON = 500  # reasons and comments (the forms say so, and a send-back reason is kept in 500)
 
 
@@ -40,8 +40,7 @@ def _link(task: Task) -> str:
 
 
 async def _own_assignment(session: AsyncSession, actor: Actor, task: Task) -> TaskAssignment:
-    if actor.role not in UNIT_ROLES:
-        raise Forbidden(_("只有承办单位的人员可以这样做。"))
+    policy.require_unit_member(actor)
     assignment = await assignment_of(session, actor, task)
     if assignment is None:
         raise NotFound(_("找不到该任务，可能不属于您的单位或已被删除。"))
@@ -102,7 +101,7 @@ async def send_back(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, 
 
 async def cancel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, reason: str,
                  version: int | None) -> Task:
-    actor.require("tasks.assign")
+    policy.require_assign(actor)
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_("请说明取消的理由。"), field="reason")
@@ -157,8 +156,7 @@ async def decide_extension(
     session: AsyncSession, actor: Actor, request_id: uuid.UUID, *, approve: bool, comment: str = "",
 ) -> ExtensionRequest:
     """A supervisor or leader decides; the original deadline stays on the task beside the new one."""
-    if actor.role not in (Role.supervisor, Role.leader, Role.admin):
-        raise Forbidden(_("延期申请由督查督办人员或局领导审批。"))
+    policy.require_extension_decider(actor)
     request = (await session.exec(
         select(ExtensionRequest).where(ExtensionRequest.id == request_id).with_for_update())).first()
     if request is None:

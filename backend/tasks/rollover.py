@@ -26,6 +26,7 @@ from backend.notifications.service import notify_decided
 from backend.plans.models import Plan, PlanItem, PlanSection
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState
+from backend.tasks.policy import require_roll_over
 from backend.tasks.service import NUMBER_PREFIX, _next_seq, visible_task_ids
 from backend.tenancy.models import Unit
 
@@ -95,7 +96,7 @@ async def _open_assignments(session: AsyncSession, task_ids: list[uuid.UUID]) ->
 
 async def preview(session: AsyncSession, actor: Actor, from_year: int) -> RolloverPreview:
     """What a roll-over of the year would carry: the tasks, their units, a count per unit. Five queries."""
-    actor.require("plans.roll_over")
+    require_roll_over(actor)
     check_year(from_year)
     tasks = await _candidates(session, from_year)
     by_task: dict[uuid.UUID, CarryRow] = {t.id: CarryRow(t, []) for t in tasks}
@@ -138,7 +139,7 @@ async def roll_over_year(
     """Carries the year's unfinished tasks into next year's plan (section 上年度结转事项). A deadline in the new
     year is kept; an earlier one becomes `deadline` (by default the new year's 31 December). Running it again,
     or a second click, carries nothing twice."""
-    actor.require("plans.roll_over")
+    require_roll_over(actor)
     check_year(from_year)
     to_year = from_year + 1
     if not confirmed:

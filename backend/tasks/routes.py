@@ -15,6 +15,7 @@ from backend.core.downloads import XLSX
 from backend.core.feedback import done
 from backend.core.forms import form_error, safe_next, see_other, unless_correctable
 from backend.core.templating import render
+from backend.core.versions import form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.evidence import service as evidence
@@ -62,10 +63,6 @@ def _whole(value: str, default: int | None = None) -> int | None:
     return int(value) if value.isdecimal() and len(value) <= 9 else default
 
 
-def _version(value: str) -> int | None:
-    return _whole(value)
-
-
 @pages.get("/tasks")
 async def board_page(
     request: Request, session: DbSession, actor: CurrentActor, unit: str = "", plan: str = "", section: str = "",
@@ -80,8 +77,8 @@ async def board_page(
         "rows": rows, "filters": filters,
         "values": {"unit": unit, "plan": plan, "section": section, "state": state, "light": light, "q": q},
         "state_label": state_label, "states": list(TaskState), "light_labels": LIGHT_LABELS, "board": result,
-        "nodes": await tenancy.list_units(session, actor) if tasks.sees_all_tasks(actor) else [],
-        "plans": await plans.list_plans(session, actor) if tasks.sees_all_tasks(actor) else [],
+        "nodes": await tenancy.list_units(session, actor) if result.whole_bureau else [],
+        "plans": await plans.list_plans(session, actor) if result.whole_bureau else [],
         "sections": await plans.list_sections(session, actor, _uuid(plan, "plan")) if plan else [],
         "today": today_for(actor),
     }
@@ -94,11 +91,10 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     context: dict[str, Any] = {"view": view, "state_label": state_label, "light_labels": LIGHT_LABELS,
                                "today": today_for(actor),
                                "rollup": tasks.rollup_label(view.task, [a.assignment for a in view.assignments]),
-                               "can_tick": actor.can("tasks.assign") or (view.mine is not None
-                                                                         and view.mine.kind != "cooperating")}
-    if tasks.sees_all_tasks(actor) and actor.can("tasks.assign"):
-        context["nodes"] = await tenancy.list_units(session, actor)
-    if actor.can("tasks.assign") or (actor.role == "unit_head" and view.mine is not None):
+                               "can_tick": view.may_tick}
+    if view.may_assign:
+        context["nodes"] = await tasks.units_to_assign(session, actor)
+    if view.may_name_owners:
         unit_ids = {row.assignment.unit_id for row in view.assignments}
         context["owner_candidates"] = [row for row in await tenancy.list_members(session, actor)
                                        if row.membership.is_active and row.membership.unit_id in unit_ids]
@@ -113,8 +109,7 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
 
 @pages.get("/tasks/new")
 async def new_task_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("tasks.assign")
-    return render(request, "tasks/new.html", {"nodes": await tenancy.list_units(session, actor)})
+    return render(request, "tasks/new.html", {"nodes": await tasks.units_to_assign(session, actor)})
 
 
 @pages.post("/tasks/new")
@@ -224,7 +219,7 @@ def _attachment(filename: str) -> dict[str, str]:
 async def acknowledge_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                            version: Annotated[str, Form()] = ""):
     async def action():
-        await lifecycle.acknowledge(session, actor, task_id, version=_version(version))
+        await lifecycle.acknowledge(session, actor, task_id, version=form_version(version))
         return _("已签收。请按时限办理，并在每个报送日前填报进展。")
 
     return await _act(request, session, actor, task_id, action, {}, place="mine")
@@ -246,7 +241,7 @@ async def nudge_page(request: Request, session: DbSession, actor: CurrentActor, 
 async def send_back_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                          reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""):
     async def action():
-        await lifecycle.send_back(session, actor, task_id, reason=reason, version=_version(version))
+        await lifecycle.send_back(session, actor, task_id, reason=reason, version=form_version(version))
         return _("已退回这项任务，督查督办人员会重新交办。")
 
     return await _act(request, session, actor, task_id, action, {"reason": reason}, place="mine", fields=("reason",))
@@ -256,7 +251,7 @@ async def send_back_page(request: Request, session: DbSession, actor: CurrentAct
 async def cancel_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                       reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = ""):
     async def action():
-        await lifecycle.cancel(session, actor, task_id, reason=reason, version=_version(version))
+        await lifecycle.cancel(session, actor, task_id, reason=reason, version=form_version(version))
         return _("已取消这项任务，承办单位会收到通知。")
 
     return await _act(request, session, actor, task_id, action, {"cancel_reason": reason}, place="cancel")
@@ -320,7 +315,7 @@ async def assign_page(request: Request, session: DbSession, actor: CurrentActor,
 
     async def action():
         task = await tasks.get_task(session, actor, task_id, for_update=True)
-        tasks.check_version(task, _version(str(form.get("version", ""))))
+        tasks.check_version(task, form_version(form.get("version")))
         lead = _uuid(values["lead_unit_id"], "lead_unit_id")
         co = [u for u in (_uuid(str(v), "co_unit_ids") for v in form.getlist("co_unit_ids")) if u]
         task = await tasks.assign_units(session, actor, task, lead_unit_ids=[lead] if lead else [], co_unit_ids=co,
@@ -379,13 +374,13 @@ async def api_task(session: DbSession, actor: ApiActor, task_id: uuid.UUID):
 
 @api.post("/tasks/{task_id}/acknowledge", response_model=TaskPublic)
 async def api_acknowledge(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: VersionIn):
-    await lifecycle.acknowledge(session, actor, task_id, version=body.version)
+    await lifecycle.acknowledge(session, actor, task_id, version=form_version(body.version))
     return await _row(session, actor, task_id)
 
 
 @api.post("/tasks/{task_id}/send-back", response_model=TaskPublic)
 async def api_send_back(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: ReasonIn):
-    await lifecycle.send_back(session, actor, task_id, reason=body.reason, version=body.version)
+    await lifecycle.send_back(session, actor, task_id, reason=body.reason, version=form_version(body.version))
     return await _row(session, actor, task_id)
 
 
@@ -399,7 +394,7 @@ async def api_extension(session: DbSession, actor: ApiActor, task_id: uuid.UUID,
 @api.post("/tasks/{task_id}/assign", response_model=TaskPublic)
 async def api_assign(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: AssignIn):
     task = await tasks.get_task(session, actor, task_id, for_update=True)
-    tasks.check_version(task, body.version)
+    tasks.check_version(task, form_version(body.version))
     await tasks.assign_units(session, actor, task, lead_unit_ids=body.lead_unit_ids, co_unit_ids=body.co_unit_ids,
                              deadline=body.deadline)
     return await _row(session, actor, task_id)

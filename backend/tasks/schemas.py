@@ -6,6 +6,7 @@ from datetime import date
 from pydantic import BaseModel
 
 from backend.core.schemas import from_view
+from backend.core.versions import BodyVersion
 
 
 class TaskPublic(BaseModel):
@@ -27,11 +28,11 @@ class TaskPublic(BaseModel):
 
 class ReasonIn(BaseModel):
     reason: str
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class VersionIn(BaseModel):
-    version: int | None = None
+    version: BodyVersion = None
 
 
 class ExtensionIn(BaseModel):
@@ -43,4 +44,4 @@ class AssignIn(BaseModel):
     lead_unit_ids: list[uuid.UUID]
     co_unit_ids: list[uuid.UUID] = []
     deadline: date | None = None
-    version: int | None = None
+    version: BodyVersion = None

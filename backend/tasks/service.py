@@ -13,9 +13,11 @@ from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.text import check_length
+from backend.core.versions import is_stale
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_unit
+from backend.tasks import policy
 from backend.tasks.models import (
     AssignmentKind,
     Task,
@@ -25,7 +27,8 @@ from backend.tasks.models import (
     TaskTarget,
 )
 from backend.tasks.states import StateCounts, count_states
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
+from backend.tenancy.service import UnitNode, list_units
 
 NUMBER_PREFIX = "督"
 MAX_DESCRIPTION = 5000  # an ad-hoc task's requirements, as long as a report's fields may be
@@ -132,7 +135,7 @@ async def assign_units(
 ) -> Task:
     """交办: sets the task's units (the first lead answers for it, further leads are responsible, co-units
     cooperate) and, if given, its deadline. Units already on the task keep their own state."""
-    actor.require("tasks.assign")
+    policy.require_assign(actor)
     if not lead_unit_ids:
         raise InvalidInput(_("请至少选择一个牵头单位。"), field="lead_unit_id")
     wanted: dict[uuid.UUID, AssignmentKind] = {}
@@ -187,7 +190,7 @@ async def summary(session: AsyncSession, actor: Actor, *, today: date, year: int
     of one year's tasks when given (the plans counted are then that year's too). Two statements."""
     from backend.plans.models import Plan
 
-    own_unit = actor.unit_id if actor.unit_id is not None and not actor.can("tasks.assign") else None
+    own_unit = actor.unit_id if actor.unit_id is not None and not policy.may_assign(actor) else None
     counts = await count_states(session, today=today, year=year, unit_id=own_unit)
     plans = select(func.count()).select_from(Plan)
     if year is not None:
@@ -195,14 +198,9 @@ async def summary(session: AsyncSession, actor: Actor, *, today: date, year: int
     return TaskSummary(**asdict(counts), plans=(await session.exec(plans)).one())
 
 
-def sees_all_tasks(actor: Actor) -> bool:
-    """Bureau-level roles see every task; unit roles see the tasks their unit is assigned to."""
-    return actor.role in (Role.admin, Role.supervisor, Role.leader)
-
-
 def visible_task_ids(actor: Actor):
     """A subquery of the task ids the actor may see (None: all of the bureau's)."""
-    if sees_all_tasks(actor):
+    if policy.sees_all_tasks(actor):
         return None
     return select(TaskAssignment.task_id).where(TaskAssignment.unit_id == actor.unit_id)
 
@@ -231,8 +229,8 @@ async def assignment_of(session: AsyncSession, actor: Actor, task: Task) -> Task
 
 
 def check_version(task: Task, version: int | None) -> None:
-    """A stale form (the task changed since it was shown) is refused with an explanation."""
-    if version is not None and version != task.version:
+    """A stale form (the task changed since it was shown) is refused with an explanation (core/versions.py)."""
+    if is_stale(task.version, version):
         message = _("任务“%(number)s”在您打开页面后已有变化。请刷新页面，看到最新情况后再操作。", number=task.number)
         raise Conflict(message)
 
@@ -256,6 +254,7 @@ class Board:
     rows: list[TaskRow]
     page: int
     has_more: bool
+    whole_bureau: bool = False  # every task of the bureau, so the page offers to filter by unit and plan
 
 
 async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> Board:
@@ -293,7 +292,7 @@ async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> Bo
         )
         for task_id, kind, name in units.all():
             (rows[task_id].co_units if kind == AssignmentKind.cooperating else rows[task_id].lead_units).append(name)
-    return Board(list(rows.values()), page, has_more)
+    return Board(list(rows.values()), page, has_more, whole_bureau=policy.sees_all_tasks(actor))
 
 
 @dataclass
@@ -352,6 +351,10 @@ class TaskView:
     history: list[Any]
     mine: TaskAssignment | None
     owners: list[tuple[uuid.UUID, str]]
+    # What the page offers the actor (the services check each again when it is used).
+    may_assign: bool = False
+    may_tick: bool = False
+    may_name_owners: bool = False
 
 
 async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskView:
@@ -385,7 +388,9 @@ async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> 
         .join(Membership, col(Membership.id) == TaskOwner.membership_id)
         .join(User, col(User.id) == Membership.user_id).where(TaskOwner.task_id == task.id)
     )).all()]
-    return TaskView(task, assignments, checklist, targets, extensions, light_changes, history, mine, owners)
+    return TaskView(task, assignments, checklist, targets, extensions, light_changes, history, mine, owners,
+                    may_assign=policy.may_assign(actor), may_tick=policy.may_tick(actor, mine),
+                    may_name_owners=policy.may_name_owners(actor, mine))
 
 
 async def assign_many(
@@ -393,7 +398,7 @@ async def assign_many(
     co_unit_ids: list[uuid.UUID], deadline: date | None,
 ) -> list[Task]:
     """All or nothing: one task the actor may not see, or that is closed, refuses the whole batch."""
-    actor.require("tasks.assign")
+    policy.require_assign(actor)
     found = list((await session.exec(select(Task).where(col(Task.id).in_(task_ids)).with_for_update())).all())
     if len(found) != len(set(task_ids)):
         raise NotFound(_("所选任务中有的已不存在，请刷新页面后重新选择。"))
@@ -413,9 +418,9 @@ async def set_owners(session: AsyncSession, actor: Actor, task_id: uuid.UUID, me
     from backend.tenancy.models import Membership
 
     task = await get_task(session, actor, task_id, for_update=True)
-    if actor.can("tasks.assign"):
+    if policy.may_assign(actor):
         scope = None
-    elif actor.role == Role.unit_head and await assignment_of(session, actor, task) is not None:
+    elif policy.may_name_owners(actor, await assignment_of(session, actor, task)):
         scope = actor.unit_id
     else:
         raise Forbidden(_("只有督查督办人员或承办单位负责人可以指定责任人。"))
@@ -443,12 +448,18 @@ async def set_owners(session: AsyncSession, actor: Actor, task_id: uuid.UUID, me
     return task
 
 
+async def units_to_assign(session: AsyncSession, actor: Actor) -> list[UnitNode]:
+    """The units a supervisor picks from when handing a task out."""
+    policy.require_assign(actor)
+    return await list_units(session, actor)
+
+
 async def create_adhoc_task(
     session: AsyncSession, actor: Actor, *, title: str, description: str, deadline: date | None,
     lead_unit_id: uuid.UUID | None, co_unit_ids: list[uuid.UUID], priority: str = "normal",
 ) -> Task:
     """交办事项: a task a supervisor hands out outside the annual plan."""
-    actor.require("tasks.assign")
+    policy.require_assign(actor)
     title = " ".join(title.split())
     if not title:
         raise InvalidInput(_("请填写任务名称。"), field="title")
@@ -478,8 +489,7 @@ async def tick_measure(
     """Ticks a measure of the checklist off (or back on): the lead and responsible units, or supervisors."""
     task = await get_task(session, actor, task_id, for_update=True)
     mine = await assignment_of(session, actor, task)
-    if not actor.can("tasks.assign") and (mine is None or mine.kind == AssignmentKind.cooperating):
-        raise Forbidden(_("工作措施由牵头单位勾选。"))
+    policy.require_tick(actor, mine)
     item = (await session.exec(select(TaskChecklistItem).where(
         TaskChecklistItem.id == item_id, TaskChecklistItem.task_id == task.id))).first()
     if item is None:

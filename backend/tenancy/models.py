@@ -21,7 +21,11 @@ class Role(enum.StrEnum):
 
     @property
     def needs_unit(self) -> bool:
-        return self in (Role.unit_head, Role.unit_staff)
+        return self in UNIT_ROLES
+
+
+# The roles tied to one unit (a school's head and its staff); the others act for the whole bureau.
+UNIT_ROLES = frozenset({Role.unit_head, Role.unit_staff})
 
 
 class UnitKind(enum.StrEnum):

@@ -58,12 +58,11 @@ async def home(request: Request, session: DbSession, actor: CurrentActor, year: 
 
 
 async def _units_context(session, actor) -> dict:
-    return {"nodes": await tenancy.list_units(session, actor), **_labels()}
+    return {"nodes": await tenancy.units_to_manage(session, actor), **_labels()}
 
 
 @pages.get("/admin/units")
 async def units_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("units.manage")
     return render(request, "tenancy/units.html", await _units_context(session, actor))
 
 
@@ -89,8 +88,7 @@ async def create_unit_page(
 
 @pages.get("/admin/units/{unit_id}")
 async def edit_unit_page(request: Request, session: DbSession, actor: CurrentActor, unit_id: uuid.UUID):
-    actor.require("units.manage")
-    unit = await tenancy.get_unit(session, actor, unit_id)
+    unit = await tenancy.unit_to_edit(session, actor, unit_id)
     values = {"name": unit.name, "kind": unit.kind, "parent_id": str(unit.parent_id or "")}
     return render(request, "tenancy/unit_edit.html", {"unit": unit, "values": values,
                                                       **await _units_context(session, actor)})
@@ -126,14 +124,13 @@ async def delete_unit_page(request: Request, session: DbSession, actor: CurrentA
 async def _members_context(session, actor) -> dict:
     return {
         "members": await tenancy.list_members(session, actor),
-        "invitations": await tenancy.list_pending_invitations(session, actor) if actor.can("members.manage") else [],
+        "invitations": await tenancy.invitations_shown(session, actor),
         "nodes": await tenancy.list_units(session, actor), **_labels(),
     }
 
 
 @pages.get("/admin/members")
 async def members_page(request: Request, session: DbSession, actor: CurrentActor):
-    actor.require("members.read")
     return render(request, "tenancy/members.html", await _members_context(session, actor))
 
 

@@ -21,6 +21,7 @@ from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import _
 from backend.tasks.models import TaskAssignment
+from backend.tenancy import policy
 from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, UnitKind, role_label
 
 # --- bureaus ---------------------------------------------------------------------------------------------
@@ -91,7 +92,7 @@ class UnitNode:
 
 async def list_units(session: AsyncSession, actor: Actor) -> list[UnitNode]:
     """The unit tree flattened in display order, with member counts: two queries whatever its size."""
-    actor.require("units.read")
+    policy.require_read_units(actor)
     units = (await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.name)))).all()
     counts = dict(
         (await session.exec(
@@ -147,11 +148,22 @@ def _clean_unit_name(name: str) -> str:
     return name
 
 
+async def units_to_manage(session: AsyncSession, actor: Actor) -> list[UnitNode]:
+    """The unit tree on the page where units are added, renamed and moved."""
+    policy.require_manage_units(actor)
+    return await list_units(session, actor)
+
+
+async def unit_to_edit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> Unit:
+    policy.require_manage_units(actor)
+    return await get_unit(session, actor, unit_id)
+
+
 async def create_unit(
     session: AsyncSession, actor: Actor, *, name: str, kind: UnitKind = UnitKind.office,
     parent_id: uuid.UUID | None = None,
 ) -> Unit:
-    actor.require("units.manage")
+    policy.require_manage_units(actor)
     await _check_parent(session, actor, None, parent_id)
     name = _clean_unit_name(name)
     await _check_name_free(session, name, None)
@@ -167,7 +179,7 @@ async def update_unit(
     session: AsyncSession, actor: Actor, unit_id: uuid.UUID, *, name: str, kind: UnitKind,
     parent_id: uuid.UUID | None,
 ) -> Unit:
-    actor.require("units.manage")
+    policy.require_manage_units(actor)
     unit = await get_unit(session, actor, unit_id)
     await _check_parent(session, actor, unit, parent_id)
     name = _clean_unit_name(name)
@@ -183,7 +195,7 @@ async def update_unit(
 
 async def delete_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> None:
     """Refuses while the unit still has sub-units or people: their work would be orphaned."""
-    actor.require("units.manage")
+    policy.require_manage_units(actor)
     unit = await get_unit(session, actor, unit_id)
     has_children = (await session.exec(select(func.count()).where(Unit.parent_id == unit.id))).one()
     if has_children:
@@ -225,14 +237,14 @@ class MemberRow:
 
 
 async def list_members(session: AsyncSession, actor: Actor) -> list[MemberRow]:
-    actor.require("members.read")
+    policy.require_read_members(actor)
     query = (
         select(Membership, User, Unit)
         .join(User, col(User.id) == Membership.user_id)
         .join(Unit, col(Unit.id) == Membership.unit_id, isouter=True)
         .order_by(col(Membership.is_active).desc(), col(User.display_name))
     )
-    if actor.role == Role.unit_head:
+    if policy.sees_own_unit_members_only(actor):
         query = query.where(Membership.unit_id == actor.unit_id)
     return [MemberRow(m, u, unit) for m, u, unit in (await session.exec(query)).all()]
 
@@ -261,7 +273,7 @@ async def add_member(
 ) -> Membership:
     """Used by the CLI, the demo and invitation acceptance; `actor` None means the platform itself."""
     if actor is not None:
-        actor.require("members.manage")
+        policy.require_manage_members(actor)
     role = Role(role)
     if role.needs_unit and unit_id is None:
         raise InvalidInput(_("单位负责人和经办人必须选择所在单位。"), field="unit_id")
@@ -281,7 +293,7 @@ async def add_member(
 async def change_role(
     session: AsyncSession, actor: Actor, membership_id: uuid.UUID, *, role: Role, unit_id: uuid.UUID | None
 ) -> MemberRow:
-    actor.require("members.manage")
+    policy.require_manage_members(actor)
     row = await get_member(session, actor, membership_id)
     role = Role(role)
     await _check_role_unit(session, actor, role, unit_id)
@@ -300,7 +312,7 @@ async def change_role(
 async def set_member_active(
     session: AsyncSession, actor: Actor, membership_id: uuid.UUID, *, active: bool
 ) -> MemberRow:
-    actor.require("members.manage")
+    policy.require_manage_members(actor)
     row = await get_member(session, actor, membership_id)
     if row.membership.id == actor.membership_id:
         raise InvalidInput(_("不能停用自己的账号。"))
@@ -330,7 +342,7 @@ async def require_account_of_this_bureau(session: AsyncSession, actor: Actor, us
 
 async def reset_password(session: AsyncSession, actor: Actor, membership_id: uuid.UUID) -> str:
     """Gives a one-time password to pass on; the person must choose a new one when they log in."""
-    actor.require("members.manage")
+    policy.require_manage_members(actor)
     row = await get_member(session, actor, membership_id)
     await require_account_of_this_bureau(session, actor, row.user)
     password = temporary_password()
@@ -354,7 +366,7 @@ async def invite(
     session: AsyncSession, actor: Actor, *, display_name: str, role: Role, unit_id: uuid.UUID | None
 ) -> tuple[Invitation, str]:
     """Returns the invitation and the link's raw token, which is shown once and never stored."""
-    actor.require("members.manage")
+    policy.require_manage_members(actor)
     display_name = " ".join(display_name.split())
     if not display_name:
         raise InvalidInput(_("请填写被邀请人的姓名。"), field="display_name")
@@ -375,13 +387,18 @@ async def invite(
 
 
 async def list_pending_invitations(session: AsyncSession, actor: Actor) -> list[Invitation]:
-    actor.require("members.manage")
+    policy.require_manage_members(actor)
     query = select(Invitation).where(col(Invitation.accepted_at).is_(None)).order_by(col(Invitation.created_at).desc())
     return list((await session.exec(query)).all())
 
 
+async def invitations_shown(session: AsyncSession, actor: Actor) -> list[Invitation]:
+    """The members page's pending invitations: for those who manage members; the others see none."""
+    return await list_pending_invitations(session, actor) if policy.may_manage_members(actor) else []
+
+
 async def revoke_invitation(session: AsyncSession, actor: Actor, invitation_id: uuid.UUID) -> None:
-    actor.require("members.manage")
+    policy.require_manage_members(actor)
     invitation = await session.get(Invitation, invitation_id)
     if invitation is None or invitation.accepted_at is not None:
         raise NotFound(_("找不到该邀请，它可能已被接受或撤销。"))

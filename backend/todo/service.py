@@ -332,7 +332,7 @@ async def home(session: AsyncSession, actor: Actor, *, year: str | int | None = 
     summary = await tasks.summary(session, actor, today=today, year=chosen)
     lists: list[TodoList] = []
     unit_name, unit_count, unit_has_tasks = None, 0, False
-    if actor.role in (Role.unit_staff, Role.unit_head) and actor.unit_id is not None:
+    if actor.role.needs_unit and actor.unit_id is not None:
         unit = await session.get(Unit, actor.unit_id)
         unit_name = unit.name if unit else None
         unit_has_tasks = (await session.exec(select(func.count()).select_from(TaskAssignment).where(

@@ -433,9 +433,10 @@ async def test_the_api_files_reviews_and_lists_reports(loop, api_client):
 async def test_the_api_no_change_completion_and_batch(loop, api_client):
     staff = await api_client(loop.bureau, loop.staff)
     october = (await staff.post(f"/api/v1/tasks/{loop.task_id}/reports",
-                                json={"period": "2026-10", "progress": "十月", "percent": 40})).json()
+                                json={"period": "2026-10", "progress": "十月", "percent": 40, "version": 0})).json()
     await staff.post(f"/api/v1/reports/{october['id']}/submit", json={"version": october["version"]})
-    no_change = await staff.post(f"/api/v1/tasks/{loop.task_id}/reports/no-change", json={"reason": "等待批复"})
+    no_change = await staff.post(f"/api/v1/tasks/{loop.task_id}/reports/no-change",
+                                 json={"reason": "等待批复", "version": 0})
     assert no_change.status_code == 200 and no_change.json()["no_change"] and no_change.json()["percent"] == 40
     supervisor = await api_client(loop.bureau, loop.supervisor)
     queue = (await supervisor.get("/api/v1/reviews")).json()

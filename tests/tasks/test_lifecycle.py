@@ -72,7 +72,10 @@ async def test_acknowledge_send_back_and_notifications(signed_in, bureau):
         fresh = await session.get(Task, task.id)
     done = await post_form(staff, f"/tasks/{task.id}/acknowledge", {"version": fresh.version}, page=f"/tasks/{task.id}")
     assert done.status_code == 303
-    again = await post_form(staff, f"/tasks/{task.id}/acknowledge", {}, page=f"/tasks/{task.id}")
+    async with unit_of_work(bureau.tenant.id) as session:
+        fresh = await session.get(Task, task.id)
+    again = await post_form(staff, f"/tasks/{task.id}/acknowledge", {"version": fresh.version},
+                            page=f"/tasks/{task.id}")
     assert again.status_code == 409 and "已经签收" in again.text
     async with unit_of_work(bureau.tenant.id) as session:
         assert (await session.get(Task, task.id)).state == TaskState.acknowledged
@@ -81,9 +84,11 @@ async def test_acknowledge_send_back_and_notifications(signed_in, bureau):
 async def test_send_back_needs_a_reason_and_tells_supervisors(signed_in, bureau):
     task = await _school_task(bureau)
     head = await signed_in(bureau, Role.unit_head)
-    empty = await post_form(head, f"/tasks/{task.id}/send-back", {"reason": " "}, page=f"/tasks/{task.id}")
+    empty = await post_form(head, f"/tasks/{task.id}/send-back", {"reason": " ", "version": task.version},
+                            page=f"/tasks/{task.id}")
     assert empty.status_code == 422 and "请说明退回的理由" in empty.text
-    sent = await post_form(head, f"/tasks/{task.id}/send-back", {"reason": "应由办公室承办"}, page=f"/tasks/{task.id}")
+    sent = await post_form(head, f"/tasks/{task.id}/send-back", {"reason": "应由办公室承办", "version": task.version},
+                           page=f"/tasks/{task.id}")
     assert sent.status_code == 303
     async with unit_of_work(bureau.tenant.id) as session:
         assert (await session.get(Task, task.id)).state == TaskState.sent_back
@@ -189,7 +194,8 @@ async def test_other_bureau_and_roles(signed_in, bureau, other_bureau):
     board = await stranger.get("/tasks")
     assert task.number not in board.text or bureau.tenant.name not in board.text
     leader = await signed_in(bureau, Role.leader)
-    assert (await post_form(leader, f"/tasks/{task.id}/acknowledge", {}, page="/tasks")).status_code == 403
+    assert (await post_form(leader, f"/tasks/{task.id}/acknowledge", {"version": task.version},
+                            page="/tasks")).status_code == 403
 
 
 async def test_owners_named_by_unit_head_within_their_unit(signed_in, bureau):
