@@ -101,8 +101,9 @@ async def weekly_overview(session: AsyncSession, tenant_id: uuid.UUID, today: da
     Also to the bureau's group robots. Returns (leaders notified, robot messages)."""
     week_ago = today - timedelta(days=7)
     counts = await count_states(session, today=today)
-    done_this_week = (await session.execute(text("SELECT count(*) FROM tasks WHERE state = 'done' AND done_at >= :since"),
-                                         params={"since": week_ago})).one()[0]
+    done_this_week = (await session.execute(
+        text("SELECT count(*) FROM tasks WHERE state = 'done' AND done_at >= :since"), params={"since": week_ago},
+    )).one()[0]
     reds = (await session.execute(text(f"""
         SELECT number, title, light_reason FROM tasks t WHERE {in_progress()} AND light = 'red'
         ORDER BY deadline, number LIMIT :n
