@@ -53,7 +53,7 @@ async def dispose_engine() -> None:
 
 
 async def set_context(session: AsyncSession, tenant_id: uuid.UUID | None) -> None:
-    await session.exec(
+    await session.execute(
         text("SELECT set_config('app.tenant_id', :t, true)").bindparams(t=str(tenant_id) if tenant_id else "")
     )
 
@@ -65,7 +65,7 @@ DUE_AT_SQL = "least(now(), coalesce(nullif(current_setting('luoshi.due_at', true
 async def set_due_at(session: AsyncSession, at: datetime) -> None:
     """Messages decided as of a past moment (`luoshi remind --at`) are due at that moment, so a delivery run as of
     the same moment sends them; the real-clock worker finds them due at once too. Transaction-local."""
-    await session.exec(text("SELECT set_config('luoshi.due_at', :at, true)").bindparams(at=at.isoformat()))
+    await session.execute(text("SELECT set_config('luoshi.due_at', :at, true)").bindparams(at=at.isoformat()))
 
 
 @asynccontextmanager

@@ -161,10 +161,12 @@ async def _cast() -> Cast:
             if title not in titles:
                 await tasks.create_adhoc_task(session, supervisor, title=title, description=description,
                                               deadline=deadline, lead_unit_id=units[unit].id, co_unit_ids=[])
-        clerks, heads = {}, {}
+        clerks: dict[uuid.UUID, Actor] = {}
+        heads: dict[uuid.UUID, Actor] = {}
         for usernames, found in ((FILERS, clerks), (APPROVERS, heads)):
             for username in usernames:
                 person = await actor_for(session, users[username], tenant.id)
+                assert person.unit_id is not None  # filers and approvers are unit members
                 found[person.unit_id] = person
         found_tasks = (await session.exec(select(Task).where(Task.year == YEAR).order_by(col(Task.seq)))).all()
     return Cast(tenant.id, supervisor, clerks, heads, {t.number: t for t in found_tasks})

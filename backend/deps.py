@@ -74,7 +74,8 @@ async def csrf_protect(request: Request) -> None:
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        sent = (await request.form()).get("csrf_token")
+        field = (await request.form()).get("csrf_token")
+        sent = field if isinstance(field, str) else None  # a file under that name is no token
     seed = request.cookies.get(CSRF_COOKIE)
     if not seed or not isinstance(sent, str) or sent != sign("csrf:" + seed):
         page = same_site_page(request) if not request.url.path.startswith("/api/") else None

@@ -26,7 +26,7 @@ def _load(locale: str) -> dict[str, str]:
                     if isinstance(message.id, tuple):  # plural forms: each source form maps to its translation
                         for source, target in zip(message.id, message.string, strict=False):
                             messages[source] = target
-                    else:
+                    elif isinstance(message.id, str) and isinstance(message.string, str):
                         messages[message.id] = message.string
         _catalogues[locale] = messages
     return _catalogues[locale]
@@ -42,7 +42,7 @@ def get_locale() -> str:
     return _current.get()
 
 
-def gettext(message: str, **variables: object) -> str:
+def gettext(message: str, /, **variables: object) -> str:
     translated = _load(_current.get()).get(message, message)
     return translated % variables if variables else translated
 

@@ -238,7 +238,7 @@ def _charset(params: str) -> str:
 
 
 def _clean_form(body: bytes, charset: str) -> bytes:
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     for part in body.split(b"&"):
         if not part:
             continue
@@ -247,7 +247,7 @@ def _clean_form(body: bytes, charset: str) -> bytes:
             decoded = [unquote_to_bytes(p.replace(b"+", b" ")).decode(charset) for p in (name, value)]
         except UnicodeDecodeError:
             raise _BadFormEncoding from None
-        pairs.append(tuple(without_controls(p) for p in decoded))
+        pairs.append((without_controls(decoded[0]), without_controls(decoded[1])))
     return urlencode(pairs).encode("ascii")
 
 

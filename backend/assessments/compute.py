@@ -129,13 +129,13 @@ FROM ranked
 """  # noqa: S608
 
 
-async def compute_scores(session: AsyncSession, assessment: Assessment, timezone: str) -> dict[str, Basis]:
+async def compute_scores(session: AsyncSession, assessment: Assessment, timezone: str | None) -> dict[str, Basis]:
     """Writes every unit's terms, total and rank for the assessment; returns each unit's basis. Two statements."""
     year = assessment.year
     counts = await unit_report_counts(session, assessment.tenant_id, date(year, 1, 1), date(year, 12, 31))
     year_start, year_end = local_midnight(date(year, 1, 1), timezone), local_midnight(date(year + 1, 1, 1), timezone)
     units = list(counts)
-    rows = (await session.exec(text(_COMPUTE), params={
+    rows = (await session.execute(text(_COMPUTE), params={
         "tenant_id": assessment.tenant_id, "assessment_id": assessment.id, "year": year, "year_start": year_start,
         "year_end": year_end, "first_day": date(year, 1, 1), "last_day": date(year, 12, 31),
         "cw": assessment.completion_weight, "tw": assessment.timeliness_weight, "rw": assessment.rating_weight,

@@ -121,7 +121,7 @@ async def open_assessment(session: AsyncSession, actor: Actor, *, year: int | st
         completion_weight=rubric.completion_weight, timeliness_weight=rubric.timeliness_weight,
         rating_weight=rubric.rating_weight, bonus_weight=rubric.bonus_weight, version=1, created_at=clock.now(),
         updated_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["tenant_id", "year"]).returning(Assessment.id))).first()
+    ).on_conflict_do_nothing(index_elements=["tenant_id", "year"]).returning(col(Assessment.id)))).first()
     assessment = (await session.exec(select(Assessment).where(Assessment.year == year)
                                      .with_for_update().execution_options(populate_existing=True))).one()
     if created is not None:

@@ -2,6 +2,7 @@
 
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Annotated
 
 import anyio
@@ -12,7 +13,7 @@ from backend.bulletins import exports
 from backend.bulletins import service as bulletins
 from backend.bulletins.exemplary import exemplary_evidence, mark_exemplary
 from backend.bulletins.models import Bulletin
-from backend.bulletins.views import build_view
+from backend.bulletins.views import BulletinView, build_view
 from backend.core import once
 from backend.core.actor import Actor
 from backend.core.clock import local_today
@@ -42,7 +43,8 @@ _RENDERED: OrderedDict[tuple, bytes] = OrderedDict()
 _RENDERED_KEEP = 16
 
 
-async def _download(render, view, media_type: str, name: str) -> Response:
+async def _download(render: Callable[[BulletinView], bytes], view: BulletinView, media_type: str,
+                    name: str) -> Response:
     b = view.bulletin
     key = (b.id, b.version, b.updated_at, render.__name__, get_locale(), view.bureau_name, view.timezone)
     data = _RENDERED.get(key)

@@ -55,7 +55,8 @@ async def take(redis: Redis | None, counter: str, *, limit: int, window_seconds:
     if redis is None:
         return Taken(unavailable=True)
     try:
-        answer = int(await redis.eval(_TAKE, 1, counter, limit, window_seconds))
+        # redis-py types eval for its sync and async clients alike (an awaitable or a str)
+        answer = int(await redis.eval(_TAKE, 1, counter, str(limit), str(window_seconds)))  # type: ignore[misc]
     except RedisError:
         log.warning("attempt counter unavailable: redis error")
         return Taken(unavailable=True)
@@ -77,7 +78,8 @@ async def give_back(redis: Redis | None, counter: str) -> None:
     if redis is None:
         return
     try:
-        await redis.eval(_GIVE_BACK, 1, counter)
+        # redis-py types eval for its sync and async clients alike (an awaitable or a str)
+        await redis.eval(_GIVE_BACK, 1, counter)  # type: ignore[misc]
     except RedisError:
         log.warning("attempt counter unavailable: redis error")
 

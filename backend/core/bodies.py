@@ -6,6 +6,7 @@ naming their own limit (an evidence file, a plan document, a responsibility tabl
 plus the form around the file. BodyLimitMiddleware (backend.web) asks `body_limit(app, scope)` for every request.
 """
 
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -37,12 +38,12 @@ def small_limit() -> int:
     return get_settings().body_max_kb * 1024
 
 
-def _upload_routes(app) -> list[tuple[object, frozenset[str], Callable[[], int]]]:
+def _upload_routes(app) -> list[tuple[re.Pattern[str], frozenset[str], Callable[[], int]]]:
     """(path regex, methods, limit) of every route marked with `takes_files`, found once per app."""
     cached = getattr(app.state, "upload_routes", None)
     if cached is not None:
         return cached
-    found = []
+    found: list[tuple[re.Pattern[str], frozenset[str], Callable[[], int]]] = []
     for path, route in _walk(app.router.routes, ""):
         endpoint = getattr(route, "endpoint", None)
         max_file_bytes = getattr(endpoint, "max_file_bytes", None)

@@ -76,7 +76,7 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     point on a short line; every other one, and the last, on a phone-narrow year); a None leaves a gap."""
     width, height = 360, 200
     axis, right, top, bottom = 34, 12, 26, 24
-    left = axis
+    left: float = axis
     values = [v for _name, points in series for v in points if v is not None]
     # Counts get whole-number grid lines: the peak is rounded up to a multiple of the four grid steps.
     peak = max_value if max_value is not None else 4 * math.ceil(max(values + [4]) / 4)

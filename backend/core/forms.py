@@ -1,5 +1,6 @@
 """Small helpers shared by the HTML routes: form errors that keep what was typed, and safe redirects."""
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -52,7 +53,8 @@ def unless_correctable(error: DomainError) -> None:
 
 
 def form_error(
-    request: Request, template: str, error: DomainError, values: dict[str, Any], context: dict[str, Any] | None = None
+    request: Request, template: str, error: DomainError, values: Mapping[str, Any],
+    context: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """Re-renders the form with the message beside its field and everything typed still there."""
     field = error.field or "__all__"

@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.typing import WorkerCoroutine
 from arq.worker import Retry
 
 from backend.config import get_settings
@@ -67,7 +68,7 @@ async def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
         await _pool.enqueue_job(name, *args, request_id=request_id_var.get(), **kwargs)
 
 
-def job(function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+def job(function: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:
     @functools.wraps(function)
     async def run(ctx: dict, *args: Any, request_id: str | None = None, **kwargs: Any) -> Any:
         token = request_id_var.set(request_id or f"job-{ctx.get('job_id', '')}")

@@ -24,8 +24,8 @@ def id_field() -> uuid.UUID:
 
 
 def timestamp_field(nullable: bool = False, **kwargs) -> datetime:
-    default = {} if nullable else {"default_factory": lambda: clock.now()}  # the clock as moved at the time
-    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, **kwargs), **default)
+    factory = None if nullable else (lambda: clock.now())  # the clock as moved at the time
+    return Field(default_factory=factory, sa_column=Column(DateTime(timezone=True), nullable=nullable, **kwargs))
 
 
 def tenant_field() -> uuid.UUID:

@@ -82,7 +82,7 @@ async def claim(session: AsyncSession, actor: Actor, raw_key: object, *, route: 
     key = _parse(raw_key, strict=strict)
     if key is None:
         return None
-    claimed = (await session.exec(text("""
+    claimed = (await session.execute(text("""
         INSERT INTO form_submissions (id, tenant_id, user_id, key, route, location, created_at)
         VALUES (:id, :tenant, :user, :key, :route, '', now())
         ON CONFLICT (tenant_id, user_id, key) DO UPDATE SET route = EXCLUDED.route, created_at = now()
@@ -91,7 +91,7 @@ async def claim(session: AsyncSession, actor: Actor, raw_key: object, *, route: 
     """).bindparams(id=uuid.uuid4(), tenant=actor.tenant_id, user=actor.user_id, key=key, route=route))).first()
     if claimed is not None:
         return None
-    row = (await session.exec(text(
+    row = (await session.execute(text(
         "SELECT route, location, status_code, body FROM form_submissions "
         "WHERE tenant_id = :tenant AND user_id = :user AND key = :key"
     ).bindparams(tenant=actor.tenant_id, user=actor.user_id, key=key))).one()
@@ -106,7 +106,7 @@ async def settle(session: AsyncSession, actor: Actor, raw_key: object, *, locati
     key = _parse(raw_key, strict=False)
     if key is None:
         return
-    await session.exec(text(
+    await session.execute(text(
         "UPDATE form_submissions SET location = :location, status_code = :status, body = CAST(:body AS jsonb) "
         "WHERE tenant_id = :tenant AND user_id = :user AND key = :key"
     ).bindparams(location=location, status=status_code, body=None if body is None else _json(body),

@@ -32,7 +32,8 @@ class Claim:
         self.key, self.token = key, token
 
     async def release(self) -> None:
-        await get_redis().eval(_RELEASE, 1, self.key, self.token)
+        # redis-py types eval for its sync and async clients alike (an awaitable or a str)
+        await get_redis().eval(_RELEASE, 1, self.key, self.token)  # type: ignore[misc]
 
 
 async def claim(key: str, *, seconds: int) -> Claim | None:

@@ -65,7 +65,7 @@ async def queue_message(
         recipient=recipient[:500], subject=subject[:300], body_text=body_text, body_html=body_html,
         message_id=message_id, state=OutboxState.pending.value, attempts=0, next_attempt_at=now, last_error="",
         created_at=now,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(col(OutboxMessage.id))
     return (await session.exec(statement)).first() is not None
 
 
@@ -165,6 +165,7 @@ async def _deliver_one(tenant_id: uuid.UUID, row: OutboxMessage, extra: str, now
                     state=OutboxState.sent, sent_at=clock.now(), last_error=""))
                 result.sent += 1
                 return
+            values: dict[str, object]
             if row.attempts >= MAX_ATTEMPTS:
                 values = {"state": OutboxState.dead, "last_error": error}
                 result.dead += 1
@@ -256,7 +257,7 @@ async def queue_robot_messages(session: AsyncSession, tenant_id: uuid.UUID, deci
         SELECT count(*) FROM queued
     """)
     values = {**params, "tenant_id": tenant_id, "base_url": get_settings().base_url.rstrip("/")}
-    return (await session.exec(statement, params=values)).one()[0]
+    return (await session.execute(statement, params=values)).one()[0]
 
 
 # --- the administrator's pages: channel settings, test messages, the dead-letter list --------------------

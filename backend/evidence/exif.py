@@ -40,7 +40,8 @@ def parse_stamp(raw) -> datetime | None:
     if not match:
         return None
     try:
-        moment = datetime(*(int(part) for part in match.groups()))  # type: ignore[misc]
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        moment = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return None
     return moment if 1990 <= moment.year <= 2100 else None

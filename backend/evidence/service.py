@@ -224,7 +224,7 @@ async def _same_on_task(session: AsyncSession, task_id: uuid.UUID, sha256: str) 
 async def stored_file_for(session: AsyncSession, tenant_id: uuid.UUID, staged: storage.StagedContent, *,
                           filename: str, content_type: str, created_by: uuid.UUID | None) -> StoredFile:
     """The bureau's row for this content, made if new (concurrent uploads of the same bytes share one row)."""
-    await session.exec(insert(StoredFile).values(  # type: ignore[call-overload]
+    await session.exec(insert(StoredFile).values(
         id=uuid.uuid4(), tenant_id=tenant_id, sha256=staged.sha256, size=staged.size, content_type=content_type,
         filename=filename[:255], created_at=clock.now(), created_by=created_by,
     ).on_conflict_do_nothing(index_elements=["tenant_id", "sha256"]))
@@ -266,7 +266,7 @@ async def upload_evidence(
         name = filetypes.with_extension(name, detected)
         taken = await anyio.to_thread.run_sync(exif.taken_at, staged.path) if detected.kind == "image" else None
         # Two uploads of the same bytes to the same task at once: the second waits here and then finds the first.
-        await session.exec(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))").bindparams(
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))").bindparams(
             key=f"evidence:{task.id}:{staged.sha256}"))
         same = await _same_on_task(session, task.id, staged.sha256)
         if same is not None:
@@ -407,7 +407,7 @@ async def delete_evidence(session: AsyncSession, actor: Actor, evidence_id: uuid
 
 async def mark_submitted(session: AsyncSession, *, report_id: uuid.UUID) -> int:
     """For the reports service: freezes the report's evidence when the report is submitted. Returns the count."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Evidence).where(col(Evidence.report_id) == report_id, col(Evidence.submitted).is_(False))
         .values(submitted=True)
     )

@@ -1,7 +1,7 @@
 """The in-app notification centre: the bell's unread count (htmx) and the list."""
 
 import uuid
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse
@@ -53,7 +53,16 @@ def _checked(value: str) -> bool:
     return value in ("1", "on", "true", "True", "yes")
 
 
-def _preference_values(preferences: notifications.Preferences) -> dict:
+class _PreferenceValues(TypedDict):
+    """One person's preferences as the form shows them."""
+    email: bool
+    sms: bool
+    phone: str
+    daily_digest: bool
+    weekly_digest: bool
+
+
+def _preference_values(preferences: notifications.Preferences) -> _PreferenceValues:
     return {"email": preferences.email, "sms": preferences.sms, "phone": preferences.phone,
             "daily_digest": preferences.daily_digest, "weekly_digest": preferences.weekly_digest}
 
@@ -72,7 +81,7 @@ async def save_preferences_page(
     daily_digest: Annotated[str, Form()] = "", weekly_digest: Annotated[str, Form()] = "",
 ):
     # An unticked box is simply not sent: absent means off.
-    values = {"email": _checked(email), "sms": _checked(sms), "phone": phone,
+    values: _PreferenceValues = {"email": _checked(email), "sms": _checked(sms), "phone": phone,
               "daily_digest": _checked(daily_digest), "weekly_digest": _checked(weekly_digest)}
     try:
         await notifications.update_preferences(session, actor, **values)

@@ -101,7 +101,7 @@ async def notify_decided(
         SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM queued)
     """)
     values = {**params, "tenant_id": tenant_id, "kind": kind, "base_url": get_settings().base_url.rstrip("/")}
-    notified, _queued = (await session.exec(statement, params=values)).one()
+    notified, _queued = (await session.execute(statement, params=values)).one()
     return notified
 
 

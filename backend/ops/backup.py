@@ -35,10 +35,11 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO
 
 import psycopg
 from psycopg import sql
+from psycopg.abc import Query
 
 from backend.core import clock
 from backend.db import owner_url
@@ -113,15 +114,22 @@ def table_names(conn: psycopg.Connection) -> list[str]:
     return [row[0] for row in rows]
 
 
+def scalar(conn: psycopg.Connection, query: Query) -> Any:
+    """The value of a query that always returns one row (an aggregate or a function call)."""
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def row_counts(conn: psycopg.Connection) -> dict[str, int]:
     return {
-        table: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+        table: scalar(conn, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
         for table in table_names(conn)
     }
 
 
 def alembic_revision(conn: psycopg.Connection) -> str | None:
-    if conn.execute("SELECT to_regclass('public.alembic_version')").fetchone()[0] is None:
+    if scalar(conn, "SELECT to_regclass('public.alembic_version')") is None:
         return None
     row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     return row[0] if row else None
@@ -145,7 +153,7 @@ def _megabytes(size: int) -> str:
 class Hashing:
     """A read-only stream that hashes and counts what passes through it."""
 
-    def __init__(self, body: BinaryIO) -> None:
+    def __init__(self, body: IO[bytes]) -> None:
         self.body = body
         self.digest = hashlib.sha256()
         self.size = 0
@@ -157,7 +165,7 @@ class Hashing:
         return chunk
 
 
-def copy_hashing(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
+def copy_hashing(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
     reader = Hashing(source)
     while chunk := reader.read(storage.CHUNK):
         target.write(chunk)
@@ -232,7 +240,7 @@ def _dump(pg_dump: str, dump_major: int, dump_path: Path, say: Say) -> dict:
         # The snapshot must outlive the wait for pg_dump to import it, whatever the server's timeouts say.
         conn.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
         conn.execute("SET LOCAL statement_timeout = 0")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = scalar(conn, "SELECT pg_export_snapshot()")
         revision = alembic_revision(conn)
         if revision is None:
             raise BackupError(_("这个数据库还没有迁移（没有 alembic_version 表），不像落实的数据库："

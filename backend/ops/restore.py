@@ -52,6 +52,7 @@ from backend.ops.backup import (
     member_name,
     print_line,
     row_counts,
+    scalar,
     table_names,
     tool_env,
 )
@@ -164,7 +165,7 @@ def _refuse_unless_empty(revision: str) -> bool:
         filled = [
             table for table in tables
             if table != "alembic_version"
-            and conn.execute(sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table))).fetchone()[0]
+            and scalar(conn, sql.SQL("SELECT EXISTS (SELECT 1 FROM {})").format(sql.Identifier(table)))
         ]
         if filled:
             raise BackupError(_("目标数据库不是空的：%(tables)s 等 %(n)s 张表已有数据。恢复只写入全新的空系统，不会覆盖"

@@ -8,6 +8,7 @@ import copy
 import math
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -233,7 +234,7 @@ def _remove_item(document, *, key: str) -> None:
     document["discarded"].append(removed["text"])
 
 
-OPERATIONS = {
+OPERATIONS: dict[str, Callable[..., None]] = {
     "meta": _set_meta,
     "rename_section": _rename_section,
     "rename_item": _rename_item,

@@ -20,7 +20,7 @@ WEEKLY_LIST = 10
 
 
 async def _unit_counts(session: AsyncSession, today: date) -> dict[uuid.UUID, Counter]:
-    rows = (await session.exec(text(f"""
+    rows = (await session.execute(text(f"""
         SELECT a.unit_id,
                count(*) FILTER (WHERE a.state = 'assigned') AS to_acknowledge,
                count(*) FILTER (WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK} AND a.deadline < :today)
@@ -32,7 +32,7 @@ async def _unit_counts(session: AsyncSession, today: date) -> dict[uuid.UUID, Co
     counts: dict[uuid.UUID, Counter] = {}
     for unit_id, to_acknowledge, overdue, due_soon in rows:
         counts[unit_id] = Counter(to_acknowledge=to_acknowledge, overdue=overdue, due_soon=due_soon)
-    reports = (await session.exec(text("""
+    reports = (await session.execute(text("""
         SELECT unit_id, count(*) FILTER (WHERE state = 'returned'), count(*) FILTER (WHERE state = 'awaiting_unit_head')
         FROM progress_reports GROUP BY unit_id
     """))).all()
@@ -42,7 +42,7 @@ async def _unit_counts(session: AsyncSession, today: date) -> dict[uuid.UUID, Co
 
 
 async def _bureau_counts(session: AsyncSession) -> Counter:
-    to_review, extensions, dead = (await session.exec(text("""
+    to_review, extensions, dead = (await session.execute(text("""
         SELECT (SELECT count(*) FROM progress_reports WHERE state = 'submitted'),
                (SELECT count(*) FROM extension_requests WHERE state = 'pending'),
                (SELECT count(*) FROM outbox WHERE state = 'dead')
@@ -52,7 +52,7 @@ async def _bureau_counts(session: AsyncSession) -> Counter:
 
 def _lines(role: str, unit: Counter, bureau: Counter) -> list[str]:
     """What waits for one person, by role; empty when nothing does."""
-    lines: list[str] = []
+    lines: list[str | int] = []  # a line, or the 0 its count was
     if role in ("unit_head", "unit_staff"):
         lines += [
             unit["to_acknowledge"] and _("待签收任务 %(n)s 项", n=unit["to_acknowledge"]),
@@ -69,14 +69,14 @@ def _lines(role: str, unit: Counter, bureau: Counter) -> list[str]:
         lines.append(bureau["extensions"] and _("待审批的延期申请 %(n)s 项", n=bureau["extensions"]))
     if role == "admin":
         lines.append(bureau["dead"] and _("发送失败待处理的通知 %(n)s 条", n=bureau["dead"]))
-    return [line for line in lines if line]
+    return [line for line in lines if isinstance(line, str)]
 
 
 async def daily_digests(session: AsyncSession, tenant_id: uuid.UUID, today: date) -> int:
     """Sends each member who wants it a digest of what waits for them today; returns how many were new."""
     units = await _unit_counts(session, today)
     bureau = await _bureau_counts(session)
-    members = (await session.exec(text("""
+    members = (await session.execute(text("""
         SELECT m.id, m.role, m.unit_id FROM memberships m
         LEFT JOIN notification_preferences p ON p.membership_id = m.id
         WHERE m.is_active AND coalesce(p.daily_digest, true)
@@ -101,13 +101,14 @@ async def weekly_overview(session: AsyncSession, tenant_id: uuid.UUID, today: da
     Also to the bureau's group robots. Returns (leaders notified, robot messages)."""
     week_ago = today - timedelta(days=7)
     counts = await count_states(session, today=today)
-    done_this_week = (await session.exec(text("SELECT count(*) FROM tasks WHERE state = 'done' AND done_at >= :since"),
-                                         params={"since": week_ago})).one()[0]
-    reds = (await session.exec(text(f"""
+    done_this_week = (await session.execute(
+        text("SELECT count(*) FROM tasks WHERE state = 'done' AND done_at >= :since"), params={"since": week_ago},
+    )).one()[0]
+    reds = (await session.execute(text(f"""
         SELECT number, title, light_reason FROM tasks t WHERE {in_progress()} AND light = 'red'
         ORDER BY deadline, number LIMIT :n
     """), params={"n": WEEKLY_LIST})).all()
-    late_units = (await session.exec(text(f"""
+    late_units = (await session.execute(text(f"""
         SELECT u.name, count(*) AS n FROM task_assignments a JOIN tasks t ON t.id = a.task_id
         JOIN units u ON u.id = a.unit_id
         WHERE {OPEN_ASSIGNMENT} AND {OPEN_TASK} AND a.deadline < :today

@@ -5,6 +5,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import TypedDict
 
 from sqlalchemy import text
 from sqlmodel import col, select
@@ -47,6 +48,20 @@ class PolicyForm:
     nudge_interval_hours: str
     daily_digest_at: str
     weekly_digest_weekday: str
+
+
+class _PolicyValues(TypedDict):
+    """The form once checked, each field as ReminderPolicy holds it."""
+    enabled: bool
+    deadline_workdays: list[int]
+    report_day_workdays: list[int]
+    escalate_unit_head_after: int
+    escalate_leaders_after: int
+    quiet_start: time
+    quiet_end: time
+    nudge_interval_hours: int
+    daily_digest_at: time
+    weekly_digest_weekday: int
 
 
 def _offsets(raw: str, field: str, label: str, *, allow_zero: bool) -> list[int]:
@@ -95,7 +110,7 @@ async def nudge_interval_hours(session: AsyncSession, actor: Actor) -> int:
 async def update_policy(session: AsyncSession, actor: Actor, form: PolicyForm) -> ReminderPolicy:
     """The administrator sets the rules; every field is checked before anything is saved."""
     require_manage_rules(actor)
-    values = {
+    values: _PolicyValues = {
         "enabled": form.enabled,
         "deadline_workdays": _offsets(form.deadline_workdays, "deadline_workdays", _("到期提醒"), allow_zero=False),
         "report_day_workdays": _offsets(form.report_day_workdays, "report_day_workdays", _("报送日提醒"),
@@ -217,7 +232,7 @@ async def nudge_missing(session: AsyncSession, actor: Actor, *, period: str, mes
     if len(message) > NUDGE_MAX_TEXT:
         raise InvalidInput(_("催办说明最多 %(n)s 字。", n=NUDGE_MAX_TEXT), field="message")
     # Two supervisors (or a double click) at the same moment: the second waits and then finds the first's nudges.
-    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(
         key=f"nudge-missing:{actor.tenant_id}"))
     policy = await get_policy(session, actor.tenant_id)
     month_period = f"{year}-{month:02d}"

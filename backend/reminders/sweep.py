@@ -42,7 +42,7 @@ class SweepResult:
 async def sweep_bureau(session: AsyncSession, tenant_id: uuid.UUID, timezone: str, at: datetime) -> SweepResult:
     """Everything the bureau's rules decide at `at`. Serialised per bureau (a transaction-level advisory lock), so
     two workers never number a 督办单 twice."""
-    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('reminders:' || :tenant))"),
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('reminders:' || :tenant))"),
                        params={"tenant": str(tenant_id)})
     await set_due_at(session, at)
     policy = await get_policy(session, tenant_id)
@@ -203,7 +203,7 @@ async def _escalate(
               (NoticeLevel.red.value, overdue_cutoff(today, max(policy.escalate_leaders_after,
                                                                  policy.escalate_unit_head_after)))]
     days, counts = _overdue_table(today, levels[0][1])
-    issued = (await session.exec(text(f"""
+    issued = (await session.execute(text(f"""
         INSERT INTO supervision_notices (id, tenant_id, task_id, unit_id, level, deadline, workdays_overdue, year,
                                          seq, issued_at)
         SELECT gen_random_uuid(), CAST(:tenant_id AS uuid), a.task_id, a.unit_id, l.level, a.deadline,

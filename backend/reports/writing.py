@@ -235,12 +235,12 @@ async def save_report(
     `version` is the report's version the form was shown with (0 for a new one). Everything is checked before
     anything changes, so a refused save leaves what was saved before untouched."""
     task = await get_task(session, actor, task_id, for_update=True)
-    await writing_assignment(session, actor, task)
+    assignment = await writing_assignment(session, actor, task)
     check_task_open(task)
     today = local_today(actor.timezone)
     period = (period or "").strip() or current_period(task.report_frequency, today)
     _check_period(task, period, today)
-    report = await _find_own(session, task.id, actor.unit_id, period, ReportKind.periodic)
+    report = await _find_own(session, task.id, assignment.unit_id, period, ReportKind.periodic)
     if report is not None:
         if report.state not in EDITABLE:
             raise _already_submitted(actor, report)
@@ -325,7 +325,7 @@ async def no_change_this_month(
     check_task_open(task)
     today = local_today(actor.timezone)
     period = current_period(task.report_frequency, today)
-    report = await _find_own(session, task.id, actor.unit_id, period, ReportKind.periodic)
+    report = await _find_own(session, task.id, assignment.unit_id, period, ReportKind.periodic)
     if report is not None:
         if report.state not in EDITABLE:
             raise _already_submitted(actor, report)
@@ -486,7 +486,7 @@ async def request_completion(
     if not summary:
         raise InvalidInput(_("请填写办结情况说明：完成了什么、有哪些佐证材料。"), field="summary")
     today = local_today(actor.timezone)
-    report = await _find_own(session, task.id, actor.unit_id, today.isoformat(), ReportKind.completion)
+    report = await _find_own(session, task.id, assignment.unit_id, today.isoformat(), ReportKind.completion)
     if report is None:
         report = await _new_report(session, actor, task, today.isoformat(), ReportKind.completion)
     elif report.state not in EDITABLE:

@@ -71,7 +71,8 @@ async def _insert_review(session: AsyncSession, tenant_id: uuid.UUID, year: int,
     created = (await session.exec(insert(QuarterlyReview).values(
         id=uuid.uuid4(), tenant_id=tenant_id, year=year, quarter=quarter, scale=scale, state=ReviewState.draft,
         summary="", version=1, created_at=clock.now(), updated_at=clock.now(),
-    ).on_conflict_do_nothing(index_elements=["tenant_id", "year", "quarter"]).returning(QuarterlyReview.id))).first()
+    ).on_conflict_do_nothing(index_elements=["tenant_id", "year", "quarter"])
+        .returning(col(QuarterlyReview.id)))).first()
     review = (await session.exec(select(QuarterlyReview).where(
         QuarterlyReview.year == year, QuarterlyReview.quarter == quarter))).one()
     return review, created is not None
@@ -203,13 +204,13 @@ async def get_review(session: AsyncSession, actor: Actor, review_id: uuid.UUID, 
     return review
 
 
-def _window(review: QuarterlyReview, timezone: str) -> dict:
+def _window(review: QuarterlyReview, timezone: str | None) -> dict:
     first, last = quarter_bounds(review.year, review.quarter)
     return {"first": first, "last": last, "start_at": local_midnight(first, timezone),
             "end_at": local_midnight(last + timedelta(days=1), timezone)}
 
 
-async def _rows(session: AsyncSession, review: QuarterlyReview, timezone: str, unit_id: uuid.UUID | None = None
+async def _rows(session: AsyncSession, review: QuarterlyReview, timezone: str | None, unit_id: uuid.UUID | None = None
                 ) -> list[tuple]:
     """(task id, unit id, number, title, unit name, kind) of every lead/responsible assignment active in the
     quarter: not cancelled nor sent back, given before the quarter ended, not done nor carried into the next year
@@ -218,7 +219,7 @@ async def _rows(session: AsyncSession, review: QuarterlyReview, timezone: str, u
     where_unit = ""
     if unit_id is not None:
         where_unit, params["unit_id"] = "AND a.unit_id = CAST(:unit_id AS uuid)", unit_id
-    return list((await session.exec(text(f"""
+    return list((await session.execute(text(f"""
         SELECT a.task_id, a.unit_id, t.number, t.title, u.name, a.kind
         FROM task_assignments a JOIN tasks t ON t.id = a.task_id JOIN units u ON u.id = a.unit_id
         WHERE a.kind IN ('lead', 'responsible') AND a.state NOT IN ('cancelled', 'sent_back')
@@ -251,13 +252,13 @@ async def review_view(session: AsyncSession, actor: Actor, review_id: uuid.UUID)
     if own:
         ratings = ratings.where(QuarterlyRating.unit_id == actor.unit_id)
     for rating in (await session.exec(ratings)).all():
-        if (row := by_key.get((rating.task_id, rating.unit_id))) is not None:
-            row.rating = rating
+        if (rated := by_key.get((rating.task_id, rating.unit_id))) is not None:
+            rated.rating = rating
     if not own:
-        for task_id, unit_id, period, state, late in (await session.exec(
+        for task_id, unit_id, period, state, late in (await session.execute(
                 reports, params={"first": window["first"], "last": window["last"]})).all():
-            if (row := by_key.get((task_id, unit_id))) is not None:
-                row.reports.append(ReportLine(period, state, late))
+            if (reported := by_key.get((task_id, unit_id))) is not None:
+                reported.reports.append(ReportLine(period, state, late))
     remarks = (select(QuarterlyRemark, User.display_name).join(User, col(User.id) == QuarterlyRemark.author_id)
                .where(QuarterlyRemark.review_id == review.id).order_by(col(QuarterlyRemark.created_at)))
     if own:
@@ -327,12 +328,12 @@ async def rate_sheet(
     parsed: dict[tuple[uuid.UUID, uuid.UUID], tuple] = {}
     for (row_unit, key), entry in entries.items():
         try:
-            task_id = uuid.UUID(key)
+            task_id: uuid.UUID | None = uuid.UUID(key)
         except ValueError:
             task_id = None
-        pair = (row_unit, task_id)
-        if pair not in allowed:
+        if task_id is None or (row_unit, task_id) not in allowed:
             raise InvalidInput(_("所评任务不在本季度的点评范围内，请刷新页面后重新填写。"))
+        pair = (row_unit, task_id)
         _task, _unit, number, _title, unit_name, _kind = allowed[pair]
         label = number if unit_id is not None else f"{unit_name} {number}"
         field = str(task_id) if unit_id is not None else sheet_key(row_unit, task_id)
@@ -453,7 +454,7 @@ async def summary(session: AsyncSession, actor: Actor, review_id: uuid.UUID
     review = await get_review(session, actor, review_id)
     policy.require_read_drafts(actor)
     bands = " ".join(f"WHEN r.score >= {floor} THEN '{grade}'" for grade, floor in GRADE_FLOORS)
-    rows = (await session.exec(text(f"""
+    rows = (await session.execute(text(f"""
         SELECT u.name, count(*), avg(r.score), coalesce(r.grade, CASE {bands} END) AS g
         FROM quarterly_ratings r JOIN units u ON u.id = r.unit_id
         WHERE r.review_id = CAST(:review_id AS uuid)

@@ -217,8 +217,8 @@ async def refresh_lights(
                                      ProgressReport.kind == ReportKind.periodic)
         .order_by(col(ProgressReport.created_at))
     )
-    for report in reports.all():
-        latest[report.task_id] = report
+    for found in reports.all():
+        latest[found.task_id] = found
     changed = 0
     for task in tasks:
         period = current_period(task.report_frequency, today)

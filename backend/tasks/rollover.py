@@ -147,7 +147,7 @@ async def roll_over_year(
     new_deadline = deadline or date(to_year, 12, 31)
     if new_deadline.year != to_year:
         raise InvalidInput(_("结转后的时限应在 %(year)s 年内，例如 %(year)s-12-31。", year=to_year), field="deadline")
-    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(
         key=f"rollover:{actor.tenant_id}:{from_year}"))
     tasks = await _candidates(session, from_year, lock=True)
     already = (await session.exec(select(func.count()).select_from(Task).where(
@@ -204,14 +204,14 @@ async def roll_over_year(
         tasks_rows["item_number"].append(first_number + 1 + index)
     params = {"tenant": actor.tenant_id, "actor": actor.user_id, "plan": plan.id, "section": section.id,
               **{f"t_{k}": v for k, v in tasks_rows.items()}}
-    await session.exec(text(_INSERT_ITEMS), params=params)
-    await session.exec(text(_INSERT_TASKS), params=params)
+    await session.execute(text(_INSERT_ITEMS), params=params)
+    await session.execute(text(_INSERT_TASKS), params=params)
     pairs = {"tenant": actor.tenant_id, "old": tasks_rows["old"], "new": tasks_rows["new"]}
     for statement in (_INSERT_CHECKLIST, _INSERT_TARGETS, _INSERT_OWNERS):
-        await session.exec(text(statement), params=pairs)
-    await session.exec(text(_INSERT_ASSIGNMENTS), params={"tenant": actor.tenant_id,
+        await session.execute(text(statement), params=pairs)
+    await session.execute(text(_INSERT_ASSIGNMENTS), params={"tenant": actor.tenant_id,
                                                           **{f"a_{k}": v for k, v in copied.items()}})
-    await session.exec(text(_INSERT_HISTORY), params={
+    await session.execute(text(_INSERT_HISTORY), params={
         **pairs, "actor": actor.user_id, "actor_name": actor.display_name[:50], "ip": actor.ip,
         "request_id": actor.request_id, "summary": _("由 %(year)s 年结转", year=from_year)})
     await relight(session, actor, tasks_rows["new"], _("年度结转"))

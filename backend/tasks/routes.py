@@ -3,7 +3,7 @@
 import copy
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, overload
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
@@ -55,6 +55,14 @@ def _date(value: str, field: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInput(_("日期格式不对，请按 2024-06-30 的格式填写。"), field=field) from None
+
+
+@overload
+def _whole(value: str, default: int) -> int: ...
+
+
+@overload
+def _whole(value: str, default: None = None) -> int | None: ...
 
 
 def _whole(value: str, default: int | None = None) -> int | None:

@@ -37,7 +37,7 @@ MAX_DESCRIPTION = 5000  # an ad-hoc task's requirements, as long as a report's f
 async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID, year: int) -> int:
     """Numbers are per bureau and year (督-2024-001); the lock serialises two publishes of the same year."""
     lock = text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(key=f"task-seq:{tenant_id}:{year}")
-    await session.exec(lock)
+    await session.execute(lock)
     last = (await session.exec(select(func.max(Task.seq)).where(Task.year == year))).one()
     return (last or 0) + 1
 

@@ -101,7 +101,8 @@ async def count_states(
 ) -> StateCounts:
     """The counted states of the bureau's tasks (the session's tenant), optionally of one plan year and of the tasks
     one unit leads or is responsible for (co-operating does not make a task the unit's own). One statement."""
-    where, params = [], {"today": today}
+    where: list[str] = []
+    params: dict[str, object] = {"today": today}
     if year is not None:
         where.append("t.year = :year")
         params["year"] = year

@@ -39,7 +39,7 @@ async def create_tenant(
         raise InvalidInput(_("简称只能使用英文字母、数字和连字符，例如 taicang。"), field="code")
     # Two identical creations at once (a double click, a retried script) queue here, so the second sees the first
     # bureau and gets the message below instead of the unique index's error.
-    await session.exec(text("SELECT pg_advisory_xact_lock(hashtext('tenant-create'))"))
+    await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('tenant-create'))"))
     clash = await session.exec(select(Tenant).where((Tenant.name == name) | (Tenant.code == code)))
     if clash.first():
         raise Conflict(_("已有同名或同简称的教育局，请换一个名称或简称。"), field="name")
@@ -96,7 +96,7 @@ async def list_units(session: AsyncSession, actor: Actor) -> list[UnitNode]:
     units = (await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.name)))).all()
     counts = dict(
         (await session.exec(
-            select(Membership.unit_id, func.count()).where(col(Membership.is_active)).group_by(Membership.unit_id)
+            select(Membership.unit_id, func.count()).where(col(Membership.is_active)).group_by(col(Membership.unit_id))
         )).all()
     )
     children: dict[uuid.UUID | None, list[Unit]] = {}
@@ -123,7 +123,7 @@ async def get_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> U
 async def _check_parent(session: AsyncSession, actor: Actor, unit: Unit | None, parent_id: uuid.UUID | None) -> None:
     if parent_id is None:
         return
-    parent = await get_unit(session, actor, parent_id)
+    parent: Unit | None = await get_unit(session, actor, parent_id)
     while parent is not None:
         if unit is not None and parent.id == unit.id:
             raise InvalidInput(_("不能把单位移到它自己或它的下级单位之下。"), field="parent_id")

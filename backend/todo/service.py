@@ -107,7 +107,7 @@ def _periods_sql(prefix: str) -> str:
 
 
 async def _rows(session: AsyncSession, sql: str, params: dict) -> tuple[list, int]:
-    rows = (await session.exec(text(sql), params={**params, "n": SHOWN})).all()
+    rows = (await session.execute(text(sql), params={**params, "n": SHOWN})).all()
     return list(rows), (rows[0][-1] if rows else 0)
 
 

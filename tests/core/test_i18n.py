@@ -109,3 +109,9 @@ def test_switching_locale_translates_and_switches_back():
     finally:
         i18n.set_locale(i18n.DEFAULT_LOCALE)
     assert i18n.get_locale() == i18n.DEFAULT_LOCALE
+
+
+def test_a_placeholder_named_message_is_filled_in():
+    # pg_dump's and pg_restore's failures quote the tool's own words as %(message)s; they once raised TypeError.
+    failed = i18n.gettext("pg_dump 失败（退出码 %(code)s）：%(message)s", code=1, message="connection refused")
+    assert failed == "pg_dump 失败（退出码 1）：connection refused"

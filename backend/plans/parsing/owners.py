@@ -90,12 +90,12 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
                     _("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in responsible))
                 )
     if not owners.lead and not owners.co:
-        m = _LED_BY.search(sh)
-        if m:
-            units = _split(raw[m.start(1): m.end(1)], sh[m.start(1): m.end(1)])
+        led = _LED_BY.search(sh)
+        if led:
+            units = _split(raw[led.start(1): led.end(1)], sh[led.start(1): led.end(1)])
             owners.lead.extend(u for u, _ in units)
             if units:
-                flags.append(_("牵头单位取自正文：%(text)s", text=raw[m.start(): m.end()]))
+                flags.append(_("牵头单位取自正文：%(text)s", text=raw[led.start(): led.end()]))
     owners.lead = list(dict.fromkeys(owners.lead))
     owners.co = [u for u in dict.fromkeys(owners.co) if u not in owners.lead]
     return owners, flags

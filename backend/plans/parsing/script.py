@@ -12,7 +12,7 @@ import functools
 import os
 import re
 
-_FULLWIDTH = {
+_FULLWIDTH: dict[int, str | int] = {
     **{0xFF10 + i: ord("0") + i for i in range(10)},
     ord("（"): "(",
     ord("）"): ")",

@@ -107,10 +107,10 @@ def find_header(grid: Grid) -> tuple[Header | None, bool]:
                     sub_k = classify(parent_t + sub_t) or sub_k
                 if sub_k is not None:
                     per_col[c] = (sub_t, sub_k)
-            elif c in labels and labels[c][1] is not None:
-                if grid.source(r, c)[1] != c and labels[c][1][0] not in ("lead", "co", "resp"):
+            elif c in labels and (field := labels[c][1]) is not None:
+                if grid.source(r, c)[1] != c and field[0] not in ("lead", "co", "resp"):
                     continue  # one header merged across several columns: its first column carries the field
-                per_col[c] = (labels[c][0], labels[c][1])
+                per_col[c] = (labels[c][0], field)
         fields = {k[0] for _, k in per_col.values()}
         if "task" in fields:
             seen_task = True
