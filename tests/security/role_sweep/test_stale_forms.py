@@ -22,16 +22,8 @@ from backend.core.versions import missing_version_message
 from backend.db import unit_of_work
 from backend.reviews import service as reviews
 from backend.tenancy.models import Membership, Role
-from tests.security.test_role_sweep import (  # noqa: F401 — `clients` is a fixture
-    Principal,
-    aim_at_office,
-    aimed_request,
-    clients,
-    harvest_forms,
-    principal_for,
-    table_hashes,
-)
-from tests.support.routes import UNSAFE, all_endpoints, sweep_client
+from tests.security.role_sweep.harness import aim_at_office, aimed_request, harvest_forms, principal_for, table_hashes
+from tests.support.routes import UNSAFE, Principal, all_endpoints, sweep_client
 
 CALLERS = (Role.supervisor, Role.admin, Role.unit_staff, Role.unit_head, Role.leader)
 # What the whole-loop bureau cannot show: the office has no head, so no one may decide its report as one (the
