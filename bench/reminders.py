@@ -759,7 +759,7 @@ def local_at(args) -> datetime:
 
 
 def previous_workday(at: datetime) -> datetime:
-    from backend.tasks.calendar import is_workday
+    from backend.core.calendar import is_workday
 
     day = at - timedelta(days=1)
     while not is_workday(day.date()):
@@ -1306,7 +1306,7 @@ def main() -> int:
     _environment(args.database_url, args.redis_url)
     plan = Plan(args)
     at = local_at(args)
-    from backend.tasks.calendar import is_workday
+    from backend.core.calendar import is_workday
 
     if not is_workday(at.date()):
         print(f"note: {at.date()} is not a working day; the deadline and report-day rules fire on working days only")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from backend.tasks.calendar import add_workdays, is_workday, workdays_between
+from backend.core.calendar import add_workdays, is_workday, workdays_between
 
 
 @dataclass(frozen=True)

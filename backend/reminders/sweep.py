@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.core.calendar import is_workday
 from backend.db import set_due_at
 from backend.delivery.service import queue_robot_messages
 from backend.i18n import N_
@@ -21,7 +22,6 @@ from backend.reminders.service import get_policy, notify_units
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK, sql_message
 from backend.reports.common import get_bureau_settings
 from backend.reports.periods import current_period, due_on
-from backend.tasks.calendar import is_workday
 from backend.tasks.models import ReportFrequency
 
 OVERDUE_HISTORY_DAYS = 1100

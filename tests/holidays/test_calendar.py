@@ -13,6 +13,7 @@ from sqlmodel import delete, select
 
 from backend.accounts.models import User
 from backend.accounts.service import create_user
+from backend.core import calendar
 from backend.core.redis import get_redis
 from backend.db import unit_of_work
 from backend.errors import InvalidInput
@@ -21,7 +22,6 @@ from backend.holidays.jobs import refresh_calendar
 from backend.holidays.models import HolidayYear
 from backend.reminders.models import SupervisionNotice
 from backend.reminders.notice_doc import render_notice
-from backend.tasks import calendar
 from backend.tasks.lights import LightInput, compute_light
 from backend.tasks.models import ReportFrequency, Task, TaskState
 from backend.tenancy.models import Role
