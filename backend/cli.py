@@ -106,7 +106,8 @@ def cmd_member_add(args) -> None:
     from sqlmodel import select
 
     from backend.accounts.service import get_user_by_username
-    from backend.tenancy.models import Role, Unit
+    from backend.core.roles import Role
+    from backend.tenancy.models import Unit
     from backend.tenancy.service import add_member
 
     async def body(session, tenant):
@@ -174,9 +175,9 @@ def cmd_demo(args) -> None:
 async def _demo(args) -> None:
     import uvicorn
 
+    from backend.core.roles import role_label
     from backend.db import dispose_engine
     from backend.demo import DEMO_PASSWORD, ensure_demo_bureau, luoshi_command
-    from backend.tenancy.models import role_label
     from workers.settings import build_worker
 
     logins = await ensure_demo_bureau()

@@ -11,11 +11,12 @@ from sqlmodel import select
 
 from backend.accounts.models import User
 from backend.accounts.service import create_user
+from backend.core.roles import Role
 from backend.db import set_context, unit_of_work
 from backend.plans import service as plans
 from backend.reports.common import update_bureau_settings
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, Tenant, Unit, UnitKind
+from backend.tenancy.models import Tenant, Unit, UnitKind
 
 DEMO_CODE = "demo"
 DEMO_PLAN = Path(__file__).with_name("demo_plan.txt")

@@ -22,6 +22,7 @@ from backend.audit.service import record
 from backend.bulletins import service as bulletins
 from backend.bulletins.models import Bulletin, BulletinState
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.demo import DEMO_CODE, DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_bureau, luoshi_command
 from backend.i18n import _
@@ -39,7 +40,7 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
-from backend.tenancy.models import Role, Tenant, Unit
+from backend.tenancy.models import Tenant, Unit
 
 SEED = 2026
 YEAR = 2026

@@ -114,9 +114,10 @@ async def login_user(code: str, busiest_unit: str) -> None:
     from backend.accounts.service import actor_for, create_user
     from backend.config import get_settings
     from backend.core import security
+    from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, Tenant, Unit
+    from backend.tenancy.models import Tenant, Unit
 
     saved = {k: os.environ.pop(k) for k in ("LUOSHI_ARGON2_TIME_COST", "LUOSHI_ARGON2_MEMORY_KIB") if k in os.environ}
     get_settings.cache_clear()

@@ -218,11 +218,12 @@ async def seed_bureau(spec: BureauSpec, batch: int, timer: Timer) -> dict:
 
     from backend.accounts.models import User
     from backend.accounts.service import actor_for, create_user
+    from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.tasks import lifecycle
     from backend.tasks import service as tasks
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, UnitKind
+    from backend.tenancy.models import UnitKind
 
     code = spec.code
     t0 = time.perf_counter()

@@ -225,6 +225,7 @@ async def seed(args) -> dict:
 
     from backend.accounts.models import User
     from backend.accounts.service import actor_for, create_user
+    from backend.core.roles import Role
     from backend.db import dispose_engine, unit_of_work
     from backend.demo import DEMO_PLAN
     from backend.plans import service as plans
@@ -232,7 +233,7 @@ async def seed(args) -> dict:
     from backend.reports import service as reports
     from backend.tasks import service as tasks
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, UnitKind
+    from backend.tenancy.models import UnitKind
 
     rng = random.Random(args.seed)
     units_plan, n_supervisors, n_leaders = people_plan(args.users, args.units)

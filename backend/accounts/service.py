@@ -16,6 +16,7 @@ from backend.config import get_settings
 from backend.core import attempts
 from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.core.security import (
     check_password_rules,
     hash_password,
@@ -27,7 +28,7 @@ from backend.core.text import check_length
 from backend.db import set_context
 from backend.errors import Conflict, DomainError, InvalidInput, NotAuthenticated, NotFound, TooManyAttempts
 from backend.i18n import N_, _
-from backend.tenancy.models import Membership, Role, Tenant, Unit
+from backend.tenancy.models import Membership, Tenant, Unit
 
 log = logging.getLogger(__name__)
 WRONG_CREDENTIALS = N_("登录名或密码不正确。连续输错 %(n)s 次后账号将被锁定 %(m)s 分钟。")

@@ -20,11 +20,11 @@ from backend.bulletins.figures import compute_figures
 from backend.bulletins.models import Bulletin, BulletinState
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
-from backend.tenancy.models import Role
 
 MAX_TITLE = 200
 MAX_TEXT = 5000

@@ -3,9 +3,9 @@
 import uuid
 from dataclasses import dataclass
 
+from backend.core.roles import Role
 from backend.errors import Forbidden
 from backend.i18n import _
-from backend.tenancy.models import Role
 
 # What each role may do. Services ask `actor.require(...)`; routes never check roles themselves.
 PERMISSIONS: dict[str, frozenset[Role]] = {

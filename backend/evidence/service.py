@@ -25,6 +25,7 @@ from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.jobs import enqueue_after_commit
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import exif, filetypes
@@ -35,7 +36,7 @@ from backend.i18n import _
 from backend.reports.models import ProgressReport, ReportState
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 
 
 # TODO(settings): move into backend.config.Settings as `evidence_max_mb` (LUOSHI_EVIDENCE_MAX_MB).

@@ -15,11 +15,12 @@ from backend.audit.service import record
 from backend.config import get_settings
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.db import DUE_AT_SQL
 from backend.errors import InvalidInput
 from backend.i18n import _
 from backend.notifications.models import Notification, NotificationPreference
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 
 PAGE_SIZE = 30
 

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.delivery.service import queue_robot_messages
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
@@ -23,7 +24,7 @@ from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.reports.periods import period_label
 from backend.tasks.models import Task
 from backend.tasks.service import get_task
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 MAX_OFFSET = 30
 NUDGE_MAX_TEXT = 500

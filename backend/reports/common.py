@@ -15,12 +15,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.reports.models import ProgressReport, ReportKind, ReportState
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, state_label
 from backend.tasks.service import assignment_of, get_task
-from backend.tenancy.models import BureauSettings, Role
+from backend.tenancy.models import BureauSettings
 
 UNIT_ROLES = (Role.unit_staff, Role.unit_head)
 REVIEW_ROLES = (Role.supervisor, Role.admin)

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_unit
@@ -37,7 +38,6 @@ from backend.reports.writing import (
 )
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import Task, TaskAssignment, TaskState
-from backend.tenancy.models import Role
 
 BATCH_LIMIT = 200
 

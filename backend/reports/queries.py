@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.errors import Forbidden
 from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
@@ -42,7 +43,7 @@ from backend.reports.models import (
 from backend.reports.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget
 from backend.tasks.service import assignment_of, get_task
-from backend.tenancy.models import BureauSettings, Role, Unit
+from backend.tenancy.models import BureauSettings, Unit
 
 QUEUE_LIMIT = 200  # the API's list
 QUEUE_PAGE = 30  # the page: each report is shown in full, so a phone gets the oldest few

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.accounts.models import User
 from backend.audit.service import record
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
@@ -46,7 +47,7 @@ from backend.reports.periods import current_period, due_on, is_period_of, period
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
 from backend.tasks.service import assignment_of, check_version, get_task
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 
 class AlreadySubmitted(Conflict):

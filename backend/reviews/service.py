@@ -21,6 +21,7 @@ from backend.assessments.models import AssessmentRubric
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles
@@ -35,7 +36,7 @@ from backend.reviews.scale import (
     quarter_label,
 )
 from backend.tasks.sql import DONE_AT, not_carried_over
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 MAX_TEXT = 2000
 UNIT_ROLES = (Role.unit_head, Role.unit_staff)

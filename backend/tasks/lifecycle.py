@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.core.text import check_length
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
@@ -29,7 +30,6 @@ from backend.tasks.models import (
     TaskState,
 )
 from backend.tasks.service import assignment_of, check_version, get_task
-from backend.tenancy.models import Role
 
 UNIT_ROLES = (Role.unit_head, Role.unit_staff)
 MAX_REASON = 500  # reasons and comments (the forms say so, and a send-back reason is kept in 500)

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.core.text import check_length
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
@@ -25,7 +26,7 @@ from backend.tasks.models import (
     TaskTarget,
 )
 from backend.tasks.states import StateCounts, count_states
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 NUMBER_PREFIX = "督"
 MAX_DESCRIPTION = 5000  # an ad-hoc task's requirements, as long as a report's fields may be

@@ -11,12 +11,13 @@ from backend.config import get_settings
 from backend.core import once
 from backend.core.feedback import done
 from backend.core.forms import form_error, see_other, unless_correctable
+from backend.core.roles import Role, role_label
 from backend.core.templating import render
 from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
+from backend.tenancy.models import UnitKind, unit_kind_label
 from backend.todo import service as todo
 
 pages = APIRouter(tags=["tenancy"], include_in_schema=False)

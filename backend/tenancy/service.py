@@ -14,6 +14,7 @@ from backend.core import attempts
 from backend.core.actor import Actor, Operator
 from backend.core.models import utcnow
 from backend.core.redis import get_redis
+from backend.core.roles import Role, role_label
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.core.text import check_length
 from backend.db import set_context
@@ -21,7 +22,7 @@ from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import _
 from backend.tasks.models import TaskAssignment
-from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, UnitKind, role_label
+from backend.tenancy.models import Invitation, Membership, Tenant, Unit, UnitKind
 
 # --- bureaus ---------------------------------------------------------------------------------------------
 

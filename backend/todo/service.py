@@ -17,13 +17,14 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.i18n import _
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.reports.common import get_bureau_settings, local_today
 from backend.reports.periods import current_period, due_on, period_label
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency, Task, TaskAssignment
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 SHOWN = 5  # entries per list on the home page; the list says how many there are in all
 FILED = "('awaiting_unit_head', 'submitted', 'accepted')"  # a report the unit has sent up

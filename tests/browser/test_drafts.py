@@ -15,13 +15,13 @@ from sqlmodel import col, select
 
 from backend.accounts.models import User, WebSession
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.browser.conftest import screenshot
 from tests.support.fixtures import PASSWORD, Bureau
 

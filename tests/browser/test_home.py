@@ -19,6 +19,7 @@ from sqlmodel import col, select
 
 from backend.assessments.models import Assessment
 from backend.bulletins.models import Bulletin
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.plans import service as plans
@@ -28,7 +29,6 @@ from backend.reviews.models import QuarterlyReview
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.browser.conftest import AXE_JS, PHONE, sign_in
 from tests.browser.test_pages import AXE_TAGS, describe
 from tests.reports.helpers import make_loop

@@ -24,12 +24,12 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from sqlmodel import col, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportKind, ReportReview, ReportState, ReviewDecision
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
 from tests.browser.conftest import PHONE, sign_in
 from tests.support.fixtures import Bureau
 

@@ -27,13 +27,14 @@ from sqlmodel import col, select
 from backend.accounts.service import actor_for, create_user
 from backend.bulletins.exemplary import mark_exemplary
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, Unit, UnitKind
+from backend.tenancy.models import Unit, UnitKind
 from tests.support.fixtures import PASSWORD, Bureau
 
 

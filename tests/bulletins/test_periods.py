@@ -4,12 +4,12 @@ report frequency yet, so the test sets it on the row, as tests/reminders does.)"
 from datetime import date
 
 from backend.bulletins.figures import ReportCounts, unit_report_counts
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency
-from backend.tenancy.models import Role
 from tests.bulletins.scenario import at, next_year
 
 

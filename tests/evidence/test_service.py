@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from backend.audit.models import AuditEvent
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import service as evidence
@@ -17,7 +18,6 @@ from backend.evidence.models import Evidence
 from backend.files import storage
 from backend.files.models import StoredFile
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
 from tests.evidence import samples
 from tests.evidence.conftest import chunks_of, school_task, unassigned_task
 

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import InvalidInput
 from backend.plans import service as plans
 from backend.tasks import service as tasks
 from backend.tasks.models import Light, Task, TaskState
-from backend.tenancy.models import Role
 from tests.support.fixtures import SMALL_PLAN, post_form
 
 THIS_YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year

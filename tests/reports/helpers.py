@@ -10,13 +10,13 @@ from sqlmodel import col, func, select
 from backend.accounts.service import actor_for, create_user
 from backend.audit.models import AuditEvent
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.notifications.models import Notification
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportReview
 from backend.tasks.models import Task, TaskAssignment, TaskState, TaskTarget
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role
 from tests.support.fixtures import PASSWORD, Bureau
 
 

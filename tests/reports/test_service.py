@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import select
 
 from backend.accounts.service import actor_for, create_user
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence.models import Evidence
@@ -18,7 +19,7 @@ from backend.reports.common import get_bureau_settings
 from backend.reports.models import ProgressReport, ReportContribution, ReportKind, TargetActual
 from backend.tasks.models import Task, TaskAssignment, TaskState, TaskTarget
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import BureauSettings, Role
+from backend.tenancy.models import BureauSettings
 from tests.reports.helpers import (
     EARLY_NOVEMBER,
     QueryCounter,

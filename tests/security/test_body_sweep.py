@@ -106,11 +106,11 @@ async def test_every_file_route_meets_a_bomb_and_a_huge_picture_without_a_500(ap
 
     from backend.accounts.service import create_api_token
     from backend.config import get_settings
+    from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.evidence import service as evidence
     from backend.plans.models import Plan
     from backend.tasks.models import Task
-    from backend.tenancy.models import Role
     from tests.evidence.samples import jpeg
     from tests.support.fixtures import create_bureau, csrf_of, login
 

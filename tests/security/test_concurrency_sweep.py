@@ -18,11 +18,12 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import func, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.plans import service as plans
 from backend.tasks import lifecycle
 from backend.tasks.models import ExtensionRequest
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 from tests.support.concurrency import (
     Shot,
     api_headers,

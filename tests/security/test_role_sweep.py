@@ -41,13 +41,14 @@ from sqlmodel import select
 from backend.accounts.models import User
 from backend.accounts.service import actor_for, create_api_token
 from backend.core.actor import PERMISSIONS, Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.deps import CurrentActor, DbSession
 from backend.errors import Forbidden
 from backend.evidence import service as evidence_service
 from backend.evidence.models import Evidence
 from backend.models import metadata, tenant_tables
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 from tests.support.fixtures import ROLES, Bureau, create_bureau, unique
 from tests.support.routes import (
     PARAM_RE,

@@ -18,6 +18,7 @@ from backend.assessments import service as assessments
 from backend.bulletins import service as bulletins
 from backend.core import once
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.evidence import service as evidence
@@ -31,7 +32,7 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskTarget
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, Tenant, Unit, UnitKind
+from backend.tenancy.models import Tenant, Unit, UnitKind
 
 PASSWORD = "Correct-Horse-42"
 SMALL_PLAN = """2024年教育工作要点

@@ -7,13 +7,13 @@ from sqlalchemy import event
 from sqlmodel import col, select
 
 from backend.core.calendar import add_workdays, is_workday, workdays_between
+from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.notifications.models import Notification
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.lights import LightInput, compute_light
 from backend.tasks.models import ExtensionRequest, LightChange, Task, TaskAssignment, TaskState
-from backend.tenancy.models import Role
 from tests.support.fixtures import post_form
 
 

@@ -10,6 +10,7 @@ from sqlmodel import col, func, select
 
 from backend.audit.models import AuditEvent
 from backend.core.models import utcnow
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.notifications.models import Notification
@@ -26,7 +27,7 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 from tests.reports.helpers import Loop, QueryCounter, make_loop, run
 from tests.support.fixtures import post_form
 

@@ -6,12 +6,12 @@ from datetime import date
 from sqlmodel import select
 
 from backend.bulletins.figures import compute_figures
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Light, Task, TaskState
 from backend.tasks.states import count_states
-from backend.tenancy.models import Role
 
 TODAY = date(2026, 12, 7)
 

@@ -14,9 +14,10 @@ from sqlmodel import col, select
 from backend.accounts.models import ApiToken
 from backend.accounts.service import create_api_token
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Invitation, Role, Tenant
+from backend.tenancy.models import Invitation, Tenant
 from tests.support.fixtures import ROLES, Bureau, csrf_of, login, unique
 
 ROLE_DENIED = "您的角色无权进行此操作。如需权限，请联系本局系统管理员。"

@@ -10,6 +10,7 @@ from backend.accounts.models import ApiToken, User
 from backend.accounts.service import actor_for_token, authenticate, create_api_token
 from backend.audit.service import list_events
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.core.security import verify_password
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
@@ -17,7 +18,7 @@ from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from backend.tasks import service as tasks
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Invitation, Role, UnitKind
+from backend.tenancy.models import Invitation, UnitKind
 from tests.support.fixtures import PASSWORD, Bureau, unique
 
 NEW_PASSWORD = "Fresh-Start-2024!"
