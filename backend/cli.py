@@ -211,7 +211,8 @@ def cmd_remind(args) -> None:
     """Runs the reminder rules and the sender now, or as of --at: how an operator (or a demo) moves the clock."""
     from backend.db import dispose_engine
     from backend.delivery.jobs import deliver_outbox
-    from backend.reminders.jobs import moment, sweep_all
+    from backend.reminders.jobs import sweep_all
+    from backend.tenancy.fanout import moment
 
     async def run() -> tuple[dict[str, int], int]:
         try:

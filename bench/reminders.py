@@ -754,7 +754,7 @@ def reset(database_url: str, marker: str) -> dict[str, int]:
 
 
 def local_at(args) -> datetime:
-    from backend.reminders.jobs import moment
+    from backend.tenancy.fanout import moment
 
     return moment(args.at).astimezone(ZoneInfo(TIMEZONE))
 

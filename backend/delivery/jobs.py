@@ -2,7 +2,7 @@
 
 from backend.core.jobs import job
 from backend.delivery.service import deliver_due
-from backend.reminders.jobs import active_bureaus, moment
+from backend.tenancy.fanout import active_bureaus, moment
 
 BATCH = 200
 MAX_BATCHES_PER_RUN = 50

@@ -12,9 +12,10 @@ from backend.delivery.jobs import deliver_outbox
 from backend.delivery.models import OutboxMessage
 from backend.notifications.models import Notification
 from backend.reminders import service as reminders
-from backend.reminders.jobs import moment, sweep_all
+from backend.reminders.jobs import sweep_all
 from backend.reminders.models import SupervisionNotice
 from backend.tasks.models import ReportFrequency
+from backend.tenancy.fanout import moment
 from tests.core.test_cli import luoshi
 from tests.reminders.test_sweep import CST, mails_to, new_task, run_jobs_at
 from tests.support.fixtures import create_bureau, policy_form
