@@ -14,8 +14,8 @@ from backend.accounts.service import create_user
 from backend.core.roles import Role
 from backend.db import set_context, unit_of_work
 from backend.plans import service as plans
-from backend.reports.common import update_bureau_settings
 from backend.tenancy import service as tenancy
+from backend.tenancy.bureau_settings import update_bureau_settings
 from backend.tenancy.models import Tenant, Unit, UnitKind
 
 DEMO_CODE = "demo"

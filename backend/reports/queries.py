@@ -25,7 +25,6 @@ from backend.reports.common import (
     UNIT_ROLES,
     WRITING_KINDS,
     decision_label,
-    get_bureau_settings,
     local_today,
     readable_report,
     readable_reports,
@@ -43,6 +42,7 @@ from backend.reports.models import (
 from backend.reports.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget
 from backend.tasks.service import assignment_of, get_task
+from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import BureauSettings, Unit
 
 QUEUE_LIMIT = 200  # the API's list

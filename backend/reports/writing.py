@@ -28,7 +28,6 @@ from backend.reports.common import (
     UNIT_ROLES,
     check_task_open,
     decision_label,
-    get_bureau_settings,
     load_report,
     local_today,
     now,
@@ -47,6 +46,7 @@ from backend.reports.periods import current_period, due_on, is_period_of, period
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
 from backend.tasks.service import assignment_of, check_version, get_task
+from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import Unit
 
 

@@ -16,7 +16,6 @@ from backend.core.text import check_length
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_roles, notify_unit
-from backend.reports.common import get_bureau_settings
 from backend.reports.models import ProgressReport, ReportKind, ReportState
 from backend.reports.periods import current_period, due_on
 from backend.tasks.lights import LightInput, compute_light
@@ -30,6 +29,7 @@ from backend.tasks.models import (
     TaskState,
 )
 from backend.tasks.service import assignment_of, check_version, get_task
+from backend.tenancy.bureau_settings import get_bureau_settings
 
 UNIT_ROLES = (Role.unit_head, Role.unit_staff)
 MAX_REASON = 500  # reasons and comments (the forms say so, and a send-back reason is kept in 500)

@@ -20,10 +20,11 @@ from backend.core.actor import Actor
 from backend.core.roles import Role
 from backend.i18n import _
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
-from backend.reports.common import get_bureau_settings, local_today
+from backend.reports.common import local_today
 from backend.reports.periods import current_period, due_on, period_label
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency, Task, TaskAssignment
+from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import Unit
 
 SHOWN = 5  # entries per list on the home page; the list says how many there are in all

@@ -29,6 +29,7 @@ from backend.reviews.models import QuarterlyReview
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.browser.conftest import AXE_JS, PHONE, sign_in
 from tests.browser.test_pages import AXE_TAGS, describe
 from tests.reports.helpers import make_loop
@@ -55,7 +56,7 @@ async def _world() -> World:
     school = bureau.units["school"].id
     deadline = date.today() + timedelta(days=120)
     async with unit_of_work(bureau.tenant.id) as session:
-        await reports.update_bureau_settings(session, admin, report_day=25, unit_head_approval=True)
+        await update_bureau_settings(session, admin, report_day=25, unit_head_approval=True)
         made = await tasks.create_tasks(session, supervisor, date.today().year, [
             tasks.NewTask(title=title, description="", deadline=deadline, lead_unit_ids=[school], co_unit_ids=[])
             for title in ("校园安全隐患排查整治", "课后服务提质增效")])

@@ -15,10 +15,10 @@ from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
 from backend.reports import service as reports
-from backend.reports.common import get_bureau_settings
 from backend.reports.models import ProgressReport, ReportContribution, ReportKind, TargetActual
 from backend.tasks.models import Task, TaskAssignment, TaskState, TaskTarget
 from backend.tenancy import service as tenancy
+from backend.tenancy.bureau_settings import get_bureau_settings, update_bureau_settings
 from backend.tenancy.models import BureauSettings
 from tests.reports.helpers import (
     EARLY_NOVEMBER,
@@ -892,10 +892,10 @@ async def test_bureau_settings_default_and_update(loop):
         assert await session.get(BureauSettings, loop.tenant_id) is None  # defaults are not written
     for who in ("supervisor", "leader", "head"):
         with pytest.raises(Forbidden):
-            await run(loop, reports.update_bureau_settings, getattr(loop, who), report_day=20, unit_head_approval=True)
+            await run(loop, update_bureau_settings, getattr(loop, who), report_day=20, unit_head_approval=True)
     for bad in (0, 32, "abc", ""):
         with pytest.raises(InvalidInput) as caught:
-            await run(loop, reports.update_bureau_settings, loop.admin, report_day=bad, unit_head_approval=False)
+            await run(loop, update_bureau_settings, loop.admin, report_day=bad, unit_head_approval=False)
         assert caught.value.field == "report_day"
     await set_settings(loop, report_day=20, unit_head_approval=True)
     await set_settings(loop, report_day=15, unit_head_approval=False)

@@ -32,6 +32,7 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskTarget
 from backend.tenancy import service as tenancy
+from backend.tenancy.bureau_settings import update_bureau_settings
 from backend.tenancy.models import Tenant, Unit, UnitKind
 
 PASSWORD = "Correct-Horse-42"
@@ -110,7 +111,7 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
     membership = await tenancy.add_member(session, admin, tenant_id=admin.tenant_id, user=clerk, role=Role.unit_staff,
                                           unit_id=office.id)
     office_clerk = await actor_for(session, clerk, admin.tenant_id)
-    await reports.update_bureau_settings(session, admin, report_day=25, unit_head_approval=False)
+    await update_bureau_settings(session, admin, report_day=25, unit_head_approval=False)
     [task] = await tasks.create_tasks(session, supervisor, 2026, [tasks.NewTask(
         title="临时交办：全覆盖样例", description="样例任务。", deadline=date(2026, 12, 31),
         targets=[{"value": 10, "unit": "次", "comparator": "不少于", "text": "不少于10次"}],
