@@ -185,7 +185,7 @@ def periods(anchor: date) -> tuple[str, str]:
 
 
 def report_due(period: str) -> date:
-    from backend.reports.periods import due_on
+    from backend.tasks.periods import due_on
 
     return due_on(period, REPORT_DAY)
 
@@ -489,9 +489,9 @@ async def build_service_bureau(plan: Plan, database_url: str, batch: int, timer:
     from backend.delivery import service as delivery
     from backend.notifications import service as notifications
     from backend.reports import service as reports
-    from backend.reports.periods import current_period
     from backend.tasks import lifecycle
     from backend.tasks import service as tasks
+    from backend.tasks.periods import current_period
     from backend.tenancy import service as tenancy
     from backend.tenancy.models import UnitKind
 

@@ -21,8 +21,8 @@ from backend.i18n import _
 from backend.notifications.service import notify_decided
 from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
-from backend.reports.periods import period_label
 from backend.tasks.models import Task
+from backend.tasks.periods import period_label
 from backend.tasks.service import get_task
 from backend.tenancy.models import Unit
 

@@ -20,8 +20,8 @@ from backend.reminders.models import NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, Notic
 from backend.reminders.schedule import in_quiet_hours, local_now, overdue_cutoff, windows
 from backend.reminders.service import get_policy, notify_units
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK, sql_message
-from backend.reports.periods import current_period, due_on
 from backend.tasks.models import ReportFrequency
+from backend.tasks.periods import current_period, due_on
 from backend.tenancy.bureau_settings import get_bureau_settings
 
 OVERDUE_HISTORY_DAYS = 1100

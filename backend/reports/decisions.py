@@ -28,7 +28,6 @@ from backend.reports.models import (
     ReportState,
     ReviewDecision,
 )
-from backend.reports.periods import period_label
 from backend.reports.writing import (
     check_report_version,
     clean_text,
@@ -38,6 +37,7 @@ from backend.reports.writing import (
 )
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import Task, TaskAssignment, TaskState
+from backend.tasks.periods import period_label
 
 BATCH_LIMIT = 200
 

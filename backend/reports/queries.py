@@ -39,8 +39,8 @@ from backend.reports.models import (
     ReportState,
     TargetActual,
 )
-from backend.reports.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget
+from backend.tasks.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.service import assignment_of, get_task
 from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import BureauSettings, Unit

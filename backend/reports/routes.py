@@ -23,9 +23,9 @@ from backend.i18n import _
 from backend.reports import service as reports
 from backend.reports.common import REVIEW_ROLES, report_state_label
 from backend.reports.models import ProgressReport, ReportKind
-from backend.reports.periods import no_change_label, period_label
 from backend.reports.queries import QUEUE_PAGE, ReportView
 from backend.tasks.models import state_label
+from backend.tasks.periods import no_change_label, period_label
 from backend.tenancy.bureau_settings import get_bureau_settings, update_bureau_settings
 
 pages = APIRouter(tags=["reports"], include_in_schema=False)

@@ -14,7 +14,6 @@ was shown with, so two people deciding the same report at once get one decision 
 
 from backend.reports.attaching import save_with_evidence
 from backend.reports.decisions import accept_reports, decide_completion, review, unit_head_decide
-from backend.reports.periods import current_period, due_on
 from backend.reports.queries import get_report, report_form, reports_for_task, review_queue
 from backend.reports.writing import (
     AlreadySubmitted,
@@ -24,6 +23,7 @@ from backend.reports.writing import (
     save_report,
     submit_report,
 )
+from backend.tasks.periods import current_period, due_on
 
 __all__ = [
     "AlreadySubmitted", "accept_reports", "contribute", "current_period", "decide_completion", "due_on",

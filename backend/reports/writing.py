@@ -42,9 +42,9 @@ from backend.reports.models import (
     ReportState,
     TargetActual,
 )
-from backend.reports.periods import current_period, due_on, is_period_of, period_label, period_year
 from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
+from backend.tasks.periods import current_period, due_on, is_period_of, period_label, period_year
 from backend.tasks.service import assignment_of, check_version, get_task
 from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import Unit

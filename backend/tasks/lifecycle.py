@@ -17,7 +17,6 @@ from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
 from backend.notifications.service import notify_roles, notify_unit
 from backend.reports.models import ProgressReport, ReportKind, ReportState
-from backend.reports.periods import current_period, due_on
 from backend.tasks.lights import LightInput, compute_light
 from backend.tasks.models import (
     AssignmentKind,
@@ -28,6 +27,7 @@ from backend.tasks.models import (
     TaskAssignment,
     TaskState,
 )
+from backend.tasks.periods import current_period, due_on
 from backend.tasks.service import assignment_of, check_version, get_task
 from backend.tenancy.bureau_settings import get_bureau_settings
 

@@ -21,9 +21,9 @@ from backend.core.roles import Role
 from backend.i18n import _
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.reports.common import local_today
-from backend.reports.periods import current_period, due_on, period_label
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency, Task, TaskAssignment
+from backend.tasks.periods import current_period, due_on, period_label
 from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import Unit
 
