@@ -9,6 +9,7 @@ from pathlib import Path
 import anyio
 from sqlmodel import select
 
+import backend.wiring  # noqa: F401 — subscribes the higher layers to core.events (docs/ARCHITECTURE.md)
 from backend.accounts.models import User
 from backend.accounts.service import create_user
 from backend.core.roles import Role

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+import backend.wiring  # noqa: F401 — subscribes the higher layers to core.events (docs/ARCHITECTURE.md)
 from backend import i18n
 from backend.config import get_settings
 from backend.core.bodies import FORM_OVERHEAD, body_limit, urlencoded_limit

@@ -150,6 +150,7 @@ async def count_statements(subjects: Subjects, tokens: dict[str, str]) -> list[P
     import httpx
     from sqlalchemy import event
 
+    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.db import dispose_engine, get_engine
     from backend.tasks import service as tasks
     from backend.web import create_app

@@ -482,6 +482,7 @@ async def build_service_bureau(plan: Plan, database_url: str, batch: int, timer:
     """Bureau 0 through the services, from the same plan as the bulk bureaus."""
     from sqlmodel import col, select
 
+    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.accounts.models import User
     from backend.accounts.service import actor_for, create_user
     from backend.core.roles import Role

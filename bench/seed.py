@@ -7,7 +7,7 @@ with their evidence. Reproducible (--seed) and parameterised.
 
 Everything is written through the services, never SQL:
 - bureaus, units, people, tasks and lights: `bench.seed_tasks.seed_bureau` (tenancy.create_tenant / create_unit /
-  add_member, accounts.create_user, tasks.create_tasks, lifecycle.refresh_lights), with the unit tree and the
+  add_member, accounts.create_user, tasks.create_tasks, lights.refresh_lights), with the unit tree and the
   tasks planned by `bench.seed_tasks.plan_units` / `plan_tasks` from the seed;
 - reports: for every task, its lead unit's staff member files one report per month for the last --months months
   (reports.save_report → evidence.upload_evidence → reports.submit_report), and the bureau's supervisor accepts

@@ -223,6 +223,7 @@ async def seed(args) -> dict:
     """The bureau, its people, the demo plan, ad-hoc tasks and some reports: everything through the services."""
     from sqlmodel import select
 
+    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.accounts.models import User
     from backend.accounts.service import actor_for, create_user
     from backend.core.roles import Role

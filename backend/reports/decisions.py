@@ -21,6 +21,7 @@ from backend.reports.common import (
     require_reviewer,
 )
 from backend.reports.completion import unfinished_work
+from backend.reports.lights import relight
 from backend.reports.models import (
     ProgressReport,
     ReportKind,
@@ -35,7 +36,6 @@ from backend.reports.writing import (
     notify_supervisors,
     unit_name,
 )
-from backend.tasks.lifecycle import relight
 from backend.tasks.models import Task, TaskAssignment, TaskState
 from backend.tasks.periods import period_label
 

@@ -34,6 +34,7 @@ from backend.reports.common import (
     report_state_label,
     writing_assignment,
 )
+from backend.reports.lights import relight
 from backend.reports.models import (
     ProgressReport,
     ReportContribution,
@@ -42,7 +43,6 @@ from backend.reports.models import (
     ReportState,
     TargetActual,
 )
-from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
 from backend.tasks.periods import current_period, due_on, is_period_of, period_label, period_year
 from backend.tasks.service import assignment_of, check_version, get_task

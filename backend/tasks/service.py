@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core.actor import Actor
+from backend.core.events import tasks_changed
 from backend.core.models import utcnow
 from backend.core.roles import Role
 from backend.core.text import check_length
@@ -87,9 +88,7 @@ async def create_tasks(session: AsyncSession, actor: Actor, year: int, new_tasks
     for task, spec in zip(tasks, new_tasks, strict=True):
         for unit_id in dict.fromkeys((spec.lead_unit_ids or []) + (spec.co_unit_ids or [])):
             await _tell_unit(session, actor, task, unit_id)
-    from backend.tasks.lifecycle import relight
-
-    await relight(session, actor, [t.id for t in tasks], _("新建任务"))
+    await tasks_changed(session, actor, [t.id for t in tasks], _("新建任务"))
     return tasks
 
 
@@ -167,9 +166,7 @@ async def assign_units(
     task.updated_at = utcnow()
     session.add(task)
     await session.flush()
-    from backend.tasks.lifecycle import relight
-
-    await relight(session, actor, [task.id], _("交办"))
+    await tasks_changed(session, actor, [task.id], _("交办"))
     await record(session, actor, "task.assign", object_type="task", object_id=task.id,
                  summary=_("交办 %(number)s“%(title)s”", number=task.number, title=task.title[:60]),
                  details={"before": before, "after": {str(k): v for k, v in wanted.items()}})

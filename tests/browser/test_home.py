@@ -24,6 +24,7 @@ from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.plans import service as plans
 from backend.plans.models import Plan
+from backend.reports import lights
 from backend.reports import service as reports
 from backend.reviews.models import QuarterlyReview
 from backend.tasks import lifecycle
@@ -75,7 +76,7 @@ async def _world() -> World:
         await reports.unit_head_decide(session, loop.head, office.id, approve=True, version=office.version)
         await lifecycle.request_extension(session, loop.staff, loop.task_id, requested_deadline=deadline,
                                           reason="场地改造")
-        await lifecycle.refresh_lights(session, bureau.tenant.id, today=date.today(), trigger="测试")
+        await lights.refresh_lights(session, bureau.tenant.id, today=date.today(), trigger="测试")
     async with unit_of_work(bureau.tenant.id) as session:
         preview = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN.replace("2024", "2027"))
     async with unit_of_work(bureau.tenant.id) as session:

@@ -29,6 +29,7 @@ from backend.bulletins.exemplary import mark_exemplary
 from backend.core.actor import Actor
 from backend.core.roles import Role
 from backend.db import unit_of_work
+from backend.reports import lights
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
@@ -118,6 +119,6 @@ async def build(bureau: Bureau, clock) -> Scenario:
         for report in (feb_t1, mar_t1):
             await mark_exemplary(session, supervisor, report.id, exemplary=True)
         # The lights as the morning job of April 1st leaves them.
-        await lifecycle.refresh_lights(session, tid, today=date(y, 4, 1), trigger="测试")
+        await lights.refresh_lights(session, tid, today=date(y, 4, 1), trigger="测试")
     return Scenario(bureau=bureau, year=y, office=office, school=school, second=second, office_staff=office_staff,
                     tasks=named)

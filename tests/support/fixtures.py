@@ -26,6 +26,7 @@ from backend.notifications import service as notifications
 from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reminders.sweep import sweep_bureau
+from backend.reports import lights
 from backend.reports import service as reports
 from backend.reviews import service as reviews
 from backend.tasks import lifecycle
@@ -128,7 +129,7 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
                          version=report.version)
     await lifecycle.request_extension(session, office_clerk, task.id, requested_deadline=date(2027, 1, 31),
                                       reason="样例")
-    await lifecycle.refresh_lights(session, admin.tenant_id, today=date(2027, 3, 1), trigger="样例",
+    await lights.refresh_lights(session, admin.tenant_id, today=date(2027, 3, 1), trigger="样例",
                                    task_ids=[task.id])
     await reminders.nudge(session, supervisor, task.id, message="样例催办")
     await sweep_bureau(session, admin.tenant_id, "Asia/Shanghai", datetime(2027, 3, 1, 9, tzinfo=UTC))

@@ -10,6 +10,7 @@ from backend.core.calendar import add_workdays, is_workday, workdays_between
 from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.notifications.models import Notification
+from backend.reports import lights
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.lights import LightInput, compute_light
@@ -149,7 +150,7 @@ async def test_lights_are_set_at_creation_and_logged_with_their_trigger(bureau):
         [task] = await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2030, [tasks.NewTask(
             title="远期任务", description="", deadline=date(2030, 12, 31), lead_unit_ids=[bureau.units["school"].id])])
         assert task.light == "green"
-        changed = await lifecycle.refresh_lights(session, bureau.tenant.id, today=date(2031, 1, 6),
+        changed = await lights.refresh_lights(session, bureau.tenant.id, today=date(2031, 1, 6),
                                                  trigger="每日巡检", task_ids=[task.id])
         logged = (await session.exec(select(LightChange).where(LightChange.task_id == task.id))).all()
     assert changed == 1 and [(c.from_light, c.to_light) for c in logged] == [("green", "red")]
