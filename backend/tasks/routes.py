@@ -20,10 +20,11 @@ from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
+from backend.plans import rollover
 from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reports import service as reports
-from backend.tasks import ledger, lifecycle, rollover
+from backend.tasks import ledger, lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskState, state_label
 from backend.tenancy import service as tenancy

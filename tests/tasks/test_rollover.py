@@ -14,9 +14,10 @@ from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.notifications.models import Notification
+from backend.plans import rollover
 from backend.plans.models import Plan, PlanItem, PlanSection
 from backend.reports import service as reports
-from backend.tasks import lifecycle, rollover
+from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import (
     AssignmentKind,
