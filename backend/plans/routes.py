@@ -16,11 +16,10 @@ from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.plans import document as drafts
-from backend.plans import responsibilities
+from backend.plans import responsibilities, suggestions
 from backend.plans import service as plans
 from backend.plans.models import ImportStatus
 from backend.plans.parser import parse_to_dict
-from backend.tasks import service as tasks
 from backend.tasks.models import state_label
 from backend.tenancy import service as tenancy
 
@@ -150,7 +149,7 @@ async def plan_context(session, actor, view) -> dict[str, Any]:
         open_tasks = [row.task for _s, items in view.sections for _i, row in items
                       if row is not None and row.task.state == "unassigned"]
         context["nodes"] = await tenancy.list_units(session, actor)
-        context["suggestions"] = await tasks.suggest_lead_units(session, actor, open_tasks)
+        context["suggestions"] = await suggestions.suggest_lead_units(session, actor, open_tasks)
     return context
 
 

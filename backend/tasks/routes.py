@@ -20,7 +20,7 @@ from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
-from backend.plans import rollover
+from backend.plans import board, rollover
 from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reports import service as reports
@@ -72,10 +72,10 @@ async def board_page(
     request: Request, session: DbSession, actor: CurrentActor, unit: str = "", plan: str = "", section: str = "",
     state: str = "", light: str = "", q: str = "", page: str = "1",
 ):
-    filters = tasks.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"),
+    filters = board.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"),
                                 section_id=_uuid(section, "section"), state=state, light=light, query=q[:100],
                                 page=_whole(page, 1))
-    result = await tasks.board(session, actor, filters)
+    result = await board.board(session, actor, filters)
     rows = result.rows
     context = {
         "rows": rows, "filters": filters,
@@ -412,7 +412,7 @@ async def _row(session, actor, task_id: uuid.UUID) -> TaskPublic:
 async def api_tasks(session: DbSession, actor: ApiActor, state: str = "", light: str = "", q: str = "",
                     page: int = 1):
     """One page of 100 tasks; ask for page=2 and on while a full page comes back."""
-    result = await tasks.board(session, actor, tasks.BoardFilter(state=state, light=light, query=q[:100], page=page))
+    result = await board.board(session, actor, board.BoardFilter(state=state, light=light, query=q[:100], page=page))
     return [_public(r) for r in result.rows]
 
 

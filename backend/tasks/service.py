@@ -1,7 +1,7 @@
 """Tasks: creation from published plan items (and later ad-hoc), numbering, and reading them back."""
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,7 +26,6 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
-from backend.tasks.states import StateCounts, count_states
 from backend.tenancy.models import Unit
 
 NUMBER_PREFIX = "督"
@@ -173,26 +172,6 @@ async def assign_units(
     return task
 
 
-@dataclass(frozen=True)
-class TaskSummary(StateCounts):
-    """The home page's counters: the counted states (backend/tasks/states.py) and whether any plan exists."""
-
-    plans: int = 0
-
-
-async def summary(session: AsyncSession, actor: Actor, *, today: date, year: int | None = None) -> TaskSummary:
-    """Counts for the home page: the whole bureau, or the tasks the member's own unit leads or is responsible for;
-    of one year's tasks when given (the plans counted are then that year's too). Two statements."""
-    from backend.plans.models import Plan
-
-    own_unit = actor.unit_id if actor.unit_id is not None and not actor.can("tasks.assign") else None
-    counts = await count_states(session, today=today, year=year, unit_id=own_unit)
-    plans = select(func.count()).select_from(Plan)
-    if year is not None:
-        plans = plans.where(Plan.year == year)
-    return TaskSummary(**asdict(counts), plans=(await session.exec(plans)).one())
-
-
 def sees_all_tasks(actor: Actor) -> bool:
     """Bureau-level roles see every task; unit roles see the tasks their unit is assigned to."""
     return actor.role in (Role.admin, Role.supervisor, Role.leader)
@@ -233,104 +212,6 @@ def check_version(task: Task, version: int | None) -> None:
     if version is not None and version != task.version:
         message = _("任务“%(number)s”在您打开页面后已有变化。请刷新页面，看到最新情况后再操作。", number=task.number)
         raise Conflict(message)
-
-
-@dataclass
-class BoardFilter:
-    unit_id: uuid.UUID | None = None
-    plan_id: uuid.UUID | None = None
-    section_id: uuid.UUID | None = None
-    state: str = ""
-    light: str = ""
-    query: str = ""
-    page: int = 1
-
-
-BOARD_LIMIT = 100  # rows per page
-
-
-@dataclass
-class Board:
-    rows: list[TaskRow]
-    page: int
-    has_more: bool
-
-
-async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> Board:
-    """One page of the tasks the actor may see, filtered: two queries whatever the number of rows."""
-    from backend.plans.models import PlanItem
-
-    query = select(Task).order_by(col(Task.deadline), col(Task.seq))
-    visible = visible_task_ids(actor)
-    if visible is not None:
-        query = query.where(col(Task.id).in_(visible))
-    if filters.unit_id:
-        query = query.where(col(Task.id).in_(select(TaskAssignment.task_id).where(
-            TaskAssignment.unit_id == filters.unit_id)))
-    if filters.plan_id:
-        query = query.where(col(Task.plan_item_id).in_(select(PlanItem.id).where(PlanItem.plan_id == filters.plan_id)))
-    if filters.section_id:
-        query = query.where(col(Task.plan_item_id).in_(
-            select(PlanItem.id).where(PlanItem.section_id == filters.section_id)))
-    if filters.state in TaskState.__members__:
-        query = query.where(Task.state == filters.state)
-    if filters.light in ("green", "yellow", "red"):
-        query = query.where(Task.light == filters.light)
-    if filters.query.strip():
-        needle = f"%{filters.query.strip()}%"
-        query = query.where(col(Task.title).ilike(needle) | col(Task.number).ilike(needle))
-    page = max(1, filters.page)
-    tasks = list((await session.exec(query.offset((page - 1) * BOARD_LIMIT).limit(BOARD_LIMIT + 1))).all())
-    has_more = len(tasks) > BOARD_LIMIT
-    rows = {task.id: TaskRow(task, [], []) for task in tasks[:BOARD_LIMIT]}
-    if rows:
-        units = await session.exec(
-            select(TaskAssignment.task_id, TaskAssignment.kind, Unit.name)
-            .join(Unit, col(Unit.id) == TaskAssignment.unit_id)
-            .where(col(TaskAssignment.task_id).in_(list(rows))).order_by(col(TaskAssignment.created_at))
-        )
-        for task_id, kind, name in units.all():
-            (rows[task_id].co_units if kind == AssignmentKind.cooperating else rows[task_id].lead_units).append(name)
-    return Board(list(rows.values()), page, has_more)
-
-
-@dataclass
-class Suggestion:
-    unit_id: uuid.UUID
-    unit_name: str
-    why: str
-
-
-async def suggest_lead_units(session: AsyncSession, actor: Actor, tasks: list[Task]) -> dict[uuid.UUID, Suggestion]:
-    """A lead unit for each unassigned task: a unit named in its text, else the unit that led the most similar
-    task the bureau assigned before. Two queries whatever the number of tasks."""
-    from backend.plans.parser import to_simplified
-
-    units = list((await session.exec(select(Unit))).all())
-    history = (await session.exec(
-        select(Task.title, TaskAssignment.unit_id).join(TaskAssignment, col(TaskAssignment.task_id) == Task.id)
-        .where(TaskAssignment.kind == AssignmentKind.lead)
-    )).all()
-    names = {u.id: u.name for u in units}
-    suggestions: dict[uuid.UUID, Suggestion] = {}
-    for task in tasks:
-        text = to_simplified(task.title + task.description)
-        named = [u for u in units if len(u.name) >= 2 and to_simplified(u.name) in text]
-        if named:
-            best = max(named, key=lambda u: len(u.name))
-            suggestions[task.id] = Suggestion(best.id, best.name, _("文中提到“%(name)s”", name=best.name))
-            continue
-        words = _bigrams(to_simplified(task.title))
-        scored = [(len(words & _bigrams(to_simplified(title))), unit_id) for title, unit_id in history]
-        score, unit_id = max(scored, default=(0, None), key=lambda pair: pair[0])
-        if unit_id is not None and score >= 2:
-            suggestions[task.id] = Suggestion(unit_id, names.get(unit_id, ""),
-                                              _("以往类似任务由“%(name)s”牵头", name=names.get(unit_id, "")))
-    return suggestions
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1)}
 
 
 @dataclass

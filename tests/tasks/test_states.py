@@ -13,6 +13,7 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Light, Task, TaskState
 from backend.tasks.states import count_states
+from backend.todo import summary as home_summary
 
 TODAY = date(2026, 12, 7)
 
@@ -22,7 +23,7 @@ async def test_an_unassigned_task_of_a_past_year_is_neither_overdue_nor_red(bure
     async with unit_of_work(bureau.tenant.id) as session:
         await lights.refresh_lights(session, bureau.tenant.id, today=TODAY, trigger="测试")
         by_state = {t.state: t for t in (await session.exec(select(Task))).all()}
-        summary = await tasks.summary(session, bureau.actors[Role.supervisor], today=TODAY)
+        summary = await home_summary.summary(session, bureau.actors[Role.supervisor], today=TODAY)
         figures = await compute_figures(session, bureau.tenant.id, 2024, 12, TODAY)
     assert by_state[TaskState.unassigned].light != Light.red  # was red from birth
     assert by_state[TaskState.assigned].light == Light.red
