@@ -23,8 +23,9 @@ from backend.i18n import _
 from backend.plans import board, rollover
 from backend.plans import service as plans
 from backend.reminders import service as reminders
+from backend.reports import ledger
 from backend.reports import service as reports
-from backend.tasks import ledger, lifecycle
+from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskState, state_label
 from backend.tenancy import service as tenancy
