@@ -17,6 +17,7 @@ from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportReview
 from backend.tasks.models import Task, TaskAssignment, TaskState, TaskTarget
 from backend.tenancy import service as tenancy
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.support.fixtures import PASSWORD, Bureau
 
 
@@ -117,7 +118,7 @@ async def set_task_state(loop: Loop, state: TaskState) -> None:
 
 
 async def set_settings(loop: Loop, *, report_day: int = 25, unit_head_approval: bool = False) -> None:
-    await run(loop, reports.update_bureau_settings, loop.admin, report_day=report_day,
+    await run(loop, update_bureau_settings, loop.admin, report_day=report_day,
               unit_head_approval=unit_head_approval)
 
 
