@@ -10,7 +10,7 @@ from backend.core.calendar import add_workdays, is_workday, workdays_between
 from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.notifications.models import Notification
-from backend.plans import board
+from backend.plans import board as task_board
 from backend.reports import lights
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
@@ -302,10 +302,10 @@ async def test_board_pages_through_long_lists(signed_in, bureau):
     async with unit_of_work(bureau.tenant.id) as session:
         await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2027, [
             tasks.NewTask(title=f"批量事项{i:03d}", description="", deadline=date(2027, 6, 30),
-                          lead_unit_ids=[bureau.units["school"].id]) for i in range(board.BOARD_LIMIT + 5)])
+                          lead_unit_ids=[bureau.units["school"].id]) for i in range(task_board.BOARD_LIMIT + 5)])
     supervisor = await signed_in(bureau, Role.supervisor)
     first = await supervisor.get("/tasks", params={"q": "批量事项"})
-    assert first.text.count('class="card task-card"') == board.BOARD_LIMIT and "下一页" in first.text
+    assert first.text.count('class="card task-card"') == task_board.BOARD_LIMIT and "下一页" in first.text
     second = await supervisor.get("/tasks", params={"q": "批量事项", "page": "2"})
     assert second.text.count('class="card task-card"') == 5 and "上一页" in second.text and "下一页" not in second.text
     api = await supervisor.get("/api/v1/tasks", params={"q": "批量事项", "page": 2})
