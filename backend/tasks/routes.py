@@ -22,6 +22,7 @@ from backend.evidence import service as evidence
 from backend.i18n import _
 from backend.plans import board, rollover
 from backend.plans import service as plans
+from backend.plans.page import plan_page_context
 from backend.reminders import service as reminders
 from backend.reports import ledger
 from backend.reports import service as reports
@@ -349,10 +350,7 @@ async def bulk_assign_page(request: Request, session: DbSession, actor: CurrentA
                                 deadline=deadline)
     except DomainError as error:
         unless_correctable(error)
-        view = await plans.get_plan(session, actor, plan_id)
-        from backend.plans.routes import plan_context
-
-        return form_error(request, "plans/plan.html", error, {}, await plan_context(session, actor, view))
+        return form_error(request, "plans/plan.html", error, {}, await plan_page_context(session, actor, plan_id))
     return see_other(request, f"/plans/{plan_id}?bulk={len(task_ids)}")
 
 
