@@ -14,7 +14,9 @@ from backend.tasks.models import state_label
 from backend.tenancy.service import list_units
 
 
-async def plan_page_context(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, query: str = "") -> dict[str, Any]:
+async def plan_page_context(
+    session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, query: str = ""
+) -> dict[str, Any]:
     view = await get_plan(session, actor, plan_id, query=query)
     context: dict[str, Any] = {"view": view, "state_label": state_label, "highlight": drafts.highlight}
     if actor.can("tasks.assign"):
