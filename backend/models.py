@@ -3,13 +3,7 @@
 from sqlmodel import SQLModel
 
 from backend.accounts.models import ApiToken, User, WebSession
-from backend.assessments.models import (
-    Assessment,
-    AssessmentAppeal,
-    AssessmentRubric,
-    AssessmentScore,
-    ScoreAdjustment,
-)
+from backend.assessments.models import Assessment, AssessmentAppeal, AssessmentScore, ScoreAdjustment
 from backend.audit.models import AuditEvent
 from backend.bulletins.models import Bulletin
 from backend.core.once import FormSubmission
@@ -21,7 +15,7 @@ from backend.notifications.models import Notification, NotificationPreference
 from backend.plans.models import Plan, PlanImport, PlanItem, PlanSection
 from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
 from backend.reports.models import ProgressReport, ReportContribution, ReportReview, TargetActual
-from backend.reviews.models import QuarterlyRating, QuarterlyRemark, QuarterlyReview
+from backend.reviews.models import AssessmentRubric, QuarterlyRating, QuarterlyRemark, QuarterlyReview
 from backend.tasks.models import (
     ExtensionRequest,
     LightChange,

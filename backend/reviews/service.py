@@ -17,7 +17,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
-from backend.assessments.models import AssessmentRubric
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
@@ -26,7 +25,14 @@ from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
-from backend.reviews.models import QuarterlyRating, QuarterlyRemark, QuarterlyReview, RatingScale, ReviewState
+from backend.reviews.models import (
+    AssessmentRubric,
+    QuarterlyRating,
+    QuarterlyRemark,
+    QuarterlyReview,
+    RatingScale,
+    ReviewState,
+)
 from backend.reviews.scale import (
     GRADE_FLOORS,
     grade_label,
