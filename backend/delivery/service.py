@@ -26,12 +26,11 @@ from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.db import DUE_AT_SQL, unit_of_work
 from backend.delivery import channels
-from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
+from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState, ReminderPolicy
+from backend.delivery.quiet import in_quiet_hours, local_now
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
 from backend.notifications.models import Notification
-from backend.reminders.models import ReminderPolicy
-from backend.reminders.schedule import in_quiet_hours, local_now
 from backend.tenancy.models import Tenant, Unit
 from backend.tenancy.service import UnitNode, list_units
 
