@@ -127,7 +127,8 @@ def cmd_member_add(args) -> None:
 
 
 def cmd_token_create(args) -> None:
-    from backend.accounts.service import actor_for, create_api_token, get_user_by_username
+    from backend.accounts.service import create_api_token, get_user_by_username
+    from backend.tenancy.acting import actor_for
 
     async def body(session, tenant):
         user = await get_user_by_username(session, args.username)

@@ -80,7 +80,7 @@ async def _file_chunks(path: Path):
 async def ensure_demo_bureau() -> list[DemoLogin]:
     """Idempotent: a second start finds the bureau and changes nothing, except that people of the login list a
     bureau made by an earlier version lacks are added (so `demo-year` finds everyone it files as)."""
-    from backend.accounts.service import actor_for
+    from backend.tenancy.acting import actor_for
 
     logins = [DemoLogin(str(role), username, name) for role, username, name, _unit in DEMO_PEOPLE]
     async with unit_of_work() as session:

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, select, update
 
 from backend.accounts.models import User
-from backend.accounts.service import actor_for
 from backend.audit.models import AuditEvent
 from backend.audit.service import record
 from backend.bulletins import service as bulletins
@@ -40,6 +39,7 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
+from backend.tenancy.acting import actor_for
 from backend.tenancy.models import Tenant, Unit
 
 SEED = 2026

@@ -121,8 +121,9 @@ async def api_token(username: str, code: str) -> str:
     """A personal API token made through the service (as `luoshi token create` does)."""
     from sqlmodel import select
 
-    from backend.accounts.service import actor_for, create_api_token, get_user_by_username
+    from backend.accounts.service import create_api_token, get_user_by_username
     from backend.db import unit_of_work
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import Tenant
 
     async with unit_of_work() as session:

@@ -484,7 +484,7 @@ async def build_service_bureau(plan: Plan, database_url: str, batch: int, timer:
 
     import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
     from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.delivery import service as delivery
@@ -494,6 +494,7 @@ async def build_service_bureau(plan: Plan, database_url: str, batch: int, timer:
     from backend.tasks import service as tasks
     from backend.tasks.periods import current_period
     from backend.tenancy import service as tenancy
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import UnitKind
 
     code = bureau_code(0)

@@ -111,12 +111,13 @@ async def login_user(code: str, busiest_unit: str) -> None:
     from sqlmodel import select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
     from backend.config import get_settings
     from backend.core import security
     from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.tenancy import service as tenancy
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import Tenant, Unit
 
     saved = {k: os.environ.pop(k) for k in ("LUOSHI_ARGON2_TIME_COST", "LUOSHI_ARGON2_MEMORY_KIB") if k in os.environ}
@@ -145,11 +146,11 @@ async def seed_reports(code: str, spec, args, timer: Timer, rng: random.Random, 
     from sqlmodel import col, select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for
     from backend.db import unit_of_work
     from backend.evidence import service as evidence
     from backend.reports import service as reports
     from backend.tasks.models import Task
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import Tenant
 
     counts: Counter = Counter()

@@ -218,12 +218,13 @@ async def seed_bureau(spec: BureauSpec, batch: int, timer: Timer) -> dict:
 
     import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
     from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.reports import lights
     from backend.tasks import service as tasks
     from backend.tenancy import service as tenancy
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import UnitKind
 
     code = spec.code

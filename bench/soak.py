@@ -225,7 +225,7 @@ async def seed(args) -> dict:
 
     import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
     from backend.core.roles import Role
     from backend.db import dispose_engine, unit_of_work
     from backend.demo import DEMO_PLAN
@@ -234,6 +234,7 @@ async def seed(args) -> dict:
     from backend.reports import service as reports
     from backend.tasks import service as tasks
     from backend.tenancy import service as tenancy
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import UnitKind
 
     rng = random.Random(args.seed)

@@ -8,6 +8,7 @@ from sqlmodel import col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User
+from backend.accounts.service import create_user
 from backend.audit.service import record
 from backend.config import get_settings
 from backend.core import attempts
@@ -55,8 +56,6 @@ async def open_bureau(
     session: AsyncSession, operator: Operator, *, name: str, code: str, admin_name: str, admin_username: str
 ) -> tuple[Tenant, str]:
     """A new bureau with its first administrator, who gets a one-time password to change at first login."""
-    from backend.accounts.service import create_user
-
     if not admin_name.strip():
         raise InvalidInput(_("请填写该局系统管理员的姓名。"), field="admin_name")
     check_length(admin_name.strip(), limit=50, label=_("管理员姓名"), field="admin_name")
@@ -334,7 +333,7 @@ async def reset_password(session: AsyncSession, actor: Actor, membership_id: uui
     password = temporary_password()
     row.user.password_hash = await hash_password(password)
     row.user.must_change_password = True
-    row.user.password_changed_at = utcnow()  # ends the API tokens made before it (accounts.token_refusal)
+    row.user.password_changed_at = utcnow()  # ends the API tokens made before it (tenancy.acting.token_refusal)
     row.user.failed_logins = 0
     row.user.locked_until = None
     await attempts.clear(get_redis(), attempts.key("login-account", row.user.username))
@@ -436,8 +435,6 @@ async def accept_invitation(
 
 async def _accept(session: AsyncSession, invitation: Invitation, tenant: Tenant, *, username: str,
                   password: str) -> User:
-    from backend.accounts.service import create_user
-
     # Claim the invitation first, conditionally: of requests racing on one link, the first UPDATE wins and holds
     # the row until it commits; the others then find accepted_at set and make nothing (issue 14, finding 10).
     # All of it runs in a savepoint, so a refusal after the claim (a taken name, a weak password) undoes the claim

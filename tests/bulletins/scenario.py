@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import create_user
 from backend.bulletins.exemplary import mark_exemplary
 from backend.core.actor import Actor
 from backend.core.roles import Role
@@ -35,6 +35,7 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy import service as tenancy
+from backend.tenancy.acting import actor_for
 from backend.tenancy.models import Unit, UnitKind
 from tests.support.fixtures import PASSWORD, Bureau
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import event
 from sqlmodel import col, func, select
 
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import create_user
 from backend.audit.models import AuditEvent
 from backend.core.actor import Actor
 from backend.core.roles import Role
@@ -17,6 +17,7 @@ from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportReview
 from backend.tasks.models import Task, TaskAssignment, TaskState, TaskTarget
 from backend.tenancy import service as tenancy
+from backend.tenancy.acting import actor_for
 from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.support.fixtures import PASSWORD, Bureau
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlmodel import select
 
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import create_user
 from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -18,6 +18,7 @@ from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportContribution, ReportKind, TargetActual
 from backend.tasks.models import Task, TaskAssignment, TaskState, TaskTarget
 from backend.tenancy import service as tenancy
+from backend.tenancy.acting import actor_for
 from backend.tenancy.bureau_settings import get_bureau_settings, update_bureau_settings
 from backend.tenancy.models import BureauSettings
 from tests.reports.helpers import (

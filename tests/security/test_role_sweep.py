@@ -39,7 +39,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from backend.accounts.models import User
-from backend.accounts.service import actor_for, create_api_token
+from backend.accounts.service import create_api_token
 from backend.core.actor import PERMISSIONS, Actor
 from backend.core.roles import Role
 from backend.db import unit_of_work
@@ -48,6 +48,7 @@ from backend.errors import Forbidden
 from backend.evidence import service as evidence_service
 from backend.evidence.models import Evidence
 from backend.models import metadata, tenant_tables
+from backend.tenancy.acting import actor_for
 from backend.tenancy.models import Unit
 from tests.support.fixtures import ROLES, Bureau, create_bureau, unique
 from tests.support.routes import (

@@ -12,7 +12,7 @@ from PIL import Image
 from sqlmodel import select
 
 from backend.accounts.models import User
-from backend.accounts.service import actor_for, create_api_token, create_user
+from backend.accounts.service import create_api_token, create_user
 from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.bulletins import service as bulletins
@@ -33,6 +33,7 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskTarget
 from backend.tenancy import service as tenancy
+from backend.tenancy.acting import actor_for
 from backend.tenancy.bureau_settings import update_bureau_settings
 from backend.tenancy.models import Tenant, Unit, UnitKind
 

@@ -58,9 +58,10 @@ async def test_counts_of_one_year(bureau):
 async def test_a_task_sent_back_by_its_lead_runs_no_clock_for_its_other_units(bureau):
     """The office leads, the school is responsible; the office sends it back: the school's daily digest no longer
     counts it as overdue (it did, while the task waited with the supervisors to be handed out again)."""
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
     from backend.reminders.digests import _unit_counts
     from backend.tenancy import service as tenancy
+    from backend.tenancy.acting import actor_for
     from tests.support.fixtures import PASSWORD, unique
 
     office, school = bureau.units["office"].id, bureau.units["school"].id

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import col, select
 
 from backend.accounts.models import ApiToken, User
-from backend.accounts.service import actor_for_token, authenticate, create_api_token
+from backend.accounts.service import authenticate, create_api_token
 from backend.audit.service import list_events
 from backend.config import get_settings
 from backend.core.roles import Role
@@ -18,6 +18,7 @@ from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from backend.tasks import service as tasks
 from backend.tenancy import service as tenancy
+from backend.tenancy.acting import actor_for_token
 from backend.tenancy.models import Invitation, UnitKind
 from tests.support.fixtures import PASSWORD, Bureau, unique
 
@@ -502,7 +503,7 @@ async def test_deactivation_revokes_api_tokens_and_reactivation_records(bureau):
             await actor_for_token(session, raw)
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(NotFound):
-            from backend.accounts.service import actor_for
+            from backend.tenancy.acting import actor_for
 
             await actor_for(session, bureau.users[Role.supervisor], bureau.tenant.id)
     async with unit_of_work(bureau.tenant.id) as session:
