@@ -4,7 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import col, delete, func, select, update
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User
@@ -19,10 +19,8 @@ from backend.core.roles import Role, role_label
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.core.text import check_length
 from backend.db import set_context
-from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import _
-from backend.tasks.models import TaskAssignment
 from backend.tenancy.models import Invitation, Membership, Tenant, Unit, UnitKind
 
 # --- bureaus ---------------------------------------------------------------------------------------------
@@ -176,39 +174,6 @@ async def update_unit(
     await record(session, actor, "unit.update", object_type="unit", object_id=unit.id,
                  summary=_("修改单位“%(name)s”", name=unit.name), details={"before": before})
     return unit
-
-
-async def delete_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> None:
-    """Refuses while the unit still has sub-units or people: their work would be orphaned."""
-    actor.require("units.manage")
-    unit = await get_unit(session, actor, unit_id)
-    has_children = (await session.exec(select(func.count()).where(Unit.parent_id == unit.id))).one()
-    if has_children:
-        raise Conflict(_("“%(name)s”下还有下级单位，请先移走或删除下级单位。", name=unit.name))
-    has_members = (await session.exec(
-        select(func.count()).select_from(Membership).where(Membership.unit_id == unit.id)
-    )).one()
-    if has_members:
-        raise Conflict(_("“%(name)s”还有 %(n)s 名人员（含已停用的），请先在“人员与角色”中把他们调到其他单位。",
-                         name=unit.name, n=has_members))
-    pending = (await session.exec(
-        select(func.count()).select_from(Invitation)
-        .where(Invitation.unit_id == unit.id, col(Invitation.accepted_at).is_(None))
-    )).one()
-    if pending:
-        raise Conflict(_("“%(name)s”还有未处理的邀请，请先撤销邀请。", name=unit.name))
-    assigned = (await session.exec(
-        select(func.count()).select_from(TaskAssignment).where(TaskAssignment.unit_id == unit.id))).one()
-    if assigned:
-        raise Conflict(_("“%(name)s”承办过 %(n)s 项任务，台账要保留，不能删除；可以改名或把人员调走。",
-                         name=unit.name, n=assigned))
-    # Accepted invitations keep their history; they just no longer point at the unit. Its group robots go with it.
-    await session.exec(update(Invitation).where(col(Invitation.unit_id) == unit.id).values(unit_id=None))
-    await session.exec(delete(ChannelConfig).where(col(ChannelConfig.unit_id) == unit.id))
-    await session.delete(unit)
-    await session.flush()
-    await record(session, actor, "unit.delete", object_type="unit", object_id=unit_id,
-                 summary=_("删除单位“%(name)s”", name=unit.name))
 
 
 # --- members ---------------------------------------------------------------------------------------------
