@@ -10,6 +10,7 @@ demo: install frontend
 
 test: system-packages install-dev frontend
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 $(BIN)/python:
@@ -35,6 +36,7 @@ system-packages:
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Performance figures (docs/PERFORMANCE.md): seeds luoshi_bench_run if needed, installs Debian's wrk if missing, then
 # measures Luoshi against a bare FastAPI + psycopg endpoint (~6 min). Needs PostgreSQL and Redis as `make test` does.
