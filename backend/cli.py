@@ -1,4 +1,5 @@
-"""The `luoshi` command: serve, worker, demo, migrate and the administrative commands."""
+"""The `luoshi` command: serve, worker, demo, migrate and the administrative commands. Each command imports what it
+uses when it runs, so `luoshi --help` and the small commands start without loading the whole app."""
 
 import argparse
 import asyncio

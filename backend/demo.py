@@ -16,6 +16,7 @@ from backend.core.roles import Role
 from backend.db import set_context, unit_of_work
 from backend.plans import service as plans
 from backend.tenancy import service as tenancy
+from backend.tenancy.acting import actor_for
 from backend.tenancy.bureau_settings import update_bureau_settings
 from backend.tenancy.models import Tenant, Unit, UnitKind
 
@@ -80,8 +81,6 @@ async def _file_chunks(path: Path):
 async def ensure_demo_bureau() -> list[DemoLogin]:
     """Idempotent: a second start finds the bureau and changes nothing, except that people of the login list a
     bureau made by an earlier version lacks are added (so `demo-year` finds everyone it files as)."""
-    from backend.tenancy.acting import actor_for
-
     logins = [DemoLogin(str(role), username, name) for role, username, name, _unit in DEMO_PEOPLE]
     async with unit_of_work() as session:
         tenant = (await session.exec(select(Tenant).where(Tenant.code == DEMO_CODE))).first()

@@ -19,6 +19,7 @@ from backend.accounts.models import User
 from backend.audit.models import AuditEvent
 from backend.audit.service import record
 from backend.bulletins import service as bulletins
+from backend.bulletins.exemplary import mark_exemplary
 from backend.bulletins.models import Bulletin, BulletinState
 from backend.core.actor import Actor
 from backend.core.roles import Role
@@ -242,8 +243,6 @@ async def _play(cast: Cast, event: Event) -> bool:
             await reports.review(session, supervisor, report.id, accept=event.kind == "accept", comment=event.text,
                                  version=report.version)
             if event.exemplary:
-                from backend.bulletins.exemplary import mark_exemplary
-
                 await mark_exemplary(session, supervisor, report.id, exemplary=True)
         elif event.kind == "revise":
             if report is None or report.state != ReportState.returned:

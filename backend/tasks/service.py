@@ -9,6 +9,8 @@ from sqlalchemy import text
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.models import User
+from backend.audit.models import AuditEvent
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.events import tasks_changed
@@ -20,13 +22,16 @@ from backend.i18n import _
 from backend.notifications.service import notify_unit
 from backend.tasks.models import (
     AssignmentKind,
+    ExtensionRequest,
+    LightChange,
     Task,
     TaskAssignment,
     TaskChecklistItem,
+    TaskOwner,
     TaskState,
     TaskTarget,
 )
-from backend.tenancy.models import Unit
+from backend.tenancy.models import Membership, Unit
 
 NUMBER_PREFIX = "督"
 MAX_DESCRIPTION = 5000  # an ad-hoc task's requirements, as long as a report's fields may be
@@ -236,9 +241,6 @@ class TaskView:
 async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskView:
     """Everything on a task's page except reports and evidence (their domains add those): a fixed number of
     queries."""
-    from backend.audit.models import AuditEvent
-    from backend.tasks.models import ExtensionRequest, LightChange
-
     task = await get_task(session, actor, task_id)
     assignments = [AssignmentRow(a, name) for a, name in (await session.exec(
         select(TaskAssignment, Unit.name).join(Unit, col(Unit.id) == TaskAssignment.unit_id)
@@ -255,10 +257,6 @@ async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> 
     history = list((await session.exec(select(AuditEvent).where(AuditEvent.object_id == str(task.id))
                                        .order_by(col(AuditEvent.occurred_at).desc()).limit(100))).all())
     mine = next((row.assignment for row in assignments if row.assignment.unit_id == actor.unit_id), None)
-    from backend.accounts.models import User
-    from backend.tasks.models import TaskOwner
-    from backend.tenancy.models import Membership
-
     owners = [(m_id, name) for m_id, name in (await session.exec(
         select(TaskOwner.membership_id, User.display_name)
         .join(Membership, col(Membership.id) == TaskOwner.membership_id)
@@ -288,9 +286,6 @@ async def assign_many(
 
 async def set_owners(session: AsyncSession, actor: Actor, task_id: uuid.UUID, membership_ids: list[uuid.UUID]) -> Task:
     """责任人: supervisors name anyone; a unit head names people of their own unit, and only changes those."""
-    from backend.tasks.models import TaskOwner
-    from backend.tenancy.models import Membership
-
     task = await get_task(session, actor, task_id, for_update=True)
     if actor.can("tasks.assign"):
         scope = None
