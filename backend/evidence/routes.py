@@ -159,7 +159,6 @@ async def upload_page(
             )
             if message := evidence_service.duplicate_message(evidence):
                 notices.append(message)
-            evidence_service.thumbnail_later(actor, evidence)
     except InvalidInput as error:
         return await _render_panel(request, session, actor, task_id, error=error, values=values,
                                    notice=" ".join(notices), status_code=422)
@@ -191,7 +190,6 @@ async def supersede_page(
     except InvalidInput as error:
         return await _render_panel(request, session, actor, old.task_id, error=error, values=values, status_code=422,
                                    failed_version_of=old.id)
-    evidence_service.thumbnail_later(actor, new)
     notice = evidence_service.duplicate_message(new) or ""
     if notice or _is_htmx(request):
         return await _render_panel(request, session, actor, old.task_id, notice=notice or _superseded())
@@ -286,7 +284,6 @@ async def api_upload(
         session, actor, task_id, filename=file.filename or "", chunks=storage.upload_chunks(file),
         description=description, covers_from=covers_from, covers_to=covers_to, report_id=report_id,
     )
-    evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)
 
 
@@ -325,7 +322,6 @@ async def api_supersede(
         session, actor, evidence_id, filename=file.filename or "", chunks=storage.upload_chunks(file),
         description=description, covers_from=covers_from, covers_to=covers_to,
     )
-    evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import anyio
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,9 +28,11 @@ from backend.core.roles import Role
 from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import exif, filetypes
+from backend.evidence.jobs import make_evidence_thumbnail
 from backend.evidence.models import Evidence
 from backend.files import storage
 from backend.files.models import StoredFile
+from backend.files.service import stored_file_for
 from backend.i18n import _
 from backend.reports.models import ProgressReport, ReportState
 from backend.tasks import service as tasks
@@ -47,7 +48,6 @@ KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
 EDITABLE_REPORT_STATES = (ReportState.draft, ReportState.returned)
 _DUPLICATE = "luoshi.evidence.duplicate"
-THUMBNAIL_JOB = "make_evidence_thumbnail"
 THUMBNAIL_WAIT = timedelta(minutes=2)
 
 
@@ -237,19 +237,6 @@ async def _same_on_task(session: AsyncSession, task_id: uuid.UUID, sha256: str) 
     return (row[0], row[1]) if row else None
 
 
-async def stored_file_for(session: AsyncSession, tenant_id: uuid.UUID, staged: storage.StagedContent, *,
-                          filename: str, content_type: str, created_by: uuid.UUID | None) -> StoredFile:
-    """The bureau's row for this content, made if new (concurrent uploads of the same bytes share one row)."""
-    await session.exec(insert(StoredFile).values(  # type: ignore[call-overload]
-        id=uuid.uuid4(), tenant_id=tenant_id, sha256=staged.sha256, size=staged.size, content_type=content_type,
-        filename=filename[:255], created_at=utcnow(), created_by=created_by,
-    ).on_conflict_do_nothing(index_elements=["tenant_id", "sha256"]))
-    stored = (await session.exec(select(StoredFile).where(
-        StoredFile.tenant_id == tenant_id, StoredFile.sha256 == staged.sha256
-    ))).one()
-    return stored
-
-
 async def upload_evidence(
     session: AsyncSession,
     actor: Actor,
@@ -317,15 +304,15 @@ async def upload_evidence(
         await record(session, actor, "evidence.upload", object_type="evidence", object_id=evidence.id,
                      summary=_("为任务 %(number)s 上传佐证材料“%(name)s”", number=task.number, name=name),
                      details=details)
+    if evidence.kind == "image":
+        _thumbnail_later(actor, evidence)
     return evidence
 
 
-def thumbnail_later(actor: Actor, evidence: Evidence) -> None:
+def _thumbnail_later(actor: Actor, evidence: Evidence) -> None:
     """Queues the photo's thumbnail for after the commit. A thumbnail is a nicety: if Redis is down the upload
     still counts (the job is idempotent, and the catch-up job makes what was never queued)."""
-    if evidence.kind != "image" or duplicate_message(evidence):
-        return
-    enqueue_after_commit(THUMBNAIL_JOB, str(actor.tenant_id), str(evidence.id))
+    enqueue_after_commit(make_evidence_thumbnail, str(actor.tenant_id), str(evidence.id))
 
 
 def _local(value: datetime, actor: Actor) -> str:
@@ -435,16 +422,3 @@ async def mark_submitted(session: AsyncSession, *, report_id: uuid.UUID) -> int:
     )
     await session.flush()
     return result.rowcount or 0
-
-
-# --- thumbnails (called by the job) ----------------------------------------------------------------------
-
-
-async def set_thumbnail(session: AsyncSession, evidence: Evidence, staged: storage.StagedContent) -> StoredFile:
-    stored = await stored_file_for(session, evidence.tenant_id, staged, filename=f"thumb-{evidence.id}.jpg",
-                                   content_type="image/jpeg", created_by=None)
-    await storage.store(evidence.tenant_id, staged)
-    evidence.thumbnail_file_id = stored.id
-    session.add(evidence)
-    await session.flush()
-    return stored

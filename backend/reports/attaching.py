@@ -40,7 +40,6 @@ async def save_with_evidence(
             outcome.notices.append(message)
         else:
             outcome.added += 1
-            evidence.thumbnail_later(actor, item)
     if remove is not None:
         item = await evidence.get_evidence(session, actor, remove)
         if item.report_id != report.id:
