@@ -36,9 +36,9 @@ from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.core.roles import Role
+from backend.delivery.notify import notify_roles, notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import N_, _
-from backend.notifications.service import notify_roles, notify_unit
 from backend.reminders.service import notify_units
 from backend.reviews.service import clean_text
 from backend.tenancy.models import Unit

@@ -21,9 +21,9 @@ from backend.bulletins.models import Bulletin, BulletinState
 from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.core.roles import Role
+from backend.delivery.notify import notify_roles
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
 
 MAX_TITLE = 200

@@ -16,10 +16,10 @@ from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.core.roles import Role
 from backend.delivery.models import ReminderPolicy
+from backend.delivery.notify import notify_decided
 from backend.delivery.service import queue_robot_messages
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_decided
 from backend.reminders.models import Nudge, SupervisionNotice
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
 from backend.tasks.models import Task

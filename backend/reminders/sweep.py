@@ -13,10 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.core.calendar import is_workday
 from backend.db import set_due_at
 from backend.delivery.models import ReminderPolicy
+from backend.delivery.notify import notify_decided
 from backend.delivery.quiet import in_quiet_hours, local_now
 from backend.delivery.service import queue_robot_messages
 from backend.i18n import N_
-from backend.notifications.service import notify_decided
 from backend.reminders.digests import daily_digests, weekly_overview
 from backend.reminders.models import NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, NoticeLevel
 from backend.reminders.schedule import overdue_cutoff, windows

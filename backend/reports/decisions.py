@@ -10,9 +10,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.roles import Role
+from backend.delivery.notify import notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_unit
 from backend.reports.common import (
     decision_label,
     load_report,

@@ -17,10 +17,10 @@ from backend.accounts.models import User
 from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.roles import Role
+from backend.delivery.notify import notify_roles, notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
-from backend.notifications.service import notify_roles, notify_unit
 from backend.reports.common import (
     EDITABLE,
     MAX_TEXT,

@@ -21,9 +21,9 @@ from backend.audit.service import record
 from backend.core.actor import Actor
 from backend.core.models import utcnow
 from backend.core.roles import Role
+from backend.delivery.notify import notify_roles
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
-from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
 from backend.reviews.models import (
     AssessmentRubric,

@@ -13,9 +13,9 @@ from backend.core.events import tasks_changed
 from backend.core.models import utcnow
 from backend.core.roles import Role
 from backend.core.text import check_length
+from backend.delivery.notify import notify_roles, notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_roles, notify_unit
 from backend.tasks.models import (
     AssignmentKind,
     ExtensionRequest,
