@@ -13,14 +13,10 @@ from backend.core.roles import Role
 from backend.delivery.notify import notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
-from backend.reports.common import (
-    decision_label,
-    load_report,
-    now,
-    report_state_label,
-    require_reviewer,
-)
+from backend.reports.access import load_report, require_reviewer
+from backend.reports.common import now
 from backend.reports.completion import unfinished_work
+from backend.reports.labels import decision_label, report_state_label
 from backend.reports.lights import relight
 from backend.reports.models import (
     ProgressReport,

@@ -18,19 +18,18 @@ from backend.core.roles import Role
 from backend.errors import Forbidden
 from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
-from backend.reports.common import (
+from backend.reports.access import (
     EDITABLE,
     OPEN_TASK,
     REVIEW_ROLES,
     UNIT_ROLES,
     WRITING_KINDS,
-    decision_label,
-    local_today,
     readable_report,
     readable_reports,
-    report_state_label,
 )
+from backend.reports.common import local_today
 from backend.reports.completion import unfinished_work
+from backend.reports.labels import decision_label, report_state_label
 from backend.reports.models import (
     ProgressReport,
     ReportContribution,
@@ -141,7 +140,7 @@ class TaskReports:
 
 async def reports_for_task(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskReports:
     """Every report of the task, newest first, with contributions, actuals and reviews. Drafts are the units'
-    working copies (see common.readable_reports): the bureau's roles see reports once they have been submitted."""
+    working copies (see access.readable_reports): the bureau's roles see reports once they have been submitted."""
     task = await get_task(session, actor, task_id)
     query = (select(ProgressReport, Unit.name).join(Unit, col(Unit.id) == ProgressReport.unit_id)
              .where(ProgressReport.task_id == task.id)

@@ -21,7 +21,8 @@ from backend.errors import Conflict, DomainError, InvalidInput
 from backend.files.storage import upload_chunks
 from backend.i18n import _
 from backend.reports import service as reports
-from backend.reports.common import REVIEW_ROLES, report_state_label
+from backend.reports.access import REVIEW_ROLES
+from backend.reports.labels import report_state_label
 from backend.reports.models import ProgressReport, ReportKind
 from backend.reports.queries import QUEUE_PAGE, ReportView
 from backend.tasks.models import state_label

@@ -21,19 +21,9 @@ from backend.delivery.notify import notify_roles, notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
-from backend.reports.common import (
-    EDITABLE,
-    MAX_TEXT,
-    OPEN_TASK,
-    UNIT_ROLES,
-    check_task_open,
-    decision_label,
-    load_report,
-    local_today,
-    now,
-    report_state_label,
-    writing_assignment,
-)
+from backend.reports.access import EDITABLE, OPEN_TASK, UNIT_ROLES, check_task_open, load_report, writing_assignment
+from backend.reports.common import local_today, now
+from backend.reports.labels import decision_label, report_state_label
 from backend.reports.lights import relight
 from backend.reports.models import (
     ProgressReport,
@@ -48,6 +38,8 @@ from backend.tasks.periods import current_period, due_on, is_period_of, period_l
 from backend.tasks.service import assignment_of, check_version, get_task
 from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import Unit
+
+MAX_TEXT = 5000
 
 
 class AlreadySubmitted(Conflict):

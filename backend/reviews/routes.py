@@ -13,7 +13,7 @@ from backend.core.templating import render
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
 from backend.i18n import _
-from backend.reports.common import report_state_label
+from backend.reports.labels import report_state_label
 from backend.reviews import service as reviews
 from backend.reviews.exports import summary_xlsx
 from backend.reviews.models import Grade, ReviewState
