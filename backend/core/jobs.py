@@ -37,6 +37,11 @@ def job_name(function: str | Callable[..., Any]) -> str:
     return function if isinstance(function, str) else function.__name__
 
 
+def sends_after_commit() -> bool:
+    """Whether this code runs inside a unit of work that sends jobs after its commit (a request does)."""
+    return _after_commit.get() is not None
+
+
 def enqueue_after_commit(function: str | Callable[..., Any], *args: Any) -> None:
     """Queues a job to be sent once the request's transaction has committed, and dropped if it rolls back."""
     pending = _after_commit.get()

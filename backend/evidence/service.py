@@ -22,7 +22,7 @@ from backend.accounts.models import User
 from backend.audit.service import record
 from backend.config import get_settings
 from backend.core.actor import Actor
-from backend.core.jobs import enqueue_after_commit
+from backend.core.jobs import enqueue_after_commit, sends_after_commit
 from backend.core.models import utcnow
 from backend.core.roles import Role
 from backend.core.text import without_controls
@@ -311,8 +311,10 @@ async def upload_evidence(
 
 def _thumbnail_later(actor: Actor, evidence: Evidence) -> None:
     """Queues the photo's thumbnail for after the commit. A thumbnail is a nicety: if Redis is down the upload
-    still counts (the job is idempotent, and the catch-up job makes what was never queued)."""
-    enqueue_after_commit(make_evidence_thumbnail, str(actor.tenant_id), str(evidence.id))
+    still counts (the job is idempotent, and the catch-up job makes what was never queued), and so does an upload
+    outside a request (a script, the demo, a test), which leaves it to the catch-up job."""
+    if sends_after_commit():
+        enqueue_after_commit(make_evidence_thumbnail, str(actor.tenant_id), str(evidence.id))
 
 
 def _local(value: datetime, actor: Actor) -> str:
