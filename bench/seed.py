@@ -147,7 +147,7 @@ async def seed_reports(code: str, spec, args, timer: Timer, rng: random.Random, 
 
     from backend.accounts.models import User
     from backend.db import unit_of_work
-    from backend.evidence import service as evidence
+    from backend.reports import attaching
     from backend.reports import service as reports
     from backend.tasks.models import Task
     from backend.tenancy.acting import actor_for
@@ -183,7 +183,7 @@ async def seed_reports(code: str, spec, args, timer: Timer, rng: random.Random, 
                         problems=rng.choice(PROBLEMS), next_steps=rng.choice(NEXT_STEPS),
                         percent=min(100, 10 * (months.index(period) + 1) + rng.randint(0, 9)), version=0)
                     for k in range(args.evidence):
-                        await evidence.upload_evidence(
+                        await attaching.upload(
                             session, writer, task_id, filename=f"现场照片{k + 1}.jpg",
                             chunks=_chunks(unique_jpeg(photos[k % len(photos)], f"{code}/{index}/{period}/{k}")),
                             description=f"{period}工作现场", report_id=report.id)

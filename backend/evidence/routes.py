@@ -29,6 +29,7 @@ from backend.evidence.models import Evidence
 from backend.files import storage
 from backend.files.models import StoredFile
 from backend.i18n import _
+from backend.reports import attaching
 
 log = logging.getLogger("luoshi.evidence")
 
@@ -153,7 +154,7 @@ async def upload_page(
         if not uploads:  # (the form is re-rendered through the task: another bureau's task gives 404)
             raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
         for upload in uploads:
-            evidence = await evidence_service.upload_evidence(
+            evidence = await attaching.upload(
                 session, actor, task_id, filename=upload.filename or "", chunks=storage.upload_chunks(upload),
                 description=description, covers_from=period[0], covers_to=period[1], report_id=report,
             )
@@ -280,7 +281,7 @@ async def api_upload(
 ):
     """Uploads one file (multipart). 201 with the new evidence; 200 with `duplicate: true` and the existing
     evidence when the same content is already on the task."""
-    evidence = await evidence_service.upload_evidence(
+    evidence = await attaching.upload(
         session, actor, task_id, filename=file.filename or "", chunks=storage.upload_chunks(file),
         description=description, covers_from=covers_from, covers_to=covers_to, report_id=report_id,
     )

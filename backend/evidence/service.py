@@ -34,7 +34,6 @@ from backend.files import storage
 from backend.files.models import StoredFile
 from backend.files.service import stored_file_for
 from backend.i18n import _
-from backend.reports.models import ProgressReport, ReportState
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
 from backend.tenancy.models import Membership
@@ -46,7 +45,6 @@ def max_bytes() -> int:
 MAX_DESCRIPTION = 500
 KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
-EDITABLE_REPORT_STATES = (ReportState.draft, ReportState.returned)
 _DUPLICATE = "luoshi.evidence.duplicate"
 THUMBNAIL_WAIT = timedelta(minutes=2)
 
@@ -189,7 +187,7 @@ def duplicate_message(evidence: Evidence) -> str | None:
 # --- writing ---------------------------------------------------------------------------------------------
 
 
-async def _check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> None:
+async def check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> None:
     if actor.role == Role.leader:
         raise Forbidden(_("局领导可以查看佐证材料，但不能上传。请由责任单位的经办人上传。"))
     if actor.role not in UPLOADER_ROLES:
@@ -203,7 +201,7 @@ async def _check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> 
                          number=task.number))
 
 
-def _check_details(description: str, covers_from: date | None, covers_to: date | None) -> str:
+def check_details(description: str, covers_from: date | None, covers_to: date | None) -> str:
     description = without_controls(description or "").strip()  # (a multipart form: not cleaned on the way in)
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(_("材料说明最多 %(n)s 字，请精简后再提交。", n=MAX_DESCRIPTION), field="description")
@@ -213,18 +211,6 @@ def _check_details(description: str, covers_from: date | None, covers_to: date |
     if covers_from and covers_to and covers_from > covers_to:
         raise InvalidInput(_("材料所反映时段的结束日期不能早于开始日期。"), field="covers_to")
     return description
-
-
-async def _check_report(session: AsyncSession, actor: Actor, task: Task, report_id: uuid.UUID) -> None:
-    report = (await session.exec(select(ProgressReport).where(
-        ProgressReport.id == report_id, ProgressReport.task_id == task.id
-    ))).first()
-    if report is None:
-        raise InvalidInput(_("找不到要附加材料的报告，请刷新页面后重试。"), field="report_id")
-    if actor.role in (Role.unit_head, Role.unit_staff) and report.unit_id != actor.unit_id:
-        raise Forbidden(_("只能给本单位的报告附加佐证材料。"))
-    if report.state not in EDITABLE_REPORT_STATES:
-        raise Conflict(_("这份报告已经提交，不能再附加材料。如需补充，请等退回后再上传，或在下期报告中上传。"))
 
 
 async def _same_on_task(session: AsyncSession, task_id: uuid.UUID, sha256: str) -> tuple[Evidence, str] | None:
@@ -253,13 +239,12 @@ async def upload_evidence(
     """Streams one file to storage and records it as evidence of the task.
 
     The same bytes already on the task are not stored twice: the existing evidence is returned and
-    `duplicate_message(evidence)` says so ("这份材料已经上传过：…").
+    `duplicate_message(evidence)` says so ("这份材料已经上传过：…"). A `report_id` attaches it to that report,
+    which `reports.attaching.upload` has checked (the way every route and the report form upload).
     """
     task = await tasks.get_task(session, actor, task_id)
-    await _check_may_upload(session, actor, task)
-    description = _check_details(description, covers_from, covers_to)
-    if report_id is not None:
-        await _check_report(session, actor, task, report_id)
+    await check_may_upload(session, actor, task)
+    description = check_details(description, covers_from, covers_to)
     name = filetypes.safe_filename(filename)
     if not (filename or "").strip():
         raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
@@ -337,7 +322,6 @@ async def supersede(
     description: str | None = None,
     covers_from: date | None = None,
     covers_to: date | None = None,
-    report_id: uuid.UUID | None = None,
 ) -> Evidence:
     """A new version of a piece of evidence; the old one stays in the 台账, marked as superseded.
 
@@ -353,7 +337,7 @@ async def supersede(
         description=old.description if description is None else description,
         covers_from=covers_from if covers_from or covers_to else old.covers_from,
         covers_to=covers_to if covers_from or covers_to else old.covers_to,
-        report_id=report_id, supersedes=old,
+        supersedes=old,
     )
 
 
@@ -385,7 +369,7 @@ async def update_evidence(
     await _check_may_change(session, actor, evidence)
     before = {"description": evidence.description, "covers_from": str(evidence.covers_from or ""),
               "covers_to": str(evidence.covers_to or "")}
-    evidence.description = _check_details(description, covers_from, covers_to)
+    evidence.description = check_details(description, covers_from, covers_to)
     evidence.covers_from, evidence.covers_to = covers_from, covers_to
     session.add(evidence)
     await session.flush()

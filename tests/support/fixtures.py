@@ -21,12 +21,11 @@ from backend.core.actor import Actor
 from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
-from backend.evidence import service as evidence
 from backend.notifications import service as notifications
 from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reminders.sweep import sweep_bureau
-from backend.reports import lights
+from backend.reports import attaching, lights
 from backend.reports import service as reports
 from backend.reviews import service as reviews
 from backend.tasks import lifecycle
@@ -122,8 +121,7 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
     target = (await session.exec(select(TaskTarget).where(TaskTarget.task_id == task.id))).one()
     report = await reports.save_report(session, office_clerk, task.id, progress="已开展两次。", percent=20,
                                        target_actuals={str(target.id): "2"}, version=0)
-    await evidence.upload_evidence(session, office_clerk, task.id, filename="样例.png", chunks=_one(PNG),
-                                   report_id=report.id)
+    await attaching.upload(session, office_clerk, task.id, filename="样例.png", chunks=_one(PNG), report_id=report.id)
     await reports.submit_report(session, office_clerk, report.id, version=report.version)
     await reports.contribute(session, actors[Role.unit_staff], report.id, text="配合单位已参加。")
     await reports.review(session, supervisor, report.id, accept=False, comment="请补充照片说明。",
