@@ -42,7 +42,6 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session", autouse=True)
 def database():
-    import backend.wiring  # noqa: F401 — as web, the worker and the CLI do (core/events.py), once the env is set
     from backend.config import get_settings
     from backend.core.migrate import migrate
 

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+import backend.wiring  # noqa: F401 — as web, the worker and the CLI do: tasks announce their changes (core/events.py)
 from backend.accounts.models import User
 from backend.accounts.service import create_api_token, create_user
 from backend.assessments import rubric as rubrics
