@@ -15,6 +15,7 @@ TEST_WORKERS ?= 3
 test: system-packages install-dev frontend
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 $(BIN)/python:
@@ -41,6 +42,7 @@ system-packages:
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Performance figures (docs/PERFORMANCE.md): seeds luoshi_bench_run if needed, installs Debian's wrk if missing, then
 # measures Luoshi against a bare FastAPI + psycopg endpoint (~6 min). Needs PostgreSQL and Redis as `make test` does.

@@ -1,4 +1,5 @@
-"""The `luoshi` command: serve, worker, demo, migrate and the administrative commands."""
+"""The `luoshi` command: serve, worker, demo, migrate and the administrative commands. Each command imports what it
+uses when it runs, so `luoshi --help` and the small commands start without loading the whole app."""
 
 import argparse
 import asyncio
@@ -120,7 +121,8 @@ def cmd_member_add(args) -> None:
     from sqlmodel import select
 
     from backend.accounts.service import get_user_by_username
-    from backend.tenancy.models import Role, Unit
+    from backend.core.roles import Role
+    from backend.tenancy.models import Unit
     from backend.tenancy.service import add_member
 
     async def body(session, tenant):
@@ -140,7 +142,8 @@ def cmd_member_add(args) -> None:
 
 
 def cmd_token_create(args) -> None:
-    from backend.accounts.service import actor_for, create_api_token, get_user_by_username
+    from backend.accounts.service import create_api_token, get_user_by_username
+    from backend.tenancy.acting import actor_for
 
     async def body(session, tenant):
         user = await get_user_by_username(session, args.username)
@@ -188,9 +191,9 @@ def cmd_demo(args) -> None:
 async def _demo(args) -> None:
     import uvicorn
 
+    from backend.core.roles import role_label
     from backend.db import dispose_engine
     from backend.demo import DEMO_PASSWORD, ensure_demo_bureau, luoshi_command
-    from backend.tenancy.models import role_label
     from workers.settings import build_worker
 
     logins = await ensure_demo_bureau()

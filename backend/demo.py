@@ -9,13 +9,16 @@ from pathlib import Path
 import anyio
 from sqlmodel import select
 
+import backend.wiring  # noqa: F401 — subscribes the higher layers to core.events (docs/ARCHITECTURE.md)
 from backend.accounts.models import User
 from backend.accounts.service import create_user
+from backend.core.roles import Role
 from backend.db import set_context, unit_of_work
 from backend.plans import service as plans
-from backend.reports.common import update_bureau_settings
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, Tenant, Unit, UnitKind
+from backend.tenancy.acting import actor_for
+from backend.tenancy.bureau_settings import update_bureau_settings
+from backend.tenancy.models import Tenant, Unit, UnitKind
 
 DEMO_CODE = "demo"
 DEMO_PLAN = Path(__file__).with_name("demo_plan.txt")
@@ -78,8 +81,6 @@ async def _file_chunks(path: Path):
 async def ensure_demo_bureau() -> list[DemoLogin]:
     """Idempotent: a second start finds the bureau and changes nothing, except that people of the login list a
     bureau made by an earlier version lacks are added (so `demo-year` finds everyone it files as)."""
-    from backend.accounts.service import actor_for
-
     logins = [DemoLogin(str(role), username, name) for role, username, name, _unit in DEMO_PEOPLE]
     async with unit_of_work() as session:
         tenant = (await session.exec(select(Tenant).where(Tenant.code == DEMO_CODE))).first()

@@ -15,13 +15,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel import col, select, update
 
 from backend.accounts.models import User
-from backend.accounts.service import actor_for
 from backend.audit.models import AuditEvent
 from backend.audit.service import record
 from backend.bulletins import service as bulletins
+from backend.bulletins.exemplary import mark_exemplary
 from backend.bulletins.models import Bulletin, BulletinState
 from backend.core import clock
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.demo import DEMO_CODE, DEMO_PASSWORD, DEMO_PEOPLE, ensure_demo_bureau, luoshi_command
 from backend.i18n import _
@@ -38,7 +39,8 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
-from backend.tenancy.models import Role, Tenant, Unit
+from backend.tenancy.acting import actor_for
+from backend.tenancy.models import Tenant, Unit
 
 SEED = 2026
 YEAR = 2026
@@ -241,8 +243,6 @@ async def _play(cast: Cast, event: Event) -> bool:
             await reports.review(session, supervisor, report.id, accept=event.kind == "accept", comment=event.text,
                                  version=report.version)
             if event.exemplary:
-                from backend.bulletins.exemplary import mark_exemplary
-
                 await mark_exemplary(session, supervisor, report.id, exemplary=True)
         elif event.kind == "revise":
             if report is None or report.state != ReportState.returned:

@@ -1,6 +1,6 @@
 """Typed request dependencies: the transaction, the signed-in person and the acting member.
 
-Authentication happens here; authorisation happens in services (actor.require), so no route checks roles.
+Authentication happens here; authorisation happens in services (their domain's policy.py), so no route checks roles.
 """
 
 from collections.abc import AsyncIterator
@@ -21,6 +21,7 @@ from backend.core.security import sign
 from backend.db import unit_of_work
 from backend.errors import Forbidden, NotAuthenticated
 from backend.i18n import _
+from backend.tenancy import acting
 
 SESSION_COOKIE = "luoshi_session"
 CSRF_COOKIE = "luoshi_csrf"
@@ -130,7 +131,7 @@ async def web_actor(request: Request, session: DbSession, login: SignedIn) -> Ac
         raise RedirectTo("/account/password")
     if web_session.current_tenant_id is None:
         raise RedirectTo("/operator/tenants" if user.is_operator else "/choose-bureau")
-    actor = await accounts.actor_for(
+    actor = await acting.actor_for(
         session, user, web_session.current_tenant_id, ip=client_ip(request),
         request_id=getattr(request.state, "request_id", None),
     )
@@ -152,13 +153,13 @@ async def api_actor(request: Request, session: DbSession) -> Actor:
     authorization = request.headers.get("authorization", "")
     request_id = getattr(request.state, "request_id", None)
     if authorization.startswith("Bearer "):
-        actor = await accounts.actor_for_token(session, authorization[7:].strip(), ip=client_ip(request),
+        actor = await acting.actor_for_token(session, authorization[7:].strip(), ip=client_ip(request),
                                                request_id=request_id)
     else:
         loaded = await optional_web_session(request, session)
         if loaded is None or loaded[0].current_tenant_id is None or loaded[1].must_change_password:
             raise NotAuthenticated(_("请先登录，或在 Authorization 头中提供 API 令牌（Bearer）。"))
-        actor = await accounts.actor_for(session, loaded[1], loaded[0].current_tenant_id, ip=client_ip(request),
+        actor = await acting.actor_for(session, loaded[1], loaded[0].current_tenant_id, ip=client_ip(request),
                                          request_id=request_id)
     request.state.actor = actor
     return actor

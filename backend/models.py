@@ -3,25 +3,19 @@
 from sqlmodel import SQLModel
 
 from backend.accounts.models import ApiToken, User, WebSession
-from backend.assessments.models import (
-    Assessment,
-    AssessmentAppeal,
-    AssessmentRubric,
-    AssessmentScore,
-    ScoreAdjustment,
-)
+from backend.assessments.models import Assessment, AssessmentAppeal, AssessmentScore, ScoreAdjustment
 from backend.audit.models import AuditEvent
 from backend.bulletins.models import Bulletin
 from backend.core.once import FormSubmission
-from backend.delivery.models import ChannelConfig, OutboxMessage
+from backend.delivery.models import ChannelConfig, OutboxMessage, ReminderPolicy
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
 from backend.holidays.models import HolidayYear
 from backend.notifications.models import Notification, NotificationPreference
 from backend.plans.models import Plan, PlanImport, PlanItem, PlanSection
-from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
+from backend.reminders.models import Nudge, SupervisionNotice
 from backend.reports.models import ProgressReport, ReportContribution, ReportReview, TargetActual
-from backend.reviews.models import QuarterlyRating, QuarterlyRemark, QuarterlyReview
+from backend.reviews.models import AssessmentRubric, QuarterlyRating, QuarterlyRemark, QuarterlyReview
 from backend.tasks.models import (
     ExtensionRequest,
     LightChange,

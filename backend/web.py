@@ -21,7 +21,15 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+import backend.wiring  # noqa: F401 — subscribes the higher layers to core.events (docs/ARCHITECTURE.md)
 from backend import i18n
+from backend.accounts.routes import api as accounts_api
+from backend.accounts.routes import pages as accounts_pages
+from backend.assessments.routes import api as assessments_api
+from backend.assessments.routes import pages as assessments_pages
+from backend.audit.routes import api as audit_api
+from backend.audit.routes import pages as audit_pages
+from backend.bulletins.routes import pages as bulletins_pages
 from backend.config import get_settings
 from backend.core.bodies import FORM_OVERHEAD, body_limit, urlencoded_limit
 from backend.core.feedback import done, htmx_redirect
@@ -31,9 +39,27 @@ from backend.core.redis import close_redis, get_redis
 from backend.core.templating import render
 from backend.core.text import without_controls
 from backend.db import dispose_engine, get_engine
+from backend.delivery.routes import api as delivery_api
+from backend.delivery.routes import pages as delivery_pages
 from backend.deps import CSRF_COOKIE, RedirectTo, csrf_protect
 from backend.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable
+from backend.evidence.routes import api as evidence_api
+from backend.evidence.routes import pages as evidence_pages
+from backend.holidays.jobs import keep_calendar_fresh
+from backend.holidays.routes import pages as holidays_pages
 from backend.i18n import _
+from backend.notifications.routes import api as notifications_api
+from backend.notifications.routes import pages as notifications_pages
+from backend.plans.routes import api as plans_api
+from backend.plans.routes import pages as plans_pages
+from backend.reminders.routes import pages as reminders_pages
+from backend.reports.routes import api as reports_api
+from backend.reports.routes import pages as reports_pages
+from backend.reviews.routes import pages as reviews_pages
+from backend.tasks.routes import api as tasks_api
+from backend.tasks.routes import pages as tasks_pages
+from backend.tenancy.routes import api as tenancy_api
+from backend.tenancy.routes import pages as tenancy_pages
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
@@ -401,8 +427,6 @@ def install_platform_routes(app: FastAPI) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    from backend.holidays.jobs import keep_calendar_fresh
-
     refresher = asyncio.create_task(keep_calendar_fresh())
     yield
     refresher.cancel()
@@ -413,27 +437,6 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level)
-    from backend.accounts.routes import api as accounts_api
-    from backend.accounts.routes import pages as accounts_pages
-    from backend.audit.routes import api as audit_api
-    from backend.audit.routes import pages as audit_pages
-    from backend.delivery.routes import api as delivery_api
-    from backend.delivery.routes import pages as delivery_pages
-    from backend.evidence.routes import api as evidence_api
-    from backend.evidence.routes import pages as evidence_pages
-    from backend.holidays.routes import pages as holidays_pages
-    from backend.notifications.routes import api as notifications_api
-    from backend.notifications.routes import pages as notifications_pages
-    from backend.plans.routes import api as plans_api
-    from backend.plans.routes import pages as plans_pages
-    from backend.reminders.routes import pages as reminders_pages
-    from backend.reports.routes import api as reports_api
-    from backend.reports.routes import pages as reports_pages
-    from backend.tasks.routes import api as tasks_api
-    from backend.tasks.routes import pages as tasks_pages
-    from backend.tenancy.routes import api as tenancy_api
-    from backend.tenancy.routes import pages as tenancy_pages
-
     app = FastAPI(
         title="Luoshi 落实", version="0.1.0", lifespan=lifespan, dependencies=[Depends(csrf_protect)],
         docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
@@ -443,13 +446,7 @@ def create_app() -> FastAPI:
     for router in (accounts_pages, tenancy_pages, tasks_pages, reports_pages, plans_pages, evidence_pages,
                    notifications_pages, audit_pages, delivery_pages, reminders_pages, holidays_pages):
         app.include_router(router)
-    from backend.bulletins.routes import pages as bulletins_pages
-
     app.include_router(bulletins_pages)
-    from backend.assessments.routes import api as assessments_api
-    from backend.assessments.routes import pages as assessments_pages
-    from backend.reviews.routes import pages as reviews_pages
-
     app.include_router(reviews_pages)
     app.include_router(assessments_pages)
     app.include_router(assessments_api, prefix="/api/v1", responses=API_ERRORS)

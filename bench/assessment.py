@@ -55,9 +55,9 @@ async def prepare(tenant_id) -> tuple:
     from sqlmodel import col, select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for
     from backend.assessments import service as assessments
     from backend.db import unit_of_work
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import Unit
 
     async with unit_of_work(tenant_id) as session:

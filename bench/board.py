@@ -9,7 +9,7 @@ Two parts:
    driven through httpx.ASGITransport; every statement the engine sends (`before_cursor_execute`) during one
    request is counted. Pages of different lengths are compared: a unit's 我的任务 with about 10 tasks and
    the busiest unit's; the supervisor's board filtered to 10 tasks, unfiltered (capped at
-   tasks.BOARD_LIMIT = 500 rows) and, with the cap lifted in this process only, all 1,000 tasks; the same
+   board.BOARD_LIMIT = 500 rows) and, with the cap lifted in this process only, all 1,000 tasks; the same
    for /api/v1/tasks. The counts must not depend on the number of rows.
 
 2. Throughput and latency over HTTP. `luoshi serve` (uvicorn, 1 worker) is started in a subprocess against
@@ -120,8 +120,9 @@ async def api_token(username: str, code: str) -> str:
     """A personal API token made through the service (as `luoshi token create` does)."""
     from sqlmodel import select
 
-    from backend.accounts.service import actor_for, create_api_token, get_user_by_username
+    from backend.accounts.service import create_api_token, get_user_by_username
     from backend.db import unit_of_work
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import Tenant
 
     async with unit_of_work() as session:
@@ -149,8 +150,9 @@ async def count_statements(subjects: Subjects, tokens: dict[str, str]) -> list[P
     import httpx
     from sqlalchemy import event
 
+    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.db import dispose_engine, get_engine
-    from backend.tasks import service as tasks
+    from backend.plans import board
     from backend.web import create_app
 
     app = create_app()
@@ -162,7 +164,7 @@ async def count_statements(subjects: Subjects, tokens: dict[str, str]) -> list[P
     engine = get_engine()
     event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
     results: list[PageCount] = []
-    cap = tasks.BOARD_LIMIT
+    cap = board.BOARD_LIMIT
     try:
         clients = {}
         for role, username in (("unit_staff", subjects.busy_staff), ("unit_staff (small unit)", subjects.small_staff),
@@ -188,19 +190,19 @@ async def count_statements(subjects: Subjects, tokens: dict[str, str]) -> list[P
         await measure("unit_staff", "/tasks", note=busy)
         await measure("supervisor", f"/tasks?q={TEN_TASKS}", note="board, filtered to 10")
         await measure("supervisor", "/tasks", note=f"board, capped at BOARD_LIMIT={cap}")
-        tasks.BOARD_LIMIT = 100_000
+        board.BOARD_LIMIT = 100_000
         await measure("supervisor", "/tasks", note="board, cap lifted in-process")
-        tasks.BOARD_LIMIT = cap
+        board.BOARD_LIMIT = cap
         await measure("unit_staff", f"/api/v1/tasks?q={TEN_TASKS}", token=tokens["unit_staff"], note="API")
         await measure("unit_staff", "/api/v1/tasks", token=tokens["unit_staff"], note="API")
         await measure("supervisor", f"/api/v1/tasks?q={TEN_TASKS}", token=tokens["supervisor"], note="API")
         await measure("supervisor", "/api/v1/tasks", token=tokens["supervisor"], note=f"API, capped at {cap}")
-        tasks.BOARD_LIMIT = 100_000
+        board.BOARD_LIMIT = 100_000
         await measure("supervisor", "/api/v1/tasks", token=tokens["supervisor"], note="API, cap lifted in-process")
         for client in (*clients.values(), api):
             await client.aclose()
     finally:
-        tasks.BOARD_LIMIT = cap
+        board.BOARD_LIMIT = cap
         event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
         await dispose_engine()
     return results

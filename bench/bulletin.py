@@ -80,11 +80,14 @@ HISTORY = [
 async def seed(units: int, tasks: int):
     from sqlalchemy import text
 
-    from backend.accounts.service import actor_for, create_user
+    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
+    from backend.accounts.service import create_user
+    from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.tasks import service as task_service
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, UnitKind
+    from backend.tenancy.acting import actor_for
+    from backend.tenancy.models import UnitKind
 
     started = time.perf_counter()
     async with unit_of_work() as session:

@@ -158,13 +158,14 @@ async def message_ids(tenant_id, round_no: int) -> dict[str, str]:
 
 
 async def run(args, sink: Sink) -> dict:
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
+    from backend.core.roles import Role
     from backend.db import dispose_engine, unit_of_work
     from backend.delivery import channels
     from backend.delivery import service as delivery
     from backend.reminders import service as reminders
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role
+    from backend.tenancy.acting import actor_for
 
     async with unit_of_work() as session:
         tenant = await tenancy.create_tenant(session, None, name="投递基准教育局", code="benchmail")

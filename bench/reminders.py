@@ -137,7 +137,7 @@ def main() -> int:
     bench_environment(args.database_url, args.redis_url)
     plan = Plan(args)
     at = local_at(args)
-    from backend.tasks.calendar import is_workday
+    from backend.core.calendar import is_workday
 
     if not is_workday(at.date()):
         print(f"note: {at.date()} is not a working day; the deadline and report-day rules fire on working days only")

@@ -120,7 +120,7 @@ def periods(anchor: date) -> tuple[str, str]:
 
 
 def report_due(period: str) -> date:
-    from backend.reports.periods import due_on
+    from backend.tasks.periods import due_on
 
     return due_on(period, REPORT_DAY)
 
@@ -408,7 +408,7 @@ def local_at(args) -> datetime:
 
 
 def previous_workday(at: datetime) -> datetime:
-    from backend.tasks.calendar import is_workday
+    from backend.core.calendar import is_workday
 
     day = at - timedelta(days=1)
     while not is_workday(day.date()):

@@ -49,16 +49,18 @@ async def build_service_bureau(plan: Plan, database_url: str, batch: int, timer:
     from sqlmodel import col, select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
+    from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.delivery import service as delivery
     from backend.notifications import service as notifications
     from backend.reports import service as reports
-    from backend.reports.periods import current_period
     from backend.tasks import lifecycle
     from backend.tasks import service as tasks
+    from backend.tasks.periods import current_period
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, UnitKind
+    from backend.tenancy.acting import actor_for
+    from backend.tenancy.models import UnitKind
 
     code = bureau_code(0)
     task_plan, people = plan_rows(plan, database_url, 0)

@@ -208,8 +208,8 @@ async def bulletin_and_assessment(subjects: Subjects) -> list[Row]:
     from sqlmodel import select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for
     from backend.db import dispose_engine, unit_of_work
+    from backend.tenancy.acting import actor_for
 
     tenant_id = uuid.UUID(subjects.tenant_id)
 

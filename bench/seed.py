@@ -7,7 +7,7 @@ with their evidence. Reproducible (--seed) and parameterised.
 
 Everything is written through the services, never SQL:
 - bureaus, units, people, tasks and lights: `bench.seed_tasks.seed_bureau` (tenancy.create_tenant / create_unit /
-  add_member, accounts.create_user, tasks.create_tasks, lifecycle.refresh_lights), with the unit tree and the
+  add_member, accounts.create_user, tasks.create_tasks, lights.refresh_lights), with the unit tree and the
   tasks planned by `bench.seed_tasks.plan_units` / `plan_tasks` from the seed;
 - reports: for every task, its lead unit's staff member files one report per month for the last --months months
   (reports.save_report → evidence.upload_evidence → reports.submit_report), and the bureau's supervisor accepts
@@ -82,12 +82,14 @@ async def login_user(code: str, busiest_unit: str) -> None:
     from sqlmodel import select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
     from backend.config import get_settings
     from backend.core import security
+    from backend.core.roles import Role
     from backend.db import unit_of_work
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, Tenant, Unit
+    from backend.tenancy.acting import actor_for
+    from backend.tenancy.models import Tenant, Unit
 
     saved = {k: os.environ.pop(k) for k in ("LUOSHI_ARGON2_TIME_COST", "LUOSHI_ARGON2_MEMORY_KIB") if k in os.environ}
     get_settings.cache_clear()
@@ -115,11 +117,11 @@ async def seed_reports(code: str, spec, args, timer: Timer, rng: random.Random, 
     from sqlmodel import col, select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for
     from backend.db import unit_of_work
-    from backend.evidence import service as evidence
+    from backend.reports import attaching
     from backend.reports import service as reports
     from backend.tasks.models import Task
+    from backend.tenancy.acting import actor_for
     from backend.tenancy.models import Tenant
 
     counts: Counter = Counter()
@@ -152,7 +154,7 @@ async def seed_reports(code: str, spec, args, timer: Timer, rng: random.Random, 
                         problems=rng.choice(PROBLEMS), next_steps=rng.choice(NEXT_STEPS),
                         percent=min(100, 10 * (months.index(period) + 1) + rng.randint(0, 9)), version=0)
                     for k in range(args.evidence):
-                        await evidence.upload_evidence(
+                        await attaching.upload(
                             session, writer, task_id, filename=f"现场照片{k + 1}.jpg",
                             chunks=_chunks(unique_jpeg(photos[k % len(photos)], f"{code}/{index}/{period}/{k}")),
                             description=f"{period}工作现场", report_id=report.id)

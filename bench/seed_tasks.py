@@ -7,7 +7,7 @@ The database is dropped and rebuilt by `luoshi migrate` (only a database whose n
 `luoshi_bench` is ever dropped). Everything is then created through the services, as the tests'
 fixtures do: tenancy.create_tenant / create_unit / add_member, accounts.create_user, tasks.create_tasks
 (with lead, responsible and cooperating units, so every assignment also notifies its unit), and
-lifecycle.refresh_lights (so the board shows green, yellow and red lights with their reasons).
+lights.refresh_lights (so the board shows green, yellow and red lights with their reasons).
 
 The first bureau (code bench000) is the large one: --units units and --tasks tasks. The other
 --bureaus - 1 are smaller (--small-units, --small-tasks; 20 and 50 by default) to keep seeding quick;
@@ -201,13 +201,16 @@ def _chunks(items: list, size: int):
 async def seed_bureau(spec: BureauSpec, batch: int, timer: Timer) -> dict:
     from sqlmodel import select
 
+    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
+    from backend.core.roles import Role
     from backend.db import unit_of_work
-    from backend.tasks import lifecycle
+    from backend.reports import lights
     from backend.tasks import service as tasks
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, UnitKind
+    from backend.tenancy.acting import actor_for
+    from backend.tenancy.models import UnitKind
 
     code = spec.code
     t0 = time.perf_counter()
@@ -270,7 +273,7 @@ async def seed_bureau(spec: BureauSpec, batch: int, timer: Timer) -> dict:
 
     t0 = time.perf_counter()
     async with unit_of_work(tenant_id) as session:
-        changed = await lifecycle.refresh_lights(session, tenant_id, today=date.today(), trigger="基准数据")
+        changed = await lights.refresh_lights(session, tenant_id, today=date.today(), trigger="基准数据")
     timer.add("lights", time.perf_counter() - t0)
 
     per_unit: dict[int, int] = {}

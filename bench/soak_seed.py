@@ -87,7 +87,8 @@ async def seed(args) -> dict:
     from sqlmodel import select
 
     from backend.accounts.models import User
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
+    from backend.core.roles import Role
     from backend.db import dispose_engine, unit_of_work
     from backend.demo import DEMO_PLAN
     from backend.plans import service as plans
@@ -95,7 +96,8 @@ async def seed(args) -> dict:
     from backend.reports import service as reports
     from backend.tasks import service as tasks
     from backend.tenancy import service as tenancy
-    from backend.tenancy.models import Role, UnitKind
+    from backend.tenancy.acting import actor_for
+    from backend.tenancy.models import UnitKind
 
     rng = random.Random(args.seed)
     units_plan, n_supervisors, n_leaders = people_plan(args.users, args.units)

@@ -2,7 +2,8 @@
 
 from arq import Worker, cron
 
-from backend.accounts.jobs import purge_expired_sessions, purge_form_keys
+import backend.wiring  # noqa: F401 — subscribes the higher layers to core.events (docs/ARCHITECTURE.md)
+from backend.accounts.jobs import purge_expired_sessions
 from backend.bulletins.jobs import draft_bulletins
 from backend.config import get_settings
 from backend.core.jobs import redis_settings
@@ -12,8 +13,9 @@ from backend.delivery.jobs import deliver_outbox
 from backend.evidence.jobs import catch_up_thumbnails, make_evidence_thumbnail
 from backend.holidays.jobs import refresh_calendar
 from backend.reminders.jobs import sweep_reminders
+from backend.reports.jobs import refresh_all_lights
 from backend.reviews.jobs import open_quarterly_reviews
-from backend.tasks.jobs import refresh_all_lights
+from backend.tenancy.jobs import purge_form_keys
 
 
 async def startup(ctx: dict) -> None:

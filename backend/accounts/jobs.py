@@ -1,27 +1,11 @@
-"""Account housekeeping run by the worker: expired sessions, and the once-only keys of forms (backend.core.once)."""
-
-from sqlmodel import select
+"""Account housekeeping run by the worker: expired sessions (the forms' keys are tenancy/jobs.py's)."""
 
 from backend.accounts import service as accounts
-from backend.core import once
 from backend.core.jobs import job
 from backend.db import unit_of_work
-from backend.tenancy.models import Tenant
 
 
 @job
 async def purge_expired_sessions(ctx: dict) -> int:
     async with unit_of_work() as session:
         return await accounts.purge_expired_sessions(session)
-
-
-@job
-async def purge_form_keys(ctx: dict) -> int:
-    """Each bureau's old form keys, in its own transaction (the table has row-level security). Returns how many."""
-    async with unit_of_work() as session:
-        tenants = list((await session.exec(select(Tenant.id))).all())
-    purged = 0
-    for tenant_id in tenants:
-        async with unit_of_work(tenant_id) as session:
-            purged += await once.purge_old(session)
-    return purged

@@ -54,7 +54,7 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = timestamp_field()
     last_used_at: datetime | None = timestamp_field(nullable=True)
     revoked_at: datetime | None = timestamp_field(nullable=True)
-    # Set when the token is made (LUOSHI_API_TOKEN_VALID_DAYS); see accounts.service.token_refusal.
+    # Set when the token is made (LUOSHI_API_TOKEN_VALID_DAYS); see tenancy.acting.token_refusal.
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
     @property

@@ -32,6 +32,7 @@ from backend.deps import (
 )
 from backend.errors import DomainError, InvalidInput, ServiceUnavailable
 from backend.i18n import LANGUAGES, _
+from backend.tenancy import acting
 from backend.tenancy.service import role_label
 
 pages = APIRouter(tags=["accounts"], include_in_schema=False)
@@ -51,14 +52,14 @@ async def _after_login(
 ) -> Response:
     """One bureau: straight in, to `next_url` (the page the person was on when the sign-in lapsed) if it is one of
     ours; several: choose, then go there; none: say so (operators go to their bureau list)."""
-    bureaus = await accounts.bureaus_of(session, user)
+    bureaus = await acting.bureaus_of(session, user)
     tenant_id = bureaus[0].tenant.id if len(bureaus) == 1 else None
     raw, web_session = await accounts.start_session(
         session, user, tenant_id=tenant_id, ip=client_ip(request),
         user_agent=request.headers.get("user-agent", ""), previous_token=request.cookies.get(SESSION_COOKIE),
     )
     if tenant_id is not None:
-        await accounts.choose_bureau(session, web_session, user, tenant_id)
+        await acting.choose_bureau(session, web_session, user, tenant_id)
     if user.must_change_password:
         target = "/account/password"
     elif tenant_id is not None:
@@ -113,7 +114,7 @@ async def logout(request: Request, session: DbSession, login: WebLogin):
 @pages.get("/choose-bureau")
 async def choose_bureau_page(request: Request, session: DbSession, login: SignedIn, next: str = ""):
     _web_session, user = login
-    bureaus = await accounts.bureaus_of(session, user)
+    bureaus = await acting.bureaus_of(session, user)
     return render(request, "accounts/choose_bureau.html",
                   {"bureaus": bureaus, "role_label": role_label, "next": safe_next(next, "")})
 
@@ -122,7 +123,7 @@ async def choose_bureau_page(request: Request, session: DbSession, login: Signed
 async def choose_bureau(request: Request, session: DbSession, login: SignedIn,
                         tenant_id: Annotated[uuid.UUID, Form()], next: Annotated[str, Form()] = ""):
     web_session, user = login
-    await accounts.choose_bureau(session, web_session, user, tenant_id)
+    await acting.choose_bureau(session, web_session, user, tenant_id)
     return see_other(request, safe_next(next))
 
 

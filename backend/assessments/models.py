@@ -10,23 +10,6 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
-from backend.reviews.models import RatingScale
-
-
-class AssessmentRubric(SQLModel, table=True):
-    """One per bureau: the weights (points) of each term, how quarterly ratings are given, and the appeal window.
-    A bureau without one runs on these defaults."""
-
-    __tablename__ = "assessment_rubrics"
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
-    completion_weight: float = 40
-    timeliness_weight: float = 20
-    rating_weight: float = 30
-    bonus_weight: float = 10  # the cap, either way, of the bonus/penalty term
-    rating_scale: RatingScale = Field(default=RatingScale.grade, sa_type=AutoString(10))
-    self_scoring: bool = True
-    appeal_days: int = 5
-    updated_at: datetime = timestamp_field()
 
 
 class AssessmentState(enum.StrEnum):

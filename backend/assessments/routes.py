@@ -24,9 +24,9 @@ from backend.core.versions import form_version
 from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput, NotFound
 from backend.i18n import _
+from backend.plans.rollover import default_year as closing_year
 from backend.reviews.models import RatingScale
 from backend.reviews.scale import grade_table, scale_label
-from backend.tasks.rollover import default_year as closing_year
 
 pages = APIRouter(tags=["assessments"], include_in_schema=False)
 api = APIRouter(tags=["assessments"])

@@ -9,14 +9,13 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from backend.assessments.models import AssessmentRubric
 from backend.assessments.policy import require_set_rubric
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.errors import InvalidInput
 from backend.i18n import N_, _
-from backend.reviews.models import RatingScale
+from backend.reviews.models import AssessmentRubric, RatingScale
 
 WEIGHTS = ("completion_weight", "timeliness_weight", "rating_weight", "bonus_weight")
 WEIGHT_LABELS = {"completion_weight": N_("任务完成率"), "timeliness_weight": N_("报送及时率"),

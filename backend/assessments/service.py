@@ -36,13 +36,14 @@ from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.core.versions import is_stale
+from backend.delivery.notify import notify_roles, notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import N_, _
-from backend.notifications.service import notify_roles, notify_unit
 from backend.reminders.service import notify_units
 from backend.reviews.service import clean_text
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 NOT_FOUND = N_("找不到该年度考核，可能尚未发布或不属于本局。")
 STATE_LABELS = {AssessmentState.open: N_("进行中（单位自评、计算与调整）"),

@@ -12,7 +12,7 @@ from backend.core.actor import Actor
 from backend.errors import Conflict
 from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
-from backend.reports.common import load_report
+from backend.reports.access import load_report
 from backend.reports.models import ProgressReport, ReportKind
 from backend.tasks.policy import sees_all_tasks
 

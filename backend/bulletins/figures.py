@@ -5,7 +5,7 @@ Definitions (written out in docs/CYCLE.md as well; the annual assessment imports
 
 - A report is DUE for a (task, unit) assignment of kind lead or responsible (not cooperating), on a task that is
   not cancelled, for each report period of the task's report frequency (monthly `YYYY-MM`, quarterly `YYYY-Qn`,
-  once = the assignment's deadline) whose due date (`backend.reports.periods.due_on` with the bureau's report day,
+  once = the assignment's deadline) whose due date (`backend.tasks.periods.due_on` with the bureau's report day,
   default 25) falls in [first_day, last_day], provided the assignment existed by then (its created_at, as a date in
   the bureau's time zone, is on or before the due date) and was not already done before the due date (a done_at
   whose local date is before the due date means nothing is due). An assignment's done_at is its own, or, when the

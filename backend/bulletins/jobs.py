@@ -5,9 +5,9 @@ from datetime import datetime
 
 from backend.bulletins.service import draft_for_month, previous_month
 from backend.core import clock
-from backend.core.jobs import enqueue, job
+from backend.core.jobs import job
 from backend.db import unit_of_work
-from backend.reminders.jobs import active_bureaus
+from backend.tenancy.fanout import active_bureaus, fan_out
 
 CATCH_UP_DAYS = 7
 
@@ -34,8 +34,4 @@ async def draft_bulletins(ctx: dict, at: str | None = None, tenant_id: str | Non
     rerun, a second tick or a restarted worker drafts nothing twice. `at` (ISO) runs it as of another moment."""
     if tenant_id:
         return {"drafted": await draft_due(clock.parse_moment(at), tenant_id)}
-    tick = clock.parse_moment(at).isoformat()
-    bureaus = await active_bureaus()
-    for bureau_id, _timezone in bureaus:
-        await enqueue("draft_bulletins", at=tick, tenant_id=str(bureau_id), _job_id=f"bulletin:{bureau_id}:{tick}")
-    return {"bureaus": len(bureaus)}
+    return await fan_out(draft_bulletins, at, "bulletin")

@@ -21,12 +21,12 @@ from backend.bulletins.models import Bulletin, BulletinState
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.core.versions import is_stale
+from backend.delivery.notify import notify_roles
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
-from backend.tenancy.models import Role
 
 MAX_TITLE = 200
 MAX_TEXT = 5000

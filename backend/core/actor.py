@@ -3,9 +3,9 @@
 import uuid
 from dataclasses import dataclass
 
+from backend.core.roles import Role
 from backend.errors import Forbidden
 from backend.i18n import _
-from backend.tenancy.models import Role
 
 # What each role may do; a key names what it guards. Each domain's policy.py asks `actor.require(...)` or
 # `actor.can(...)` and names the decision; services call their policy; routes never check roles themselves.

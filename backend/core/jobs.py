@@ -32,12 +32,23 @@ def redis_settings() -> RedisSettings:
 _after_commit: ContextVar[list[tuple[str, tuple[Any, ...]]] | None] = ContextVar("after_commit", default=None)
 
 
-def enqueue_after_commit(name: str, *args: Any) -> None:
+def job_name(function: str | Callable[..., Any]) -> str:
+    """The name arq knows a job by: its function's (our code passes the function itself, so a rename cannot leave a
+    caller queueing a job that no longer exists); a string is taken as is (tests, the shell)."""
+    return function if isinstance(function, str) else function.__name__
+
+
+def sends_after_commit() -> bool:
+    """Whether this code runs inside a unit of work that sends jobs after its commit (a request does)."""
+    return _after_commit.get() is not None
+
+
+def enqueue_after_commit(function: str | Callable[..., Any], *args: Any) -> None:
     """Queues a job to be sent once the request's transaction has committed, and dropped if it rolls back."""
     pending = _after_commit.get()
     if pending is None:
         raise RuntimeError("enqueue_after_commit outside a request transaction")
-    pending.append((name, args))
+    pending.append((job_name(function), args))
 
 
 @asynccontextmanager
@@ -57,7 +68,7 @@ async def jobs_after_commit() -> AsyncIterator[None]:
             log.warning("job not enqueued", exc_info=True, extra={"job": name})
 
 
-async def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
+async def enqueue(function: str | Callable[..., Any], *args: Any, **kwargs: Any) -> None:
     """Call after the transaction commits (jobs take ids and read committed state). Fails within
     ENQUEUE_TIMEOUT_SECONDS when Redis is away, instead of waiting out arq's reconnection attempts (five, a second
     apart) or a Redis that does not answer: a request is not held up by a job."""
@@ -65,7 +76,7 @@ async def enqueue(name: str, *args: Any, **kwargs: Any) -> None:
     async with asyncio.timeout(ENQUEUE_TIMEOUT_SECONDS):
         if _pool is None:
             _pool = await create_pool(dataclasses.replace(redis_settings(), conn_retries=0))
-        await _pool.enqueue_job(name, *args, request_id=request_id_var.get(), **kwargs)
+        await _pool.enqueue_job(job_name(function), *args, request_id=request_id_var.get(), **kwargs)
 
 
 def job(function: Callable[..., Awaitable[Any]]) -> WorkerCoroutine:

@@ -11,12 +11,12 @@ from jinja2_fragments import render_block
 
 from backend import i18n
 from backend.config import get_settings
+from backend.core import calendar
 from backend.core.clock import MINUTE, local_today, localtime
 from backend.core.feedback import FLASH_COOKIE, take_flash
 from backend.core.once import new_form_key
+from backend.core.roles import role_label
 from backend.core.security import sign
-from backend.tasks import calendar
-from backend.tenancy.models import role_label
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "frontend" / "templates"
 

@@ -3,7 +3,7 @@
 from backend.core import clock
 from backend.core.jobs import job
 from backend.delivery.service import deliver_due
-from backend.reminders.jobs import active_bureaus
+from backend.tenancy.fanout import active_bureaus
 
 BATCH = 200
 MAX_BATCHES_PER_RUN = 50

@@ -26,13 +26,12 @@ from backend.core.clock import local_now
 from backend.db import DUE_AT_SQL, unit_of_work
 from backend.delivery import channels
 from backend.delivery.masks import mask_url
-from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState
+from backend.delivery.models import Channel, ChannelConfig, ConfigKind, OutboxMessage, OutboxState, ReminderPolicy
 from backend.delivery.policy import require_manage_channels, require_manage_outbox
+from backend.delivery.quiet import in_quiet_hours
 from backend.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import N_, _
 from backend.notifications.models import Notification
-from backend.reminders.models import ReminderPolicy
-from backend.reminders.schedule import in_quiet_hours
 from backend.tenancy.models import Tenant, Unit
 from backend.tenancy.service import UnitNode, list_units
 
@@ -233,10 +232,30 @@ async def add_channel(
     return config
 
 
+def outbox_insert(source: str, *, dedupe_key: str, channel: str, recipient: str, body_text: str,
+                  message_id: str) -> str:
+    """The one set-based write of outbox rows (`queue_message` is its one-row form): a pending row, due now or at
+    the held clock, per row of `source` (a CTE whose columns include `id` and `title`); the other arguments are SQL
+    expressions over its columns. A dedupe key already queued adds nothing. RETURNING 1 per new row."""
+    return f"""
+            INSERT INTO outbox (id, tenant_id, dedupe_key, channel, recipient, subject, body_text, body_html,
+                                message_id, state, attempts, next_attempt_at, last_error, created_at)
+            SELECT id, CAST(:tenant_id AS uuid), left({dedupe_key}, 300), {channel}, {recipient},
+                   left(title, 300), {body_text}, '',
+                   {message_id}, 'pending', 0, {DUE_AT_SQL}, '', now()
+            FROM {source}
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING 1
+        """
+
+
 async def queue_robot_messages(session: AsyncSession, tenant_id: uuid.UUID, decided_sql: str, params: dict) -> int:
     """One message per decision to each enabled group robot it concerns: a unit's decisions (unit_id set) to that
     unit's robots, the bureau's (unit_id NULL) to the bureau's. `decided_sql` is a SELECT of
     (unit_id, key, title, body, link). Returns how many were newly queued."""
+    queued = outbox_insert("copies", dedupe_key="key || '/robot/' || config_id::text", channel="kind", recipient="url",
+                           body_text="body || CASE WHEN link <> '' THEN E'\\n' || :base_url || link ELSE '' END",
+                           message_id="id::text")
     statement = text(f"""
         WITH decided AS ({decided_sql}),
         copies AS (
@@ -244,16 +263,7 @@ async def queue_robot_messages(session: AsyncSession, tenant_id: uuid.UUID, deci
             JOIN channel_configs c ON c.enabled AND c.kind IN ('wecom', 'dingtalk', 'feishu')
                  AND c.unit_id IS NOT DISTINCT FROM d.unit_id
         ),
-        queued AS (
-            INSERT INTO outbox (id, tenant_id, dedupe_key, channel, recipient, subject, body_text, body_html,
-                                message_id, state, attempts, next_attempt_at, last_error, created_at)
-            SELECT id, CAST(:tenant_id AS uuid), left(key || '/robot/' || config_id::text, 300), kind, url,
-                   left(title, 300), body || CASE WHEN link <> '' THEN E'\\n' || :base_url || link ELSE '' END, '',
-                   id::text, 'pending', 0, {DUE_AT_SQL}, '', now()
-            FROM copies
-            ON CONFLICT (dedupe_key) DO NOTHING
-            RETURNING 1
-        )
+        queued AS ({queued})
         SELECT count(*) FROM queued
     """)
     values = {**params, "tenant_id": tenant_id, "base_url": get_settings().base_url.rstrip("/")}

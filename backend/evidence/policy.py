@@ -1,11 +1,10 @@
 """Who may upload, attach and replace evidence (佐证材料): the decisions, named, in one place."""
 
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.errors import Forbidden
 from backend.i18n import _
-from backend.reports.models import ProgressReport
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
 
 # Leaders read evidence; the units that do the work and the supervisors who follow it upload.
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
@@ -26,11 +25,6 @@ def require_uploader(actor: Actor) -> None:
 def needs_own_assignment(actor: Actor) -> bool:
     """A unit uploads only to the tasks it is assigned to; the bureau's roles to any."""
     return actor.role.needs_unit
-
-
-def require_own_report(actor: Actor, report: ProgressReport) -> None:
-    if actor.role.needs_unit and report.unit_id != actor.unit_id:
-        raise Forbidden(_("只能给本单位的报告附加佐证材料。"))
 
 
 def replaces_any(actor: Actor) -> bool:

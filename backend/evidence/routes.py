@@ -29,6 +29,7 @@ from backend.evidence.schemas import EvidencePublic, EvidenceUploaded
 from backend.files import storage
 from backend.files.models import StoredFile
 from backend.i18n import _
+from backend.reports import attaching
 
 log = logging.getLogger("luoshi.evidence")
 
@@ -153,13 +154,12 @@ async def upload_page(
         if not uploads:  # (the form is re-rendered through the task: another bureau's task gives 404)
             raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
         for upload in uploads:
-            evidence = await evidence_service.upload_evidence(
+            evidence = await attaching.upload(
                 session, actor, task_id, filename=upload.filename or "", chunks=storage.upload_chunks(upload),
                 description=description, covers_from=period[0], covers_to=period[1], report_id=report,
             )
             if message := evidence_service.duplicate_message(evidence):
                 notices.append(message)
-            evidence_service.thumbnail_later(actor, evidence)
     except InvalidInput as error:
         return await _render_panel(request, session, actor, task_id, error=error, values=values,
                                    notice=" ".join(notices), status_code=422)
@@ -191,7 +191,6 @@ async def supersede_page(
     except InvalidInput as error:
         return await _render_panel(request, session, actor, old.task_id, error=error, values=values, status_code=422,
                                    failed_version_of=old.id)
-    evidence_service.thumbnail_later(actor, new)
     notice = evidence_service.duplicate_message(new) or ""
     if notice or _is_htmx(request):
         return await _render_panel(request, session, actor, old.task_id, notice=notice or _superseded())
@@ -241,11 +240,10 @@ async def api_upload(
 ):
     """Uploads one file (multipart). 201 with the new evidence; 200 with `duplicate: true` and the existing
     evidence when the same content is already on the task."""
-    evidence = await evidence_service.upload_evidence(
+    evidence = await attaching.upload(
         session, actor, task_id, filename=file.filename or "", chunks=storage.upload_chunks(file),
         description=description, covers_from=covers_from, covers_to=covers_to, report_id=report_id,
     )
-    evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)
 
 
@@ -284,7 +282,6 @@ async def api_supersede(
         session, actor, evidence_id, filename=file.filename or "", chunks=storage.upload_chunks(file),
         description=description, covers_from=covers_from, covers_to=covers_to,
     )
-    evidence_service.thumbnail_later(actor, evidence)
     return await _uploaded(session, actor, evidence, response)
 
 

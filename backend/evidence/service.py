@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 import anyio
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,24 +22,23 @@ from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.bodies import evidence_file_bytes
-from backend.core.jobs import enqueue_after_commit
+from backend.core.jobs import enqueue_after_commit, sends_after_commit
 from backend.core.text import without_controls
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import exif, filetypes, policy
+from backend.evidence.jobs import make_evidence_thumbnail
 from backend.evidence.models import Evidence
 from backend.files import storage
 from backend.files.models import StoredFile
+from backend.files.service import stored_file_for
 from backend.i18n import _
-from backend.reports.models import ProgressReport, ReportState
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
 from backend.tenancy.models import Membership
 
 MAX_DESCRIPTION = 500
 KINDS = ("image", "pdf", "document", "spreadsheet", "presentation", "video")
-EDITABLE_REPORT_STATES = (ReportState.draft, ReportState.returned)
 _DUPLICATE = "luoshi.evidence.duplicate"
-THUMBNAIL_JOB = "make_evidence_thumbnail"
 THUMBNAIL_WAIT = timedelta(minutes=2)
 
 
@@ -177,7 +175,7 @@ def duplicate_message(evidence: Evidence) -> str | None:
 # --- writing ---------------------------------------------------------------------------------------------
 
 
-async def _check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> None:
+async def check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> None:
     policy.require_uploader(actor)
     if policy.needs_own_assignment(actor) and await tasks.assignment_of(session, actor, task) is None:
         raise Forbidden(_("只有承担该任务的单位才能上传佐证材料。"))
@@ -188,7 +186,7 @@ async def _check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> 
                          number=task.number))
 
 
-def _check_details(description: str, covers_from: date | None, covers_to: date | None) -> str:
+def check_details(description: str, covers_from: date | None, covers_to: date | None) -> str:
     description = without_controls(description or "").strip()  # (a multipart form: not cleaned on the way in)
     if len(description) > MAX_DESCRIPTION:
         raise InvalidInput(_("材料说明最多 %(n)s 字，请精简后再提交。", n=MAX_DESCRIPTION), field="description")
@@ -200,17 +198,6 @@ def _check_details(description: str, covers_from: date | None, covers_to: date |
     return description
 
 
-async def _check_report(session: AsyncSession, actor: Actor, task: Task, report_id: uuid.UUID) -> None:
-    report = (await session.exec(select(ProgressReport).where(
-        ProgressReport.id == report_id, ProgressReport.task_id == task.id
-    ))).first()
-    if report is None:
-        raise InvalidInput(_("找不到要附加材料的报告，请刷新页面后重试。"), field="report_id")
-    policy.require_own_report(actor, report)
-    if report.state not in EDITABLE_REPORT_STATES:
-        raise Conflict(_("这份报告已经提交，不能再附加材料。如需补充，请等退回后再上传，或在下期报告中上传。"))
-
-
 async def _same_on_task(session: AsyncSession, task_id: uuid.UUID, sha256: str) -> tuple[Evidence, str] | None:
     row = (await session.exec(
         select(Evidence, User.display_name).join(StoredFile, col(StoredFile.id) == Evidence.file_id)
@@ -219,19 +206,6 @@ async def _same_on_task(session: AsyncSession, task_id: uuid.UUID, sha256: str) 
         .order_by(col(Evidence.uploaded_at))
     )).first()
     return (row[0], row[1]) if row else None
-
-
-async def stored_file_for(session: AsyncSession, tenant_id: uuid.UUID, staged: storage.StagedContent, *,
-                          filename: str, content_type: str, created_by: uuid.UUID | None) -> StoredFile:
-    """The bureau's row for this content, made if new (concurrent uploads of the same bytes share one row)."""
-    await session.exec(insert(StoredFile).values(
-        id=uuid.uuid4(), tenant_id=tenant_id, sha256=staged.sha256, size=staged.size, content_type=content_type,
-        filename=filename[:255], created_at=clock.now(), created_by=created_by,
-    ).on_conflict_do_nothing(index_elements=["tenant_id", "sha256"]))
-    stored = (await session.exec(select(StoredFile).where(
-        StoredFile.tenant_id == tenant_id, StoredFile.sha256 == staged.sha256
-    ))).one()
-    return stored
 
 
 async def upload_evidence(
@@ -250,13 +224,12 @@ async def upload_evidence(
     """Streams one file to storage and records it as evidence of the task.
 
     The same bytes already on the task are not stored twice: the existing evidence is returned and
-    `duplicate_message(evidence)` says so ("这份材料已经上传过：…").
+    `duplicate_message(evidence)` says so ("这份材料已经上传过：…"). A `report_id` attaches it to that report,
+    which `reports.attaching.upload` has checked (the way every route and the report form upload).
     """
     task = await tasks.get_task(session, actor, task_id)
-    await _check_may_upload(session, actor, task)
-    description = _check_details(description, covers_from, covers_to)
-    if report_id is not None:
-        await _check_report(session, actor, task, report_id)
+    await check_may_upload(session, actor, task)
+    description = check_details(description, covers_from, covers_to)
     name = filetypes.safe_filename(filename)
     if not (filename or "").strip():
         raise InvalidInput(_("请选择要上传的文件，或用手机拍照上传。"), field="file")
@@ -301,15 +274,17 @@ async def upload_evidence(
         await record(session, actor, "evidence.upload", object_type="evidence", object_id=evidence.id,
                      summary=_("为任务 %(number)s 上传佐证材料“%(name)s”", number=task.number, name=name),
                      details=details)
+    if evidence.kind == "image":
+        _thumbnail_later(actor, evidence)
     return evidence
 
 
-def thumbnail_later(actor: Actor, evidence: Evidence) -> None:
+def _thumbnail_later(actor: Actor, evidence: Evidence) -> None:
     """Queues the photo's thumbnail for after the commit. A thumbnail is a nicety: if Redis is down the upload
-    still counts (the job is idempotent, and the catch-up job makes what was never queued)."""
-    if evidence.kind != "image" or duplicate_message(evidence):
-        return
-    enqueue_after_commit(THUMBNAIL_JOB, str(actor.tenant_id), str(evidence.id))
+    still counts (the job is idempotent, and the catch-up job makes what was never queued), and so does an upload
+    outside a request (a script, the demo, a test), which leaves it to the catch-up job."""
+    if sends_after_commit():
+        enqueue_after_commit(make_evidence_thumbnail, str(actor.tenant_id), str(evidence.id))
 
 
 def _local(value: datetime, actor: Actor) -> str:
@@ -326,7 +301,6 @@ async def supersede(
     description: str | None = None,
     covers_from: date | None = None,
     covers_to: date | None = None,
-    report_id: uuid.UUID | None = None,
 ) -> Evidence:
     """A new version of a piece of evidence; the old one stays in the 台账, marked as superseded.
 
@@ -342,7 +316,7 @@ async def supersede(
         description=old.description if description is None else description,
         covers_from=covers_from if covers_from or covers_to else old.covers_from,
         covers_to=covers_to if covers_from or covers_to else old.covers_to,
-        report_id=report_id, supersedes=old,
+        supersedes=old,
     )
 
 
@@ -374,7 +348,7 @@ async def update_evidence(
     await _check_may_change(session, actor, evidence)
     before = {"description": evidence.description, "covers_from": str(evidence.covers_from or ""),
               "covers_to": str(evidence.covers_to or "")}
-    evidence.description = _check_details(description, covers_from, covers_to)
+    evidence.description = check_details(description, covers_from, covers_to)
     evidence.covers_from, evidence.covers_to = covers_from, covers_to
     session.add(evidence)
     await session.flush()
@@ -413,16 +387,3 @@ async def mark_submitted(session: AsyncSession, *, report_id: uuid.UUID) -> int:
     )
     await session.flush()
     return result.rowcount or 0
-
-
-# --- thumbnails (called by the job) ----------------------------------------------------------------------
-
-
-async def set_thumbnail(session: AsyncSession, evidence: Evidence, staged: storage.StagedContent) -> StoredFile:
-    stored = await stored_file_for(session, evidence.tenant_id, staged, filename=f"thumb-{evidence.id}.jpg",
-                                   content_type="image/jpeg", created_by=None)
-    await storage.store(evidence.tenant_id, staged)
-    evidence.thumbnail_file_id = stored.id
-    session.add(evidence)
-    await session.flush()
-    return stored

@@ -12,9 +12,9 @@ from backend.config import get_settings
 from backend.core.budget import BudgetExceeded, run_bounded
 from backend.core.images import ImageTooLarge, open_image
 from backend.evidence.models import Evidence
-from backend.evidence.service import set_thumbnail
 from backend.files import storage
 from backend.files.models import StoredFile
+from backend.files.service import stored_file_for
 
 log = logging.getLogger("luoshi.evidence")
 THUMBNAIL_PX = 480
@@ -85,3 +85,13 @@ async def make_thumbnail(session: AsyncSession, evidence_id: uuid.UUID) -> str:
         storage.discard(staged)
         raise
     return "made"
+
+
+async def set_thumbnail(session: AsyncSession, evidence: Evidence, staged: storage.StagedContent) -> StoredFile:
+    stored = await stored_file_for(session, evidence.tenant_id, staged, filename=f"thumb-{evidence.id}.jpg",
+                                   content_type="image/jpeg", created_by=None)
+    await storage.store(evidence.tenant_id, staged)
+    evidence.thumbnail_file_id = stored.id
+    session.add(evidence)
+    await session.flush()
+    return stored

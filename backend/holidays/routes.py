@@ -12,6 +12,7 @@ from backend.core.templating import render
 from backend.deps import CurrentOperator, DbSession
 from backend.errors import DomainError
 from backend.holidays import service as holidays
+from backend.reports.jobs import refresh_all_lights
 
 pages = APIRouter(tags=["holidays"], include_in_schema=False)
 
@@ -44,5 +45,5 @@ async def save_calendar(
         page = await holidays.calendar_page(session, operator, today=_today())
         return form_error(request, "holidays/calendar.html", error, values, {"page": page})
     # The lights' reasons were written with the old calendar ("…按周一至周五计算"): every bureau's are redone.
-    enqueue_after_commit("refresh_all_lights")
+    enqueue_after_commit(refresh_all_lights)
     return see_other(request, f"/operator/calendar?saved={saved.year}")

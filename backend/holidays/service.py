@@ -1,6 +1,6 @@
 """The platform operator keeps the national holiday schedule: each year's days off and make-up working days, typed
 from the State Council's notice with its number (a year entered overrides the chinese-calendar package's). Every
-process reads the table into `backend.tasks.calendar`."""
+process reads the table into `backend.core.calendar`."""
 
 import re
 from dataclasses import dataclass
@@ -10,13 +10,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
-from backend.core import clock
+from backend.core import calendar, clock
 from backend.core.actor import Operator
 from backend.core.text import check_length
 from backend.errors import InvalidInput
 from backend.holidays.models import HolidayYear
 from backend.i18n import _
-from backend.tasks import calendar
 
 # 2027-02-15, 2027年2月15日 or 2月15日 (the form's year), alone or as a range: …~2027-02-21, …至21日, …至2月21日.
 _RANGE = re.compile(r"^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?(?:\s*(?:~|～|至|-{1,2}|—)\s*"

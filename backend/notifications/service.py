@@ -1,108 +1,24 @@
-"""In-app notifications. Each decision to notify has a dedupe key, so repeating it never notifies twice."""
+"""The bell: a person's in-app notifications and their preferences. Notifying (delivery/notify.py) writes the rows."""
 
 import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
 from backend.audit.service import record
-from backend.config import get_settings
 from backend.core import clock
 from backend.core.actor import Actor
-from backend.db import DUE_AT_SQL
+from backend.core.roles import Role
 from backend.errors import InvalidInput
 from backend.i18n import _
 from backend.notifications.models import Notification, NotificationPreference
-from backend.tenancy.models import Membership, Role
 
 PAGE_SIZE = 30
-
-
-async def notify_unit(
-    session: AsyncSession, tenant_id: uuid.UUID, unit_id: uuid.UUID, *, kind: str, key: str, title: str,
-    body: str = "", link: str = "", roles: tuple[Role, ...] = (Role.unit_head, Role.unit_staff),
-) -> int:
-    """Notifies the active members of a unit; `key` identifies the decision (e.g. "assign:<task>:<unit>")."""
-    members = select(Membership.id).where(Membership.unit_id == unit_id, col(Membership.is_active),
-                                          col(Membership.role).in_(roles))
-    return await _notify(session, tenant_id, list((await session.exec(members)).all()), kind=kind, key=key,
-                         title=title, body=body, link=link)
-
-
-async def notify_roles(
-    session: AsyncSession, tenant_id: uuid.UUID, roles: tuple[Role, ...], *, kind: str, key: str, title: str,
-    body: str = "", link: str = "",
-) -> int:
-    members = select(Membership.id).where(col(Membership.is_active), col(Membership.role).in_(roles))
-    return await _notify(session, tenant_id, list((await session.exec(members)).all()), kind=kind, key=key,
-                         title=title, body=body, link=link)
-
-
-async def _notify(
-    session: AsyncSession, tenant_id: uuid.UUID, membership_ids: list[uuid.UUID], *, kind: str, key: str,
-    title: str, body: str, link: str,
-) -> int:
-    if not membership_ids:
-        return 0
-    decided = ("SELECT m AS membership_id, CAST(:key AS text) AS key, CAST(:title AS text) AS title, "
-               "CAST(:body AS text) AS body, CAST(:link AS text) AS link FROM unnest(CAST(:members AS uuid[])) AS m")
-    return await notify_decided(session, tenant_id, decided, {
-        "key": key, "title": title, "body": body, "link": link, "members": membership_ids}, kind=kind)
-
-
-async def notify_decided(
-    session: AsyncSession, tenant_id: uuid.UUID, decided_sql: str, params: dict, *, kind: str,
-) -> int:
-    """Turns a set of decisions into notifications in one statement: an in-app row per person, and, for the rows
-    that are new, an e-mail and an SMS for whoever wants them (their preferences). `decided_sql` is a SELECT of
-    (membership_id, key, title, body, link); `key` names the decision, the person is added to it.
-
-    Returns how many people were newly notified; a decision already notified adds nothing, on any channel."""
-    statement = text(f"""
-        WITH decided AS ({decided_sql}),
-        new AS (
-            INSERT INTO notifications (id, tenant_id, membership_id, dedupe_key, kind, title, body, link, created_at)
-            SELECT gen_random_uuid(), CAST(:tenant_id AS uuid), d.membership_id,
-                   left(d.key || ':' || d.membership_id::text, 200), :kind, left(d.title, 200), left(d.body, 1000),
-                   left(d.link, 300), now()
-            FROM decided d
-            ON CONFLICT (dedupe_key) DO NOTHING
-            RETURNING membership_id, dedupe_key, title, body, link
-        ),
-        copies AS (
-            SELECT gen_random_uuid() AS id, c.* FROM (
-                SELECT 'email' AS channel, u.email AS recipient, n.* FROM new n
-                JOIN memberships m ON m.id = n.membership_id JOIN users u ON u.id = m.user_id
-                LEFT JOIN notification_preferences p ON p.membership_id = m.id
-                WHERE coalesce(p.email, true) AND coalesce(u.email, '') <> '' AND u.is_active
-                UNION ALL
-                SELECT 'sms', p.phone, n.* FROM new n
-                JOIN notification_preferences p ON p.membership_id = n.membership_id
-                WHERE p.sms AND p.phone <> ''
-            ) c
-        ),
-        queued AS (
-            INSERT INTO outbox (id, tenant_id, dedupe_key, channel, recipient, subject, body_text, body_html,
-                                message_id, state, attempts, next_attempt_at, last_error, created_at)
-            SELECT id, CAST(:tenant_id AS uuid), left(dedupe_key || ':' || channel, 300), channel, left(recipient, 500),
-                   left(title, 300), body || CASE WHEN link <> '' THEN E'\n\n' || :base_url || link ELSE '' END, '',
-                   CASE WHEN channel = 'email' THEN '<' || id::text || '@luoshi>' ELSE id::text END,
-                   'pending', 0, {DUE_AT_SQL}, '', now()
-            FROM copies
-            ON CONFLICT (dedupe_key) DO NOTHING
-            RETURNING 1
-        )
-        SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM queued)
-    """)
-    values = {**params, "tenant_id": tenant_id, "kind": kind, "base_url": get_settings().base_url.rstrip("/")}
-    notified, _queued = (await session.execute(statement, params=values)).one()
-    return notified
 
 
 async def list_for(session: AsyncSession, actor: Actor) -> list[Notification]:

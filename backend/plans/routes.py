@@ -19,11 +19,9 @@ from backend.plans import document as drafts
 from backend.plans import responsibilities
 from backend.plans import service as plans
 from backend.plans.models import ImportStatus
+from backend.plans.page import plan_page_context
 from backend.plans.parser import parse_to_dict
 from backend.plans.schemas import EditIn, ImportPublic, PlanPublic, PublishedPublic, PublishIn
-from backend.tasks import service as tasks
-from backend.tasks.models import state_label
-from backend.tenancy import service as tenancy
 
 pages = APIRouter(tags=["plans"], include_in_schema=False)
 api = APIRouter(tags=["plans"])
@@ -145,19 +143,7 @@ async def discard_page(
 
 @pages.get("/plans/{plan_id}")
 async def plan_page(request: Request, session: DbSession, actor: CurrentActor, plan_id: uuid.UUID, q: str = ""):
-    view = await plans.get_plan(session, actor, plan_id, query=q[:100])
-    return render(request, "plans/plan.html", await plan_context(session, actor, view))
-
-
-async def plan_context(session, actor, view) -> dict[str, Any]:
-    """The plan page; those who assign also get the units and a suggested lead unit for each unassigned task."""
-    context: dict[str, Any] = {"view": view, "state_label": state_label, "highlight": drafts.highlight}
-    if view.may_assign:
-        open_tasks = [row.task for _s, items in view.sections for _i, row in items
-                      if row is not None and row.task.state == "unassigned"]
-        context["nodes"] = await tenancy.list_units(session, actor)
-        context["suggestions"] = await tasks.suggest_lead_units(session, actor, open_tasks)
-    return context
+    return render(request, "plans/plan.html", await plan_page_context(session, actor, plan_id, query=q[:100]))
 
 
 @pages.post("/plans/{plan_id}/responsibilities")
@@ -172,8 +158,7 @@ async def responsibilities_upload(
         preview = await responsibilities.upload_table(session, actor, plan_id, filename=file.filename,
                                                       chunks=_chunks(file))
     except InvalidInput as error:
-        view = await plans.get_plan(session, actor, plan_id)
-        return form_error(request, "plans/plan.html", error, {}, await plan_context(session, actor, view))
+        return form_error(request, "plans/plan.html", error, {}, await plan_page_context(session, actor, plan_id))
     return render(request, "plans/responsibilities.html", {"preview": preview, "NEW_UNIT": responsibilities.NEW_UNIT})
 
 

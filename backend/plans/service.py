@@ -26,6 +26,7 @@ from backend.plans import policy
 from backend.plans.models import ImportStatus, Plan, PlanImport, PlanItem, PlanSection
 from backend.plans.parser import ParsedPlan, PlanInputError, parse_file, to_simplified
 from backend.tasks import service as tasks
+from backend.tasks.models import Task, TaskState
 from backend.tenancy.models import Unit
 
 MAX_PLAN_BYTES = 20 * 2**20
@@ -315,8 +316,6 @@ async def _update_plan(
     """Matches the new items to the plan's (by title across scripts, else by section and number): matched
     items and their open tasks take the new text and deadline; new items become tasks; items that vanished stay
     with their tasks and history, marked as removed in this update."""
-    from backend.tasks.models import Task, TaskState
-
     document = draft.document
     old_items = list((await session.exec(select(PlanItem).where(PlanItem.plan_id == plan.id))).all())
     sections = {s.id: s for s in (await session.exec(select(PlanSection).where(PlanSection.plan_id == plan.id))).all()}

@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.core.calendar import add_workdays
+from backend.delivery.notify import notify_decided
 from backend.delivery.service import queue_robot_messages
 from backend.i18n import _
-from backend.notifications.service import notify_decided
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
-from backend.tasks.calendar import add_workdays
 from backend.tasks.states import count_states, in_progress
 
 SOON_WORKDAYS = 3

@@ -2,38 +2,13 @@
 
 import enum
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 
-from sqlalchemy import ARRAY, Column, Integer, UniqueConstraint
+from sqlalchemy import UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
 from backend.i18n import N_, _
-
-DEFAULT_DEADLINE_WORKDAYS = (7, 3, 1)
-DEFAULT_REPORT_DAY_WORKDAYS = (3, 0)
-
-
-class ReminderPolicy(SQLModel, table=True):
-    """One row per bureau; a bureau without one runs on the defaults below."""
-
-    __tablename__ = "reminder_policies"
-    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
-    enabled: bool = True
-    # Working days before a deadline on which its units are reminded.
-    deadline_workdays: list[int] = Field(
-        default_factory=lambda: list(DEFAULT_DEADLINE_WORKDAYS), sa_column=Column(ARRAY(Integer), nullable=False))
-    # Working days before the report day (0: the day itself) on which units with no report yet are reminded.
-    report_day_workdays: list[int] = Field(
-        default_factory=lambda: list(DEFAULT_REPORT_DAY_WORKDAYS), sa_column=Column(ARRAY(Integer), nullable=False))
-    escalate_unit_head_after: int = 1  # working days overdue → the unit head, with a yellow 督办单
-    escalate_leaders_after: int = 5  # working days overdue → supervisors and leaders, with a red 督办单
-    quiet_start: time = time(22, 0)
-    quiet_end: time = time(7, 0)
-    nudge_interval_hours: int = 24
-    daily_digest_at: time = time(7, 30)
-    weekly_digest_weekday: int = 1  # ISO weekday of the leaders' overview (1 = Monday)
-    updated_at: datetime = timestamp_field()
 
 
 class NoticeLevel(enum.StrEnum):

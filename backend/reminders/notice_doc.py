@@ -4,9 +4,9 @@ notice number under it, a rule, and the facts in a table. Rendered from the noti
 from datetime import datetime
 
 from backend.core import documents as doc
+from backend.core.calendar import weekends_only_note
 from backend.i18n import _
 from backend.reminders.models import NoticeLevel, SupervisionNotice
-from backend.tasks.calendar import weekends_only_note
 from backend.tasks.models import Task
 
 

@@ -15,7 +15,7 @@ from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
 from backend.reminders import service as reminders
 from backend.reminders.notice_doc import notice_number, render_notice
-from backend.reports.periods import period_label
+from backend.tasks.periods import period_label
 
 pages = APIRouter(tags=["reminders"], include_in_schema=False)
 

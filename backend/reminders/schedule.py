@@ -6,9 +6,9 @@ exactly once per rule, and nothing fires on a day off.
 """
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
-from backend.tasks.calendar import add_workdays, is_workday, workdays_between
+from backend.core.calendar import add_workdays, is_workday, workdays_between
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,3 @@ def overdue_cutoff(today: date, workdays: int) -> date:
     return day
 
 
-def in_quiet_hours(local: datetime, start: time, end: time) -> bool:
-    """Quiet hours may span midnight (22:00–07:00) or not (12:00–13:30); start == end means none."""
-    moment = local.time()
-    if start == end:
-        return False
-    if start < end:
-        return start <= moment < end
-    return moment >= start or moment < end

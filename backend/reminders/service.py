@@ -14,15 +14,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
+from backend.delivery.models import ReminderPolicy
+from backend.delivery.notify import notify_decided
 from backend.delivery.service import queue_robot_messages
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_decided
-from backend.reminders.models import Nudge, ReminderPolicy, SupervisionNotice
+from backend.reminders.models import Nudge, SupervisionNotice
 from backend.reminders.policy import may_read_notice, require_manage_rules, require_nudge, sees_own_unit_notices_only
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
-from backend.reports.periods import period_label
 from backend.tasks.models import Task
+from backend.tasks.periods import period_label
 from backend.tasks.service import get_task
 from backend.tenancy.models import Unit
 

@@ -10,20 +10,22 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.core.calendar import is_workday
 from backend.core.clock import local_now
 from backend.db import set_due_at
+from backend.delivery.models import ReminderPolicy
+from backend.delivery.notify import notify_decided
+from backend.delivery.quiet import in_quiet_hours
 from backend.delivery.service import queue_robot_messages
 from backend.i18n import N_
-from backend.notifications.service import notify_decided
 from backend.reminders.digests import daily_digests, weekly_overview
-from backend.reminders.models import NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, NoticeLevel, ReminderPolicy
-from backend.reminders.schedule import in_quiet_hours, overdue_cutoff, windows
+from backend.reminders.models import NOTICE_NUMBER, NOTICE_NUMBER_COLUMNS, NoticeLevel
+from backend.reminders.schedule import overdue_cutoff, windows
 from backend.reminders.service import get_policy, notify_units
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK, sql_message
-from backend.reports.common import get_bureau_settings
-from backend.reports.periods import current_period, due_on
-from backend.tasks.calendar import is_workday
 from backend.tasks.models import ReportFrequency
+from backend.tasks.periods import current_period, due_on
+from backend.tenancy.bureau_settings import get_bureau_settings
 
 OVERDUE_HISTORY_DAYS = 1100
 

@@ -10,16 +10,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.core.versions import is_stale
+from backend.delivery.notify import notify_unit
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_unit
-from backend.reports.common import (
-    decision_label,
-    load_report,
-    report_state_label,
-)
+from backend.reports.access import load_report
 from backend.reports.completion import unfinished_work
+from backend.reports.labels import decision_label, report_state_label
+from backend.reports.lights import relight
 from backend.reports.models import (
     ProgressReport,
     ReportKind,
@@ -27,7 +26,6 @@ from backend.reports.models import (
     ReportState,
     ReviewDecision,
 )
-from backend.reports.periods import period_label
 from backend.reports.policy import require_reviewer, require_unit_head_of
 from backend.reports.writing import (
     check_report_version,
@@ -36,9 +34,8 @@ from backend.reports.writing import (
     notify_supervisors,
     unit_name,
 )
-from backend.tasks.lifecycle import relight
 from backend.tasks.models import Task, TaskAssignment, TaskState
-from backend.tenancy.models import Role
+from backend.tasks.periods import period_label
 
 BATCH_LIMIT = 200
 

@@ -1,20 +1,16 @@
-"""Who may write, contribute to, approve and review progress reports, and set the bureau's report rules."""
+"""Who may write, contribute to, approve and review progress reports."""
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.errors import Conflict, Forbidden
 from backend.i18n import _
 from backend.reports.models import ProgressReport
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, state_label
 from backend.tasks.service import assignment_of
-from backend.tenancy.models import Role
 
 WRITING_KINDS = (AssignmentKind.lead, AssignmentKind.responsible)
-
-
-def require_manage_settings(actor: Actor) -> None:
-    actor.require("settings.reports")
 
 
 def is_reviewer(actor: Actor) -> bool:
@@ -35,6 +31,12 @@ def is_unit_head(actor: Actor) -> bool:
 def require_unit_head_of(actor: Actor, report: ProgressReport) -> None:
     if not is_unit_head(actor) or actor.unit_id != report.unit_id:
         raise Forbidden(_("只有本单位的单位负责人可以审核本单位的报告。"))
+
+
+def require_own_report(actor: Actor, report: ProgressReport) -> None:
+    """Evidence is attached to a report of the uploader's own unit; the bureau's roles may attach to any."""
+    if actor.role.needs_unit and report.unit_id != actor.unit_id:
+        raise Forbidden(_("只能给本单位的报告附加佐证材料。"))
 
 
 def writes_for_a_unit(actor: Actor) -> bool:

@@ -19,16 +19,9 @@ from backend.errors import Forbidden
 from backend.evidence.service import EvidenceRow, evidence_of_reports
 from backend.i18n import _
 from backend.reports import policy
-from backend.reports.common import (
-    EDITABLE,
-    OPEN_TASK,
-    decision_label,
-    get_bureau_settings,
-    readable_report,
-    readable_reports,
-    report_state_label,
-)
+from backend.reports.access import EDITABLE, OPEN_TASK, readable_report, readable_reports
 from backend.reports.completion import unfinished_work
+from backend.reports.labels import decision_label, report_state_label
 from backend.reports.models import (
     ProgressReport,
     ReportContribution,
@@ -37,10 +30,12 @@ from backend.reports.models import (
     ReportState,
     TargetActual,
 )
-from backend.reports.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget
+from backend.tasks.periods import current_period, due_on, is_period_of, period_label
 from backend.tasks.service import assignment_of, get_task
+from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import BureauSettings, Unit
+from backend.tenancy.policy import require_manage_report_settings
 
 QUEUE_LIMIT = 200  # the API's list
 QUEUE_PAGE = 30  # the page: each report is shown in full, so a phone gets the oldest few
@@ -138,7 +133,7 @@ class TaskReports:
 
 async def reports_for_task(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskReports:
     """Every report of the task, newest first, with contributions, actuals and reviews. Drafts are the units'
-    working copies (see common.readable_reports): the bureau's roles see reports once they have been submitted."""
+    working copies (see access.readable_reports): the bureau's roles see reports once they have been submitted."""
     task = await get_task(session, actor, task_id)
     query = (select(ProgressReport, Unit.name).join(Unit, col(Unit.id) == ProgressReport.unit_id)
              .where(ProgressReport.task_id == task.id)
@@ -151,7 +146,7 @@ async def reports_for_task(session: AsyncSession, actor: Actor, task_id: uuid.UU
 
 async def settings_to_edit(session: AsyncSession, actor: Actor) -> BureauSettings:
     """The bureau's report rules as the administrator's form shows them."""
-    policy.require_manage_settings(actor)
+    require_manage_report_settings(actor)
     return await get_bureau_settings(session, actor.tenant_id)
 
 

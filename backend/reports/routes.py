@@ -20,9 +20,8 @@ from backend.errors import Conflict, DomainError, InvalidInput
 from backend.files.storage import upload_chunks
 from backend.i18n import _
 from backend.reports import service as reports
-from backend.reports.common import report_state_label
+from backend.reports.labels import report_state_label
 from backend.reports.models import ProgressReport, ReportKind
-from backend.reports.periods import no_change_label, period_label
 from backend.reports.queries import QUEUE_PAGE
 from backend.reports.schemas import (
     BatchIn,
@@ -38,6 +37,8 @@ from backend.reports.schemas import (
     VersionIn,
 )
 from backend.tasks.models import state_label
+from backend.tasks.periods import no_change_label, period_label
+from backend.tenancy.bureau_settings import update_bureau_settings
 
 pages = APIRouter(tags=["reports"], include_in_schema=False)
 api = APIRouter(tags=["reports"])
@@ -372,7 +373,7 @@ async def save_settings_page(
 ):
     approval = unit_head_approval in ("1", "on", "true")
     try:
-        await reports.update_bureau_settings(session, actor, report_day=report_day, unit_head_approval=approval)
+        await update_bureau_settings(session, actor, report_day=report_day, unit_head_approval=approval)
     except InvalidInput as error:
         return form_error(request, "reports/settings.html", error,
                           {"report_day": report_day, "unit_head_approval": approval}, _labels())

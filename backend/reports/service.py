@@ -13,9 +13,7 @@ was shown with, so two people deciding the same report at once get one decision 
 """
 
 from backend.reports.attaching import save_with_evidence
-from backend.reports.common import get_bureau_settings, update_bureau_settings
 from backend.reports.decisions import accept_reports, decide_completion, review, unit_head_decide
-from backend.reports.periods import current_period, due_on
 from backend.reports.queries import get_report, report_form, reports_for_task, review_queue, settings_to_edit
 from backend.reports.writing import (
     AlreadySubmitted,
@@ -25,12 +23,12 @@ from backend.reports.writing import (
     save_report,
     submit_report,
 )
+from backend.tasks.periods import current_period, due_on
 
 __all__ = [
     "AlreadySubmitted", "accept_reports", "contribute", "current_period", "decide_completion", "due_on",
-    "get_bureau_settings", "get_report", "no_change_this_month", "report_form", "reports_for_task",
+    "get_report", "no_change_this_month", "report_form", "reports_for_task",
     "request_completion", "review", "review_queue", "save_report", "save_with_evidence", "settings_to_edit",
     "submit_report",
     "unit_head_decide",
-    "update_bureau_settings",
 ]

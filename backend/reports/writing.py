@@ -17,21 +17,15 @@ from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.core.versions import is_stale, missing_version_message
+from backend.delivery.notify import notify_roles, notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
-from backend.notifications.service import notify_roles, notify_unit
-from backend.reports.common import (
-    EDITABLE,
-    MAX_TEXT,
-    OPEN_TASK,
-    check_task_open,
-    decision_label,
-    get_bureau_settings,
-    load_report,
-    report_state_label,
-)
+from backend.reports.access import EDITABLE, OPEN_TASK, check_task_open, load_report
+from backend.reports.labels import decision_label, report_state_label
+from backend.reports.lights import relight
 from backend.reports.models import (
     ProgressReport,
     ReportContribution,
@@ -40,12 +34,14 @@ from backend.reports.models import (
     ReportState,
     TargetActual,
 )
-from backend.reports.periods import current_period, due_on, is_period_of, period_label, period_year
 from backend.reports.policy import is_unit_head, require_contributor, writing_assignment
-from backend.tasks.lifecycle import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
+from backend.tasks.periods import current_period, due_on, is_period_of, period_label, period_year
 from backend.tasks.service import check_version, get_task
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.bureau_settings import get_bureau_settings
+from backend.tenancy.models import Unit
+
+MAX_TEXT = 5000
 
 
 class AlreadySubmitted(Conflict):

@@ -1,10 +1,10 @@
 """The daily tick that opens each bureau's 季点评 once its quarter has ended, on the bureau's own calendar."""
 
 from backend.core import clock
-from backend.core.jobs import enqueue, job
+from backend.core.jobs import job
 from backend.db import unit_of_work
-from backend.reminders.jobs import active_bureaus
 from backend.reviews.service import open_past_quarter
+from backend.tenancy.fanout import active_bureaus, fan_out
 
 
 @job
@@ -17,9 +17,4 @@ async def open_quarterly_reviews(ctx: dict, at: str | None = None, tenant_id: st
             async with unit_of_work(bureau_id) as session:
                 opened += await open_past_quarter(session, bureau_id, timezone, clock.parse_moment(at)) is not None
         return {"opened": opened}
-    tick = clock.parse_moment(at).isoformat()
-    bureaus = await active_bureaus()
-    for bureau_id, _timezone in bureaus:
-        await enqueue("open_quarterly_reviews", at=tick, tenant_id=str(bureau_id),
-                      _job_id=f"quarterly:{bureau_id}:{tick}")
-    return {"bureaus": len(bureaus)}
+    return await fan_out(open_quarterly_reviews, at, "quarterly")

@@ -75,3 +75,20 @@ class QuarterlyRemark(SQLModel, table=True):
     text: str = Field(max_length=2000)
     author_id: uuid.UUID = Field(foreign_key="users.id")
     created_at: datetime = timestamp_field()
+
+
+class AssessmentRubric(SQLModel, table=True):
+    """The 年考核's rubric, kept here because 季点评 rate on its scale and reviews sit below assessments. One per
+    bureau: the weights (points) of each term, how quarterly ratings are given, and the appeal window. A bureau
+    without one runs on these defaults."""
+
+    __tablename__ = "assessment_rubrics"
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
+    completion_weight: float = 40
+    timeliness_weight: float = 20
+    rating_weight: float = 30
+    bonus_weight: float = 10  # the cap, either way, of the bonus/penalty term
+    rating_scale: RatingScale = Field(default=RatingScale.grade, sa_type=AutoString(10))
+    self_scoring: bool = True
+    appeal_days: int = 5
+    updated_at: datetime = timestamp_field()

@@ -15,12 +15,12 @@ from backend.core.versions import form_version
 from backend.deps import CurrentActor, DbSession
 from backend.errors import DomainError
 from backend.i18n import _
-from backend.reports.common import report_state_label
-from backend.reports.periods import period_label
+from backend.reports.labels import report_state_label
 from backend.reviews import service as reviews
 from backend.reviews.exports import summary_xlsx
 from backend.reviews.models import Grade, ReviewState
 from backend.reviews.scale import GRADE_LABELS, GRADE_SCORES, grade_label, quarter_label, scale_label
+from backend.tasks.periods import period_label
 
 pages = APIRouter(tags=["reviews"], include_in_schema=False)
 

@@ -16,18 +16,25 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
-from backend.assessments.models import AssessmentRubric
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
 from backend.core.clock import local_midnight, local_today
+from backend.core.roles import Role
 from backend.core.versions import is_stale
+from backend.delivery.notify import notify_roles
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.i18n import N_, _
-from backend.notifications.service import notify_roles
 from backend.reminders.service import notify_units
 from backend.reviews import policy
-from backend.reviews.models import QuarterlyRating, QuarterlyRemark, QuarterlyReview, RatingScale, ReviewState
+from backend.reviews.models import (
+    AssessmentRubric,
+    QuarterlyRating,
+    QuarterlyRemark,
+    QuarterlyReview,
+    RatingScale,
+    ReviewState,
+)
 from backend.reviews.scale import (
     GRADE_FLOORS,
     grade_label,
@@ -37,7 +44,7 @@ from backend.reviews.scale import (
     quarter_label,
 )
 from backend.tasks.sql import DONE_AT, not_carried_over
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 
 MAX_TEXT = 2000
 # The cron opens the past quarter on the quarter's first day; a worker that was down catches up within this week.

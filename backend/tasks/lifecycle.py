@@ -1,36 +1,31 @@
-"""What units and supervisors do to a task besides reporting: 签收, 退回 (not ours), 延期申请, cancel, and
-the traffic light that sums it up."""
+"""What units and supervisors do to a task besides reporting: 签收, 退回 (not ours), 延期申请, cancel. Each change
+that can move a light announces `tasks_changed` (core/events.py); the light itself is computed in reports/lights.py."""
 
 import uuid
 from datetime import date
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.clock import local_today
+from backend.core.events import tasks_changed
+from backend.core.roles import Role
 from backend.core.text import check_length
+from backend.delivery.notify import notify_roles, notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_roles, notify_unit
-from backend.reports.common import get_bureau_settings
-from backend.reports.models import ProgressReport, ReportKind, ReportState
-from backend.reports.periods import current_period, due_on
 from backend.tasks import policy
-from backend.tasks.lights import LightInput, compute_light
 from backend.tasks.models import (
     AssignmentKind,
     ExtensionRequest,
     ExtensionState,
-    LightChange,
     Task,
     TaskAssignment,
     TaskState,
 )
 from backend.tasks.service import assignment_of, check_version, get_task
-from backend.tenancy.models import Role
 
 MAX_REASON = 500  # reasons and comments (the forms say so, and a send-back reason is kept in 500)
 
@@ -66,7 +61,7 @@ async def acknowledge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *
         task.state = TaskState.acknowledged
     _touch(task)
     session.add(task)
-    await relight(session, actor, [task.id], _("签收"))
+    await tasks_changed(session, actor, [task.id], _("签收"))
     await record(session, actor, "task.acknowledge", object_type="task", object_id=task.id,
                  summary=_("签收 %(number)s", number=task.number), details={"unit_id": str(assignment.unit_id)})
     return task
@@ -90,7 +85,7 @@ async def send_back(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, 
         task.state = TaskState.sent_back
     _touch(task)
     session.add(task)
-    await relight(session, actor, [task.id], _("单位退回"))
+    await tasks_changed(session, actor, [task.id], _("单位退回"))
     await record(session, actor, "task.send_back", object_type="task", object_id=task.id,
                  summary=_("退回 %(number)s：%(reason)s", number=task.number, reason=reason[:100]))
     await notify_roles(session, actor.tenant_id, (Role.supervisor,), kind="task_sent_back",
@@ -183,7 +178,7 @@ async def decide_extension(
         details = {"before": str(before), "after": str(task.deadline), "original": str(task.original_deadline)}
     else:
         details = {"refused": comment.strip()}
-    await relight(session, actor, [task.id], _("延期审批"))
+    await tasks_changed(session, actor, [task.id], _("延期审批"))
     await record(session, actor, "task.extension_decide", object_type="task", object_id=task.id,
                  summary=(_("批准 %(number)s 延期至 %(d)s", number=task.number, d=request.requested_deadline) if approve
                           else _("不批准 %(number)s 延期", number=task.number)), details=details)
@@ -191,52 +186,3 @@ async def decide_extension(
                       key=f"extension-decided:{request.id}",
                       title=_("%(number)s 的延期申请已审批", number=task.number), link=_link(task))
     return request
-
-
-async def relight(session: AsyncSession, actor: Actor, task_ids: list[uuid.UUID], trigger: str) -> None:
-    """After a change that can move a light: recompute those tasks' lights on the bureau's date."""
-    today = local_today(actor.timezone)
-    await refresh_lights(session, actor.tenant_id, today=today, trigger=trigger, task_ids=task_ids)
-
-
-async def refresh_lights(
-    session: AsyncSession, tenant_id: uuid.UUID, *, today: date, trigger: str, task_ids: list[uuid.UUID] | None = None,
-) -> int:
-    """Recomputes the lights of the bureau's open tasks (or of `task_ids`), logging each change with its trigger.
-    Three queries whatever the number of tasks."""
-    settings = await get_bureau_settings(session, tenant_id)
-    query = select(Task).where(col(Task.state).not_in([TaskState.done, TaskState.cancelled]))
-    if task_ids is not None:
-        query = select(Task).where(col(Task.id).in_(task_ids))
-    tasks = list((await session.exec(query)).all())
-    if not tasks:
-        return 0
-    latest: dict[uuid.UUID, ProgressReport] = {}
-    reports = await session.exec(
-        select(ProgressReport).where(col(ProgressReport.task_id).in_([t.id for t in tasks]),
-                                     ProgressReport.kind == ReportKind.periodic)
-        .order_by(col(ProgressReport.created_at))
-    )
-    for found in reports.all():
-        latest[found.task_id] = found
-    changed = 0
-    for task in tasks:
-        period = current_period(task.report_frequency, today)
-        report = latest.get(task.id)
-        filed = report is not None and report.period == period and report.state != ReportState.draft
-        facts = LightInput(
-            state=TaskState(task.state), start=task.created_at.date(), deadline=task.deadline, progress=task.progress,
-            report_due=None if filed or task.state == TaskState.unassigned else
-            due_on(period, settings.report_day, deadline=task.deadline),
-            returned=report is not None and report.state == ReportState.returned,
-        )
-        light, reason = compute_light(facts, today)
-        if light != task.light or reason != task.light_reason:
-            if light != task.light:
-                session.add(LightChange(tenant_id=tenant_id, task_id=task.id, from_light=task.light, to_light=light,
-                                        trigger=f"{trigger}：{reason}"[:200]))
-                changed += 1
-            task.light, task.light_reason = light, reason
-            session.add(task)
-    await session.flush()
-    return changed

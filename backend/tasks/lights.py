@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from datetime import date
 
+from backend.core.calendar import add_workdays, weekends_only_note, workdays_between
 from backend.i18n import _
-from backend.tasks.calendar import add_workdays, weekends_only_note, workdays_between
 from backend.tasks.models import Light, TaskState
 
 WARN_WORKDAYS = 3  # yellow this many working days before the deadline

@@ -1,10 +1,10 @@
 """Who may see, assign, tick, own, extend and roll over tasks: the decisions, named, in one place."""
 
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.errors import Forbidden
 from backend.i18n import _
 from backend.tasks.models import AssignmentKind, TaskAssignment
-from backend.tenancy.models import Role
 
 
 def sees_all_tasks(actor: Actor) -> bool:

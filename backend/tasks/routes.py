@@ -20,10 +20,13 @@ from backend.deps import ApiActor, CurrentActor, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.evidence import service as evidence
 from backend.i18n import _
+from backend.plans import board, rollover
 from backend.plans import service as plans
+from backend.plans.page import plan_page_context
 from backend.reminders import service as reminders
+from backend.reports import ledger
 from backend.reports import service as reports
-from backend.tasks import ledger, lifecycle, rollover
+from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskState, state_label
 from backend.tasks.schemas import AssignIn, ExtensionIn, ReasonIn, TaskPublic, VersionIn
@@ -76,10 +79,10 @@ async def board_page(
     request: Request, session: DbSession, actor: CurrentActor, unit: str = "", plan: str = "", section: str = "",
     state: str = "", light: str = "", q: str = "", page: str = "1",
 ):
-    filters = tasks.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"),
+    filters = board.BoardFilter(unit_id=_uuid(unit, "unit"), plan_id=_uuid(plan, "plan"),
                                 section_id=_uuid(section, "section"), state=state, light=light, query=q[:100],
                                 page=_whole(page, 1))
-    result = await tasks.board(session, actor, filters)
+    result = await board.board(session, actor, filters)
     rows = result.rows
     context = {
         "rows": rows, "filters": filters,
@@ -350,10 +353,7 @@ async def bulk_assign_page(request: Request, session: DbSession, actor: CurrentA
                                 deadline=deadline)
     except DomainError as error:
         unless_correctable(error)
-        view = await plans.get_plan(session, actor, plan_id)
-        from backend.plans.routes import plan_context
-
-        return form_error(request, "plans/plan.html", error, {}, await plan_context(session, actor, view))
+        return form_error(request, "plans/plan.html", error, {}, await plan_page_context(session, actor, plan_id))
     return see_other(request, f"/plans/{plan_id}?bulk={len(task_ids)}")
 
 
@@ -371,7 +371,7 @@ async def _row(session, actor, task_id: uuid.UUID) -> TaskPublic:
 async def api_tasks(session: DbSession, actor: ApiActor, state: str = "", light: str = "", q: str = "",
                     page: int = 1):
     """One page of 100 tasks; ask for page=2 and on while a full page comes back."""
-    result = await tasks.board(session, actor, tasks.BoardFilter(state=state, light=light, query=q[:100], page=page))
+    result = await board.board(session, actor, board.BoardFilter(state=state, light=light, query=q[:100], page=page))
     return [TaskPublic.model_validate(r) for r in result.rows]
 
 

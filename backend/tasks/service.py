@@ -1,7 +1,7 @@
 """Tasks: creation from published plan items (and later ad-hoc), numbering, and reading them back."""
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -9,25 +9,30 @@ from sqlalchemy import text
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from backend.accounts.models import User
+from backend.audit.models import AuditEvent
 from backend.audit.service import record
 from backend.core import clock
 from backend.core.actor import Actor
+from backend.core.events import tasks_changed
 from backend.core.text import check_length
 from backend.core.versions import is_stale
+from backend.delivery.notify import notify_unit
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.i18n import _
-from backend.notifications.service import notify_unit
 from backend.tasks import policy
 from backend.tasks.models import (
     AssignmentKind,
+    ExtensionRequest,
+    LightChange,
     Task,
     TaskAssignment,
     TaskChecklistItem,
+    TaskOwner,
     TaskState,
     TaskTarget,
 )
-from backend.tasks.states import StateCounts, count_states
-from backend.tenancy.models import Unit
+from backend.tenancy.models import Membership, Unit
 from backend.tenancy.service import UnitNode, list_units
 
 NUMBER_PREFIX = "督"
@@ -89,9 +94,7 @@ async def create_tasks(session: AsyncSession, actor: Actor, year: int, new_tasks
     for task, spec in zip(tasks, new_tasks, strict=True):
         for unit_id in dict.fromkeys((spec.lead_unit_ids or []) + (spec.co_unit_ids or [])):
             await _tell_unit(session, actor, task, unit_id)
-    from backend.tasks.lifecycle import relight
-
-    await relight(session, actor, [t.id for t in tasks], _("新建任务"))
+    await tasks_changed(session, actor, [t.id for t in tasks], _("新建任务"))
     return tasks
 
 
@@ -169,33 +172,11 @@ async def assign_units(
     task.updated_at = clock.now()
     session.add(task)
     await session.flush()
-    from backend.tasks.lifecycle import relight
-
-    await relight(session, actor, [task.id], _("交办"))
+    await tasks_changed(session, actor, [task.id], _("交办"))
     await record(session, actor, "task.assign", object_type="task", object_id=task.id,
                  summary=_("交办 %(number)s“%(title)s”", number=task.number, title=task.title[:60]),
                  details={"before": before, "after": {str(k): v for k, v in wanted.items()}})
     return task
-
-
-@dataclass(frozen=True)
-class TaskSummary(StateCounts):
-    """The home page's counters: the counted states (backend/tasks/states.py) and whether any plan exists."""
-
-    plans: int = 0
-
-
-async def summary(session: AsyncSession, actor: Actor, *, today: date, year: int | None = None) -> TaskSummary:
-    """Counts for the home page: the whole bureau, or the tasks the member's own unit leads or is responsible for;
-    of one year's tasks when given (the plans counted are then that year's too). Two statements."""
-    from backend.plans.models import Plan
-
-    own_unit = actor.unit_id if actor.unit_id is not None and not policy.may_assign(actor) else None
-    counts = await count_states(session, today=today, year=year, unit_id=own_unit)
-    plans = select(func.count()).select_from(Plan)
-    if year is not None:
-        plans = plans.where(Plan.year == year)
-    return TaskSummary(**asdict(counts), plans=(await session.exec(plans)).one())
 
 
 def visible_task_ids(actor: Actor):
@@ -236,105 +217,6 @@ def check_version(task: Task, version: int | None) -> None:
 
 
 @dataclass
-class BoardFilter:
-    unit_id: uuid.UUID | None = None
-    plan_id: uuid.UUID | None = None
-    section_id: uuid.UUID | None = None
-    state: str = ""
-    light: str = ""
-    query: str = ""
-    page: int = 1
-
-
-BOARD_LIMIT = 100  # rows per page
-
-
-@dataclass
-class Board:
-    rows: list[TaskRow]
-    page: int
-    has_more: bool
-    whole_bureau: bool = False  # every task of the bureau, so the page offers to filter by unit and plan
-
-
-async def board(session: AsyncSession, actor: Actor, filters: BoardFilter) -> Board:
-    """One page of the tasks the actor may see, filtered: two queries whatever the number of rows."""
-    from backend.plans.models import PlanItem
-
-    query = select(Task).order_by(col(Task.deadline), col(Task.seq))
-    visible = visible_task_ids(actor)
-    if visible is not None:
-        query = query.where(col(Task.id).in_(visible))
-    if filters.unit_id:
-        query = query.where(col(Task.id).in_(select(TaskAssignment.task_id).where(
-            TaskAssignment.unit_id == filters.unit_id)))
-    if filters.plan_id:
-        query = query.where(col(Task.plan_item_id).in_(select(PlanItem.id).where(PlanItem.plan_id == filters.plan_id)))
-    if filters.section_id:
-        query = query.where(col(Task.plan_item_id).in_(
-            select(PlanItem.id).where(PlanItem.section_id == filters.section_id)))
-    if filters.state in TaskState.__members__:
-        query = query.where(Task.state == filters.state)
-    if filters.light in ("green", "yellow", "red"):
-        query = query.where(Task.light == filters.light)
-    if filters.query.strip():
-        needle = f"%{filters.query.strip()}%"
-        query = query.where(col(Task.title).ilike(needle) | col(Task.number).ilike(needle))
-    page = max(1, filters.page)
-    tasks = list((await session.exec(query.offset((page - 1) * BOARD_LIMIT).limit(BOARD_LIMIT + 1))).all())
-    has_more = len(tasks) > BOARD_LIMIT
-    rows = {task.id: TaskRow(task, [], []) for task in tasks[:BOARD_LIMIT]}
-    if rows:
-        units = await session.exec(
-            select(TaskAssignment.task_id, TaskAssignment.kind, Unit.name)
-            .join(Unit, col(Unit.id) == TaskAssignment.unit_id)
-            .where(col(TaskAssignment.task_id).in_(list(rows))).order_by(col(TaskAssignment.created_at))
-        )
-        for task_id, kind, name in units.all():
-            (rows[task_id].co_units if kind == AssignmentKind.cooperating else rows[task_id].lead_units).append(name)
-    return Board(list(rows.values()), page, has_more, whole_bureau=policy.sees_all_tasks(actor))
-
-
-@dataclass
-class Suggestion:
-    unit_id: uuid.UUID
-    unit_name: str
-    why: str
-
-
-async def suggest_lead_units(session: AsyncSession, actor: Actor, tasks: list[Task]) -> dict[uuid.UUID, Suggestion]:
-    """A lead unit for each unassigned task: a unit named in its text, else the unit that led the most similar
-    task the bureau assigned before. Two queries whatever the number of tasks."""
-    from backend.plans.parser import to_simplified
-
-    units = list((await session.exec(select(Unit))).all())
-    history = (await session.exec(
-        select(Task.title, TaskAssignment.unit_id).join(TaskAssignment, col(TaskAssignment.task_id) == Task.id)
-        .where(TaskAssignment.kind == AssignmentKind.lead)
-    )).all()
-    names = {u.id: u.name for u in units}
-    suggestions: dict[uuid.UUID, Suggestion] = {}
-    for task in tasks:
-        text = to_simplified(task.title + task.description)
-        named = [u for u in units if len(u.name) >= 2 and to_simplified(u.name) in text]
-        if named:
-            best = max(named, key=lambda u: len(u.name))
-            suggestions[task.id] = Suggestion(best.id, best.name, _("文中提到“%(name)s”", name=best.name))
-            continue
-        words = _bigrams(to_simplified(task.title))
-        scored = [(len(words & _bigrams(to_simplified(title))), unit_id) for title, unit_id in history]
-        score, unit_id = max(scored, default=(0, None), key=lambda pair: pair[0])
-        if unit_id is not None and score >= 2:
-            suggestions[task.id] = Suggestion(unit_id, names.get(unit_id, ""),
-                                              _("以往类似任务由“%(name)s”牵头", name=names.get(unit_id, "")))
-    return suggestions
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i:i + 2] for i in range(len(text) - 1)}
-
-
-@dataclass
 class AssignmentRow:
     assignment: TaskAssignment
     unit_name: str
@@ -360,9 +242,6 @@ class TaskView:
 async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskView:
     """Everything on a task's page except reports and evidence (their domains add those): a fixed number of
     queries."""
-    from backend.audit.models import AuditEvent
-    from backend.tasks.models import ExtensionRequest, LightChange
-
     task = await get_task(session, actor, task_id)
     assignments = [AssignmentRow(a, name) for a, name in (await session.exec(
         select(TaskAssignment, Unit.name).join(Unit, col(Unit.id) == TaskAssignment.unit_id)
@@ -379,10 +258,6 @@ async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> 
     history = list((await session.exec(select(AuditEvent).where(AuditEvent.object_id == str(task.id))
                                        .order_by(col(AuditEvent.occurred_at).desc()).limit(100))).all())
     mine = next((row.assignment for row in assignments if row.assignment.unit_id == actor.unit_id), None)
-    from backend.accounts.models import User
-    from backend.tasks.models import TaskOwner
-    from backend.tenancy.models import Membership
-
     owners = [(m_id, name) for m_id, name in (await session.exec(
         select(TaskOwner.membership_id, User.display_name)
         .join(Membership, col(Membership.id) == TaskOwner.membership_id)
@@ -414,9 +289,6 @@ async def assign_many(
 
 async def set_owners(session: AsyncSession, actor: Actor, task_id: uuid.UUID, membership_ids: list[uuid.UUID]) -> Task:
     """责任人: supervisors name anyone; a unit head names people of their own unit, and only changes those."""
-    from backend.tasks.models import TaskOwner
-    from backend.tenancy.models import Membership
-
     task = await get_task(session, actor, task_id, for_update=True)
     if policy.may_assign(actor):
         scope = None

@@ -9,23 +9,8 @@ from sqlmodel import AutoString, Field, SQLModel
 
 from backend.config import get_settings
 from backend.core.models import id_field, tenant_field, timestamp_field
+from backend.core.roles import Role
 from backend.i18n import N_, _
-
-
-class Role(enum.StrEnum):
-    admin = "admin"
-    supervisor = "supervisor"
-    leader = "leader"
-    unit_head = "unit_head"
-    unit_staff = "unit_staff"
-
-    @property
-    def needs_unit(self) -> bool:
-        return self in UNIT_ROLES
-
-
-# The roles tied to one unit (a school's head and its staff); the others act for the whole bureau.
-UNIT_ROLES = frozenset({Role.unit_head, Role.unit_staff})
 
 
 class UnitKind(enum.StrEnum):
@@ -94,13 +79,6 @@ class Invitation(SQLModel, table=True):
     accepted_user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
 
 
-ROLE_LABELS = {
-    Role.admin: N_("系统管理员"),
-    Role.supervisor: N_("督查督办人员"),
-    Role.leader: N_("局领导"),
-    Role.unit_head: N_("单位负责人"),
-    Role.unit_staff: N_("经办人"),
-}
 UNIT_KIND_LABELS = {
     UnitKind.office: N_("科室"),
     UnitKind.school: N_("学校"),
@@ -108,10 +86,6 @@ UNIT_KIND_LABELS = {
     UnitKind.sub_bureau: N_("下级教育局"),
     UnitKind.other: N_("其他"),
 }
-
-
-def role_label(role: Role | str) -> str:
-    return _(ROLE_LABELS[Role(role)])
 
 
 def unit_kind_label(kind: UnitKind | str) -> str:

@@ -1,7 +1,7 @@
 """Who may do what with the bureau's units, people and roles: the decisions, named, in one place."""
 
 from backend.core.actor import Actor
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 
 
 def require_read_units(actor: Actor) -> None:
@@ -14,6 +14,11 @@ def require_manage_units(actor: Actor) -> None:
 
 def may_manage_units(actor: Actor) -> bool:
     return actor.can("units.manage")
+
+
+def require_manage_report_settings(actor: Actor) -> None:
+    """The bureau's report rules (report day, unit head approval) are the administrator's."""
+    actor.require("settings.reports")
 
 
 def require_read_members(actor: Actor) -> None:

@@ -10,12 +10,14 @@ from backend.config import get_settings
 from backend.core import once
 from backend.core.feedback import done
 from backend.core.forms import form_error, see_other, unless_correctable
+from backend.core.roles import Role, role_label
 from backend.core.templating import render
 from backend.deps import ApiActor, ApiOperator, CurrentActor, CurrentOperator, DbSession
 from backend.errors import DomainError, InvalidInput
 from backend.i18n import _
+from backend.tasks import unit_removal
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, UnitKind, role_label, unit_kind_label
+from backend.tenancy.models import UnitKind, unit_kind_label
 from backend.tenancy.schemas import (
     InvitationIn,
     InvitationPublic,
@@ -114,7 +116,7 @@ async def update_unit_page(
 
 @pages.post("/admin/units/{unit_id}/delete")
 async def delete_unit_page(request: Request, session: DbSession, actor: CurrentActor, unit_id: uuid.UUID):
-    await tenancy.delete_unit(session, actor, unit_id)
+    await unit_removal.delete_unit(session, actor, unit_id)
     return done(request, "/admin/units", _("已删除该单位。"))
 
 
@@ -280,7 +282,7 @@ async def api_update_unit(session: DbSession, actor: ApiActor, unit_id: uuid.UUI
 
 @api.delete("/units/{unit_id}", status_code=204)
 async def api_delete_unit(session: DbSession, actor: ApiActor, unit_id: uuid.UUID):
-    await tenancy.delete_unit(session, actor, unit_id)
+    await unit_removal.delete_unit(session, actor, unit_id)
     return Response(status_code=204)
 
 

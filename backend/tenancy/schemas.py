@@ -4,8 +4,9 @@ import uuid
 
 from pydantic import BaseModel
 
+from backend.core.roles import Role
 from backend.core.schemas import FROM_ROW, from_view
-from backend.tenancy.models import Role, UnitKind
+from backend.tenancy.models import UnitKind
 
 
 class UnitIn(BaseModel):

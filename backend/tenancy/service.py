@@ -5,24 +5,24 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import text
-from sqlmodel import col, delete, func, select, update
+from sqlmodel import col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import ApiToken, User
+from backend.accounts.service import create_user
 from backend.audit.service import record
 from backend.config import get_settings
 from backend.core import attempts, clock
 from backend.core.actor import Actor, Operator
 from backend.core.redis import get_redis
+from backend.core.roles import Role, role_label
 from backend.core.security import hash_password, new_token, temporary_password, token_hash
 from backend.core.text import check_length
 from backend.db import set_context
-from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, DomainError, InvalidInput, NotFound, TooManyAttempts
 from backend.i18n import _
-from backend.tasks.models import TaskAssignment
 from backend.tenancy import policy
-from backend.tenancy.models import Invitation, Membership, Role, Tenant, Unit, UnitKind, role_label
+from backend.tenancy.models import Invitation, Membership, Tenant, Unit, UnitKind
 
 # --- bureaus ---------------------------------------------------------------------------------------------
 
@@ -58,8 +58,6 @@ async def open_bureau(
     session: AsyncSession, operator: Operator, *, name: str, code: str, admin_name: str, admin_username: str
 ) -> tuple[Tenant, str]:
     """A new bureau with its first administrator, who gets a one-time password to change at first login."""
-    from backend.accounts.service import create_user
-
     if not admin_name.strip():
         raise InvalidInput(_("请填写该局系统管理员的姓名。"), field="admin_name")
     check_length(admin_name.strip(), limit=50, label=_("管理员姓名"), field="admin_name")
@@ -193,39 +191,6 @@ async def update_unit(
     return unit
 
 
-async def delete_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> None:
-    """Refuses while the unit still has sub-units or people: their work would be orphaned."""
-    policy.require_manage_units(actor)
-    unit = await get_unit(session, actor, unit_id)
-    has_children = (await session.exec(select(func.count()).where(Unit.parent_id == unit.id))).one()
-    if has_children:
-        raise Conflict(_("“%(name)s”下还有下级单位，请先移走或删除下级单位。", name=unit.name))
-    has_members = (await session.exec(
-        select(func.count()).select_from(Membership).where(Membership.unit_id == unit.id)
-    )).one()
-    if has_members:
-        raise Conflict(_("“%(name)s”还有 %(n)s 名人员（含已停用的），请先在“人员与角色”中把他们调到其他单位。",
-                         name=unit.name, n=has_members))
-    pending = (await session.exec(
-        select(func.count()).select_from(Invitation)
-        .where(Invitation.unit_id == unit.id, col(Invitation.accepted_at).is_(None))
-    )).one()
-    if pending:
-        raise Conflict(_("“%(name)s”还有未处理的邀请，请先撤销邀请。", name=unit.name))
-    assigned = (await session.exec(
-        select(func.count()).select_from(TaskAssignment).where(TaskAssignment.unit_id == unit.id))).one()
-    if assigned:
-        raise Conflict(_("“%(name)s”承办过 %(n)s 项任务，台账要保留，不能删除；可以改名或把人员调走。",
-                         name=unit.name, n=assigned))
-    # Accepted invitations keep their history; they just no longer point at the unit. Its group robots go with it.
-    await session.exec(update(Invitation).where(col(Invitation.unit_id) == unit.id).values(unit_id=None))
-    await session.exec(delete(ChannelConfig).where(col(ChannelConfig.unit_id) == unit.id))
-    await session.delete(unit)
-    await session.flush()
-    await record(session, actor, "unit.delete", object_type="unit", object_id=unit_id,
-                 summary=_("删除单位“%(name)s”", name=unit.name))
-
-
 # --- members ---------------------------------------------------------------------------------------------
 
 
@@ -348,7 +313,7 @@ async def reset_password(session: AsyncSession, actor: Actor, membership_id: uui
     password = temporary_password()
     row.user.password_hash = await hash_password(password)
     row.user.must_change_password = True
-    row.user.password_changed_at = clock.now()  # ends the API tokens made before it (accounts.token_refusal)
+    row.user.password_changed_at = clock.now()  # ends the API tokens made before it (tenancy.acting.token_refusal)
     row.user.failed_logins = 0
     row.user.locked_until = None
     await attempts.clear(get_redis(), attempts.key("login-account", row.user.username))
@@ -455,8 +420,6 @@ async def accept_invitation(
 
 async def _accept(session: AsyncSession, invitation: Invitation, tenant: Tenant, *, username: str,
                   password: str) -> User:
-    from backend.accounts.service import create_user
-
     # Claim the invitation first, conditionally: of requests racing on one link, the first UPDATE wins and holds
     # the row until it commits; the others then find accepted_at set and make nothing (issue 14, finding 10).
     # All of it runs in a savepoint, so a refusal after the claim (a taken name, a weak password) undoes the claim

@@ -17,13 +17,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.core.actor import Actor
 from backend.core.clock import local_midnight, local_today
+from backend.core.roles import Role
 from backend.i18n import _
 from backend.reminders.sql import OPEN_ASSIGNMENT, OPEN_TASK
-from backend.reports.common import get_bureau_settings
-from backend.reports.periods import current_period, due_on, period_label
-from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency, Task, TaskAssignment
-from backend.tenancy.models import Role, Unit
+from backend.tasks.periods import current_period, due_on, period_label
+from backend.tenancy.bureau_settings import get_bureau_settings
+from backend.tenancy.models import Unit
+from backend.todo.summary import TaskSummary
+from backend.todo.summary import summary as summary_of
 
 SHOWN = 5  # entries per list on the home page; the list says how many there are in all
 FILED = "('awaiting_unit_head', 'submitted', 'accepted')"  # a report the unit has sent up
@@ -52,7 +54,7 @@ class TodoList:
 class Home:
     year: int
     years: list[int]
-    summary: tasks.TaskSummary
+    summary: TaskSummary
     lists: list[TodoList]
     unit_name: str | None = None
     unit_count: int = 0
@@ -329,7 +331,7 @@ async def home(session: AsyncSession, actor: Actor, *, year: str | int | None = 
     today = local_today(actor.timezone)
     years = list((await session.exec(select(Task.year).distinct().order_by(col(Task.year).desc()))).all())
     chosen = _year_of(year, today, years)
-    summary = await tasks.summary(session, actor, today=today, year=chosen)
+    summary = await summary_of(session, actor, today=today, year=chosen)
     lists: list[TodoList] = []
     unit_name, unit_count, unit_has_tasks = None, 0, False
     if actor.role.needs_unit and actor.unit_id is not None:

@@ -7,8 +7,8 @@ from sqlmodel import select
 from backend.accounts.models import User, WebSession
 from backend.config import get_settings
 from backend.core import clock
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.support.fixtures import PASSWORD, create_bureau, csrf_of, login, make_client, post_form
 
 

@@ -11,7 +11,7 @@ import uvicorn
 
 from backend.accounts import service as accounts_service
 from backend.config import get_settings
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.fixtures import PASSWORD, csrf_of, make_client, unique
 
 

@@ -18,9 +18,9 @@ from backend.accounts import oidc as oidc_client
 from backend.accounts.models import User
 from backend.accounts.service import create_user
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role
 from tests.support.fixtures import Bureau, make_client, unique
 from tests.support.oidc_provider import OidcProvider, s256
 

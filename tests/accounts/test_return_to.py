@@ -10,11 +10,11 @@ from sqlmodel import select
 
 from backend.accounts.models import WebSession
 from backend.core import clock
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports.models import ProgressReport
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
 from tests.support.fixtures import PASSWORD, csrf_of, login
 
 HOST = "http://testserver"

@@ -4,8 +4,8 @@ from sqlmodel import select
 
 from backend.accounts.models import ApiToken
 from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.support.fixtures import login, post_form
 
 

@@ -6,7 +6,7 @@ import os
 from playwright.async_api import expect
 
 from backend.assessments import service as assessments
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.assessments.world import YEAR, World, call, local
 from tests.browser.conftest import AXE_JS, axe_phone, browser, live_server, phone, phone_page, sign_in
 from tests.browser.test_pages import AXE_TAGS, describe

@@ -12,8 +12,8 @@ from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.assessments.models import Assessment, AssessmentState
 from backend.audit.models import AuditEvent
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.assessments.world import YEAR, World, local
 from tests.support.fixtures import make_client, post_form
 

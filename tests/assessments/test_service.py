@@ -9,11 +9,12 @@ from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.assessments.models import AppealState, AssessmentScore, AssessmentState
 from backend.audit.models import AuditEvent
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.tasks import service as tasks
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, UnitKind
+from backend.tenancy.models import UnitKind
 from tests.assessments.world import YEAR, World, call, local, rubric_form
 from tests.support.fixtures import create_bureau
 

@@ -6,8 +6,8 @@ import pytest
 
 from backend.assessments import service as assessments
 from backend.assessments.exports import basis_text
+from backend.core.roles import Role
 from backend.tasks import lifecycle
-from backend.tenancy.models import Role
 from tests.assessments.test_service import opened, scores
 from tests.assessments.world import YEAR, World, call
 

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import create_user
 from backend.assessments import rubric as rubrics
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport
@@ -35,7 +36,8 @@ from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, UnitKind
+from backend.tenancy.acting import actor_for
+from backend.tenancy.models import UnitKind
 from tests.support.fixtures import PASSWORD, Bureau
 
 YEAR = 2030

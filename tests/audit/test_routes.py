@@ -11,9 +11,9 @@ import pytest
 from backend.accounts.service import create_api_token
 from backend.audit.service import PAGE_SIZE, list_events
 from backend.core.clock import local_now
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role
 from tests.support.fixtures import Bureau, login
 
 ROLE_DENIED = "您的角色无权进行此操作。如需权限，请联系本局系统管理员。"

@@ -23,7 +23,7 @@ import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.fixtures import PASSWORD, Bureau
 
 CHROMIUM = "/usr/bin/chromium"

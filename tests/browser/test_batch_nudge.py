@@ -8,9 +8,9 @@ from datetime import date
 from playwright.async_api import expect
 
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tasks import service as tasks
-from backend.tenancy.models import Role
 from tests.browser.conftest import AXE_JS, sign_in
 from tests.browser.test_pages import AXE_TAGS, describe
 

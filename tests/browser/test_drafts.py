@@ -15,13 +15,14 @@ from sqlmodel import col, select
 
 from backend.accounts.models import User, WebSession
 from backend.core import clock
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.browser.conftest import screenshot
 from tests.support.fixtures import PASSWORD, Bureau
 
@@ -33,7 +34,7 @@ PROBLEMS = "个别项目用地手续办理较慢。"
 async def _set_up(bureau: Bureau) -> uuid.UUID:
     """The plan's task handed to the school and taken (签收) by its staff; reports go straight to the bureau."""
     async with unit_of_work(bureau.tenant.id) as session:
-        await reports.update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
+        await update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
                                              unit_head_approval=False)
         task = (await session.exec(select(Task).where(col(Task.title).contains(TITLE)))).one()
         task = await tasks.assign_units(session, bureau.actors[Role.supervisor], task,

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 from playwright.async_api import Page, expect
 from sqlmodel import col, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.browser.conftest import PHONE, screenshot, sign_in
 from tests.support.fixtures import Bureau
 

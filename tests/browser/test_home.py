@@ -19,16 +19,18 @@ from sqlmodel import col, select
 
 from backend.assessments.models import Assessment
 from backend.bulletins.models import Bulletin
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.plans import service as plans
 from backend.plans.models import Plan
+from backend.reports import lights
 from backend.reports import service as reports
 from backend.reviews.models import QuarterlyReview
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.browser.conftest import AXE_JS, PHONE, sign_in
 from tests.browser.test_pages import AXE_TAGS, describe
 from tests.reports.helpers import make_loop
@@ -55,7 +57,7 @@ async def _world() -> World:
     school = bureau.units["school"].id
     deadline = date.today() + timedelta(days=120)
     async with unit_of_work(bureau.tenant.id) as session:
-        await reports.update_bureau_settings(session, admin, report_day=25, unit_head_approval=True)
+        await update_bureau_settings(session, admin, report_day=25, unit_head_approval=True)
         made = await tasks.create_tasks(session, supervisor, date.today().year, [
             tasks.NewTask(title=title, description="", deadline=deadline, lead_unit_ids=[school], co_unit_ids=[])
             for title in ("校园安全隐患排查整治", "课后服务提质增效")])
@@ -74,7 +76,7 @@ async def _world() -> World:
         await reports.unit_head_decide(session, loop.head, office.id, approve=True, version=office.version)
         await lifecycle.request_extension(session, loop.staff, loop.task_id, requested_deadline=deadline,
                                           reason="场地改造")
-        await lifecycle.refresh_lights(session, bureau.tenant.id, today=date.today(), trigger="测试")
+        await lights.refresh_lights(session, bureau.tenant.id, today=date.today(), trigger="测试")
     async with unit_of_work(bureau.tenant.id) as session:
         preview = await plans.start_import(session, admin, filename="", pasted=SMALL_PLAN.replace("2024", "2027"))
     async with unit_of_work(bureau.tenant.id) as session:

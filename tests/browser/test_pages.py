@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Page, expect
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.browser.conftest import AXE_JS, sign_in
 from tests.support.fixtures import PASSWORD
 

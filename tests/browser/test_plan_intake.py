@@ -1,7 +1,7 @@
 """Plan intake in Chromium, as an administrator does it on a phone: upload → preview → edit → publish."""
 
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.browser.conftest import sign_in
 from tests.support.samples import SAMPLES
 

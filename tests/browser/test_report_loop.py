@@ -24,12 +24,12 @@ from PIL import Image
 from playwright.async_api import Browser, Page, expect
 from sqlmodel import col, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportKind, ReportReview, ReportState, ReviewDecision
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.browser.conftest import PHONE, sign_in
 from tests.support.fixtures import Bureau
 
@@ -56,7 +56,7 @@ def _jpeg(path: Path) -> Path:
 async def _set_up(bureau: Bureau) -> uuid.UUID:
     """Unit heads approve first; the unassigned task goes to the school as lead unit, so its staff writes."""
     async with unit_of_work(bureau.tenant.id) as session:
-        await reports.update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
+        await update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
                                              unit_head_approval=True)
         task = (await session.exec(select(Task).where(col(Task.title).contains(TITLE)))).one()
         await tasks.assign_units(session, bureau.actors[Role.supervisor], task,

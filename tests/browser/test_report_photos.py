@@ -14,12 +14,12 @@ from playwright.async_api import Page, expect
 from sqlmodel import select
 
 from backend.core.jobs import jobs_after_commit
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence.models import Evidence
 from backend.evidence.thumbnails import make_thumbnail
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportState
-from backend.tenancy.models import Role
 from tests.browser.conftest import screenshot
 from tests.browser.test_report_loop import TITLE, _fits, _person, _set_up
 from tests.evidence.samples import pdf, photo

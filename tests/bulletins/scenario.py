@@ -23,17 +23,20 @@ from datetime import UTC, date, datetime
 
 from sqlmodel import col, select
 
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import create_user
 from backend.bulletins.exemplary import mark_exemplary
 from backend.core.actor import Actor
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.db import unit_of_work
+from backend.reports import lights
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, Unit, UnitKind
+from backend.tenancy.acting import actor_for
+from backend.tenancy.models import Unit, UnitKind
 from tests.support.fixtures import PASSWORD, Bureau
 
 
@@ -117,6 +120,6 @@ async def build(bureau: Bureau, clock) -> Scenario:
         for report in (feb_t1, mar_t1):
             await mark_exemplary(session, supervisor, report.id, exemplary=True)
         # The lights as the morning job of April 1st leaves them.
-        await lifecycle.refresh_lights(session, tid, today=date(y, 4, 1), trigger="测试")
+        await lights.refresh_lights(session, tid, today=date(y, 4, 1), trigger="测试")
     return Scenario(bureau=bureau, year=y, office=office, school=school, second=second, office_staff=office_staff,
                     tasks=named)

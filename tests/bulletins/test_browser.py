@@ -9,8 +9,8 @@ import pytest_asyncio
 from playwright.async_api import async_playwright, expect
 
 from backend.bulletins import service as bulletins
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, HAVE_CHROMIUM, PHONE, live_server, sign_in
 from tests.bulletins.scenario import build
 

@@ -15,8 +15,8 @@ from backend.bulletins import service as bulletins
 from backend.bulletins.exports import issued_on
 from backend.bulletins.models import Bulletin
 from backend.bulletins.views import build_view
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.bulletins.scenario import build
 
 

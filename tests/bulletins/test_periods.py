@@ -4,12 +4,13 @@ report frequency yet, so the test sets it on the row, as tests/reminders does.)"
 from datetime import date
 
 from backend.bulletins.figures import ReportCounts, unit_report_counts
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency
-from backend.tenancy.models import Role
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.bulletins.scenario import at, next_year
 
 
@@ -19,7 +20,7 @@ async def test_quarterly_once_and_a_report_day_past_the_months_end(bureau, clock
     school, staff = bureau.units["school"], bureau.actors[Role.unit_staff]
     async with unit_of_work(bureau.tenant.id) as session:
         # Report day 31: each month's report is due on its last day (28 February in a common year).
-        await reports.update_bureau_settings(session, admin, report_day=31, unit_head_approval=False)
+        await update_bureau_settings(session, admin, report_day=31, unit_head_approval=False)
         quarterly, once, monthly = await tasks.create_tasks(session, supervisor, y, [
             tasks.NewTask(title=title, description="", deadline=deadline, lead_unit_ids=[school.id])
             for title, deadline in (("季度任务", date(y, 12, 31)), ("一次性任务", date(y, 5, 10)),

@@ -11,10 +11,11 @@ from backend.audit.models import AuditEvent
 from backend.bulletins import service as bulletins
 from backend.bulletins.models import Bulletin, BulletinState
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.notifications.models import Notification
 from backend.reports.models import ProgressReport
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 from tests.bulletins.scenario import build
 
 ID_RE = re.compile(r"/bulletins/([0-9a-f-]{36})")

@@ -8,8 +8,8 @@ from sqlmodel import select
 from backend.bulletins.jobs import draft_due
 from backend.bulletins.models import Bulletin
 from backend.core import clock as luoshi_clock
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.support.fixtures import create_bureau, login, make_client
 
 # 17:30 UTC on 30 November: 1 December 01:30 in Beijing (UTC+8), still 30 November 23:30 in Urumqi (UTC+6).

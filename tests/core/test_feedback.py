@@ -4,8 +4,9 @@ and only what Luoshi itself said (the message travels signed)."""
 from sqlmodel import select
 
 from backend.core.feedback import FLASH_COOKIE, Flash, _encode
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 from tests.support.fixtures import post_form, unique
 
 

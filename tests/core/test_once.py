@@ -7,10 +7,10 @@ from datetime import date, timedelta
 
 from sqlmodel import func, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.notifications.models import Notification
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.support.fixtures import PASSWORD, csrf_of, make_client
 
 

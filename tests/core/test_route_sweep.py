@@ -16,10 +16,11 @@ from sqlmodel import select
 
 from backend.accounts.models import ApiToken
 from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.models import metadata, tenant_tables
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Invitation, Role
+from backend.tenancy.models import Invitation
 from tests.support.fixtures import ROLES, Bureau, create_bureau, unique
 from tests.support.routes import (
     INVALID_INVITE,

@@ -15,13 +15,13 @@ from sqlmodel import func, select
 
 from backend.audit import service as audit
 from backend.core import clock
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.jobs import deliver_outbox
 from backend.delivery.models import ChannelConfig, OutboxMessage
 from backend.errors import Forbidden
 from backend.notifications.models import Notification
-from backend.tenancy.models import Role
 
 
 async def queue(tenant_id, **kwargs) -> bool:

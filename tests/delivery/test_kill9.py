@@ -30,11 +30,11 @@ from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_pre
 from sqlmodel import col, func, select
 
 from backend.core.jobs import redis_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.models import OutboxMessage, OutboxState
 from backend.reminders import service as reminders
-from backend.tenancy.models import Role
 from tests.delivery.conftest import free_port
 from tests.support.fixtures import create_bureau, policy_form
 

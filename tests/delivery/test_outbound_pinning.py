@@ -8,11 +8,11 @@ import pytest
 from sqlmodel import col, update
 
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import channels
 from backend.delivery import service as delivery
 from backend.delivery.models import OutboxMessage
-from backend.tenancy.models import Role
 from tests.delivery.test_routes import daytime, outbox_of
 from tests.support.fixtures import post_form
 

@@ -13,10 +13,10 @@ from sqlmodel import col, select, update
 
 from backend.audit.models import AuditEvent
 from backend.core import clock
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.models import ChannelConfig, OutboxMessage
-from backend.tenancy.models import Role
 from tests.support.fixtures import post_form
 
 ROLE_DENIED = "您的角色无权进行此操作。如需权限，请联系本局系统管理员。"

@@ -8,13 +8,13 @@ from PIL import Image
 from sqlmodel import select
 
 from backend.core.jobs import enqueue, redis_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.evidence.models import Evidence
 from backend.evidence.thumbnails import make_thumbnail, render_thumbnail
 from backend.files import storage
 from backend.files.models import StoredFile
-from backend.tenancy.models import Role
 from tests.evidence import samples
 from tests.evidence.conftest import chunks_of, school_task
 from workers.settings import WorkerSettings

@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from backend.accounts.service import create_api_token
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence.models import Evidence
 from backend.files.models import StoredFile
-from backend.tenancy.models import Role
 from tests.evidence import samples
 from tests.evidence.conftest import school_task
 from tests.support.fixtures import csrf_of

@@ -10,14 +10,15 @@ from sqlmodel import select
 
 from backend.audit.models import AuditEvent
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.evidence import service as evidence
 from backend.evidence.models import Evidence
 from backend.files import storage
 from backend.files.models import StoredFile
+from backend.reports import attaching
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
 from tests.evidence import samples
 from tests.evidence.conftest import chunks_of, school_task, unassigned_task
 
@@ -243,8 +244,7 @@ async def test_bad_details_are_refused_before_the_file_is_read(bureau):
                                            covers_from=date(2024, 6, 30), covers_to=date(2024, 6, 1))
         assert refused.value.field == "covers_to"
         with pytest.raises(InvalidInput) as refused:
-            await evidence.upload_evidence(session, actor, task.id, filename="a.jpg", chunks=never(),
-                                           report_id=task.id)
+            await attaching.upload(session, actor, task.id, filename="a.jpg", chunks=never(), report_id=task.id)
         assert refused.value.field == "report_id"
 
 

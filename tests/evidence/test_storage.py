@@ -9,11 +9,11 @@ import pytest
 from botocore.config import Config
 
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.evidence.thumbnails import make_thumbnail
 from backend.files import storage
-from backend.tenancy.models import Role
 from tests.evidence import samples
 from tests.evidence.conftest import chunks_of, school_task
 from tests.support.fixtures import csrf_of

@@ -8,9 +8,9 @@ import json
 from sqlmodel import col, select
 
 from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import dispose_engine, unit_of_work
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.support.fixtures import create_bureau
 
 TOKEN_ROLES = (Role.admin, Role.supervisor, Role.unit_head)

@@ -13,8 +13,10 @@ from sqlmodel import delete, select
 
 from backend.accounts.models import User
 from backend.accounts.service import create_user
+from backend.core import calendar
 from backend.core.clock import local_today
 from backend.core.redis import get_redis
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import InvalidInput
 from backend.holidays import service as holidays
@@ -22,10 +24,8 @@ from backend.holidays.jobs import refresh_calendar
 from backend.holidays.models import HolidayYear
 from backend.reminders.models import SupervisionNotice
 from backend.reminders.notice_doc import render_notice
-from backend.tasks import calendar
 from backend.tasks.lights import LightInput, compute_light
 from backend.tasks.models import ReportFrequency, Task, TaskState
-from backend.tenancy.models import Role
 from tests.reminders.test_sweep import CST, new_task, notifications, run_jobs_at
 from tests.support.fixtures import PASSWORD, create_bureau, csrf_of, login, make_client, unique
 

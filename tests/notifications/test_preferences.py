@@ -6,10 +6,10 @@ import re
 from sqlmodel import update
 
 from backend.accounts.models import User
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.notifications.models import NotificationPreference
 from backend.notifications.service import normalise_phone
-from backend.tenancy.models import Role
 from tests.support.fixtures import create_bureau, post_form
 
 PAGE = "/account/notifications"

@@ -4,11 +4,11 @@ import re
 
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.notifications.models import Notification
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
 from tests.support.fixtures import post_form
 
 

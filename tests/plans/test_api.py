@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.support.samples import SAMPLES
 
 SAMPLE = "004_89347142f8fed752.txt"

@@ -6,11 +6,11 @@ import asyncio
 from sqlmodel import col, func, select
 
 from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.notifications.models import Notification
 from backend.plans.models import Plan, PlanItem
 from backend.tasks.models import Task, TaskAssignment
-from backend.tenancy.models import Role
 from tests.support.fixtures import csrf_of, make_client
 
 ATTEMPTS = 8

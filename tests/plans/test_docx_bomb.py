@@ -11,10 +11,10 @@ import zipfile
 
 import pytest
 
+from backend.core.roles import Role
 from backend.errors import InvalidInput
 from backend.plans import service as plans
 from backend.plans.parser import PlanInputError, parse_file
-from backend.tenancy.models import Role
 
 CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'

@@ -5,11 +5,11 @@ import uuid
 
 from sqlmodel import col, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.plans import service as plans
 from backend.plans.models import PlanImport, PlanItem
 from backend.tasks.models import Task, TaskAssignment, TaskChecklistItem, TaskTarget
-from backend.tenancy.models import Role
 from tests.support.fixtures import csrf_of, post_form
 from tests.support.samples import SAMPLES
 

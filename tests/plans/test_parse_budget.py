@@ -43,8 +43,8 @@ def test_big_texts_without_punctuation_parse_in_bounded_time(text):
 
 async def test_importing_it_does_not_hold_the_event_loop(bureau):
     """The import's parse runs elsewhere: a ticker on the event loop keeps ticking while it runs."""
+    from backend.core.roles import Role
     from backend.db import unit_of_work
-    from backend.tenancy.models import Role
 
     gaps: list[float] = []
     stop = asyncio.Event()

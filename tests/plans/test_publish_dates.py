@@ -8,12 +8,12 @@ import pytest
 from sqlmodel import select
 
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import InvalidInput
 from backend.plans import service as plans
-from backend.tasks import service as tasks
 from backend.tasks.models import Light, Task, TaskState
-from backend.tenancy.models import Role
+from backend.todo import summary as home_summary
 from tests.support.fixtures import SMALL_PLAN, post_form
 
 THIS_YEAR = local_today().year
@@ -39,7 +39,7 @@ async def test_a_plan_of_an_earlier_year_needs_confirming_and_its_unassigned_tas
     async with unit_of_work(bureau.tenant.id) as session:
         result = await plans.publish(session, admin, draft.id, version=draft.version, confirm_dates=True)
         made = (await session.exec(select(Task).where(Task.year == 2023))).all()
-        counts = await tasks.summary(session, admin, today=date.today(), year=2023)
+        counts = await home_summary.summary(session, admin, today=date.today(), year=2023)
     assert result.created == 2
     unassigned = [t for t in made if t.state == TaskState.unassigned]
     assert len(unassigned) == 1 and unassigned[0].light != Light.red

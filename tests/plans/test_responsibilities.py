@@ -5,10 +5,11 @@ import io
 from openpyxl import Workbook
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.plans.models import Plan
 from backend.tasks.models import Task, TaskAssignment
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 from tests.support.fixtures import csrf_of, post_form
 
 

@@ -15,9 +15,9 @@ from openpyxl import Workbook
 from sqlmodel import select
 
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.plans.models import Plan
-from backend.tenancy.models import Role
 from tests.support.fixtures import csrf_of
 
 

@@ -1,6 +1,6 @@
 """Going back after publishing a plan showed a live 发布 button that ended on an error page (issue 13, point 9)."""
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.plans.test_intake import _draft, _import_id, _upload
 from tests.support.fixtures import post_form
 

@@ -8,13 +8,13 @@ import pytest
 from sqlmodel import col, select
 
 from backend.core.clock import local_today
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.notifications.models import Notification
 from backend.reminders import service as reminders
 from backend.reports import service as reports
 from backend.tasks import service as tasks
-from backend.tenancy.models import Role
 from tests.support.fixtures import post_form
 
 TODAY = local_today()

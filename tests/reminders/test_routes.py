@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from docx import Document
 from sqlmodel import col, func, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.notifications.models import Notification
 from backend.reminders import service as reminders
@@ -14,7 +15,6 @@ from backend.reminders.models import Nudge, SupervisionNotice
 from backend.reminders.sweep import sweep_bureau
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.support.fixtures import post_form
 
 RULES = {"enabled": "1", "deadline_workdays": "５，3，1", "report_day_workdays": "2,0", "escalate_unit_head_after": "2",

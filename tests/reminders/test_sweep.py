@@ -18,6 +18,7 @@ from arq import Worker
 from sqlmodel import col, select
 
 from backend.core.jobs import enqueue, redis_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.models import OutboxMessage
@@ -27,7 +28,7 @@ from backend.reminders import service as reminders
 from backend.reminders.models import SupervisionNotice
 from backend.tasks import service as tasks
 from backend.tasks.models import ReportFrequency, Task
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 from tests.support.cron import active_bureau_ids, run_tick
 from tests.support.fixtures import create_bureau, policy_form
 from workers.settings import WorkerSettings

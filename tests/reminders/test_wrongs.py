@@ -7,6 +7,7 @@ from docx import Document
 from sqlmodel import col, select
 
 from backend.core.clock import parse_moment
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery.jobs import deliver_outbox
 from backend.delivery.models import OutboxMessage
@@ -15,7 +16,6 @@ from backend.reminders import service as reminders
 from backend.reminders.jobs import sweep_all
 from backend.reminders.models import SupervisionNotice
 from backend.tasks.models import ReportFrequency
-from backend.tenancy.models import Role
 from tests.core.test_cli import luoshi
 from tests.reminders.test_sweep import CST, mails_to, new_task, run_jobs_at
 from tests.support.fixtures import create_bureau, policy_form

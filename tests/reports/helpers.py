@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import event
 from sqlmodel import col, func, select
 
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import create_user
 from backend.audit.models import AuditEvent
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.notifications.models import Notification
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportReview
 from backend.tasks.models import Task, TaskAssignment, TaskState, TaskTarget
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role
+from backend.tenancy.acting import actor_for
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.support.fixtures import PASSWORD, Bureau
 
 
@@ -130,7 +132,7 @@ async def set_task_state(loop: Loop, state: TaskState) -> None:
 
 
 async def set_settings(loop: Loop, *, report_day: int = 25, unit_head_approval: bool = False) -> None:
-    await run(loop, reports.update_bureau_settings, loop.admin, report_day=report_day,
+    await run(loop, update_bureau_settings, loop.admin, report_day=report_day,
               unit_head_approval=unit_head_approval)
 
 

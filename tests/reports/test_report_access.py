@@ -5,11 +5,11 @@ import uuid
 
 import pytest
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Forbidden, NotFound
 from backend.reports import service as reports
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role
 from tests.reports.helpers import add_member, filed, make_loop, report_of, run, save
 
 pytestmark = pytest.mark.usefixtures("november")

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.reports import service as reports
-from backend.tenancy.models import Role
 from tests.reports.helpers import STALE, add_member, events, filed, notifications, report_of, reviews_of, run, save
 
 pytestmark = pytest.mark.usefixtures("november")

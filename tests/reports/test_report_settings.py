@@ -7,9 +7,8 @@ from sqlmodel import select
 
 from backend.db import unit_of_work
 from backend.errors import Forbidden, InvalidInput
-from backend.reports import service as reports
-from backend.reports.common import get_bureau_settings
 from backend.tasks.models import Task
+from backend.tenancy.bureau_settings import get_bureau_settings, update_bureau_settings
 from backend.tenancy.models import BureauSettings
 from tests.reports.helpers import events, filed, run, save, set_settings
 
@@ -23,10 +22,10 @@ async def test_bureau_settings_default_and_update(loop):
         assert await session.get(BureauSettings, loop.tenant_id) is None  # defaults are not written
     for who in ("supervisor", "leader", "head"):
         with pytest.raises(Forbidden):
-            await run(loop, reports.update_bureau_settings, getattr(loop, who), report_day=20, unit_head_approval=True)
+            await run(loop, update_bureau_settings, getattr(loop, who), report_day=20, unit_head_approval=True)
     for bad in (0, 32, "abc", ""):
         with pytest.raises(InvalidInput) as caught:
-            await run(loop, reports.update_bureau_settings, loop.admin, report_day=bad, unit_head_approval=False)
+            await run(loop, update_bureau_settings, loop.admin, report_day=bad, unit_head_approval=False)
         assert caught.value.field == "report_day"
     await set_settings(loop, report_day=20, unit_head_approval=True)
     await set_settings(loop, report_day=15, unit_head_approval=False)

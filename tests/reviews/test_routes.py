@@ -6,9 +6,9 @@ import re
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.reviews.models import QuarterlyRating, QuarterlyReview
-from backend.tenancy.models import Role
 from tests.assessments.world import World
 from tests.support.fixtures import post_form
 

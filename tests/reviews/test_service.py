@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput, NotFound
 from backend.notifications.models import Notification
@@ -13,7 +14,6 @@ from backend.reviews.jobs import open_quarterly_reviews
 from backend.reviews.models import Grade, QuarterlyReview, RatingScale, ReviewState
 from backend.reviews.scale import GRADE_SCORES, parse_rating, quarter_bounds
 from backend.reviews.service import RatingEntry
-from backend.tenancy.models import Role
 from tests.assessments.world import YEAR, call, rate, review_of
 
 

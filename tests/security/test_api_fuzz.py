@@ -32,12 +32,13 @@ from sqlmodel import SQLModel, col, select
 
 from backend.accounts.models import ApiToken
 from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence.models import Evidence
 from backend.plans.models import PlanImport
 from backend.reports.models import ProgressReport
 from backend.tasks.models import Task
-from backend.tenancy.models import Membership, Role, Unit
+from backend.tenancy.models import Membership, Unit
 from backend.web import create_app
 from tests.support.fixtures import ROLES, create_bureau, make_client
 

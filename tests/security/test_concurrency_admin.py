@@ -20,8 +20,8 @@ from backend.assessments import service as assessments
 from backend.audit.models import AuditEvent
 from backend.core import clock as luoshi_clock
 from backend.core.clock import clock_at
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.support.concurrency import (
     AT_ONCE,
     Shot,

@@ -18,11 +18,12 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import func, select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.plans import service as plans
 from backend.tasks import lifecycle
 from backend.tasks.models import ExtensionRequest
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 from tests.security.test_concurrency_admin import CASES as ADMIN_CASES
 from tests.security.test_concurrency_admin import OWN_CHECKS as ADMIN_OWN_CHECKS
 from tests.security.test_concurrency_tasks import CASES as TASK_CASES

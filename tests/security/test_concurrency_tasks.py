@@ -15,19 +15,22 @@ import httpx
 import pytest
 from sqlmodel import col, func, select
 
-from backend.accounts.service import actor_for, create_user
+from backend.accounts.service import create_user
 from backend.audit.models import AuditEvent
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.evidence.models import Evidence
+from backend.plans import rollover
 from backend.reminders.models import Nudge
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportReview
-from backend.tasks import lifecycle, rollover
+from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import ExtensionRequest, Task
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role
+from backend.tenancy.acting import actor_for
+from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.support.concurrency import (
     Shot,
     api_headers,
@@ -169,7 +172,7 @@ async def evidence_page_case(bureau: Bureau) -> Shot:
 
 async def _awaiting_unit_head(bureau: Bureau, title: str) -> ProgressReport:
     async with unit_of_work(bureau.tenant.id) as session:
-        await reports.update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
+        await update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
                                              unit_head_approval=True)
     task = await _acknowledged(bureau, title)
     staff = bureau.actors[Role.unit_staff]

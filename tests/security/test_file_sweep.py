@@ -24,7 +24,7 @@ from PIL import Image
 from sqlmodel import col, select
 
 from backend.core.bodies import body_limit
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.routes import all_endpoints, fill_path
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]{4,}")

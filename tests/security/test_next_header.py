@@ -12,7 +12,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import pytest
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.fixtures import CSRF_RE, PASSWORD, create_bureau
 
 HOSTILE_NEXT = [

@@ -14,11 +14,11 @@ import httpx
 from sqlmodel import func, select
 
 from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.support.fixtures import PASSWORD, Bureau, csrf_of, make_client
 
 AT_ONCE = 6

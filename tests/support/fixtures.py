@@ -11,27 +11,31 @@ import pytest
 from PIL import Image
 from sqlmodel import select
 
+import backend.wiring  # noqa: F401 — as web, the worker and the CLI do: tasks announce their changes (core/events.py)
 from backend.accounts.models import User
-from backend.accounts.service import actor_for, create_api_token, create_user
+from backend.accounts.service import create_api_token, create_user
 from backend.assessments import rubric as rubrics
 from backend.assessments import service as assessments
 from backend.bulletins import service as bulletins
 from backend.core import once
 from backend.core.actor import Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
-from backend.evidence import service as evidence
 from backend.notifications import service as notifications
 from backend.plans import service as plans
 from backend.reminders import service as reminders
 from backend.reminders.sweep import sweep_bureau
+from backend.reports import attaching, lights
 from backend.reports import service as reports
 from backend.reviews import service as reviews
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import TaskTarget
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, Tenant, Unit, UnitKind
+from backend.tenancy.acting import actor_for
+from backend.tenancy.bureau_settings import update_bureau_settings
+from backend.tenancy.models import Tenant, Unit, UnitKind
 
 PASSWORD = "Correct-Horse-42"
 SMALL_PLAN = """2024年教育工作要点
@@ -112,7 +116,7 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
     membership = await tenancy.add_member(session, admin, tenant_id=admin.tenant_id, user=clerk, role=Role.unit_staff,
                                           unit_id=office.id)
     office_clerk = await actor_for(session, clerk, admin.tenant_id)
-    await reports.update_bureau_settings(session, admin, report_day=25, unit_head_approval=False)
+    await update_bureau_settings(session, admin, report_day=25, unit_head_approval=False)
     [task] = await tasks.create_tasks(session, supervisor, 2026, [tasks.NewTask(
         title="临时交办：全覆盖样例", description="样例任务。", deadline=date(2026, 12, 31),
         targets=[{"value": 10, "unit": "次", "comparator": "不少于", "text": "不少于10次"}],
@@ -121,15 +125,14 @@ async def _whole_loop(session, admin: Actor, actors: dict[Role, Actor], office: 
     target = (await session.exec(select(TaskTarget).where(TaskTarget.task_id == task.id))).one()
     report = await reports.save_report(session, office_clerk, task.id, progress="已开展两次。", percent=20,
                                        target_actuals={str(target.id): "2"}, version=0)
-    await evidence.upload_evidence(session, office_clerk, task.id, filename="样例.png", chunks=_one(PNG),
-                                   report_id=report.id)
+    await attaching.upload(session, office_clerk, task.id, filename="样例.png", chunks=_one(PNG), report_id=report.id)
     await reports.submit_report(session, office_clerk, report.id, version=report.version)
     await reports.contribute(session, actors[Role.unit_staff], report.id, text="配合单位已参加。")
     await reports.review(session, supervisor, report.id, accept=False, comment="请补充照片说明。",
                          version=report.version)
     await lifecycle.request_extension(session, office_clerk, task.id, requested_deadline=date(2027, 1, 31),
                                       reason="样例")
-    await lifecycle.refresh_lights(session, admin.tenant_id, today=date(2027, 3, 1), trigger="样例",
+    await lights.refresh_lights(session, admin.tenant_id, today=date(2027, 3, 1), trigger="样例",
                                    task_ids=[task.id])
     await reminders.nudge(session, supervisor, task.id, message="样例催办")
     await sweep_bureau(session, admin.tenant_id, "Asia/Shanghai", datetime(2027, 3, 1, 9, tzinfo=UTC))

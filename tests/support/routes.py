@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from starlette.routing import Mount, Route
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.fixtures import Bureau, csrf_of, login, unique
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

@@ -21,9 +21,9 @@ from backend.bulletins.models import Bulletin
 from backend.core.embedded import EmbeddedServices
 from backend.db import unit_of_work
 from backend.demo import DEMO_CODE, DEMO_PEOPLE, ensure_demo_bureau, luoshi_command
-from backend.reports.common import get_bureau_settings
 from backend.reports.models import ProgressReport, ReportKind, ReportReview, ReportState
 from backend.tasks.models import Task, TaskState
+from backend.tenancy.bureau_settings import get_bureau_settings
 from backend.tenancy.models import Tenant
 
 ZONE = ZoneInfo("Asia/Shanghai")

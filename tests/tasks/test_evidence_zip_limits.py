@@ -12,11 +12,11 @@ import zipfile
 from sqlmodel import select
 
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
-from backend.tasks import ledger
+from backend.reports import ledger
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.evidence.samples import jpeg
 
 

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tasks import service as tasks
 from backend.tasks.models import Task, TaskState
-from backend.tenancy.models import Role
 from tests.support.fixtures import post_form
 
 

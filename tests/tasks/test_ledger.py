@@ -6,10 +6,10 @@ import zipfile
 from openpyxl import load_workbook
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.evidence import service as evidence
 from backend.tasks.models import Task
-from backend.tenancy.models import Role
 from tests.evidence.samples import jpeg
 
 

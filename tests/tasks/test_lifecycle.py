@@ -6,14 +6,17 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import col, select
 
+from backend.core.calendar import add_workdays, is_workday, workdays_between
+from backend.core.roles import Role
 from backend.db import get_engine, unit_of_work
 from backend.notifications.models import Notification
+from backend.plans import board as task_board
+from backend.reports import lights
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
-from backend.tasks.calendar import add_workdays, is_workday, workdays_between
 from backend.tasks.lights import LightInput, compute_light
 from backend.tasks.models import ExtensionRequest, LightChange, Task, TaskAssignment, TaskState
-from backend.tenancy.models import Role
+from backend.todo import summary as home_summary
 from tests.support.fixtures import post_form
 
 
@@ -154,7 +157,7 @@ async def test_lights_are_set_at_creation_and_logged_with_their_trigger(bureau):
         [task] = await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2030, [tasks.NewTask(
             title="远期任务", description="", deadline=date(2030, 12, 31), lead_unit_ids=[bureau.units["school"].id])])
         assert task.light == "green"
-        changed = await lifecycle.refresh_lights(session, bureau.tenant.id, today=date(2031, 1, 6),
+        changed = await lights.refresh_lights(session, bureau.tenant.id, today=date(2031, 1, 6),
                                                  trigger="每日巡检", task_ids=[task.id])
         logged = (await session.exec(select(LightChange).where(LightChange.task_id == task.id))).all()
     assert changed == 1 and [(c.from_light, c.to_light) for c in logged] == [("green", "red")]
@@ -277,11 +280,11 @@ async def test_statistics_count_against_both_deadlines(bureau):
     task = await _school_task(bureau)  # due in 2024: overdue today by either deadline
     today = date(2026, 11, 23)
     async with unit_of_work(bureau.tenant.id) as session:
-        before = await tasks.summary(session, bureau.actors[Role.supervisor], today=today)
+        before = await home_summary.summary(session, bureau.actors[Role.supervisor], today=today)
         request = await lifecycle.request_extension(session, bureau.actors[Role.unit_staff], task.id,
                                                     requested_deadline=date(2027, 6, 30), reason="资金调整")
         await lifecycle.decide_extension(session, bureau.actors[Role.leader], request.id, approve=True)
-        after = await tasks.summary(session, bureau.actors[Role.supervisor], today=today)
+        after = await home_summary.summary(session, bureau.actors[Role.supervisor], today=today)
     assert after.overdue == before.overdue - 1
     assert after.overdue_original == before.overdue_original
 
@@ -289,14 +292,14 @@ async def test_statistics_count_against_both_deadlines(bureau):
 async def test_cooperating_does_not_count_in_a_units_rate(bureau):
     today = date(2026, 11, 23)
     async with unit_of_work(bureau.tenant.id) as session:
-        before = await tasks.summary(session, bureau.actors[Role.unit_staff], today=today)
+        before = await home_summary.summary(session, bureau.actors[Role.unit_staff], today=today)
         task = (await session.exec(select(Task).where(Task.state == TaskState.unassigned))).first()
         await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
                                  lead_unit_ids=[bureau.units["office"].id], co_unit_ids=[bureau.units["school"].id])
-        co_only = await tasks.summary(session, bureau.actors[Role.unit_staff], today=today)
+        co_only = await home_summary.summary(session, bureau.actors[Role.unit_staff], today=today)
         await tasks.assign_units(session, bureau.actors[Role.supervisor], task,
                                  lead_unit_ids=[bureau.units["school"].id], co_unit_ids=[])
-        led = await tasks.summary(session, bureau.actors[Role.unit_staff], today=today)
+        led = await home_summary.summary(session, bureau.actors[Role.unit_staff], today=today)
     assert co_only.total == before.total  # the school only co-operates: not its own task
     assert led.total == before.total + 1
 
@@ -305,10 +308,10 @@ async def test_board_pages_through_long_lists(signed_in, bureau):
     async with unit_of_work(bureau.tenant.id) as session:
         await tasks.create_tasks(session, bureau.actors[Role.supervisor], 2027, [
             tasks.NewTask(title=f"批量事项{i:03d}", description="", deadline=date(2027, 6, 30),
-                          lead_unit_ids=[bureau.units["school"].id]) for i in range(tasks.BOARD_LIMIT + 5)])
+                          lead_unit_ids=[bureau.units["school"].id]) for i in range(task_board.BOARD_LIMIT + 5)])
     supervisor = await signed_in(bureau, Role.supervisor)
     first = await supervisor.get("/tasks", params={"q": "批量事项"})
-    assert first.text.count('class="card task-card"') == tasks.BOARD_LIMIT and "下一页" in first.text
+    assert first.text.count('class="card task-card"') == task_board.BOARD_LIMIT and "下一页" in first.text
     second = await supervisor.get("/tasks", params={"q": "批量事项", "page": "2"})
     assert second.text.count('class="card task-card"') == 5 and "上一页" in second.text and "下一页" not in second.text
     api = await supervisor.get("/api/v1/tasks", params={"q": "批量事项", "page": 2})

@@ -10,12 +10,14 @@ from sqlmodel import col, func, select
 
 from backend.audit.models import AuditEvent
 from backend.core import clock
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, Forbidden, InvalidInput
 from backend.notifications.models import Notification
+from backend.plans import rollover
 from backend.plans.models import Plan, PlanItem, PlanSection
 from backend.reports import service as reports
-from backend.tasks import lifecycle, rollover
+from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import (
     AssignmentKind,
@@ -26,7 +28,7 @@ from backend.tasks.models import (
     TaskState,
     TaskTarget,
 )
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.models import Membership
 from tests.reports.helpers import Loop, QueryCounter, make_loop, run
 from tests.support.fixtures import post_form
 

@@ -6,12 +6,14 @@ from datetime import date
 from sqlmodel import select
 
 from backend.bulletins.figures import compute_figures
+from backend.core.roles import Role
 from backend.db import unit_of_work
+from backend.reports import lights
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import Light, Task, TaskState
 from backend.tasks.states import count_states
-from backend.tenancy.models import Role
+from backend.todo import summary as home_summary
 
 TODAY = date(2026, 12, 7)
 
@@ -19,9 +21,9 @@ TODAY = date(2026, 12, 7)
 async def test_an_unassigned_task_of_a_past_year_is_neither_overdue_nor_red(bureau):
     """The fixture's 2024 plan: item 1 handed to the office, item 2 to nobody; both deadlines long past."""
     async with unit_of_work(bureau.tenant.id) as session:
-        await lifecycle.refresh_lights(session, bureau.tenant.id, today=TODAY, trigger="测试")
+        await lights.refresh_lights(session, bureau.tenant.id, today=TODAY, trigger="测试")
         by_state = {t.state: t for t in (await session.exec(select(Task))).all()}
-        summary = await tasks.summary(session, bureau.actors[Role.supervisor], today=TODAY)
+        summary = await home_summary.summary(session, bureau.actors[Role.supervisor], today=TODAY)
         figures = await compute_figures(session, bureau.tenant.id, 2024, 12, TODAY)
     assert by_state[TaskState.unassigned].light != Light.red  # was red from birth
     assert by_state[TaskState.assigned].light == Light.red
@@ -38,7 +40,7 @@ async def test_a_task_sent_back_waits_to_be_handed_out_again(bureau):
                                  lead_unit_ids=[bureau.units["school"].id], co_unit_ids=[])
         await lifecycle.send_back(session, bureau.actors[Role.unit_staff], task.id, reason="应由办公室承办",
                                   version=None)
-        await lifecycle.refresh_lights(session, bureau.tenant.id, today=TODAY, trigger="测试")
+        await lights.refresh_lights(session, bureau.tenant.id, today=TODAY, trigger="测试")
         counts = await count_states(session, today=TODAY)
         school = await count_states(session, today=TODAY, unit_id=bureau.units["school"].id)
         await session.refresh(task)
@@ -56,9 +58,10 @@ async def test_counts_of_one_year(bureau):
 async def test_a_task_sent_back_by_its_lead_runs_no_clock_for_its_other_units(bureau):
     """The office leads, the school is responsible; the office sends it back: the school's daily digest no longer
     counts it as overdue (it did, while the task waited with the supervisors to be handed out again)."""
-    from backend.accounts.service import actor_for, create_user
+    from backend.accounts.service import create_user
     from backend.reminders.digests import _unit_counts
     from backend.tenancy import service as tenancy
+    from backend.tenancy.acting import actor_for
     from tests.support.fixtures import PASSWORD, unique
 
     office, school = bureau.units["office"].id, bureau.units["school"].id

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.browser import Browser, quiet_client, sign_in
 from tests.support.fixtures import Bureau, csrf_of
 

@@ -5,9 +5,10 @@ import uuid
 
 from backend.accounts.models import User
 from backend.audit.service import list_events
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Invitation, Role
+from backend.tenancy.models import Invitation
 from tests.support.fixtures import Bureau
 
 NEW_PASSWORD = "Fresh-Start-2024!"

@@ -4,7 +4,7 @@ other bureaus' login names."""
 import pytest
 
 from backend.config import get_settings
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.browser import quiet_client
 from tests.support.fixtures import login, unique
 from tests.tenancy.helpers import invite

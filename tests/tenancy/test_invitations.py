@@ -7,10 +7,11 @@ from sqlmodel import col, select
 from backend.accounts.models import User
 from backend.accounts.service import authenticate
 from backend.config import get_settings
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Invitation, Role
+from backend.tenancy.models import Invitation
 from tests.support.fixtures import unique
 from tests.tenancy.helpers import NEW_PASSWORD, accept, admin, events, invite
 

@@ -7,11 +7,13 @@ import pytest
 from sqlmodel import select
 
 from backend.accounts.models import ApiToken
-from backend.accounts.service import actor_for_token, create_api_token
+from backend.accounts.service import create_api_token
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import InvalidInput, NotAuthenticated, NotFound
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Invitation, Role
+from backend.tenancy.acting import actor_for_token
+from backend.tenancy.models import Invitation
 from tests.tenancy.helpers import admin, events, member
 
 
@@ -88,7 +90,7 @@ async def test_deactivation_revokes_api_tokens_and_reactivation_records(bureau):
             await actor_for_token(session, raw)
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(NotFound):
-            from backend.accounts.service import actor_for
+            from backend.tenancy.acting import actor_for
 
             await actor_for(session, bureau.users[Role.supervisor], bureau.tenant.id)
     async with unit_of_work(bureau.tenant.id) as session:

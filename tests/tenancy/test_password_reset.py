@@ -5,11 +5,11 @@ import pytest
 
 from backend.accounts.models import User
 from backend.accounts.service import authenticate
+from backend.core.roles import Role
 from backend.core.security import verify_password
 from backend.db import unit_of_work
 from backend.errors import Conflict, NotAuthenticated
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role
 from tests.support.fixtures import PASSWORD
 from tests.tenancy.helpers import admin, events
 

@@ -3,8 +3,8 @@ and malformed ids refused, and refusals that say why."""
 
 import pytest
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from tests.support.browser import quiet_client
 from tests.support.fixtures import csrf_of, login, unique
 from tests.tenancy.matrix import (

@@ -6,7 +6,7 @@ import uuid
 import httpx
 import pytest
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.support.fixtures import ROLES, unique
 from tests.tenancy.matrix import (
     API_CASES,

@@ -5,8 +5,9 @@ import pytest
 from sqlmodel import col, select
 
 from backend.accounts.models import ApiToken
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role, Tenant
+from backend.tenancy.models import Tenant
 from tests.support.fixtures import ROLES, unique
 from tests.tenancy.matrix import (
     API_CASES,

@@ -6,13 +6,15 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.delivery import service as delivery
 from backend.delivery.models import ChannelConfig
 from backend.errors import Conflict, InvalidInput, NotFound
 from backend.tasks import service as tasks
+from backend.tasks import unit_removal
 from backend.tenancy import service as tenancy
-from backend.tenancy.models import Role, UnitKind
+from backend.tenancy.models import UnitKind
 from tests.support.fixtures import unique
 from tests.tenancy.helpers import NEW_PASSWORD, accept, admin, events, invite, unit_names
 
@@ -119,7 +121,7 @@ async def test_same_unit_name_is_fine_in_another_bureau(bureau, other_bureau):
 async def test_delete_refused_while_unit_has_sub_units(bureau):
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(Conflict) as caught:
-            await tenancy.delete_unit(session, admin(bureau), bureau.units["office"].id)
+            await unit_removal.delete_unit(session, admin(bureau), bureau.units["office"].id)
     assert "“办公室”下还有下级单位" in caught.value.message
     assert "办公室" in await unit_names(bureau)
 
@@ -131,7 +133,7 @@ async def test_delete_refused_while_unit_has_members(bureau):
                                   role=Role.unit_staff, unit_id=unit.id)
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(Conflict) as caught:
-            await tenancy.delete_unit(session, admin(bureau), unit.id)
+            await unit_removal.delete_unit(session, admin(bureau), unit.id)
     assert "“德育科”还有 1 名人员" in caught.value.message
     assert "德育科" in await unit_names(bureau)
 
@@ -143,12 +145,12 @@ async def test_delete_refused_while_unit_has_pending_invitations(bureau):
                                                 unit_id=unit.id)
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(Conflict) as caught:
-            await tenancy.delete_unit(session, admin(bureau), unit.id)
+            await unit_removal.delete_unit(session, admin(bureau), unit.id)
     assert "“体卫艺科”还有未处理的邀请" in caught.value.message
     # Once the invitation is revoked the unit can go.
     async with unit_of_work(bureau.tenant.id) as session:
         await tenancy.revoke_invitation(session, admin(bureau), invitation.id)
-        await tenancy.delete_unit(session, admin(bureau), unit.id)
+        await unit_removal.delete_unit(session, admin(bureau), unit.id)
     assert "体卫艺科" not in await unit_names(bureau)
 
 
@@ -156,7 +158,7 @@ async def test_delete_empty_unit_and_audit(bureau):
     async with unit_of_work(bureau.tenant.id) as session:
         unit = await tenancy.create_unit(session, admin(bureau), name="临时小组", parent_id=bureau.units["office"].id)
     async with unit_of_work(bureau.tenant.id) as session:
-        await tenancy.delete_unit(session, admin(bureau), unit.id)
+        await unit_removal.delete_unit(session, admin(bureau), unit.id)
     assert "临时小组" not in await unit_names(bureau)
     deleted = await events(bureau, "unit.delete")
     assert [e.object_id for e in deleted] == [str(unit.id)] and "临时小组" in deleted[0].summary
@@ -176,7 +178,7 @@ async def test_delete_allowed_after_invitee_moved_out(bureau):
         await tenancy.change_role(session, admin(bureau), row.membership.id, role=Role.unit_staff,
                                   unit_id=bureau.units["school"].id)
     async with unit_of_work(bureau.tenant.id) as session:
-        await tenancy.delete_unit(session, admin(bureau), unit.id)
+        await unit_removal.delete_unit(session, admin(bureau), unit.id)
 
 
 async def test_deactivated_members_still_hold_their_unit_until_moved(bureau):
@@ -187,13 +189,13 @@ async def test_deactivated_members_still_hold_their_unit_until_moved(bureau):
         await tenancy.set_member_active(session, admin(bureau), staff, active=False)
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(Conflict) as caught:
-            await tenancy.delete_unit(session, admin(bureau), unit.id)
+            await unit_removal.delete_unit(session, admin(bureau), unit.id)
     # The message says deactivated people count, and what to do instead.
     assert "“装备中心”还有 1 名人员（含已停用的）" in caught.value.message and "调到其他单位" in caught.value.message
     async with unit_of_work(bureau.tenant.id) as session:
         await tenancy.change_role(session, admin(bureau), staff, role=Role.unit_staff,
                                   unit_id=bureau.units["school"].id)
-        await tenancy.delete_unit(session, admin(bureau), unit.id)
+        await unit_removal.delete_unit(session, admin(bureau), unit.id)
     assert "装备中心" not in await unit_names(bureau)
 
 
@@ -206,7 +208,7 @@ async def test_only_admin_manages_units(bureau, role):
         for call in (
             tenancy.create_unit(session, actor, name="越权单位"),
             tenancy.update_unit(session, actor, office.id, name="越权", kind=UnitKind.office, parent_id=None),
-            tenancy.delete_unit(session, actor, bureau.units["school"].id),
+            unit_removal.delete_unit(session, actor, bureau.units["school"].id),
         ):
             with pytest.raises(Exception) as caught:
                 await call
@@ -220,7 +222,7 @@ async def test_units_of_another_bureau_are_not_found(bureau, other_bureau):
         for call in (
             tenancy.get_unit(session, admin(bureau), foreign.id),
             tenancy.update_unit(session, admin(bureau), foreign.id, name="x", kind=UnitKind.office, parent_id=None),
-            tenancy.delete_unit(session, admin(bureau), foreign.id),
+            unit_removal.delete_unit(session, admin(bureau), foreign.id),
             tenancy.create_unit(session, admin(bureau), name="挂到别的局", parent_id=foreign.id),
         ):
             with pytest.raises(NotFound):
@@ -237,8 +239,8 @@ async def test_delete_refused_for_a_unit_that_took_tasks_and_takes_its_robots_al
         await delivery.add_channel(session, admin(bureau), kind="wecom", url="http://127.0.0.1:9/r", unit_id=idle.id)
     async with unit_of_work(bureau.tenant.id) as session:
         with pytest.raises(Conflict) as caught:
-            await tenancy.delete_unit(session, admin(bureau), busy.id)
-        await tenancy.delete_unit(session, admin(bureau), idle.id)
+            await unit_removal.delete_unit(session, admin(bureau), busy.id)
+        await unit_removal.delete_unit(session, admin(bureau), idle.id)
     assert "“安全科”承办过 1 项任务" in caught.value.message
     async with unit_of_work(bureau.tenant.id) as session:
         assert (await session.exec(select(ChannelConfig).where(ChannelConfig.unit_id == idle.id))).all() == []

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from backend.core import clock as luoshi_clock
 from backend.db import unit_of_work
+from backend.reports import lights
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
@@ -63,7 +64,7 @@ async def test_unit_head_home_lists_reports_to_approve_and_the_units_red_tasks(l
     await filed(loop)
     report = await report_for(loop)
     async with unit_of_work(loop.tenant_id) as session:
-        await lifecycle.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
+        await lights.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
     head = await browser(loop.usernames["head"])
     html = main(await head.get("/"))
     awaiting = card(html, "awaiting_unit_head")
@@ -103,7 +104,7 @@ async def test_leader_home_shows_reds_units_behind_and_support_needed_this_month
     clock(EARLY_NOVEMBER)
     report = await filed(loop, support_needed="需要协调场地。")
     async with unit_of_work(loop.tenant_id) as session:
-        await lifecycle.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
+        await lights.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
     leader = await browser(loop.usernames["leader"])
     html = main(await leader.get("/"))
     assert "需关注" in html
@@ -163,7 +164,7 @@ async def test_home_costs_the_same_number_of_queries_however_much_waits(loop, cl
         await run(loop, lifecycle.request_extension, loop.staff, task.id, requested_deadline=date(2027, 3, 1),
                   reason="需要更多时间")
     async with unit_of_work(loop.tenant_id) as session:
-        await lifecycle.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
+        await lights.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
     assert await counts() == before
     assert max(before.values()) <= 12  # a handful: the lists, the counters (states and plans), the session
 
@@ -174,7 +175,7 @@ async def test_a_unit_that_only_co_operates_sees_its_to_do_and_its_red_task(loop
     clock(EARLY_NOVEMBER)
     await run(loop, lifecycle.acknowledge, loop.actors["co_staff"], loop.task_id, version=None)
     async with unit_of_work(loop.tenant_id) as session:
-        await lifecycle.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
+        await lights.refresh_lights(session, loop.tenant_id, today=date(2027, 3, 1), trigger="测试")
     for who in ("co_staff", "co_head"):
         home = main(await (await browser(loop.usernames[who])).get("/"))
         assert "暂无督办任务" not in home and "暂无需要您填报的任务" not in home

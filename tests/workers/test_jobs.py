@@ -11,8 +11,8 @@ from backend.accounts.service import start_session
 from backend.core import clock
 from backend.core.jobs import enqueue, redis_settings
 from backend.core.observability import request_id_var
+from backend.core.roles import Role
 from backend.db import unit_of_work
-from backend.tenancy.models import Role
 from workers.settings import WorkerSettings
 
 

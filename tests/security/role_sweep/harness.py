@@ -15,9 +15,9 @@ from sqlalchemy import text
 import backend.deps
 from backend.accounts.service import create_api_token
 from backend.core.actor import PERMISSIONS, Actor
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.models import metadata, tenant_tables
-from backend.tenancy.models import Role
 from tests.support.fixtures import Bureau, create_bureau, unique
 from tests.support.routes import PARAM_RE, UNSAFE, Endpoint, Foreign, Principal, fill_path, request_kwargs, sweep_client
 

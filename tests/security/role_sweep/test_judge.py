@@ -5,8 +5,9 @@ import uuid
 
 from fastapi import Response
 
+from backend.core.roles import Role
 from backend.deps import CurrentActor, DbSession
-from backend.tenancy.models import Role, Unit
+from backend.tenancy.models import Unit
 from tests.security.role_sweep.harness import Call, guarded_routes, judge, principal_for, sweep_role
 from tests.support.routes import all_endpoints
 

@@ -1,7 +1,7 @@
 """Every route of the app as every role of a bureau, on that bureau's own objects (the rules are in this
 package's docstring)."""
 
-from backend.tenancy.models import Role
+from backend.core.roles import Role
 from tests.security.role_sweep.harness import guarded_routes, is_own, judge, principal_for, sweep_role
 from tests.support.fixtures import ROLES
 from tests.support.routes import PARAM_RE, UNSAFE, all_endpoints

@@ -16,12 +16,14 @@ import re
 from sqlmodel import select
 
 from backend.accounts.models import User
-from backend.accounts.service import actor_for, create_api_token
+from backend.accounts.service import create_api_token
 from backend.assessments import service as assessments
+from backend.core.roles import Role
 from backend.core.versions import missing_version_message
 from backend.db import unit_of_work
 from backend.reviews import service as reviews
-from backend.tenancy.models import Membership, Role
+from backend.tenancy.acting import actor_for
+from backend.tenancy.models import Membership
 from tests.security.role_sweep.harness import aim_at_office, aimed_request, harvest_forms, principal_for, table_hashes
 from tests.support.routes import UNSAFE, Principal, all_endpoints, sweep_client
 

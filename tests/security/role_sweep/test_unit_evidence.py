@@ -4,12 +4,12 @@ import pytest
 from sqlmodel import select
 
 from backend.accounts.models import User
-from backend.accounts.service import actor_for
+from backend.core.roles import Role
 from backend.db import unit_of_work
 from backend.errors import Forbidden
 from backend.evidence import service as evidence_service
 from backend.evidence.models import Evidence
-from backend.tenancy.models import Role
+from backend.tenancy.acting import actor_for
 from tests.security.role_sweep.harness import fresh_png
 from tests.support.fixtures import create_bureau
 

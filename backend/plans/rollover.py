@@ -20,11 +20,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.audit.service import record
 from backend.core.actor import Actor
+from backend.delivery.notify import notify_decided
 from backend.errors import Conflict, InvalidInput
 from backend.i18n import _
-from backend.notifications.service import notify_decided
 from backend.plans.models import Plan, PlanItem, PlanSection
-from backend.tasks.lifecycle import relight
+from backend.reports.lights import relight
 from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState
 from backend.tasks.policy import require_roll_over
 from backend.tasks.service import NUMBER_PREFIX, _next_seq, visible_task_ids

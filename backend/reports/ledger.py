@@ -1,4 +1,5 @@
-"""The 台账 exported: a workbook of the task's whole history, and a .zip of all its evidence with an index."""
+"""The 台账 exported: a workbook of the task's whole history (with its reports), and a .zip of all its evidence with
+an index. It reads tasks, reports and evidence, so it lives in reports, the highest of the three."""
 
 import re
 import tempfile

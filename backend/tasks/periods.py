@@ -1,4 +1,5 @@
-"""Report periods: `2026-11` (monthly), `2026-Q4` (quarterly), `once`; when each is due; how it is shown."""
+"""Report periods, a rule of a task's ReportFrequency: `2026-11` (monthly), `2026-Q4` (quarterly), `once`; when
+each is due; how it is shown."""
 
 import calendar
 import re

@@ -4,8 +4,8 @@ from datetime import date
 
 import pytest
 
-from backend.reports.periods import current_period, due_on, is_period_of, no_change_label, period_label
 from backend.tasks.models import ReportFrequency
+from backend.tasks.periods import current_period, due_on, is_period_of, no_change_label, period_label
 
 
 @pytest.mark.parametrize(("frequency", "today", "period"), [
