@@ -150,7 +150,6 @@ async def count_statements(subjects: Subjects, tokens: dict[str, str]) -> list[P
     import httpx
     from sqlalchemy import event
 
-    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.db import dispose_engine, get_engine
     from backend.plans import board
     from backend.web import create_app

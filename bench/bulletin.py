@@ -80,7 +80,6 @@ HISTORY = [
 async def seed(units: int, tasks: int):
     from sqlalchemy import text
 
-    import backend.wiring  # noqa: F401 — tasks announce their changes (core/events.py)
     from backend.accounts.service import create_user
     from backend.core.roles import Role
     from backend.db import unit_of_work

@@ -229,6 +229,7 @@ def robot_url(seed: int, b: int, ix: int) -> str:
 
 def bulk_statements(plan: Plan, lo: int, hi: int) -> list[tuple[str, str]]:
     """(what, SQL) that write bureaus lo … hi-1 as the services would; run in this order, as the owner."""
+    from backend.delivery.notify import COPIES_SQL  # who gets an e-mail / SMS copy, exactly as the services decide
     ids, s, u = plan.ids, plan.args.seed, plan.args.units_per_bureau
     tasks = plan.tasks(lo, hi)
     people = plan.people_sql(lo, hi)
@@ -355,18 +356,7 @@ def bulk_statements(plan: Plan, lo: int, hi: int) -> list[tuple[str, str]]:
                 FROM decided d
                 RETURNING tenant_id, membership_id, dedupe_key, title, body, link, created_at
             ),
-            copies AS (
-                SELECT gen_random_uuid() AS id, c.* FROM (
-                    SELECT 'email' AS channel, u.email AS recipient, n.* FROM new n
-                    JOIN memberships m ON m.id = n.membership_id JOIN users u ON u.id = m.user_id
-                    LEFT JOIN notification_preferences p ON p.membership_id = m.id
-                    WHERE coalesce(p.email, true) AND coalesce(u.email, '') <> '' AND u.is_active
-                    UNION ALL
-                    SELECT 'sms', p.phone, n.* FROM new n
-                    JOIN notification_preferences p ON p.membership_id = n.membership_id
-                    WHERE p.sms AND p.phone <> ''
-                ) c
-            )
+            copies AS ({COPIES_SQL})
             INSERT INTO outbox (id, tenant_id, dedupe_key, channel, recipient, subject, body_text, body_html,
                                 message_id, state, attempts, next_attempt_at, last_error, created_at, sent_at)
             SELECT id, tenant_id, left(dedupe_key || ':' || channel, 300), channel, left(recipient, 500),

@@ -45,6 +45,22 @@ async def _notify(
         "key": key, "title": title, "body": body, "link": link, "members": membership_ids}, kind=kind)
 
 
+# Who gets a copy of each new notification (a CTE over `new`, one row per notification and channel): an e-mail
+# unless the person turned e-mail off, an SMS if they asked for one. The bench's bulk seeding uses it too.
+COPIES_SQL = """
+    SELECT gen_random_uuid() AS id, c.* FROM (
+        SELECT 'email' AS channel, u.email AS recipient, n.* FROM new n
+        JOIN memberships m ON m.id = n.membership_id JOIN users u ON u.id = m.user_id
+        LEFT JOIN notification_preferences p ON p.membership_id = m.id
+        WHERE coalesce(p.email, true) AND coalesce(u.email, '') <> '' AND u.is_active
+        UNION ALL
+        SELECT 'sms', p.phone, n.* FROM new n
+        JOIN notification_preferences p ON p.membership_id = n.membership_id
+        WHERE p.sms AND p.phone <> ''
+    ) c
+"""
+
+
 async def notify_decided(
     session: AsyncSession, tenant_id: uuid.UUID, decided_sql: str, params: dict, *, kind: str,
 ) -> int:
@@ -68,18 +84,7 @@ async def notify_decided(
             ON CONFLICT (dedupe_key) DO NOTHING
             RETURNING membership_id, dedupe_key, title, body, link
         ),
-        copies AS (
-            SELECT gen_random_uuid() AS id, c.* FROM (
-                SELECT 'email' AS channel, u.email AS recipient, n.* FROM new n
-                JOIN memberships m ON m.id = n.membership_id JOIN users u ON u.id = m.user_id
-                LEFT JOIN notification_preferences p ON p.membership_id = m.id
-                WHERE coalesce(p.email, true) AND coalesce(u.email, '') <> '' AND u.is_active
-                UNION ALL
-                SELECT 'sms', p.phone, n.* FROM new n
-                JOIN notification_preferences p ON p.membership_id = n.membership_id
-                WHERE p.sms AND p.phone <> ''
-            ) c
-        ),
+        copies AS ({COPIES_SQL}),
         queued AS ({queued})
         SELECT (SELECT count(*) FROM new), (SELECT count(*) FROM queued)
     """)

@@ -7,7 +7,8 @@ import os
 
 
 def bench_environment(database_url: str, redis_url: str) -> None:
-    """Settings come from the environment; this must run before anything reads them."""
+    """Settings come from the environment; this must run before anything reads them. Then the services are wired
+    as in the app (tasks announce their changes to the lights: backend/wiring.py)."""
     os.environ["DATABASE_URL"] = database_url
     os.environ["REDIS_URL"] = redis_url
     os.environ.setdefault("LUOSHI_ENVIRONMENT", "test")
@@ -15,6 +16,7 @@ def bench_environment(database_url: str, redis_url: str) -> None:
     os.environ.setdefault("LUOSHI_LOG_LEVEL", "WARNING")
     os.environ.setdefault("LUOSHI_ARGON2_TIME_COST", "1")
     os.environ.setdefault("LUOSHI_ARGON2_MEMORY_KIB", "8192")
+    import backend.wiring  # noqa: F401
 
 
 def _refuse_unless(name: str, prefix: str) -> None:
