@@ -16,6 +16,7 @@ from __future__ import annotations
 from .parsing.decode import decode_bytes
 from .parsing.model import (
     Deadline,
+    Group,
     Item,
     Measure,
     Owners,
@@ -30,6 +31,7 @@ from .parsing.script import matches_across_scripts, to_simplified
 
 __all__ = [
     "Deadline",
+    "Group",
     "Item",
     "Measure",
     "Owners",

@@ -49,6 +49,14 @@ class Owners:
 
 
 @dataclass
+class Group:
+    """The heading an item sits under below its section: `（一）` above `1.` tasks, a table's project column."""
+
+    label: str
+    title: str
+
+
+@dataclass
 class Item:
     number: int | None
     title: str
@@ -62,6 +70,8 @@ class Item:
     recurrence: str | None = None
     owners: Owners = field(default_factory=Owners)
     flags: list[str] = field(default_factory=list)
+    group: Group | None = None
+    source: str = "text"  # text | table | calendar: where in the document the item was found
 
 
 @dataclass
@@ -97,7 +107,8 @@ def _num(value: int | float) -> int | float:
 def parse_to_dict(parsed: ParsedPlan) -> dict:
     """The JSON shape shared by the CLI (`luoshi plan parse FILE --json`) and the API.
 
-    Each item also carries `due`: its stated deadline, or 31 December of the plan's year.
+    Each item also carries `due`: its stated deadline, or 31 December of the plan's year; `group`: the heading
+    it sits under below its section (or null); `source`: `text`, `table` or `calendar`.
     The top-level `flags` lists doubts about the document as a whole.
     """
 
@@ -116,6 +127,8 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
             "recurrence": item.recurrence,
             "owners": {"lead": list(item.owners.lead), "co": list(item.owners.co)},
             "flags": list(item.flags),
+            "group": {"label": item.group.label, "title": item.group.title} if item.group else None,
+            "source": item.source,
         }
 
     return {
