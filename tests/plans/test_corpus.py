@@ -1,5 +1,6 @@
 """Whole real-style plans (three levels, tables, month calendars, every deadline form, 函 and 通知 wrappers)
-against their hand-counted ground truth: every check of tests/plans/corpus/expected.json must hold."""
+against their hand-counted ground truth: every check of the .expected.json beside each document in
+tests/plans/corpus must hold."""
 
 from __future__ import annotations
 

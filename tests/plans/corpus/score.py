@@ -1,10 +1,11 @@
 """The checks a real plan is judged by, counted over the corpus of test documents in this folder.
 
-`expected.json` holds, per document, hand-counted ground truth: title, year, issuer, and per section its label,
-title, number of items and first and last item titles; `deadlines` (due dates), `targets` ((value, unit) pairs
-that must be among the item's targets) and `leads` (lead owners, in order) are keyed by the item's title or by
-its position in the document ("#3" is the third item). `groups` (the item's group title) and `sources`
-(`text`, `table`, `calendar`) are keyed the same way. Each fact is one check; `score` says which failed.
+`<document>.expected.json` beside each document holds hand-counted ground truth: title, year, issuer, and per
+section its label, title, number of items and first and last item titles; `deadlines` (due dates), `targets`
+((value, unit) pairs that must be among the item's targets) and `leads` (lead owners, in order) are keyed by the
+item's title or by its position in the document ("#3" is the third item). `groups` (the item's group title) and
+`sources` (`text`, `table`, `calendar`) are keyed the same way. Each fact is one check; `score` says which
+failed.
 
 Run `python -m tests.plans.corpus.score [NAME…]` to print every document's score and what failed.
 """
@@ -21,7 +22,10 @@ from typing import Any
 from backend.plans.parser import parse_file, parse_to_dict
 
 HERE = Path(__file__).parent
-EXPECTED: dict[str, dict[str, Any]] = json.loads((HERE / "expected.json").read_text("utf-8"))["documents"]
+EXPECTED: dict[str, dict[str, Any]] = {
+    p.name.removesuffix(".expected.json"): json.loads(p.read_text("utf-8"))
+    for p in sorted(HERE.glob("*.expected.json"))
+}
 
 
 @dataclass
