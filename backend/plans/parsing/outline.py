@@ -10,13 +10,14 @@ levels by rank and by runs of numbers, not by naming styles.
 from __future__ import annotations
 
 import heapq
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .lines import RANK, Label, is_hard_end
+from .lines import OWNER_MARK, RANK, Label, is_hard_end
 
-SECTION_KINDS = ("part", "cn", "pcn")
-ITEM_KINDS = ("cn", "pcn", "ar", "par", "circ")
+SECTION_KINDS = ("part", "cn", "act", "pcn")
+ITEM_KINDS = ("cn", "act", "pcn", "phase", "ar", "par", "circ")
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Block:
     label: Label | None
     body: list[int] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    group: int | None = None  # the line of the heading it is grouped under, below its section's
 
 
 @dataclass
@@ -214,3 +216,87 @@ def region_item_kind(found: dict[str, list[int]], dominant: str | None, kinds: l
         if k in found and len(found[k]) >= 2:
             return k
     return None
+
+
+# a unit's own accountability: an owner note, or a time note in brackets that ends it ((2025年6月底前), (长期坚持))
+_TIME_NOTE = re.compile(r"[(\[](?:[^()\[\]]*\d{1,2}\s*月[^()\[\]]*|长期坚持|持续推进|全年)[)\]]\s*[。.;]?\s*$")
+
+
+@dataclass
+class Level:
+    """The items of one section: their style, their lines, and for each the heading it is grouped under."""
+
+    kind: str | None
+    items: list[int]
+    groups: dict[int, int] = field(default_factory=dict)  # item line -> group heading line
+
+
+def _accountable(lines: list[Line], start: int, end: int) -> bool:
+    """Whether the numbered unit on lines [start, end) names its own owners or ends with its own time note."""
+    sh = "\n".join(lines[i].sh for i in range(start, end))
+    return bool(OWNER_MARK.search(sh) or _TIME_NOTE.search(sh))
+
+
+def _children(lines: list[Line], parents: list[int], end: int, kind: str) -> dict[int, list[int]]:
+    """Per parent unit, the run of `kind` labels inside it (restarting at 1 or continuing the previous parent's)."""
+    found: dict[int, list[int]] = {}
+    last: int | None = None
+    for p, stop in zip(parents, parents[1:] + [end], strict=True):
+        idxs = _labelled(lines, kind, p + 1, stop)
+        if not idxs:
+            continue
+        # numbering that runs on through the plan starts this section's first group where it left off
+        starts = (1, last + 1 if last is not None else lines[idxs[0]].label.value)  # type: ignore[union-attr]
+        runs = [c for c in chains(lines, idxs, starts) if c]
+        if runs:
+            found[p] = max(runs, key=lambda c: (len(c), -c[0]))
+            last = lines[found[p][-1]].label.value  # type: ignore[union-attr]
+    return found
+
+
+def finer_level(lines: list[Line], region: Region, kind: str | None, run: list[int], least: int = 2) -> Level:
+    """Items are the finest level that carries its own owners or deadline.
+
+    Below the section's item style, the next style numbered inside its units (1. under (一), 1. under 行动一) is
+    taken as the items when at least two of its units, and at least half of them, name their own owners or end
+    with a time note; the units above become their groups (a unit with nothing numbered under it stays an item).
+    This repeats downwards ((1) under such 1. only if they too carry owners); otherwise the level stays.
+    `least` is 1 in a section of a plan whose other sections already went down to that level.
+    """
+    level = Level(kind, sorted(run))
+    if kind is None:
+        return level
+    for lower in ITEM_KINDS[ITEM_KINDS.index(kind) + 1:]:
+        found = _children(lines, level.items, region.end, lower)
+        if not found:
+            continue
+        units = sorted(i for c in found.values() for i in c)
+        heads = sorted(set(level.items) | set(units))
+        bounds = dict(zip(heads, heads[1:] + [region.end], strict=True))
+        own = sum(1 for i in units if _accountable(lines, i, _unit_end(lines, i, bounds[i], lower)))
+        if own < least or 2 * own < len(units):
+            break
+        groups = {c: p for p, cs in found.items() for c in cs}
+        items = sorted(set(units) | {p for p in level.items if p not in found})
+        level = Level(lower, items, {i: groups.get(i, level.groups.get(i, -1)) for i in items})
+        level.groups = {i: g for i, g in level.groups.items() if g >= 0}
+    return level
+
+
+def _unit_end(lines: list[Line], start: int, stop: int, kind: str) -> int:
+    """Where a unit ends: before the next label at or above its own rank, at the latest at `stop`."""
+    for i in range(start + 1, stop):
+        label = lines[i].label
+        if label is not None and RANK[label.kind] <= RANK[kind]:
+            return i
+    return stop
+
+
+def choose_levels(lines: list[Line], regions: list[Region], runs: list[tuple[str | None, list[int]]]) -> list[Level]:
+    """Each section's items by `finer_level`; a section whose few tasks carry owners follows the plan's others."""
+    levels = [finer_level(lines, r, kind, run) for r, (kind, run) in zip(regions, runs, strict=True)]
+    went = {(kind, level.kind) for (kind, _run), level in zip(runs, levels, strict=True) if level.kind != kind}
+    for n, (region, (kind, run)) in enumerate(zip(regions, runs, strict=True)):
+        if levels[n].kind == kind and any(k == kind for k, _ in went):
+            levels[n] = finer_level(lines, region, kind, run, least=1)
+    return levels

@@ -29,8 +29,19 @@ from .lines import (
     looks_like_body,
     unwrap,
 )
-from .model import Item, ParsedPlan, Section
-from .outline import Block, Line, Outline, Region, dominant_kind, find_outline, item_runs, region_item_kind
+from .model import Group, Item, ParsedPlan, Section
+from .outline import (
+    Block,
+    Level,
+    Line,
+    Outline,
+    Region,
+    choose_levels,
+    dominant_kind,
+    find_outline,
+    item_runs,
+    region_item_kind,
+)
 from .owners import ROLE_RE
 from .script import detect_script, shadow
 
@@ -50,11 +61,18 @@ def _split_title(raw: str, sh: str) -> tuple[str, int]:
     return raw[:cut].strip().rstrip("。.").strip(), cut + 1
 
 
-def _strip_owner_note(title: str) -> str:
-    """`加强党建(责任单位:组干科)` → `加强党建` (the owners stay in the item's text)."""
+_TIME_NOTE = re.compile(r"[(\[][^()\[\]]*(?:\d{1,2}\s*月|\d{4}\s*年|长期坚持|持续推进|全年)[^()\[\]]*[)\]]\s*$")
+
+
+def _strip_note(title: str) -> str:
+    """`加强党建(责任单位:组干科)` → `加强党建`, `动员部署阶段(2025年3月)` → `动员部署阶段` (the notes stay in the
+    item's text); a title that is only a note is kept."""
     sh = shadow(title)
     m = re.search(r"[(\[]\s*[^()\[\]]*?(?:单位|部门|科室|处室)\s*:[^()\[\]]*[)\]]\s*$", sh)
-    if m and ROLE_RE.search(sh[m.start():]):
+    if m and ROLE_RE.search(sh[m.start():]) and m.start() > 0:
+        return title[: m.start()].rstrip()
+    m = _TIME_NOTE.search(sh)
+    if m and m.start() > 0:
         return title[: m.start()].rstrip()
     return title
 
@@ -154,6 +172,7 @@ class _Built:
     title: str = ""
     cut: int = 0
     intro: list[int] = field(default_factory=list)
+    group_intro: list[int] = field(default_factory=list)  # group headings' own text before their first item
 
 
 def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
@@ -175,10 +194,12 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
     dominant = dominant_kind(found_per_region)
     front = _front_matter(lines, outline.heads[0] if outline.heads else outline.body_start)
     numbering = _Numbering()
-    built = []
-    for region, found in zip(regions, found_per_region, strict=True):
+    runs = []
+    for found in found_per_region:
         kind = region_item_kind(found, dominant, kinds)
-        built.append(_build_section(p, region, kind, set(found.get(kind, [])) if kind else set(), numbering))
+        runs.append((kind, found.get(kind, []) if kind else []))
+    levels = choose_levels(lines, regions, runs)
+    built = [_build_section(p, region, level, numbering) for region, level in zip(regions, levels, strict=True)]
     tail = _trim_tail(lines, built, outline)
     _read_header(p, front, tail, default_year)
     plan.sections = _items(lines, built, plan.year)
@@ -211,17 +232,28 @@ def _front_matter(lines: list[Line], first_line: int) -> _Front:
     return _Front(header, first_line, title_idx, front_sh, preamble_sh, discard)
 
 
-def _fill_region(lines: list[Line], region: Region, kind: str | None, run: set[int]) -> _Built:
-    """A section's lines into its heading block and item blocks; lines before the first item are its intro."""
+def _fill_region(lines: list[Line], region: Region, level: Level) -> _Built:
+    """A section's lines into its heading block and item blocks; lines before the first item are its intro.
+
+    A group heading ends the item before it; its own text up to its first item is the group's intro."""
     h = region.heading
     head = Block(h, lines[h].label) if h is not None else None
     blocks: list[Block] = []
     intro: list[int] = []
+    run, kind, group_lines = set(level.items), level.kind, set(level.groups.values())
+    in_group_intro = False
+    group_intro: list[int] = []
     for i in range(region.start, region.end):
         if i in run:
-            blocks.append(Block(i, lines[i].label))
+            blocks.append(Block(i, lines[i].label, group=level.groups.get(i)))
+            in_group_intro = False
             continue
-        if blocks:
+        if i in group_lines:
+            in_group_intro = True
+            continue
+        if in_group_intro:
+            group_intro.append(i)
+        elif blocks:
             blocks[-1].body.append(i)
             label = lines[i].label
             if label and kind and label.kind == kind:
@@ -234,7 +266,7 @@ def _fill_region(lines: list[Line], region: Region, kind: str | None, run: set[i
             intro.append(i)
     if blocks and head is not None:
         intro, head.body = head.body, []
-    return _Built(Section(label="", title=""), blocks, head, intro=intro)
+    return _Built(Section(label="", title=""), blocks, head, intro=intro, group_intro=group_intro)
 
 
 def _name_section(p: _Parse, b: _Built, numbering: _Numbering) -> None:
@@ -264,9 +296,11 @@ def _check_item_numbers(blocks: list[Block], numbering: _Numbering) -> None:
 
 
 def _discard_intro(p: _Parse, b: _Built) -> None:
-    """What is neither heading title nor item: the heading's trailing text and the lines before item 1."""
+    """What is neither heading title nor item: the heading's trailing text and the lines before item 1, and the
+    same under each group heading."""
     if not b.blocks:
         return
+    _discard_group_intros(p, b)
     if b.head is None:
         for i in b.intro:
             p.discard(i)
@@ -281,8 +315,23 @@ def _discard_intro(p: _Parse, b: _Built) -> None:
         p.plan.flags.append(_("“%(section)s”下、第一条之前的导语未归入条目，已放入舍弃区", section=b.title))
 
 
-def _build_section(p: _Parse, region: Region, kind: str | None, run: set[int], numbering: _Numbering) -> _Built:
-    b = _fill_region(p.lines, region, kind, run)
+def _discard_group_intros(p: _Parse, b: _Built) -> None:
+    rests = []
+    for g in dict.fromkeys(blk.group for blk in b.blocks if blk.group is not None):
+        gl = p.lines[g]
+        _title, cut = _split_title(gl.raw[gl.label.end:], gl.sh[gl.label.end:])  # type: ignore[union-attr]
+        rest = gl.raw[gl.label.end:][cut:].strip()  # type: ignore[union-attr]
+        if rest:
+            rests.append((gl.pos + 0.5, rest))
+    p.discarded.extend(rests)
+    for i in b.group_intro:
+        p.discard(i)
+    if rests or b.group_intro:
+        p.plan.flags.append(_("“%(section)s”下分组标题后的导语未归入条目，已放入舍弃区", section=b.title))
+
+
+def _build_section(p: _Parse, region: Region, level: Level, numbering: _Numbering) -> _Built:
+    b = _fill_region(p.lines, region, level)
     if b.head is not None:
         _name_section(p, b, numbering)
     _check_item_numbers(b.blocks, numbering)
@@ -347,11 +396,30 @@ def _items(lines: list[Line], built: list[_Built], year: int | None) -> list[Sec
     for b in built:
         if b.blocks:
             owner = (lines[b.head.line].raw, lines[b.head.line].sh) if b.head is not None else ("", "")
-            b.section.items.extend(_item_from_block(lines, blk, year, owner) for blk in b.blocks)
+            for blk in b.blocks:
+                item = _item_from_block(lines, blk, year, _group_owner(lines, blk) or owner)
+                item.group = _group(lines, blk)
+                b.section.items.append(item)
         elif b.head is not None:
             b.section.items.append(_item_from_heading(lines, b.head, b.section.title, year))
         sections.append(b.section)
     return sections
+
+
+def _group(lines: list[Line], blk: Block) -> Group | None:
+    if blk.group is None:
+        return None
+    gl = lines[blk.group]
+    assert gl.label is not None
+    title, _cut = _split_title(gl.raw[gl.label.end:], gl.sh[gl.label.end:])
+    return Group(gl.label.token, _strip_note(title))
+
+
+def _group_owner(lines: list[Line], blk: Block) -> tuple[str, str] | None:
+    """A group heading that names owners hands them to its items that name none."""
+    if blk.group is None or not ROLE_RE.search(lines[blk.group].sh):
+        return None
+    return lines[blk.group].raw, lines[blk.group].sh
 
 
 def _item_from_block(lines: list[Line], blk: Block, year: int | None, section_owner: tuple[str, str]) -> Item:
@@ -359,7 +427,7 @@ def _item_from_block(lines: list[Line], blk: Block, year: int | None, section_ow
     assert blk.label is not None
     content_raw = ln.raw[blk.label.end:]
     title, cut = _split_title(content_raw, ln.sh[blk.label.end:])
-    item = Item(number=blk.label.value, title=_strip_owner_note(title), text="", label=blk.label.token)
+    item = Item(number=blk.label.value, title=_strip_note(title), text="", label=blk.label.token)
     if cut >= len(content_raw) and not blk.body and len(title) > 25:
         item.flags.append(_("未找到标题与正文的分隔（可能缺少标点），整段作为标题，请核对"))
     raw_parts = [content_raw] + [lines[i].raw for i in blk.body]
