@@ -51,9 +51,9 @@ def int_to_cn(n: int) -> str:
 
 
 # Precedence of numbering styles (GB/T 9704: 一、 → (一) → 1. → (1)), with 第一部分 above all.
-# A 行动方案's 行动一 / 专项行动一 / 任务一 / ——任务1 sits where a (一) would (under 一、, above 1.);
-# 第一阶段 phases sit just below (一), where a 实施步骤 section lists them.
-KINDS = ("part", "cn", "act", "pcn", "phase", "ar", "par", "circ")
+# A 行动方案's 行动一 / 专项行动一 / 任务一 sits where a (一) would (under 一、, above 1.); 第一阶段 phases and
+# ——任务1 tasks sit just below (一), above 1.
+KINDS = ("part", "cn", "act", "pcn", "phase", "task", "ar", "par", "circ")
 RANK = {k: i for i, k in enumerate(KINDS)}
 
 _CN = "[一二三四五六七八九十]{1,3}"
@@ -66,10 +66,12 @@ _RE = {
     "part": re.compile(r"第\s*([一二三四五六七八九十百零〇]{1,4}|[0-9]{1,2})\s*(?:部分|篇|章)\s*[、.,:]?\s*"),
     "cn": re.compile(rf"({_CN})\s*(?:[、.,:]|\s+(?=\S))\s*"),
     "act": re.compile(
-        rf"[—–-]{{0,2}}\s*(?:专项|重点|攻坚)?(?:行动|任务)\s*({_CN}|[0-9]{{1,2}})(?:\s*[、.,:]\s*|\s+|$)"
+        rf"[—–-]{{0,2}}\s*(?:(?:专项|重点|攻坚)?行动\s*({_CN}|[0-9]{{1,2}})|(?:重点|专项)?任务\s*({_CN}))"
+        r"(?:\s*[、.,:]\s*|\s+|$)"
     ),
     "pcn": re.compile(rf"\(\s*({_CN})\s*\)\s*[、.,:]?\s*"),
     "phase": re.compile(rf"第\s*({_CN}|[0-9])\s*阶段\s*[、.,:]?\s*"),
+    "task": re.compile(r"[—–-]{0,2}\s*任务\s*([0-9]{1,2})\s*[、.,:]?\s*"),
     "ar": re.compile(r"([0-9]{1,3})\s*(?:[.、,](?![0-9])|\s+(?=[^[0-9]\s]))\s*"),
     "par": re.compile(r"(?:\(\s*([0-9]{1,3})\s*\)|([0-9]{1,3})\s*\))\s*[、.,:]?\s*"),
     "circ": re.compile("([\u2460-\u2473\u3251-\u325f\u32b1-\u32bf])\\s*[、.,]?\\s*"),
@@ -135,6 +137,7 @@ _READ: dict[str, Callable[[str, re.Match[str], str, str], tuple[int | None, str]
     "act": _read_named,
     "pcn": _read_chinese,
     "phase": _read_named,
+    "task": _read_named,
     "ar": _read_arabic,
     "par": _read_arabic,
     "circ": _read_circled,
@@ -228,7 +231,7 @@ PAGE_CHROME = re.compile(
     r"|\d{1,4}\s*/\s*\d{1,4}|[-—–]\s*\d{1,4}\s*[-—–])$"
 )
 
-OWNER_MARK = re.compile(r"(牵头|责任|配合|协办|协同|参与|协助|主责|支撑)(单位|部门|科室|处室)|完成时限|时间节点")
+OWNER_MARK = re.compile(r"(牵头|责任|配合|协办|协同|参与|协助|主责|支撑)(单位|部门|科室|处室|股室)|完成时限|时间节点")
 
 
 def is_page_chrome(sh: str) -> bool:

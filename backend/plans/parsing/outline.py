@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from .lines import OWNER_MARK, RANK, Label, is_hard_end
 
 SECTION_KINDS = ("part", "cn", "act", "pcn")
-ITEM_KINDS = ("cn", "act", "pcn", "phase", "ar", "par", "circ")
+ITEM_KINDS = ("cn", "act", "pcn", "phase", "task", "ar", "par", "circ")
 
 
 @dataclass

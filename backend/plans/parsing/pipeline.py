@@ -47,13 +47,17 @@ from .script import detect_script, shadow
 
 
 def _split_title(raw: str, sh: str) -> tuple[str, int]:
-    """Title of a heading line (up to its first 。 or colon) and where the rest begins."""
+    """Title of a heading line (up to its first 。 or colon, or a wide blank before a paragraph run into the
+    heading) and where the rest begins."""
     cut = None
     for i, ch in enumerate(sh):
         if ch in "。!?;":
             cut = i
             break
         if ch == ":" and i <= 40:
+            cut = i
+            break
+        if ch == " " and 2 <= i <= 40 and (raw[i] == "\u3000" or sh[i + 1:i + 2] == " ") and len(sh) - i > 10:
             cut = i
             break
     if cut is None:
@@ -90,6 +94,7 @@ def _collect_lines(text: str) -> tuple[list[Line], list[tuple[int, str]], bool]:
             discarded.append((i, raws[i]))
         else:
             kept.append((i, raws[i]))
+    kept = _join_continued(kept)
     wrapped, width = is_hard_wrapped([shadows[i] for i, _ in kept])
     # running page headers: a short line repeated on every page (PDF), or repeating one of the first lines
     counts = Counter(r for _, r in kept if len(r) <= 30)
@@ -122,6 +127,17 @@ def _collect_lines(text: str) -> tuple[list[Line], list[tuple[int, str]], bool]:
         sh = shadows[pos] if not wrapped and len(shadows[pos]) == len(r) else shadow(r)
         lines.append(Line(pos, r, sh, find_label(r, sh)))
     return lines, discarded, wrapped
+
+
+def _join_continued(kept: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A line that starts with 。 or ， continues the line before it (a title set apart from its description)."""
+    out: list[tuple[int, str]] = []
+    for pos, r in kept:
+        if out and r[0] in "。，,；;":
+            out[-1] = (out[-1][0], out[-1][1] + r)
+        else:
+            out.append((pos, r))
+    return out
 
 
 def _gap_flag(prev: Label, cur: Label) -> str | None:
