@@ -229,6 +229,7 @@ class Level:
     kind: str | None
     items: list[int]
     groups: dict[int, int] = field(default_factory=dict)  # item line -> group heading line
+    heads: set[int] = field(default_factory=set)  # every heading above the items below the section's (groups too)
 
 
 def _accountable(lines: list[Line], start: int, end: int) -> bool:
@@ -260,27 +261,42 @@ def finer_level(lines: list[Line], region: Region, kind: str | None, run: list[i
     Below the section's item style, the next style numbered inside its units (1. under (一), 1. under 行动一) is
     taken as the items when at least two of its units, and at least half of them, name their own owners or end
     with a time note; the units above become their groups (a unit with nothing numbered under it stays an item).
-    This repeats downwards ((1) under such 1. only if they too carry owners); otherwise the level stays.
+    This repeats downwards ((1) under such 1. only if they too carry owners). A level that carries nothing may be
+    passed through on the way down (一、/(一)/1. under 第一部分), one that carries owners stops the search.
     `least` is 1 in a section of a plan whose other sections already went down to that level.
     """
-    level = Level(kind, sorted(run))
+    level = trial = Level(kind, sorted(run))
     if kind is None:
         return level
     for lower in ITEM_KINDS[ITEM_KINDS.index(kind) + 1:]:
-        found = _children(lines, level.items, region.end, lower)
+        found = _children(lines, trial.items, region.end, lower)
         if not found:
             continue
-        units = sorted(i for c in found.values() for i in c)
-        heads = sorted(set(level.items) | set(units))
-        bounds = dict(zip(heads, heads[1:] + [region.end], strict=True))
-        own = sum(1 for i in units if _accountable(lines, i, _unit_end(lines, i, bounds[i], lower)))
-        if own < least or 2 * own < len(units):
-            break
         groups = {c: p for p, cs in found.items() for c in cs}
-        items = sorted(set(units) | {p for p in level.items if p not in found})
-        level = Level(lower, items, {i: groups.get(i, level.groups.get(i, -1)) for i in items})
-        level.groups = {i: g for i, g in level.groups.items() if g >= 0}
+        items = sorted(set(groups) | {p for p in trial.items if p not in found})
+        below = Level(lower, items, {i: g for i in items if (g := groups.get(i, trial.groups.get(i, -1))) >= 0},
+                      trial.heads | set(found))
+        if _carries(lines, sorted(groups), below.items, region.end, lower, least):
+            level = trial = below
+        elif trial is level and not _carries(lines, level.items, level.items, region.end, level.kind, least, True):
+            trial = below  # nothing carried at this level yet: look one level further down
+        else:
+            break
     return level
+
+
+def _carries(
+    lines: list[Line], units: list[int], items: list[int], end: int, kind: str | None, least: int, head: bool = False
+) -> bool:
+    """Whether at least `least` of these units, and at least half of them, carry their own owners or deadline
+    (`head`: in the lines before anything numbered under them, as a group heading would)."""
+    if kind is None or not units:
+        return False
+    heads = sorted(set(items) | set(units))
+    bounds = dict(zip(heads, heads[1:] + [end], strict=True))
+    stop = "circ" if head else kind
+    own = sum(1 for i in units if _accountable(lines, i, _unit_end(lines, i, bounds[i], stop)))
+    return own >= least and 2 * own >= len(units)
 
 
 def _unit_end(lines: list[Line], start: int, stop: int, kind: str) -> int:

@@ -176,6 +176,7 @@ class _Numbering:
 
     section: Label | None = None
     item: Label | None = None
+    group: int | None = None
 
 
 @dataclass
@@ -256,9 +257,10 @@ def _fill_region(lines: list[Line], region: Region, level: Level) -> _Built:
     head = Block(h, lines[h].label) if h is not None else None
     blocks: list[Block] = []
     intro: list[int] = []
-    run, kind, group_lines = set(level.items), level.kind, set(level.groups.values())
+    run, kind, group_lines = set(level.items), level.kind, level.heads
     in_group_intro = False
     group_intro: list[int] = []
+    grouping = set(level.groups.values())
     for i in range(region.start, region.end):
         if i in run:
             blocks.append(Block(i, lines[i].label, group=level.groups.get(i)))
@@ -266,6 +268,8 @@ def _fill_region(lines: list[Line], region: Region, level: Level) -> _Built:
             continue
         if i in group_lines:
             in_group_intro = True
+            if i not in grouping:
+                group_intro.append(i)  # a heading above the groups: kept in full among the discarded
             continue
         if in_group_intro:
             group_intro.append(i)
@@ -306,9 +310,9 @@ def _check_item_numbers(blocks: list[Block], numbering: _Numbering) -> None:
         prev = numbering.item
         if prev is not None and prev.kind == blk.label.kind:
             gap = _gap_flag(prev, blk.label)
-            if gap and not (blk.label.value == 1 and blk is blocks[0]):
+            if gap and not (blk.label.value == 1 and (blk is blocks[0] or blk.group != numbering.group)):
                 blk.flags.append(gap)
-        numbering.item = blk.label
+        numbering.item, numbering.group = blk.label, blk.group
 
 
 def _discard_intro(p: _Parse, b: _Built) -> None:
