@@ -447,6 +447,10 @@ def _item_from_block(lines: list[Line], blk: Block, year: int | None, section_ow
     assert blk.label is not None
     content_raw = ln.raw[blk.label.end:]
     title, cut = _split_title(content_raw, ln.sh[blk.label.end:])
+    if re.fullmatch(r"[(（][^()（）]*[)）]", title) and cut < len(content_raw):
+        # 第一阶段（2025年3月）：宣传发动。 — the note before the colon is not the title, the words after it are
+        more, more_cut = _split_title(content_raw[cut:], ln.sh[blk.label.end:][cut:])
+        title, cut = (more, cut + more_cut) if more else (title, cut)
     item = Item(number=blk.label.value, title=_strip_note(title), text="", label=blk.label.token)
     if cut >= len(content_raw) and not blk.body and len(title) > 25:
         item.flags.append(_("未找到标题与正文的分隔（可能缺少标点），整段作为标题，请核对"))
