@@ -139,8 +139,8 @@ def _headings_below(lines: list[Line], run: list[int], kind: str) -> int:
     return sum(1 for label in labels if label is not None and RANK[label.kind] > RANK[kind])
 
 
-def find_sections(lines: list[Line]) -> tuple[str | None, list[int]]:
-    """The highest numbering style that forms a run of at least two headings, and that run.
+def find_sections(lines: list[Line], start: int = 0) -> tuple[str | None, list[int]]:
+    """The highest numbering style that forms a run of at least two headings (from line `start`), and that run.
 
     Between equal runs (a numbered cover letter before the plan) the one with numbered items under it wins.
     """
@@ -149,10 +149,24 @@ def find_sections(lines: list[Line]) -> tuple[str | None, list[int]]:
         def weight(run: list[int], kind: str = kind) -> tuple[int, int]:
             return len(run), _headings_below(lines, run, kind)
 
-        best = max(chains(lines, _labelled(lines, kind)), key=weight, default=[])
+        best = max(chains(lines, _labelled(lines, kind, start)), key=weight, default=[])
         if len(best) >= 2:
             return kind, best
     return None, []
+
+
+_SIGNED = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
+
+
+def _letter_before_plan(lines: list[Line], kind: str, heads: list[int], end: int) -> bool:
+    """Headings with nothing numbered under them, ended by the letter's signed date, with a numbered plan after it:
+    the 一、二、 of a 印发通知's requirements, not the plan's sections."""
+    if end >= len(lines) or not _SIGNED.search(lines[end].sh):
+        return False
+    if any(ln.label and RANK[ln.label.kind] > RANK[kind] for ln in lines[heads[0]:end]):
+        return False
+    later_kind, later = find_sections(lines, end)
+    return later_kind is not None and _headings_below(lines, later, later_kind) > 0
 
 
 def _first_item_run(lines: list[Line], kinds: list[str]) -> int:
@@ -169,6 +183,9 @@ def find_outline(lines: list[Line]) -> Outline:
     section_kind, heads = find_sections(lines)
     if section_kind:
         body_end = _first_hard_end(lines, heads[0])
+        if _letter_before_plan(lines, section_kind, heads, body_end):
+            section_kind, heads = find_sections(lines, body_end)
+            body_end = _first_hard_end(lines, heads[0])
         return Outline(section_kind, [i for i in heads if i < body_end], heads[0], body_end)
     outline = Outline(None, [], -1, len(lines))
     outline.body_start = _first_item_run(lines, outline.item_kinds())
@@ -218,8 +235,13 @@ def region_item_kind(found: dict[str, list[int]], dominant: str | None, kinds: l
     return None
 
 
-# a unit's own accountability: an owner note, or a time note in brackets that ends it ((2025年6月底前), (长期坚持))
-_TIME_NOTE = re.compile(r"[(\[](?:[^()\[\]]*\d{1,2}\s*月[^()\[\]]*|长期坚持|持续推进|全年)[)\]]\s*[。.;]?\s*$")
+# a unit's own accountability: owners named (责任单位：…, 责任人：…), or a note in brackets that ends it and names who
+# leads ((市教育局牵头，市财政局配合), (各区按职责分工负责)) or when ((2025年6月底前), (长期坚持))
+_OWN_NOTE = re.compile(
+    r"[(\[](?:[^()\[\]]*(?:\d{1,2}\s*月|牵头|负责)[^()\[\]]*|长期坚持|持续推进|全年)[)\]]\s*[。.;]?\s*$"
+    r"|(?:责任人|牵头领导|分管领导|责任领导|完成时间)\s*:",
+    re.M,
+)
 
 
 @dataclass
@@ -235,7 +257,7 @@ class Level:
 def _accountable(lines: list[Line], start: int, end: int) -> bool:
     """Whether the numbered unit on lines [start, end) names its own owners or ends with its own time note."""
     sh = "\n".join(lines[i].sh for i in range(start, end))
-    return bool(OWNER_MARK.search(sh) or _TIME_NOTE.search(sh))
+    return bool(OWNER_MARK.search(sh) or _OWN_NOTE.search(sh))
 
 
 def _children(lines: list[Line], parents: list[int], end: int, kind: str) -> dict[int, list[int]]:
