@@ -50,11 +50,13 @@ def _split_title(raw: str, sh: str) -> tuple[str, int]:
     """Title of a heading line (up to its first 。 or colon, or a wide blank before a paragraph run into the
     heading) and where the rest begins."""
     cut = None
+    depth = 0
     for i, ch in enumerate(sh):
+        depth += (ch in "([") - (ch in ")]")
         if ch in "。!?;":
             cut = i
             break
-        if ch == ":" and i <= 40:
+        if ch == ":" and i <= 40 and depth <= 0:  # not the colon of a note: 加强党建(责任单位:组干科)
             cut = i
             break
         if ch == " " and 2 <= i <= 40 and (raw[i] == "\u3000" or sh[i + 1:i + 2] == " ") and len(sh) - i > 10:
