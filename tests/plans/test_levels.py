@@ -184,3 +184,34 @@ def test_a_task_title_set_apart_from_its_description_by_a_line_starting_with_a_f
     assert first["title"] == "深化理论学习"
     assert first["owners"]["lead"] == ["办公室"]
     assert len(_items(d)) == 6
+
+
+def test_dated_sub_steps_of_a_task_that_names_its_owners_stay_its_measures() -> None:
+    d = _parse(
+        "某区教育局2025年工作要点\n一、扩大资源\n（一）推进学校建设\n1.新建学校。新增学位3200个。（牵头单位：计财科）\n"
+        "（1）完成立项。（2025年3月底前）\n（2）开工建设。（2025年6月底前）\n"
+        "2.改造校舍。完成维修12所。（牵头单位：基建办）\n（1）完成设计。（2025年4月底前）\n（2）完成施工。（2025年8月底前）\n"
+        "二、提升质量\n（一）深化课堂改革\n3.推进新课标。开展培训。（牵头单位：教研室）\n"
+    )
+    new_school, repair, _lessons = _items(d)
+    assert (new_school["title"], new_school["group"]["title"]) == ("新建学校", "推进学校建设")
+    assert [m["label"] for m in new_school["measures"]] == ["1", "2"]
+    assert new_school["due"] == "2025-06-30"  # the latest of its steps' dates
+    assert repair["owners"]["lead"] == ["基建办"]
+
+
+def test_a_level_that_carries_nothing_is_passed_through_to_the_tasks_below() -> None:
+    d = _parse(
+        "某市教育局2025年工作要点\n第一部分 党的建设\n一、政治建设\n（一）理论武装\n1.学习全会精神。（牵头单位：办公室）\n"
+        "2.开展干部轮训。（牵头单位：组织处）\n二、作风建设\n（一）纪律教育\n1.开展警示教育。（牵头单位：纪检组）\n"
+        "第二部分 教育发展\n一、学前教育\n（一）扩大资源\n1.新建幼儿园。（牵头单位：基教处）\n2.提升保教质量。（牵头单位：基教处）\n"
+    )
+    assert [s["title"] for s in d["sections"]] == ["党的建设", "教育发展"]
+    assert _rows(d) == [
+        ("学习全会精神", "理论武装"),
+        ("开展干部轮训", "理论武装"),
+        ("开展警示教育", "纪律教育"),
+        ("新建幼儿园", "扩大资源"),
+        ("提升保教质量", "扩大资源"),
+    ]
+    assert "二、作风建设" in d["discarded"]  # a heading above the groups is kept among the discarded, not in an item

@@ -237,10 +237,11 @@ def region_item_kind(found: dict[str, list[int]], dominant: str | None, kinds: l
 
 # a unit's own accountability: owners named (责任单位：…, 责任人：…), or a note in brackets that ends it and names who
 # leads ((市教育局牵头，市财政局配合), (各区按职责分工负责)) or when ((2025年6月底前), (长期坚持))
-_OWN_NOTE = re.compile(
-    r"[(\[](?:[^()\[\]]*(?:\d{1,2}\s*月|牵头|负责)[^()\[\]]*|长期坚持|持续推进|全年)[)\]]\s*[。.;]?\s*$"
-    r"|(?:责任人|牵头领导|分管领导|责任领导|完成时间)\s*:",
-    re.M,
+_WHO_NOTE = re.compile(
+    r"[(\[][^()\[\]]*(?:牵头|负责)[^()\[\]]*[)\]]\s*[。.;]?\s*$|(?:责任人|牵头领导|分管领导|责任领导)\s*:", re.M
+)
+_WHEN_NOTE = re.compile(
+    r"[(\[](?:[^()\[\]]*\d{1,2}\s*月[^()\[\]]*|长期坚持|持续推进|全年)[)\]]\s*[。.;]?\s*$|完成时间\s*:", re.M
 )
 
 
@@ -254,10 +255,11 @@ class Level:
     heads: set[int] = field(default_factory=set)  # every heading above the items below the section's (groups too)
 
 
-def _accountable(lines: list[Line], start: int, end: int) -> bool:
-    """Whether the numbered unit on lines [start, end) names its own owners or ends with its own time note."""
+def _accountable(lines: list[Line], start: int, end: int, when: bool = True) -> bool:
+    """Whether the numbered unit on lines [start, end) names its own owners or (`when`) ends with its own time note;
+    completion times (完成时限) count as owners do."""
     sh = "\n".join(lines[i].sh for i in range(start, end))
-    return bool(OWNER_MARK.search(sh) or _OWN_NOTE.search(sh))
+    return bool(OWNER_MARK.search(sh) or _WHO_NOTE.search(sh) or (when and _WHEN_NOTE.search(sh)))
 
 
 def _children(lines: list[Line], parents: list[int], end: int, kind: str) -> dict[int, list[int]]:
@@ -298,7 +300,9 @@ def finer_level(lines: list[Line], region: Region, kind: str | None, run: list[i
         items = sorted(set(groups) | {p for p in trial.items if p not in found})
         below = Level(lower, items, {i: g for i in items if (g := groups.get(i, trial.groups.get(i, -1))) >= 0},
                       trial.heads | set(found))
-        if _carries(lines, sorted(groups), below.items, region.end, lower, least):
+        # under units that name their owners, sub-steps with dates are their steps (the deadline stays with them)
+        owned = _carries(lines, sorted(found), trial.items, region.end, trial.kind, 1, head=True, when=False)
+        if _carries(lines, sorted(groups), below.items, region.end, lower, least, when=not owned):
             level = trial = below
         elif trial is level and not _carries(lines, level.items, level.items, region.end, level.kind, least, True):
             trial = below  # nothing carried at this level yet: look one level further down
@@ -308,17 +312,24 @@ def finer_level(lines: list[Line], region: Region, kind: str | None, run: list[i
 
 
 def _carries(
-    lines: list[Line], units: list[int], items: list[int], end: int, kind: str | None, least: int, head: bool = False
+    lines: list[Line],
+    units: list[int],
+    items: list[int],
+    end: int,
+    kind: str | None,
+    least: int,
+    head: bool = False,
+    when: bool = True,
 ) -> bool:
-    """Whether at least `least` of these units, and at least half of them, carry their own owners or deadline
-    (`head`: in the lines before anything numbered under them, as a group heading would)."""
+    """Whether at least `least` of these units, and more than half of them, carry their own owners or (`when`)
+    deadline (`head`: in the lines before anything numbered under them, as a group heading would)."""
     if kind is None or not units:
         return False
     heads = sorted(set(items) | set(units))
     bounds = dict(zip(heads, heads[1:] + [end], strict=True))
     stop = "circ" if head else kind
-    own = sum(1 for i in units if _accountable(lines, i, _unit_end(lines, i, bounds[i], stop)))
-    return own >= least and 2 * own >= len(units)
+    own = sum(1 for i in units if _accountable(lines, i, _unit_end(lines, i, bounds[i], stop), when))
+    return own >= least and 2 * own > len(units)
 
 
 def _unit_end(lines: list[Line], start: int, stop: int, kind: str) -> int:
