@@ -202,9 +202,11 @@ def test_dated_sub_steps_of_a_task_that_names_its_owners_stay_its_measures() -> 
 
 def test_a_level_that_carries_nothing_is_passed_through_to_the_tasks_below() -> None:
     d = _parse(
-        "某市教育局2025年工作要点\n第一部分 党的建设\n一、政治建设\n（一）理论武装\n1.学习全会精神。（牵头单位：办公室）\n"
-        "2.开展干部轮训。（牵头单位：组织处）\n二、作风建设\n（一）纪律教育\n1.开展警示教育。（牵头单位：纪检组）\n"
-        "第二部分 教育发展\n一、学前教育\n（一）扩大资源\n1.新建幼儿园。（牵头单位：基教处）\n2.提升保教质量。（牵头单位：基教处）\n"
+        "某市教育局2025年工作要点\n第一部分 党的建设\n一、政治建设\n（一）理论武装\n"
+        "1.学习全会精神。（牵头单位：办公室）\n2.开展干部轮训。（牵头单位：组织处）\n"
+        "二、作风建设\n（一）纪律教育\n1.开展警示教育。（牵头单位：纪检组）\n"
+        "第二部分 教育发展\n一、学前教育\n（一）扩大资源\n"
+        "1.新建幼儿园。（牵头单位：基教处）\n2.提升保教质量。（牵头单位：基教处）\n"
     )
     assert [s["title"] for s in d["sections"]] == ["党的建设", "教育发展"]
     assert _rows(d) == [
@@ -215,3 +217,23 @@ def test_a_level_that_carries_nothing_is_passed_through_to_the_tasks_below() -> 
         ("提升保教质量", "扩大资源"),
     ]
     assert "二、作风建设" in d["discarded"]  # a heading above the groups is kept among the discarded, not in an item
+
+
+def test_groups_in_some_sections_and_tasks_straight_under_the_section_in_others() -> None:
+    d = _parse(
+        "某县教育局2025年工作要点\n一、党的建设\n（一）政治建设\n1.理论学习。（牵头单位：办公室）\n"
+        "2.意识形态。（牵头单位：宣传股）\n（二）组织建设\n3.支部建设。（牵头单位：人事股）\n二、教育发展\n"
+        "4.扩大学位。新增学位2000个。（牵头单位：计财股）\n5.提升质量。（牵头单位：教研室）\n三、安全稳定\n"
+        "（一）校园安全\n6.安全排查。（牵头单位：安全股）\n（二）信访维稳\n7.信访工作。（牵头单位：办公室）\n"
+    )
+    assert _rows(d) == [
+        ("理论学习", "政治建设"),
+        ("意识形态", "政治建设"),
+        ("支部建设", "组织建设"),  # (二) is a group, not the end of 意识形态's text
+        ("扩大学位", None),
+        ("提升质量", None),
+        ("安全排查", "校园安全"),
+        ("信访工作", "信访维稳"),
+    ]
+    assert "组织建设" not in _items(d)[1]["text"]
+    assert d["discarded"] == []

@@ -341,11 +341,46 @@ def _unit_end(lines: list[Line], start: int, stop: int, kind: str) -> int:
     return stop
 
 
-def choose_levels(lines: list[Line], regions: list[Region], runs: list[tuple[str | None, list[int]]]) -> list[Level]:
-    """Each section's items by `finer_level`; a section whose few tasks carry owners follows the plan's others."""
+def choose_levels(
+    lines: list[Line], regions: list[Region], runs: list[tuple[str | None, list[int]]], section_kind: str | None
+) -> list[Level]:
+    """Each section's items by `finer_level`; a section whose few tasks carry owners follows the plan's others;
+    then headings numbered between the sections and the items become groups (`groups_above`)."""
     levels = [finer_level(lines, r, kind, run) for r, (kind, run) in zip(regions, runs, strict=True)]
     went = {(kind, level.kind) for (kind, _run), level in zip(runs, levels, strict=True) if level.kind != kind}
     for n, (region, (kind, run)) in enumerate(zip(regions, runs, strict=True)):
         if levels[n].kind == kind and any(k == kind for k, _ in went):
             levels[n] = finer_level(lines, region, kind, run, least=1)
-    return levels
+    return [groups_above(lines, r, level, section_kind) for r, level in zip(regions, levels, strict=True)]
+
+
+def groups_above(lines: list[Line], region: Region, level: Level, section_kind: str | None) -> Level:
+    """Items numbered 1. straight under their section in some sections and under （一） headings in others: in the
+    latter, the （一） headings are groups, not text of the item before them.
+
+    Only a run of a style ranked between the section's and the items' that starts before the section's first
+    item and is followed by an item each time counts; the items keep the numbering they have."""
+    if level.kind is None or level.groups or not level.items:
+        return level
+    floor = RANK[section_kind] if section_kind else -1
+    items = set(level.items)
+    for kind in ITEM_KINDS:
+        if not floor < RANK[kind] < RANK[level.kind]:
+            continue
+        idxs = _labelled(lines, kind, region.start, region.end)
+        run = max(chains(lines, idxs), key=len, default=[])
+        if not run or run[0] > level.items[0] or not all(_next_label(lines, g, region.end) in items for g in run):
+            continue
+        groups, g = {}, -1
+        heads = iter(run + [region.end])
+        nxt = next(heads)
+        for i in level.items:
+            while nxt < i:
+                g, nxt = nxt, next(heads)
+            groups[i] = g
+        return Level(level.kind, level.items, groups, set(run))
+    return level
+
+
+def _next_label(lines: list[Line], start: int, end: int) -> int:
+    return next((i for i in range(start + 1, end) if lines[i].label is not None), end)

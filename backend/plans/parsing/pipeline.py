@@ -217,7 +217,7 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
     for found in found_per_region:
         kind = region_item_kind(found, dominant, kinds)
         runs.append((kind, found.get(kind, []) if kind else []))
-    levels = choose_levels(lines, regions, runs)
+    levels = choose_levels(lines, regions, runs, outline.section_kind)
     built = [_build_section(p, region, level, numbering) for region, level in zip(regions, levels, strict=True)]
     tail = _trim_tail(lines, built, outline)
     _read_header(p, front, tail, default_year)
