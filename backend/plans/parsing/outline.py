@@ -328,8 +328,18 @@ def _carries(
     heads = sorted(set(items) | set(units))
     bounds = dict(zip(heads, heads[1:] + [end], strict=True))
     stop = "circ" if head else kind
-    own = sum(1 for i in units if _accountable(lines, i, _unit_end(lines, i, bounds[i], stop), when))
+    own = sum(
+        1 for i in units if _accountable(lines, i, _unit_end(lines, i, bounds[i], stop), when) or _owner_above(lines, i)
+    )
     return own >= least and 2 * own > len(units)
+
+
+_OWNER_LINE = re.compile(r"\s*[(\[]?\s*" + OWNER_MARK.pattern)
+
+
+def _owner_above(lines: list[Line], i: int) -> bool:
+    """A line of owners just above a numbered unit (牵头单位：X, then 1.…) is the unit's."""
+    return i > 0 and lines[i - 1].label is None and bool(_OWNER_LINE.match(lines[i - 1].sh))
 
 
 def _unit_end(lines: list[Line], start: int, stop: int, kind: str) -> int:
