@@ -309,6 +309,14 @@ class _HTMLText(HTMLParser):
 _MARK = "\x00table "
 
 
+def _drop_repeated_title(lines: list[str]) -> None:
+    """The page's <title> (its first line) blanked when the page repeats it as its heading: else the two copies
+    read as a running header and the plan loses its title."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and any(line.strip() == lines[first].strip() for line in lines[first + 1:first + 200]):
+        lines[first] = ""
+
+
 def html_to_text(html: str) -> tuple[str, list[Table]]:
     """The page's text, and its task tables (each `line` the index of the empty line left where it stood)."""
     parser = _HTMLText()
@@ -316,6 +324,7 @@ def html_to_text(html: str) -> tuple[str, list[Table]]:
         parser.feed(html)
         parser.close()
     lines = "".join(parser.parts).split("\n")
+    _drop_repeated_title(lines)
     for i, line in enumerate(lines):
         if line.startswith(_MARK):
             table = parser.tables[int(line[len(_MARK):])]

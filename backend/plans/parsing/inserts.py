@@ -98,15 +98,15 @@ def lift(text: str, tables: list[Table] | tuple[Table, ...] = ()) -> tuple[str, 
     return "\n".join("" if i in blank else r for i, r in enumerate(raws)), lifted
 
 
+_TABLE_TITLE = re.compile(r"(?:清单|[^代]表|台账|安排|任务|计划|方案)\s*[)）]?$")
+
+
 def _caption(raws: list[str], line: int, blank: set[int]) -> str:
-    """The line just above a table, when it reads as its title (附件：2024年重点工作任务清单)."""
-    for i in range(min(line, len(raws)) - 1, max(-1, line - 4), -1):
+    """The line just above a table when it reads as its title (附件：2024年重点工作任务清单)."""
+    for i in range(min(line, len(raws)) - 1, max(-1, line - 8), -1):
         r = raws[i].strip()
         if not r or i in blank:
             continue
-        r = _CAPTION_PREFIX.sub("", r)
-        if not r:
-            return ""
-        if len(r) <= 60 and not re.search(r"[。；;]", r):
-            return r.strip()
+        r = _CAPTION_PREFIX.sub("", r).strip()
+        return r if len(r) <= 60 and _TABLE_TITLE.search(shadow(r)) and not re.search(r"[。；;：:]", r) else ""
     return ""
