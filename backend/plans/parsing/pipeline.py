@@ -172,8 +172,8 @@ def parse_plan(text: str, *, default_year: int | None = None, tables: tuple[Tabl
         plan.flags.append(_("未识别到分节标题（一、二、…），条目归入一个无标题的部分"))
     if outline.body_start < 0 and lifted:  # only a table or a calendar: the text around it is front matter
         _read_header(p, _front_matter(lines, len(lines)), [], default_year)
-        plan.sections = lifted.place([], [], plan)
         plan.discarded = [r for _, r in sorted(p.discarded, key=lambda t: t[0])]
+        plan.sections = lifted.place([], [], plan)
         return plan
     if outline.body_start < 0:
         return _no_structure(p, default_year)
@@ -190,8 +190,9 @@ def parse_plan(text: str, *, default_year: int | None = None, tables: tuple[Tabl
         built.append(_build_section(p, region, kind, set(found.get(kind, [])) if kind else set(), numbering))
     tail = _trim_tail(lines, built, outline)
     _read_header(p, front, tail, default_year)
-    plan.sections = lifted.place(_items(lines, built, plan.year), [_span(lines, b) for b in built], plan)
+    plan.sections = _items(lines, built, plan.year)
     plan.discarded = [r for _, r in sorted(p.discarded, key=lambda t: t[0])]
+    plan.sections = lifted.place(plan.sections, [_span(lines, b) for b in built], plan)
     return plan
 
 
