@@ -231,6 +231,7 @@ def merge_into(items: list[Item], pairs: list[tuple[str, Item]]) -> list[tuple[s
     """Rows that repeat a text item (same title, or one title inside the other) fill that item's missing owners
     and deadline instead of counting the task twice; the other rows are returned."""
     keys = [(_key(i.title), i) for i in items if len(_key(i.title)) >= 4]
+    filled: set[int] = set()  # items whose deadline came from rows: the latest of their rows (3—1, 3—2) holds
     rest = []
     for heading, row in pairs:
         k = _key(row.title)
@@ -240,8 +241,9 @@ def merge_into(items: list[Item], pairs: list[tuple[str, Item]]) -> list[tuple[s
             continue
         if not (match.owners.lead or match.owners.co):
             match.owners = row.owners
-        if match.deadline is None and row.deadline is not None:
-            match.deadline = match.due = row.deadline
+        if row.deadline is not None and (match.deadline is None or id(match) in filled):
+            filled.add(id(match))
+            match.deadline = match.due = max(row.deadline, match.deadline or row.deadline)
     return rest
 
 
@@ -273,6 +275,8 @@ def _fit(kind: tuple[str, int] | bool | None, cell: str) -> float:
         return 2 if _WHEN.search(cell) and len(cell) <= 40 else -2
     if name in ("lead", "co", "resp", "leader"):
         return 1 if len(cell) <= 40 and "。" not in cell and _UNIT.search(cell) else -2
+    if name == "task" and kind == ("task", 1):  # a project column: short names
+        return 0.5 if len(cell) <= 15 else -1
     if name == "task":
         return 1 if len(cell) >= 6 else 0
     return 0
@@ -293,7 +297,8 @@ def _arrange(cells: list[str], kinds: list, above: list[str | None]) -> list[str
         for c, cell in zip(cols, cells, strict=True):
             row[c] = cell
             score += _fit(kinds[c], cell)
-        score -= sum(3 for c in range(n) if row[c] is None and not above[c])
+        score -= sum(3 - 0.01 * (n - c) for c in range(n) if row[c] is None and above[c])  # the leftmost
+        score -= sum(6 for c in range(n) if row[c] is None and not above[c])
         if best is None or score > best[0]:
             best = (score, row)
     assert best is not None
@@ -336,7 +341,7 @@ def _row_width(lines: list[str], i: int, n: int, rows: list[list[str | None]]) -
     """Cells of the row numbered at line i: up to the next number line; the last row as wide as the one above."""
     j = i + 1
     while j < len(lines) and j - i < n and lines[j] and not _ROW_NUMBER.match(lines[j]) \
-            and not (_HEADING_ROW.match(lines[j]) and len(lines[j]) <= 40):
+            and not _STOP.match(lines[j]) and not (_HEADING_ROW.match(lines[j]) and len(lines[j]) <= 40):
         j += 1
     if j < len(lines) and lines[j] and _ROW_NUMBER.match(lines[j]):
         return j - i
