@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one table row per line reads like the table)
 """Writes the .docx documents of the corpus (committed beside this script) with python-docx, so their tables'
 merged cells are Word's own (w:vMerge, w:gridSpan): `python -m tests.plans.corpus.make_docx`."""
 
