@@ -19,9 +19,10 @@ from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date
 
+from ..responsibility_table.units import dedupe, units_with_marks
 from .attach import fill_item
 from .lines import cn_to_int
-from .model import Group, Item
+from .model import Group, Item, Owners
 from .script import shadow
 
 _CN = "一二三四五六七八九十"
@@ -32,13 +33,15 @@ _MONTH = re.compile(
     r"\s*[\])】〕]?\s*(?:(?:工作|活动|重点)?(?:安排|要点|重点|计划|行事历|事项)|重点工作|主要工作|工作)?)"
     r"\s*(?:(?P<sep>:|\s)\s*(?P<rest>.*))?$"
 )
-_BULLET = re.compile(r"^(?:[•·●○◆◇■□▪►▶\-—*>]+\s*|(?P<n>\d{1,2})\s*[.、)]\s*(?!\d)|[(]\s*(?P<p>\d{1,2})\s*[)]\s*"
+_BULLET = re.compile(r"^(?:[•·●○◆◇■□▪►▶\-—*>]+\s*|(?P<n>\d{1,2})\s*[.、)]\s*(?!\d(?!\d*[月日]))|[(]\s*(?P<p>\d{1,2})\s*[)]\s*"
                      r"|(?P<c>[①-⑳])\s*)")
 _STOP = re.compile(rf"^(?:[{_CN}]+\s*[、.]|第[{_CN}]+部分|附件|抄送|印发|上一篇|下一篇|打印|关闭)"
                    r"|^\d{4}年\d{1,2}月\d{1,2}日$"
                    r"|^\S{2,20}(?:学校|小学|中学|幼儿园|教育局|办公室|委员会|中心)$")
 _SCHOOL_YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:[-—–~至]\s*((?:19|20)?\d{2})\s*)?学年")
 MAX_LINES = 60  # lines under one month
+_OWNER_NOTE = re.compile(r"[(]\s*(?:(?:责任|牵头|负责|承办)(?:单位|部门|科室|股室|处室|人)?\s*:\s*)?([^()]{2,60})[)]\s*$")
+_UNIT_END = re.compile(r"(?:[科室股处局办组委站所院校队部会馆]|中心|学校|各学校|年级组)$")
 
 
 @dataclass
@@ -153,6 +156,7 @@ def calendar_items(cal: Calendar, year: int | None, title: str) -> list[tuple[Mo
             item = Item(number=int(label) if label and label.isdigit() else n, title=_title(text), text="",
                         label=label, source="calendar", group=Group(label="", title=mo.heading))
             fill_item(item, [text], [], "ar", y, ("", ""))
+            _owner_note(item)
             stated = [d.date for d in item.deadlines if d.date.month == mo.month]
             if y is not None:
                 day = max(stated).day if stated else monthrange(y, mo.month)[1]
@@ -161,6 +165,19 @@ def calendar_items(cal: Calendar, year: int | None, title: str) -> list[tuple[Mo
             items.append(item)
         out.append((mo, items))
     return out
+
+
+def _owner_note(item: Item) -> None:
+    """`召开全县教育工作会议（办公室）`: a bracket of unit names at the end of a calendar line names its owners
+    (marked 牵头 / 配合, else all lead), and leaves the title."""
+    m = _OWNER_NOTE.search(shadow(item.title))
+    if not m or item.owners.lead or item.owners.co:
+        return
+    lead, co, plain = units_with_marks(item.title[m.start(1):m.end(1)])
+    names = lead + co + plain
+    if names and all(_UNIT_END.search(shadow(n)) for n in names):
+        item.owners = Owners(dedupe(lead + plain), dedupe(co))
+        item.title = item.title[: m.start()].rstrip()
 
 
 def _title(text: str) -> str:

@@ -52,8 +52,10 @@ class Lifted:
                 pairs = merge_into([i for s in sections for i in s.items], pairs) if sections else pairs
                 extra += sections_of(pairs, block.caption or plan.title or "")
             else:
-                extra += [Section(label="", title=mo.heading, items=items)
-                          for mo, items in calendar_items(block, plan.year, plan.title or "")]
+                for mo, items in calendar_items(block, plan.year, plan.title or ""):
+                    for item in items:
+                        item.group = None  # the month is the section
+                    extra.append(Section(label="", title=mo.heading, items=items))
             if isinstance(block, Table):
                 plan.flags.extend(f for f in block.flags if f not in plan.flags)
         return sections + extra
