@@ -33,14 +33,16 @@ _MONTH = re.compile(
     r"\s*[\])】〕]?\s*(?:(?:工作|活动|重点)?(?:安排|要点|重点|计划|行事历|事项)|重点工作|主要工作|工作)?)"
     r"\s*(?:(?P<sep>:|\s)\s*(?P<rest>.*))?$"
 )
-_BULLET = re.compile(r"^(?:[•·●○◆◇■□▪►▶\-—*>]+\s*|(?P<n>\d{1,2})\s*[.、)]\s*(?!\d(?!\d*[月日]))|[(]\s*(?P<p>\d{1,2})\s*[)]\s*"
-                     r"|(?P<c>[①-⑳])\s*)")
+_BULLET = re.compile(r"^(?:[•·●○◆◇■□▪►▶\-—*>]+\s*|(?P<n>\d{1,2})\s*[.、)]\s*(?!\d(?!\d*[月日]))"
+                     r"|[(]\s*(?P<p>\d{1,2})\s*[)]\s*|(?P<c>[①-⑳])\s*)")
 _STOP = re.compile(rf"^(?:[{_CN}]+\s*[、.]|第[{_CN}]+部分|附件|抄送|印发|上一篇|下一篇|打印|关闭)"
                    r"|^\d{4}年\d{1,2}月\d{1,2}日$"
                    r"|^\S{2,20}(?:学校|小学|中学|幼儿园|教育局|办公室|委员会|中心)$")
 _SCHOOL_YEAR = re.compile(r"((?:19|20)\d{2})\s*(?:[-—–~至]\s*((?:19|20)?\d{2})\s*)?学年")
 MAX_LINES = 60  # lines under one month
-_OWNER_NOTE = re.compile(r"[(]\s*(?:(?:责任|牵头|负责|承办)(?:单位|部门|科室|股室|处室|人)?\s*:\s*)?([^()]{2,60})[)]\s*$")
+_OWNER_NOTE = re.compile(
+    r"[(]\s*(?:(?:责任|牵头|负责|承办)(?:单位|部门|科室|股室|处室|人)?\s*:\s*)?([^()]{2,60})[)]\s*$"
+)
 _UNIT_END = re.compile(r"(?:[科室股处局办组委站所院校队部会馆]|中心|学校|各学校|年级组)$")
 
 
@@ -122,12 +124,24 @@ def _calendar(
         end = run[n + 1][0] if n + 1 < len(run) else min(len(idx), k + 1 + MAX_LINES)
         for j in range(k + 1, end):
             line = raws[idx[j]].strip()
-            if n + 1 == len(run) and _STOP.match(shadow(line)):
+            if n + 1 == len(run) and (_STOP.match(shadow(line)) or _signed(raws, idx, j)):
                 break
             mo.entries.append(_entry(line))
             used.append(idx[j])
         months.append(mo)
     return Calendar(months, idx[run[0][0]]), used
+
+
+def _signed(raws: list[str], idx: list[int], j: int) -> bool:
+    """A signature line: a short name with no punctuation whose next line is the date of signing."""
+    line = raws[idx[j]].strip()
+    nxt = raws[idx[j + 1]].strip() if j + 1 < len(idx) else ""
+    return len(line) <= 30 and not re.search(r"[，。；、,;:：]", line) and bool(_DATE_LINE.match(shadow(nxt)))
+
+
+_DATE_LINE = re.compile(
+    r"^(?:\d{4}|[〇零一二三四五六七八九]{4})\s*年\s*[\d一二三四五六七八九十]{1,2}\s*月[\d一二三四五六七八九十]{1,3}\s*日"
+)
 
 
 def month_years(months: list[int], year: int | None, title: str) -> list[int | None]:

@@ -18,11 +18,12 @@ Where the rows go (`tables_sections` and `pipeline`): see docs/PLAN_IMPORT.md, "
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from ..responsibility_table.grid import Grid
-from ..responsibility_table.header import Header, classify, find_header
+from ..responsibility_table.header import Header, classify, classify_key, find_header
 from ..responsibility_table.model import ResponsibilityRow
 from ..responsibility_table.rows import read_rows
 from .attach import fill_item
@@ -260,11 +261,19 @@ _UNIT = re.compile(r"[科处室局办组部委院所站馆校园队会]$|中心|
 _STOP = re.compile(r"^(?:附件|抄送|印发|上一篇|下一篇|打印|关闭|责任编辑|来源[:：])|^\d{4}年\d{1,2}月\d{1,2}日$")
 
 
+_HEADERISH = re.compile(  # words a header cell is made of: the cheap test before `classify`
+    r"序|编号|任务|事项|要点|内容|举措|措施|项目|类别|领域|重点工作|主要工作|牵头|主责|主办|负责|配合|协办|参与|协同|协助|责任"
+    r"|承办|单位|部门|科室|处室|股室|时间|时限|期限|截止|节点|日期|进度|领导|备注|说明|目标|成效|标准|指标|要求|依据|成果|考核"
+)
+
+
+@functools.lru_cache(maxsize=4096)
 def _header_cell(line: str) -> tuple[str, int] | None | bool:
     """The column a line names when it is a header cell; True for a known column that is not ours; None else."""
-    if len(line) > 10 or re.search(r"[。，,；;：:、]", line):
+    sh = re.sub(r"\s+", "", shadow(line))
+    if len(line) > 10 or re.search(r"[。，,；;：:、.]", line) or not _HEADERISH.search(sh):
         return None
-    kind = classify(line)
+    kind = classify_key(sh)  # the shadow is the comparison form already: no OpenCC per line
     return kind if kind is not None else (True if _OTHER_COLUMN.match(shadow(line)) else None)
 
 

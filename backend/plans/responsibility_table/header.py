@@ -42,7 +42,11 @@ _RULES: tuple[tuple[tuple[str, int] | None, Callable[[str, str], object]], ...] 
 
 def classify(header: str) -> tuple[str, int] | None:
     """(field, priority) for a header cell, or None."""
-    h = key(header)
+    return classify_key(key(header))
+
+
+def classify_key(h: str) -> tuple[str, int] | None:
+    """`classify` of a header already in comparison form (`text.key`)."""
     core = re.sub(r"[(\[<][^)\]>]*[)\]>]", "", h).strip(":*") or h
     if not h or len(core) > 16 or re.search(r":.", core):
         return None  # too long for a header, or "责任单位：教育局" (a filled-in form line)
