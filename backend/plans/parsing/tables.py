@@ -47,6 +47,7 @@ class Table:
     line: int = 0
     caption: str = ""  # the line above it (附件：…任务清单), for a section named after it
     flags: list[str] = field(default_factory=list)
+    title_col: int | None = None  # the column that titles each row's item, once found
 
 
 class CellBudget:
@@ -99,6 +100,12 @@ def _key(text: str) -> str:
 
 def _title_column(table: Table) -> int:
     """The column whose cell titles the item: the task column, or a 任务 column before a 具体内容 one."""
+    if table.title_col is None:
+        table.title_col = _find_title_column(table)
+    return table.title_col
+
+
+def _find_title_column(table: Table) -> int:
     task = table.header.cols["task"][0]
     if classify(table.grid.text(table.header.row, task)) == ("task", 3):
         for c in reversed(table.header.category_cols):

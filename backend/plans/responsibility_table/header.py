@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from backend.i18n import _
 
+from ..parsing.script import shadow
 from .grid import Grid
-from .text import key
+from .text import nfkc
 
 HEADER_SCAN_ROWS = 20  # the header must be within this many rows of the top of the sheet
 
@@ -41,8 +42,10 @@ _RULES: tuple[tuple[tuple[str, int] | None, Callable[[str, str], object]], ...] 
 
 
 def classify(header: str) -> tuple[str, int] | None:
-    """(field, priority) for a header cell, or None."""
-    return classify_key(key(header))
+    """(field, priority) for a header cell, or None (at once for a long cell: a task's text, not a header)."""
+    if len(header) > 60:
+        return None
+    return classify_key(re.sub(r"\s+", "", shadow(nfkc(header))))  # character-wise t2s: enough for header words
 
 
 def classify_key(h: str) -> tuple[str, int] | None:
