@@ -50,7 +50,7 @@ __all__ = [
 def parse_file(data: bytes, filename: str | None = None, *, default_year: int | None = None) -> ParsedPlan:
     """Decode an uploaded file (recording the encoding or format used) and parse it."""
     decoded = decode_bytes(data, filename)
-    plan = parse_plan(decoded.text, default_year=default_year)
+    plan = parse_plan(decoded.text, default_year=default_year, tables=tuple(decoded.tables))
     plan.encoding = decoded.encoding
     plan.source_format = decoded.source_format
     plan.flags[:0] = decoded.flags

@@ -17,6 +17,7 @@ from backend.i18n import N_, _
 
 from .lines import int_to_cn
 from .model import PlanInputError
+from .tables import MAX_CELLS, MAX_COLS, MAX_ROWS, CellBudget, Table, task_table
 
 MAX_BYTES = 50 * 1024 * 1024
 HINT = N_("请上传 .docx、.pdf（含文字）或 .txt 文件。")
@@ -36,6 +37,7 @@ class DecodedText:
     encoding: str | None
     source_format: str
     flags: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)  # task tables, each where it stood in `text`
 
 
 def _ext(filename: str | None) -> str:
@@ -83,12 +85,13 @@ def decode_bytes(data: bytes, filename: str | None = None) -> DecodedText:
         raise PlanInputError(_("不支持“%(name)s”这种文件类型。%(hint)s", name=name, hint=_(HINT)))
     text, encoding, flags = _decode_text(data, name)
     fmt = "txt"
+    tables: list[Table] = []
     if ext in ("html", "htm", "xhtml") or _HTML_START.match(text[:500]):
-        text = html_to_text(text)
+        text, tables = html_to_text(text)
         fmt = "html"
-    if not text.strip():
+    if not text.strip() and not tables:
         raise PlanInputError(_("“%(name)s”里没有文字内容。请检查后重新上传。", name=name))
-    return DecodedText(text, encoding, fmt, flags)
+    return DecodedText(text, encoding, fmt, flags, tables)
 
 
 # ------------------------------------------------------------------------------------- plain text
@@ -192,7 +195,32 @@ def _check_binary(text: str, name: str) -> None:
 
 
 # -------------------------------------------------------------------------------------------- html
+@dataclass
+class _OpenTable:
+    """A <table> being read: where its text starts among the parts, its cells so far (row, col, text, rowspan,
+    colspan), which slots merged cells above already fill, and whether it holds another table (then it is
+    layout, read as text)."""
+
+    start: int
+    specs: list[tuple[int, int, str, int, int]] = field(default_factory=list)
+    taken: set[tuple[int, int]] = field(default_factory=set)
+    row: int = 0
+    col: int = 0
+    cell: list[str] | None = None
+    span: tuple[int, int] = (1, 1)
+    nested: bool = False
+
+
+def _span(attrs: list, name: str, limit: int) -> int:
+    value = next((v for k, v in attrs if k == name), None) or "1"
+    m = re.match(r"\s*(\d{1,5})", value)
+    return max(1, min(int(m.group(1)) if m else 1, limit))
+
+
 class _HTMLText(HTMLParser):
+    """Text of a page, one block per line; a task table (a leaf <table> whose header names a task column and a
+    unit or time column) is kept as a grid instead, a marker line where it stood."""
+
     BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "article", "ul",
              "ol", "dd", "dt", "title", "header", "footer", "nav", "blockquote", "pre", "hr", "form"}
     SKIP = {"script", "style", "noscript", "template", "svg"}
@@ -201,32 +229,110 @@ class _HTMLText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip = 0
+        self.open: list[_OpenTable] = []
+        self.tables: list[Table] = []
+        self.budget = CellBudget()
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag in self.SKIP:
             self.skip += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
+            return
+        t = self.open[-1] if self.open else None
+        if tag == "table":
+            if t is not None:
+                t.nested = True
+            self.open.append(_OpenTable(len(self.parts)))
+        elif t is not None and tag == "tr":
+            self._close_cell(t)
+            t.row, t.col = t.row + 1, 0
+        elif t is not None and tag in ("td", "th"):
+            self._close_cell(t)
+            t.row = max(t.row, 1)
+            t.cell = []
+            t.span = (_span(attrs, "rowspan", MAX_ROWS), _span(attrs, "colspan", MAX_COLS))
+        if tag in self.BLOCK:
+            self._add("\n")
         elif tag in ("td", "th"):
             self.parts.append("  ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
+            return
+        if tag in ("td", "th") and self.open:
+            self._close_cell(self.open[-1])
+        if tag in self.BLOCK:
+            self._add("\n")
+        if tag == "table" and self.open:
+            self._close_table(self.open.pop())
 
     def handle_data(self, data: str) -> None:
         if not self.skip:
-            self.parts.append(re.sub(r"[ \t\r\n]+", " ", data))
+            self._add(re.sub(r"[ \t\r\n]+", " ", data))
+
+    def _add(self, text: str) -> None:
+        self.parts.append(text)
+        t = self.open[-1] if self.open else None
+        if t is not None and t.cell is not None and not t.nested:
+            t.cell.append(text)
+
+    @staticmethod
+    def _close_cell(t: _OpenTable) -> None:
+        if t.cell is None:
+            return
+        text = "\n".join(x.strip() for x in "".join(t.cell).split("\n") if x.strip())
+        t.cell = None
+        col = t.col + 1
+        while (t.row, col) in t.taken:
+            col += 1
+        rs, cs = t.span
+        if len(t.specs) + len(t.taken) + rs * cs > MAX_CELLS:
+            t.nested = True  # past the cell budget: read as text
+        elif col <= MAX_COLS:
+            t.specs.append((t.row, col, text, rs, cs))
+            if rs > 1 or cs > 1:
+                t.taken.update((r, c) for r in range(t.row, t.row + min(rs, MAX_ROWS)) for c in range(col, col + cs))
+        t.col = col + cs - 1
+
+    def _close_table(self, t: _OpenTable) -> None:
+        self._close_cell(t)
+        if t.nested or not t.specs:
+            return
+        table = task_table(t.specs, t.row, self.budget)
+        if table is None:
+            return
+        del self.parts[t.start:]
+        self.parts.append(f"\n{_MARK}{len(self.tables)}\n")
+        self.tables.append(table)
 
 
-def html_to_text(html: str) -> str:
+_MARK = "\x00table "
+
+
+def _drop_repeated_title(lines: list[str]) -> None:
+    """The page's <title> (its first line) blanked when the page repeats it as its heading: else the two copies
+    read as a running header and the plan loses its title."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is not None and any(line.strip() == lines[first].strip() for line in lines[first + 1:first + 200]):
+        lines[first] = ""
+
+
+def html_to_text(html: str) -> tuple[str, list[Table]]:
+    """The page's text, and its task tables (each `line` the index of the empty line left where it stood)."""
     parser = _HTMLText()
     with contextlib.suppress(Exception):  # malformed markup: keep what was read
         parser.feed(html)
         parser.close()
-    return "".join(parser.parts)
+    lines = "".join(parser.parts).split("\n")
+    _drop_repeated_title(lines)
+    for i, line in enumerate(lines):
+        if line.startswith(_MARK):
+            table = parser.tables[int(line[len(_MARK):])]
+            table.line = i
+            lines[i] = ""
+    if parser.budget.cut and parser.tables:
+        parser.tables[0].flags.append(_("表格过大，超出部分按文字读取"))
+    return "\n".join(lines), parser.tables
 
 
 # -------------------------------------------------------------------------------------------- zip
@@ -359,115 +465,51 @@ class _Numbering:
         return re.sub(r"%(\d)", sub, text)
 
 
-_HEADER_KEYS = {
-    "number": re.compile(r"^(序号|编号|序)$"),
-    "category": re.compile(r"(类别|类型|分类|领域|板块|方面|工作类别|项目类别)$"),
-    "task": re.compile(r"(任务|工作内容|工作事项|事项|内容|要点|工作措施|具体措施|项目名称|项目)"),
-    "lead": re.compile(r"(牵头单位|牵头部门|牵头科室|主责单位|责任单位|责任部门|责任科室|责任处室)"),
-    "co": re.compile(r"(配合单位|配合部门|配合科室|协办单位|参与单位|协同单位)"),
-    "deadline": re.compile(r"(完成时限|完成时间|时间节点|时限|截止时间|完成期限|时间安排)"),
-}
+def _word_table(tbl, budget: CellBudget) -> Table | None:
+    """A Word table (w:tbl) as a task table, read from its XML in one pass: w:gridSpan spans columns, w:vMerge
+    continues the cell above. python-docx's own cell access is quadratic in the table's size."""
+    from docx.oxml.ns import qn
+
+    specs: list[tuple[int, int, str, int, int]] = []
+    open_at: dict[int, int] = {}  # column → index in specs of the cell a vMerge continues
+    rows = 0
+    for tr in tbl.iterchildren(qn("w:tr")):
+        rows += 1
+        if rows > MAX_ROWS or len(specs) > MAX_CELLS:
+            break
+        col = 1
+        for tc in tr.iterchildren(qn("w:tc")):
+            pr = tc.find(qn("w:tcPr"))
+            span_el = pr.find(qn("w:gridSpan")) if pr is not None else None
+            merge_el = pr.find(qn("w:vMerge")) if pr is not None else None
+            span = min(int(span_el.get(qn("w:val"), "1")), MAX_COLS) if span_el is not None else 1
+            if merge_el is not None and merge_el.get(qn("w:val")) != "restart" and col in open_at:
+                r, c, text, rs, cs = specs[open_at[col]]
+                specs[open_at[col]] = (r, c, text, rs + 1, cs)
+            else:
+                paras = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p")))
+                text = "\n".join(x.strip() for x in paras if x.strip())
+                open_at[col] = len(specs)
+                specs.append((rows, col, text, 1, span))
+            col += max(span, 1)
+    return task_table(specs, rows, budget)
 
 
-def _cell_texts(table) -> list[list[str]]:
-    """Each row's cell texts, a merged cell once."""
-    rows: list[list[str]] = []
-    for row in table.rows:
-        cells: list[str] = []
-        seen: set[int] = set()
-        for cell in row.cells:
-            if id(cell._tc) in seen:
-                continue
-            seen.add(id(cell._tc))
-            cells.append(re.sub(r"\s*\n\s*", "", cell.text).strip())
-        rows.append(cells)
-    return rows
+def _table_text(tbl) -> list[str]:
+    """A table that is not a task table: one line per row, cells apart."""
+    from docx.oxml.ns import qn
 
-
-def _columns(header: list[str]) -> dict[str, int]:
-    """Which column holds the number, category, task, owners and deadline, from the header row."""
-    cols: dict[str, int] = {}
-    for j, h in enumerate(header):
-        h2 = re.sub(r"\s+", "", h)
-        for key, pattern in _HEADER_KEYS.items():
-            if key not in cols and pattern.search(h2) and not (key == "task" and ("单位" in h2 or "时" in h2)):
-                cols[key] = j
-                break
-    return cols
-
-
-def _column(r: list[str], cols: dict[str, int], key: str) -> str:
-    return r[cols[key]] if key in cols and cols[key] < len(r) else ""
-
-
-def _heading_line(text: str, section_no: int) -> str:
-    """A category as a section heading, numbered 一、二、 unless it already is."""
-    return text if re.match(r"^[一二三四五六七八九十]+[、.]", text) else f"{int_to_cn(section_no)}、{text}"
-
-
-def _notes(r: list[str], cols: dict[str, int], header: list[str]) -> list[str]:
-    """The row's other cells (owners, deadline …) as 列名：值, to be read from the item's text."""
-    notes = []
-    for j, value in enumerate(r):
-        if j in (cols.get("number"), cols.get("task"), cols.get("category")) or not value:
-            continue
-        label = re.sub(r"\s+", "", header[j]) if j < len(header) else ""
-        notes.append(f"{label}：{value}" if label else value)
-    return notes
-
-
-def _task_lines(rows: list[list[str]], header: list[str], cols: dict[str, int]) -> tuple[list[str], bool]:
-    """Rows under the header as plan lines: categories become headings, tasks numbered items; and whether the
-    numbers had to be made up from the row order."""
-    out: list[str] = []
-    category = None
-    section_no = 0
-    row_no = 0
-    synthesized = False
-    for r in rows:
-        if not any(r):
-            continue
-        if len(set(r)) == 1 and len(r) > 1:  # a merged row across the table: a category heading
-            section_no += 1
-            out.append(_heading_line(r[0], section_no))
-            continue
-        cat = _column(r, cols, "category")
-        if cat and cat != category:
-            category = cat
-            section_no += 1
-            out.append(_heading_line(cat, section_no))
-        task = _column(r, cols, "task")
-        if not task:
-            continue
-        row_no += 1
-        num = _column(r, cols, "number").rstrip(".、")
-        if not num.isdigit():
-            num = str(row_no)
-            synthesized = True
-        notes = _notes(r, cols, header)
-        out.append(f"{num}.{task}" + (f"（{'；'.join(notes)}）" if notes else ""))
-    return out, synthesized
-
-
-def _table_lines(table, flags: list[str]) -> list[str]:
-    """A Word table as plan lines: a task table becomes headings and numbered items, any other table its rows."""
-    rows = _cell_texts(table)
-    if not rows:
-        return []
-    header = rows[0]
-    cols = _columns(header)
-    if "task" not in cols:
-        return ["  ".join(c for c in r if c) for r in rows if any(r)]
-    out, synthesized = _task_lines(rows[1:], header, cols)
-    if synthesized:
-        flags.append(_("表格没有序号列，条目按行号编号"))
+    out = []
+    for tr in tbl.iterchildren(qn("w:tr")):
+        cells = ["".join(t.text or "" for t in tc.iter(qn("w:t"))).strip() for tc in tr.iterchildren(qn("w:tc"))]
+        if any(cells):
+            out.append("  ".join(c for c in cells if c))
     return out
 
 
 def _docx(data: bytes, name: str) -> DecodedText:
     try:
         import docx
-        from docx.table import Table
         from docx.text.paragraph import Paragraph
     except ImportError as exc:  # pragma: no cover
         raise PlanInputError(_("服务器未安装 python-docx，暂时无法读取 .docx 文件，请上传 .txt 或 .pdf。")) from exc
@@ -480,6 +522,8 @@ def _docx(data: bytes, name: str) -> DecodedText:
     numbering = _Numbering(document)
     flags: list[str] = []
     lines: list[str] = []
+    tables: list[Table] = []
+    budget = CellBudget()
     body = document.element.body
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
@@ -491,11 +535,19 @@ def _docx(data: bytes, name: str) -> DecodedText:
             else:
                 numbering.label(child)
         elif tag == "tbl":
-            lines.extend(_table_lines(Table(child, document), flags))
+            table = _word_table(child, budget)
+            if table is None:
+                lines.extend(_table_text(child))
+            else:
+                table.line = len(lines)
+                lines.append("")
+                tables.append(table)
+    if budget.cut:
+        flags.append(_("表格过大，超出部分按文字读取"))
     text = "\n".join(lines)
-    if not text.strip():
+    if not text.strip() and not tables:
         raise PlanInputError(_("“%(name)s”里没有文字内容（可能只有图片）。请上传含文字的文档。", name=name))
-    return DecodedText(text, None, "docx", flags)
+    return DecodedText(text, None, "docx", flags, tables)
 
 
 # --------------------------------------------------------------------------------------------- pdf

@@ -21,6 +21,7 @@ from backend.i18n import _
 
 from .attach import fill_item
 from .frontmatter import Header, find_issuer, find_title, find_year
+from .inserts import lift
 from .lines import (
     Label,
     find_label,
@@ -44,6 +45,7 @@ from .outline import (
 )
 from .owners import ROLE_RE
 from .script import detect_script, shadow
+from .tables import Table
 
 
 def _split_title(raw: str, sh: str) -> tuple[str, int]:
@@ -194,16 +196,23 @@ class _Built:
     group_intro: list[int] = field(default_factory=list)  # group headings' own text before their first item
 
 
-def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
-    """Parse the text of an annual work plan (工作要点) into sections, items and measures."""
+def parse_plan(text: str, *, default_year: int | None = None, tables: tuple[Table, ...] = ()) -> ParsedPlan:
+    """Parse the text of an annual work plan (工作要点) into sections, items and measures; `tables` are the task
+    tables `decode` lifted out of the text (their rows become items, see `inserts`)."""
     plan = ParsedPlan()
     text = text if isinstance(text, str) else str(text or "")
     plan.script = detect_script(text[:20000])
+    text, lifted = lift(text, tables)  # tables and month calendars: placed into the sections at the end
     lines, discarded, _wrapped = _collect_lines(text)
     p = _Parse(lines, plan, list(discarded))
     outline = find_outline(lines)
-    if outline.body_start >= 0 and not outline.heads:
+    if outline.body_start >= 0 and not outline.heads and not lifted:
         plan.flags.append(_("未识别到分节标题（一、二、…），条目归入一个无标题的部分"))
+    if outline.body_start < 0 and lifted:  # only a table or a calendar: the text around it is front matter
+        _read_header(p, _front_matter(lines, len(lines)), [], default_year)
+        plan.discarded = [r for _, r in sorted(p.discarded, key=lambda t: t[0])]
+        plan.sections = lifted.place([], [], plan)
+        return plan
     if outline.body_start < 0:
         return _no_structure(p, default_year)
 
@@ -223,7 +232,14 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
     _read_header(p, front, tail, default_year)
     plan.sections = _items(lines, built, plan.year)
     plan.discarded = [r for _, r in sorted(p.discarded, key=lambda t: t[0])]
+    plan.sections = lifted.place(plan.sections, [_span(lines, b) for b in built], plan)
     return plan
+
+
+def _span(lines: list[Line], b: _Built) -> tuple[int, int]:
+    """A section's first and last line, as positions in the text (where lifted tables and calendars stood)."""
+    idx = [i for blk in ([b.head] if b.head else []) + b.blocks for i in (blk.line, *blk.body)] + b.intro
+    return (lines[min(idx)].pos, lines[max(idx)].pos) if idx else (-1, -1)
 
 
 def _no_structure(p: _Parse, default_year: int | None) -> ParsedPlan:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from backend.i18n import _
 
+from ..parsing.script import shadow
 from .grid import Grid
-from .text import key
+from .text import nfkc
 
 HEADER_SCAN_ROWS = 20  # the header must be within this many rows of the top of the sheet
 
@@ -26,8 +27,9 @@ _RULES: tuple[tuple[tuple[str, int] | None, Callable[[str, str], object]], ...] 
     (("resp", 1), lambda h, core: "牵头" in h and re.search(r"首位|第一", h) and "牵头" not in core),
     (("note", 0), lambda h, core: "备注" in core or core in ("说明", "附注")),
     (("number", 0), lambda h, core: re.fullmatch(r"(序号|编号|序|序列号|排序|项次|No\.?|NO\.?|no\.?|#)", core)),
-    (("leader", 0), lambda h, core: "领导" in core),
-    (("lead", 0), lambda h, core: "牵头" in h or re.search(r"(主责|主办|主要责任)(单位|部门|科室|处室|股室)", core)),
+    (("leader", 0), lambda h, core: "领导" in core or re.fullmatch(r"(负责|责任)人", core)),
+    (("lead", 0), lambda h, core: "牵头" in h
+                                  or re.search(r"(主责|主办|主要责任|负责)(单位|部门|科室|处室|股室)", core)),
     (("co", 0), lambda h, core: re.search(r"配合|协办|参与|协同|协助|协作|参加", core)),
     (("resp", 0), lambda h, core: re.fullmatch(r"(责任|承办|落实|实施|主体)?(单位|部门|科室|处室|股室)|责任主体", core)
                                   or re.search(r"责任(单位|部门|科室|处室|股室)", core)),
@@ -40,8 +42,14 @@ _RULES: tuple[tuple[tuple[str, int] | None, Callable[[str, str], object]], ...] 
 
 
 def classify(header: str) -> tuple[str, int] | None:
-    """(field, priority) for a header cell, or None."""
-    h = key(header)
+    """(field, priority) for a header cell, or None (at once for a long cell: a task's text, not a header)."""
+    if len(header) > 60:
+        return None
+    return classify_key(re.sub(r"\s+", "", shadow(nfkc(header))))  # character-wise t2s: enough for header words
+
+
+def classify_key(h: str) -> tuple[str, int] | None:
+    """`classify` of a header already in comparison form (`text.key`)."""
     core = re.sub(r"[(\[<][^)\]>]*[)\]>]", "", h).strip(":*") or h
     if not h or len(core) > 16 or re.search(r":.", core):
         return None  # too long for a header, or "责任单位：教育局" (a filled-in form line)
@@ -78,8 +86,9 @@ def _spans_columns(grid: Grid, r: int, c: int) -> bool:
     return bool(m and m[3] > m[1])
 
 
-def find_header(grid: Grid) -> tuple[Header | None, bool]:
-    """The header, and whether a task column was seen anywhere (for the error message)."""
+def find_header(grid: Grid, *, owners: frozenset[str] = frozenset({"lead", "resp"})) -> tuple[Header | None, bool]:
+    """The header, and whether a task column was seen anywhere (for the error message). A header needs a task
+    column and one of `owners` (a table inside a plan may do with a deadline column instead of a unit column)."""
     seen_task = False
     for r in range(1, min(grid.max_row, HEADER_SCAN_ROWS) + 1):
         if _is_banner(grid, r):
@@ -114,7 +123,7 @@ def find_header(grid: Grid) -> tuple[Header | None, bool]:
         fields = {k[0] for _, k in per_col.values()}
         if "task" in fields:
             seen_task = True
-        if "task" not in fields or not fields & {"lead", "resp"}:
+        if "task" not in fields or not fields & owners:
             continue
         return _build_header(r + 1 if two_rows else r, r, per_col), seen_task
     return None, seen_task

@@ -32,6 +32,7 @@ class ResponsibilityRow:
     deadline: date | None = None
     leader: str = ""  # 责任领导 / 分管领导, as written
     section: str = ""  # the heading (or broader 重点工作 cell) the task sits under
+    heading: str = ""  # the heading row (merged across the table) the task sits under, whatever its category
     note: str = ""  # 备注 column
     flags: list[str] = field(default_factory=list)
 

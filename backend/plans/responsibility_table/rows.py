@@ -44,9 +44,9 @@ def _parse_number(value: Any) -> tuple[int | None, str | None]:
     t = nfkc(cell_text(value)).strip()
     if not t:
         return None, None
-    m = re.fullmatch(r"[(（]?\s*(\d{1,5})\s*[)）]?\s*[、.．]?", t)
+    m = re.fullmatch(r"[(（]?\s*(\d{1,5})\s*[)）]?\s*[、.．]?|(\d{1,5})\s*[-—–－]\s*\d{1,3}", t)  # 3—1: a row of task 3
     if m:
-        return int(m.group(1)), None
+        return int(m.group(1) or m.group(2)), None
     m = re.fullmatch(r"[(（]?([一二三四五六七八九十百]+)[)）]?[、.．]?", t)
     if m and cn_to_int(m.group(1)):
         return cn_to_int(m.group(1)), None
@@ -249,6 +249,7 @@ def _row(
         deadline=deadline,
         leader=cells.texts.get(cols.leader, "") if cols.leader else "",
         section=category or section,
+        heading=section,
         note=cells.texts.get(cols.note, "") if cols.note else "",
         flags=flags,
     )

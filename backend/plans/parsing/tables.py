@@ -1,0 +1,413 @@
+"""Tables inside a plan: a 任务清单 / 分解表 as an HTML <table>, a Word table or a table a web page flattened into
+text one cell per line; each row becomes an item (source "table").
+
+The columns are recognised by the 任务分解表 reader (`responsibility_table.header`) and its rows read by
+`responsibility_table.rows` (merged cells, heading rows across the table, 牵头/配合 marks, `3—1` sub-rows), so a
+table in a plan and an uploaded 分解表 are read alike. What this module adds: building that reader's `Grid` from
+HTML/Word/flattened cells (with caps, so a hostile table costs bounded time and memory), and turning its rows
+into plan items:
+
+* title: the task cell (its first sentence when long); a 具体内容 column beside a 任务 column is the text;
+* text: the task cell, then every other filled column as `列名：值` (targets and deadlines are read from it);
+* owners: the lead / co columns as the table's reader split them; deadline: the time column through
+  `deadlines.find_deadlines` (it wins over dates inside the task's text);
+* group: the project column (项目 / 类别 / 领域 …, the broadest one); without one, the heading row above.
+
+Where the rows go (`tables_sections` and `pipeline`): see docs/PLAN_IMPORT.md, "Tables and month calendars".
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+
+from ..responsibility_table.grid import Grid
+from ..responsibility_table.header import Header, classify, classify_key, find_header
+from ..responsibility_table.model import ResponsibilityRow
+from ..responsibility_table.rows import read_rows
+from .attach import fill_item
+from .deadlines import find_deadlines, find_recurrence
+from .lines import int_to_cn
+from .model import Group, Item, Owners, Section
+from .script import shadow
+
+MAX_COLS = 40  # wider is not a task table
+MAX_ROWS = 2000  # rows kept per table (a plan's task list has tens to a few hundred)
+MAX_CELLS = 60_000  # cells kept over a whole document
+_OWNERS = frozenset({"lead", "resp", "co", "deadline"})  # a task column and one of these make a task table
+
+
+@dataclass
+class Table:
+    """A task table found in a document: its grid, its header, and where it stood (line of the decoded text)."""
+
+    grid: Grid
+    header: Header
+    line: int = 0
+    caption: str = ""  # the line above it (附件：…任务清单), for a section named after it
+    flags: list[str] = field(default_factory=list)
+    title_col: int | None = None  # the column that titles each row's item, once found
+
+
+class CellBudget:
+    """Cells left for a whole document: a table past it is cut (and flagged), the rest read as text."""
+
+    def __init__(self, cells: int = MAX_CELLS) -> None:
+        self.left = cells
+        self.cut = False
+
+
+def build_grid(specs: list[tuple[int, int, str, int, int]], rows: int) -> Grid:
+    """A Grid from cells (row, col, text, rowspan, colspan), 1-based, spans already clipped."""
+    values: dict[tuple[int, int], object] = {}
+    merge_of: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+    max_col = 0
+    for r, c, text, rs, cs in specs:
+        if not text:
+            continue
+        values[(r, c)] = text
+        r1, c1 = min(r + rs - 1, rows), c + cs - 1
+        max_col = max(max_col, c1)
+        if r1 > r or c1 > c:
+            rng = (r, c, r1, c1)
+            for rr in range(r, r1 + 1):
+                for cc in range(c, c1 + 1):
+                    merge_of[(rr, cc)] = rng
+    return Grid(values, {}, merge_of, rows, max_col)
+
+
+def task_table(specs: list[tuple[int, int, str, int, int]], rows: int, budget: CellBudget) -> Table | None:
+    """The table if it is a task table (a task column beside a unit or time column), else None."""
+    rows = min(rows, MAX_ROWS)
+    specs = [s for s in specs if s[0] <= rows and s[1] <= MAX_COLS]
+    area = sum(min(s[3], rows - s[0] + 1) * s[4] for s in specs)
+    if not specs or area > budget.left:
+        budget.cut = budget.cut or bool(specs)
+        return None
+    grid = build_grid(specs, rows)
+    header, _seen = find_header(grid, owners=_OWNERS)
+    if header is None:
+        return None
+    budget.left -= area
+    return Table(grid, header)
+
+
+# ------------------------------------------------------------------------------------------ rows → items
+def _key(text: str) -> str:
+    return re.sub(r"[\s。．.，,；;：:]+", "", shadow(text))
+
+
+def _title_column(table: Table) -> int:
+    """The column whose cell titles the item: the task column, or a 任务 column before a 具体内容 one."""
+    if table.title_col is None:
+        table.title_col = _find_title_column(table)
+    return table.title_col
+
+
+def _find_title_column(table: Table) -> int:
+    task = table.header.cols["task"][0]
+    if classify(table.grid.text(table.header.row, task)) == ("task", 3):
+        for c in reversed(table.header.category_cols):
+            if c < task and classify(table.grid.text(table.header.row, c)) == ("task", 2):
+                return c
+    return task
+
+
+def _title(text: str) -> str:
+    """A cell's first line, cut at its first 。 or ；, numbering and brackets around owners kept."""
+    first = text.strip().split("\n", 1)[0]
+    sh = shadow(first)
+    cut = next((i for i, ch in enumerate(sh) if ch in "。;!?"), len(first))
+    return first[:cut].strip().rstrip("。.")
+
+
+_CLASS = re.compile(r"类别|类型|分类|领域|板块|方面")
+
+
+def _parents(table: Table, row: ResponsibilityRow) -> tuple[str, Group | None]:
+    """What the row sits under: its heading row or classification column (类别 / 领域 …: a section when the
+    table stands for the plan), and its project column (项目 / 重点工作 …: the item's group)."""
+    grid, header, title_col = table.grid, table.header, _title_column(table)
+    parent, project = row.heading, None
+    for c in header.category_cols:
+        text = grid.text(row.row, c)
+        if c == title_col or not text:
+            continue
+        if _CLASS.search(grid.text(header.row, c)) and not row.heading:
+            parent = parent or text
+        elif project is None:
+            project = _labelled_group(text)
+    return parent, project
+
+
+_GROUP_LABEL = re.compile(
+    r"^\s*(?:([一二三四五六七八九十百]+)\s*[、.．]|[(（]([一二三四五六七八九十百]+)[)）]|(\d{1,3})\s*[、.．](?!\d))"
+)
+
+
+def _labelled_group(text: str) -> Group:
+    m = _GROUP_LABEL.match(text)
+    if m and m.end() < len(text):
+        return Group(label=m.group(1) or m.group(2) or m.group(3), title=text[m.end():].strip())
+    return Group(label="", title=text.strip())
+
+
+def _notes(table: Table, row: ResponsibilityRow, skip: set[int]) -> list[str]:
+    """Every other filled cell of the row as 列名：值, each merged cell once."""
+    grid, header = table.grid, table.header
+    out, seen = [], set()
+    for c in range(1, grid.max_col + 1):
+        src = grid.source(row.row, c)
+        value = grid.text(row.row, c)
+        if c in skip or not value or src in seen:
+            continue
+        seen.add(src)
+        name = re.sub(r"\s+", "", grid.text(header.row, c))
+        out.append(f"{name}：{value}" if name and name != value else value)
+    return out
+
+
+def row_item(table: Table, row: ResponsibilityRow, year: int | None) -> Item:
+    """One row as an item: title from the task cell, owners and deadline from their columns."""
+    grid, header = table.grid, table.header
+    title_col = _title_column(table)
+    cell = grid.text(row.row, title_col) if title_col != header.cols["task"][0] else row.task
+    number_col = header.cols.get("number", [None])[0]
+    label = grid.text(row.row, number_col) if number_col else ""
+    item = Item(number=row.number, title=_title(cell) or row.task[:60], text="", label=label or None,
+                source="table")
+    skip = {title_col} | ({number_col} if number_col else set())
+    parts = [cell, *_notes(table, row, skip)]
+    fill_item(item, parts, list(row.flags), "ar", year, ("", ""))
+    item.owners = Owners(list(row.lead), list(row.co)) if row.lead or row.co else item.owners
+    deadline_col = header.cols.get("deadline", [None])[0]
+    when = grid.text(row.row, deadline_col) if deadline_col else ""
+    if when:
+        found, _flags = find_deadlines(shadow(when), when, year)
+        if found:
+            item.deadline = item.due = max(d.date for d in found)
+        recurring = find_recurrence(shadow(when), when)
+        if recurring and not found:
+            item.recurrence = "；".join(recurring)
+    return item
+
+
+def table_items(table: Table, year: int | None) -> list[tuple[str, Item]]:
+    """(heading row or classification it sits under, item) per task row, in order; the item's group is its
+    project."""
+    rows, flags = read_rows(table.grid, table.header, year)
+    table.flags.extend(flags)
+    out = []
+    for row in rows:
+        item = row_item(table, row, year)
+        parent, item.group = _parents(table, row)
+        out.append((parent, item))
+    return out
+
+
+def sections_of(pairs: list[tuple[str, Item]], caption: str) -> list[Section]:
+    """Rows standing for the plan itself: each heading row (or classification) is a section; rows under none
+    are in a section named after the table's caption."""
+    out: list[Section] = []
+    current = None
+    for parent, item in pairs:
+        if not out or parent != current:
+            current = parent
+            out.append(_section(parent, len(out) + 1) if parent else Section(label="", title=caption))
+        out[-1].items.append(item)
+    return out
+
+
+def in_section(pairs: list[tuple[str, Item]]) -> list[Item]:
+    """Rows inside a text section: the heading row or classification is the group of a row without project."""
+    for parent, item in pairs:
+        if item.group is None and parent:
+            item.group = _labelled_group(parent)
+    return [item for _parent, item in pairs]
+
+
+def _section(name: str, n: int) -> Section:
+    """A heading row (一、党的建设) keeps its number; a project gets the next one."""
+    group = _labelled_group(name)
+    if group.label and not group.label.isdigit():
+        return Section(label=group.label, title=group.title)
+    return Section(label=int_to_cn(n), title=group.title if group.label else name)
+
+
+def merge_into(items: list[Item], pairs: list[tuple[str, Item]]) -> list[tuple[str, Item]]:
+    """Rows that repeat a text item (same title, or one title inside the other) fill that item's missing owners
+    and deadline instead of counting the task twice; the other rows are returned."""
+    keys = [(_key(i.title), i) for i in items if len(_key(i.title)) >= 4]
+    filled: set[int] = set()  # items whose deadline came from rows: the latest of their rows (3—1, 3—2) holds
+    rest = []
+    for heading, row in pairs:
+        k = _key(row.title)
+        match = next((i for ik, i in keys if len(k) >= 4 and (ik == k or ik in k or k in ik)), None)
+        if match is None:
+            rest.append((heading, row))
+            continue
+        if not (match.owners.lead or match.owners.co):
+            match.owners = row.owners
+        if row.deadline is not None and (match.deadline is None or id(match) in filled):
+            filled.add(id(match))
+            match.deadline = match.due = max(row.deadline, match.deadline or row.deadline)
+    return rest
+
+
+# ------------------------------------------------------------------------------ tables flattened into text
+_OTHER_COLUMN = re.compile(
+    r"^(?:工作|具体|预期|年度)?(?:目标|成效|标准|指标|要求|备注|说明|进度|依据|成果|考核)(?:任务|要求)?$"
+)
+_ROW_NUMBER = re.compile(r"^\d{1,3}(?:\s*[-—–－]\s*\d{1,3})?[.、．]?$")
+_HEADING_ROW = re.compile(
+    r"^(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+部分)"
+)
+_WHEN = re.compile(r"\d|[一二三四五六七八九十]月|年|前|底|季度|学期|长期|全年|每|持续|常态|开学|假|寒|暑|旬")
+_UNIT = re.compile(r"[科处室局办组部委院所站馆校园队会]$|中心|各|学校|单位|部门")
+_STOP = re.compile(r"^(?:附件|抄送|印发|上一篇|下一篇|打印|关闭|责任编辑|来源[:：])|^\d{4}年\d{1,2}月\d{1,2}日$")
+
+
+_HEADERISH = re.compile(  # words a header cell is made of: the cheap test before `classify`
+    r"序|编号|任务|事项|要点|内容|举措|措施|项目|类别|领域|重点工作|主要工作|牵头|主责|主办|负责|配合|协办|参与|协同|协助|责任"
+    r"|承办|单位|部门|科室|处室|股室|时间|时限|期限|截止|节点|日期|进度|领导|备注|说明|目标|成效|标准|指标|要求|依据|成果|考核"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _header_cell(line: str) -> tuple[str, int] | None | bool:
+    """The column a line names when it is a header cell; True for a known column that is not ours; None else."""
+    sh = re.sub(r"\s+", "", shadow(line))
+    if len(line) > 10 or re.search(r"[。，,；;：:、.]", line) or not _HEADERISH.search(sh):
+        return None
+    kind = classify_key(sh)  # the shadow is the comparison form already: no OpenCC per line
+    return kind if kind is not None else (True if _OTHER_COLUMN.match(shadow(line)) else None)
+
+
+def _fit(kind: tuple[str, int] | bool | None, cell: str) -> float:
+    """How well a cell's text fits a column: dates in the time column, unit names in unit columns."""
+    name = kind[0] if isinstance(kind, tuple) else ""
+    if name == "deadline":
+        return 2 if _WHEN.search(cell) and len(cell) <= 40 else -2
+    if name in ("lead", "co", "resp", "leader"):
+        return 1 if len(cell) <= 40 and "。" not in cell and _UNIT.search(cell) else -2
+    if name == "task" and kind == ("task", 1):  # a project column: short names
+        return 0.5 if len(cell) <= 15 else -1
+    if name == "task":
+        return 1 if len(cell) >= 6 else 0
+    return 0
+
+
+def _arrange(cells: list[str], kinds: list, above: list[str | None]) -> list[str | None]:
+    """A row of fewer cells than columns: which columns its cells fill (the others carried down from the row
+    above, as a merged cell reads), by how well each cell fits its column; ties carry the leftmost columns."""
+    from itertools import combinations
+
+    n = len(kinds)
+    if len(cells) >= n:
+        return list(cells[:n])
+    best: tuple[float, list[str | None]] | None = None
+    for cols in combinations(range(n), len(cells)):
+        row: list[str | None] = [None] * n
+        score = 0.0
+        for c, cell in zip(cols, cells, strict=True):
+            row[c] = cell
+            score += _fit(kinds[c], cell)
+        score -= sum(3 - 0.01 * (n - c) for c in range(n) if row[c] is None and above[c])  # the leftmost
+        score -= sum(6 for c in range(n) if row[c] is None and not above[c])
+        if best is None or score > best[0]:
+            best = (score, row)
+    assert best is not None
+    return best[1]
+
+
+def _flat_rows(lines: list[str], start: int, kinds: list) -> tuple[list[list[str | None]], int]:
+    """Rows of a flattened table from line `start` on (rows start at a 序号 line), and the line after it."""
+    n = len(kinds)
+    numbered = kinds[0] == ("number", 0)
+    rows: list[list[str | None]] = []
+    above: list[str | None] = [None] * n
+    i = start
+    while i < len(lines) and len(rows) < MAX_ROWS:
+        line = lines[i]
+        if not line or _STOP.match(line):
+            break
+        if _HEADING_ROW.match(line) and len(line) <= 40:
+            rows.append([line] + [None] * (n - 1))
+            above = [None] * n
+            i += 1
+            continue
+        if numbered and not _ROW_NUMBER.match(line):
+            break
+        width = n if not numbered else _row_width(lines, i, n, rows)
+        cells = lines[i:i + width]
+        if len(cells) < 2 or any(not c or _STOP.match(c) for c in cells):
+            break
+        if numbered:
+            row: list[str | None] = [cells[0], *_arrange(cells[1:], kinds[1:], above[1:])]
+        else:
+            row = [*cells, *([None] * (n - len(cells)))]
+        rows.append(row)
+        above = [row[c] if row[c] is not None else above[c] for c in range(n)]
+        i += width
+    return rows, i
+
+
+def _row_width(lines: list[str], i: int, n: int, rows: list[list[str | None]]) -> int:
+    """Cells of the row numbered at line i: up to the next number line; the last row as wide as the one above."""
+    j = i + 1
+    while j < len(lines) and j - i < n and lines[j] and not _ROW_NUMBER.match(lines[j]) \
+            and not _STOP.match(lines[j]) and not (_HEADING_ROW.match(lines[j]) and len(lines[j]) <= 40):
+        j += 1
+    if j < len(lines) and lines[j] and _ROW_NUMBER.match(lines[j]):
+        return j - i
+    previous = next((r for r in reversed(rows) if sum(c is not None for c in r) > 1), None)
+    return min(j - i, sum(c is not None for c in previous)) if previous else j - i
+
+
+def flat_tables(raws: list[str], budget: CellBudget) -> list[tuple[Table, list[int]]]:
+    """Tables a web page flattened into text one cell per line (序号 / 项目 / 任务 / 完成时间 / 负责处室 each on
+    a line, then each row's cells): each with the indices of the lines it took."""
+    idx = [i for i, r in enumerate(raws) if r.strip()]
+    lines = [raws[i].strip() for i in idx]
+    found: list[tuple[Table, list[int]]] = []
+    k = 0
+    while k < len(lines):
+        kinds: list[tuple[str, int] | bool] = []
+        while k + len(kinds) < len(lines) and len(kinds) < MAX_COLS:
+            kind = _header_cell(lines[k + len(kinds)])
+            if kind is None or kind is False:
+                break
+            kinds.append(kind)
+        names = {kd[0] for kd in kinds if isinstance(kd, tuple)}
+        if len(kinds) < 3 or "task" not in names or not names & _OWNERS:
+            k += max(1, len(kinds))
+            continue
+        rows, end = _flat_rows(lines, k + len(kinds), kinds)
+        table = _flat_table(lines[k:k + len(kinds)], rows, budget) if rows else None
+        if table is None:
+            k += len(kinds)
+            continue
+        table.line = idx[k]
+        found.append((table, idx[k:end]))
+        k = end
+    return found
+
+
+def _flat_table(header: list[str], rows: list[list[str | None]], budget: CellBudget) -> Table | None:
+    n = len(header)
+    specs = [(1, c + 1, h, 1, 1) for c, h in enumerate(header)]
+    start: dict[int, int] = {}
+    for r, row in enumerate(rows, 2):
+        if row[0] is not None and all(c is None for c in row[1:]) and _HEADING_ROW.match(row[0]):
+            specs.append((r, 1, row[0], 1, n))
+            start.clear()
+            continue
+        for c, cell in enumerate(row):
+            if cell is None and c in start:
+                rr, cc, text, rs, cs = specs[start[c]]
+                specs[start[c]] = (rr, cc, text, rs + 1, cs)
+            elif cell is not None:
+                start[c] = len(specs)
+                specs.append((r, c + 1, cell, 1, 1))
+    return task_table(specs, len(rows) + 1, budget)
