@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from backend.i18n import _
 
+from .deadlines import Period
 from .lines import WEB_CHROME, find_label
 from .script import to_simplified
 
@@ -15,7 +16,16 @@ TITLE_KW = re.compile(
     r"(工作要点|要点|工作计划|计划|工作安排|安排|工作思路|工作重点|重点工作|任务清单|任务分解|实施方案|工作方案|方案"
     r"|意见|打算|工作任务|重点任务)"
 )
-NOTICE = re.compile(r"关于印发\s*[《<]?(.+?)[》>]?\s*的?通知")
+# 关于印发《…》的通知, 关于报送2024年工作计划的函: the plan's name inside a cover notice or letter
+NOTICE = re.compile(r"关于\s*(?:印发|报送|上报|提交|报告|下发|发布)\s*[《<]?(.+?)[》>]?\s*的?(?:通知|函)"
+                    r"|关于\s*[《<](.+?)[》>]\s*的?(?:通知|函)")
+# X教发〔2024〕12号 (shadowed: 〔〕 → []), 文号：…
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,14}\s*[\[(]\s*(?:19|20)\d{2}\s*[\])]\s*\d{1,4}\s*号")
+# 2023学年, 2023-2024学年度第一学期: a school year, named by the year it starts
+SCHOOL_YEAR = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*年?\s*(?:(?:-|—|–|~|至|到)+\s*(?:19|20)?\d{2}\s*年?\s*)?"
+    r"(?:学年(?:度)?\s*(?:第?\s*(?P<term>[一二12上下])\s*学期)?|(?P<autumn>秋季|秋)\s*学期)"
+)
 FIELD_TITLE = re.compile(r"^(?:信息名称|文件名称|名\s*称|标\s*题|题\s*目)\s*:\s*(.+)$")
 ORG_SUFFIX = (
     r"(?:教育局|教育厅|教育委员会|教委|教体局|教育和体育局|教育体育局|教育工委|教育工作委员会|工委|委员会|局|厅|委"
@@ -52,7 +62,14 @@ class Header:
     issuer: str | None = None
     issuer_idx: int | None = None
     year: int | None = None
+    school: bool = False  # the year is a school year (September to August)
+    term: int = 0  # 1: its autumn term, 2: its spring term
+    doc_number: str | None = None
     flags: list[str] = field(default_factory=list)
+
+    @property
+    def period(self) -> Period:
+        return Period(self.year, self.school, self.term)
 
 
 def _clean_title(raw: str) -> str:
@@ -67,7 +84,8 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
             continue
         m = NOTICE.search(sh)
         if m:
-            return _clean_title(raws[i][m.start(1): m.end(1)]), i, False
+            g = 1 if m.group(1) else 2
+            return _clean_title(raws[i][m.start(g): m.end(g)]), i, False
         if FIELD_TITLE.match(sh) or WEB_CHROME.search(sh) or ":" in sh:
             continue
         if TITLE_KW.search(sh):
@@ -156,7 +174,10 @@ def _title_candidates(raws: list[str], shs: list[str], header: Header, body_star
                 out.append((0, raws[j].strip(), j, "title"))
     tsh = shs[ti]
     m = NOTICE.search(tsh)
-    inner = tsh[m.start(1) : m.end(1)] if m else (header.title or "")
+    inner = m.group(m.lastindex or 1) if m else (header.title or "")
+    sender = re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})\s*关于", tsh)
+    if sender:  # 某市教育局关于印发《…》的通知: the sender is the issuer
+        out.append((0, raws[ti][: sender.end(1)].strip(), None, "title"))
     y = YEAR_IN.search(inner)
     if y and y.start() > 1:
         prefix = inner[: y.start()].strip()
@@ -271,6 +292,8 @@ def find_year(
     body_sh: str,
     default_year: int | None,
 ) -> None:
+    if title_sh and _school_year(header, title_sh):
+        return
     if title_sh:
         r = YEAR_RANGE.search(title_sh)
         if r:
@@ -280,8 +303,6 @@ def find_year(
         m = YEAR_IN.search(title_sh)
         if m:
             header.year = int(m.group(1))
-            if "学年" in title_sh:
-                header.flags.append(_("学年度计划：按%(year)s年计，请核对截止日期", year=header.year))
             return
     m = YEAR_NIAN.search(preamble_sh)
     if m:
@@ -302,3 +323,35 @@ def find_year(
         header.flags.append(_("未识别到年份，按默认年份%(year)s计", year=default_year))
         return
     header.flags.append(_("未识别到年份"))
+
+
+def _school_year(header: Header, title_sh: str) -> bool:
+    """A school-year plan (2023学年, 2023—2024学年度第一学期, 2023年秋季学期): its year is the year the school year
+    starts; months without a year from January to August fall in the next one; items without a deadline are due
+    at the school year's end (31 August), or the autumn term's (31 January)."""
+    m = SCHOOL_YEAR.search(title_sh)
+    if not m:
+        return False
+    header.year, header.school = int(m.group(1)), True
+    term = m.group("term")
+    header.term = 1 if m.group("autumn") or term in ("一", "1", "上") else 2 if term else 0
+    due = header.period.end()
+    assert due is not None
+    header.flags.append(
+        _(
+            "学年计划：按%(year)s学年计（%(year)s年9月至次年8月），未写年份的1—8月按次年计，未写截止日期的条目于"
+            "%(due)s到期",
+            year=header.year,
+            due=due.isoformat(),
+        )
+    )
+    return True
+
+
+def find_doc_number(header: Header, raws: list[str], shs: list[str], idxs: list[int]) -> None:
+    """The 文号 (X教发〔2024〕12号) among the lines around the body (red header, web page's 文号 field)."""
+    for i in idxs:
+        m = DOC_NUMBER.search(shs[i])
+        if m:
+            header.doc_number = re.sub(r"\s+", "", raws[i][m.start() : m.end()])
+            return

@@ -86,6 +86,7 @@ class ParsedPlan:
     title: str | None = None
     issuer: str | None = None
     year: int | None = None
+    doc_number: str | None = None  # 文号 of the plan or of the notice it was sent with: 某教发〔2024〕12号
     encoding: str | None = None
     source_format: str = "text"  # text | txt | html | docx | pdf
     script: str = "simplified"  # simplified | traditional | mixed
@@ -135,6 +136,7 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
         "title": parsed.title,
         "issuer": parsed.issuer,
         "year": parsed.year,
+        "doc_number": parsed.doc_number,
         "encoding": parsed.encoding,
         "discarded": list(parsed.discarded),
         "flags": list(parsed.flags),

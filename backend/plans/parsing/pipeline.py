@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from backend.i18n import _
 
 from .attach import fill_item
-from .frontmatter import Header, find_issuer, find_title, find_year
+from .deadlines import Period
+from .frontmatter import Header, find_doc_number, find_issuer, find_title, find_year
 from .lines import (
     Label,
     find_label,
@@ -181,7 +182,7 @@ def parse_plan(text: str, *, default_year: int | None = None) -> ParsedPlan:
         built.append(_build_section(p, region, kind, set(found.get(kind, [])) if kind else set(), numbering))
     tail = _trim_tail(lines, built, outline)
     _read_header(p, front, tail, default_year)
-    plan.sections = _items(lines, built, plan.year)
+    plan.sections = _items(lines, built, front.header.period)
     plan.discarded = [r for _, r in sorted(p.discarded, key=lambda t: t[0])]
     return plan
 
@@ -327,7 +328,8 @@ def _read_header(p: _Parse, front: _Front, tail: list[int], default_year: int | 
     if title_sh is not None and header.title:
         title_sh = shadow(header.title)
     find_year(header, title_sh, front.preamble_sh, "\n".join(front.front_sh), full_sh, default_year)
-    plan.title, plan.issuer, plan.year = header.title, header.issuer, header.year
+    find_doc_number(header, [ln.raw for ln in lines], [ln.sh for ln in lines], front.discard + tail)
+    plan.title, plan.issuer, plan.year, plan.doc_number = header.title, header.issuer, header.year, header.doc_number
     plan.flags[:0] = header.flags
     issuer = re.sub(r"\s+", "", plan.issuer or "")
     for i in front.discard:
@@ -338,7 +340,7 @@ def _read_header(p: _Parse, front: _Front, tail: list[int], default_year: int | 
         p.discard(i)
 
 
-def _items(lines: list[Line], built: list[_Built], year: int | None) -> list[Section]:
+def _items(lines: list[Line], built: list[_Built], year: Period) -> list[Section]:
     """Blocks become items: each numbered block is an item; a section without items is one item itself.
 
     This is where anything else that holds items (a table's rows) would become items too.
@@ -354,7 +356,7 @@ def _items(lines: list[Line], built: list[_Built], year: int | None) -> list[Sec
     return sections
 
 
-def _item_from_block(lines: list[Line], blk: Block, year: int | None, section_owner: tuple[str, str]) -> Item:
+def _item_from_block(lines: list[Line], blk: Block, year: Period, section_owner: tuple[str, str]) -> Item:
     ln = lines[blk.line]
     assert blk.label is not None
     content_raw = ln.raw[blk.label.end:]
@@ -367,7 +369,7 @@ def _item_from_block(lines: list[Line], blk: Block, year: int | None, section_ow
     return item
 
 
-def _item_from_heading(lines: list[Line], head: Block, title: str, year: int | None) -> Item:
+def _item_from_heading(lines: list[Line], head: Block, title: str, year: Period) -> Item:
     """A section with no numbered items under it is one item: the heading's title, its text."""
     hl = lines[head.line]
     assert hl.label is not None
