@@ -32,7 +32,7 @@ from .lines import (
 )
 from .model import Item, ParsedPlan, Section
 from .outline import Block, Line, Outline, Region, dominant_kind, find_outline, item_runs, region_item_kind
-from .owners import ROLE_RE
+from .owners import ROLE_RE, owners_above_items
 from .script import detect_script, shadow
 
 
@@ -284,6 +284,7 @@ def _discard_intro(p: _Parse, b: _Built) -> None:
 
 def _build_section(p: _Parse, region: Region, kind: str | None, run: set[int], numbering: _Numbering) -> _Built:
     b = _fill_region(p.lines, region, kind, run)
+    b.intro = owners_above_items(p.lines, b.intro, b.blocks)
     if b.head is not None:
         _name_section(p, b, numbering)
     _check_item_numbers(b.blocks, numbering)
