@@ -202,13 +202,16 @@ def _holiday(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
 
 
 def _school(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
-    """暑假前 → 30 June; in a school year also 寒假前 → 15 January, 开学前 → 31 August (to confirm)."""
+    """暑假前 → 30 June; in a school year also 寒假前 → 15 January and 开学前 → 31 August before it starts (the end
+    of February for a spring term), all to confirm."""
     s = m.group("s")
     if s in ("暑假", "暑期"):
-        return date(y, 6, 30), True
-    if not p.school:
+        return date(y + 1 if p.school else y, 6, 30), True
+    if not p.school or p.year is None:
         return None, False
-    return (date(y, 1, 15) if s == "寒假" else date(y, 8, 31)), True
+    if s == "寒假":
+        return date(p.year + 1, 1, 15), True
+    return (_last_day(p.year + 1, 2) if p.term == 2 else date(p.year, 8, 31)), True
 
 
 _READINGS: dict[str, Reading] = {
@@ -234,7 +237,7 @@ _READINGS: dict[str, Reading] = {
 _DAMAGEABLE = ("day", "day_pre", "day_post", "end", "xun", "before", "field", "month", "paren", "range")
 # kinds whose month (without a year written) falls in the next calendar year in a school year when it is Jan–Aug
 _SCHOOL_SHIFT = ("range", "day", "day_pre", "day_post", "paren", "end", "field", "month", "xun", "before",
-                 "term", "holiday", "school")
+                 "term", "holiday")
 
 
 @dataclass
@@ -349,7 +352,7 @@ _PERIODIC = (
 _CHAIN = re.compile(rf"{_PERIODIC}(?:\s*[、,和及与]\s*{_PERIODIC})+")
 # （全年）, 完成时限：长期坚持, a table's 时间 cell that says 持续推进: the duty lasts, it has no date
 _ONGOING = re.compile(
-    r"(?:[(\[]|(?:完成时限|完成时间|时间节点|时限要求|时间安排|时间|时限)\s*:)\s*"
+    r"(?:[(\[,;]|(?:完成时限|完成时间|时间节点|时限要求|时间安排|时间|时限)\s*:)\s*"
     r"(?P<w>全年(?:推进|落实|开展)?|长期坚持|长期推进|持续推进|长期|常态化(?:推进|开展)?|每月|每季度|每学期|每年)"
     r"(?=\s*(?:[)\];。,\n]|$))"
 )
