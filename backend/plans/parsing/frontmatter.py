@@ -82,6 +82,8 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
         sh = shs[i].strip()
         if not sh or len(sh) > 70 or sh.endswith("。") or "现将" in sh or find_label(raws[i], sh):
             continue
+        if re.fullmatch(r"\([^()]*\)", sh):  # （征求意见稿）, （试行） under the title
+            continue
         m = NOTICE.search(sh)
         if m:
             g = 1 if m.group(1) else 2
