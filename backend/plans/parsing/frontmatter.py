@@ -29,7 +29,7 @@ SCHOOL_YEAR = re.compile(
 FIELD_TITLE = re.compile(r"^(?:信息名称|文件名称|名\s*称|标\s*题|题\s*目)\s*:\s*(.+)$")
 ORG_SUFFIX = (
     r"(?:教育局|教育厅|教育委员会|教委|教体局|教育和体育局|教育体育局|教育工委|教育工作委员会|工委|委员会|局|厅|委"
-    r"|人民政府|政府|办公室|办)"
+    r"|人民政府|政府|办公室|办|学校|中学|小学|幼儿园|学院|教师发展中心|教研室)"
 )
 ORG_LINE = re.compile(rf"^[\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX}$")
 ORG_TAIL = re.compile(rf"[\u4e00-\u9fff()]{{2,40}}?{ORG_SUFFIX}")
@@ -102,7 +102,7 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
 
 def _complete(name: str) -> bool:
     s = re.sub(r"\s+", "", name)
-    return not (s[0] in LEVELS or s[0] in "省本我该" or s.startswith(("教育", "教体", "教委")))
+    return not (s[0] in LEVELS or s[0] in "省本我该各" or s.startswith(("教育", "教体", "教委")))
 
 
 def _norm_org(name: str) -> str:

@@ -116,7 +116,8 @@ def owners_above_items(lines: list[Line], intro: list[int], blocks: list[Block])
     the item below; returns the section's intro without them.
 
     The line just before the first item names owners and the last item does not end with such a line: then an
-    owner line that ends an item's text is the next item's."""
+    owner line that ends an item's text is the next item's (it comes first in that item's lines, as the tail
+    after the last item is cut at its first line that is not plan text)."""
     def trailing(idxs: list[int]) -> int:
         n = 0
         while n < len(idxs) and OWNER_LINE.match(lines[idxs[-1 - n]].sh):
@@ -130,6 +131,6 @@ def owners_above_items(lines: list[Line], intro: list[int], blocks: list[Block])
     for blk in blocks:
         n = trailing(blk.body)
         ahead = blk.body[len(blk.body) - n:] if n else []
-        blk.body = blk.body[: len(blk.body) - n] + carried
+        blk.body = carried + blk.body[: len(blk.body) - n]
         carried = ahead
     return intro
