@@ -24,7 +24,7 @@ _DASH = r"(?:至|到|—|–|-|~|―)+"
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # 4月至5月上旬, 6月1日到8月31日, 3—5月, 2024年9月至2025年1月: the end of the range
     ("range", re.compile(
-        _Y + _MON + r"\s*月?\s*(?:\d{1,2}\s*[日号]|上旬|中旬|下旬|初|中|底)?\s*" + _DASH + r"\s*"
+        _Y + _MON + r"\s*月?\s*(?:份|\d{1,2}\s*[日号]|上旬|中旬|下旬|初|中|底)?\s*" + _DASH + r"\s*"
         r"(?:(?<!\d)(?P<y2>(?:19|20)\d{2})\s*年\s*)?(?:(?P<m2>\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月\s*)?"
         r"(?:(?P<d2>\d{1,2})\s*[日号]|" + _XUN + r")?(?:前|之前|以前)?"
     )),
@@ -38,6 +38,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("paren", re.compile(
         r"[(\[]\s*(?:完成时限|完成时间|时间节点|时间|时限)?\s*:?\s*" + _Y + _MON
         + r"\s*月\s*(?:份\s*)?(?:(?P<d>\d{1,2})\s*[日号]\s*)?(?:底|末)?\s*(?:前|之前|以前)?\s*(?:完成)?\s*[)\]]"
+    )),
+    # a line that is only a date: a flattened table's 完成时间 cell (2024年6月, 6月30日, 2024.6, 2024-06-30)
+    ("cell", re.compile(
+        r"^\s*(?:" + _Y + _MON + r"\s*月\s*(?:份\s*)?(?:(?P<d>\d{1,2})\s*[日号]\s*)?"
+        r"|(?P<ny>(?:19|20)\d{2})\s*[./-]\s*(?P<nm>\d{1,2})(?:\s*[./-]\s*(?P<nd>\d{1,2}))?\s*)"
+        r"[。;]?\s*$",
+        re.M,
     )),
     # 6月底前, 6月底, 6月末
     ("end", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<mark>底|末)(?:前|之前|以前)?")),
@@ -70,11 +77,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("term", re.compile(r"(?P<season>春季|秋季|春|秋)(?:学期)?\s*开学(?:前|之前|以前)(?!后)")),
     # 春节前, “五一”前, 国庆节前, 中秋前: the day before the holiday
     ("holiday", re.compile(
-        r"[“\"‘']?(?P<h>春节|元旦|五一|七一|八一|六一|国庆|清明|端午|中秋|教师节|(?<=[“\"‘'])十一)[”\"’']?\s*"
+        r"[“\"‘']?(?P<h>春节|元旦|五一|七一|八一|六一|国庆|清明|端午|中秋|教师节|高考|(?<=[“\"‘'])十一)[”\"’']?\s*"
         r"(?:节|劳动节|建党节|建军节|儿童节)?\s*(?:假期|放假)?\s*(?:前|之前|以前)(?!后)"
     )),
-    # 暑假前, 寒假前, 开学前: when the school year is known, read as a date to confirm
-    ("school", re.compile(r"(?<![春秋季])(?P<s>暑假|暑期|寒假|开学)\s*(?:前|之前|以前)(?!后)")),
+    # 暑假前, 寒假前, 开学前: when the school year is known, read as a date to confirm; 暑假期间 → its end
+    ("school", re.compile(
+        r"(?<![春秋季])(?:(?P<s>暑假|暑期|寒假|开学)\s*(?:前|之前|以前)(?!后)|(?P<during>暑假|暑期)\s*(?:期间|内))"
+    )),
     # 完成时限: 6月 (tables)
     ("field", re.compile(
         r"(?:完成时限|完成时间|时间节点|时限要求|截止时间|完成期限)\s*:\s*"
@@ -145,6 +154,16 @@ def _in_paren(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
     return (_on_day if m.group("d") else _month_end)(y, m, p)
 
 
+def _cell(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
+    """A date alone on its line, written in words (2024年6月) or in figures (2024.6.30, 2024-06)."""
+    if not m.group("ny"):
+        return _in_paren(y, m, p)
+    y, mo = int(m.group("ny")), _month(m.group("nm"))
+    if not mo:
+        return None, False
+    return (date(y, mo, int(m.group("nd"))) if m.group("nd") else _last_day(y, mo)), False
+
+
 def _range_end(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
     """The end of a range: 5月上旬 in 4月至5月上旬, 8月31日 in 6月1日到8月31日, 5月 in 3—5月."""
     mo = _month(m.group("m2")) or (_month(m.groups()[3]) if m.group("d2") else None)
@@ -186,7 +205,7 @@ def _term(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
 
 
 _FIXED_HOLIDAYS = {"元旦": (12, 31), "五一": (4, 30), "六一": (5, 31), "七一": (6, 30), "八一": (7, 31),
-                   "教师节": (9, 9), "国庆": (9, 30), "十一": (9, 30)}
+                   "教师节": (9, 9), "国庆": (9, 30), "十一": (9, 30), "高考": (6, 6)}
 
 
 def _holiday(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
@@ -204,6 +223,8 @@ def _holiday(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
 def _school(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
     """暑假前 → 30 June; in a school year also 寒假前 → 15 January and 开学前 → 31 August before it starts (the end
     of February for a spring term), all to confirm."""
+    if m.group("during"):
+        return date(y + 1 if p.school else y, 8, 31), True
     s = m.group("s")
     if s in ("暑假", "暑期"):
         return date(y + 1 if p.school else y, 6, 30), True
@@ -220,6 +241,7 @@ _READINGS: dict[str, Reading] = {
     "day_pre": _on_day,
     "day_post": _on_day,
     "paren": _in_paren,
+    "cell": _cell,
     "end": _month_end,
     "field": _month_end,
     "month": _month_end,
@@ -234,9 +256,9 @@ _READINGS: dict[str, Reading] = {
     "school": _school,
 }
 # kinds with a month after the year: 2019 directly before the month (no 年) means a character was lost
-_DAMAGEABLE = ("day", "day_pre", "day_post", "end", "xun", "before", "field", "month", "paren", "range")
+_DAMAGEABLE = ("day", "day_pre", "day_post", "end", "xun", "before", "field", "month", "paren", "range", "cell")
 # kinds whose month (without a year written) falls in the next calendar year in a school year when it is Jan–Aug
-_SCHOOL_SHIFT = ("range", "day", "day_pre", "day_post", "paren", "end", "field", "month", "xun", "before",
+_SCHOOL_SHIFT = ("range", "day", "day_pre", "day_post", "paren", "cell", "end", "field", "month", "xun", "before",
                  "term", "holiday")
 
 
@@ -266,6 +288,8 @@ def _not_a_deadline(kind: str, sh: str, a: int, b: int, g: dict[str, str | None]
 
 def _year_of(kind: str, g: dict[str, str | None], year: int | None) -> tuple[int | None, bool]:
     """The phrase's year (its own, 明年, else the plan's) and whether the written year looks damaged."""
+    if g.get("ny"):
+        return int(g["ny"]), False  # type: ignore[arg-type]
     if g.get("y"):
         return int(g["y"]), kind in _DAMAGEABLE and not g.get("ynian")  # type: ignore[arg-type]
     if g.get("rel") == "明" and year:
@@ -310,7 +334,7 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
         return  # a date in the past: history, not a deadline
     try:
         d, uncertain = _READINGS[kind](y, m, period)
-        if d and period.school and not g.get("y") and kind in _SCHOOL_SHIFT and d.month < 9:
+        if d and period.school and not (g.get("y") or g.get("ny")) and kind in _SCHOOL_SHIFT and d.month < 9:
             d, uncertain = _READINGS[kind](y + 1, m, period)
     except (ValueError, TypeError):
         return

@@ -43,6 +43,8 @@ DATE_LINE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{6,8}
                        r"\s*(?:印发|发布)?$")
 YEAR_IN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 YEAR_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:-|—|–|~|至|到|－)+\s*((?:19|20)\d{2})(?!\d)")
+CN_YEAR = re.compile(r"([一二][〇零○一二三四五六七八九]{3})\s*年")  # 二〇二四年
+_CN_DIGITS = str.maketrans("〇零○一二三四五六七八九", "000123456789")
 YEAR_NIAN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 DATE_FIELD = re.compile(r"(?:发布时间|发布日期|发文日期|生成日期|成文日期|公开日期|日期|时间)\s*:\s*((?:19|20)\d{2})")
 LEVELS = "市区县州旗盟"
@@ -76,6 +78,31 @@ def _clean_title(raw: str) -> str:
     return raw.strip().rstrip("。.").strip()
 
 
+def _notice_title(raws: list[str], shs: list[str], i: int) -> tuple[str, int] | None:
+    """The plan's name in a 关于印发《…》的通知 on line i, or on lines i-1 and i (a notice title broken in two)."""
+    for first in (i, i - 1):
+        if first < 0 or (first < i and "关于" not in shs[first]):
+            continue
+        sh = "".join(shs[k].strip() for k in range(first, i + 1))
+        m = NOTICE.search(sh)
+        if m:
+            raw = "".join(raws[k].strip() for k in range(first, i + 1))
+            g = 1 if m.group(1) else 2
+            return _clean_title(raw[m.start(g) : m.end(g)]), first
+    return None
+
+
+def _title_line(raws: list[str], shs: list[str], i: int) -> tuple[str, int, bool]:
+    """A title line, joined to the line above when the title was broken after its year (某某市2024年 / 教育工作要点)."""
+    title = _clean_title(raws[i])
+    above = shs[i - 1].strip() if i > 0 else ""
+    if (not YEAR_IN.search(shs[i]) and YEAR_IN.search(above) and len(above) <= 30 and not TITLE_KW.search(above)
+            and not re.search(r"[。:;,]|\d\s*号|关于|文件$", above) and not ORG_LINE.match(above)
+            and not DATE_LINE.match(above)):
+        return _clean_title(raws[i - 1].strip() + raws[i].strip()), i - 1, False
+    return title, i, title == raws[i].strip()
+
+
 def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | None, int | None, bool]:
     """Nearest title-like line above the body; a 关于印发《…》的通知 line gives the name inside."""
     for i in range(body_start - 1, -1, -1):
@@ -84,14 +111,13 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
             continue
         if re.fullmatch(r"\([^()]*\)", sh):  # （征求意见稿）, （试行） under the title
             continue
-        m = NOTICE.search(sh)
-        if m:
-            g = 1 if m.group(1) else 2
-            return _clean_title(raws[i][m.start(g): m.end(g)]), i, False
+        notice = _notice_title(raws, shs, i)
+        if notice:
+            return notice[0], notice[1], False
         if FIELD_TITLE.match(sh) or WEB_CHROME.search(sh) or ":" in sh:
             continue
         if TITLE_KW.search(sh):
-            return _clean_title(raws[i]), i, _clean_title(raws[i]) == raws[i].strip()
+            return _title_line(raws, shs, i)
     for i in range(0, body_start):
         m = FIELD_TITLE.match(shs[i].strip())
         if m and TITLE_KW.search(m.group(1)):
@@ -180,7 +206,7 @@ def _title_candidates(raws: list[str], shs: list[str], header: Header, body_star
     sender = re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})\s*关于", tsh)
     if sender:  # 某市教育局关于印发《…》的通知: the sender is the issuer
         out.append((0, raws[ti][: sender.end(1)].strip(), None, "title"))
-    y = YEAR_IN.search(inner)
+    y = YEAR_IN.search(inner) or CN_YEAR.search(inner)
     if y and y.start() > 1:
         prefix = inner[: y.start()].strip()
         if re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})$", prefix):
@@ -302,9 +328,9 @@ def find_year(
             header.year = int(r.group(1))
             header.flags.append(_("计划跨多个年度：%(years)s，按%(year)s年计", years=r.group(0), year=header.year))
             return
-        m = YEAR_IN.search(title_sh)
+        m = YEAR_IN.search(title_sh) or CN_YEAR.search(title_sh)
         if m:
-            header.year = int(m.group(1))
+            header.year = int(m.group(1).translate(_CN_DIGITS))
             return
     m = YEAR_NIAN.search(preamble_sh)
     if m:

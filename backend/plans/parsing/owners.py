@@ -10,15 +10,18 @@ from backend.i18n import _
 from .model import Owners
 from .outline import Block, Line
 
-_ROLE = (r"(?P<role>牵头单位|牵头部门|牵头科室|牵头处室|主责单位|主责部门|责任单位|责任部门|责任科室|责任处室|承办单位"
-         r"|配合单位|配合部门|配合科室|配合处室|协办单位|协同单位|参与单位|参与部门|协助单位|协作单位|支撑单位|支撑部门"
-         r"|支持单位)")
+_ROLE = (r"(?P<role>牵头单位|牵头部门|牵头科室|牵头处室|牵头股室|主责单位|主责部门|责任单位|责任部门|责任科室|责任处室"
+         r"|责任股室|承办单位"
+         r"|配合单位|配合部门|配合科室|配合处室|配合股室|协办单位|协同单位|参与单位|参与部门|协助单位|协作单位|支撑单位"
+         r"|支撑部门|支持单位)")
 ROLE_RE = re.compile(_ROLE + r"\s*[:：]\s*")
 _STOP = re.compile(_ROLE + r"|完成时限|完成时间|时间节点|责任人|分管领导|牵头领导|联系人|时限")
 # 由X牵头，Y配合 in the text; (X牵头，Y、Z配合) or (X负责) in brackets
 _LED_BY = re.compile(
-    r"(?:由|(?P<open>[(\[]))\s*(?P<lead>[\u4e00-\u9fff()、,]{2,40}?)\s*(?:牵头|(?(open)负责|牵头))"
-    r"(?:\s*[,;、]\s*(?P<co>[\u4e00-\u9fff()、]{2,60}?)\s*(?:配合|协助|参与|协同|协办))?\s*(?(open)[)\]])"
+    r"(?:由|(?P<open>[(\[]))\s*(?P<lead>[\u4e00-\u9fff()、,]{2,60}?)\s*(?:按职责分工|按职责|分别|共同)?\s*"
+    r"(?:牵头负责|牵头|(?(open)负责|牵头))"
+    r"(?:\s*[,;、]\s*(?P<co>[\u4e00-\u9fff()、]{2,80}?)\s*(?:按职责分工|按职责|分别|共同)?\s*"
+    r"(?:配合|协助|参与|协同|协办|负责))?\s*(?(open)[)\]])"
 )
 OWNER_LINE = re.compile(r"^\s*[(\[]?\s*" + _ROLE + r"\s*:")
 _OPEN, _CLOSE = "([（【[", ")]）】]"
@@ -106,6 +109,8 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
                 owners.co.extend(u for u, _ in _split(raw[led.start("co"): led.end("co")], led.group("co")))
             if units and not led.group("open"):
                 flags.append(_("牵头单位取自正文：%(text)s", text=raw[led.start(): led.end()]))
+            elif len(units) > 1 and "牵头" not in led.group(0):  # (A、B按职责分工负责)
+                flags.append(_("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in units)))
     owners.lead = list(dict.fromkeys(owners.lead))
     owners.co = [u for u in dict.fromkeys(owners.co) if u not in owners.lead]
     return owners, flags
