@@ -12,7 +12,7 @@ from datetime import date
 
 from backend.i18n import _
 
-from .deadlines import find_deadlines, find_recurrence
+from .deadlines import Period, as_period, find_deadlines, find_recurrence
 from .lines import RANK
 from .measures import find_measures
 from .model import Item, Owners
@@ -24,12 +24,13 @@ from .targets import find_targets
 
 @dataclass(frozen=True)
 class ItemText:
-    """An item's text with its shadow, its numbering style, the plan's year and its section heading (raw, shadow)."""
+    """An item's text with its shadow, its numbering style, the plan's year (or school year) and its section
+    heading (raw, shadow)."""
 
     text: str
     sh: str
     kind: str
-    year: int | None
+    period: Period
     section: tuple[str, str]
 
 
@@ -53,19 +54,20 @@ def _dates_shown(dates: list[date], year: int | None) -> str:
 
 
 def attach_deadlines(item: Item, it: ItemText) -> None:
-    """The stated deadlines (the latest one is the item's) and the due date: the deadline, else 31 December."""
-    deadlines, flags = find_deadlines(it.sh, it.text, it.year)
+    """The stated deadlines (the latest one is the item's) and the due date: the deadline, else the end of the
+    plan's year (31 December) or school year (31 August; 31 January for an autumn term)."""
+    deadlines, flags = find_deadlines(it.sh, it.text, it.period)
     item.deadlines = deadlines
     item.flags.extend(flags)
     if deadlines:
         dates = sorted({d.date for d in deadlines})
         item.deadline = dates[-1]
         if len(dates) > 1:
-            item.flags.append(_("含多个截止日期：%(dates)s，取最晚", dates=_dates_shown(dates, it.year)))
+            item.flags.append(_("含多个截止日期：%(dates)s，取最晚", dates=_dates_shown(dates, it.period.year)))
     if item.deadline:
         item.due = item.deadline
-    elif it.year:
-        item.due = date(it.year, 12, 31)
+    elif it.period.year:
+        item.due = it.period.end()
     else:
         item.flags.append(_("未识别到年份，无法确定完成期限"))
 
@@ -105,12 +107,17 @@ ATTACH: tuple[Callable[[Item, ItemText], None], ...] = (
 
 
 def fill_item(
-    item: Item, raw_parts: list[str], flags: list[str], kind: str, year: int | None, section: tuple[str, str]
+    item: Item,
+    raw_parts: list[str],
+    flags: list[str],
+    kind: str,
+    year: int | Period | None,
+    section: tuple[str, str],
 ) -> None:
     """The item's text from its lines, the flags its block collected, then every attachment step."""
     text = "\n".join(p.strip() for p in raw_parts if p.strip())
     item.text = text
     item.flags.extend(flags)
-    it = ItemText(text, shadow(text), kind, year, section)
+    it = ItemText(text, shadow(text), kind, as_period(year), section)
     for step in ATTACH:
         step(item, it)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from backend.i18n import _
 
+from .deadlines import Period
 from .lines import WEB_CHROME, find_label
 from .script import to_simplified
 
@@ -15,11 +16,20 @@ TITLE_KW = re.compile(
     r"(工作要点|要点|工作计划|计划|工作安排|安排|工作思路|工作重点|重点工作|任务清单|任务分解|实施方案|工作方案|方案"
     r"|意见|打算|工作任务|重点任务|行事历|校历)"
 )
-NOTICE = re.compile(r"关于印发\s*[《<]?(.+?)[》>]?\s*的?通知")
+# 关于印发《…》的通知, 关于报送2024年工作计划的函: the plan's name inside a cover notice or letter
+NOTICE = re.compile(r"关于\s*(?:印发|报送|上报|提交|报告|下发|发布)\s*[《<]?(.+?)[》>]?\s*的?(?:通知|函)"
+                    r"|关于\s*[《<](.+?)[》>]\s*的?(?:通知|函)")
+# X教发〔2024〕12号 (shadowed: 〔〕 → []), 文号：…
+DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,14}\s*[\[(]\s*(?:19|20)\d{2}\s*[\])]\s*\d{1,4}\s*号")
+# 2023学年, 2023-2024学年度第一学期: a school year, named by the year it starts
+SCHOOL_YEAR = re.compile(
+    r"(?<!\d)((?:19|20)\d{2})\s*年?\s*(?:(?:-|—|–|~|至|到)+\s*(?:19|20)?\d{2}\s*年?\s*)?"
+    r"(?:学年(?:度)?\s*(?:第?\s*(?P<term>[一二12上下])\s*学期)?|(?P<autumn>秋季|秋)\s*学期)"
+)
 FIELD_TITLE = re.compile(r"^(?:信息名称|文件名称|名\s*称|标\s*题|题\s*目)\s*:\s*(.+)$")
 ORG_SUFFIX = (
     r"(?:教育局|教育厅|教育委员会|教委|教体局|教育和体育局|教育体育局|教育工委|教育工作委员会|工委|委员会|局|厅|委"
-    r"|人民政府|政府|办公室|办)"
+    r"|人民政府|政府|办公室|办|学校|中学|小学|幼儿园|学院|教师发展中心|教研室)"
 )
 ORG_LINE = re.compile(rf"^[\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX}$")
 ORG_TAIL = re.compile(rf"[\u4e00-\u9fff()]{{2,40}}?{ORG_SUFFIX}")
@@ -33,6 +43,8 @@ DATE_LINE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{6,8}
                        r"\s*(?:印发|发布)?$")
 YEAR_IN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 YEAR_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:-|—|–|~|至|到|－)+\s*((?:19|20)\d{2})(?!\d)")
+CN_YEAR = re.compile(r"([一二][〇零○一二三四五六七八九]{3})\s*年")  # 二〇二四年
+_CN_DIGITS = str.maketrans("〇零○一二三四五六七八九", "000123456789")
 YEAR_NIAN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
 DATE_FIELD = re.compile(r"(?:发布时间|发布日期|发文日期|生成日期|成文日期|公开日期|日期|时间)\s*:\s*((?:19|20)\d{2})")
 LEVELS = "市区县州旗盟"
@@ -52,11 +64,43 @@ class Header:
     issuer: str | None = None
     issuer_idx: int | None = None
     year: int | None = None
+    school: bool = False  # the year is a school year (September to August)
+    term: int = 0  # 1: its autumn term, 2: its spring term
+    doc_number: str | None = None
     flags: list[str] = field(default_factory=list)
+
+    @property
+    def period(self) -> Period:
+        return Period(self.year, self.school, self.term)
 
 
 def _clean_title(raw: str) -> str:
     return raw.strip().rstrip("。.").strip()
+
+
+def _notice_title(raws: list[str], shs: list[str], i: int) -> tuple[str, int] | None:
+    """The plan's name in a 关于印发《…》的通知 on line i, or on lines i-1 and i (a notice title broken in two)."""
+    for first in (i, i - 1):
+        if first < 0 or (first < i and "关于" not in shs[first]):
+            continue
+        sh = "".join(shs[k].strip() for k in range(first, i + 1))
+        m = NOTICE.search(sh)
+        if m:
+            raw = "".join(raws[k].strip() for k in range(first, i + 1))
+            g = 1 if m.group(1) else 2
+            return _clean_title(raw[m.start(g) : m.end(g)]), first
+    return None
+
+
+def _title_line(raws: list[str], shs: list[str], i: int) -> tuple[str, int, bool]:
+    """A title line, joined to the line above when the title was broken after its year (某某市2024年 / 教育工作要点)."""
+    title = _clean_title(raws[i])
+    above = shs[i - 1].strip() if i > 0 else ""
+    if (not YEAR_IN.search(shs[i]) and YEAR_IN.search(above) and len(above) <= 30 and not TITLE_KW.search(above)
+            and not re.search(r"[。:;,]|\d\s*号|关于|文件$", above) and not ORG_LINE.match(above)
+            and not DATE_LINE.match(above)):
+        return _clean_title(raws[i - 1].strip() + raws[i].strip()), i - 1, False
+    return title, i, title == raws[i].strip()
 
 
 def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | None, int | None, bool]:
@@ -65,13 +109,15 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
         sh = shs[i].strip()
         if not sh or len(sh) > 70 or sh.endswith("。") or "现将" in sh or find_label(raws[i], sh):
             continue
-        m = NOTICE.search(sh)
-        if m:
-            return _clean_title(raws[i][m.start(1): m.end(1)]), i, False
+        if re.fullmatch(r"\([^()]*\)", sh):  # （征求意见稿）, （试行） under the title
+            continue
+        notice = _notice_title(raws, shs, i)
+        if notice:
+            return notice[0], notice[1], False
         if FIELD_TITLE.match(sh) or WEB_CHROME.search(sh) or ":" in sh:
             continue
         if TITLE_KW.search(sh):
-            return _clean_title(raws[i]), i, _clean_title(raws[i]) == raws[i].strip()
+            return _title_line(raws, shs, i)
     for i in range(0, body_start):
         m = FIELD_TITLE.match(shs[i].strip())
         if m and TITLE_KW.search(m.group(1)):
@@ -82,7 +128,7 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
 
 def _complete(name: str) -> bool:
     s = re.sub(r"\s+", "", name)
-    return not (s[0] in LEVELS or s[0] in "省本我该" or s.startswith(("教育", "教体", "教委")))
+    return not (s[0] in LEVELS or s[0] in "省本我该各" or s.startswith(("教育", "教体", "教委")))
 
 
 def _norm_org(name: str) -> str:
@@ -156,8 +202,11 @@ def _title_candidates(raws: list[str], shs: list[str], header: Header, body_star
                 out.append((0, raws[j].strip(), j, "title"))
     tsh = shs[ti]
     m = NOTICE.search(tsh)
-    inner = tsh[m.start(1) : m.end(1)] if m else (header.title or "")
-    y = YEAR_IN.search(inner)
+    inner = m.group(m.lastindex or 1) if m else (header.title or "")
+    sender = re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})\s*关于", tsh)
+    if sender:  # 某市教育局关于印发《…》的通知: the sender is the issuer
+        out.append((0, raws[ti][: sender.end(1)].strip(), None, "title"))
+    y = YEAR_IN.search(inner) or CN_YEAR.search(inner)
     if y and y.start() > 1:
         prefix = inner[: y.start()].strip()
         if re.match(rf"^([\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX})$", prefix):
@@ -271,17 +320,17 @@ def find_year(
     body_sh: str,
     default_year: int | None,
 ) -> None:
+    if title_sh and _school_year(header, title_sh):
+        return
     if title_sh:
         r = YEAR_RANGE.search(title_sh)
         if r:
             header.year = int(r.group(1))
             header.flags.append(_("计划跨多个年度：%(years)s，按%(year)s年计", years=r.group(0), year=header.year))
             return
-        m = YEAR_IN.search(title_sh)
+        m = YEAR_IN.search(title_sh) or CN_YEAR.search(title_sh)
         if m:
-            header.year = int(m.group(1))
-            if "学年" in title_sh:
-                header.flags.append(_("学年度计划：按%(year)s年计，请核对截止日期", year=header.year))
+            header.year = int(m.group(1).translate(_CN_DIGITS))
             return
     m = YEAR_NIAN.search(preamble_sh)
     if m:
@@ -302,3 +351,35 @@ def find_year(
         header.flags.append(_("未识别到年份，按默认年份%(year)s计", year=default_year))
         return
     header.flags.append(_("未识别到年份"))
+
+
+def _school_year(header: Header, title_sh: str) -> bool:
+    """A school-year plan (2023学年, 2023—2024学年度第一学期, 2023年秋季学期): its year is the year the school year
+    starts; months without a year from January to August fall in the next one; items without a deadline are due
+    at the school year's end (31 August), or the autumn term's (31 January)."""
+    m = SCHOOL_YEAR.search(title_sh)
+    if not m:
+        return False
+    header.year, header.school = int(m.group(1)), True
+    term = m.group("term")
+    header.term = 1 if m.group("autumn") or term in ("一", "1", "上") else 2 if term else 0
+    due = header.period.end()
+    assert due is not None
+    header.flags.append(
+        _(
+            "学年计划：按%(year)s学年计（%(year)s年9月至次年8月），未写年份的1—8月按次年计，未写截止日期的条目于"
+            "%(due)s到期",
+            year=header.year,
+            due=due.isoformat(),
+        )
+    )
+    return True
+
+
+def find_doc_number(header: Header, raws: list[str], shs: list[str], idxs: list[int]) -> None:
+    """The 文号 (X教发〔2024〕12号) among the lines around the body (red header, web page's 文号 field)."""
+    for i in idxs:
+        m = DOC_NUMBER.search(shs[i])
+        if m:
+            header.doc_number = re.sub(r"\s+", "", raws[i][m.start() : m.end()])
+            return

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from .units import is_collective
+
 
 class PlanInputError(ValueError):
     """The input cannot be read as a plan; the message is Simplified Chinese, for the user."""
@@ -86,6 +88,7 @@ class ParsedPlan:
     title: str | None = None
     issuer: str | None = None
     year: int | None = None
+    doc_number: str | None = None  # 文号 of the plan or of the notice it was sent with: 某教发〔2024〕12号
     encoding: str | None = None
     source_format: str = "text"  # text | txt | html | docx | pdf
     script: str = "simplified"  # simplified | traditional | mixed
@@ -107,9 +110,10 @@ def _num(value: int | float) -> int | float:
 def parse_to_dict(parsed: ParsedPlan) -> dict:
     """The JSON shape shared by the CLI (`luoshi plan parse FILE --json`) and the API.
 
-    Each item also carries `due`: its stated deadline, or 31 December of the plan's year; `group`: the heading
-    it sits under below its section (or null); `source`: `text`, `table` or `calendar`.
-    The top-level `flags` lists doubts about the document as a whole.
+    Each item also carries `due`: its stated deadline, or the end of the plan's year (31 December; a school
+    year's 31 August); `group`: the heading it sits under below its section (or null); `source`: `text`, `table`
+    or `calendar`; `collective_owners`: those of its owners that name a set of units (各学校) rather than one.
+    The top-level `flags` lists doubts about the document as a whole; `doc_number` is the 文号, if any.
     """
 
     def item_dict(item: Item) -> dict:
@@ -126,6 +130,8 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
             "due": item.due.isoformat() if item.due else None,
             "recurrence": item.recurrence,
             "owners": {"lead": list(item.owners.lead), "co": list(item.owners.co)},
+            # owners that are not one unit (各学校, 相关乡镇), for the admin to map to units
+            "collective_owners": [u for u in item.owners.lead + item.owners.co if is_collective(u)],
             "flags": list(item.flags),
             "group": {"label": item.group.label, "title": item.group.title} if item.group else None,
             "source": item.source,
@@ -135,6 +141,7 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
         "title": parsed.title,
         "issuer": parsed.issuer,
         "year": parsed.year,
+        "doc_number": parsed.doc_number,
         "encoding": parsed.encoding,
         "discarded": list(parsed.discarded),
         "flags": list(parsed.flags),

@@ -1,4 +1,5 @@
-"""Owners written in the text: (责任单位:组干科、机关党委), 牵头单位:…, 配合单位:…, 由…牵头."""
+"""Owners written in the text: (责任单位:组干科、机关党委), 牵头单位:…, 配合单位:…, 支撑单位:…, 由X牵头，Y配合,
+(X牵头，Y、Z配合); and owner lines written above the item they belong to."""
 
 from __future__ import annotations
 
@@ -7,13 +8,22 @@ import re
 from backend.i18n import _
 
 from .model import Owners
+from .outline import Block, Line
 
 _ROLE = (r"(?P<role>牵头单位|牵头部门|牵头科室|牵头处室|牵头股室|主责单位|主责部门|责任单位|责任部门|责任科室|责任处室"
          r"|责任股室|承办单位"
-         r"|配合单位|配合部门|配合科室|配合股室|协办单位|协同单位|参与单位|协助单位|协作单位|支撑单位|支持单位)")
+         r"|配合单位|配合部门|配合科室|配合处室|配合股室|协办单位|协同单位|参与单位|参与部门|协助单位|协作单位|支撑单位"
+         r"|支撑部门|支持单位)")
 ROLE_RE = re.compile(_ROLE + r"\s*[:：]\s*")
 _STOP = re.compile(_ROLE + r"|完成时限|完成时间|时间节点|责任人|分管领导|牵头领导|联系人|时限")
-_LED_BY = re.compile(r"由\s*([\u4e00-\u9fff()、,]{2,30}?)\s*牵头")
+# 由X牵头，Y配合 in the text; (X牵头，Y、Z配合) or (X负责) in brackets
+_LED_BY = re.compile(
+    r"(?:由|(?P<open>[(\[]))\s*(?P<lead>[\u4e00-\u9fff()、,]{2,60}?)\s*(?:按职责分工|按职责|分别|共同)?\s*"
+    r"(?:牵头负责|牵头|(?(open)负责|牵头))"
+    r"(?:\s*[,;、]\s*(?P<co>[\u4e00-\u9fff()、]{2,80}?)\s*(?:按职责分工|按职责|分别|共同)?\s*"
+    r"(?:配合|协助|参与|协同|协办|负责))?\s*(?(open)[)\]])"
+)
+OWNER_LINE = re.compile(r"^\s*[(\[]?\s*" + _ROLE + r"\s*:")
 _OPEN, _CLOSE = "([（【[", ")]）】]"
 
 
@@ -93,10 +103,39 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
     if not owners.lead and not owners.co:
         led = _LED_BY.search(sh)
         if led:
-            units = _split(raw[led.start(1): led.end(1)], sh[led.start(1): led.end(1)])
+            units = _split(raw[led.start("lead"): led.end("lead")], led.group("lead"))
             owners.lead.extend(u for u, _ in units)
-            if units:
+            if led.group("co"):
+                owners.co.extend(u for u, _ in _split(raw[led.start("co"): led.end("co")], led.group("co")))
+            if units and not led.group("open"):
                 flags.append(_("牵头单位取自正文：%(text)s", text=raw[led.start(): led.end()]))
+            elif len(units) > 1 and "牵头" not in led.group(0):  # (A、B按职责分工负责)
+                flags.append(_("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in units)))
     owners.lead = list(dict.fromkeys(owners.lead))
     owners.co = [u for u in dict.fromkeys(owners.co) if u not in owners.lead]
     return owners, flags
+
+
+def owners_above_items(lines: list[Line], intro: list[int], blocks: list[Block]) -> list[int]:
+    """When a section writes each item's owners on the line above it (牵头单位：X, then 1.…), move those lines to
+    the item below; returns the section's intro without them.
+
+    The line just before the first item names owners and the last item does not end with such a line: then an
+    owner line that ends an item's text is the next item's (it comes first in that item's lines, as the tail
+    after the last item is cut at its first line that is not plan text)."""
+    def trailing(idxs: list[int]) -> int:
+        n = 0
+        while n < len(idxs) and OWNER_LINE.match(lines[idxs[-1 - n]].sh):
+            n += 1
+        return n
+
+    if not blocks or not intro or not trailing(intro) or trailing(blocks[-1].body):
+        return intro
+    carried = intro[len(intro) - trailing(intro):]
+    intro = intro[: len(intro) - len(carried)]
+    for blk in blocks:
+        n = trailing(blk.body)
+        ahead = blk.body[len(blk.body) - n:] if n else []
+        blk.body = carried + blk.body[: len(blk.body) - n]
+        carried = ahead
+    return intro

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from backend.i18n import _
 
 from .attach import fill_item
-from .frontmatter import Header, find_issuer, find_title, find_year
+from .deadlines import Period
+from .frontmatter import Header, find_doc_number, find_issuer, find_title, find_year
 from .inserts import lift
 from .lines import (
     Label,
@@ -43,7 +44,7 @@ from .outline import (
     item_runs,
     region_item_kind,
 )
-from .owners import ROLE_RE
+from .owners import ROLE_RE, owners_above_items
 from .script import detect_script, shadow
 from .tables import Table
 
@@ -230,7 +231,7 @@ def parse_plan(text: str, *, default_year: int | None = None, tables: tuple[Tabl
     built = [_build_section(p, region, level, numbering) for region, level in zip(regions, levels, strict=True)]
     tail = _trim_tail(lines, built, outline)
     _read_header(p, front, tail, default_year)
-    plan.sections = _items(lines, built, plan.year)
+    plan.sections = _items(lines, built, front.header.period)
     plan.discarded = [r for _, r in sorted(p.discarded, key=lambda t: t[0])]
     plan.sections = lifted.place(plan.sections, [_span(lines, b) for b in built], plan)
     return plan
@@ -370,6 +371,7 @@ def _discard_group_intros(p: _Parse, b: _Built) -> None:
 
 def _build_section(p: _Parse, region: Region, level: Level, numbering: _Numbering) -> _Built:
     b = _fill_region(p.lines, region, level)
+    b.intro = owners_above_items(p.lines, b.intro, b.blocks)
     if b.head is not None:
         _name_section(p, b, numbering)
     _check_item_numbers(b.blocks, numbering)
@@ -414,7 +416,8 @@ def _read_header(p: _Parse, front: _Front, tail: list[int], default_year: int | 
     if title_sh is not None and header.title:
         title_sh = shadow(header.title)
     find_year(header, title_sh, front.preamble_sh, "\n".join(front.front_sh), full_sh, default_year)
-    plan.title, plan.issuer, plan.year = header.title, header.issuer, header.year
+    find_doc_number(header, [ln.raw for ln in lines], [ln.sh for ln in lines], front.discard + tail)
+    plan.title, plan.issuer, plan.year, plan.doc_number = header.title, header.issuer, header.year, header.doc_number
     plan.flags[:0] = header.flags
     issuer = re.sub(r"\s+", "", plan.issuer or "")
     for i in front.discard:
@@ -425,7 +428,7 @@ def _read_header(p: _Parse, front: _Front, tail: list[int], default_year: int | 
         p.discard(i)
 
 
-def _items(lines: list[Line], built: list[_Built], year: int | None) -> list[Section]:
+def _items(lines: list[Line], built: list[_Built], year: Period) -> list[Section]:
     """Blocks become items: each numbered block is an item; a section without items is one item itself.
 
     This is where anything else that holds items (a table's rows) would become items too.
@@ -460,7 +463,7 @@ def _group_owner(lines: list[Line], blk: Block) -> tuple[str, str] | None:
     return lines[blk.group].raw, lines[blk.group].sh
 
 
-def _item_from_block(lines: list[Line], blk: Block, year: int | None, section_owner: tuple[str, str]) -> Item:
+def _item_from_block(lines: list[Line], blk: Block, year: Period, section_owner: tuple[str, str]) -> Item:
     ln = lines[blk.line]
     assert blk.label is not None
     content_raw = ln.raw[blk.label.end:]
@@ -477,7 +480,7 @@ def _item_from_block(lines: list[Line], blk: Block, year: int | None, section_ow
     return item
 
 
-def _item_from_heading(lines: list[Line], head: Block, title: str, year: int | None) -> Item:
+def _item_from_heading(lines: list[Line], head: Block, title: str, year: Period) -> Item:
     """A section with no numbered items under it is one item: the heading's title, its text."""
     hl = lines[head.line]
     assert hl.label is not None

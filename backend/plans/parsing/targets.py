@@ -1,4 +1,5 @@
-"""Quantitative targets: 新改扩建中小学26所, 增加学位3.1万个 (= 31000), 覆盖率达95%以上."""
+"""Quantitative targets: 新改扩建中小学26所, 增加学位3.1万个 (= 31000), 覆盖率达95%以上, 提高5%—10% (a range, its lower
+bound)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ UNITS = sorted(
 _UNIT_RE = "|".join(re.escape(u) for u in UNITS)
 _NUM = r"\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 TARGET_RE = re.compile(
-    rf"(?<![\d.A-Za-z])(?P<n1>{_NUM})(?:\s*(?P<range>[-—–~至到])\s*(?P<n2>{_NUM}))?"
+    rf"(?<![\d.A-Za-z])(?P<n1>{_NUM})(?:\s*[%‰]?\s*(?P<range>[-—–~至到])\s*(?P<n2>{_NUM}))?"
     rf"\s*(?P<mult>万|亿|千)?\s*(?P<approx>余|多)?\s*(?P<unit>{_UNIT_RE})(?P<suffix>\s*(?:及以上|以上|以下|以内|之内|左右|内))?"
 )
 PREFIXES = (
