@@ -16,9 +16,12 @@ from typing import Any
 from backend.core.text import check_length, without_controls
 from backend.errors import InvalidInput, NotFound
 from backend.i18n import _
-from backend.plans.parser import ParsedPlan, parse_plan, parse_to_dict
+from backend.plans.parser import ParsedPlan, Section, parse_to_dict, read_item
+from backend.plans.parsing.lines import cn_to_int
 
 SENTENCE_END = re.compile(r"(?<=[。；;！!？?])")
+CLAUSE_END = re.compile(r"[。；;！!？?]")
+LEVELS = ("groups_to_items", "measures_to_items")  # the preview's one-action level changes (see their docstrings)
 
 
 def _key() -> str:
@@ -56,12 +59,10 @@ def _marks(item: dict[str, Any], deadline_phrases: list[str]) -> list[dict[str, 
 
 
 def _reparse_item(item: dict[str, Any], year: int | None) -> None:
-    """After merge or split, find the item's targets, deadline and measures again from its new text."""
-    reparsed = parse_plan(f"一、临时\n{item['text']}", default_year=year)
-    found = reparsed.items[0] if reparsed.items else None
-    if found is None:
-        return
-    fresh = parse_to_dict(reparsed)["sections"][0]["items"][0]
+    """After merge, split or a level change, find the item's measures, targets, deadline, recurrence and owners
+    again from its new text."""
+    found = read_item(item["text"], year, item["title"])
+    fresh = parse_to_dict(ParsedPlan(sections=[Section("", "", [found])]))["sections"][0]["items"][0]
     for field in ("measures", "targets", "deadline", "recurrence", "owners"):
         item[field] = fresh[field]
     item["marks"] = _marks(item, [d.text for d in found.deadlines])
@@ -228,6 +229,154 @@ def _move(document, *, key: str, direction: str = "", section_key: str = "") -> 
     items[index], items[other] = items[other], items[index]
 
 
+def _sections(document: dict[str, Any], section_key: str) -> list[dict[str, Any]]:
+    return [_section(document, section_key)] if section_key else document["sections"]
+
+
+def _unique(values) -> list:
+    return list(dict.fromkeys(values))
+
+
+def _group_key(item: dict[str, Any]) -> tuple[str, str] | None:
+    group = item.get("group")
+    return (group["label"], group["title"]) if group else None
+
+
+def _latest_deadline(members: list[dict[str, Any]], year: int | None) -> str | None:
+    """The latest stated deadline of the members; none (due at the year's end) when a member states none and no
+    stated one is later than the year's end."""
+    stated = [m["deadline"] for m in members if m.get("deadline")]
+    if not stated:
+        return None
+    latest = max(stated)
+    if len(stated) < len(members) and (year is None or latest <= f"{year}-12-31"):
+        return None
+    return latest
+
+
+def _item_of_group(label: str, title: str, members: list[dict[str, Any]], year: int | None) -> dict[str, Any]:
+    """One item for a group: each member becomes a measure, whose text is the member's own; the member texts in
+    order are the item's text, so nothing is lost."""
+    lead = _unique(name for m in members for name in m.get("owners", {}).get("lead", []))
+    co = [name for name in _unique(n for m in members for n in m.get("owners", {}).get("co", [])) if name not in lead]
+    recurrences = {m.get("recurrence") for m in members}
+    sources = {m.get("source", "text") for m in members}
+    deadline = _latest_deadline(members, year)
+    return {
+        "key": _key(), "number": cn_to_int(label), "label": label, "title": title,
+        "text": "\n".join(m["text"] for m in members),
+        "measures": [{"label": str(m["number"]) if m.get("number") else (m.get("label") or ""), "text": m["text"]}
+                     for m in members],
+        "targets": [t for m in members for t in m["targets"]],
+        "deadline": deadline, "due": deadline or (f"{year}-12-31" if year else None),
+        "recurrence": recurrences.pop() if len(recurrences) == 1 else None,
+        "owners": {"lead": lead, "co": co},
+        "flags": _unique(f for m in members for f in m["flags"]),
+        "group": None, "source": sources.pop() if len(sources) == 1 else "text",
+        "marks": [mark for m in members for mark in m.get("marks", [])],
+    }
+
+
+def _groups_to_items(document, *, section_key: str = "") -> None:
+    """Each group of a section (or of the whole plan) becomes one item where its first item stood; the group's
+    items become that item's measures. Its owners are theirs together, its deadline their latest."""
+    changed = False
+    for section in _sections(document, section_key):
+        members: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        order: list[dict[str, Any] | tuple[str, str]] = []
+        for item in section["items"]:
+            group = _group_key(item)
+            if group is None:
+                order.append(item)
+                continue
+            if group not in members:
+                order.append(group)
+            members.setdefault(group, []).append(item)
+        changed = changed or bool(members)
+        section["items"] = [_item_of_group(*entry, members[entry], document.get("year"))
+                            if isinstance(entry, tuple) else entry for entry in order]
+    if not changed:
+        raise InvalidInput(_("这里没有分组（如“（一）”），无需升为条目。"))
+
+
+def _measure_pieces(item: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """The item's text cut where each of its measures starts, as (title, text) pieces that together are the whole
+    text: the text before the first measure, if any, is a piece of its own under the item's title (what the item
+    says before its steps: often a target or a deadline of the whole). None when the item lists fewer than two
+    measures, sits under a group already (a section shows three levels at most) or a measure is not in its text."""
+    measures = item.get("measures") or []
+    if len(measures) < 2 or item.get("group"):
+        return None
+    text, starts, position = item["text"], [], 0
+    for measure in measures:
+        found = text.find(measure["text"], position) if measure["text"] else -1
+        if found == -1:
+            return None
+        label = measure.get("label") or ""
+        before = text.rfind(label, position, found) if label else -1
+        start = before if before != -1 and found - before <= len(label) + 2 else found
+        if start > position and text[start - 1] in "（(":
+            start -= 1
+        starts.append(start)
+        position = found + len(measure["text"])
+    titles = [_title_of(m["text"]) for m in measures]
+    if text[:starts[0]].strip(" \n。，；,;:："):
+        titles.insert(0, item["title"])
+        starts.insert(0, 0)
+    starts[0] = 0
+    return [(title, text[a:b].strip()) for title, a, b in zip(titles, starts, [*starts[1:], len(text)], strict=True)]
+
+
+def _title_of(text: str) -> str:
+    first = CLAUSE_END.split(text, maxsplit=1)[0].strip() or text
+    return _clean_title(first[:40])
+
+
+def _measures_to_items(document, *, section_key: str = "") -> None:
+    """Each item of a section (or of the whole plan) with two measures or more becomes a group of its own: every
+    measure becomes an item under it (and what the item says before them, if anything, an item of its own), with
+    the piece of text it starts, its own deadline, targets and owners where that piece states them and the old
+    item's otherwise."""
+    year, changed = document.get("year"), False
+    for section in _sections(document, section_key):
+        items: list[dict[str, Any]] = []
+        for item in section["items"]:
+            pieces = _measure_pieces(item)
+            if pieces is None:
+                items.append(item)
+                continue
+            changed = True
+            label = item.get("label") or (str(item["number"]) if item.get("number") else "")
+            group = {"label": label, "title": item["title"]}
+            for n, (title, piece) in enumerate(pieces, 1):
+                child = {**copy.deepcopy(item), "key": _key(), "number": n, "label": str(n), "title": title,
+                         "text": piece, "group": group, "flags": list(item["flags"]) if n == 1 else []}
+                _reparse_item(child, year)
+                if not child["owners"]["lead"]:
+                    child["owners"] = copy.deepcopy(item["owners"])
+                if not child["deadline"]:
+                    child["deadline"] = item.get("deadline")
+                items.append(child)
+        section["items"] = items
+    if not changed:
+        raise InvalidInput(_("这里没有列出两项以上措施（如“一是…二是…”）的条目，无法拆为条目。"))
+
+
+def level_actions(items: list[dict[str, Any]]) -> tuple[int, int]:
+    """How many groups the items fall in, and how many of them could be cut into their measures: what the
+    preview's level buttons would change (a button is shown only when it changes something)."""
+    groups = {_group_key(i) for i in items} - {None}
+    return len(groups), sum(_measure_pieces(i) is not None for i in items)
+
+
+def group_heading(label: str | None, title: str) -> str:
+    """（一）抓好政治建设 for a group labelled 一, 3. … for one labelled 3, the title alone when it has no label."""
+    label = label or ""
+    if cn_to_int(label) is not None:
+        return f"（{label}）{title}" if not label.isdigit() else f"{label}. {title}"
+    return f"{label} {title}" if label else title
+
+
 def _remove_item(document, *, key: str) -> None:
     section, index = _find(document, key)
     removed = section["items"].pop(index)
@@ -245,6 +394,8 @@ OPERATIONS: dict[str, Callable[..., None]] = {
     "split": _split,
     "move": _move,
     "remove": _remove_item,
+    "groups_to_items": _groups_to_items,
+    "measures_to_items": _measures_to_items,
 }
 
 

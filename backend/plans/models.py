@@ -68,7 +68,8 @@ class PlanSection(SQLModel, table=True):
 
 
 class PlanItem(SQLModel, table=True):
-    """A numbered item as published; measures and targets keep the parse's shape (label/text, value/unit/…)."""
+    """A numbered item as published; measures and targets keep the parse's shape (label/text, value/unit/…).
+    `group_label`/`group_title` are the heading it sits under below its section (（一）…), if any."""
 
     __tablename__ = "plan_items"
     __table_args__ = (UniqueConstraint("plan_id", "position"),)
@@ -87,3 +88,5 @@ class PlanItem(SQLModel, table=True):
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     position: int
     removed_in_update: bool = False
+    group_label: str | None = Field(default=None, max_length=20)
+    group_title: str | None = Field(default=None, max_length=500)

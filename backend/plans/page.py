@@ -18,7 +18,8 @@ async def plan_page_context(
     session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, query: str = ""
 ) -> dict[str, Any]:
     view = await get_plan(session, actor, plan_id, query=query)
-    context: dict[str, Any] = {"view": view, "state_label": state_label, "highlight": drafts.highlight}
+    context: dict[str, Any] = {"view": view, "state_label": state_label, "highlight": drafts.highlight,
+                               "group_heading": drafts.group_heading}
     if view.may_assign:
         open_tasks = [row.task for _s, items in view.sections for _i, row in items
                       if row is not None and row.task.state == "unassigned"]

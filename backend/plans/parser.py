@@ -4,6 +4,7 @@ Public API:
 - `parse_plan(text, default_year=None) -> ParsedPlan`
 - `parse_file(data, filename) -> ParsedPlan` (.txt in UTF-8 / GB18030 / GBK / UTF-16, .docx, .pdf, .html)
 - `parse_to_dict(parsed) -> dict` (the JSON shape of `luoshi plan parse FILE --json` and of the API)
+- `read_item(text, year, title)`: the facts of one item's text, as found inside a plan (for edited items)
 - `to_simplified(text)` for matching and search across simplified and traditional characters
 - `PlanInputError` (message in Simplified Chinese) for files that cannot be read as a plan
 
@@ -13,6 +14,7 @@ year is known: the stated deadline, or 31 December of the plan's year.
 
 from __future__ import annotations
 
+from .parsing.attach import fill_item
 from .parsing.decode import decode_bytes
 from .parsing.model import (
     Deadline,
@@ -43,6 +45,7 @@ __all__ = [
     "parse_file",
     "parse_plan",
     "parse_to_dict",
+    "read_item",
     "to_simplified",
 ]
 
@@ -55,3 +58,11 @@ def parse_file(data: bytes, filename: str | None = None, *, default_year: int | 
     plan.source_format = decoded.source_format
     plan.flags[:0] = decoded.flags
     return plan
+
+
+def read_item(text: str, year: int | None, title: str = "") -> Item:
+    """The measures, targets, deadlines, recurrence and owners of one item's text, as the parser finds them inside a
+    plan: for an item whose text the admin changed in the preview (merge, split, a level change)."""
+    item = Item(number=None, title=title, text=text)
+    fill_item(item, [text], [], "ar", year, ("", ""))
+    return item

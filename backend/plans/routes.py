@@ -32,6 +32,7 @@ EDIT_FIELDS = {
     "deadline": ("key", "deadline"), "target": ("key", "index", "value", "unit", "comparator"),
     "remove_target": ("key", "index"), "merge": ("key",), "split": ("key", "at"),
     "move": ("key", "direction", "section_key"), "remove": ("key",),
+    "groups_to_items": ("section_key",), "measures_to_items": ("section_key",),
 }
 
 
@@ -48,6 +49,8 @@ def _preview_context(draft, actor) -> dict[str, Any]:
     document = draft.document
     return {
         "draft": draft, "doc": document, "highlight": drafts.highlight, "split_points": drafts.split_points,
+        "level_actions": drafts.level_actions, "group_heading": drafts.group_heading,
+        "all_items": [item for section in document["sections"] for item in section["items"]],
         "date_check": plans.dates_of(draft, actor),
         "item_count": sum(len(s["items"]) for s in document["sections"]),
         "flag_count": sum(len(i["flags"]) for s in document["sections"] for i in s["items"]) + len(document["flags"]),
@@ -93,9 +96,28 @@ async def edit_page(request: Request, session: DbSession, actor: CurrentActor, i
     operation = str(form.get("operation", ""))
     args = _edit_args(operation, form)
     anchor = f"#item-{args['key']}" if args.get("key") else ""
+    return await _edit(request, session, actor, import_id, form.get("version"), operation, args, anchor)
+
+
+@pages.post("/plans/imports/{import_id}/levels")
+async def levels_page(
+    request: Request, session: DbSession, actor: CurrentActor, import_id: uuid.UUID,
+    operation: Annotated[str, Form()] = "", section_key: Annotated[str, Form()] = "",
+    version: Annotated[str, Form()] = "",
+):
+    """One level up or down for a section (`section_key`) or the whole plan: groups become items, or items'
+    measures become items under them (backend.plans.document.LEVELS)."""
+    operation = operation if operation in drafts.LEVELS else ""  # an unknown one is refused after the version
+    anchor = f"#s-{section_key}" if section_key else ""
+    return await _edit(request, session, actor, import_id, version, operation, _edit_args(operation, {
+        "section_key": section_key}), anchor)
+
+
+async def _edit(request: Request, session, actor, import_id: uuid.UUID, version, operation: str,
+                args: dict[str, str], anchor: str):
     try:
-        await plans.edit_import(session, actor, import_id, version=form_version(form.get("version")),
-                                operation=operation, **args)
+        await plans.edit_import(session, actor, import_id, version=form_version(version), operation=operation,
+                                **args)
     except DomainError as error:
         if error.status_code in (403, 404) and not isinstance(error, InvalidInput):
             raise

@@ -264,6 +264,12 @@ def _owner_units(item: dict[str, Any], units: dict[str, uuid.UUID]) -> tuple[lis
     return found["lead"], found["co"]
 
 
+def _group_of(item: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The (label, title) of the group an item is published under (drafts made before items had groups have none)."""
+    group = item.get("group") or {}
+    return (group.get("label") or "")[:20] or None, (group.get("title") or "")[:500] or None
+
+
 async def _add_items(
     session: AsyncSession, actor: Actor, plan: Plan, document: dict[str, Any], sections: list[dict[str, Any]],
     units: dict[str, uuid.UUID], *, first_position: int = 0,
@@ -274,12 +280,13 @@ async def _add_items(
         plan_section = await _section_for(session, actor, plan, section, section_position)
         for item in section["items"]:
             lead, co = _owner_units(item, units)
+            group_label, group_title = _group_of(item)
             plan_item = PlanItem(
                 tenant_id=actor.tenant_id, plan_id=plan.id, section_id=plan_section.id, number=item["number"],
                 title=item["title"][:500], text=item["text"], measures=item["measures"], targets=item["targets"],
                 deadline=date.fromisoformat(item["deadline"]) if item.get("deadline") else None,
                 recurrence=item.get("recurrence"), owners=item.get("owners", {}), flags=item["flags"],
-                position=position,
+                position=position, group_label=group_label, group_title=group_title,
             )
             position += 1
             session.add(plan_item)
@@ -340,6 +347,7 @@ async def _update_plan(
             changed = (old.text, old.title, old.deadline) != (item["text"], item["title"][:500], deadline)
             old.title, old.text, old.deadline = item["title"][:500], item["text"], deadline
             old.measures, old.targets, old.flags = item["measures"], item["targets"], item["flags"]
+            old.group_label, old.group_title = _group_of(item)
             old.removed_in_update = False
             session.add(old)
             task = task_of.get(old.id)
