@@ -107,7 +107,6 @@ def _num(value: int | float) -> int | float:
 def parse_to_dict(parsed: ParsedPlan) -> dict:
     """The JSON shape shared by the CLI (`luoshi plan parse FILE --json`) and the API.
 
-    Each item's `label` is its number as written (`1`, `一`, `第一阶段`, `任务1`).
     Each item also carries `due`: its stated deadline, or 31 December of the plan's year; `group`: the heading
     it sits under below its section (or null); `source`: `text`, `table` or `calendar`.
     The top-level `flags` lists doubts about the document as a whole.
@@ -116,7 +115,7 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
     def item_dict(item: Item) -> dict:
         return {
             "number": item.number,
-            "label": item.label,
+            "label": item.label,  # the number as written: 1, 一, 第一阶段, 任务1
             "title": item.title,
             "text": item.text,
             "measures": [{"label": m.label, "text": m.text} for m in item.measures],
