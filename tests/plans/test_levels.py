@@ -237,3 +237,15 @@ def test_groups_in_some_sections_and_tasks_straight_under_the_section_in_others(
     ]
     assert "组织建设" not in _items(d)[1]["text"]
     assert d["discarded"] == []
+
+
+def test_a_signed_plan_of_paragraph_sections_keeps_them_before_a_numbered_attachment() -> None:
+    d = _parse(
+        "关于印发《某县教育局2024年工作要点》的通知\n各学校：\n现将工作要点印发给你们，请认真贯彻落实。\n"
+        "某县教育局2024年工作要点\n一、加强党的建设。全面落实从严治党主体责任，年内完成支部换届选举工作。\n"
+        "二、推进均衡发展。新建学校3所，新增学位2400个，推进集团化办学改革。\n"
+        "三、建设教师队伍。招聘教师120名，开展教师全员培训。\n"
+        "某县教育局\n2024年2月20日\n附件\n重点任务分解\n一、党建任务\n（一）支部换届\n（二）党史学习\n"
+        "二、发展任务\n（一）新建学校\n（二）集团化办学\n"
+    )
+    assert [s["title"] for s in d["sections"]] == ["加强党的建设", "推进均衡发展", "建设教师队伍"]

@@ -26,7 +26,8 @@ FRAGMENTS = [
     "關于印發《2020年工作要点》的通知", "太仓市教育局", "市教育局", "全区", "全市", "发布机构:市教育局", "上一篇",
     "附件：", "扫一扫", "- 2 -", "第 3 页 共 5 页", "彩88-欢迎您", "2021年2月20日", "個", "學期", "牽頭單位：",
     "\x00", "\x0c", "\u3000", "\xa0", "\u200b", "\ufeff", "😀", "👩\u200d👩\u200d👧", "\u2028", "\x85", "《", "》",
-    "“", "”", "一、二年级",
+    "“", "”", "一、二年级", "行动一：", "专项行动二 ", "任务一：", "——任务1：", "任务2.", "第一阶段：",
+    "第二阶段（3月）", "（牵头单位：办公室）", "（2025年6月底前）",
 ]
 
 plan_text = st.lists(
@@ -60,7 +61,9 @@ def _kept(d: dict) -> Counter[str]:
     for s in d["sections"]:
         parts += [s["label"], s["title"]]
         for item in s["items"]:
-            parts += [item["title"], item["text"]]
+            parts += [item["title"], item["text"], item["label"] or ""]
+            if item["group"]:
+                parts += [item["group"]["label"], item["group"]["title"]]
             if item["number"] is not None:
                 n = item["number"]
                 parts += [str(n), int_to_cn(n), _circled(n)]

@@ -119,6 +119,7 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
     def item_dict(item: Item) -> dict:
         return {
             "number": item.number,
+            "label": item.label,  # the number as written: 1, 一, 第一阶段, 任务1
             "title": item.title,
             "text": item.text,
             "measures": [{"label": m.label, "text": m.text} for m in item.measures],

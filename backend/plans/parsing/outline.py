@@ -158,15 +158,26 @@ def find_sections(lines: list[Line], start: int = 0) -> tuple[str | None, list[i
 _SIGNED = re.compile(r"\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 
 
+_NOTICE = re.compile(r"印发|现将|转发")
+_PLAN_TITLE = re.compile(r"(?:计划|要点|方案|安排|意见|规划)\s*(?:\(.{0,20}\))?\s*$")
+
+
 def _letter_before_plan(lines: list[Line], kind: str, heads: list[int], end: int) -> bool:
-    """Headings with nothing numbered under them, ended by the letter's signed date, with a numbered plan after it:
-    the 一、二、 of a 印发通知's requirements, not the plan's sections."""
+    """Headings with nothing numbered under them in a 印发通知, ended by the letter's signed date, with the plan's
+    title and a numbered plan after it: the 一、二、 of the notice's requirements, not the plan's sections.
+
+    (A plan whose sections are single paragraphs, signed, with a numbered 附件 after it, keeps its sections.)"""
     if end >= len(lines) or not _SIGNED.search(lines[end].sh):
+        return False
+    if not any(_NOTICE.search(ln.sh) for ln in lines[:heads[0]]):
         return False
     if any(ln.label and RANK[ln.label.kind] > RANK[kind] for ln in lines[heads[0]:end]):
         return False
     later_kind, later = find_sections(lines, end)
-    return later_kind is not None and _headings_below(lines, later, later_kind) > 0
+    if later_kind is None or _headings_below(lines, later, later_kind) == 0:
+        return False
+    between = lines[end + 1:later[0]]
+    return not any(is_hard_end(ln.sh) for ln in between) and any(_PLAN_TITLE.search(ln.sh) for ln in between)
 
 
 def _first_item_run(lines: list[Line], kinds: list[str]) -> int:
