@@ -476,7 +476,7 @@ def _word_table(tbl, budget: CellBudget) -> Table | None:
     for tr in tbl.iterchildren(qn("w:tr")):
         rows += 1
         if rows > MAX_ROWS or len(specs) > MAX_CELLS:
-            break
+            continue  # counted, not read: task_table says how many were left out
         col = 1
         for tc in tr.iterchildren(qn("w:tc")):
             pr = tc.find(qn("w:tcPr"))

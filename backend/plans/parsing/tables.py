@@ -22,6 +22,8 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from backend.i18n import _
+
 from ..responsibility_table.grid import Grid
 from ..responsibility_table.header import Header, classify, classify_key, find_header
 from ..responsibility_table.model import ResponsibilityRow
@@ -79,6 +81,7 @@ def build_grid(specs: list[tuple[int, int, str, int, int]], rows: int) -> Grid:
 
 def task_table(specs: list[tuple[int, int, str, int, int]], rows: int, budget: CellBudget) -> Table | None:
     """The table if it is a task table (a task column beside a unit or time column), else None."""
+    cut = rows > MAX_ROWS
     rows = min(rows, MAX_ROWS)
     specs = [s for s in specs if s[0] <= rows and s[1] <= MAX_COLS]
     area = sum(min(s[3], rows - s[0] + 1) * s[4] for s in specs)
@@ -90,7 +93,10 @@ def task_table(specs: list[tuple[int, int, str, int, int]], rows: int, budget: C
     if header is None:
         return None
     budget.left -= area
-    return Table(grid, header)
+    table = Table(grid, header)
+    if cut:
+        table.flags.append(_("表格超过 %(rows)s 行，只读取了前 %(rows)s 行", rows=MAX_ROWS))
+    return table
 
 
 # ------------------------------------------------------------------------------------------ rows → items
@@ -177,18 +183,20 @@ def row_item(table: Table, row: ResponsibilityRow, year: int | None) -> Item:
     label = grid.text(row.row, number_col) if number_col else ""
     item = Item(number=row.number, title=_title(cell) or row.task[:60], text="", label=label or None,
                 source="table")
-    skip = {title_col} | ({number_col} if number_col else set())
-    parts = [cell, *_notes(table, row, skip)]
-    fill_item(item, parts, list(row.flags), "ar", year, ("", ""))
-    item.owners = Owners(list(row.lead), list(row.co)) if row.lead or row.co else item.owners
     deadline_col = header.cols.get("deadline", [None])[0]
+    skip = {title_col} | ({number_col} if number_col else set())
+    parts = [cell, *_notes(table, row, skip | ({deadline_col} if deadline_col else set()))]
+    fill_item(item, parts, list(row.flags), "ar", year, ("", ""))
+    item.text = "\n".join([item.text, *_notes(table, row, set(range(1, table.grid.max_col + 1)) - {deadline_col})])
+    item.owners = Owners(list(row.lead), list(row.co)) if row.lead or row.co else item.owners
     when = grid.text(row.row, deadline_col) if deadline_col else ""
-    if when:
+    if when:  # the time column wins over dates in the task's text: the plan's parser, else the 分解表 reader's
         found, _flags = find_deadlines(shadow(when), when, year)
-        if found:
-            item.deadline = item.due = max(d.date for d in found)
+        stated = max(d.date for d in found) if found else row.deadline
+        if stated is not None:
+            item.deadline = item.due = stated
         recurring = find_recurrence(shadow(when), when)
-        if recurring and not found:
+        if recurring and stated is None:
             item.recurrence = "；".join(recurring)
     return item
 
@@ -265,7 +273,10 @@ _HEADING_ROW = re.compile(
 )
 _WHEN = re.compile(r"\d|[一二三四五六七八九十]月|年|前|底|季度|学期|长期|全年|每|持续|常态|开学|假|寒|暑|旬")
 _UNIT = re.compile(r"[科处室局办组部委院所站馆校园队会]$|中心|各|学校|单位|部门")
-_STOP = re.compile(r"^(?:附件|抄送|印发|上一篇|下一篇|打印|关闭|责任编辑|来源[:：])|^\d{4}年\d{1,2}月\d{1,2}日$")
+_STOP = re.compile(
+    r"^(?:附件|抄送|印发|上一篇|下一篇|打印|关闭|责任编辑|来源[:：])|^\d{4}年\d{1,2}月\d{1,2}日(?:印发|发布)?$"
+)
+_DATE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:印发|发布)?$")  # of signing, not a deadline
 
 
 _HEADERISH = re.compile(  # words a header cell is made of: the cheap test before `classify`
@@ -361,8 +372,10 @@ def _row_width(lines: list[str], i: int, n: int, rows: list[list[str | None]]) -
         j += 1
     if j < len(lines) and lines[j] and _ROW_NUMBER.match(lines[j]):
         return j - i
-    previous = next((r for r in reversed(rows) if sum(c is not None for c in r) > 1), None)
-    return min(j - i, sum(c is not None for c in previous)) if previous else j - i
+    # the last row: as wide as the widest row, short of a signature (a line followed by the date of signing)
+    widest = max((sum(c is not None for c in r) for r in rows), default=j - i)
+    k = next((k for k in range(i + 1, j) if k + 1 < len(lines) and _DATE.match(lines[k + 1])), j)
+    return min(k - i, widest)
 
 
 def flat_tables(raws: list[str], budget: CellBudget) -> list[tuple[Table, list[int]]]:
