@@ -52,6 +52,17 @@ def test_html_rows_are_items_with_owners_deadline_and_project_group() -> None:
     assert [(i["number"], i["group"]["title"]) for i in (primary, middle)] == [(3, "学位建设"), (3, "学位建设")]
 
 
+def test_a_calendar_table_dates_each_row_by_its_month() -> None:
+    page = _html("<table><tr><th>月份</th><th>工作内容</th><th>负责部门</th></tr>"
+                 '<tr><td rowspan="2">三月</td><td>开展学雷锋活动</td><td>团委</td></tr>'
+                 "<tr><td>召开教学工作会议</td><td>教务处</td></tr>"
+                 "<tr><td>四月</td><td>组织春季运动会</td><td>体育组</td></tr></table>", "某中学2024年春季学期行事历")
+    d = parse_to_dict(parse_file(page, "c.html"))
+    assert [(i["title"], i["due"], i["owners"]["lead"]) for i in _items(d)] == [
+        ("开展学雷锋活动", "2024-03-31", ["团委"]), ("召开教学工作会议", "2024-03-31", ["教务处"]),
+        ("组织春季运动会", "2024-04-30", ["体育组"])]
+
+
 def test_a_layout_table_around_the_page_is_read_as_text() -> None:
     page = _html("<table><tr><td><p>一、加强党建</p><p>1.抓好学习。6月底前完成。</p>"
                  "<p>2.建好队伍。（责任单位：组织科）</p></td></tr></table>", "某区教育局2024年工作要点")

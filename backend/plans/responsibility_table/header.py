@@ -33,7 +33,8 @@ _RULES: tuple[tuple[tuple[str, int] | None, Callable[[str, str], object]], ...] 
     (("co", 0), lambda h, core: re.search(r"配合|协办|参与|协同|协助|协作|参加", core)),
     (("resp", 0), lambda h, core: re.fullmatch(r"(责任|承办|落实|实施|主体)?(单位|部门|科室|处室|股室)|责任主体", core)
                                   or re.search(r"责任(单位|部门|科室|处室|股室)", core)),
-    (("deadline", 0), lambda h, core: re.search(r"时限|时间|期限|截止|节点|完成日期|日期|进度安排", core)),
+    (("deadline", 0), lambda h, core: re.search(r"时限|时间|期限|截止|节点|完成日期|日期|进度安排", core)
+                                      or re.fullmatch(r"月份?|月度", core)),  # a 行事历 table's 月份 column
     (None, lambda h, core: _NOT_TASK.search(core)),
     (("task", 3), lambda h, core: _TASK_SPECIFIC.search(core)),
     (("task", 2), lambda h, core: _TASK_GENERAL.search(core)),
