@@ -52,7 +52,8 @@ def test_deadline_sentences_are_not_month_headings() -> None:
 
 
 def test_two_month_lines_are_not_a_calendar() -> None:
-    d = parse_to_dict(parse_plan("某区2024年工作要点\n一、工作安排\n三月\n召开会议\n四月\n组织检查\n二、要求\n按时完成。"))
+    text = "某区2024年工作要点\n一、工作安排\n三月\n召开会议\n四月\n组织检查\n二、要求\n按时完成。"
+    d = parse_to_dict(parse_plan(text))
     assert {i["source"] for i in _items(d)} == {"text"}
 
 
@@ -82,6 +83,7 @@ def test_a_calendar_under_a_section_stays_there_with_months_as_groups() -> None:
 
 
 def test_the_signature_after_the_last_month_is_not_an_item() -> None:
-    d = parse_to_dict(parse_plan("某中学2024年春季行事历\n3月\n开学\n4月\n期中考试\n5月\n运动会\n某中学教务处\n2024年2月18日\n"))
+    text = "某中学2024年春季行事历\n3月\n开学\n4月\n期中考试\n5月\n运动会\n某中学教务处\n2024年2月18日\n"
+    d = parse_to_dict(parse_plan(text))
     assert [i["title"] for i in _items(d)] == ["开学", "期中考试", "运动会"]
     assert "某中学教务处" in d["discarded"]

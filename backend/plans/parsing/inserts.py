@@ -19,9 +19,10 @@ import re
 from dataclasses import dataclass, field
 
 from .calendar import Calendar, calendar_items, find_calendars
+from .flat import flat_tables
 from .model import Item, ParsedPlan, Section
 from .script import shadow
-from .tables import CellBudget, Table, flat_tables, in_section, merge_into, sections_of, table_items
+from .tables import CellBudget, Table, in_section, merge_into, sections_of, table_items
 
 _ATTACHMENT = re.compile(r"^(?:附件\s*\d*|\d{4}年\d{1,2}月\d{1,2}日$)")
 _CAPTION_PREFIX = re.compile(r"^附件\s*\d*\s*[:：]?\s*")

@@ -18,14 +18,13 @@ Where the rows go (`tables_sections` and `pipeline`): see docs/PLAN_IMPORT.md, "
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 
 from backend.i18n import _
 
 from ..responsibility_table.grid import Grid
-from ..responsibility_table.header import Header, classify, classify_key, find_header
+from ..responsibility_table.header import Header, classify, find_header
 from ..responsibility_table.model import ResponsibilityRow
 from ..responsibility_table.rows import read_rows
 from .attach import fill_item
@@ -37,7 +36,7 @@ from .script import shadow
 MAX_COLS = 40  # wider is not a task table
 MAX_ROWS = 2000  # rows kept per table (a plan's task list has tens to a few hundred)
 MAX_CELLS = 60_000  # cells kept over a whole document
-_OWNERS = frozenset({"lead", "resp", "co", "deadline"})  # a task column and one of these make a task table
+OWNERS = frozenset({"lead", "resp", "co", "deadline"})  # a task column and one of these make a task table
 
 
 @dataclass
@@ -89,7 +88,7 @@ def task_table(specs: list[tuple[int, int, str, int, int]], rows: int, budget: C
         budget.cut = budget.cut or bool(specs)
         return None
     grid = build_grid(specs, rows)
-    header, _seen = find_header(grid, owners=_OWNERS)
+    header, _seen = find_header(grid, owners=OWNERS)
     if header is None:
         return None
     budget.left -= area
@@ -97,6 +96,48 @@ def task_table(specs: list[tuple[int, int, str, int, int]], rows: int, budget: C
     if cut:
         table.flags.append(_("表格超过 %(rows)s 行，只读取了前 %(rows)s 行", rows=MAX_ROWS))
     return table
+
+
+def word_table(tbl, budget: CellBudget) -> Table | None:
+    """A Word table (w:tbl) as a task table, read from its XML in one pass: w:gridSpan spans columns, w:vMerge
+    continues the cell above. python-docx's own cell access is quadratic in the table's size."""
+    from docx.oxml.ns import qn
+
+    specs: list[tuple[int, int, str, int, int]] = []
+    open_at: dict[int, int] = {}  # column → index in specs of the cell a vMerge continues
+    rows = 0
+    for tr in tbl.iterchildren(qn("w:tr")):
+        rows += 1
+        if rows > MAX_ROWS or len(specs) > MAX_CELLS:
+            continue  # counted, not read: task_table says how many were left out
+        col = 1
+        for tc in tr.iterchildren(qn("w:tc")):
+            pr = tc.find(qn("w:tcPr"))
+            span_el = pr.find(qn("w:gridSpan")) if pr is not None else None
+            merge_el = pr.find(qn("w:vMerge")) if pr is not None else None
+            span = min(int(span_el.get(qn("w:val"), "1")), MAX_COLS) if span_el is not None else 1
+            if merge_el is not None and merge_el.get(qn("w:val")) != "restart" and col in open_at:
+                r, c, text, rs, cs = specs[open_at[col]]
+                specs[open_at[col]] = (r, c, text, rs + 1, cs)
+            else:
+                paras = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p")))
+                text = "\n".join(x.strip() for x in paras if x.strip())
+                open_at[col] = len(specs)
+                specs.append((rows, col, text, 1, span))
+            col += max(span, 1)
+    return task_table(specs, rows, budget)
+
+
+def word_table_text(tbl) -> list[str]:
+    """A table that is not a task table: one line per row, cells apart."""
+    from docx.oxml.ns import qn
+
+    out = []
+    for tr in tbl.iterchildren(qn("w:tr")):
+        cells = ["".join(t.text or "" for t in tc.iter(qn("w:t"))).strip() for tc in tr.iterchildren(qn("w:tc"))]
+        if any(cells):
+            out.append("  ".join(c for c in cells if c))
+    return out
 
 
 # ------------------------------------------------------------------------------------------ rows → items
@@ -261,166 +302,3 @@ def merge_into(items: list[Item], pairs: list[tuple[str, Item]]) -> list[tuple[s
             filled.add(id(match))
             match.deadline = match.due = max(row.deadline, match.deadline or row.deadline)
     return rest
-
-
-# ------------------------------------------------------------------------------ tables flattened into text
-_OTHER_COLUMN = re.compile(
-    r"^(?:工作|具体|预期|年度)?(?:目标|成效|标准|指标|要求|备注|说明|进度|依据|成果|考核)(?:任务|要求)?$"
-)
-_ROW_NUMBER = re.compile(r"^\d{1,3}(?:\s*[-—–－]\s*\d{1,3})?[.、．]?$")
-_HEADING_ROW = re.compile(
-    r"^(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+部分)"
-)
-_WHEN = re.compile(r"\d|[一二三四五六七八九十]月|年|前|底|季度|学期|长期|全年|每|持续|常态|开学|假|寒|暑|旬")
-_UNIT = re.compile(r"[科处室局办组部委院所站馆校园队会]$|中心|各|学校|单位|部门")
-_STOP = re.compile(
-    r"^(?:附件|抄送|印发|上一篇|下一篇|打印|关闭|责任编辑|来源[:：])|^\d{4}年\d{1,2}月\d{1,2}日(?:印发|发布)?$"
-)
-_DATE = re.compile(r"^\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:印发|发布)?$")  # of signing, not a deadline
-
-
-_HEADERISH = re.compile(  # words a header cell is made of: the cheap test before `classify`
-    r"序|编号|任务|事项|要点|内容|举措|措施|项目|类别|领域|重点工作|主要工作|牵头|主责|主办|负责|配合|协办|参与|协同|协助|责任"
-    r"|承办|单位|部门|科室|处室|股室|时间|时限|期限|截止|节点|日期|进度|领导|备注|说明|目标|成效|标准|指标|要求|依据|成果|考核"
-)
-
-
-@functools.lru_cache(maxsize=4096)
-def _header_cell(line: str) -> tuple[str, int] | None | bool:
-    """The column a line names when it is a header cell; True for a known column that is not ours; None else."""
-    sh = re.sub(r"\s+", "", shadow(line))
-    if len(line) > 10 or re.search(r"[。，,；;：:、.]", line) or not _HEADERISH.search(sh):
-        return None
-    kind = classify_key(sh)  # the shadow is the comparison form already: no OpenCC per line
-    return kind if kind is not None else (True if _OTHER_COLUMN.match(shadow(line)) else None)
-
-
-def _fit(kind: tuple[str, int] | bool | None, cell: str) -> float:
-    """How well a cell's text fits a column: dates in the time column, unit names in unit columns."""
-    name = kind[0] if isinstance(kind, tuple) else ""
-    if name == "deadline":
-        return 2 if _WHEN.search(cell) and len(cell) <= 40 else -2
-    if name in ("lead", "co", "resp", "leader"):
-        return 1 if len(cell) <= 40 and "。" not in cell and _UNIT.search(cell) else -2
-    if name == "task" and kind == ("task", 1):  # a project column: short names
-        return 0.5 if len(cell) <= 15 else -1
-    if name == "task":
-        return 1 if len(cell) >= 6 else 0
-    return 0
-
-
-def _arrange(cells: list[str], kinds: list, above: list[str | None]) -> list[str | None]:
-    """A row of fewer cells than columns: which columns its cells fill (the others carried down from the row
-    above, as a merged cell reads), by how well each cell fits its column; ties carry the leftmost columns."""
-    from itertools import combinations
-
-    n = len(kinds)
-    if len(cells) >= n:
-        return list(cells[:n])
-    best: tuple[float, list[str | None]] | None = None
-    for cols in combinations(range(n), len(cells)):
-        row: list[str | None] = [None] * n
-        score = 0.0
-        for c, cell in zip(cols, cells, strict=True):
-            row[c] = cell
-            score += _fit(kinds[c], cell)
-        score -= sum(3 - 0.01 * (n - c) for c in range(n) if row[c] is None and above[c])  # the leftmost
-        score -= sum(6 for c in range(n) if row[c] is None and not above[c])
-        if best is None or score > best[0]:
-            best = (score, row)
-    assert best is not None
-    return best[1]
-
-
-def _flat_rows(lines: list[str], start: int, kinds: list) -> tuple[list[list[str | None]], int]:
-    """Rows of a flattened table from line `start` on (rows start at a 序号 line), and the line after it."""
-    n = len(kinds)
-    numbered = kinds[0] == ("number", 0)
-    rows: list[list[str | None]] = []
-    above: list[str | None] = [None] * n
-    i = start
-    while i < len(lines) and len(rows) < MAX_ROWS:
-        line = lines[i]
-        if not line or _STOP.match(line):
-            break
-        if _HEADING_ROW.match(line) and len(line) <= 40:
-            rows.append([line] + [None] * (n - 1))
-            above = [None] * n
-            i += 1
-            continue
-        if numbered and not _ROW_NUMBER.match(line):
-            break
-        width = n if not numbered else _row_width(lines, i, n, rows)
-        cells = lines[i:i + width]
-        if len(cells) < 2 or any(not c or _STOP.match(c) for c in cells):
-            break
-        if numbered:
-            row: list[str | None] = [cells[0], *_arrange(cells[1:], kinds[1:], above[1:])]
-        else:
-            row = [*cells, *([None] * (n - len(cells)))]
-        rows.append(row)
-        above = [row[c] if row[c] is not None else above[c] for c in range(n)]
-        i += width
-    return rows, i
-
-
-def _row_width(lines: list[str], i: int, n: int, rows: list[list[str | None]]) -> int:
-    """Cells of the row numbered at line i: up to the next number line; the last row as wide as the one above."""
-    j = i + 1
-    while j < len(lines) and j - i < n and lines[j] and not _ROW_NUMBER.match(lines[j]) \
-            and not _STOP.match(lines[j]) and not (_HEADING_ROW.match(lines[j]) and len(lines[j]) <= 40):
-        j += 1
-    if j < len(lines) and lines[j] and _ROW_NUMBER.match(lines[j]):
-        return j - i
-    # the last row: as wide as the widest row, short of a signature (a line followed by the date of signing)
-    widest = max((sum(c is not None for c in r) for r in rows), default=j - i)
-    k = next((k for k in range(i + 1, j) if k + 1 < len(lines) and _DATE.match(lines[k + 1])), j)
-    return min(k - i, widest)
-
-
-def flat_tables(raws: list[str], budget: CellBudget) -> list[tuple[Table, list[int]]]:
-    """Tables a web page flattened into text one cell per line (序号 / 项目 / 任务 / 完成时间 / 负责处室 each on
-    a line, then each row's cells): each with the indices of the lines it took."""
-    idx = [i for i, r in enumerate(raws) if r.strip()]
-    lines = [raws[i].strip() for i in idx]
-    found: list[tuple[Table, list[int]]] = []
-    k = 0
-    while k < len(lines):
-        kinds: list[tuple[str, int] | bool] = []
-        while k + len(kinds) < len(lines) and len(kinds) < MAX_COLS:
-            kind = _header_cell(lines[k + len(kinds)])
-            if kind is None or kind is False:
-                break
-            kinds.append(kind)
-        names = {kd[0] for kd in kinds if isinstance(kd, tuple)}
-        if len(kinds) < 3 or "task" not in names or not names & _OWNERS:
-            k += max(1, len(kinds))
-            continue
-        rows, end = _flat_rows(lines, k + len(kinds), kinds)
-        table = _flat_table(lines[k:k + len(kinds)], rows, budget) if rows else None
-        if table is None:
-            k += len(kinds)
-            continue
-        table.line = idx[k]
-        found.append((table, idx[k:end]))
-        k = end
-    return found
-
-
-def _flat_table(header: list[str], rows: list[list[str | None]], budget: CellBudget) -> Table | None:
-    n = len(header)
-    specs = [(1, c + 1, h, 1, 1) for c, h in enumerate(header)]
-    start: dict[int, int] = {}
-    for r, row in enumerate(rows, 2):
-        if row[0] is not None and all(c is None for c in row[1:]) and _HEADING_ROW.match(row[0]):
-            specs.append((r, 1, row[0], 1, n))
-            start.clear()
-            continue
-        for c, cell in enumerate(row):
-            if cell is None and c in start:
-                rr, cc, text, rs, cs = specs[start[c]]
-                specs[start[c]] = (rr, cc, text, rs + 1, cs)
-            elif cell is not None:
-                start[c] = len(specs)
-                specs.append((r, c + 1, cell, 1, 1))
-    return task_table(specs, len(rows) + 1, budget)
