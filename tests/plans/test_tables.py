@@ -129,6 +129,19 @@ def test_flattened_rows_find_their_columns_when_a_merged_cell_is_left_out() -> N
     ]
 
 
+def test_a_table_pasted_one_row_per_line_with_tabs_or_spaces() -> None:
+    text = ("某县教育局2024年重点任务分解\n序号\t项目\t工作任务\t牵头单位\t配合单位\t完成时限\n一、党的建设\n"
+            "1\t理论武装\t开展主题教育\t办公室\t组织股\t6月底前\n2\t\t建设党建示范校5所\t组织股\t\t2024年11月\n"
+            "二、教育发展\n3  学位建设  新建小学1所  计财股  基教股  8月31日前\n某县教育局\n2024年2月1日\n")
+    d = parse_to_dict(parse_plan(text))
+    assert [s["title"] for s in d["sections"]] == ["党的建设", "教育发展"]
+    assert [(i["title"], i["group"]["title"], i["owners"]["lead"], i["due"]) for i in _items(d)] == [
+        ("开展主题教育", "理论武装", ["办公室"], "2024-06-30"),
+        ("建设党建示范校5所", "理论武装", ["组织股"], "2024-11-30"),  # the empty 项目 cell: merged from above
+        ("新建小学1所", "学位建设", ["计财股"], "2024-08-31"),
+    ]
+
+
 def _docx_with_cells(rows: int, cols: int) -> bytes:
     """A real .docx whose one table has rows × cols cells, written as XML (python-docx would take minutes)."""
     w = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"

@@ -134,6 +134,12 @@ def flat_tables(raws: list[str], budget: CellBudget) -> list[tuple[Table, list[i
     found: list[tuple[Table, list[int]]] = []
     k = 0
     while k < len(lines):
+        spread = _row_table(lines, k, budget)
+        if spread is not None:
+            spread[0].line = idx[k]
+            found.append((spread[0], idx[k:spread[1]]))
+            k = spread[1]
+            continue
         kinds: list[tuple[str, int] | bool] = []
         while k + len(kinds) < len(lines) and len(kinds) < MAX_COLS:
             kind = _header_cell(lines[k + len(kinds)])
@@ -172,3 +178,54 @@ def _flat_table(header: list[str], rows: list[list[str | None]], budget: CellBud
                 start[c] = len(specs)
                 specs.append((r, c + 1, cell, 1, 1))
     return task_table(specs, len(rows) + 1, budget)
+
+
+_APART = re.compile(r"\t+|[ \u3000]{2,}")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in _APART.split(line.strip()) if c.strip()]
+
+
+def _spread_row(line: str, cells: list[str], kinds: list, above: list[str | None], numbered: bool) -> list[str | None]:
+    """A row's cells in their columns: tab-separated cells stand in place (an empty project cell is merged from
+    above); cells apart by spaces are arranged like a flattened row's."""
+    if "\t" in line and len(line.split("\t")) == len(kinds):
+        return [c.strip() or (None if kinds[n] == ("task", 1) else "") for n, c in enumerate(line.split("\t"))]
+    if numbered and _ROW_NUMBER.match(cells[0]):
+        return [cells[0], *_arrange(cells[1:], kinds[1:], above[1:])]
+    if numbered:
+        return [None, *_arrange(cells, kinds[1:], above[1:])]
+    return _arrange(cells, kinds, above)
+
+
+def _row_table(lines: list[str], k: int, budget: CellBudget) -> tuple[Table, int] | None:
+    """A table pasted one row per line, its cells apart (序号\t任务\t牵头单位\t完成时限), from line k: the table
+    and the line after it, or None."""
+    header = _cells(lines[k])
+    if len(header) < 3 or len(header) > MAX_COLS:
+        return None
+    kinds = [_header_cell(h) for h in header]
+    if any(kd is None for kd in kinds):
+        return None
+    names = {kd[0] for kd in kinds if isinstance(kd, tuple)}
+    if "task" not in names or not names & OWNERS:
+        return None
+    numbered = kinds[0] == ("number", 0)
+    rows: list[list[str | None]] = []
+    above: list[str | None] = [None] * len(kinds)
+    end = k + 1
+    while end < len(lines) and len(rows) < MAX_ROWS:
+        cells = _cells(lines[end])
+        if len(cells) == 1 and _HEADING_ROW.match(cells[0]) and len(cells[0]) <= 40:
+            rows.append([cells[0]] + [None] * (len(kinds) - 1))
+            above = [None] * len(kinds)
+        elif len(cells) < 2 or _STOP.match(cells[0]):
+            break
+        else:
+            row = _spread_row(lines[end], cells, kinds, above, numbered)
+            rows.append(row)
+            above = [row[c] if row[c] is not None else above[c] for c in range(len(kinds))]
+        end += 1
+    table = _flat_table(header, rows, budget) if rows else None
+    return (table, end) if table is not None else None
