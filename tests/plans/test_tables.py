@@ -116,6 +116,19 @@ def test_attachment_rows_that_repeat_a_text_item_are_not_counted_twice() -> None
     assert d["sections"][-1]["title"] == "安全工作任务分解表"
 
 
+def test_a_table_repeating_its_sections_text_items_fills_them_and_short_titles_do_not_match() -> None:
+    page = _html("<p>一、重点任务</p><p>1.推进集团化办学改革。组建教育集团。</p><p>2.加强党建。</p>"
+                 "<table><tr><td>序号</td><td>任务</td><td>牵头单位</td><td>完成时限</td></tr>"
+                 "<tr><td>1</td><td>推进集团化办学改革</td><td>基教科</td><td>2024年9月</td></tr>"
+                 "<tr><td>2</td><td>加强党建品牌建设</td><td>机关党委</td><td>11月底前</td></tr></table>"
+                 "<p>二、工作要求</p><p>按时报送。</p>")
+    d = parse_to_dict(parse_file(page, "p.html"))
+    first = d["sections"][0]["items"]
+    assert [(i["title"], i["source"]) for i in first] == [
+        ("推进集团化办学改革", "text"), ("加强党建", "text"), ("加强党建品牌建设", "table")]
+    assert first[0]["owners"]["lead"] == ["基教科"] and first[0]["due"] == "2024-09-30"
+
+
 def test_flattened_rows_find_their_columns_when_a_merged_cell_is_left_out() -> None:
     text = ("某市教育局2024年任务清单\n序号\n项目\n任务\n完成时间\n负责处室\n"
             "1\n队伍建设\n培训校长200人\n2024年7月\n人事处\n"

@@ -74,14 +74,14 @@ class Lifted:
 
 
 def _into_section(section: Section, block: Table | Calendar, plan: ParsedPlan) -> None:
-    if isinstance(block, Table):
-        items: list[Item] = in_section(table_items(block, plan.year))
-    else:
-        items = [i for _mo, month_items in calendar_items(block, plan.year, plan.title or "") for i in month_items]
     if len(section.items) == 1 and section.items[0].label is None and section.items[0].title == section.title:
         # the heading item stood for the section's text alone: its text (an intro to the table) is discarded
         plan.discarded.extend(ln for ln in section.items[0].text.split("\n")[1:] if ln.strip())
         section.items = []
+    if isinstance(block, Table):
+        items: list[Item] = in_section(merge_into(section.items, table_items(block, plan.year)))
+    else:
+        items = [i for _mo, month_items in calendar_items(block, plan.year, plan.title or "") for i in month_items]
     section.items.extend(items)
 
 

@@ -284,15 +284,21 @@ def _section(name: str, n: int) -> Section:
     return Section(label=int_to_cn(n), title=group.title if group.label else name)
 
 
+def _same_task(a: str, b: str) -> bool:
+    """Two titles name the same task: equal, or the shorter (6 characters or more) is half the longer and inside it."""
+    short, long = sorted((a, b), key=len)
+    return a == b or (len(short) >= 6 and 2 * len(short) >= len(long) and short in long)
+
+
 def merge_into(items: list[Item], pairs: list[tuple[str, Item]]) -> list[tuple[str, Item]]:
     """Rows that repeat a text item (same title, or one title inside the other) fill that item's missing owners
-    and deadline instead of counting the task twice; the other rows are returned."""
+    and deadline instead of counting the task twice (`_same_task`); the other rows are returned."""
     keys = [(_key(i.title), i) for i in items if len(_key(i.title)) >= 4]
     filled: set[int] = set()  # items whose deadline came from rows: the latest of their rows (3—1, 3—2) holds
     rest = []
     for heading, row in pairs:
         k = _key(row.title)
-        match = next((i for ik, i in keys if len(k) >= 4 and (ik == k or ik in k or k in ik)), None)
+        match = next((i for ik, i in keys if _same_task(ik, k)), None)
         if match is None:
             rest.append((heading, row))
             continue
