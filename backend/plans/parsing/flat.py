@@ -50,7 +50,9 @@ def _fit(kind: tuple[str, int] | bool | None, cell: str) -> float:
     name = kind[0] if isinstance(kind, tuple) else ""
     if name == "deadline":
         return 2 if _WHEN.search(cell) and len(cell) <= 40 else -2
-    if name in ("lead", "co", "resp", "leader"):
+    if name == "leader":  # a person: 王强, 张局长
+        return 1 if len(cell) <= 8 and not _UNIT.search(cell) and not _WHEN.search(cell) else -2
+    if name in ("lead", "co", "resp"):
         return 1 if len(cell) <= 40 and "。" not in cell and _UNIT.search(cell) else -2
     if name == "task" and kind == ("task", 1):  # a project column: short names
         return 0.5 if len(cell) <= 15 else -1
