@@ -63,6 +63,16 @@ def test_a_calendar_table_dates_each_row_by_its_month() -> None:
         ("组织春季运动会", "2024-04-30", ["体育组"])]
 
 
+def test_a_task_merged_over_its_measures_is_their_group() -> None:
+    page = _html("<table><tr><th>序号</th><th>重点任务</th><th>具体举措</th><th>责任单位</th><th>完成时限</th></tr>"
+                 '<tr><td rowspan="2">1</td><td rowspan="2">深化课堂改革</td><td>推进大单元教学</td><td>教研室</td>'
+                 "<td>10月</td></tr><tr><td>开展教学比武</td><td>教研室</td><td>11月</td></tr>"
+                 "<tr><td>2</td><td>建强教师队伍</td><td>开展全员培训</td><td>人事科</td><td>12月</td></tr></table>")
+    d = parse_to_dict(parse_file(page, "m.html"))
+    assert [(i["title"], i["group"]["title"]) for i in _items(d)] == [
+        ("推进大单元教学", "深化课堂改革"), ("开展教学比武", "深化课堂改革"), ("开展全员培训", "建强教师队伍")]
+
+
 def test_a_layout_table_around_the_page_is_read_as_text() -> None:
     page = _html("<table><tr><td><p>一、加强党建</p><p>1.抓好学习。6月底前完成。</p>"
                  "<p>2.建好队伍。（责任单位：组织科）</p></td></tr></table>", "某区教育局2024年工作要点")

@@ -156,9 +156,16 @@ def _find_title_column(table: Table) -> int:
     task = table.header.cols["task"][0]
     if classify(table.grid.text(table.header.row, task)) == ("task", 3):
         for c in reversed(table.header.category_cols):
-            if c < task and classify(table.grid.text(table.header.row, c)) == ("task", 2):
+            named = classify(table.grid.text(table.header.row, c)) == ("task", 2)
+            if c < task and named and not _merged_down(table, c):
                 return c
     return task
+
+
+def _merged_down(table: Table, c: int) -> bool:
+    """Whether a column has a cell merged over rows below the header: a 重点任务 over its 具体举措, so a group."""
+    grid = table.grid
+    return any(m[1] == c and m[2] > m[0] and m[0] > table.header.row for m in grid.merge_of.values())
 
 
 def _title(text: str) -> str:
