@@ -43,6 +43,12 @@ def test_a_day_named_in_the_line_is_its_deadline() -> None:
     assert _items(d)[0]["due"] == "2024-05-20"
 
 
+def test_a_day_written_before_the_work_dates_it_and_a_building_number_does_not() -> None:
+    text = "2024年工作安排\n九月份\n9月10日：教师节表彰大会\n15日前完成学籍核对\n完成2号楼改造\n十月份\n秋游\n十一月份\n期中考试"
+    d = parse_to_dict(parse_plan(text))
+    assert [i["due"] for i in _items(d)][:3] == ["2024-09-10", "2024-09-15", "2024-09-30"]
+
+
 def test_deadline_sentences_are_not_month_headings() -> None:
     text = ("某区教育局2024年工作要点\n一、加强党建\n1.抓好学习。\n3月底前完成部署。\n2.建好队伍。\n"
             "6月份完成培训。\n二、发展教育\n3.新建学校。\n9月前投入使用。\n")
