@@ -44,7 +44,8 @@ def test_a_day_named_in_the_line_is_its_deadline() -> None:
 
 
 def test_a_day_written_before_the_work_dates_it_and_a_building_number_does_not() -> None:
-    text = "2024年工作安排\n九月份\n9月10日：教师节表彰大会\n15日前完成学籍核对\n完成2号楼改造\n十月份\n秋游\n十一月份\n期中考试"
+    text = ("2024年工作安排\n九月份\n9月10日：教师节表彰大会\n15日前完成学籍核对\n完成2号楼改造\n"
+            "十月份\n秋游\n十一月份\n期中考试")
     d = parse_to_dict(parse_plan(text))
     assert [i["due"] for i in _items(d)][:3] == ["2024-09-10", "2024-09-15", "2024-09-30"]
 
