@@ -73,6 +73,13 @@ def test_a_task_merged_over_its_measures_is_their_group() -> None:
         ("推进大单元教学", "深化课堂改革"), ("开展教学比武", "深化课堂改革"), ("开展全员培训", "建强教师队伍")]
 
 
+def test_a_school_year_table_puts_january_in_the_next_year() -> None:
+    page = _html("<table><tr><th>月份</th><th>工作内容</th><th>负责部门</th></tr>"
+                 "<tr><td>九月</td><td>开学典礼</td><td>德育处</td></tr><tr><td>一月</td><td>期末考试</td><td>教务处</td></tr>"
+                 "</table>", "某小学2023学年工作行事历")
+    assert [i["due"] for i in _items(parse_to_dict(parse_file(page, "y.html")))] == ["2023-09-30", "2024-01-31"]
+
+
 def test_a_layout_table_around_the_page_is_read_as_text() -> None:
     page = _html("<table><tr><td><p>一、加强党建</p><p>1.抓好学习。6月底前完成。</p>"
                  "<p>2.建好队伍。（责任单位：组织科）</p></td></tr></table>", "某区教育局2024年工作要点")

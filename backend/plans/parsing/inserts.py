@@ -49,7 +49,7 @@ class Lifted:
             if k is not None:
                 _into_section(sections[k], block, plan)
             elif isinstance(block, Table):
-                pairs = table_items(block, plan.year)
+                pairs = table_items(block, plan.year, plan.title or "")
                 pairs = merge_into([i for s in sections for i in s.items], pairs) if sections else pairs
                 extra += sections_of(pairs, block.caption or plan.title or "")
             else:
@@ -79,7 +79,7 @@ def _into_section(section: Section, block: Table | Calendar, plan: ParsedPlan) -
         plan.discarded.extend(ln for ln in section.items[0].text.split("\n")[1:] if ln.strip())
         section.items = []
     if isinstance(block, Table):
-        items: list[Item] = in_section(merge_into(section.items, table_items(block, plan.year)))
+        items: list[Item] = in_section(merge_into(section.items, table_items(block, plan.year, plan.title or "")))
     else:
         items = [i for _mo, month_items in calendar_items(block, plan.year, plan.title or "") for i in month_items]
     section.items.extend(items)

@@ -28,6 +28,7 @@ from ..responsibility_table.header import Header, classify, find_header
 from ..responsibility_table.model import ResponsibilityRow
 from ..responsibility_table.rows import read_rows
 from .attach import fill_item
+from .calendar import month_years
 from .deadlines import find_deadlines, find_recurrence
 from .lines import int_to_cn
 from .model import Group, Item, Owners, Section
@@ -222,7 +223,7 @@ def _notes(table: Table, row: ResponsibilityRow, skip: set[int]) -> list[str]:
     return out
 
 
-def row_item(table: Table, row: ResponsibilityRow, year: int | None) -> Item:
+def row_item(table: Table, row: ResponsibilityRow, year: int | None, title: str = "") -> Item:
     """One row as an item: title from the task cell, owners and deadline from their columns."""
     grid, header = table.grid, table.header
     title_col = _title_column(table)
@@ -241,6 +242,8 @@ def row_item(table: Table, row: ResponsibilityRow, year: int | None) -> Item:
     if when:  # the time column wins over dates in the task's text: the plan's parser, else the 分解表 reader's
         found, _flags = find_deadlines(shadow(when), when, year)
         stated = max(d.date for d in found) if found else row.deadline
+        if stated is not None and year and not re.search(r"\d{4}|[〇零一二三四五六七八九]{4}", when):
+            stated = stated.replace(year=month_years([stated.month], year, title)[0] or year)  # 一月 of a 学年
         if stated is not None:
             item.deadline = item.due = stated
         recurring = find_recurrence(shadow(when), when)
@@ -249,14 +252,14 @@ def row_item(table: Table, row: ResponsibilityRow, year: int | None) -> Item:
     return item
 
 
-def table_items(table: Table, year: int | None) -> list[tuple[str, Item]]:
+def table_items(table: Table, year: int | None, title: str = "") -> list[tuple[str, Item]]:
     """(heading row or classification it sits under, item) per task row, in order; the item's group is its
     project."""
     rows, flags = read_rows(table.grid, table.header, year)
     table.flags.extend(flags)
     out = []
     for row in rows:
-        item = row_item(table, row, year)
+        item = row_item(table, row, year, title)
         parent, item.group = _parents(table, row)
         out.append((parent, item))
     return out
