@@ -11,6 +11,7 @@ import re
 from itertools import combinations
 
 from ..responsibility_table.header import classify_key
+from ..responsibility_table.rows import HEADING
 from .script import shadow
 from .tables import MAX_COLS, MAX_ROWS, OWNERS, CellBudget, Table, task_table
 
@@ -18,9 +19,6 @@ _OTHER_COLUMN = re.compile(
     r"^(?:工作|具体|预期|年度)?(?:目标|成效|标准|指标|要求|备注|说明|进度|依据|成果|考核)(?:任务|要求)?$"
 )
 _ROW_NUMBER = re.compile(r"^\d{1,3}(?:\s*[-—–－]\s*\d{1,3})?[.、．]?$")
-_HEADING_ROW = re.compile(
-    r"^(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+部分)"
-)
 _WHEN = re.compile(r"\d|[一二三四五六七八九十]月|年|前|底|季度|学期|长期|全年|每|持续|常态|开学|假|寒|暑|旬")
 _UNIT = re.compile(r"[科处室局办组部委院所站馆校园队会]$|中心|各|学校|单位|部门")
 _STOP = re.compile(
@@ -93,7 +91,7 @@ def _flat_rows(lines: list[str], start: int, kinds: list) -> tuple[list[list[str
         line = lines[i]
         if not line or _STOP.match(line):
             break
-        if _HEADING_ROW.match(line) and len(line) <= 40:
+        if HEADING.match(line) and len(line) <= 40:
             rows.append([line] + [None] * (n - 1))
             above = [None] * n
             i += 1
@@ -118,7 +116,7 @@ def _row_width(lines: list[str], i: int, n: int, rows: list[list[str | None]]) -
     """Cells of the row numbered at line i: up to the next number line; the last row as wide as the one above."""
     j = i + 1
     while j < len(lines) and j - i < n and lines[j] and not _ROW_NUMBER.match(lines[j]) \
-            and not _STOP.match(lines[j]) and not (_HEADING_ROW.match(lines[j]) and len(lines[j]) <= 40):
+            and not _STOP.match(lines[j]) and not (HEADING.match(lines[j]) and len(lines[j]) <= 40):
         j += 1
     if j < len(lines) and lines[j] and _ROW_NUMBER.match(lines[j]):
         return j - i
@@ -168,7 +166,7 @@ def _flat_table(header: list[str], rows: list[list[str | None]], budget: CellBud
     specs = [(1, c + 1, h, 1, 1) for c, h in enumerate(header)]
     start: dict[int, int] = {}
     for r, row in enumerate(rows, 2):
-        if row[0] is not None and all(c is None for c in row[1:]) and _HEADING_ROW.match(row[0]):
+        if row[0] is not None and all(c is None for c in row[1:]) and HEADING.match(row[0]):
             specs.append((r, 1, row[0], 1, n))
             start.clear()
             continue
@@ -219,7 +217,7 @@ def _row_table(lines: list[str], k: int, budget: CellBudget) -> tuple[Table, int
     end = k + 1
     while end < len(lines) and len(rows) < MAX_ROWS:
         cells = _cells(lines[end])
-        if len(cells) == 1 and _HEADING_ROW.match(cells[0]) and len(cells[0]) <= 40:
+        if len(cells) == 1 and HEADING.match(cells[0]) and len(cells[0]) <= 40:
             rows.append([cells[0]] + [None] * (len(kinds) - 1))
             above = [None] * len(kinds)
         elif len(cells) < 2 or _STOP.match(cells[0]):
