@@ -62,7 +62,7 @@ def _kept(d: dict) -> Counter[str]:
         parts += [s["label"], s["title"]]
         for item in s["items"]:
             parts += [item["title"], item["text"], item["label"] or ""]
-            if item["group"]:
+            if item["group"]:  # a heading kept as the group of the items under it (a month, a project)
                 parts += [item["group"]["label"], item["group"]["title"]]
             if item["number"] is not None:
                 n = item["number"]

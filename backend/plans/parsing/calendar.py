@@ -171,14 +171,26 @@ def calendar_items(cal: Calendar, year: int | None, title: str) -> list[tuple[Mo
                         label=label, source="calendar", group=Group(label="", title=mo.heading))
             fill_item(item, [text], [], "ar", y, ("", ""))
             _owner_note(item)
-            stated = [d.date for d in item.deadlines if d.date.month == mo.month]
+            stated = [d.date.day for d in item.deadlines if d.date.month == mo.month] + _day_named(text, mo.month)
             if y is not None:
-                day = max(stated).day if stated else monthrange(y, mo.month)[1]
+                day = min(max(stated), monthrange(y, mo.month)[1]) if stated else monthrange(y, mo.month)[1]
                 item.deadline = date(y, mo.month, day)
                 item.due = item.deadline
             items.append(item)
         out.append((mo, items))
     return out
+
+
+_DAY = re.compile(rf"(?P<m>\d{{1,2}}|[{_CN}]{{1,3}})\s*月\s*(?P<d>\d{{1,2}})\s*[日号]|(?<!\d)(?P<e>\d{{1,2}})\s*日")
+
+
+def _day_named(text: str, month: int) -> list[int]:
+    """The day of the month a calendar line names (`9月10日：教师节表彰`, `15日前`), when it is that month's."""
+    m = _DAY.search(shadow(text))
+    day = int(m.group("d") or m.group("e")) if m else 0
+    if not m or (m.group("m") and _month_of(m.group("m")) != month) or not 1 <= day <= 31:
+        return []
+    return [day]
 
 
 def _owner_note(item: Item) -> None:

@@ -17,7 +17,7 @@ from backend.i18n import N_, _
 
 from .lines import int_to_cn
 from .model import PlanInputError
-from .tables import MAX_CELLS, MAX_COLS, MAX_ROWS, CellBudget, Table, task_table
+from .tables import MAX_CELLS, MAX_COLS, MAX_ROWS, CellBudget, Table, task_table, word_table, word_table_text
 
 MAX_BYTES = 50 * 1024 * 1024
 HINT = N_("请上传 .docx、.pdf（含文字）或 .txt 文件。")
@@ -465,48 +465,6 @@ class _Numbering:
         return re.sub(r"%(\d)", sub, text)
 
 
-def _word_table(tbl, budget: CellBudget) -> Table | None:
-    """A Word table (w:tbl) as a task table, read from its XML in one pass: w:gridSpan spans columns, w:vMerge
-    continues the cell above. python-docx's own cell access is quadratic in the table's size."""
-    from docx.oxml.ns import qn
-
-    specs: list[tuple[int, int, str, int, int]] = []
-    open_at: dict[int, int] = {}  # column → index in specs of the cell a vMerge continues
-    rows = 0
-    for tr in tbl.iterchildren(qn("w:tr")):
-        rows += 1
-        if rows > MAX_ROWS or len(specs) > MAX_CELLS:
-            break
-        col = 1
-        for tc in tr.iterchildren(qn("w:tc")):
-            pr = tc.find(qn("w:tcPr"))
-            span_el = pr.find(qn("w:gridSpan")) if pr is not None else None
-            merge_el = pr.find(qn("w:vMerge")) if pr is not None else None
-            span = min(int(span_el.get(qn("w:val"), "1")), MAX_COLS) if span_el is not None else 1
-            if merge_el is not None and merge_el.get(qn("w:val")) != "restart" and col in open_at:
-                r, c, text, rs, cs = specs[open_at[col]]
-                specs[open_at[col]] = (r, c, text, rs + 1, cs)
-            else:
-                paras = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p")))
-                text = "\n".join(x.strip() for x in paras if x.strip())
-                open_at[col] = len(specs)
-                specs.append((rows, col, text, 1, span))
-            col += max(span, 1)
-    return task_table(specs, rows, budget)
-
-
-def _table_text(tbl) -> list[str]:
-    """A table that is not a task table: one line per row, cells apart."""
-    from docx.oxml.ns import qn
-
-    out = []
-    for tr in tbl.iterchildren(qn("w:tr")):
-        cells = ["".join(t.text or "" for t in tc.iter(qn("w:t"))).strip() for tc in tr.iterchildren(qn("w:tc"))]
-        if any(cells):
-            out.append("  ".join(c for c in cells if c))
-    return out
-
-
 def _docx(data: bytes, name: str) -> DecodedText:
     try:
         import docx
@@ -535,9 +493,9 @@ def _docx(data: bytes, name: str) -> DecodedText:
             else:
                 numbering.label(child)
         elif tag == "tbl":
-            table = _word_table(child, budget)
+            table = word_table(child, budget)
             if table is None:
-                lines.extend(_table_text(child))
+                lines.extend(word_table_text(child))
             else:
                 table.line = len(lines)
                 lines.append("")

@@ -19,9 +19,10 @@ import re
 from dataclasses import dataclass, field
 
 from .calendar import Calendar, calendar_items, find_calendars
+from .flat import flat_tables
 from .model import Item, ParsedPlan, Section
 from .script import shadow
-from .tables import CellBudget, Table, flat_tables, in_section, merge_into, sections_of, table_items
+from .tables import CellBudget, Table, in_section, merge_into, sections_of, table_items
 
 _ATTACHMENT = re.compile(r"^(?:附件\s*\d*|\d{4}年\d{1,2}月\d{1,2}日$)")
 _CAPTION_PREFIX = re.compile(r"^附件\s*\d*\s*[:：]?\s*")
@@ -48,7 +49,7 @@ class Lifted:
             if k is not None:
                 _into_section(sections[k], block, plan)
             elif isinstance(block, Table):
-                pairs = table_items(block, plan.year)
+                pairs = table_items(block, plan.year, plan.title or "")
                 pairs = merge_into([i for s in sections for i in s.items], pairs) if sections else pairs
                 extra += sections_of(pairs, block.caption or plan.title or "")
             else:
@@ -73,14 +74,14 @@ class Lifted:
 
 
 def _into_section(section: Section, block: Table | Calendar, plan: ParsedPlan) -> None:
-    if isinstance(block, Table):
-        items: list[Item] = in_section(table_items(block, plan.year))
-    else:
-        items = [i for _mo, month_items in calendar_items(block, plan.year, plan.title or "") for i in month_items]
     if len(section.items) == 1 and section.items[0].label is None and section.items[0].title == section.title:
         # the heading item stood for the section's text alone: its text (an intro to the table) is discarded
         plan.discarded.extend(ln for ln in section.items[0].text.split("\n")[1:] if ln.strip())
         section.items = []
+    if isinstance(block, Table):
+        items: list[Item] = in_section(merge_into(section.items, table_items(block, plan.year, plan.title or "")))
+    else:
+        items = [i for _mo, month_items in calendar_items(block, plan.year, plan.title or "") for i in month_items]
     section.items.extend(items)
 
 

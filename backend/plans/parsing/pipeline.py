@@ -431,7 +431,7 @@ def _read_header(p: _Parse, front: _Front, tail: list[int], default_year: int | 
 def _items(lines: list[Line], built: list[_Built], year: Period) -> list[Section]:
     """Blocks become items: each numbered block is an item; a section without items is one item itself.
 
-    This is where anything else that holds items (a table's rows) would become items too.
+    A table's rows and a month calendar's lines become items afterwards, in `inserts.Lifted.place`.
     """
     sections = []
     for b in built:

@@ -18,15 +18,17 @@ Where the rows go (`tables_sections` and `pipeline`): see docs/PLAN_IMPORT.md, "
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 
+from backend.i18n import _
+
 from ..responsibility_table.grid import Grid
-from ..responsibility_table.header import Header, classify, classify_key, find_header
+from ..responsibility_table.header import Header, classify, find_header
 from ..responsibility_table.model import ResponsibilityRow
 from ..responsibility_table.rows import read_rows
 from .attach import fill_item
+from .calendar import month_years
 from .deadlines import find_deadlines, find_recurrence
 from .lines import int_to_cn
 from .model import Group, Item, Owners, Section
@@ -35,7 +37,7 @@ from .script import shadow
 MAX_COLS = 40  # wider is not a task table
 MAX_ROWS = 2000  # rows kept per table (a plan's task list has tens to a few hundred)
 MAX_CELLS = 60_000  # cells kept over a whole document
-_OWNERS = frozenset({"lead", "resp", "co", "deadline"})  # a task column and one of these make a task table
+OWNERS = frozenset({"lead", "resp", "co", "deadline"})  # a task column and one of these make a task table
 
 
 @dataclass
@@ -79,6 +81,7 @@ def build_grid(specs: list[tuple[int, int, str, int, int]], rows: int) -> Grid:
 
 def task_table(specs: list[tuple[int, int, str, int, int]], rows: int, budget: CellBudget) -> Table | None:
     """The table if it is a task table (a task column beside a unit or time column), else None."""
+    cut = rows > MAX_ROWS
     rows = min(rows, MAX_ROWS)
     specs = [s for s in specs if s[0] <= rows and s[1] <= MAX_COLS]
     area = sum(min(s[3], rows - s[0] + 1) * s[4] for s in specs)
@@ -86,11 +89,56 @@ def task_table(specs: list[tuple[int, int, str, int, int]], rows: int, budget: C
         budget.cut = budget.cut or bool(specs)
         return None
     grid = build_grid(specs, rows)
-    header, _seen = find_header(grid, owners=_OWNERS)
+    header, _seen = find_header(grid, owners=OWNERS)
     if header is None:
         return None
     budget.left -= area
-    return Table(grid, header)
+    table = Table(grid, header)
+    if cut:
+        table.flags.append(_("表格超过 %(rows)s 行，只读取了前 %(rows)s 行", rows=MAX_ROWS))
+    return table
+
+
+def word_table(tbl, budget: CellBudget) -> Table | None:
+    """A Word table (w:tbl) as a task table, read from its XML in one pass: w:gridSpan spans columns, w:vMerge
+    continues the cell above. python-docx's own cell access is quadratic in the table's size."""
+    from docx.oxml.ns import qn
+
+    specs: list[tuple[int, int, str, int, int]] = []
+    open_at: dict[int, int] = {}  # column → index in specs of the cell a vMerge continues
+    rows = 0
+    for tr in tbl.iterchildren(qn("w:tr")):
+        rows += 1
+        if rows > MAX_ROWS or len(specs) > MAX_CELLS:
+            continue  # counted, not read: task_table says how many were left out
+        col = 1
+        for tc in tr.iterchildren(qn("w:tc")):
+            pr = tc.find(qn("w:tcPr"))
+            span_el = pr.find(qn("w:gridSpan")) if pr is not None else None
+            merge_el = pr.find(qn("w:vMerge")) if pr is not None else None
+            span = min(int(span_el.get(qn("w:val"), "1")), MAX_COLS) if span_el is not None else 1
+            if merge_el is not None and merge_el.get(qn("w:val")) != "restart" and col in open_at:
+                r, c, text, rs, cs = specs[open_at[col]]
+                specs[open_at[col]] = (r, c, text, rs + 1, cs)
+            else:
+                paras = ("".join(t.text or "" for t in p.iter(qn("w:t"))) for p in tc.iter(qn("w:p")))
+                text = "\n".join(x.strip() for x in paras if x.strip())
+                open_at[col] = len(specs)
+                specs.append((rows, col, text, 1, span))
+            col += max(span, 1)
+    return task_table(specs, rows, budget)
+
+
+def word_table_text(tbl) -> list[str]:
+    """A table that is not a task table: one line per row, cells apart."""
+    from docx.oxml.ns import qn
+
+    out = []
+    for tr in tbl.iterchildren(qn("w:tr")):
+        cells = ["".join(t.text or "" for t in tc.iter(qn("w:t"))).strip() for tc in tr.iterchildren(qn("w:tc"))]
+        if any(cells):
+            out.append("  ".join(c for c in cells if c))
+    return out
 
 
 # ------------------------------------------------------------------------------------------ rows → items
@@ -109,9 +157,16 @@ def _find_title_column(table: Table) -> int:
     task = table.header.cols["task"][0]
     if classify(table.grid.text(table.header.row, task)) == ("task", 3):
         for c in reversed(table.header.category_cols):
-            if c < task and classify(table.grid.text(table.header.row, c)) == ("task", 2):
+            named = classify(table.grid.text(table.header.row, c)) == ("task", 2)
+            if c < task and named and not _merged_down(table, c):
                 return c
     return task
+
+
+def _merged_down(table: Table, c: int) -> bool:
+    """Whether a column has a cell merged over rows below the header: a 重点任务 over its 具体举措, so a group."""
+    grid = table.grid
+    return any(m[1] == c and m[2] > m[0] and m[0] > table.header.row for m in grid.merge_of.values())
 
 
 def _title(text: str) -> str:
@@ -168,7 +223,7 @@ def _notes(table: Table, row: ResponsibilityRow, skip: set[int]) -> list[str]:
     return out
 
 
-def row_item(table: Table, row: ResponsibilityRow, year: int | None) -> Item:
+def row_item(table: Table, row: ResponsibilityRow, year: int | None, title: str = "") -> Item:
     """One row as an item: title from the task cell, owners and deadline from their columns."""
     grid, header = table.grid, table.header
     title_col = _title_column(table)
@@ -177,30 +232,34 @@ def row_item(table: Table, row: ResponsibilityRow, year: int | None) -> Item:
     label = grid.text(row.row, number_col) if number_col else ""
     item = Item(number=row.number, title=_title(cell) or row.task[:60], text="", label=label or None,
                 source="table")
-    skip = {title_col} | ({number_col} if number_col else set())
-    parts = [cell, *_notes(table, row, skip)]
-    fill_item(item, parts, list(row.flags), "ar", year, ("", ""))
-    item.owners = Owners(list(row.lead), list(row.co)) if row.lead or row.co else item.owners
     deadline_col = header.cols.get("deadline", [None])[0]
+    skip = {title_col} | ({number_col} if number_col else set())
+    parts = [cell, *_notes(table, row, skip | ({deadline_col} if deadline_col else set()))]
+    fill_item(item, parts, list(row.flags), "ar", year, ("", ""))
+    item.text = "\n".join([item.text, *_notes(table, row, set(range(1, table.grid.max_col + 1)) - {deadline_col})])
+    item.owners = Owners(list(row.lead), list(row.co)) if row.lead or row.co else item.owners
     when = grid.text(row.row, deadline_col) if deadline_col else ""
-    if when:
+    if when:  # the time column wins over dates in the task's text: the plan's parser, else the 分解表 reader's
         found, _flags = find_deadlines(shadow(when), when, year)
-        if found:
-            item.deadline = item.due = max(d.date for d in found)
+        stated = max(d.date for d in found) if found else row.deadline
+        if stated is not None and year and not re.search(r"\d{4}|[〇零一二三四五六七八九]{4}", when):
+            stated = stated.replace(year=month_years([stated.month], year, title)[0] or year)  # 一月 of a 学年
+        if stated is not None:
+            item.deadline = item.due = stated
         recurring = find_recurrence(shadow(when), when)
-        if recurring and not found:
+        if recurring and stated is None:
             item.recurrence = "；".join(recurring)
     return item
 
 
-def table_items(table: Table, year: int | None) -> list[tuple[str, Item]]:
+def table_items(table: Table, year: int | None, title: str = "") -> list[tuple[str, Item]]:
     """(heading row or classification it sits under, item) per task row, in order; the item's group is its
     project."""
     rows, flags = read_rows(table.grid, table.header, year)
     table.flags.extend(flags)
     out = []
     for row in rows:
-        item = row_item(table, row, year)
+        item = row_item(table, row, year, title)
         parent, item.group = _parents(table, row)
         out.append((parent, item))
     return out
@@ -235,15 +294,21 @@ def _section(name: str, n: int) -> Section:
     return Section(label=int_to_cn(n), title=group.title if group.label else name)
 
 
+def _same_task(a: str, b: str) -> bool:
+    """Two titles name the same task: equal, or the shorter (6 characters or more) is half the longer and inside it."""
+    short, long = sorted((a, b), key=len)
+    return a == b or (len(short) >= 6 and 2 * len(short) >= len(long) and short in long)
+
+
 def merge_into(items: list[Item], pairs: list[tuple[str, Item]]) -> list[tuple[str, Item]]:
     """Rows that repeat a text item (same title, or one title inside the other) fill that item's missing owners
-    and deadline instead of counting the task twice; the other rows are returned."""
+    and deadline instead of counting the task twice (`_same_task`); the other rows are returned."""
     keys = [(_key(i.title), i) for i in items if len(_key(i.title)) >= 4]
     filled: set[int] = set()  # items whose deadline came from rows: the latest of their rows (3—1, 3—2) holds
     rest = []
     for heading, row in pairs:
         k = _key(row.title)
-        match = next((i for ik, i in keys if len(k) >= 4 and (ik == k or ik in k or k in ik)), None)
+        match = next((i for ik, i in keys if _same_task(ik, k)), None)
         if match is None:
             rest.append((heading, row))
             continue
@@ -253,161 +318,3 @@ def merge_into(items: list[Item], pairs: list[tuple[str, Item]]) -> list[tuple[s
             filled.add(id(match))
             match.deadline = match.due = max(row.deadline, match.deadline or row.deadline)
     return rest
-
-
-# ------------------------------------------------------------------------------ tables flattened into text
-_OTHER_COLUMN = re.compile(
-    r"^(?:工作|具体|预期|年度)?(?:目标|成效|标准|指标|要求|备注|说明|进度|依据|成果|考核)(?:任务|要求)?$"
-)
-_ROW_NUMBER = re.compile(r"^\d{1,3}(?:\s*[-—–－]\s*\d{1,3})?[.、．]?$")
-_HEADING_ROW = re.compile(
-    r"^(?:[一二三四五六七八九十]+\s*[、.．]|[(（][一二三四五六七八九十]+[)）]|第[一二三四五六七八九十]+部分)"
-)
-_WHEN = re.compile(r"\d|[一二三四五六七八九十]月|年|前|底|季度|学期|长期|全年|每|持续|常态|开学|假|寒|暑|旬")
-_UNIT = re.compile(r"[科处室局办组部委院所站馆校园队会]$|中心|各|学校|单位|部门")
-_STOP = re.compile(r"^(?:附件|抄送|印发|上一篇|下一篇|打印|关闭|责任编辑|来源[:：])|^\d{4}年\d{1,2}月\d{1,2}日$")
-
-
-_HEADERISH = re.compile(  # words a header cell is made of: the cheap test before `classify`
-    r"序|编号|任务|事项|要点|内容|举措|措施|项目|类别|领域|重点工作|主要工作|牵头|主责|主办|负责|配合|协办|参与|协同|协助|责任"
-    r"|承办|单位|部门|科室|处室|股室|时间|时限|期限|截止|节点|日期|进度|领导|备注|说明|目标|成效|标准|指标|要求|依据|成果|考核"
-)
-
-
-@functools.lru_cache(maxsize=4096)
-def _header_cell(line: str) -> tuple[str, int] | None | bool:
-    """The column a line names when it is a header cell; True for a known column that is not ours; None else."""
-    sh = re.sub(r"\s+", "", shadow(line))
-    if len(line) > 10 or re.search(r"[。，,；;：:、.]", line) or not _HEADERISH.search(sh):
-        return None
-    kind = classify_key(sh)  # the shadow is the comparison form already: no OpenCC per line
-    return kind if kind is not None else (True if _OTHER_COLUMN.match(shadow(line)) else None)
-
-
-def _fit(kind: tuple[str, int] | bool | None, cell: str) -> float:
-    """How well a cell's text fits a column: dates in the time column, unit names in unit columns."""
-    name = kind[0] if isinstance(kind, tuple) else ""
-    if name == "deadline":
-        return 2 if _WHEN.search(cell) and len(cell) <= 40 else -2
-    if name in ("lead", "co", "resp", "leader"):
-        return 1 if len(cell) <= 40 and "。" not in cell and _UNIT.search(cell) else -2
-    if name == "task" and kind == ("task", 1):  # a project column: short names
-        return 0.5 if len(cell) <= 15 else -1
-    if name == "task":
-        return 1 if len(cell) >= 6 else 0
-    return 0
-
-
-def _arrange(cells: list[str], kinds: list, above: list[str | None]) -> list[str | None]:
-    """A row of fewer cells than columns: which columns its cells fill (the others carried down from the row
-    above, as a merged cell reads), by how well each cell fits its column; ties carry the leftmost columns."""
-    from itertools import combinations
-
-    n = len(kinds)
-    if len(cells) >= n:
-        return list(cells[:n])
-    best: tuple[float, list[str | None]] | None = None
-    for cols in combinations(range(n), len(cells)):
-        row: list[str | None] = [None] * n
-        score = 0.0
-        for c, cell in zip(cols, cells, strict=True):
-            row[c] = cell
-            score += _fit(kinds[c], cell)
-        score -= sum(3 - 0.01 * (n - c) for c in range(n) if row[c] is None and above[c])  # the leftmost
-        score -= sum(6 for c in range(n) if row[c] is None and not above[c])
-        if best is None or score > best[0]:
-            best = (score, row)
-    assert best is not None
-    return best[1]
-
-
-def _flat_rows(lines: list[str], start: int, kinds: list) -> tuple[list[list[str | None]], int]:
-    """Rows of a flattened table from line `start` on (rows start at a 序号 line), and the line after it."""
-    n = len(kinds)
-    numbered = kinds[0] == ("number", 0)
-    rows: list[list[str | None]] = []
-    above: list[str | None] = [None] * n
-    i = start
-    while i < len(lines) and len(rows) < MAX_ROWS:
-        line = lines[i]
-        if not line or _STOP.match(line):
-            break
-        if _HEADING_ROW.match(line) and len(line) <= 40:
-            rows.append([line] + [None] * (n - 1))
-            above = [None] * n
-            i += 1
-            continue
-        if numbered and not _ROW_NUMBER.match(line):
-            break
-        width = n if not numbered else _row_width(lines, i, n, rows)
-        cells = lines[i:i + width]
-        if len(cells) < 2 or any(not c or _STOP.match(c) for c in cells):
-            break
-        if numbered:
-            row: list[str | None] = [cells[0], *_arrange(cells[1:], kinds[1:], above[1:])]
-        else:
-            row = [*cells, *([None] * (n - len(cells)))]
-        rows.append(row)
-        above = [row[c] if row[c] is not None else above[c] for c in range(n)]
-        i += width
-    return rows, i
-
-
-def _row_width(lines: list[str], i: int, n: int, rows: list[list[str | None]]) -> int:
-    """Cells of the row numbered at line i: up to the next number line; the last row as wide as the one above."""
-    j = i + 1
-    while j < len(lines) and j - i < n and lines[j] and not _ROW_NUMBER.match(lines[j]) \
-            and not _STOP.match(lines[j]) and not (_HEADING_ROW.match(lines[j]) and len(lines[j]) <= 40):
-        j += 1
-    if j < len(lines) and lines[j] and _ROW_NUMBER.match(lines[j]):
-        return j - i
-    previous = next((r for r in reversed(rows) if sum(c is not None for c in r) > 1), None)
-    return min(j - i, sum(c is not None for c in previous)) if previous else j - i
-
-
-def flat_tables(raws: list[str], budget: CellBudget) -> list[tuple[Table, list[int]]]:
-    """Tables a web page flattened into text one cell per line (序号 / 项目 / 任务 / 完成时间 / 负责处室 each on
-    a line, then each row's cells): each with the indices of the lines it took."""
-    idx = [i for i, r in enumerate(raws) if r.strip()]
-    lines = [raws[i].strip() for i in idx]
-    found: list[tuple[Table, list[int]]] = []
-    k = 0
-    while k < len(lines):
-        kinds: list[tuple[str, int] | bool] = []
-        while k + len(kinds) < len(lines) and len(kinds) < MAX_COLS:
-            kind = _header_cell(lines[k + len(kinds)])
-            if kind is None or kind is False:
-                break
-            kinds.append(kind)
-        names = {kd[0] for kd in kinds if isinstance(kd, tuple)}
-        if len(kinds) < 3 or "task" not in names or not names & _OWNERS:
-            k += max(1, len(kinds))
-            continue
-        rows, end = _flat_rows(lines, k + len(kinds), kinds)
-        table = _flat_table(lines[k:k + len(kinds)], rows, budget) if rows else None
-        if table is None:
-            k += len(kinds)
-            continue
-        table.line = idx[k]
-        found.append((table, idx[k:end]))
-        k = end
-    return found
-
-
-def _flat_table(header: list[str], rows: list[list[str | None]], budget: CellBudget) -> Table | None:
-    n = len(header)
-    specs = [(1, c + 1, h, 1, 1) for c, h in enumerate(header)]
-    start: dict[int, int] = {}
-    for r, row in enumerate(rows, 2):
-        if row[0] is not None and all(c is None for c in row[1:]) and _HEADING_ROW.match(row[0]):
-            specs.append((r, 1, row[0], 1, n))
-            start.clear()
-            continue
-        for c, cell in enumerate(row):
-            if cell is None and c in start:
-                rr, cc, text, rs, cs = specs[start[c]]
-                specs[start[c]] = (rr, cc, text, rs + 1, cs)
-            elif cell is not None:
-                start[c] = len(specs)
-                specs.append((r, c + 1, cell, 1, 1))
-    return task_table(specs, len(rows) + 1, budget)

@@ -17,7 +17,9 @@ HEADER_SCAN_ROWS = 20  # the header must be within this many rows of the top of 
 _TASK_SPECIFIC = re.compile(r"具体任务|任务内容|工作内容|具体措施|工作措施|主要措施|工作举措|具体内容|措施")
 _TASK_GENERAL = re.compile(r"任务|工作要点|事项|要点|内容|举措")
 _TASK_BROAD = re.compile(r"重点工作|主要工作|工作项目|项目|工作类别|类别|领域")
-_NOT_TASK = re.compile(r"目标|成效|成果|标准|指标|依据|表$|清单$|进展|情况|完成率|分值|考核|评价")
+_NOT_TASK = re.compile(r"依据|表$|清单$|进展|情况|完成率|分值|考核|评价")
+_RESULT = re.compile(r"目标|成效|成果|标准|指标")  # not a task column, unless it names the task too (工作任务及目标)
+_NAMES_TASK = re.compile(r"任务|内容|措施|举措|事项")
 
 
 # (field, priority) for a header cell by the first rule that applies to it (h: its key, core: without brackets);
@@ -33,8 +35,9 @@ _RULES: tuple[tuple[tuple[str, int] | None, Callable[[str, str], object]], ...] 
     (("co", 0), lambda h, core: re.search(r"配合|协办|参与|协同|协助|协作|参加", core)),
     (("resp", 0), lambda h, core: re.fullmatch(r"(责任|承办|落实|实施|主体)?(单位|部门|科室|处室|股室)|责任主体", core)
                                   or re.search(r"责任(单位|部门|科室|处室|股室)", core)),
-    (("deadline", 0), lambda h, core: re.search(r"时限|时间|期限|截止|节点|完成日期|日期|进度安排", core)),
-    (None, lambda h, core: _NOT_TASK.search(core)),
+    (("deadline", 0), lambda h, core: re.search(r"时限|时间|期限|截止|节点|完成日期|日期|进度安排", core)
+                                      or re.fullmatch(r"月份?|月度", core)),  # a 行事历 table's 月份 column
+    (None, lambda h, core: _NOT_TASK.search(core) or (_RESULT.search(core) and not _NAMES_TASK.search(core))),
     (("task", 3), lambda h, core: _TASK_SPECIFIC.search(core)),
     (("task", 2), lambda h, core: _TASK_GENERAL.search(core)),
     (("task", 1), lambda h, core: _TASK_BROAD.search(core)),

@@ -22,7 +22,7 @@ _YEAR_IN_TITLE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年|[-—–~至]\s*(
 _CN_YEAR = re.compile(r"[〇零一二三四五六七八九]{4}(?=\s*年)")
 _CN_DIGITS = str.maketrans("〇零一二三四五六七八九", "00123456789")
 _SCHOOL_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*[-—–~至]\s*(?:19|20)?\d{2}\s*学年")
-_HEADING = re.compile(
+HEADING = re.compile(  # a heading row: 一、 （一） 第一部分
     r"^(?:[一二三四五六七八九十百]+\s*[、.．]|[(（][一二三四五六七八九十百]+[)）]|第[一二三四五六七八九十\d]+(?:部分|章|篇|节|方面|板块))"
 )
 _CN_NUM = re.compile(r"^[(（]?[一二三四五六七八九十百]+[)）]?[、.．]?$")
@@ -160,7 +160,7 @@ def _skipped(grid: Grid, r: int, texts: dict[int, str], filled: list[int]) -> bo
 
 
 def _section_name(cells: _Cells) -> str:
-    if cells.number_text and not _HEADING.match(cells.task):
+    if cells.number_text and not HEADING.match(cells.task):
         return cells.number_text + cells.task
     return cells.task
 
@@ -182,7 +182,7 @@ def _section_heading(grid: Grid, cols: _Columns, cells: _Cells) -> str | None:
     if cells.lead_text or cells.co_text or cell_text(cells.deadline_value):
         return None
     numbered = cells.number_text and _CN_NUM.match(cells.number_text) and cells.task
-    if _HEADING.match(cells.task) or numbered:
+    if HEADING.match(cells.task) or numbered:
         return _section_name(cells)
     return None
 
