@@ -22,10 +22,10 @@ _XUN = r"(?P<xun2>上旬|中旬|下旬|初|底|末|份)"
 _DASH = r"(?:至|到|—|–|-|~|―)+"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    # 4月至5月上旬, 6月1日到8月31日, 3—5月, 2024年9月至2025年1月: the end of the range
+    # 4月至5月上旬, 6月1日到8月31日, 3—5月, 2024年9月至2025年1月, 11月至次年1月: the end of the range
     ("range", re.compile(
         _Y + _MON + r"\s*月?\s*(?:份|\d{1,2}\s*[日号]|上旬|中旬|下旬|初|中|底)?\s*" + _DASH + r"\s*"
-        r"(?:(?<!\d)(?P<y2>(?:19|20)\d{2})\s*年\s*)?(?:(?P<m2>\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月\s*)?"
+        r"(?:(?<!\d)(?P<y2>(?:19|20)\d{2})\s*年\s*|(?P<next>次年|翌年|明年)\s*)?(?:(?P<m2>\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月\s*)?"
         r"(?:(?P<d2>\d{1,2})\s*[日号]|" + _XUN + r")?(?:前|之前|以前)?"
     )),
     # 2019年6月30日前, 6月30日之前, 截至6月30日
@@ -169,7 +169,7 @@ def _range_end(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
     mo = _month(m.group("m2")) or (_month(m.groups()[3]) if m.group("d2") else None)
     if not mo:
         return None, False
-    y = int(m.group("y2")) if m.group("y2") else y
+    y = int(m.group("y2")) if m.group("y2") else y + 1 if m.group("next") else y
     if m.group("d2"):
         return date(y, mo, int(m.group("d2"))), False
     day = _XUN_DAY.get(m.group("xun2") or "")
@@ -262,6 +262,16 @@ _SCHOOL_SHIFT = ("range", "day", "day_pre", "day_post", "paren", "cell", "end", 
                  "term", "holiday")
 
 
+# what each kind's phrase cannot be written without: a pattern is run only over texts that hold one (the patterns
+# start with an optional year, so the regex engine tries them at every character; most items hold few dates)
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "range": ("月",), "day": ("日", "号"), "day_pre": ("日", "号"), "day_post": ("日", "号"), "paren": ("(", "["),
+    "cell": ("月", "-", ".", "/"), "end": ("底", "末"), "xun": ("旬",), "before": ("前",), "month": ("月",),
+    "yearend": ("底", "末"), "within": ("年内",), "half": ("半年",), "quarter": ("季度",), "term": ("开学",),
+    "holiday": ("前",), "school": ("前", "期间", "内"), "field": (":",),
+}
+
+
 @dataclass
 class _Scan:
     found: list[Deadline] = field(default_factory=list)
@@ -334,7 +344,8 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
         return  # a date in the past: history, not a deadline
     try:
         d, uncertain = _READINGS[kind](y, m, period)
-        if d and period.school and not (g.get("y") or g.get("ny")) and kind in _SCHOOL_SHIFT and d.month < 9:
+        written = g.get("y") or g.get("ny") or g.get("next")
+        if d and period.school and not written and kind in _SCHOOL_SHIFT and d.month < 9:
             d, uncertain = _READINGS[kind](y + 1, m, period)
     except (ValueError, TypeError):
         return
@@ -351,6 +362,8 @@ def find_deadlines(sh: str, raw: str, year: int | Period | None) -> tuple[list[D
     scan = _Scan()
     period = as_period(year)
     for kind, pattern in _PATTERNS:
+        if not any(word in sh for word in _NEEDS[kind]):
+            continue
         for m in pattern.finditer(sh):
             _read(scan, kind, m, raw, period)
     for m in _AMBIGUOUS.finditer(sh):
