@@ -84,12 +84,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("school", re.compile(
         r"(?<![春秋季])(?:(?P<s>暑假|暑期|寒假|开学)\s*(?:前|之前|以前)(?!后)|(?P<during>暑假|暑期)\s*(?:期间|内))"
     )),
-    # 完成时限: 6月 (tables)
+    # 完成时限: 6月, 时间节点: 6月30日 (tables)
     ("field", re.compile(
-        r"(?:完成时限|完成时间|时间节点|时限要求|截止时间|完成期限)\s*:\s*"
+        r"(?:完成时限|完成时间|时间节点|时限要求|截止时间|截止日期|完成期限|时间安排|时限|时间)\s*:\s*"
         + _Y
         + _MON
-        + r"\s*月(?!\s*\d|\s*[底末份上中下])"
+        + r"\s*月\s*(?:(?P<d>\d{1,2})\s*[日号])?(?!\s*\d|\s*[底末份上中下])"
     )),
 ]
 
@@ -243,7 +243,7 @@ _READINGS: dict[str, Reading] = {
     "paren": _in_paren,
     "cell": _cell,
     "end": _month_end,
-    "field": _month_end,
+    "field": _in_paren,
     "month": _month_end,
     "xun": _xun,
     "before": _before_month,
