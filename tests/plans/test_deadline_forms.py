@@ -186,3 +186,9 @@ def test_school_year_plan_due_dates() -> None:
     items = [i for s in d["sections"] for i in s["items"]]
     assert [i["due"] for i in items] == ["2023-09-30", "2024-03-31", "2024-08-31", "2024-06-30"]
     assert any("学年" in f for f in d["flags"])
+
+
+def test_august_in_a_school_year_is_the_one_before_it_starts() -> None:
+    # as the month calendars read 八月份: preparing the school year, not its last summer
+    assert _due("8月底前完成校舍维修", SCHOOL_2023)[0] == [date(2023, 8, 31)]
+    assert _due("7月底前完成", SCHOOL_2023)[0] == [date(2024, 7, 31)]

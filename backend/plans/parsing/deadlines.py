@@ -106,8 +106,9 @@ class Period:
     """What a plan's dates are read against: a calendar year, or a school year (`school`) that runs from 1
     September of `year` to 31 August of the next, or one of its terms (1: autumn, ends 31 January; 2: spring).
 
-    In a school year, a month without a year from January to August falls in the next calendar year, and an
-    item without a deadline is due at the period's end."""
+    In a school year, a month without a year from January to July falls in the next calendar year (August is the
+    one before the school year, as month calendars read it), and an item without a deadline is due at the period's
+    end."""
 
     year: int | None
     school: bool = False
@@ -257,7 +258,7 @@ _READINGS: dict[str, Reading] = {
 }
 # kinds with a month after the year: 2019 directly before the month (no 年) means a character was lost
 _DAMAGEABLE = ("day", "day_pre", "day_post", "end", "xun", "before", "field", "month", "paren", "range", "cell")
-# kinds whose month (without a year written) falls in the next calendar year in a school year when it is Jan–Aug
+# kinds whose month (without a year written) falls in the next calendar year in a school year when it is Jan–Jul
 _SCHOOL_SHIFT = ("range", "day", "day_pre", "day_post", "paren", "cell", "end", "field", "month", "xun", "before",
                  "term", "holiday")
 
@@ -345,7 +346,7 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
     try:
         d, uncertain = _READINGS[kind](y, m, period)
         written = g.get("y") or g.get("ny") or g.get("next")
-        if d and period.school and not written and kind in _SCHOOL_SHIFT and d.month < 9:
+        if d and period.school and not written and kind in _SCHOOL_SHIFT and d.month < 8:
             d, uncertain = _READINGS[kind](y + 1, m, period)
     except (ValueError, TypeError):
         return

@@ -355,7 +355,7 @@ def find_year(
 
 def _school_year(header: Header, title_sh: str) -> bool:
     """A school-year plan (2023学年, 2023—2024学年度第一学期, 2023年秋季学期): its year is the year the school year
-    starts; months without a year from January to August fall in the next one; items without a deadline are due
+    starts; months without a year from January to July fall in the next one; items without a deadline are due
     at the school year's end (31 August), or the autumn term's (31 January)."""
     m = SCHOOL_YEAR.search(title_sh)
     if not m:
@@ -367,7 +367,7 @@ def _school_year(header: Header, title_sh: str) -> bool:
     assert due is not None
     header.flags.append(
         _(
-            "学年计划：按%(year)s学年计（%(year)s年9月至次年8月），未写年份的1—8月按次年计，未写截止日期的条目于"
+            "学年计划：按%(year)s学年计（%(year)s年9月至次年8月），未写年份的1—7月按次年计，未写截止日期的条目于"
             "%(due)s到期",
             year=header.year,
             due=due.isoformat(),
