@@ -192,3 +192,13 @@ def test_august_in_a_school_year_is_the_one_before_it_starts() -> None:
     # as the month calendars read 八月份: preparing the school year, not its last summer
     assert _due("8月底前完成校舍维修", SCHOOL_2023)[0] == [date(2023, 8, 31)]
     assert _due("7月底前完成", SCHOOL_2023)[0] == [date(2024, 7, 31)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("（2024.6）", date(2024, 6, 30)), ("完成轮训（2024.06.30前）", date(2024, 6, 30)),
+     ("12月中下旬完成", date(2024, 12, 31)), ("5月上中旬", date(2024, 5, 20)),
+     ("完成时限：2024年12月31日", date(2024, 12, 31)), ("时间节点：6月30日", date(2024, 6, 30))],
+)
+def test_figures_in_brackets_and_time_fields(text: str, expected: date) -> None:
+    assert _due(text)[0] == [expected]

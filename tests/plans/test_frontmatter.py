@@ -92,3 +92,10 @@ def test_school_plan_is_issued_by_the_school() -> None:
 
 def test_no_doc_number_is_none() -> None:
     assert _head("某某区教育局2024年工作要点")["doc_number"] is None
+
+
+def test_a_doc_number_cited_in_the_cover_letter_is_not_the_plans() -> None:
+    h = _head("某某县教育局\n关于报送2024年工作计划的函\n市教育局：\n"
+              "根据《关于做好计划编制的通知》（某教办〔2023〕9号）要求，现将我局计划报送如下：")
+    assert h["doc_number"] is None
+    assert _head("文　　号：某教〔2024〕第5号\n某某区教育局2024年工作要点")["doc_number"] == "某教〔2024〕第5号"

@@ -46,10 +46,17 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"[。;]?\s*$",
         re.M,
     )),
+    # （2024.6）, （2024.06.30前）
+    ("paren_num", re.compile(
+        r"[(\[]\s*(?P<ny>(?:19|20)\d{2})\s*[./-]\s*(?P<nm>\d{1,2})(?:\s*[./-]\s*(?P<nd>\d{1,2}))?\s*"
+        r"(?:前|之前|以前)?\s*(?:完成)?\s*[)\]]"
+    )),
     # 6月底前, 6月底, 6月末
     ("end", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<mark>底|末)(?:前|之前|以前)?")),
     # 10月中旬前
-    ("xun", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<xun>上旬|中旬|下旬)(?P<mark>前|之前|以前|末)?")),
+    ("xun", re.compile(
+        _Y + _MON + r"\s*月\s*(?:份\s*)?(?P<xun>上中旬|中下旬|上旬|中旬|下旬)(?P<mark>前|之前|以前|末)?"
+    )),
     # 9月前, 9月份前
     ("before", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<mark>前|之前|以前)(?!后)")),
     # 6月份, 6月内, 2024年6月完成
@@ -138,7 +145,7 @@ def _month(text: str | None) -> int | None:
 # Each kind of phrase in _PATTERNS → the date it means in year y, and whether that date is only a reading of a
 # vague phrase (上旬, 9月前, 秋季开学前). A new deadline form is a pattern above and a reading here.
 Reading = Callable[[int, re.Match[str], Period], tuple[date | None, bool]]
-_XUN_DAY = {"上旬": 10, "初": 10, "中旬": 20}
+_XUN_DAY = {"上旬": 10, "初": 10, "中旬": 20, "上中旬": 20}
 
 
 def _on_day(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
@@ -243,6 +250,7 @@ _READINGS: dict[str, Reading] = {
     "day_post": _on_day,
     "paren": _in_paren,
     "cell": _cell,
+    "paren_num": _cell,
     "end": _month_end,
     "field": _in_paren,
     "month": _month_end,
@@ -266,7 +274,8 @@ _SCHOOL_SHIFT = ("range", "day", "day_pre", "day_post", "paren", "cell", "end", 
 # what each kind's phrase cannot be written without: a pattern is run only over texts that hold one (the patterns
 # start with an optional year, so the regex engine tries them at every character; most items hold few dates)
 _NEEDS: dict[str, tuple[str, ...]] = {
-    "range": ("月",), "day": ("日", "号"), "day_pre": ("日", "号"), "day_post": ("日", "号"), "paren": ("(", "["),
+    "range": ("月",), "day": ("日", "号"), "day_pre": ("日", "号"), "day_post": ("日", "号"),
+    "paren": ("(", "["), "paren_num": ("(", "["),
     "cell": ("月", "-", ".", "/"), "end": ("底", "末"), "xun": ("旬",), "before": ("前",), "month": ("月",),
     "yearend": ("底", "末"), "within": ("年内",), "half": ("半年",), "quarter": ("季度",), "term": ("开学",),
     "holiday": ("前",), "school": ("前", "期间", "内"), "field": (":",),

@@ -20,7 +20,10 @@ TITLE_KW = re.compile(
 NOTICE = re.compile(r"关于\s*(?:印发|报送|上报|提交|报告|下发|发布)\s*[《<]?(.+?)[》>]?\s*的?(?:通知|函)"
                     r"|关于\s*[《<](.+?)[》>]\s*的?(?:通知|函)")
 # X教发〔2024〕12号 (shadowed: 〔〕 → []), 文号：…
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,14}\s*[\[(]\s*(?:19|20)\d{2}\s*[\])]\s*\d{1,4}\s*号")
+# (at a line's start or after 文号:, not one cited in a cover letter: 根据…（教基〔2024〕3号）)
+DOC_NUMBER = re.compile(
+    r"(?:^|文\s*号\s*:)\s*([\u4e00-\u9fff]{1,14}\s*[\[(]\s*(?:19|20)\d{2}\s*[\])]\s*第?\s*\d{1,4}\s*号)"
+)
 # 2023学年, 2023-2024学年度第一学期: a school year, named by the year it starts
 SCHOOL_YEAR = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*年?\s*(?:(?:-|—|–|~|至|到)+\s*(?:19|20)?\d{2}\s*年?\s*)?"
@@ -379,7 +382,7 @@ def _school_year(header: Header, title_sh: str) -> bool:
 def find_doc_number(header: Header, raws: list[str], shs: list[str], idxs: list[int]) -> None:
     """The 文号 (X教发〔2024〕12号) among the lines around the body (red header, web page's 文号 field)."""
     for i in idxs:
-        m = DOC_NUMBER.search(shs[i])
+        m = DOC_NUMBER.search(shs[i].strip())
         if m:
-            header.doc_number = re.sub(r"\s+", "", raws[i][m.start() : m.end()])
+            header.doc_number = re.sub(r"\s+", "", raws[i][m.start(1) : m.end(1)])
             return
