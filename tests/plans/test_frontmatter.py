@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from backend.plans.parser import parse_plan, parse_to_dict
+from backend.plans.parsing.deadlines import Period
+from backend.plans.parsing.frontmatter import plan_period
 
 BODY = "一、加强党建\n1.抓好学习。6月底前完成。\n2.建好队伍。\n二、发展教育\n1.新建学校。\n2.培训教师。"
 
@@ -99,3 +101,10 @@ def test_a_doc_number_cited_in_the_cover_letter_is_not_the_plans() -> None:
               "根据《关于做好计划编制的通知》（某教办〔2023〕9号）要求，现将我局计划报送如下：")
     assert h["doc_number"] is None
     assert _head("文　　号：某教〔2024〕第5号\n某某区教育局2024年工作要点")["doc_number"] == "某教〔2024〕第5号"
+
+
+def test_a_stored_plans_period_comes_back_from_its_title() -> None:
+    assert plan_period("某某区2023—2024学年度第一学期教育工作计划", 2023) == Period(2023, True, 1)
+    assert plan_period("某某中学2023學年工作計劃", 2023) == Period(2023, True, 0)
+    assert plan_period("某某区教育局2024年工作要点", 2024) == Period(2024)
+    assert plan_period(None, None) == Period(None)

@@ -10,7 +10,7 @@ from backend.i18n import _
 
 from .deadlines import Period
 from .lines import WEB_CHROME, find_label
-from .script import to_simplified
+from .script import shadow, to_simplified
 
 TITLE_KW = re.compile(
     r"(工作要点|要点|工作计划|计划|工作安排|安排|工作思路|工作重点|重点工作|任务清单|任务分解|实施方案|工作方案|方案"
@@ -356,6 +356,18 @@ def find_year(
     header.flags.append(_("未识别到年份"))
 
 
+def _term(m: re.Match[str]) -> int:
+    term = m.group("term")
+    return 1 if m.group("autumn") or term in ("一", "1", "上") else 2 if term else 0
+
+
+def plan_period(title: str | None, year: int | None) -> Period:
+    """The period a stored plan's dates are read against, from its title and year (for an item edited after the
+    parse: a school-year plan's months keep falling in the right calendar year)."""
+    m = SCHOOL_YEAR.search(shadow(title or ""))
+    return Period(year, True, _term(m)) if m else Period(year)
+
+
 def _school_year(header: Header, title_sh: str) -> bool:
     """A school-year plan (2023学年, 2023—2024学年度第一学期, 2023年秋季学期): its year is the year the school year
     starts; months without a year from January to July fall in the next one; items without a deadline are due
@@ -363,9 +375,7 @@ def _school_year(header: Header, title_sh: str) -> bool:
     m = SCHOOL_YEAR.search(title_sh)
     if not m:
         return False
-    header.year, header.school = int(m.group(1)), True
-    term = m.group("term")
-    header.term = 1 if m.group("autumn") or term in ("一", "1", "上") else 2 if term else 0
+    header.year, header.school, header.term = int(m.group(1)), True, _term(m)
     due = header.period.end()
     assert due is not None
     header.flags.append(
