@@ -108,3 +108,8 @@ def test_a_stored_plans_period_comes_back_from_its_title() -> None:
     assert plan_period("某某中学2023學年工作計劃", 2023) == Period(2023, True, 0)
     assert plan_period("某某区教育局2024年工作要点", 2024) == Period(2024)
     assert plan_period(None, None) == Period(None)
+
+
+def test_a_notice_that_is_the_plan_itself_is_titled_by_its_subject() -> None:
+    h = _head("某某区教育局关于做好2024年寒假安全工作的通知\n各中小学：\n现就做好寒假安全工作通知如下：")
+    assert (h["title"], h["issuer"], h["year"]) == ("关于做好2024年寒假安全工作的通知", "某某区教育局", 2024)

@@ -34,6 +34,7 @@ ORG_SUFFIX = (
     r"(?:教育局|教育厅|教育委员会|教委|教体局|教育和体育局|教育体育局|教育工委|教育工作委员会|工委|委员会|局|厅|委"
     r"|人民政府|政府|办公室|办|学校|中学|小学|幼儿园|学院|教师发展中心|教研室)"
 )
+SELF_NOTICE = re.compile(r"^(?:[\u4e00-\u9fff()\s]{2,40}?" + ORG_SUFFIX + r")?\s*(关于.{2,60}的(?:通知|函))$")
 ORG_LINE = re.compile(rf"^[\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX}$")
 ORG_TAIL = re.compile(rf"[\u4e00-\u9fff()]{{2,40}}?{ORG_SUFFIX}")
 META_ISSUER = re.compile(
@@ -117,6 +118,10 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
         notice = _notice_title(raws, shs, i)
         if notice:
             return notice[0], notice[1], False
+        own = SELF_NOTICE.match(sh)
+        if own:  # 某局关于做好2024年寒假安全工作的通知: a notice that is the plan itself, its sender cut off
+            title = _clean_title(raws[i][own.start(1) :])
+            return title, i, title == raws[i].strip()
         if FIELD_TITLE.match(sh) or WEB_CHROME.search(sh) or ":" in sh:
             continue
         if TITLE_KW.search(sh):
