@@ -88,3 +88,9 @@ def test_collective_owners_are_listed_for_mapping() -> None:
     assert items[0]["collective_owners"] == ["各县区"]
     assert items[1]["collective_owners"] == ["各中小学"]
     assert items[2]["collective_owners"] == []
+
+
+def test_roles_in_square_brackets_without_a_colon() -> None:
+    text = "【牵头单位】市教育局【配合单位】市财政局、各县区"
+    owners, _flags = find_owners(shadow(text), text)
+    assert (owners.lead, owners.co) == (["市教育局"], ["市财政局", "各县区"])
