@@ -22,10 +22,10 @@ _XUN = r"(?P<xun2>上旬|中旬|下旬|初|底|末|份)"
 _DASH = r"(?:至|到|—|–|-|~|―)+"
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    # 4月至5月上旬, 6月1日到8月31日, 3—5月, 2024年9月至2025年1月: the end of the range
+    # 4月至5月上旬, 6月1日到8月31日, 3—5月, 2024年9月至2025年1月, 11月至次年1月: the end of the range
     ("range", re.compile(
         _Y + _MON + r"\s*月?\s*(?:份|\d{1,2}\s*[日号]|上旬|中旬|下旬|初|中|底)?\s*" + _DASH + r"\s*"
-        r"(?:(?<!\d)(?P<y2>(?:19|20)\d{2})\s*年\s*)?(?:(?P<m2>\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月\s*)?"
+        r"(?:(?<!\d)(?P<y2>(?:19|20)\d{2})\s*年\s*|(?P<next>次年|翌年|明年)\s*)?(?:(?P<m2>\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月\s*)?"
         r"(?:(?P<d2>\d{1,2})\s*[日号]|" + _XUN + r")?(?:前|之前|以前)?"
     )),
     # 2019年6月30日前, 6月30日之前, 截至6月30日
@@ -46,10 +46,17 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"[。;]?\s*$",
         re.M,
     )),
+    # （2024.6）, （2024.06.30前）
+    ("paren_num", re.compile(
+        r"[(\[]\s*(?P<ny>(?:19|20)\d{2})\s*[./-]\s*(?P<nm>\d{1,2})(?:\s*[./-]\s*(?P<nd>\d{1,2}))?\s*"
+        r"(?:前|之前|以前)?\s*(?:完成)?\s*[)\]]"
+    )),
     # 6月底前, 6月底, 6月末
     ("end", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<mark>底|末)(?:前|之前|以前)?")),
     # 10月中旬前
-    ("xun", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<xun>上旬|中旬|下旬)(?P<mark>前|之前|以前|末)?")),
+    ("xun", re.compile(
+        _Y + _MON + r"\s*月\s*(?:份\s*)?(?P<xun>上中旬|中下旬|上旬|中旬|下旬)(?P<mark>前|之前|以前|末)?"
+    )),
     # 9月前, 9月份前
     ("before", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<mark>前|之前|以前)(?!后)")),
     # 6月份, 6月内, 2024年6月完成
@@ -84,12 +91,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("school", re.compile(
         r"(?<![春秋季])(?:(?P<s>暑假|暑期|寒假|开学)\s*(?:前|之前|以前)(?!后)|(?P<during>暑假|暑期)\s*(?:期间|内))"
     )),
-    # 完成时限: 6月 (tables)
+    # 完成时限: 6月, 时间节点: 6月30日 (tables)
     ("field", re.compile(
-        r"(?:完成时限|完成时间|时间节点|时限要求|截止时间|完成期限)\s*:\s*"
+        r"(?:完成时限|完成时间|时间节点|时限要求|截止时间|截止日期|完成期限|时间安排|时限|时间)\s*:\s*"
         + _Y
         + _MON
-        + r"\s*月(?!\s*\d|\s*[底末份上中下])"
+        + r"\s*月\s*(?:(?P<d>\d{1,2})\s*[日号])?(?!\s*\d|\s*[底末份上中下])"
     )),
 ]
 
@@ -106,8 +113,9 @@ class Period:
     """What a plan's dates are read against: a calendar year, or a school year (`school`) that runs from 1
     September of `year` to 31 August of the next, or one of its terms (1: autumn, ends 31 January; 2: spring).
 
-    In a school year, a month without a year from January to August falls in the next calendar year, and an
-    item without a deadline is due at the period's end."""
+    In a school year, a month without a year from January to July falls in the next calendar year (August is the
+    one before the school year, as month calendars read it), and an item without a deadline is due at the period's
+    end."""
 
     year: int | None
     school: bool = False
@@ -137,7 +145,7 @@ def _month(text: str | None) -> int | None:
 # Each kind of phrase in _PATTERNS → the date it means in year y, and whether that date is only a reading of a
 # vague phrase (上旬, 9月前, 秋季开学前). A new deadline form is a pattern above and a reading here.
 Reading = Callable[[int, re.Match[str], Period], tuple[date | None, bool]]
-_XUN_DAY = {"上旬": 10, "初": 10, "中旬": 20}
+_XUN_DAY = {"上旬": 10, "初": 10, "中旬": 20, "上中旬": 20}
 
 
 def _on_day(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
@@ -169,7 +177,7 @@ def _range_end(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
     mo = _month(m.group("m2")) or (_month(m.groups()[3]) if m.group("d2") else None)
     if not mo:
         return None, False
-    y = int(m.group("y2")) if m.group("y2") else y
+    y = int(m.group("y2")) if m.group("y2") else y + 1 if m.group("next") else y
     if m.group("d2"):
         return date(y, mo, int(m.group("d2"))), False
     day = _XUN_DAY.get(m.group("xun2") or "")
@@ -242,8 +250,9 @@ _READINGS: dict[str, Reading] = {
     "day_post": _on_day,
     "paren": _in_paren,
     "cell": _cell,
+    "paren_num": _cell,
     "end": _month_end,
-    "field": _month_end,
+    "field": _in_paren,
     "month": _month_end,
     "xun": _xun,
     "before": _before_month,
@@ -257,9 +266,20 @@ _READINGS: dict[str, Reading] = {
 }
 # kinds with a month after the year: 2019 directly before the month (no 年) means a character was lost
 _DAMAGEABLE = ("day", "day_pre", "day_post", "end", "xun", "before", "field", "month", "paren", "range", "cell")
-# kinds whose month (without a year written) falls in the next calendar year in a school year when it is Jan–Aug
+# kinds whose month (without a year written) falls in the next calendar year in a school year when it is Jan–Jul
 _SCHOOL_SHIFT = ("range", "day", "day_pre", "day_post", "paren", "cell", "end", "field", "month", "xun", "before",
                  "term", "holiday")
+
+
+# what each kind's phrase cannot be written without: a pattern is run only over texts that hold one (the patterns
+# start with an optional year, so the regex engine tries them at every character; most items hold few dates)
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "range": ("月",), "day": ("日", "号"), "day_pre": ("日", "号"), "day_post": ("日", "号"),
+    "paren": ("(", "["), "paren_num": ("(", "["),
+    "cell": ("月", "-", ".", "/"), "end": ("底", "末"), "xun": ("旬",), "before": ("前",), "month": ("月",),
+    "yearend": ("底", "末"), "within": ("年内",), "half": ("半年",), "quarter": ("季度",), "term": ("开学",),
+    "holiday": ("前",), "school": ("前", "期间", "内"), "field": (":",),
+}
 
 
 @dataclass
@@ -334,7 +354,8 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
         return  # a date in the past: history, not a deadline
     try:
         d, uncertain = _READINGS[kind](y, m, period)
-        if d and period.school and not (g.get("y") or g.get("ny")) and kind in _SCHOOL_SHIFT and d.month < 9:
+        written = g.get("y") or g.get("ny") or g.get("next")
+        if d and period.school and not written and kind in _SCHOOL_SHIFT and d.month < 8:
             d, uncertain = _READINGS[kind](y + 1, m, period)
     except (ValueError, TypeError):
         return
@@ -351,6 +372,8 @@ def find_deadlines(sh: str, raw: str, year: int | Period | None) -> tuple[list[D
     scan = _Scan()
     period = as_period(year)
     for kind, pattern in _PATTERNS:
+        if not any(word in sh for word in _NEEDS[kind]):
+            continue
         for m in pattern.finditer(sh):
             _read(scan, kind, m, raw, period)
     for m in _AMBIGUOUS.finditer(sh):

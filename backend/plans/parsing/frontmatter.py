@@ -10,7 +10,7 @@ from backend.i18n import _
 
 from .deadlines import Period
 from .lines import WEB_CHROME, find_label
-from .script import to_simplified
+from .script import shadow, to_simplified
 
 TITLE_KW = re.compile(
     r"(工作要点|要点|工作计划|计划|工作安排|安排|工作思路|工作重点|重点工作|任务清单|任务分解|实施方案|工作方案|方案"
@@ -20,7 +20,10 @@ TITLE_KW = re.compile(
 NOTICE = re.compile(r"关于\s*(?:印发|报送|上报|提交|报告|下发|发布)\s*[《<]?(.+?)[》>]?\s*的?(?:通知|函)"
                     r"|关于\s*[《<](.+?)[》>]\s*的?(?:通知|函)")
 # X教发〔2024〕12号 (shadowed: 〔〕 → []), 文号：…
-DOC_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,14}\s*[\[(]\s*(?:19|20)\d{2}\s*[\])]\s*\d{1,4}\s*号")
+# (at a line's start or after 文号:, not one cited in a cover letter: 根据…（教基〔2024〕3号）)
+DOC_NUMBER = re.compile(
+    r"(?:^|文\s*号\s*:)\s*([\u4e00-\u9fff]{1,14}\s*[\[(]\s*(?:19|20)\d{2}\s*[\])]\s*第?\s*\d{1,4}\s*号)"
+)
 # 2023学年, 2023-2024学年度第一学期: a school year, named by the year it starts
 SCHOOL_YEAR = re.compile(
     r"(?<!\d)((?:19|20)\d{2})\s*年?\s*(?:(?:-|—|–|~|至|到)+\s*(?:19|20)?\d{2}\s*年?\s*)?"
@@ -31,6 +34,7 @@ ORG_SUFFIX = (
     r"(?:教育局|教育厅|教育委员会|教委|教体局|教育和体育局|教育体育局|教育工委|教育工作委员会|工委|委员会|局|厅|委"
     r"|人民政府|政府|办公室|办|学校|中学|小学|幼儿园|学院|教师发展中心|教研室)"
 )
+SELF_NOTICE = re.compile(r"^(?:[\u4e00-\u9fff()\s]{2,40}?" + ORG_SUFFIX + r")?\s*(关于.{2,60}的(?:通知|函))$")
 ORG_LINE = re.compile(rf"^[\u4e00-\u9fff()\s]{{2,60}}?{ORG_SUFFIX}$")
 ORG_TAIL = re.compile(rf"[\u4e00-\u9fff()]{{2,40}}?{ORG_SUFFIX}")
 META_ISSUER = re.compile(
@@ -114,6 +118,10 @@ def find_title(raws: list[str], shs: list[str], body_start: int) -> tuple[str | 
         notice = _notice_title(raws, shs, i)
         if notice:
             return notice[0], notice[1], False
+        own = SELF_NOTICE.match(sh)
+        if own:  # 某局关于做好2024年寒假安全工作的通知: a notice that is the plan itself, its sender cut off
+            title = _clean_title(raws[i][own.start(1) :])
+            return title, i, title == raws[i].strip()
         if FIELD_TITLE.match(sh) or WEB_CHROME.search(sh) or ":" in sh:
             continue
         if TITLE_KW.search(sh):
@@ -353,21 +361,31 @@ def find_year(
     header.flags.append(_("未识别到年份"))
 
 
+def _term(m: re.Match[str]) -> int:
+    term = m.group("term")
+    return 1 if m.group("autumn") or term in ("一", "1", "上") else 2 if term else 0
+
+
+def plan_period(title: str | None, year: int | None) -> Period:
+    """The period a stored plan's dates are read against, from its title and year (for an item edited after the
+    parse: a school-year plan's months keep falling in the right calendar year)."""
+    m = SCHOOL_YEAR.search(shadow(title or ""))
+    return Period(year, True, _term(m)) if m else Period(year)
+
+
 def _school_year(header: Header, title_sh: str) -> bool:
     """A school-year plan (2023学年, 2023—2024学年度第一学期, 2023年秋季学期): its year is the year the school year
-    starts; months without a year from January to August fall in the next one; items without a deadline are due
+    starts; months without a year from January to July fall in the next one; items without a deadline are due
     at the school year's end (31 August), or the autumn term's (31 January)."""
     m = SCHOOL_YEAR.search(title_sh)
     if not m:
         return False
-    header.year, header.school = int(m.group(1)), True
-    term = m.group("term")
-    header.term = 1 if m.group("autumn") or term in ("一", "1", "上") else 2 if term else 0
+    header.year, header.school, header.term = int(m.group(1)), True, _term(m)
     due = header.period.end()
     assert due is not None
     header.flags.append(
         _(
-            "学年计划：按%(year)s学年计（%(year)s年9月至次年8月），未写年份的1—8月按次年计，未写截止日期的条目于"
+            "学年计划：按%(year)s学年计（%(year)s年9月至次年8月），未写年份的1—7月按次年计，未写截止日期的条目于"
             "%(due)s到期",
             year=header.year,
             due=due.isoformat(),
@@ -379,7 +397,7 @@ def _school_year(header: Header, title_sh: str) -> bool:
 def find_doc_number(header: Header, raws: list[str], shs: list[str], idxs: list[int]) -> None:
     """The 文号 (X教发〔2024〕12号) among the lines around the body (red header, web page's 文号 field)."""
     for i in idxs:
-        m = DOC_NUMBER.search(shs[i])
+        m = DOC_NUMBER.search(shs[i].strip())
         if m:
-            header.doc_number = re.sub(r"\s+", "", raws[i][m.start() : m.end()])
+            header.doc_number = re.sub(r"\s+", "", raws[i][m.start(1) : m.end(1)])
             return

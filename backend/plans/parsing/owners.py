@@ -14,7 +14,8 @@ _ROLE = (r"(?P<role>牵头单位|牵头部门|牵头科室|牵头处室|牵头�
          r"|责任股室|承办单位"
          r"|配合单位|配合部门|配合科室|配合处室|配合股室|协办单位|协同单位|参与单位|参与部门|协助单位|协作单位|支撑单位"
          r"|支撑部门|支持单位)")
-ROLE_RE = re.compile(_ROLE + r"\s*[:：]\s*")
+# 牵头单位：X, and 【牵头单位】X (shadowed: [牵头单位]X)
+ROLE_RE = re.compile(r"(?:\[\s*)?" + _ROLE + r"\s*(?:[:：]|(?<=[位门室])\s*\])\s*")
 _STOP = re.compile(_ROLE + r"|完成时限|完成时间|时间节点|责任人|分管领导|牵头领导|联系人|时限")
 # 由X牵头，Y配合 in the text; (X牵头，Y、Z配合) or (X负责) in brackets
 _LED_BY = re.compile(
@@ -23,7 +24,7 @@ _LED_BY = re.compile(
     r"(?:\s*[,;、]\s*(?P<co>[\u4e00-\u9fff()、]{2,80}?)\s*(?:按职责分工|按职责|分别|共同)?\s*"
     r"(?:配合|协助|参与|协同|协办|负责))?\s*(?(open)[)\]])"
 )
-OWNER_LINE = re.compile(r"^\s*[(\[]?\s*" + _ROLE + r"\s*:")
+OWNER_LINE = re.compile(r"^\s*[(\[]?\s*" + _ROLE + r"\s*[:\]]")
 _OPEN, _CLOSE = "([（【[", ")]）】]"
 
 
@@ -35,6 +36,8 @@ def _scan_list(sh: str, start: int) -> int:
     while i < n:
         ch = sh[i]
         if ch in _OPEN:
+            if depth == 0 and i > start and ROLE_RE.match(sh, i):  # [配合单位] after [牵头单位]X
+                return i
             depth += 1
         elif ch in _CLOSE:
             if depth == 0:

@@ -21,7 +21,7 @@ from backend.i18n import _
 
 from .attach import fill_item
 from .deadlines import Period
-from .frontmatter import Header, find_doc_number, find_issuer, find_title, find_year
+from .frontmatter import ORG_LINE, Header, find_doc_number, find_issuer, find_title, find_year
 from .inserts import lift
 from .lines import (
     Label,
@@ -109,6 +109,7 @@ def _collect_lines(text: str) -> tuple[list[Line], list[tuple[int, str]], bool]:
         for r, c in counts.items()
         if ((wrapped and c >= 3) or (c >= 2 and r in first and shadow(r)[-1] not in "。;:!?"))
         and not find_label(r, shadow(r))
+        and not (c == 2 and ORG_LINE.match(shadow(r)))  # the sender on top and in the signature: the issuer
     }
     if repeated:
         keep2: list[tuple[int, str]] = []
