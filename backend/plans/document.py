@@ -63,7 +63,7 @@ def _reparse_item(item: dict[str, Any], year: int | None) -> None:
     again from its new text."""
     found = read_item(item["text"], year, item["title"])
     fresh = parse_to_dict(ParsedPlan(sections=[Section("", "", [found])]))["sections"][0]["items"][0]
-    for field in ("measures", "targets", "deadline", "recurrence", "owners"):
+    for field in ("measures", "targets", "deadline", "due", "recurrence", "owners"):
         item[field] = fresh[field]
     item["marks"] = _marks(item, [d.text for d in found.deadlines])
 
@@ -355,7 +355,7 @@ def _measures_to_items(document, *, section_key: str = "") -> None:
                 if not child["owners"]["lead"]:
                     child["owners"] = copy.deepcopy(item["owners"])
                 if not child["deadline"]:
-                    child["deadline"] = item.get("deadline")
+                    child["deadline"], child["due"] = item.get("deadline"), item.get("due")
                 items.append(child)
         section["items"] = items
     if not changed:

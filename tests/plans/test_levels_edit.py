@@ -102,6 +102,7 @@ def test_measures_become_items_under_their_old_item():
     assert strong["group"] is None, "an item without two measures stays as it was"
     assert site["deadline"] == "2025-05-31", "a deadline in a step belongs to that step's item"
     assert build["deadline"] == "2025-09-30", "a step without one keeps its old item's"
+    assert (site["due"], build["due"]) == ("2025-05-31", "2025-09-30")
     assert [t["value"] for t in build["targets"]] == [10]
     assert site["owners"]["lead"] == build["owners"]["lead"] == ["发展规划科"]
     assert _titles(after["sections"][1]) == ["开展教师培训", "新教师培训不少于120学时", "骨干教师研修"]
