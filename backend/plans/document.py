@@ -21,6 +21,7 @@ from backend.plans.parsing.lines import cn_to_int
 
 SENTENCE_END = re.compile(r"(?<=[。；;！!？?])")
 CLAUSE_END = re.compile(r"[。；;！!？?]")
+COMMA = re.compile(r"[，,]")
 LEVELS = ("groups_to_items", "measures_to_items")  # the preview's one-action level changes (see their docstrings)
 
 
@@ -328,8 +329,12 @@ def _measure_pieces(item: dict[str, Any]) -> list[tuple[str, str]] | None:
 
 
 def _title_of(text: str) -> str:
-    first = CLAUSE_END.split(text, maxsplit=1)[0].strip() or text
-    return _clean_title(first[:40])
+    """A new item's title from its text: its first sentence, or its first clause when the sentence is long."""
+    title = CLAUSE_END.split(text, maxsplit=1)[0].strip() or text
+    if len(title) > 40:
+        clause = COMMA.split(title, maxsplit=1)[0]
+        title = clause if len(clause) >= 4 else title
+    return _clean_title(title[:40])
 
 
 def _measures_to_items(document, *, section_key: str = "") -> None:
