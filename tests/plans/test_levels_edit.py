@@ -105,7 +105,7 @@ def test_measures_become_items_under_their_old_item():
     assert whole["group"] == site["group"] == build["group"] == {"label": "1", "title": whole["title"]}
     assert whole["deadline"] == "2025-09-30" and [t["value"] for t in whole["targets"]] == [26], (
         "what the item says before its steps is an item of its own, with its own target and deadline")
-    assert strong["group"] is None, "an item without two measures stays as it was"
+    assert strong["group"] is None, "an item without measures stays as it was"
     assert site["deadline"] == "2025-05-31", "a deadline in a step belongs to that step's item"
     assert build["deadline"] == "2025-09-30", "a step without one keeps its old item's"
     assert (site["due"], build["due"]) == ("2025-05-31", "2025-09-30")
@@ -122,6 +122,16 @@ def test_a_level_down_and_up_again_gives_the_same_groups_and_texts():
     for original, again in zip(grouped["sections"][0]["items"], there_and_back["sections"][0]["items"], strict=True):
         assert (again["group"], again["text"]) == (original["group"], original["text"])
         assert again["owners"]["lead"] == original["owners"]["lead"]
+
+
+def test_a_group_of_one_item_goes_up_and_down_again():
+    document = _grouped()
+    alone = drafts.edit(document, "remove", key=document["sections"][0]["items"][3]["key"])
+    up = drafts.edit(alone, "groups_to_items")
+    assert [len(i["measures"]) for i in up["sections"][0]["items"]] == [2, 1, 0]
+    down = drafts.edit(up, "measures_to_items")
+    assert [i["group"] for i in down["sections"][0]["items"]] == [i["group"] for i in alone["sections"][0]["items"]]
+    assert _words(down) == _words(alone)
 
 
 def test_nothing_to_cut_is_said_not_done():
