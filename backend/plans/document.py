@@ -21,6 +21,7 @@ from backend.plans.parsing.lines import cn_to_int
 
 SENTENCE_END = re.compile(r"(?<=[。；;！!？?])")
 CLAUSE_END = re.compile(r"[。；;！!？?]")
+COMMA = re.compile(r"[，,]")
 LEVELS = ("groups_to_items", "measures_to_items")  # the preview's one-action level changes (see their docstrings)
 
 
@@ -63,7 +64,7 @@ def _reparse_item(item: dict[str, Any], year: int | None) -> None:
     again from its new text."""
     found = read_item(item["text"], year, item["title"])
     fresh = parse_to_dict(ParsedPlan(sections=[Section("", "", [found])]))["sections"][0]["items"][0]
-    for field in ("measures", "targets", "deadline", "recurrence", "owners"):
+    for field in ("measures", "targets", "deadline", "due", "recurrence", "owners"):
         item[field] = fresh[field]
     item["marks"] = _marks(item, [d.text for d in found.deadlines])
 
@@ -242,33 +243,32 @@ def _group_key(item: dict[str, Any]) -> tuple[str, str] | None:
     return (group["label"], group["title"]) if group else None
 
 
-def _latest_deadline(members: list[dict[str, Any]], year: int | None) -> str | None:
-    """The latest stated deadline of the members; none (due at the year's end) when a member states none and no
-    stated one is later than the year's end."""
+def _latest_deadline(members: list[dict[str, Any]]) -> str | None:
+    """The latest stated deadline of the members; none (due at the plan year's end) when a member states none and
+    no stated one is later than that member's due date."""
     stated = [m["deadline"] for m in members if m.get("deadline")]
     if not stated:
         return None
     latest = max(stated)
-    if len(stated) < len(members) and (year is None or latest <= f"{year}-12-31"):
-        return None
-    return latest
+    undated_due = [m.get("due") or "9999" for m in members if not m.get("deadline")]
+    return latest if not undated_due or latest > max(undated_due) else None
 
 
-def _item_of_group(label: str, title: str, members: list[dict[str, Any]], year: int | None) -> dict[str, Any]:
+def _item_of_group(label: str, title: str, members: list[dict[str, Any]]) -> dict[str, Any]:
     """One item for a group: each member becomes a measure, whose text is the member's own; the member texts in
-    order are the item's text, so nothing is lost."""
+    order are the item's text, so nothing is lost. Fields not named here are the first member's."""
     lead = _unique(name for m in members for name in m.get("owners", {}).get("lead", []))
     co = [name for name in _unique(n for m in members for n in m.get("owners", {}).get("co", [])) if name not in lead]
     recurrences = {m.get("recurrence") for m in members}
     sources = {m.get("source", "text") for m in members}
-    deadline = _latest_deadline(members, year)
+    deadline = _latest_deadline(members)
     return {
-        "key": _key(), "number": cn_to_int(label), "label": label, "title": title,
+        **copy.deepcopy(members[0]), "key": _key(), "number": cn_to_int(label), "label": label, "title": title,
         "text": "\n".join(m["text"] for m in members),
         "measures": [{"label": str(m["number"]) if m.get("number") else (m.get("label") or ""), "text": m["text"]}
                      for m in members],
         "targets": [t for m in members for t in m["targets"]],
-        "deadline": deadline, "due": deadline or (f"{year}-12-31" if year else None),
+        "deadline": deadline, "due": deadline or max((m["due"] for m in members if m.get("due")), default=None),
         "recurrence": recurrences.pop() if len(recurrences) == 1 else None,
         "owners": {"lead": lead, "co": co},
         "flags": _unique(f for m in members for f in m["flags"]),
@@ -293,7 +293,7 @@ def _groups_to_items(document, *, section_key: str = "") -> None:
                 order.append(group)
             members.setdefault(group, []).append(item)
         changed = changed or bool(members)
-        section["items"] = [_item_of_group(*entry, members[entry], document.get("year"))
+        section["items"] = [_item_of_group(*entry, members[entry])
                             if isinstance(entry, tuple) else entry for entry in order]
     if not changed:
         raise InvalidInput(_("这里没有分组（如“（一）”），无需升为条目。"))
@@ -302,10 +302,11 @@ def _groups_to_items(document, *, section_key: str = "") -> None:
 def _measure_pieces(item: dict[str, Any]) -> list[tuple[str, str]] | None:
     """The item's text cut where each of its measures starts, as (title, text) pieces that together are the whole
     text: the text before the first measure, if any, is a piece of its own under the item's title (what the item
-    says before its steps: often a target or a deadline of the whole). None when the item lists fewer than two
-    measures, sits under a group already (a section shows three levels at most) or a measure is not in its text."""
+    says before its steps: often a target or a deadline of the whole). None when the item lists no measures (the
+    parser finds two or more; a group of one item made into an item has one), sits under a group already (a section
+    shows three levels at most) or a measure is not in its text."""
     measures = item.get("measures") or []
-    if len(measures) < 2 or item.get("group"):
+    if not measures or item.get("group"):
         return None
     text, starts, position = item["text"], [], 0
     for measure in measures:
@@ -328,12 +329,16 @@ def _measure_pieces(item: dict[str, Any]) -> list[tuple[str, str]] | None:
 
 
 def _title_of(text: str) -> str:
-    first = CLAUSE_END.split(text, maxsplit=1)[0].strip() or text
-    return _clean_title(first[:40])
+    """A new item's title from its text: its first sentence, or its first clause when the sentence is long."""
+    title = CLAUSE_END.split(text, maxsplit=1)[0].strip() or text
+    if len(title) > 40:
+        clause = COMMA.split(title, maxsplit=1)[0]
+        title = clause if len(clause) >= 4 else title
+    return _clean_title(title[:40])
 
 
 def _measures_to_items(document, *, section_key: str = "") -> None:
-    """Each item of a section (or of the whole plan) with two measures or more becomes a group of its own: every
+    """Each item of a section (or of the whole plan) that lists measures becomes a group of its own: every
     measure becomes an item under it (and what the item says before them, if anything, an item of its own), with
     the piece of text it starts, its own deadline, targets and owners where that piece states them and the old
     item's otherwise."""
@@ -355,11 +360,11 @@ def _measures_to_items(document, *, section_key: str = "") -> None:
                 if not child["owners"]["lead"]:
                     child["owners"] = copy.deepcopy(item["owners"])
                 if not child["deadline"]:
-                    child["deadline"] = item.get("deadline")
+                    child["deadline"], child["due"] = item.get("deadline"), item.get("due")
                 items.append(child)
         section["items"] = items
     if not changed:
-        raise InvalidInput(_("这里没有列出两项以上措施（如“一是…二是…”）的条目，无法拆为条目。"))
+        raise InvalidInput(_("这里没有列出措施（如“一是…二是…”）的条目，无法拆为条目。"))
 
 
 def level_actions(items: list[dict[str, Any]]) -> tuple[int, int]:

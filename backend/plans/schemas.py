@@ -22,6 +22,10 @@ class ImportPublic(BaseModel):
 
 
 class EditIn(BaseModel):
+    """One edit of a draft (backend.plans.document.edit): `operation` and its `args`, e.g. `rename_item` {key,
+    title}, `merge` {key}, `split` {key, at}, `move` {key, direction | section_key}, `remove` {key}; and a level
+    change, `groups_to_items` or `measures_to_items` {section_key: one section, or none for the whole plan}."""
+
     version: BodyVersion = None
     operation: str
     args: dict[str, str] = {}

@@ -2,12 +2,14 @@
 back; merge, split and move keep an item's group and source. Nothing an edit does loses a word of the plan."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from backend.errors import InvalidInput
 from backend.plans import document as drafts
-from backend.plans.parser import Group, Item, Owners, ParsedPlan, Section, Target, parse_plan
+from backend.plans.parser import Group, Item, Owners, ParsedPlan, Section, Target, parse_file, parse_plan
+from tests.support.samples import SAMPLES
 
 POLITICS = Group("一", "抓好政治建设")
 BRANCHES = Group("二", "抓好基层组织建设")
@@ -49,6 +51,10 @@ def _grouped() -> dict:
 def _words(document: dict) -> str:
     """Every item's text in order, without white space: what the plan says."""
     return "".join("".join(i["text"].split()) for s in document["sections"] for i in s["items"])
+
+
+def _count(document: dict) -> int:
+    return sum(len(s["items"]) for s in document["sections"])
 
 
 def _titles(section: dict) -> list[str]:
@@ -99,9 +105,10 @@ def test_measures_become_items_under_their_old_item():
     assert whole["group"] == site["group"] == build["group"] == {"label": "1", "title": whole["title"]}
     assert whole["deadline"] == "2025-09-30" and [t["value"] for t in whole["targets"]] == [26], (
         "what the item says before its steps is an item of its own, with its own target and deadline")
-    assert strong["group"] is None, "an item without two measures stays as it was"
+    assert strong["group"] is None, "an item without measures stays as it was"
     assert site["deadline"] == "2025-05-31", "a deadline in a step belongs to that step's item"
     assert build["deadline"] == "2025-09-30", "a step without one keeps its old item's"
+    assert (site["due"], build["due"]) == ("2025-05-31", "2025-09-30")
     assert [t["value"] for t in build["targets"]] == [10]
     assert site["owners"]["lead"] == build["owners"]["lead"] == ["发展规划科"]
     assert _titles(after["sections"][1]) == ["开展教师培训", "新教师培训不少于120学时", "骨干教师研修"]
@@ -115,6 +122,16 @@ def test_a_level_down_and_up_again_gives_the_same_groups_and_texts():
     for original, again in zip(grouped["sections"][0]["items"], there_and_back["sections"][0]["items"], strict=True):
         assert (again["group"], again["text"]) == (original["group"], original["text"])
         assert again["owners"]["lead"] == original["owners"]["lead"]
+
+
+def test_a_group_of_one_item_goes_up_and_down_again():
+    document = _grouped()
+    alone = drafts.edit(document, "remove", key=document["sections"][0]["items"][3]["key"])
+    up = drafts.edit(alone, "groups_to_items")
+    assert [len(i["measures"]) for i in up["sections"][0]["items"]] == [2, 1, 0]
+    down = drafts.edit(up, "measures_to_items")
+    assert [i["group"] for i in down["sections"][0]["items"]] == [i["group"] for i in alone["sections"][0]["items"]]
+    assert _words(down) == _words(alone)
 
 
 def test_nothing_to_cut_is_said_not_done():
@@ -134,6 +151,26 @@ def test_merge_split_and_move_keep_the_group_and_source():
     moved = drafts.edit(document, "move", key=items[0]["key"], section_key=document["sections"][1]["key"])
     assert moved["sections"][1]["items"][-1]["group"] == items[0]["group"]
     assert _words(split) == _words(document)
+
+
+REAL = sorted(SAMPLES.glob("*.txt")) + sorted((Path(__file__).parent / "documents").glob("*.txt"))
+
+
+@pytest.mark.parametrize("path", REAL, ids=[p.name for p in REAL])
+def test_on_real_plans_measures_down_and_up_again_lose_nothing(path):
+    """Every plan the parser is tested on: its items cut into their measures and put together again are the same
+    items, with the same words; a plan none of whose items lists two measures says so."""
+    before = drafts.from_parse(parse_file(path.read_bytes(), path.name))
+    try:
+        down = drafts.edit(before, "measures_to_items")
+    except InvalidInput:
+        assert not any(drafts.level_actions(s["items"])[1] for s in before["sections"])
+        return
+    assert _count(down) > _count(before)
+    up = drafts.edit(down, "groups_to_items")
+    assert [_titles(s) for s in up["sections"]] == [_titles(s) for s in before["sections"]]
+    assert _words(before) == _words(down) == _words(up)
+    assert all(len(i["title"]) <= 40 for s in down["sections"] for i in s["items"] if i["group"])
 
 
 @pytest.mark.parametrize(("label", "heading"), [("一", "（一）抓好"), ("3", "3. 抓好"), ("行动一", "行动一 抓好"),

@@ -75,6 +75,14 @@ async def test_measures_to_items_for_one_section_then_publish(signed_in, bureau)
         ("1", "新改扩建中小学26所，9月底前完成规划"), ("1", "完成选址，5月底前报批"), ("1", "开工建设10所")]
     assert items[3].group_title is None
 
+    again = await _paste(client, MEASURED.replace("培育优质学校8所", "培育优质学校9所"))  # the same plan, updated
+    draft = await _draft(bureau, again)
+    assert draft.updates_plan_id is not None
+    await post_form(client, f"/plans/imports/{again}/publish", {"version": draft.version}, page=page)
+    async with unit_of_work(bureau.tenant.id) as session:
+        updated = await session.get(PlanItem, items[0].id)
+    assert (updated.group_label, updated.group_title) == (None, None), "an update carries the item's new level"
+
 
 async def test_groups_and_sources_shown_and_turned_into_items_through_the_api(signed_in, client, bureau,
                                                                               monkeypatch):

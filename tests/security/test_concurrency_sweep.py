@@ -237,7 +237,7 @@ SETTINGS = {"/login", "/logout", "/lang", "/choose-bureau", "/account/password",
             "/api/v1/account/notifications", "/admin/reminders", "/admin/report-settings", "/admin/rubric",
             "/operator/calendar", "/api/v1/plans/parse", "/account/oidc/bind"}
 TOGGLES = ("/discard", "/delete", "/revoke", "/enable", "/disable", "/activate", "/deactivate", "/read", "/read-all")
-EDITS = ("/edit", "/edits", "/role", "/owners", "/assign", "/measures/{item_id}", "/responsibilities",
+EDITS = ("/edit", "/edits", "/levels", "/role", "/owners", "/assign", "/measures/{item_id}", "/responsibilities",
          "/responsibilities/confirm", "/admin/units/{unit_id}")
 
 

@@ -21,6 +21,8 @@ from backend.assessments import service as assessments
 from backend.core.roles import Role
 from backend.core.versions import missing_version_message
 from backend.db import unit_of_work
+from backend.plans import document as plan_document
+from backend.plans import service as plans
 from backend.reviews import service as reviews
 from backend.tenancy.acting import actor_for
 from backend.tenancy.models import Membership
@@ -35,6 +37,11 @@ UNJUDGED = {(f"POST {route}", check) for route in ("/reports/{report_id}/unit-he
                                                    "/api/v1/reports/{report_id}/unit-head")
             for check in ("malformed", "stale")} | {("POST /bulletins/{bulletin_id}/edit", "malformed")}
 MALFORMED = (("missing", None), ("empty", ""), ("garbled", "abc"), ("negative", -1))
+LEVELS_PLAN = """2025年师资工作要点
+一、加强队伍建设
+1.开展教师培训。一是新教师培训不少于120学时；二是骨干教师研修。（牵头单位：办公室）
+2.完善职称评审办法，9月底前印发。
+"""
 
 
 async def _member(app, bureau, role: Role, n: int, opened: list) -> Principal:
@@ -121,6 +128,12 @@ async def _stale(member: Principal, bureau, endpoint, path: str, kwargs: dict, s
     return await _answers(member, bureau, endpoint, path, kwargs, [("stale", stale)], missing=False)
 
 
+async def _plan_draft_with_groups(session, supervisor):
+    """An open plan import whose preview shows every kind of form: items, targets, groups and the level buttons."""
+    draft = await plans.start_import(session, supervisor, filename="", pasted=LEVELS_PLAN)
+    return await plans.edit_import(session, supervisor, draft.id, version=None, operation="measures_to_items")
+
+
 async def test_every_route_with_a_version_refuses_a_missing_or_stale_one(app, clients):  # noqa: F811
     sweeper = await principal_for(app, Role.supervisor, 0)
     clients += [sweeper.browser, sweeper.script]
@@ -130,7 +143,8 @@ async def test_every_route_with_a_version_refuses_a_missing_or_stale_one(app, cl
     aim = await aim_at_office(bureau)
     async with unit_of_work(bureau.tenant.id) as session:  # the whole loop's cycle is settled: open drafts to aim at
         drafts = {"quarterly_reviews": await reviews.open_review(session, supervisor, year=2025, quarter=4),
-                  "assessments": await assessments.open_assessment(session, supervisor, year=2025)}
+                  "assessments": await assessments.open_assessment(session, supervisor, year=2025),
+                  "plan_imports": await _plan_draft_with_groups(session, supervisor)}
     for table, row in drafts.items():
         aim.foreign.table_ids[table] = row.id
         aim.tables_by_id[str(row.id)] = table
@@ -154,6 +168,9 @@ async def test_every_route_with_a_version_refuses_a_missing_or_stale_one(app, cl
     assert not problems, "\n".join(problems)
     assert unjudged == set(UNJUDGED), unjudged
     # The sweep really found the versioned forms and bodies of every domain that has them.
+    for form in ("edit", "levels"):  # the open draft's preview: its edit forms and its level buttons
+        assert f"POST /plans/imports/{{import_id}}/{form}" in judged, form
+    assert aim.forms["/plans/imports/{import_id}/levels"]["operation"] in plan_document.LEVELS
     for prefix in ("/tasks/", "/reports/", "/bulletins/", "/quarterly/", "/assessments/", "/plans/imports/",
                    "/api/v1/tasks/", "/api/v1/reports/", "/api/v1/plan-imports/"):
         assert any(route.startswith(f"POST {prefix}") for route in judged), (prefix, judged)
