@@ -70,6 +70,8 @@ def test_leap_february_only_in_leap_years() -> None:
         ("端午前完成", date(2024, 6, 9)),
         ("中秋前发放", date(2024, 9, 16)),
         ("高考前", date(2024, 6, 6)),
+        ("2025年春节前完成", date(2025, 1, 28)),
+        ("明年春节前完成", date(2025, 1, 28)),
     ],
 )
 def test_holidays_are_the_day_before(text: str, expected: date) -> None:
@@ -202,3 +204,9 @@ def test_august_in_a_school_year_is_the_one_before_it_starts() -> None:
 )
 def test_figures_in_brackets_and_time_fields(text: str, expected: date) -> None:
     assert _due(text)[0] == [expected]
+
+
+def test_a_term_start_in_a_later_year_keeps_its_year() -> None:
+    """A three-year 行动方案 dates a step by a later year's term: 2025年秋季开学前 is 31 August 2025, not 2024."""
+    dates, _flags = _due("2025年秋季开学前，每所中小学至少配备1名专职心理健康教育教师")
+    assert dates == [date(2025, 8, 31)]

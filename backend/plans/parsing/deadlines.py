@@ -21,6 +21,9 @@ _Y = (r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<ynian>年)?\s*(?:度\s*)?|(?P<rel>
 _XUN = r"(?P<xun2>上旬|中旬|下旬|初|底|末|份)"
 _DASH = r"(?:至|到|—|–|-|~|―)+"
 
+# 2025年秋季开学前, 明年春节前: the phrase's own year
+_YEAR_PREFIX = r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*|(?P<rel>今|本|当|明)年\s*)?"
+
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     # 4月至5月上旬, 6月1日到8月31日, 3—5月, 2024年9月至2025年1月, 11月至次年1月: the end of the range
     ("range", re.compile(
@@ -81,10 +84,12 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*)?(?<!每)(?:第)?(?P<q>[一二三四1-4])\s*季度(?P<mark>末|底|前|内)?"
     )),
     # 秋季开学前, 春季开学前
-    ("term", re.compile(r"(?P<season>春季|秋季|春|秋)(?:学期)?\s*开学(?:前|之前|以前)(?!后)")),
+    ("term", re.compile(
+        _YEAR_PREFIX + r"(?P<season>春季|秋季|春|秋)(?:学期)?\s*开学(?:前|之前|以前)(?!后)"
+    )),
     # 春节前, “五一”前, 国庆节前, 中秋前: the day before the holiday
     ("holiday", re.compile(
-        r"[“\"‘']?(?P<h>春节|元旦|五一|七一|八一|六一|国庆|清明|端午|中秋|教师节|高考|(?<=[“\"‘'])十一)[”\"’']?\s*"
+        _YEAR_PREFIX + r"[“\"‘']?(?P<h>春节|元旦|五一|七一|八一|六一|国庆|清明|端午|中秋|教师节|高考|(?<=[“\"‘'])十一)[”\"’']?\s*"
         r"(?:节|劳动节|建党节|建军节|儿童节)?\s*(?:假期|放假)?\s*(?:前|之前|以前)(?!后)"
     )),
     # 暑假前, 寒假前, 开学前: when the school year is known, read as a date to confirm; 暑假期间 → its end
