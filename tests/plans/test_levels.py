@@ -249,3 +249,10 @@ def test_a_signed_plan_of_paragraph_sections_keeps_them_before_a_numbered_attach
         "二、发展任务\n（一）新建学校\n（二）集团化办学\n"
     )
     assert [s["title"] for s in d["sections"]] == ["加强党的建设", "推进均衡发展", "建设教师队伍"]
+
+
+def test_tasks_ending_in_a_bare_unit_name_in_brackets_are_the_items() -> None:
+    d = _parse(THREE_LEVELS.replace("（牵头单位：办公室，支撑单位：组织科）", "（办公室、组织科）")
+               .replace("（牵头单位：宣传科）", "（宣传科）").replace("（牵头单位：组织科）", "（组织科）"))
+    groups = [i["group"]["title"] if i["group"] else None for i in _items(d)]
+    assert groups[:3] == ["强化政治建设", "强化政治建设", "夯实基层党建"]

@@ -246,10 +246,14 @@ def region_item_kind(found: dict[str, list[int]], dominant: str | None, kinds: l
     return None
 
 
-# a unit's own accountability: owners named (责任单位：…, 责任人：…), or a note in brackets that ends it and names who
-# leads ((市教育局牵头，市财政局配合), (各区按职责分工负责)) or when ((2025年6月底前), (长期坚持))
+# a unit's own accountability: owners named (责任单位：…, 责任人：…, 【牵头单位】…), or a note in brackets that ends it
+# and names who leads ((市教育局牵头，市财政局配合), (各区按职责分工负责), (办公室、宣传科)) or when ((2025年6月底前),
+# (长期坚持))
+_UNIT = r"[\u4e00-\u9fff]{1,15}(?:科|处|室|股|局|办|中心|委|站|院|馆|部|组|所)"
 _WHO_NOTE = re.compile(
-    r"[(\[][^()\[\]]*(?:牵头|负责)[^()\[\]]*[)\]]\s*[。.;]?\s*$|(?:责任人|牵头领导|分管领导|责任领导)\s*:", re.M
+    r"[(\[][^()\[\]]*(?:牵头|负责)[^()\[\]]*[)\]]\s*[。.;]?\s*$|(?:责任人|牵头领导|分管领导|责任领导|责任|负责)\s*:"
+    rf"|[(\[]\s*{_UNIT}(?:\s*[、,]\s*{_UNIT})*\s*[)\]]\s*[。.;]?\s*$",
+    re.M,
 )
 _WHEN_NOTE = re.compile(
     r"[(\[](?:[^()\[\]]*\d{1,2}\s*月[^()\[\]]*|长期坚持|持续推进|全年)[)\]]\s*[。.;]?\s*$|完成时间\s*:", re.M

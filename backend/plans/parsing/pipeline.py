@@ -196,6 +196,7 @@ class _Built:
     cut: int = 0
     intro: list[int] = field(default_factory=list)
     group_intro: list[int] = field(default_factory=list)  # group headings' own text before their first item
+    above: list[int] = field(default_factory=list)  # headings above the groups, discarded whole
 
 
 def parse_plan(text: str, *, default_year: int | None = None, tables: tuple[Table, ...] = ()) -> ParsedPlan:
@@ -280,6 +281,7 @@ def _fill_region(lines: list[Line], region: Region, level: Level) -> _Built:
     run, kind, group_lines = set(level.items), level.kind, level.heads
     in_group_intro = False
     group_intro: list[int] = []
+    above: list[int] = []
     grouping = set(level.groups.values())
     for i in range(region.start, region.end):
         if i in run:
@@ -289,7 +291,7 @@ def _fill_region(lines: list[Line], region: Region, level: Level) -> _Built:
         if i in group_lines:
             in_group_intro = True
             if i not in grouping:
-                group_intro.append(i)  # a heading above the groups: kept in full among the discarded
+                above.append(i)  # a heading above the groups: kept in full among the discarded
             continue
         if in_group_intro:
             group_intro.append(i)
@@ -306,7 +308,7 @@ def _fill_region(lines: list[Line], region: Region, level: Level) -> _Built:
             intro.append(i)
     if blocks and head is not None:
         intro, head.body = head.body, []
-    return _Built(Section(label="", title=""), blocks, head, intro=intro, group_intro=group_intro)
+    return _Built(Section(label="", title=""), blocks, head, intro=intro, group_intro=group_intro, above=above)
 
 
 def _name_section(p: _Parse, b: _Built, numbering: _Numbering) -> None:
@@ -356,6 +358,8 @@ def _discard_intro(p: _Parse, b: _Built) -> None:
 
 
 def _discard_group_intros(p: _Parse, b: _Built) -> None:
+    """Group headings' trailing text and the lines before their first item; headings above the groups (一、 between
+    第一部分 and （一）) are discarded whole, with a flag of their own."""
     rests = []
     for g in dict.fromkeys(blk.group for blk in b.blocks if blk.group is not None):
         gl = p.lines[g]
@@ -364,10 +368,13 @@ def _discard_group_intros(p: _Parse, b: _Built) -> None:
         if rest:
             rests.append((gl.pos + 0.5, rest))
     p.discarded.extend(rests)
-    for i in b.group_intro:
+    for i in b.group_intro + b.above:
         p.discard(i)
     if rests or b.group_intro:
         p.plan.flags.append(_("“%(section)s”下分组标题后的导语未归入条目，已放入舍弃区", section=b.title))
+    if b.above:
+        p.plan.flags.append(_("“%(section)s”下分组之上的标题（如“%(heading)s”）未作为分组，已放入舍弃区",
+                              section=b.title, heading=p.lines[b.above[0]].raw[:20]))
 
 
 def _build_section(p: _Parse, region: Region, level: Level, numbering: _Numbering) -> _Built:
