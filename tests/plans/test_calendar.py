@@ -18,6 +18,7 @@ def _items(d: dict) -> list[dict]:
     ("【一月】", "【二月】", "【三月】"),
     ("1月份工作安排", "2月份工作安排", "3月份工作安排"),
     ("一、一月份", "二、二月份", "三、三月份"),
+    ("一月（寒假）", "二月（开学月）", "三月（第1-4周）"),
 ])
 def test_month_headings_as_written_become_sections_of_items_due_at_month_end(heads) -> None:
     text = (f"某县教育局2024年月度工作安排\n{heads[0]}\n召开工作会议\n{heads[1]}\n1.做好开学准备\n2.开展开学督导\n"

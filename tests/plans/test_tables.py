@@ -146,6 +146,18 @@ def test_a_table_repeating_its_sections_text_items_fills_them_and_short_titles_d
     assert first[0]["owners"]["lead"] == ["基教科"] and first[0]["due"] == "2024-09-30"
 
 
+def test_a_table_between_text_items_keeps_its_place_and_its_heading_is_the_rows_group() -> None:
+    page = _html("<p>一、重点工作</p><p>（一）加强党的建设。全年开展学习12次。</p><p>（二）重点建设项目</p>"
+                 "<table><tr><td>序号</td><td>任务</td><td>责任单位</td><td>完成时限</td></tr>"
+                 "<tr><td>1</td><td>新建实验小学</td><td>计财科</td><td>2024年8月</td></tr></table>"
+                 "<p>（三）维护校园安全。开展隐患排查。</p><p>二、工作要求</p><p>按时报送。</p>", "某区2024年工作要点")
+    d = parse_to_dict(parse_file(page, "p.html"))
+    first = d["sections"][0]["items"]
+    assert [(i["title"], i["source"]) for i in first] == [
+        ("加强党的建设", "text"), ("新建实验小学", "table"), ("维护校园安全", "text")]
+    assert first[1]["group"]["title"] == "重点建设项目"
+
+
 def test_flattened_rows_find_their_columns_when_a_merged_cell_is_left_out() -> None:
     text = ("某市教育局2024年任务清单\n序号\n项目\n任务\n完成时间\n负责处室\n"
             "1\n队伍建设\n培训校长200人\n2024年7月\n人事处\n"

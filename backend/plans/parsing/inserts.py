@@ -20,11 +20,15 @@ from dataclasses import dataclass, field
 
 from .calendar import Calendar, calendar_items, find_calendars
 from .flat import flat_tables
-from .model import Item, ParsedPlan, Section
+from .model import Group, Item, ParsedPlan, Section
 from .script import shadow
 from .tables import CellBudget, Table, in_section, merge_into, sections_of, table_items
 
 _ATTACHMENT = re.compile(r"^(?:附件\s*\d*|\d{4}年\d{1,2}月\d{1,2}日$)")
+def _key(text: str) -> str:
+    return re.sub(r"[\s。.]+", "", shadow(text))
+
+
 _CAPTION_PREFIX = re.compile(r"^附件\s*\d*\s*[:：]?\s*")
 
 
@@ -35,6 +39,7 @@ class Lifted:
     raws: list[str]
     tables: list[Table] = field(default_factory=list)
     calendars: list[Calendar] = field(default_factory=list)
+    placed: dict[int, int] = field(default_factory=dict)  # id of a lifted item placed in a text section → its line
 
     def __bool__(self) -> bool:
         return bool(self.tables or self.calendars)
@@ -47,7 +52,7 @@ class Lifted:
         for line, block in sorted(blocks, key=lambda b: b[0]):
             k = self._section_at(line, spans)
             if k is not None:
-                _into_section(sections[k], block, plan)
+                self._into_section(sections[k], spans[k], line, block, plan)
             elif isinstance(block, Table):
                 pairs = table_items(block, plan.year, plan.title or "")
                 pairs = merge_into([i for s in sections for i in s.items], pairs) if sections else pairs
@@ -61,6 +66,59 @@ class Lifted:
                 plan.flags.extend(f for f in block.flags if f not in plan.flags)
         return sections + extra
 
+    def _into_section(
+        self, section: Section, span: tuple[int, int], line: int, block: Table | Calendar, plan: ParsedPlan
+    ) -> None:
+        """The block's items into the section where the block stands: after the text items above it. A heading item
+        that only introduced it gives way: the section's own (its text goes to `discarded`), or a bare `（一）重点项目`
+        right above it, which becomes the group of rows that have none."""
+        items = section.items
+        if len(items) == 1 and items[0].label is None and items[0].title == section.title:
+            plan.discarded.extend(ln for ln in items[0].text.split("\n")[1:] if ln.strip())
+            items.clear()
+        pos = self._positions(items, span)
+        above = [n + 1 for n, p in enumerate(pos) if p is not None and p < line]
+        at = max(above) if above else (0 if any(p is not None for p in pos) else len(items))
+        heading = items[at - 1] if at and self._bare_above(items[at - 1], pos[at - 1], line) else None
+        if heading is not None:
+            del items[at - 1]
+            at -= 1
+        if isinstance(block, Table):
+            new = in_section(merge_into(items, table_items(block, plan.year, plan.title or "")))
+            for item in new:
+                if heading is not None and item.group is None:
+                    item.group = Group(label=heading.label or "", title=heading.title)
+        else:
+            new = [i for _mo, month_items in calendar_items(block, plan.year, plan.title or "") for i in month_items]
+            if heading is not None:
+                plan.discarded.append(heading.title)
+        items[at:at] = new
+        self.placed.update((id(i), line) for i in new)
+
+    def _bare_above(self, item: Item, pos: int | None, line: int) -> bool:
+        """An item that is only the block's heading (`（一）重点项目清单`: no text of its own, no closing 。, named
+        like a table) standing right above the block."""
+        return (pos is not None and _key(item.text) == _key(item.title)
+                and not shadow(self.raws[pos].strip()).endswith((".", ";", "。"))
+                and bool(_TABLE_TITLE.search(shadow(item.title)))
+                and not any(self.raws[i].strip() for i in range(pos + 1, line)))
+
+    def _positions(self, items: list[Item], span: tuple[int, int]) -> list[int | None]:
+        """The line each item stands on: where a lifted item was placed, else the first line (in order, within the
+        section) holding its title."""
+        out: list[int | None] = []
+        at = span[0]
+        for item in items:
+            if id(item) in self.placed:
+                out.append(self.placed[id(item)])
+                continue
+            key = _key(item.title)[:12]
+            found = next((i for i in range(at, min(span[1] + 1, at + 400, len(self.raws)))
+                          if key and key in _key(self.raws[i])), None)
+            out.append(found)
+            at = found + 1 if found is not None else at
+        return out
+
     def _section_at(self, line: int, spans: list[tuple[int, int]]) -> int | None:
         """The section a block stands in: the last one starting above it, unless an 附件 line or a date (the
         signature) comes between that section's last line and the block."""
@@ -71,18 +129,6 @@ class Lifted:
         if any(_ATTACHMENT.match(shadow(r.strip())) for r in between):
             return None
         return k
-
-
-def _into_section(section: Section, block: Table | Calendar, plan: ParsedPlan) -> None:
-    if len(section.items) == 1 and section.items[0].label is None and section.items[0].title == section.title:
-        # the heading item stood for the section's text alone: its text (an intro to the table) is discarded
-        plan.discarded.extend(ln for ln in section.items[0].text.split("\n")[1:] if ln.strip())
-        section.items = []
-    if isinstance(block, Table):
-        items: list[Item] = in_section(merge_into(section.items, table_items(block, plan.year, plan.title or "")))
-    else:
-        items = [i for _mo, month_items in calendar_items(block, plan.year, plan.title or "") for i in month_items]
-    section.items.extend(items)
 
 
 def lift(text: str, tables: list[Table] | tuple[Table, ...] = ()) -> tuple[str, Lifted]:
@@ -103,7 +149,7 @@ def lift(text: str, tables: list[Table] | tuple[Table, ...] = ()) -> tuple[str, 
     return "\n".join("" if i in blank else r for i, r in enumerate(raws)), lifted
 
 
-_TABLE_TITLE = re.compile(r"(?:清单|[^代]表|台账|安排|任务|计划|方案)\s*[)）]?$")
+_TABLE_TITLE = re.compile(r"(?:清单|[^代]表|台账|安排|任务|计划|方案|项目)\s*[)）]?$")
 
 
 def _caption(raws: list[str], line: int, blank: set[int]) -> str:
