@@ -4,6 +4,7 @@ and dates that state facts (cut-offs, history) are not deadlines."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -202,3 +203,12 @@ def test_august_in_a_school_year_is_the_one_before_it_starts() -> None:
 )
 def test_figures_in_brackets_and_time_fields(text: str, expected: date) -> None:
     assert _due(text)[0] == [expected]
+
+
+@pytest.mark.parametrize("text", ["\n2024.6" * 30000, "\n 6月 \n" * 30000, " \n" * 50000 + "全年", "6月底前" * 30000])
+def test_texts_of_many_dates_or_blank_lines_read_in_bounded_time(text: str) -> None:
+    # every date alone on its line once compared with every other (50 s); blank lines once ran on into the next ones
+    started = time.perf_counter()
+    find_deadlines(shadow(text), text, 2024)
+    find_recurrence(shadow(text), text)
+    assert time.perf_counter() - started < 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import re
 from collections.abc import Callable
@@ -18,6 +19,9 @@ _MON = r"(\d{1,2}|十[一二]|[一二三四五六七八九十])"
 _Y = (r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<ynian>年)?\s*(?:度\s*)?|(?P<rel>今|本|当|明)\s*年\s*(?:度\s*)?"
       r"|(?<!\d))")
 
+# _Y within one line (a date alone on its line: blanks must not run on into the next one)
+_Y_LINE = (r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})[ \t]*(?P<ynian>年)?[ \t]*(?:度[ \t]*)?|(?P<rel>今|本|当|明)[ \t]*年[ \t]*"
+           r"(?:度[ \t]*)?|(?<!\d))")
 _XUN = r"(?P<xun2>上旬|中旬|下旬|初|底|末|份)"
 _DASH = r"(?:至|到|—|–|-|~|―)+"
 
@@ -41,9 +45,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     )),
     # a line that is only a date: a flattened table's 完成时间 cell (2024年6月, 6月30日, 2024.6, 2024-06-30)
     ("cell", re.compile(
-        r"^\s*(?:" + _Y + _MON + r"\s*月\s*(?:份\s*)?(?:(?P<d>\d{1,2})\s*[日号]\s*)?"
-        r"|(?P<ny>(?:19|20)\d{2})\s*[./-]\s*(?P<nm>\d{1,2})(?:\s*[./-]\s*(?P<nd>\d{1,2}))?\s*)"
-        r"[。;]?\s*$",
+        r"^[ \t]*(?:" + _Y_LINE + _MON + r"[ \t]*月[ \t]*(?:份[ \t]*)?(?:(?P<d>\d{1,2})[ \t]*[日号][ \t]*)?"
+        r"|(?P<ny>(?:19|20)\d{2})[ \t]*[./-][ \t]*(?P<nm>\d{1,2})(?:[ \t]*[./-][ \t]*(?P<nd>\d{1,2}))?[ \t]*)"
+        r"[。;]?[ \t]*$",
         re.M,
     )),
     # （2024.6）, （2024.06.30前）
@@ -284,13 +288,23 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class _Scan:
+    """What the scan found; `starts`/`ends` are the spans taken so far, disjoint and sorted (a text of thousands of
+    dates must not compare each with every other)."""
+
     found: list[Deadline] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
-    taken: list[tuple[int, int]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
 
     def overlaps(self, a: int, b: int) -> bool:
-        return any(a < e and s < b for s, e in self.taken)
+        i = bisect.bisect_left(self.starts, b)  # the last span starting before b is the only one that can overlap
+        return i > 0 and self.ends[i - 1] > a
+
+    def take(self, a: int, b: int) -> None:
+        i = bisect.bisect_left(self.starts, a)
+        self.starts.insert(i, a)
+        self.ends.insert(i, b)
 
 
 def _not_a_deadline(kind: str, sh: str, a: int, b: int, g: dict[str, str | None]) -> bool:
@@ -348,7 +362,7 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
     y, damaged = _year_of(kind, g, year)
     if y is None:
         scan.unresolved.append(text)
-        scan.taken.append((a, b))
+        scan.take(a, b)
         return
     if year and y < year:
         return  # a date in the past: history, not a deadline
@@ -361,7 +375,7 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
         return
     if d is None:
         return
-    scan.taken.append((a, b))
+    scan.take(a, b)
     scan.found.append(Deadline(d, text, a, b, uncertain or damaged))
     scan.flags.extend(_flags(text, d, damaged, uncertain, period))
 
@@ -404,7 +418,7 @@ _ONGOING = re.compile(
     r"(?=\s*(?:[)\];。,\n]|$))"
 )
 _ONGOING_LINE = re.compile(
-    r"^\s*(?P<w>全年|长期坚持|长期推进|持续推进|长期|常态化推进|每月|每季度|每学期)\s*[。;]?\s*$", re.M
+    r"^[ \t]*(?P<w>全年|长期坚持|长期推进|持续推进|长期|常态化推进|每月|每季度|每学期)[ \t]*[。;]?[ \t]*$", re.M
 )
 _SINGLE = re.compile(r"(?<![\d一二三四五六七八九十个本上下当每半两几数学年月周季第度])(?:月|季)(?:度)?"
                      r"(?:通报|点评|调度|例会|小结|讲评|简报)")
