@@ -229,7 +229,8 @@ def _holiday(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
         yy = y % 100
         return date(y, 4, int(yy * 0.2422 + 4.81) - yy // 4 - 1), False
     day = lunar_festival(h, y)
-    return (day - timedelta(days=1) if day else None), False
+    # a calendar-year plan issued after the festival may mean the next one: the admin confirms 春节前
+    return (day - timedelta(days=1) if day else None), h == "春节" and not p.school
 
 
 def _school(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
