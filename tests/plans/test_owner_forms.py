@@ -94,3 +94,10 @@ def test_roles_in_square_brackets_without_a_colon() -> None:
     text = "【牵头单位】市教育局【配合单位】市财政局、各县区"
     owners, _flags = find_owners(shadow(text), text)
     assert (owners.lead, owners.co) == (["市教育局"], ["市财政局", "各县区"])
+
+
+def test_a_sentence_naming_the_lead_and_co_owners() -> None:
+    text = "加强建设。市教育局牵头，市财政局、各县区配合。"
+    owners, flags = find_owners(shadow(text), text)
+    assert (owners.lead, owners.co) == (["市教育局"], ["市财政局", "各县区"])
+    assert any("取自正文" in f for f in flags)

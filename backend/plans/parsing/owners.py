@@ -24,6 +24,12 @@ _LED_BY = re.compile(
     r"(?:\s*[,;、]\s*(?P<co>[\u4e00-\u9fff()、]{2,80}?)\s*(?:按职责分工|按职责|分别|共同)?\s*"
     r"(?:配合|协助|参与|协同|协办|负责))?\s*(?(open)[)\]])"
 )
+# …。市教育局牵头，市财政局、各县区配合。 — a sentence of its own naming the owners
+_LED_SENTENCE = re.compile(
+    r"(?:^|(?<=[。;\n]))\s*(?P<lead>[\u4e00-\u9fff()、]{2,40}?)\s*牵头(?:负责)?\s*,\s*"
+    r"(?P<co>[\u4e00-\u9fff()、]{2,80}?)\s*(?:等)?\s*(?:按职责分工|按职责|分别|共同)?\s*(?:配合|协助|参与|协同|协办|负责)"
+    r"\s*(?=[。;\n]|$)"
+)
 OWNER_LINE = re.compile(r"^\s*[(\[]?\s*" + _ROLE + r"\s*[:\]]")
 _OPEN, _CLOSE = "([（【[", ")]）】]"
 
@@ -104,13 +110,13 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
                     _("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in responsible))
                 )
     if not owners.lead and not owners.co:
-        led = _LED_BY.search(sh)
+        led = _LED_BY.search(sh) or _LED_SENTENCE.search(sh)
         if led:
             units = _split(raw[led.start("lead"): led.end("lead")], led.group("lead"))
             owners.lead.extend(u for u, _ in units)
             if led.group("co"):
                 owners.co.extend(u for u, _ in _split(raw[led.start("co"): led.end("co")], led.group("co")))
-            if units and not led.group("open"):
+            if units and not led.groupdict().get("open"):
                 flags.append(_("牵头单位取自正文：%(text)s", text=raw[led.start(): led.end()]))
             elif len(units) > 1 and "牵头" not in led.group(0):  # (A、B按职责分工负责)
                 flags.append(_("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in units)))
