@@ -129,9 +129,9 @@ def owners_above_items(lines: list[Line], intro: list[int], blocks: list[Block])
     """When a section writes each item's owners on the line above it (牵头单位：X, then 1.…), move those lines to
     the item below; returns the section's intro without them.
 
-    The line just before the first item names owners and the last item does not end with such a line: then an
-    owner line that ends an item's text is the next item's (it comes first in that item's lines, as the tail
-    after the last item is cut at its first line that is not plan text)."""
+    The line just before the first item names owners, some item but the last ends with such a line and the last
+    does not: then an owner line that ends an item's text is the next item's (it comes first in that item's lines,
+    as the tail after the last item is cut at its first line that is not plan text)."""
     def trailing(idxs: list[int]) -> int:
         n = 0
         while n < len(idxs) and OWNER_LINE.match(lines[idxs[-1 - n]].sh):
@@ -140,6 +140,8 @@ def owners_above_items(lines: list[Line], intro: list[int], blocks: list[Block])
 
     if not blocks or not intro or not trailing(intro) or trailing(blocks[-1].body):
         return intro
+    if len(blocks) > 1 and not any(trailing(blk.body) for blk in blocks[:-1]):
+        return intro  # one owner line under the heading, none between the items: the section's, not item 1's
     carried = intro[len(intro) - trailing(intro):]
     intro = intro[: len(intro) - len(carried)]
     for blk in blocks:
