@@ -119,17 +119,18 @@ class Period:
 
     In a school year, a month without a year from January to July falls in the next calendar year (August is the
     one before the school year, as month calendars read it), and an item without a deadline is due at the period's
-    end."""
+    end (the end of the plan's last month for a plan of part of a year: 上半年工作计划 → 30 June)."""
 
     year: int | None
     school: bool = False
     term: int = 0
+    last_month: int = 12  # a calendar-year plan for part of the year (上半年 → 6, 第一季度 → 3, 3月份 → 3)
 
     def end(self) -> date | None:
         if self.year is None:
             return None
         if not self.school:
-            return date(self.year, 12, 31)
+            return _last_day(self.year, self.last_month)
         return date(self.year + 1, 1, 31) if self.term == 1 else date(self.year + 1, 8, 31)
 
 
