@@ -125,28 +125,28 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
     return owners, flags
 
 
-def owners_above_items(lines: list[Line], intro: list[int], blocks: list[Block]) -> list[int]:
-    """When a section writes each item's owners on the line above it (牵头单位：X, then 1.…), move those lines to
-    the item below; returns the section's intro without them.
+def owners_above_items(lines: list[Line], blocks: list[Block], others: list[list[int]]) -> None:
+    """When a section writes each item's owners on the line above it (牵头单位：X, then 1.…), give those lines to
+    the item below: they leave the item above, the section's intro or a group's intro (`others`) and come first in
+    the item's lines (the tail after the last item is cut at its first line that is not plan text).
 
-    The line just before the first item names owners, some item but the last ends with such a line and the last
-    does not: then an owner line that ends an item's text is the next item's (it comes first in that item's lines,
-    as the tail after the last item is cut at its first line that is not plan text)."""
-    def trailing(idxs: list[int]) -> int:
-        n = 0
-        while n < len(idxs) and OWNER_LINE.match(lines[idxs[-1 - n]].sh):
-            n += 1
-        return n
+    That is the section's way when its first item and most of its items have an owner line right above them and its
+    last item does not end with one; an owner line after each item (the last one too) stays where it is."""
 
-    if not blocks or not intro or not trailing(intro) or trailing(blocks[-1].body):
-        return intro
-    if len(blocks) > 1 and not any(trailing(blk.body) for blk in blocks[:-1]):
-        return intro  # one owner line under the heading, none between the items: the section's, not item 1's
-    carried = intro[len(intro) - trailing(intro):]
-    intro = intro[: len(intro) - len(carried)]
-    for blk in blocks:
-        n = trailing(blk.body)
-        ahead = blk.body[len(blk.body) - n:] if n else []
-        blk.body = carried + blk.body[: len(blk.body) - n]
-        carried = ahead
-    return intro
+    def above(blk: Block) -> list[int]:
+        j = blk.line - 1
+        while j >= 0 and lines[j].label is None and OWNER_LINE.match(lines[j].sh):
+            j -= 1
+        return list(range(j + 1, blk.line))
+
+    if not blocks:
+        return
+    owned = [above(blk) for blk in blocks]
+    last = blocks[-1].body
+    if not owned[0] or 2 * sum(1 for o in owned if o) <= len(blocks) or (last and OWNER_LINE.match(lines[last[-1]].sh)):
+        return
+    moving = {i for o in owned for i in o}
+    for container in others + [blk.body for blk in blocks]:
+        container[:] = [i for i in container if i not in moving]
+    for blk, o in zip(blocks, owned, strict=True):
+        blk.body[:0] = o

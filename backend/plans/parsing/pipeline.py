@@ -285,7 +285,7 @@ def _discard_intro(p: _Parse, b: _Built) -> None:
 
 def _build_section(p: _Parse, region: Region, kind: str | None, run: set[int], numbering: _Numbering) -> _Built:
     b = _fill_region(p.lines, region, kind, run)
-    b.intro = owners_above_items(p.lines, b.intro, b.blocks)
+    owners_above_items(p.lines, b.blocks, [b.intro])
     if b.head is not None:
         _name_section(p, b, numbering)
     _check_item_numbers(b.blocks, numbering)
