@@ -146,6 +146,7 @@ def test_school_year_ends_in_august_and_an_autumn_term_in_january() -> None:
         "2023年6月底前已完成",
         "去年底已完成",
         "每年6月份开展",
+        "自2024年6月份起施行",
     ],
 )
 def test_facts_and_history_are_not_deadlines(text: str) -> None:
