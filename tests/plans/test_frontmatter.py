@@ -3,6 +3,8 @@ red header, broken over two lines, for a school year."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from backend.plans.parser import parse_plan, parse_to_dict
@@ -113,3 +115,19 @@ def test_a_stored_plans_period_comes_back_from_its_title() -> None:
 def test_a_notice_that_is_the_plan_itself_is_titled_by_its_subject() -> None:
     h = _head("某某区教育局关于做好2024年寒假安全工作的通知\n各中小学：\n现就做好寒假安全工作通知如下：")
     assert (h["title"], h["issuer"], h["year"]) == ("关于做好2024年寒假安全工作的通知", "某某区教育局", 2024)
+
+
+@pytest.mark.parametrize(
+    ("title", "due"),
+    [
+        ("某区教育局2024年上半年工作计划", "2024-06-30"),
+        ("某区教育局2024年第一季度重点工作安排", "2024-03-31"),
+        ("某区教育局2024年3月份工作安排", "2024-03-31"),
+        ("某区教育局2024年下半年工作计划", "2024-12-31"),
+    ],
+)
+def test_a_plan_for_part_of_the_year_falls_due_at_its_end(title: str, due: str) -> None:
+    d = parse_to_dict(parse_plan(title + "\n" + BODY))
+    assert d["year"] == 2024
+    assert d["sections"][0]["items"][1]["due"] == due
+    assert plan_period(title, 2024).end() == date.fromisoformat(due)

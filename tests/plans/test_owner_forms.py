@@ -94,3 +94,18 @@ def test_roles_in_square_brackets_without_a_colon() -> None:
     text = "【牵头单位】市教育局【配合单位】市财政局、各县区"
     owners, _flags = find_owners(shadow(text), text)
     assert (owners.lead, owners.co) == (["市教育局"], ["市财政局", "各县区"])
+
+
+def test_a_sentence_naming_the_lead_and_co_owners() -> None:
+    text = "加强建设。市教育局牵头，市财政局、各县区配合。"
+    owners, flags = find_owners(shadow(text), text)
+    assert (owners.lead, owners.co) == (["市教育局"], ["市财政局", "各县区"])
+    assert any("取自正文" in f for f in flags)
+
+
+def test_one_owner_line_under_a_heading_is_not_the_first_items() -> None:
+    items = _items(
+        "2024年工作要点\n一、党建\n牵头单位：组织科\n1.抓好学习。（配合单位：办公室）\n2.建好队伍。（配合单位：人事科）\n"
+        "二、安全\n1.排查隐患。（牵头单位：安全科）\n2.防溺水教育。（牵头单位：德育科）"
+    )
+    assert [i["owners"]["lead"] for i in items[:2]] == [[], []]

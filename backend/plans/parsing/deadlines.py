@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import re
 from collections.abc import Callable
@@ -18,6 +19,9 @@ _MON = r"(\d{1,2}|十[一二]|[一二三四五六七八九十])"
 _Y = (r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})\s*(?P<ynian>年)?\s*(?:度\s*)?|(?P<rel>今|本|当|明)\s*年\s*(?:度\s*)?"
       r"|(?<!\d))")
 
+# _Y within one line (a date alone on its line: blanks must not run on into the next one)
+_Y_LINE = (r"(?:(?<!\d)(?P<y>(?:19|20)\d{2})[ \t]*(?P<ynian>年)?[ \t]*(?:度[ \t]*)?|(?P<rel>今|本|当|明)[ \t]*年[ \t]*"
+           r"(?:度[ \t]*)?|(?<!\d))")
 _XUN = r"(?P<xun2>上旬|中旬|下旬|初|底|末|份)"
 _DASH = r"(?:至|到|—|–|-|~|―)+"
 
@@ -44,9 +48,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     )),
     # a line that is only a date: a flattened table's 完成时间 cell (2024年6月, 6月30日, 2024.6, 2024-06-30)
     ("cell", re.compile(
-        r"^\s*(?:" + _Y + _MON + r"\s*月\s*(?:份\s*)?(?:(?P<d>\d{1,2})\s*[日号]\s*)?"
-        r"|(?P<ny>(?:19|20)\d{2})\s*[./-]\s*(?P<nm>\d{1,2})(?:\s*[./-]\s*(?P<nd>\d{1,2}))?\s*)"
-        r"[。;]?\s*$",
+        r"^[ \t]*(?:" + _Y_LINE + _MON + r"[ \t]*月[ \t]*(?:份[ \t]*)?(?:(?P<d>\d{1,2})[ \t]*[日号][ \t]*)?"
+        r"|(?P<ny>(?:19|20)\d{2})[ \t]*[./-][ \t]*(?P<nm>\d{1,2})(?:[ \t]*[./-][ \t]*(?P<nd>\d{1,2}))?[ \t]*)"
+        r"[。;]?[ \t]*$",
         re.M,
     )),
     # （2024.6）, （2024.06.30前）
@@ -64,7 +68,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("before", re.compile(_Y + _MON + r"\s*月\s*(?:份\s*)?(?P<mark>前|之前|以前)(?!后)")),
     # 6月份, 6月内, 2024年6月完成
     ("month", re.compile(
-        _Y + _MON + r"\s*月\s*(?:份(?![前底末上中下以之])|内"
+        _Y + _MON + r"\s*月\s*(?:份(?![前底末上中下以之起开后])|内"
         r"|(?=(?:份\s*)?(?:前\s*)?(?:全面)?(?:完成|完工|竣工|到位|办结|结束)))"
     )),
     # 年底前, 今年底, 2019年年底前, 年末, 年底前后
@@ -120,17 +124,18 @@ class Period:
 
     In a school year, a month without a year from January to July falls in the next calendar year (August is the
     one before the school year, as month calendars read it), and an item without a deadline is due at the period's
-    end."""
+    end (the end of the plan's last month for a plan of part of a year: 上半年工作计划 → 30 June)."""
 
     year: int | None
     school: bool = False
     term: int = 0
+    last_month: int = 12  # a calendar-year plan for part of the year (上半年 → 6, 第一季度 → 3, 3月份 → 3)
 
     def end(self) -> date | None:
         if self.year is None:
             return None
         if not self.school:
-            return date(self.year, 12, 31)
+            return _last_day(self.year, self.last_month)
         return date(self.year + 1, 1, 31) if self.term == 1 else date(self.year + 1, 8, 31)
 
 
@@ -230,7 +235,8 @@ def _holiday(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
         yy = y % 100
         return date(y, 4, int(yy * 0.2422 + 4.81) - yy // 4 - 1), False
     day = lunar_festival(h, y)
-    return (day - timedelta(days=1) if day else None), False
+    # a calendar-year plan issued after the festival may mean the next one: the admin confirms 春节前
+    return (day - timedelta(days=1) if day else None), h == "春节" and not p.school
 
 
 def _school(y: int, m: re.Match[str], p: Period) -> tuple[date | None, bool]:
@@ -289,13 +295,23 @@ _NEEDS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class _Scan:
+    """What the scan found; `starts`/`ends` are the spans taken so far, disjoint and sorted (a text of thousands of
+    dates must not compare each with every other)."""
+
     found: list[Deadline] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
-    taken: list[tuple[int, int]] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
 
     def overlaps(self, a: int, b: int) -> bool:
-        return any(a < e and s < b for s, e in self.taken)
+        i = bisect.bisect_left(self.starts, b)  # the last span starting before b is the only one that can overlap
+        return i > 0 and self.ends[i - 1] > a
+
+    def take(self, a: int, b: int) -> None:
+        i = bisect.bisect_left(self.starts, a)
+        self.starts.insert(i, a)
+        self.ends.insert(i, b)
 
 
 def _not_a_deadline(kind: str, sh: str, a: int, b: int, g: dict[str, str | None]) -> bool:
@@ -353,7 +369,7 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
     y, damaged = _year_of(kind, g, year)
     if y is None:
         scan.unresolved.append(text)
-        scan.taken.append((a, b))
+        scan.take(a, b)
         return
     if year and y < year:
         return  # a date in the past: history, not a deadline
@@ -366,7 +382,7 @@ def _read(scan: _Scan, kind: str, m: re.Match[str], raw: str, period: Period) ->
         return
     if d is None:
         return
-    scan.taken.append((a, b))
+    scan.take(a, b)
     scan.found.append(Deadline(d, text, a, b, uncertain or damaged))
     scan.flags.extend(_flags(text, d, damaged, uncertain, period))
 
@@ -409,7 +425,7 @@ _ONGOING = re.compile(
     r"(?=\s*(?:[)\];。,\n]|$))"
 )
 _ONGOING_LINE = re.compile(
-    r"^\s*(?P<w>全年|长期坚持|长期推进|持续推进|长期|常态化推进|每月|每季度|每学期)\s*[。;]?\s*$", re.M
+    r"^[ \t]*(?P<w>全年|长期坚持|长期推进|持续推进|长期|常态化推进|每月|每季度|每学期)[ \t]*[。;]?[ \t]*$", re.M
 )
 _SINGLE = re.compile(r"(?<![\d一二三四五六七八九十个本上下当每半两几数学年月周季第度])(?:月|季)(?:度)?"
                      r"(?:通报|点评|调度|例会|小结|讲评|简报)")

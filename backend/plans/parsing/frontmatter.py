@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from backend.i18n import _
 
 from .deadlines import Period
-from .lines import WEB_CHROME, find_label
+from .lines import WEB_CHROME, cn_to_int, find_label
 from .script import shadow, to_simplified
 
 TITLE_KW = re.compile(
@@ -47,6 +47,10 @@ DATE_LINE = re.compile(r"^(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|\d{6,8}
                        r"\s*(?:印发|发布)?$")
 YEAR_IN = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 YEAR_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:-|—|–|~|至|到|－)+\s*((?:19|20)\d{2})(?!\d)")
+PART_OF_YEAR = re.compile(
+    r"(?:(?P<half>上|下)半年|第?(?P<q>[一二三四1-4])\s*季度|(?<!\d)(?P<m>\d{1,2}|十[一二]|[一二三四五六七八九十])\s*月份?)"
+    r"\S{0,6}?(?:工作)?(?:计划|安排|要点|打算)"
+)
 CN_YEAR = re.compile(r"([一二][〇零○一二三四五六七八九]{3})\s*年")  # 二〇二四年
 _CN_DIGITS = str.maketrans("〇零○一二三四五六七八九", "000123456789")
 YEAR_NIAN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
@@ -73,9 +77,11 @@ class Header:
     doc_number: str | None = None
     flags: list[str] = field(default_factory=list)
 
+    last_month: int = 12  # a plan for part of the year ends with this month
+
     @property
     def period(self) -> Period:
-        return Period(self.year, self.school, self.term)
+        return Period(self.year, self.school, self.term, self.last_month)
 
 
 def _clean_title(raw: str) -> str:
@@ -339,6 +345,7 @@ def find_year(
         m = YEAR_IN.search(title_sh) or CN_YEAR.search(title_sh)
         if m:
             header.year = int(m.group(1).translate(_CN_DIGITS))
+            _part_of_year(header, title_sh)
             return
     m = YEAR_NIAN.search(preamble_sh)
     if m:
@@ -366,11 +373,32 @@ def _term(m: re.Match[str]) -> int:
     return 1 if m.group("autumn") or term in ("一", "1", "上") else 2 if term else 0
 
 
+def _last_month(title_sh: str) -> int:
+    """12, or the last month of a plan for part of a year (上半年工作计划, 第一季度重点工作安排, 3月份工作安排)."""
+    m = PART_OF_YEAR.search(title_sh)
+    if not m:
+        return 12
+    if m.group("half"):
+        return 6 if m.group("half") == "上" else 12
+    if m.group("q"):
+        return 3 * (cn_to_int(m.group("q")) or 4)
+    return cn_to_int(m.group("m")) or 12
+
+
+def _part_of_year(header: Header, title_sh: str) -> None:
+    header.last_month = _last_month(title_sh)
+    if header.last_month < 12:
+        due = header.period.end()
+        assert due is not None
+        header.flags.append(_("计划只覆盖年度的一部分：未写截止日期的条目于%(due)s到期", due=due.isoformat()))
+
+
 def plan_period(title: str | None, year: int | None) -> Period:
     """The period a stored plan's dates are read against, from its title and year (for an item edited after the
     parse: a school-year plan's months keep falling in the right calendar year)."""
-    m = SCHOOL_YEAR.search(shadow(title or ""))
-    return Period(year, True, _term(m)) if m else Period(year)
+    title_sh = shadow(title or "")
+    m = SCHOOL_YEAR.search(title_sh)
+    return Period(year, True, _term(m)) if m else Period(year, last_month=_last_month(title_sh))
 
 
 def _school_year(header: Header, title_sh: str) -> bool:

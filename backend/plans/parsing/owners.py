@@ -24,6 +24,12 @@ _LED_BY = re.compile(
     r"(?:\s*[,;、]\s*(?P<co>[\u4e00-\u9fff()、]{2,80}?)\s*(?:按职责分工|按职责|分别|共同)?\s*"
     r"(?:配合|协助|参与|协同|协办|负责))?\s*(?(open)[)\]])"
 )
+# …。市教育局牵头，市财政局、各县区配合。 — a sentence of its own naming the owners
+_LED_SENTENCE = re.compile(
+    r"(?:^|(?<=[。;\n]))\s*(?P<lead>[\u4e00-\u9fff()、]{2,40}?)\s*牵头(?:负责)?\s*,\s*"
+    r"(?P<co>[\u4e00-\u9fff()、]{2,80}?)\s*(?:等)?\s*(?:按职责分工|按职责|分别|共同)?\s*(?:配合|协助|参与|协同|协办|负责)"
+    r"\s*(?=[。;\n]|$)"
+)
 OWNER_LINE = re.compile(r"^\s*[(\[]?\s*" + _ROLE + r"\s*[:\]]")
 _OPEN, _CLOSE = "([（【[", ")]）】]"
 
@@ -104,13 +110,13 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
                     _("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in responsible))
                 )
     if not owners.lead and not owners.co:
-        led = _LED_BY.search(sh)
+        led = _LED_BY.search(sh) or _LED_SENTENCE.search(sh)
         if led:
             units = _split(raw[led.start("lead"): led.end("lead")], led.group("lead"))
             owners.lead.extend(u for u, _ in units)
             if led.group("co"):
                 owners.co.extend(u for u, _ in _split(raw[led.start("co"): led.end("co")], led.group("co")))
-            if units and not led.group("open"):
+            if units and not led.groupdict().get("open"):
                 flags.append(_("牵头单位取自正文：%(text)s", text=raw[led.start(): led.end()]))
             elif len(units) > 1 and "牵头" not in led.group(0):  # (A、B按职责分工负责)
                 flags.append(_("责任单位有多个，未注明牵头单位：%(units)s", units="、".join(u for u, _lead in units)))
@@ -119,26 +125,28 @@ def find_owners(sh: str, raw: str) -> tuple[Owners, list[str]]:
     return owners, flags
 
 
-def owners_above_items(lines: list[Line], intro: list[int], blocks: list[Block]) -> list[int]:
-    """When a section writes each item's owners on the line above it (牵头单位：X, then 1.…), move those lines to
-    the item below; returns the section's intro without them.
+def owners_above_items(lines: list[Line], blocks: list[Block], others: list[list[int]]) -> None:
+    """When a section writes each item's owners on the line above it (牵头单位：X, then 1.…), give those lines to
+    the item below: they leave the item above, the section's intro or a group's intro (`others`) and come first in
+    the item's lines (the tail after the last item is cut at its first line that is not plan text).
 
-    The line just before the first item names owners and the last item does not end with such a line: then an
-    owner line that ends an item's text is the next item's (it comes first in that item's lines, as the tail
-    after the last item is cut at its first line that is not plan text)."""
-    def trailing(idxs: list[int]) -> int:
-        n = 0
-        while n < len(idxs) and OWNER_LINE.match(lines[idxs[-1 - n]].sh):
-            n += 1
-        return n
+    That is the section's way when its first item and most of its items have an owner line right above them and its
+    last item does not end with one; an owner line after each item (the last one too) stays where it is."""
 
-    if not blocks or not intro or not trailing(intro) or trailing(blocks[-1].body):
-        return intro
-    carried = intro[len(intro) - trailing(intro):]
-    intro = intro[: len(intro) - len(carried)]
-    for blk in blocks:
-        n = trailing(blk.body)
-        ahead = blk.body[len(blk.body) - n:] if n else []
-        blk.body = carried + blk.body[: len(blk.body) - n]
-        carried = ahead
-    return intro
+    def above(blk: Block) -> list[int]:
+        j = blk.line - 1
+        while j >= 0 and lines[j].label is None and OWNER_LINE.match(lines[j].sh):
+            j -= 1
+        return list(range(j + 1, blk.line))
+
+    if not blocks:
+        return
+    owned = [above(blk) for blk in blocks]
+    last = blocks[-1].body
+    if not owned[0] or 2 * sum(1 for o in owned if o) <= len(blocks) or (last and OWNER_LINE.match(lines[last[-1]].sh)):
+        return
+    moving = {i for o in owned for i in o}
+    for container in others + [blk.body for blk in blocks]:
+        container[:] = [i for i in container if i not in moving]
+    for blk, o in zip(blocks, owned, strict=True):
+        blk.body[:0] = o
