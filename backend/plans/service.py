@@ -420,6 +420,22 @@ async def get_plan(session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, q
     return PlanView(plan, grouped, source, may_assign=policy.may_assign(actor))
 
 
+async def place_in_plan(session: AsyncSession, task: Task) -> str | None:
+    """Where a plan's task sits in its plan, 一、… › （一）…, for the task's page: shown to whoever may see the
+    task (its view has checked that); None for an ad-hoc task."""
+    if task.plan_item_id is None:
+        return None
+    row = (await session.exec(select(PlanSection, PlanItem).join(PlanItem, col(PlanItem.section_id) == PlanSection.id)
+                              .where(PlanItem.id == task.plan_item_id))).first()
+    if row is None:
+        return None
+    section, item = row
+    parts = [f"{section.label}、{section.title}" if section.label else section.title]
+    if item.group_title:
+        parts.append(drafts.group_heading(item.group_label, item.group_title))
+    return " › ".join(parts)
+
+
 async def source_file(session: AsyncSession, actor: Actor, plan_id: uuid.UUID) -> tuple[StoredFile, Any]:
     view = await get_plan(session, actor, plan_id)
     if view.source is None:

@@ -115,6 +115,7 @@ async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     context["notices"] = await reminders.notices_of_task(session, actor, view.task)
     context["nudges"] = await reminders.nudges_of_task(session, view.task)
     context["carry"] = await rollover.carry_links(session, actor, view.task)
+    context["place"] = await plans.place_in_plan(session, view.task)
     return context
 
 

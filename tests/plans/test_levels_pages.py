@@ -12,6 +12,7 @@ from backend.core.versions import missing_version_message
 from backend.db import unit_of_work
 from backend.plans import service as plans
 from backend.plans.models import PlanImport, PlanItem
+from backend.tasks.models import Task
 from tests.plans.test_api import _headers
 from tests.plans.test_levels_edit import MEASURED, grouped_plan
 from tests.support.fixtures import post_form
@@ -74,6 +75,10 @@ async def test_measures_to_items_for_one_section_then_publish(signed_in, bureau)
     assert [(i.group_label, i.title) for i in items[:3]] == [
         ("1", "新改扩建中小学26所，9月底前完成规划"), ("1", "完成选址，5月底前报批"), ("1", "开工建设10所")]
     assert items[3].group_title is None
+    async with unit_of_work(bureau.tenant.id) as session:
+        task = (await session.exec(select(Task).where(Task.plan_item_id == items[1].id))).one()
+    assert ("一、推进教育现代化 › 1. 新改扩建中小学26所，9月底前完成规划"
+            in (await client.get(f"/tasks/{task.id}")).text), "the task's page says where it sits in the plan"
 
     again = await _paste(client, MEASURED.replace("培育优质学校8所", "培育优质学校9所"))  # the same plan, updated
     draft = await _draft(bureau, again)
