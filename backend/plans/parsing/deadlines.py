@@ -93,7 +93,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     )),
     # 春节前, “五一”前, 国庆节前, 中秋前: the day before the holiday
     ("holiday", re.compile(
-        _YEAR_PREFIX + r"[“\"‘']?(?P<h>春节|元旦|五一|七一|八一|六一|国庆|清明|端午|中秋|教师节|高考|(?<=[“\"‘'])十一)[”\"’']?\s*"
+        _YEAR_PREFIX
+        + r"[“\"‘']?(?P<h>春节|元旦|五一|七一|八一|六一|国庆|清明|端午|中秋|教师节|高考|(?<=[“\"‘'])十一)[”\"’']?\s*"
         r"(?:节|劳动节|建党节|建军节|儿童节)?\s*(?:假期|放假)?\s*(?:前|之前|以前)(?!后)"
     )),
     # 暑假前, 寒假前, 开学前: when the school year is known, read as a date to confirm; 暑假期间 → its end
