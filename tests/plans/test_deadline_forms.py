@@ -219,7 +219,7 @@ def test_a_term_start_in_a_later_year_keeps_its_year() -> None:
     assert dates == [date(2025, 8, 31)]
 
 
-@pytest.mark.parametrize("text", ["\n2024.6" * 30000, "\n 6月 \n" * 30000, " \n" * 50000 + "全年", "6月底前" * 30000])
+@pytest.mark.parametrize("text", ["\n2024.6" * 15000, "\n 6月 \n" * 15000, " \n" * 30000 + "全年", "6月底前" * 15000])
 def test_texts_of_many_dates_or_blank_lines_read_in_bounded_time(text: str) -> None:
     # every date alone on its line once compared with every other (50 s); blank lines once ran on into the next ones
     started = time.perf_counter()

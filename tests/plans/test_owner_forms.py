@@ -42,6 +42,14 @@ def _items(text: str) -> list[dict]:
     return [i for s in parse_to_dict(parse_plan(text))["sections"] for i in s["items"]]
 
 
+def test_the_plan_lists_each_collective_owner_once() -> None:
+    d = parse_to_dict(parse_plan(
+        "2024年工作要点\n一、教学\n1.规范常规。（责任单位：各学校）\n2.提升质量。（责任单位：基教科、各学校）"
+        "\n二、安全\n1.排查隐患。（责任单位：相关乡镇）\n2.防溺水教育。"
+    ))
+    assert d["collective_owners"] == ["各学校", "相关乡镇"]
+
+
 def test_owner_lines_above_each_item_belong_to_the_item_below() -> None:
     items = _items(
         "2024年工作要点\n一、黨的建設\n牽頭單位：黨建辦　配合單位：各學校\n1.深化理論武裝。6月底前完成。\n"

@@ -113,7 +113,8 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
     Each item also carries `due`: its stated deadline, or the end of the plan's year (31 December; a school
     year's 31 August); `group`: the heading it sits under below its section (or null); `source`: `text`, `table`
     or `calendar`; `collective_owners`: those of its owners that name a set of units (各学校) rather than one.
-    The top-level `flags` lists doubts about the document as a whole; `doc_number` is the 文号, if any.
+    The top-level `flags` lists doubts about the document as a whole; `doc_number` is the 文号, if any;
+    `collective_owners` lists every item's collective owners once.
     """
 
     def item_dict(item: Item) -> dict:
@@ -150,4 +151,8 @@ def parse_to_dict(parsed: ParsedPlan) -> dict:
             {"label": s.label, "title": s.title, "items": [item_dict(i) for i in s.items]}
             for s in parsed.sections
         ],
+        # every collective owner once, in order of appearance: what the preview offers to map to units
+        "collective_owners": list(dict.fromkeys(
+            u for s in parsed.sections for i in s.items for u in i.owners.lead + i.owners.co if is_collective(u)
+        )),
     }

@@ -379,7 +379,7 @@ def _discard_group_intros(p: _Parse, b: _Built) -> None:
 
 def _build_section(p: _Parse, region: Region, level: Level, numbering: _Numbering) -> _Built:
     b = _fill_region(p.lines, region, level)
-    owners_above_items(p.lines, b.blocks, [b.intro, b.group_intro])
+    owners_above_items(p.lines, b.blocks, [b.intro, b.group_intro, b.above])
     if b.head is not None:
         _name_section(p, b, numbering)
     _check_item_numbers(b.blocks, numbering)
