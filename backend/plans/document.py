@@ -59,10 +59,10 @@ def _marks(item: dict[str, Any], deadline_phrases: list[str]) -> list[dict[str, 
     return marks
 
 
-def _reparse_item(item: dict[str, Any], year: int | None) -> None:
+def _reparse_item(item: dict[str, Any], document: dict[str, Any]) -> None:
     """After merge, split or a level change, find the item's measures, targets, deadline, recurrence and owners
     again from its new text."""
-    found = read_item(item["text"], year, item["title"])
+    found = read_item(item["text"], document.get("year"), item["title"], document.get("title"))
     fresh = parse_to_dict(ParsedPlan(sections=[Section("", "", [found])]))["sections"][0]["items"][0]
     for field in ("measures", "targets", "deadline", "due", "recurrence", "owners"):
         item[field] = fresh[field]
@@ -182,7 +182,7 @@ def _merge_with_next(document, *, key: str) -> None:
     item, following = section["items"][index], section["items"].pop(index + 1)
     item["text"] = item["text"].rstrip() + "\n" + following["text"]
     item["flags"] = item["flags"] + following["flags"]
-    _reparse_item(item, document.get("year"))
+    _reparse_item(item, document)
 
 
 def _split(document, *, key: str, at: str) -> None:
@@ -202,8 +202,8 @@ def _split(document, *, key: str, at: str) -> None:
         "flags": [_("由上一条拆分而来，请核对标题。")],
     }
     item["text"] = first
-    _reparse_item(item, document.get("year"))
-    _reparse_item(new_item, document.get("year"))
+    _reparse_item(item, document)
+    _reparse_item(new_item, document)
     section["items"].insert(index + 1, new_item)
 
 
@@ -342,7 +342,7 @@ def _measures_to_items(document, *, section_key: str = "") -> None:
     measure becomes an item under it (and what the item says before them, if anything, an item of its own), with
     the piece of text it starts, its own deadline, targets and owners where that piece states them and the old
     item's otherwise."""
-    year, changed = document.get("year"), False
+    changed = False
     for section in _sections(document, section_key):
         items: list[dict[str, Any]] = []
         for item in section["items"]:
@@ -356,7 +356,7 @@ def _measures_to_items(document, *, section_key: str = "") -> None:
             for n, (title, piece) in enumerate(pieces, 1):
                 child = {**copy.deepcopy(item), "key": _key(), "number": n, "label": str(n), "title": title,
                          "text": piece, "group": group, "flags": list(item["flags"]) if n == 1 else []}
-                _reparse_item(child, year)
+                _reparse_item(child, document)
                 if not child["owners"]["lead"]:
                     child["owners"] = copy.deepcopy(item["owners"])
                 if not child["deadline"]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .parsing.attach import fill_item
 from .parsing.decode import decode_bytes
+from .parsing.frontmatter import plan_period
 from .parsing.model import (
     Deadline,
     Group,
@@ -60,9 +61,10 @@ def parse_file(data: bytes, filename: str | None = None, *, default_year: int | 
     return plan
 
 
-def read_item(text: str, year: int | None, title: str = "") -> Item:
+def read_item(text: str, year: int | None, title: str = "", plan_title: str | None = None) -> Item:
     """The measures, targets, deadlines, recurrence and owners of one item's text, as the parser finds them inside a
-    plan: for an item whose text the admin changed in the preview (merge, split, a level change)."""
+    plan: for an item whose text the admin changed in the preview (merge, split, a level change). The plan's title
+    says whether its dates are read in a school year."""
     item = Item(number=None, title=title, text=text)
-    fill_item(item, [text], [], "ar", year, ("", ""))
+    fill_item(item, [text], [], "ar", plan_period(plan_title, year), ("", ""))
     return item

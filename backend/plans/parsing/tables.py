@@ -30,6 +30,7 @@ from ..responsibility_table.rows import read_rows
 from .attach import fill_item
 from .calendar import month_years
 from .deadlines import find_deadlines, find_recurrence
+from .frontmatter import plan_period
 from .lines import int_to_cn
 from .model import Group, Item, Owners, Section
 from .script import shadow
@@ -235,12 +236,13 @@ def row_item(table: Table, row: ResponsibilityRow, year: int | None, title: str 
     deadline_col = header.cols.get("deadline", [None])[0]
     skip = {title_col} | ({number_col} if number_col else set())
     parts = [cell, *_notes(table, row, skip | ({deadline_col} if deadline_col else set()))]
-    fill_item(item, parts, list(row.flags), "ar", year, ("", ""))
+    period = plan_period(title, year)  # a school-year plan's 一月 falls in its second year, its items due in August
+    fill_item(item, parts, list(row.flags), "ar", period, ("", ""))
     item.text = "\n".join([item.text, *_notes(table, row, set(range(1, table.grid.max_col + 1)) - {deadline_col})])
     item.owners = Owners(list(row.lead), list(row.co)) if row.lead or row.co else item.owners
     when = grid.text(row.row, deadline_col) if deadline_col else ""
     if when:  # the time column wins over dates in the task's text: the plan's parser, else the 分解表 reader's
-        found, _flags = find_deadlines(shadow(when), when, year)
+        found, _flags = find_deadlines(shadow(when), when, period)
         stated = max(d.date for d in found) if found else row.deadline
         if stated is not None and year and not re.search(r"\d{4}|[〇零一二三四五六七八九]{4}", when):
             stated = stated.replace(year=month_years([stated.month], year, title)[0] or year)  # 一月 of a 学年
