@@ -6,6 +6,7 @@ clean process that holds no database connections or event loop), gets an address
 its time is up. The caller gets the result, the exception the work raised, or `BudgetExceeded`.
 """
 
+import errno
 import multiprocessing
 import resource
 from collections.abc import Callable
@@ -32,6 +33,8 @@ def _child(conn, fn: Callable[..., Any], args: tuple, memory_bytes: int | None) 
         outcome = ("ok", fn(*args))
     except MemoryError:
         outcome = ("memory", None)
+    except OSError as error:  # the limit also fails a file's mapping or read (importing a module): ENOMEM
+        outcome = ("memory", None) if error.errno == errno.ENOMEM else ("error", error)
     except Exception as error:  # noqa: BLE001 — handed to the parent, which raises it there
         outcome = ("error", error)
     try:
