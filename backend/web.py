@@ -32,6 +32,7 @@ from backend.audit.routes import api as audit_api
 from backend.audit.routes import pages as audit_pages
 from backend.bulletins.routes import pages as bulletins_pages
 from backend.config import get_settings
+from backend.core.asgi import HttpMiddleware
 from backend.core.bodies import FORM_OVERHEAD, body_limit, urlencoded_limit
 from backend.core.feedback import done, htmx_redirect
 from backend.core.forms import DATE_OUT_OF_RANGE, date_out_of_range_message
@@ -80,16 +81,10 @@ SECURITY_HEADERS = [
 ]
 
 
-class BrowserStateMiddleware:
+class BrowserStateMiddleware(HttpMiddleware):
     """Security headers, the CSRF seed cookie and the UI language, set once per request (pure ASGI)."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         cookies = _cookies(scope)
         seed = cookies.get(CSRF_COOKIE)
         new_seed = None
@@ -121,19 +116,13 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """No request body beyond its route's limit is read, not even spooled to disk (`backend.core.bodies`): small
     for everything that takes no file, a file's limit plus the form around it for the routes that take files, and
     small for any urlencoded form (which never carries a file). A declared length over the limit is refused at once,
     an undeclared one as soon as it passes it, before authentication and before any middleware decodes it."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         limit, upload = body_limit(scope["app"], scope)
         headers = dict(scope["headers"])
         if _media_type(headers) == "application/x-www-form-urlencoded":
@@ -188,7 +177,7 @@ class _BadFormEncoding(Exception):
 FORM_ON_LOOP = 16 * 1024  # a form up to this size is cleaned in place (well under a millisecond)
 
 
-class FormTextMiddleware:
+class FormTextMiddleware(HttpMiddleware):
     """Form posts (application/x-www-form-urlencoded) reach the routes as valid UTF-8 without control characters.
 
     Starlette would turn bytes that are not UTF-8 into U+FFFD (or, unencoded, into Latin-1 mojibake) and keep NUL,
@@ -197,13 +186,7 @@ class FormTextMiddleware:
     in its charset is refused with a message, and control characters are taken out (`backend.core.text`). The body
     is already bounded by BodyLimitMiddleware, which runs first (small for urlencoded forms)."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
         media_type, _sep, params = content_type.partition(";")
         if media_type.strip().lower() != "application/x-www-form-urlencoded":
