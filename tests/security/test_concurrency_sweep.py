@@ -62,23 +62,17 @@ async def publish_case(bureau: Bureau) -> Shot:
 
 async def acknowledge_case(bureau: Bureau) -> Shot:
     task = await school_task(bureau, "签收并发")
-    from backend.audit.models import AuditEvent
-
     return Shot("POST", f"/api/v1/tasks/{task.id}/acknowledge",
                 {"headers": await api_headers(bureau, Role.unit_head), "json": {"version": task.version}},
-                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
-                    AuditEvent.object_id == task.id, AuditEvent.action == "task.acknowledge")))
+                audit_count(bureau, task.id, "task.acknowledge"))
 
 
 async def send_back_case(bureau: Bureau) -> Shot:
     task = await school_task(bureau, "退回并发")
-    from backend.audit.models import AuditEvent
-
     return Shot("POST", f"/api/v1/tasks/{task.id}/send-back",
                 {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"reason": "不属本单位", "version": task.version}},
-                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
-                    AuditEvent.object_id == task.id, AuditEvent.action == "task.send_back")))
+                audit_count(bureau, task.id, "task.send_back"))
 
 
 async def extension_case(bureau: Bureau) -> Shot:
