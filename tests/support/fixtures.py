@@ -189,7 +189,8 @@ async def other_bureau() -> Bureau:
 @pytest.fixture(scope="module")
 async def whole_bureau() -> Bureau:
     """A bureau with rows in every tenant table (create_bureau's whole loop), so that no table escapes a check; one
-    per module, as building it is costly: the tests that take it read it, or change it in the module's one test."""
+    per module, as building it is costly: the tests that take it read it, are refused, or change it in the
+    module's one test that does."""
     return await create_bureau(whole_loop=True)
 
 
