@@ -5,6 +5,7 @@ import codecs
 import ipaddress
 import logging
 import secrets
+from collections.abc import Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlencode
@@ -31,6 +32,7 @@ from backend.audit.routes import api as audit_api
 from backend.audit.routes import pages as audit_pages
 from backend.bulletins.routes import pages as bulletins_pages
 from backend.config import get_settings
+from backend.core.asgi import HttpMiddleware
 from backend.core.bodies import FORM_OVERHEAD, body_limit, urlencoded_limit
 from backend.core.feedback import done, htmx_redirect
 from backend.core.forms import DATE_OUT_OF_RANGE, date_out_of_range_message
@@ -42,7 +44,7 @@ from backend.db import dispose_engine, get_engine
 from backend.delivery.routes import api as delivery_api
 from backend.delivery.routes import pages as delivery_pages
 from backend.deps import CSRF_COOKIE, RedirectTo, csrf_protect
-from backend.errors import DomainError, InvalidInput, NotFound, ServiceUnavailable
+from backend.errors import DomainError, InvalidInput, NotFound
 from backend.evidence.routes import api as evidence_api
 from backend.evidence.routes import pages as evidence_pages
 from backend.holidays.jobs import keep_calendar_fresh
@@ -79,16 +81,10 @@ SECURITY_HEADERS = [
 ]
 
 
-class BrowserStateMiddleware:
+class BrowserStateMiddleware(HttpMiddleware):
     """Security headers, the CSRF seed cookie and the UI language, set once per request (pure ASGI)."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         cookies = _cookies(scope)
         seed = cookies.get(CSRF_COOKIE)
         new_seed = None
@@ -120,19 +116,13 @@ class _BodyTooLarge(Exception):
     pass
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """No request body beyond its route's limit is read, not even spooled to disk (`backend.core.bodies`): small
     for everything that takes no file, a file's limit plus the form around it for the routes that take files, and
     small for any urlencoded form (which never carries a file). A declared length over the limit is refused at once,
     an undeclared one as soon as it passes it, before authentication and before any middleware decodes it."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         limit, upload = body_limit(scope["app"], scope)
         headers = dict(scope["headers"])
         if _media_type(headers) == "application/x-www-form-urlencoded":
@@ -187,7 +177,7 @@ class _BadFormEncoding(Exception):
 FORM_ON_LOOP = 16 * 1024  # a form up to this size is cleaned in place (well under a millisecond)
 
 
-class FormTextMiddleware:
+class FormTextMiddleware(HttpMiddleware):
     """Form posts (application/x-www-form-urlencoded) reach the routes as valid UTF-8 without control characters.
 
     Starlette would turn bytes that are not UTF-8 into U+FFFD (or, unencoded, into Latin-1 mojibake) and keep NUL,
@@ -196,13 +186,7 @@ class FormTextMiddleware:
     in its charset is refused with a message, and control characters are taken out (`backend.core.text`). The body
     is already bounded by BodyLimitMiddleware, which runs first (small for urlencoded forms)."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
         media_type, _sep, params = content_type.partition(";")
         if media_type.strip().lower() != "application/x-www-form-urlencoded":
@@ -357,30 +341,28 @@ def install_error_handlers(app: FastAPI) -> None:
                     400: _("提交的内容无法读取（格式有误，或某一项文字超过 1 MB），没有保存。请精简后重新提交。")}
         return error_response(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
 
-    @app.exception_handler(DataError)
-    async def data_error(request: Request, exc: DataError):
-        # The database refused a value (too long for its column, NUL, a number out of range): the services check
-        # what people type, so this is a limit one of them missed. Nothing was saved; the person can correct it.
-        log.warning("value refused by the database", exc_info=exc)
-        message = InvalidInput(_("提交的内容过长或含有无法保存的字符，没有保存。请检查后重新提交。")).message
-        return error_response(request, 422, message)
+    # The database refused a value (too long for its column, NUL, a number out of range): the services check what
+    # people type, so this is a limit one of them missed. Nothing was saved; the person can correct it.
+    _answer(app, (DataError,), 422, lambda: _("提交的内容过长或含有无法保存的字符，没有保存。请检查后重新提交。"),
+            logging.WARNING, "value refused by the database")
+    # A JSON body may carry lone surrogates ("\ud800"), which no UTF-8 text (and no database) can hold.
+    _answer(app, (UnicodeEncodeError,), 422, lambda: _("提交的文字含有无法识别的字符，没有保存。"))
+    _answer(app, (OperationalError, DBAPIError), 503,
+            lambda: _("数据库暂时不可用，请稍后重试。您已保存的内容不会丢失。"), logging.ERROR, "database error")
+    _answer(app, (Exception,), 500, lambda: _("系统出了点问题，已记录下来。请稍后重试；您已保存的内容不会丢失。"),
+            logging.ERROR, "unhandled error")
 
-    @app.exception_handler(UnicodeEncodeError)
-    async def unencodable_text(request: Request, exc: UnicodeEncodeError):
-        # A JSON body may carry lone surrogates ("\ud800"), which no UTF-8 text (and no database) can hold.
-        return error_response(request, 422, InvalidInput(_("提交的文字含有无法识别的字符，没有保存。")).message)
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(DBAPIError)
-    async def database_down(request: Request, exc: Exception):
-        log.error("database error", exc_info=exc)
-        message = ServiceUnavailable(_("数据库暂时不可用，请稍后重试。您已保存的内容不会丢失。")).message
-        return error_response(request, 503, message)
+def _answer(app: FastAPI, kinds: tuple[type[Exception], ...], status: int, message: Callable[[], str],
+            level: int = logging.NOTSET, logged_as: str = "") -> None:
+    """Errors that all get one answer: its message in the request's language, and a log line when `logged_as`."""
+    async def handler(request: Request, exc: Exception) -> Response:
+        if logged_as:
+            log.log(level, logged_as, exc_info=exc)
+        return error_response(request, status, message())
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception):
-        log.error("unhandled error", exc_info=exc)
-        return error_response(request, 500, _("系统出了点问题，已记录下来。请稍后重试；您已保存的内容不会丢失。"))
+    for kind in kinds:
+        app.add_exception_handler(kind, handler)
 
 
 def _metrics_allowed(request: Request) -> bool:

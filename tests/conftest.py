@@ -86,4 +86,15 @@ async def _fresh_redis():
     yield
 
 
+def pytest_collection_modifyitems(items):
+    """The files marked `slow(seconds)` run first, longest first. pytest-xdist hands whole files to its workers in
+    this order (pyproject: `--no-loadscope-reorder`; its default puts the files with most tests first, which leaves
+    a long file of one test to run alone at the end while the other workers wait)."""
+    def cost(item) -> float:
+        marker = item.get_closest_marker("slow")
+        return -marker.args[0] if marker else 0.0
+
+    items.sort(key=cost)  # stable: files and tests otherwise keep their order
+
+
 pytest_plugins = ["tests.support.fixtures"]

@@ -130,11 +130,17 @@ async def _act(request: Request, session, actor, assessment_id: uuid.UUID, actio
     return done(request, f"/assessments/{assessment_id}", _notices()[notice], place=place)
 
 
+async def _versioned(request: Request, session, actor, assessment_id: uuid.UUID,
+                     service: Callable[..., Awaitable[Any]], notice: str):
+    """compute, publish and finalise: the form carries nothing but the version of the results it was shown."""
+    form = await request.form()
+    return await _act(request, session, actor, assessment_id, lambda: service(
+        session, actor, assessment_id, version=form_version(form.get("version"))), notice, {})
+
+
 @pages.post("/assessments/{assessment_id}/compute")
 async def compute_page(request: Request, session: DbSession, actor: CurrentActor, assessment_id: uuid.UUID):
-    form = await request.form()
-    return await _act(request, session, actor, assessment_id, lambda: assessments.compute(
-        session, actor, assessment_id, version=form_version(form.get("version"))), "computed", {})
+    return await _versioned(request, session, actor, assessment_id, assessments.compute, "computed")
 
 
 @pages.post("/assessments/{assessment_id}/self-score")
@@ -158,9 +164,7 @@ async def adjust_page(request: Request, session: DbSession, actor: CurrentActor,
 
 @pages.post("/assessments/{assessment_id}/publish")
 async def publish_page(request: Request, session: DbSession, actor: CurrentActor, assessment_id: uuid.UUID):
-    form = await request.form()
-    return await _act(request, session, actor, assessment_id, lambda: assessments.publish(
-        session, actor, assessment_id, version=form_version(form.get("version"))), "published", {})
+    return await _versioned(request, session, actor, assessment_id, assessments.publish, "published")
 
 
 @pages.post("/assessments/{assessment_id}/appeals")
@@ -183,9 +187,7 @@ async def answer_page(request: Request, session: DbSession, actor: CurrentActor,
 
 @pages.post("/assessments/{assessment_id}/finalise")
 async def finalise_page(request: Request, session: DbSession, actor: CurrentActor, assessment_id: uuid.UUID):
-    form = await request.form()
-    return await _act(request, session, actor, assessment_id, lambda: assessments.finalise(
-        session, actor, assessment_id, version=form_version(form.get("version"))), "finalised", {})
+    return await _versioned(request, session, actor, assessment_id, assessments.finalise, "finalised")
 
 
 @pages.post("/assessments/{assessment_id}/reopen")

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import anyio
 
+from backend.errors import InvalidInput
+
 T = TypeVar("T")
 _context = multiprocessing.get_context("forkserver")
 
@@ -72,3 +74,15 @@ async def run_bounded(fn: Callable[..., T], *args: Any, seconds: float, memory_b
     """`fn(*args)` in a child process, waited for on a worker thread; BudgetExceeded past `seconds` (the child is
     killed) or `memory_bytes` of address space. `fn` and its arguments and result must pickle (module-level)."""
     return await anyio.to_thread.run_sync(_run, fn, args, seconds, memory_bytes, abandon_on_cancel=False)
+
+
+async def read_upload(fn: Callable[..., T], *args: Any, seconds: float, memory_mb: int, refused: type[Exception],
+                      too_slow: Callable[[], str], too_large: Callable[[], str]) -> T:
+    """`run_bounded` on a person's upload: what `fn` refuses (a `refused`) and a budget run out are InvalidInput on
+    `file`, the budget's with `too_slow()` or `too_large()`, which say what to cut."""
+    try:
+        return await run_bounded(fn, *args, seconds=seconds, memory_bytes=memory_mb * 2**20)
+    except refused as error:
+        raise InvalidInput(str(error), field="file") from error
+    except BudgetExceeded as error:
+        raise InvalidInput(too_slow() if error.reason == "time" else too_large(), field="file") from None

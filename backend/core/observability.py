@@ -9,6 +9,8 @@ from contextvars import ContextVar
 
 from prometheus_client import Counter, Histogram
 
+from backend.core.asgi import HttpMiddleware
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 REQUESTS = Counter("luoshi_http_requests_total", "HTTP requests", ["method", "route", "status"])
@@ -60,16 +62,10 @@ def configure_logging(level: str = "INFO") -> None:
 access_log = logging.getLogger("luoshi.access")
 
 
-class ObservabilityMiddleware:
+class ObservabilityMiddleware(HttpMiddleware):
     """Pure ASGI, so it costs little: request id, one access-log line and the metrics per request."""
 
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope, receive, send):
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
         request_id = incoming if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
         token = request_id_var.set(request_id)

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from backend.audit.service import record
 from backend.config import get_settings
 from backend.core.actor import Actor
-from backend.core.budget import BudgetExceeded, run_bounded
+from backend.core.budget import read_upload
 from backend.errors import InvalidInput, NotFound
 from backend.files import storage
 from backend.files.models import StoredFile
@@ -84,20 +84,14 @@ async def _read(data: bytes, filename: str, year: int):
     `LUOSHI_TABLE_PARSE_MEMORY_MB`), never on the event loop: openpyxl reading a sheet of many rows is pure Python
     that would stop the web process answering anyone else."""
     settings = get_settings()
-    try:
-        return await run_bounded(read_responsibility_table, data, filename, year,
-                                 seconds=settings.table_parse_seconds,
-                                 memory_bytes=settings.table_parse_memory_mb * 2**20)
-    except ResponsibilityTableError as error:
-        raise InvalidInput(str(error), field="file") from error
-    except BudgetExceeded as error:
-        if error.reason == "time":
-            message = _("“%(name)s”在 %(seconds)s 秒内没有读完（行数或工作表过多），没有导入。请只保留任务分解表所在的"
-                        "工作表、删去多余的空行后重新上传。", name=filename, seconds=settings.table_parse_seconds)
-        else:
-            message = _("读取“%(name)s”需要的内存超过了限制，没有导入。请删去图片、多余的工作表和空行后重新上传。",
-                        name=filename)
-        raise InvalidInput(message, field="file") from None
+    return await read_upload(
+        read_responsibility_table, data, filename, year, seconds=settings.table_parse_seconds,
+        memory_mb=settings.table_parse_memory_mb, refused=ResponsibilityTableError,
+        too_slow=lambda: _(
+            "“%(name)s”在 %(seconds)s 秒内没有读完（行数或工作表过多），没有导入。请只保留任务分解表所在的"
+            "工作表、删去多余的空行后重新上传。", name=filename, seconds=settings.table_parse_seconds),
+        too_large=lambda: _(
+            "读取“%(name)s”需要的内存超过了限制，没有导入。请删去图片、多余的工作表和空行后重新上传。", name=filename))
 
 
 async def _plan(session: AsyncSession, plan_id: uuid.UUID) -> Plan:

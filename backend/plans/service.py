@@ -13,7 +13,7 @@ from backend.audit.service import record
 from backend.config import get_settings
 from backend.core import clock
 from backend.core.actor import Actor
-from backend.core.budget import BudgetExceeded, run_bounded
+from backend.core.budget import read_upload
 from backend.core.clock import local_today
 from backend.core.versions import is_stale
 from backend.errors import Conflict, InvalidInput, NotFound
@@ -42,19 +42,14 @@ async def parse_bounded(data: bytes, filename: str | None) -> ParsedPlan:
     `LUOSHI_PLAN_PARSE_MEMORY_MB`), never on the event loop; what cannot be read is InvalidInput on `file`."""
     settings = get_settings()
     name = filename or PASTED_NAME
-    try:
-        return await run_bounded(parse_file, data, filename, seconds=settings.plan_parse_seconds,
-                                 memory_bytes=settings.plan_parse_memory_mb * 2**20)
-    except PlanInputError as error:
-        raise InvalidInput(str(error), field="file") from error
-    except BudgetExceeded as error:
-        if error.reason == "time":
-            message = _("“%(name)s”在 %(seconds)s 秒内没有解析完（内容过长或结构过于复杂），没有导入。请删去与工作要点"
-                        "无关的内容（如附件、大段表格）后重试。", name=name, seconds=settings.plan_parse_seconds)
-        else:
-            message = _("解析“%(name)s”需要的内存超过了限制，没有导入。请删去图片、附件等与工作要点无关的内容后重试。",
-                        name=name)
-        raise InvalidInput(message, field="file") from None
+    return await read_upload(
+        parse_file, data, filename, seconds=settings.plan_parse_seconds, memory_mb=settings.plan_parse_memory_mb,
+        refused=PlanInputError,
+        too_slow=lambda: _(
+            "“%(name)s”在 %(seconds)s 秒内没有解析完（内容过长或结构过于复杂），没有导入。请删去与工作要点"
+            "无关的内容（如附件、大段表格）后重试。", name=name, seconds=settings.plan_parse_seconds),
+        too_large=lambda: _(
+            "解析“%(name)s”需要的内存超过了限制，没有导入。请删去图片、附件等与工作要点无关的内容后重试。", name=name))
 
 
 async def start_import(

@@ -3,6 +3,8 @@ all or nothing), and the 办结 decision on a completion request. Each locks the
 checks the version the deciding page showed, so of two simultaneous decisions one wins and the other is told."""
 
 import uuid
+from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,6 +45,18 @@ BATCH_LIMIT = 200
 # --- decisions -------------------------------------------------------------------------------------------
 
 
+def _decide(session: AsyncSession, actor: Actor, report: ProgressReport, decision: ReviewDecision, comment: str,
+            state: ReportState, moment: datetime, **recorded: Any) -> None:
+    """One decision on a report: kept in its review history (with what else the decision `recorded`), and the
+    report moved on to `state`."""
+    session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,
+                             reviewer_id=actor.user_id, decided_at=moment, **recorded))
+    report.state = state
+    report.version += 1
+    report.updated_at = moment
+    session.add(report)
+
+
 def _require_comment(accept: bool, comment: str) -> str:
     comment = clean_text(comment, _("意见"), "comment")
     if not accept and not comment:
@@ -64,12 +78,8 @@ async def unit_head_decide(
     comment = _require_comment(approve, comment)
     before = {"report": str(report.state), "task": str(task.state)}
     decision = ReviewDecision.unit_head_approve if approve else ReviewDecision.unit_head_return
-    session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,
-                             reviewer_id=actor.user_id, decided_at=clock.now()))
-    report.state = ReportState.submitted if approve else ReportState.returned
-    report.version += 1
-    report.updated_at = clock.now()
-    session.add(report)
+    _decide(session, actor, report, decision, comment, ReportState.submitted if approve else ReportState.returned,
+            clock.now())
     if not approve and report.kind == ReportKind.completion:
         _reopen(task)
     await session.flush()
@@ -118,12 +128,8 @@ async def _decide_review(
 ) -> None:
     decision = ReviewDecision.accept if accept else ReviewDecision.return_
     before = str(report.state)
-    session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,
-                             reviewer_id=actor.user_id, decided_at=clock.now()))
-    report.state = ReportState.accepted if accept else ReportState.returned
-    report.version += 1
-    report.updated_at = clock.now()
-    session.add(report)
+    _decide(session, actor, report, decision, comment, ReportState.accepted if accept else ReportState.returned,
+            clock.now())
     await session.flush()
     await notify_unit(session, actor.tenant_id, report.unit_id, kind="report_accepted" if accept else "report_returned",
                       key=f"report-decided:{report.id}:{report.version}",
@@ -202,13 +208,8 @@ async def decide_completion(
     moment = clock.now()
     before = {"report": str(report.state), "task": str(task.state)}
     decision = ReviewDecision.accept if approve else ReviewDecision.return_
-    session.add(ReportReview(tenant_id=actor.tenant_id, report_id=report.id, decision=decision, comment=comment,
-                             reviewer_id=actor.user_id, decided_at=moment, unfinished=unfinished,
-                             override_reason=override_reason))
-    report.state = ReportState.accepted if approve else ReportState.returned
-    report.version += 1
-    report.updated_at = moment
-    session.add(report)
+    _decide(session, actor, report, decision, comment, ReportState.accepted if approve else ReportState.returned,
+            moment, unfinished=unfinished, override_reason=override_reason)
     if approve:
         task.state, task.done_at = TaskState.done, moment
         task.version += 1

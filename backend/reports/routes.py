@@ -2,6 +2,7 @@
 the report API. Routes parse the form, call one service, and render or redirect (Post/Redirect/Get)."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -174,22 +175,31 @@ async def save_page(request: Request, session: DbSession, actor: CurrentActor, t
                                                                             else ""))
 
 
+async def _send_from_form(request: Request, session, actor: Actor, task_id: uuid.UUID,
+                          send: Callable[[], Awaitable[ProgressReport]], typed: dict[str, str], opened: str,
+                          after: Callable[[ProgressReport], str]):
+    """The month's "no change" and the completion request, both sent from a folded form of the report page: on
+    to `after(report)`, or back to the page (the month already sent; refused: the form unfolded, as typed)."""
+    try:
+        report = await send()
+    except reports.AlreadySubmitted:
+        return see_other(request, _report_url(task_id, None, "already"))
+    except DomainError as error:
+        unless_correctable(error)
+        return await _render_form(request, session, actor, task_id, None, error, typed, {opened: True})
+    return see_other(request, after(report))
+
+
 @pages.post("/tasks/{task_id}/report/no-change")
 async def no_change_page(
     request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
     reason: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "",
 ):
-    try:
-        report = await reports.no_change_this_month(session, actor, task_id, reason=reason,
-                                                    version=form_version(version))
-    except reports.AlreadySubmitted:
-        return see_other(request, _report_url(task_id, None, "already"))
-    except DomainError as error:
-        unless_correctable(error)
-        return await _render_form(request, session, actor, task_id, None, error, {"reason": reason},
-                                  {"open_no_change": True})
-    notice = "awaiting" if report.state == "awaiting_unit_head" else "no_change"
-    return see_other(request, _report_url(task_id, report.period, notice))
+    return await _send_from_form(
+        request, session, actor, task_id,
+        lambda: reports.no_change_this_month(session, actor, task_id, reason=reason, version=form_version(version)),
+        {"reason": reason}, "open_no_change", lambda report: _report_url(
+            task_id, report.period, "awaiting" if report.state == "awaiting_unit_head" else "no_change"))
 
 
 @pages.post("/reports/{report_id}/submit")
@@ -231,17 +241,11 @@ async def completion_request_page(
     request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
     summary: Annotated[str, Form()] = "", version: Annotated[str, Form()] = "",
 ):
-    try:
-        report = await reports.request_completion(session, actor, task_id, summary=summary,
-                                                  version=form_version(version))
-    except reports.AlreadySubmitted:
-        return see_other(request, _report_url(task_id, None, "already"))
-    except DomainError as error:
-        unless_correctable(error)
-        return await _render_form(request, session, actor, task_id, None, error, {"summary": summary},
-                                  {"open_completion": True})
-    notice = "completion_awaiting" if report.state == "awaiting_unit_head" else "completion"
-    return see_other(request, _report_url(task_id, None, notice))
+    return await _send_from_form(
+        request, session, actor, task_id,
+        lambda: reports.request_completion(session, actor, task_id, summary=summary, version=form_version(version)),
+        {"summary": summary}, "open_completion", lambda report: _report_url(
+            task_id, None, "completion_awaiting" if report.state == "awaiting_unit_head" else "completion"))
 
 
 # --- decisions: unit head, supervisor, 办结; the review queue ------------------------------------------------

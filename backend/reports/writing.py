@@ -210,6 +210,20 @@ async def _find_own(
     return (await session.exec(query)).first()
 
 
+async def _editable_own(session: AsyncSession, actor: Actor, task_id: uuid.UUID, unit_id: uuid.UUID, period: str,
+                        version: int | None) -> ProgressReport | None:
+    """The unit's report of the period (None before the first save), once sure that the form shown at `version`
+    may still change it: not sent already, not changed since."""
+    report = await _find_own(session, task_id, unit_id, period, ReportKind.periodic)
+    if report is None:
+        _check_new_report(version)
+    elif report.state not in EDITABLE:
+        raise _already_submitted(actor, report)
+    else:
+        await check_report_version(session, actor, report, version)
+    return report
+
+
 async def _new_report(session: AsyncSession, actor: Actor, task: Task, period: str, kind: ReportKind) -> ProgressReport:
     settings = await get_bureau_settings(session, actor.tenant_id)
     due = task.deadline if kind == ReportKind.completion else due_on(period, settings.report_day,
@@ -236,13 +250,7 @@ async def save_report(
     today = local_today(actor.timezone)
     period = (period or "").strip() or current_period(task.report_frequency, today)
     _check_period(task, period, today)
-    report = await _find_own(session, task.id, assignment.unit_id, period, ReportKind.periodic)
-    if report is not None:
-        if report.state not in EDITABLE:
-            raise _already_submitted(actor, report)
-        await check_report_version(session, actor, report, version)
-    else:
-        _check_new_report(version)
+    report = await _editable_own(session, actor, task.id, assignment.unit_id, period, version)
     values = {
         "progress": clean_text(progress, _("进展情况"), "progress"),
         "problems": clean_text(problems, _("存在问题"), "problems"),
@@ -321,13 +329,7 @@ async def no_change_this_month(
     check_task_open(task)
     today = local_today(actor.timezone)
     period = current_period(task.report_frequency, today)
-    report = await _find_own(session, task.id, assignment.unit_id, period, ReportKind.periodic)
-    if report is not None:
-        if report.state not in EDITABLE:
-            raise _already_submitted(actor, report)
-        await check_report_version(session, actor, report, version)
-    else:
-        _check_new_report(version)
+    report = await _editable_own(session, actor, task.id, assignment.unit_id, period, version)
     reason = clean_text(reason, _("无新进展的原因"), "reason")
     if not reason:
         raise InvalidInput(_("请说明本期没有新进展的原因，例如：等待上级批复、项目处于招标期。"), field="reason")

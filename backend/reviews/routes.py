@@ -2,6 +2,7 @@
 publishing, and the quarter's summary with its .xlsx. Routes parse the form, call one service, and redirect."""
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -106,6 +107,18 @@ async def rate_page(request: Request, session: DbSession, actor: CurrentActor, r
     return see_other(request, f"/quarterly/{review_id}?notice=rated&n={changed}")
 
 
+async def _act(request: Request, session, actor, review_id: uuid.UUID, action: Callable[[], Awaitable[Any]],
+               values: dict, notice: str):
+    """Runs one service call from the sheet's forms: on to the sheet with `notice`, or, refused, the sheet again
+    with its message and what was typed."""
+    try:
+        await action()
+    except DomainError as error:
+        unless_correctable(error)
+        return await _sheet(request, session, actor, review_id, error=error, values=values)
+    return see_other(request, f"/quarterly/{review_id}?notice={notice}")
+
+
 @pages.post("/quarterly/{review_id}/remarks")
 async def remark_page(request: Request, session: DbSession, actor: CurrentActor, review_id: uuid.UUID):
     form = await request.form()
@@ -115,26 +128,18 @@ async def remark_page(request: Request, session: DbSession, actor: CurrentActor,
     except ValueError:
         unit_id = None
     values = {"remark_text": str(form.get("text") or ""), "remark_unit": raw_unit}
-    try:
-        await reviews.add_remark(session, actor, review_id, text_=values["remark_text"], unit_id=unit_id,
-                                 version=form_version(form.get("version")))
-    except DomainError as error:
-        unless_correctable(error)
-        return await _sheet(request, session, actor, review_id, error=error, values=values)
-    return see_other(request, f"/quarterly/{review_id}?notice=remarked#remarks")
+    return await _act(request, session, actor, review_id, lambda: reviews.add_remark(
+        session, actor, review_id, text_=values["remark_text"], unit_id=unit_id,
+        version=form_version(form.get("version"))), values, "remarked#remarks")
 
 
 @pages.post("/quarterly/{review_id}/publish")
 async def publish_page(request: Request, session: DbSession, actor: CurrentActor, review_id: uuid.UUID):
     form = await request.form()
     values = {"summary": str(form.get("summary") or "")}
-    try:
-        await reviews.publish_review(session, actor, review_id, version=form_version(form.get("version")),
-                                     summary=values["summary"])
-    except DomainError as error:
-        unless_correctable(error)
-        return await _sheet(request, session, actor, review_id, error=error, values=values)
-    return see_other(request, f"/quarterly/{review_id}?notice=published")
+    return await _act(request, session, actor, review_id, lambda: reviews.publish_review(
+        session, actor, review_id, version=form_version(form.get("version")), summary=values["summary"]),
+        values, "published")
 
 
 @pages.get("/quarterly/{review_id}/summary")

@@ -67,13 +67,19 @@ async def acknowledge(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *
     return task
 
 
+
+def _reason(text: str, label: str, missing: str) -> str:
+    """A reason the person must give (`missing` says what to write), at most MAX_REASON characters."""
+    reason = text.strip()
+    if not reason:
+        raise InvalidInput(missing, field="reason")
+    check_length(reason, limit=MAX_REASON, label=label, field="reason")
+    return reason
+
 async def send_back(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, reason: str,
                     version: int | None) -> Task:
     """The unit says the task is not theirs, with a reason; supervisors are told and reassign it."""
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput(_("请说明退回的理由，例如应由哪个单位承办。"), field="reason")
-    check_length(reason, limit=MAX_REASON, label=_("退回理由"), field="reason")
+    reason = _reason(reason, _("退回理由"), _("请说明退回的理由，例如应由哪个单位承办。"))
     task = await get_task(session, actor, task_id, for_update=True)
     check_version(task, version)
     assignment = await _own_assignment(session, actor, task)
@@ -97,10 +103,7 @@ async def send_back(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, 
 async def cancel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, reason: str,
                  version: int | None) -> Task:
     policy.require_assign(actor)
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput(_("请说明取消的理由。"), field="reason")
-    check_length(reason, limit=MAX_REASON, label=_("取消理由"), field="reason")
+    reason = _reason(reason, _("取消理由"), _("请说明取消的理由。"))
     task = await get_task(session, actor, task_id, for_update=True)
     check_version(task, version)
     if task.state in (TaskState.done, TaskState.cancelled):
@@ -118,10 +121,7 @@ async def cancel(session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, rea
 async def request_extension(
     session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, requested_deadline: date, reason: str,
 ) -> ExtensionRequest:
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput(_("请说明延期的理由。"), field="reason")
-    check_length(reason, limit=MAX_REASON, label=_("延期理由"), field="reason")
+    reason = _reason(reason, _("延期理由"), _("请说明延期的理由。"))
     task = await get_task(session, actor, task_id, for_update=True)
     assignment = await _own_assignment(session, actor, task)
     if assignment.kind == AssignmentKind.cooperating:

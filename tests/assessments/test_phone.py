@@ -3,6 +3,7 @@
 
 import os
 
+import pytest
 from playwright.async_api import expect
 
 from backend.assessments import service as assessments
@@ -10,6 +11,8 @@ from backend.core.roles import Role
 from tests.assessments.world import YEAR, World, call, local
 from tests.browser.conftest import AXE_JS, axe_phone, browser, live_server, phone, phone_page, sign_in
 from tests.browser.test_pages import AXE_TAGS, describe
+
+pytestmark = pytest.mark.slow(16)  # seconds alone on a quiet machine: starts first (tests/conftest.py)
 
 __all__ = ["axe_phone", "browser", "live_server", "phone", "phone_page"]
 PHONE_WIDTH = 390

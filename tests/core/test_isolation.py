@@ -10,18 +10,6 @@ from sqlalchemy.exc import DBAPIError
 
 from backend.db import get_engine, unit_of_work
 from backend.models import metadata, tenant_tables
-from tests.support.fixtures import create_bureau
-
-
-@pytest.fixture
-async def bureau():
-    """Bureaus with rows in every tenant table, so that no table escapes the check."""
-    return await create_bureau(whole_loop=True)
-
-
-@pytest.fixture
-async def other_bureau():
-    return await create_bureau("另一个教育局", whole_loop=True)
 
 
 async def test_every_tenant_table_has_rls_policy():
@@ -49,18 +37,18 @@ async def test_app_role_is_not_privileged():
     assert (superuser, bypass, owns) == (False, False, 0)
 
 
-async def test_unfiltered_select_sees_only_own_tenant(bureau, other_bureau):
+async def test_unfiltered_select_sees_only_own_tenant(whole_bureau, other_whole_bureau):
     for table in tenant_tables():
-        async with unit_of_work(bureau.tenant.id) as session:
+        async with unit_of_work(whole_bureau.tenant.id) as session:
             tenants = {row[0] for row in (await session.exec(text(f"SELECT DISTINCT tenant_id FROM {table}"))).all()}
-        assert other_bureau.tenant.id not in tenants, table
-        assert tenants <= {bureau.tenant.id}, table
-    async with unit_of_work(bureau.tenant.id) as session:
+        assert other_whole_bureau.tenant.id not in tenants, table
+        assert tenants <= {whole_bureau.tenant.id}, table
+    async with unit_of_work(whole_bureau.tenant.id) as session:
         units = (await session.exec(text("SELECT count(*) FROM units"))).one()[0]
     assert units == 2  # this bureau's office and school, none of the other's
 
 
-async def test_no_tenant_set_sees_nothing(bureau):
+async def test_no_tenant_set_sees_nothing(whole_bureau):
     async with unit_of_work(None) as session:
         for table in tenant_tables():
             count = (await session.exec(text(f"SELECT count(*) FROM {table} WHERE tenant_id IS NOT NULL"))).one()[0]
@@ -68,10 +56,10 @@ async def test_no_tenant_set_sees_nothing(bureau):
 
 
 @pytest.mark.parametrize("table", [t for t in tenant_tables()])
-async def test_insert_of_other_tenant_row_is_refused(bureau, other_bureau, table):
+async def test_insert_of_other_tenant_row_is_refused(whole_bureau, other_whole_bureau, table):
     """Build a row that is valid for B in every column, then try to write it while A is set."""
     columns = metadata.tables[table].c
-    async with unit_of_work(other_bureau.tenant.id) as session:
+    async with unit_of_work(other_whole_bureau.tenant.id) as session:
         template = (await session.exec(text(f"SELECT * FROM {table} LIMIT 1"))).mappings().first()
     assert template is not None, f"create_bureau must make a {table} row, so that this test covers the table"
     json_columns = {c.name for c in columns if isinstance(c.type, JSONB)}
@@ -91,24 +79,24 @@ async def test_insert_of_other_tenant_row_is_refused(bureau, other_bureau, table
     names = ", ".join(row)
     values = ", ".join(f"CAST(:{k} AS jsonb)" if k in json_columns else f":{k}" for k in row)
     with pytest.raises(DBAPIError, match="row-level security"):
-        async with unit_of_work(bureau.tenant.id) as session:
+        async with unit_of_work(whole_bureau.tenant.id) as session:
             await session.exec(text(f"INSERT INTO {table} ({names}) VALUES ({values})").bindparams(**row))
 
 
-async def test_update_and_delete_cannot_reach_other_tenant(bureau, other_bureau):
-    async with unit_of_work(bureau.tenant.id) as session:
+async def test_update_and_delete_cannot_reach_other_tenant(whole_bureau, other_whole_bureau):
+    async with unit_of_work(whole_bureau.tenant.id) as session:
         updated = (await session.exec(text("UPDATE units SET name = name || 'x' WHERE tenant_id = :b").bindparams(
-            b=other_bureau.tenant.id))).rowcount
+            b=other_whole_bureau.tenant.id))).rowcount
         deleted = (await session.exec(text("DELETE FROM memberships WHERE tenant_id = :b").bindparams(
-            b=other_bureau.tenant.id))).rowcount
+            b=other_whole_bureau.tenant.id))).rowcount
     assert (updated, deleted) == (0, 0)
 
 
-async def test_audit_log_is_append_only(bureau):
+async def test_audit_log_is_append_only(whole_bureau):
     with pytest.raises(DBAPIError):
-        async with unit_of_work(bureau.tenant.id) as session:
+        async with unit_of_work(whole_bureau.tenant.id) as session:
             await session.exec(text("UPDATE audit_events SET summary = 'x'"))
     with pytest.raises(DBAPIError):
-        async with unit_of_work(bureau.tenant.id) as session:
+        async with unit_of_work(whole_bureau.tenant.id) as session:
             await session.exec(text("DELETE FROM audit_events"))
     assert get_engine() is not None

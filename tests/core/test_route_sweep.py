@@ -21,7 +21,7 @@ from backend.db import unit_of_work
 from backend.models import metadata, tenant_tables
 from backend.tenancy import service as tenancy
 from backend.tenancy.models import Invitation
-from tests.support.fixtures import ROLES, Bureau, create_bureau, unique
+from tests.support.fixtures import ROLES, Bureau, unique
 from tests.support.routes import (
     INVALID_INVITE,
     UNSAFE,
@@ -34,16 +34,7 @@ from tests.support.routes import (
     sweep_client,
 )
 
-
-@pytest.fixture
-async def bureau():
-    """Bureaus with rows in every tenant table, so that no table escapes the check."""
-    return await create_bureau(whole_loop=True)
-
-
-@pytest.fixture
-async def other_bureau():
-    return await create_bureau("另一个教育局", whole_loop=True)
+pytestmark = pytest.mark.slow(33)  # seconds alone on a quiet machine: starts first (tests/conftest.py)
 
 
 # --- the other bureau: the names that must never show, and its state ---------------------------------------
@@ -164,16 +155,16 @@ async def sweep(principals: list[Principal], endpoints: list[Endpoint], foreign:
 
 
 @pytest.fixture
-async def principals(app, bureau):
+async def principals(app, whole_bureau):
     opened: list[httpx.AsyncClient] = []
     made: list[Principal] = []
     for n, role in enumerate([*ROLES, None], start=1):
         browser, script = sweep_client(app, n), sweep_client(app, 100 + n)
         opened += [browser, script]
-        principal = Principal(role.value if role else "anonymous", bureau, role, browser, script)
+        principal = Principal(role.value if role else "anonymous", whole_bureau, role, browser, script)
         if role is not None:
-            async with unit_of_work(bureau.tenant.id) as session:
-                _token, principal.bearer = await create_api_token(session, bureau.actors[role], name="扫描脚本")
+            async with unit_of_work(whole_bureau.tenant.id) as session:
+                _token, principal.bearer = await create_api_token(session, whole_bureau.actors[role], name="扫描脚本")
         await principal.sign_in()
         made.append(principal)
     yield made
@@ -234,9 +225,9 @@ def test_requests_are_aimed_at_the_other_bureau(app):
     assert fill_path(invite.path, invite.route, other) == f"/invite/{INVALID_INVITE}"
 
 
-async def test_sweep_every_route_as_every_role(app, bureau, other_bureau, principals):
-    foreign = await prepare_foreign(other_bureau)
-    before, rows_before = await snapshot(other_bureau), await every_row(other_bureau)
+async def test_sweep_every_route_as_every_role(app, whole_bureau, other_whole_bureau, principals):
+    foreign = await prepare_foreign(other_whole_bureau)
+    before, rows_before = await snapshot(other_whole_bureau), await every_row(other_whole_bureau)
     endpoints = all_endpoints(app)
     statuses: dict = {}
     problems = await sweep(principals, endpoints, foreign, statuses)
@@ -247,7 +238,7 @@ async def test_sweep_every_route_as_every_role(app, bureau, other_bureau, princi
         assert statuses[role.value, "script", "GET", "/api/v1/me"] == 200, role
     assert statuses["admin", "browser", "GET", "/admin/units"] == 200
     assert statuses["anonymous", "script", "GET", "/api/v1/me"] == 401
-    after, rows_after = await snapshot(other_bureau), await every_row(other_bureau)
+    after, rows_after = await snapshot(other_whole_bureau), await every_row(other_whole_bureau)
     for part in before:
         assert after[part] == before[part], part
     for table in rows_before:

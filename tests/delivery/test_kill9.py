@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from arq.connections import ArqRedis, create_pool
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
@@ -37,6 +38,8 @@ from backend.delivery.models import OutboxMessage, OutboxState
 from backend.reminders import service as reminders
 from tests.delivery.conftest import free_port
 from tests.support.fixtures import create_bureau, policy_form
+
+pytestmark = pytest.mark.slow(88)  # seconds alone on a quiet machine: starts first (tests/conftest.py)
 
 ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 5_000

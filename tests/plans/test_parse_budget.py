@@ -12,6 +12,7 @@ import time
 import pytest
 
 from backend.config import get_settings
+from backend.core import budget
 from backend.core.budget import BudgetExceeded, run_bounded
 from backend.errors import InvalidInput
 from backend.plans import service as plans
@@ -76,7 +77,7 @@ async def test_a_parse_over_its_time_budget_is_stopped_with_a_message(monkeypatc
     async def too_slow(*_args, **_kwargs):
         raise BudgetExceeded("time")
 
-    monkeypatch.setattr(plans, "run_bounded", too_slow)
+    monkeypatch.setattr(budget, "run_bounded", too_slow)
     with pytest.raises(InvalidInput) as refused:
         await plans.parse_bounded(b"1.x", "plan.txt")
     assert f"{get_settings().plan_parse_seconds} 秒内没有解析完" in refused.value.message

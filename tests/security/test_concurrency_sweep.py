@@ -29,6 +29,7 @@ from tests.security.test_concurrency_admin import OWN_CHECKS as ADMIN_OWN_CHECKS
 from tests.security.test_concurrency_tasks import CASES as TASK_CASES
 from tests.support.concurrency import (
     Shot,
+    acknowledged_task,
     api_headers,
     assert_one_winner,
     audit_count,
@@ -61,29 +62,21 @@ async def publish_case(bureau: Bureau) -> Shot:
 
 async def acknowledge_case(bureau: Bureau) -> Shot:
     task = await school_task(bureau, "签收并发")
-    from backend.audit.models import AuditEvent
-
     return Shot("POST", f"/api/v1/tasks/{task.id}/acknowledge",
                 {"headers": await api_headers(bureau, Role.unit_head), "json": {"version": task.version}},
-                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
-                    AuditEvent.object_id == task.id, AuditEvent.action == "task.acknowledge")))
+                audit_count(bureau, task.id, "task.acknowledge"))
 
 
 async def send_back_case(bureau: Bureau) -> Shot:
     task = await school_task(bureau, "退回并发")
-    from backend.audit.models import AuditEvent
-
     return Shot("POST", f"/api/v1/tasks/{task.id}/send-back",
                 {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"reason": "不属本单位", "version": task.version}},
-                lambda: count(bureau, select(func.count()).select_from(AuditEvent).where(
-                    AuditEvent.object_id == task.id, AuditEvent.action == "task.send_back")))
+                audit_count(bureau, task.id, "task.send_back"))
 
 
 async def extension_case(bureau: Bureau) -> Shot:
-    task = await school_task(bureau, "延期并发")
-    async with unit_of_work(bureau.tenant.id) as session:
-        await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
+    task = await acknowledged_task(bureau, "延期并发")
     return Shot("POST", f"/api/v1/tasks/{task.id}/extension-requests",
                 {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"requested_deadline": str(date.today() + timedelta(120)), "reason": "并发"}},
@@ -120,9 +113,7 @@ async def review_case(bureau: Bureau) -> Shot:
 async def completion_case(bureau: Bureau) -> Shot:
     from backend.reports.models import ProgressReport
 
-    task = await school_task(bureau, "办结并发")
-    async with unit_of_work(bureau.tenant.id) as session:
-        task = await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
+    task = await acknowledged_task(bureau, "办结并发")
     return Shot("POST", f"/api/v1/tasks/{task.id}/completion",
                 {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"summary": "已全部完成。", "version": task.version}},
@@ -134,9 +125,7 @@ async def evidence_case(bureau: Bureau) -> Shot:
     from backend.evidence.models import Evidence
     from tests.support.fixtures import PNG
 
-    task = await school_task(bureau, "佐证并发")
-    async with unit_of_work(bureau.tenant.id) as session:
-        await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
+    task = await acknowledged_task(bureau, "佐证并发")
     return Shot("POST", f"/api/v1/tasks/{task.id}/evidence",
                 {"headers": await api_headers(bureau, Role.unit_head),
                  "files": {"file": ("照片.png", PNG, "image/png")}},

@@ -25,7 +25,6 @@ from backend.plans import rollover
 from backend.reminders.models import Nudge
 from backend.reports import service as reports
 from backend.reports.models import ProgressReport, ReportReview
-from backend.tasks import lifecycle
 from backend.tasks import service as tasks
 from backend.tasks.models import ExtensionRequest, Task
 from backend.tenancy import service as tenancy
@@ -33,6 +32,7 @@ from backend.tenancy.acting import actor_for
 from backend.tenancy.bureau_settings import update_bureau_settings
 from tests.support.concurrency import (
     Shot,
+    acknowledged_task,
     api_headers,
     assert_one_winner,
     audit_count,
@@ -46,12 +46,6 @@ from tests.support.fixtures import PASSWORD, PNG, Bureau
 
 def _rows(bureau: Bureau, model, *where):
     return lambda: count(bureau, select(func.count()).select_from(model).where(*where))
-
-
-async def _acknowledged(bureau: Bureau, title: str) -> Task:
-    task = await school_task(bureau, title)
-    async with unit_of_work(bureau.tenant.id) as session:
-        return await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
 
 
 async def _chunks(data: bytes):
@@ -75,7 +69,7 @@ async def send_back_page_case(bureau: Bureau) -> Shot:
 
 async def report_page_case(bureau: Bureau) -> Shot:
     """保存并提交 clicked six times on a new report: one report, submitted once; the others land on it (已提交过)."""
-    task = await _acknowledged(bureau, "报告页面并发")
+    task = await acknowledged_task(bureau, "报告页面并发")
     return Shot("POST", f"/tasks/{task.id}/report",
                 {"data": {"progress": "已开展。", "percent": "30", "version": "0", "action": "submit"}},
                 _rows(bureau, AuditEvent, AuditEvent.action == "report.submit",
@@ -85,7 +79,7 @@ async def report_page_case(bureau: Bureau) -> Shot:
 
 async def report_api_case(bureau: Bureau) -> Shot:
     """A new draft saved six times with version 0: one report; the others are stale (409)."""
-    task = await _acknowledged(bureau, "报告接口并发")
+    task = await acknowledged_task(bureau, "报告接口并发")
     return Shot("POST", f"/api/v1/tasks/{task.id}/reports",
                 {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"progress": "已开展。", "percent": 30, "version": 0}},
@@ -94,7 +88,7 @@ async def report_api_case(bureau: Bureau) -> Shot:
 
 
 async def no_change_page_case(bureau: Bureau) -> Shot:
-    task = await _acknowledged(bureau, "无新进展页面并发")
+    task = await acknowledged_task(bureau, "无新进展页面并发")
     return Shot("POST", f"/tasks/{task.id}/report/no-change", {"data": {"reason": "等待上级批复", "version": "0"}},
                 _rows(bureau, AuditEvent, AuditEvent.action == "report.no_change",
                       AuditEvent.details["task_id"].astext == str(task.id)),
@@ -102,7 +96,7 @@ async def no_change_page_case(bureau: Bureau) -> Shot:
 
 
 async def no_change_api_case(bureau: Bureau) -> Shot:
-    task = await _acknowledged(bureau, "无新进展接口并发")
+    task = await acknowledged_task(bureau, "无新进展接口并发")
     return Shot("POST", f"/api/v1/tasks/{task.id}/reports/no-change",
                 {"headers": await api_headers(bureau, Role.unit_head),
                  "json": {"reason": "等待上级批复", "version": 0}},
@@ -118,7 +112,7 @@ async def submit_page_case(bureau: Bureau) -> Shot:
 
 
 async def completion_request_page_case(bureau: Bureau) -> Shot:
-    task = await _acknowledged(bureau, "申请办结页面并发")
+    task = await acknowledged_task(bureau, "申请办结页面并发")
     return Shot("POST", f"/tasks/{task.id}/completion",
                 {"data": {"summary": "已全部完成。", "version": str(task.version)}},
                 _rows(bureau, ProgressReport, ProgressReport.task_id == task.id),
@@ -126,7 +120,7 @@ async def completion_request_page_case(bureau: Bureau) -> Shot:
 
 
 async def extension_page_case(bureau: Bureau) -> Shot:
-    task = await _acknowledged(bureau, "延期页面并发")
+    task = await acknowledged_task(bureau, "延期页面并发")
     return Shot("POST", f"/tasks/{task.id}/extension",
                 {"data": {"requested_deadline": str(date.today() + timedelta(120)), "reason": "并发"}},
                 _rows(bureau, ExtensionRequest, ExtensionRequest.task_id == task.id),
@@ -134,7 +128,7 @@ async def extension_page_case(bureau: Bureau) -> Shot:
 
 
 async def _evidence_on(bureau: Bureau, title: str) -> Evidence:
-    task = await _acknowledged(bureau, title)
+    task = await acknowledged_task(bureau, title)
     async with unit_of_work(bureau.tenant.id) as session:
         return await evidence.upload_evidence(session, bureau.actors[Role.unit_head], task.id, filename="旧版.png",
                                               chunks=_chunks(PNG))
@@ -160,7 +154,7 @@ async def supersede_api_case(bureau: Bureau) -> Shot:
 async def evidence_page_case(bureau: Bureau) -> Shot:
     """The same photo sent six times from the task page: one copy is kept; one browser goes on to the task, the
     others see the evidence page saying "这份材料已经上传过…，没有重复保存" (content-addressed, REPEATS)."""
-    task = await _acknowledged(bureau, "佐证页面并发")
+    task = await acknowledged_task(bureau, "佐证页面并发")
     return Shot("POST", f"/tasks/{task.id}/evidence", {"data": {"description": ""},
                                                       "files": {"file": ("照片.png", PNG, "image/png")}},
                 _rows(bureau, Evidence, Evidence.task_id == task.id), csrf_page=f"/tasks/{task.id}",
@@ -174,7 +168,7 @@ async def _awaiting_unit_head(bureau: Bureau, title: str) -> ProgressReport:
     async with unit_of_work(bureau.tenant.id) as session:
         await update_bureau_settings(session, bureau.actors[Role.admin], report_day=25,
                                              unit_head_approval=True)
-    task = await _acknowledged(bureau, title)
+    task = await acknowledged_task(bureau, title)
     staff = bureau.actors[Role.unit_staff]
     async with unit_of_work(bureau.tenant.id) as session:
         report = await reports.save_report(session, staff, task.id, progress="已开展。", percent=30, version=0)
@@ -237,7 +231,7 @@ async def batch_api_case(bureau: Bureau) -> Shot:
 
 
 async def _completion_requested(bureau: Bureau, title: str) -> ProgressReport:
-    task = await _acknowledged(bureau, title)
+    task = await acknowledged_task(bureau, title)
     async with unit_of_work(bureau.tenant.id) as session:
         return await reports.request_completion(session, bureau.actors[Role.unit_head], task.id,
                                                 summary="已全部完成。", version=task.version)

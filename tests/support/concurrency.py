@@ -56,14 +56,20 @@ async def school_task(bureau: Bureau, title: str) -> Task:
             lead_unit_id=bureau.units["school"].id, co_unit_ids=[])
 
 
+async def acknowledged_task(bureau: Bureau, title: str) -> Task:
+    """A school task its head has acknowledged: the school may now report on it."""
+    task = await school_task(bureau, title)
+    async with unit_of_work(bureau.tenant.id) as session:
+        return await lifecycle.acknowledge(session, bureau.actors[Role.unit_head], task.id, version=task.version)
+
+
 async def submitted_ready(bureau: Bureau, title: str, *, submit: bool):
     """A school task acknowledged by its head, with a saved report (submitted when `submit`)."""
     from backend.reports import service as reports
 
-    task = await school_task(bureau, title)
+    task = await acknowledged_task(bureau, title)
     head = bureau.actors[Role.unit_head]
     async with unit_of_work(bureau.tenant.id) as session:
-        await lifecycle.acknowledge(session, head, task.id, version=task.version)
         report = await reports.save_report(session, head, task.id, progress="已开展。", percent=30, version=0)
         if submit:
             report = await reports.submit_report(session, head, report.id, version=report.version)

@@ -186,6 +186,19 @@ async def other_bureau() -> Bureau:
     return await create_bureau("另一个教育局")
 
 
+@pytest.fixture(scope="module")
+async def whole_bureau() -> Bureau:
+    """A bureau with rows in every tenant table (create_bureau's whole loop), so that no table escapes a check; one
+    per module, as building it is costly: the tests that take it read it, are refused, or change it in the
+    module's one test that does."""
+    return await create_bureau(whole_loop=True)
+
+
+@pytest.fixture(scope="module")
+async def other_whole_bureau() -> Bureau:
+    return await create_bureau("另一个教育局", whole_loop=True)
+
+
 @pytest.fixture
 def clock():
     """`clock(moment)` moves Luoshi's one clock (backend.core.clock) to `moment` for the rest of the test, running on

@@ -76,10 +76,10 @@ async def test_unreadable_parent_unit_shows_its_message(bureau, browsers):
     ("POST", "/account/tokens", {"name": "无令牌"}),
 ])
 @pytest.mark.parametrize("token", ["missing", "wrong", "other-browser"])
-async def test_missing_or_wrong_csrf_token_is_refused(bureau, browsers, method, path, data, token):
-    targets = await make_targets(bureau)
-    browser = await browsers(bureau, Role.admin)
-    before = await snapshot(bureau)
+async def test_missing_or_wrong_csrf_token_is_refused(whole_bureau, browsers, method, path, data, token):
+    targets = await make_targets(whole_bureau)
+    browser = await browsers(whole_bureau, Role.admin)
+    before = await snapshot(whole_bureau)
     if token == "missing":
         sent = dict(data)
     elif token == "wrong":
@@ -88,7 +88,7 @@ async def test_missing_or_wrong_csrf_token_is_refused(bureau, browsers, method, 
         sent = {**data, "csrf_token": (await browsers(None, None)).csrf}
     response = await browser.client.post(targets.path(path, Role.admin), data=sent)
     assert_denied_page(response, CSRF_FAILED)
-    assert await snapshot(bureau) == before
+    assert await snapshot(whole_bureau) == before
 
 
 async def test_api_with_browser_session_needs_the_csrf_header(bureau, browsers):
@@ -113,8 +113,8 @@ async def test_api_with_browser_session_needs_the_csrf_header(bureau, browsers):
     ("POST", "/admin/invitations/x/revoke"),
     ("POST", "/account/tokens/x/revoke"),
 ])
-async def test_malformed_uuid_in_a_page_path_is_a_404_page(bureau, browsers, method, path):
-    browser = await browsers(bureau, Role.admin)
+async def test_malformed_uuid_in_a_page_path_is_a_404_page(whole_bureau, browsers, method, path):
+    browser = await browsers(whole_bureau, Role.admin)
     data = {"role": "leader", "name": "x"}
     response = await (browser.get(path) if method == "GET" else browser.post(path, data))
     assert_denied_page(response, BAD_PATH, 404)
@@ -124,8 +124,8 @@ async def test_malformed_uuid_in_a_page_path_is_a_404_page(bureau, browsers, met
     ("PUT", "/api/v1/units/not-a-uuid"), ("DELETE", "/api/v1/units/1"), ("PUT", "/api/v1/members/x"),
     ("POST", "/api/v1/members/x/deactivate"), ("DELETE", "/api/v1/tokens/x"),
 ])
-async def test_malformed_uuid_in_an_api_path_is_a_404(bureau, api, method, path):
-    _id, raw = await bearer(bureau, Role.admin)
+async def test_malformed_uuid_in_an_api_path_is_a_404(whole_bureau, api, method, path):
+    _id, raw = await bearer(whole_bureau, Role.admin)
     response = await api(method, path, raw, {"name": "x", "role": "leader"})
     assert_denied_json(response, BAD_PATH, 404)
 

@@ -32,18 +32,18 @@ def assert_reveals_nothing(response: httpx.Response, targets: Targets) -> None:
 
 
 @pytest.mark.parametrize("case", OBJECT_PAGES, ids=lambda c: c.id)
-async def test_page_objects_of_another_bureau_are_not_found(case: Case, bureau, other_bureau, browsers):
-    targets = await make_targets(bureau, member_active=case.member_active)
+async def test_page_objects_of_another_bureau_are_not_found(case: Case, whole_bureau, other_whole_bureau, browsers):
+    targets = await make_targets(whole_bureau, member_active=case.member_active)
     tokens_of_bureau = dict(targets.tokens)
-    before = await snapshot(bureau)
+    before = await snapshot(whole_bureau)
     for role in ROLES:
-        browser = await browsers(other_bureau, role)
+        browser = await browsers(other_whole_bureau, role)
         # The other bureau's member aims at this bureau's objects (its token ids included).
         path = case.path.format(unit=targets.unit_id, member=targets.member_id, invitation=targets.invitation_id,
                                 token=tokens_of_bureau[Role.supervisor])
         random_path = case.path.format(unit=uuid.uuid4(), member=uuid.uuid4(), invitation=uuid.uuid4(),
                                        token=uuid.uuid4())
-        data = body_for(case, other_bureau)
+        data = body_for(case, other_whole_bureau)
         response = await (browser.get(path) if case.method == "GET" else browser.post(path, data))
         unknown = await (browser.get(random_path) if case.method == "GET" else browser.post(random_path, data))
         # Indistinguishable from an id that exists nowhere; with the permission to act, that is a 404.
@@ -54,21 +54,21 @@ async def test_page_objects_of_another_bureau_are_not_found(case: Case, bureau, 
         else:
             assert response.status_code in (403, 404), (role, response.status_code)
         assert_reveals_nothing(response, targets)
-    assert await snapshot(bureau) == before
+    assert await snapshot(whole_bureau) == before
 
 
 @pytest.mark.parametrize("case", OBJECT_API, ids=lambda c: c.id)
-async def test_api_objects_of_another_bureau_are_not_found(case: Case, bureau, other_bureau, api):
-    targets = await make_targets(bureau)
-    before = await snapshot(bureau)
+async def test_api_objects_of_another_bureau_are_not_found(case: Case, whole_bureau, other_whole_bureau, api):
+    targets = await make_targets(whole_bureau)
+    before = await snapshot(whole_bureau)
     for role in ROLES:
-        _id, raw = await bearer(other_bureau, role)
+        _id, raw = await bearer(other_whole_bureau, role)
         path = case.path.format(unit=targets.unit_id, member=targets.member_id, invitation=targets.invitation_id,
                                 token=targets.tokens[Role.supervisor])
         random_path = case.path.format(unit=uuid.uuid4(), member=uuid.uuid4(), invitation=uuid.uuid4(),
                                        token=uuid.uuid4())
-        response = await api(case.method, path, raw, body_for(case, other_bureau))
-        unknown = await api(case.method, random_path, raw, body_for(case, other_bureau))
+        response = await api(case.method, path, raw, body_for(case, other_whole_bureau))
+        unknown = await api(case.method, random_path, raw, body_for(case, other_whole_bureau))
         assert response.status_code == unknown.status_code, (role, response.status_code, unknown.status_code)
         if role in case.allowed:
             assert response.status_code == 404, (role, response.status_code, response.text[:300])
@@ -76,7 +76,7 @@ async def test_api_objects_of_another_bureau_are_not_found(case: Case, bureau, o
             assert response.status_code in (403, 404), (role, response.status_code)
         assert response.json()["detail"]
         assert_reveals_nothing(response, targets)
-    assert await snapshot(bureau) == before
+    assert await snapshot(whole_bureau) == before
 
 
 async def test_references_to_another_bureaus_units_are_not_found(bureau, other_bureau, browsers, api):

@@ -1,10 +1,14 @@
 """Every route of the app as every role of a bureau, on that bureau's own objects (the rules are in this
 package's docstring)."""
 
+import pytest
+
 from backend.core.roles import Role
 from tests.security.role_sweep.harness import guarded_routes, is_own, judge, principal_for, sweep_role
 from tests.support.fixtures import ROLES
 from tests.support.routes import PARAM_RE, UNSAFE, all_endpoints
+
+pytestmark = pytest.mark.slow(64)  # seconds alone on a quiet machine: starts first (tests/conftest.py)
 
 
 async def test_every_route_as_every_role_on_its_own_bureau(app, recorder, clients):

@@ -13,6 +13,7 @@ version is accepted: the rest of the suite posts every one of these forms with t
 import dataclasses
 import re
 
+import pytest
 from sqlmodel import select
 
 from backend.accounts.models import User
@@ -28,6 +29,8 @@ from backend.tenancy.acting import actor_for
 from backend.tenancy.models import Membership
 from tests.security.role_sweep.harness import aim_at_office, aimed_request, harvest_forms, principal_for, table_hashes
 from tests.support.routes import UNSAFE, Principal, all_endpoints, sweep_client
+
+pytestmark = pytest.mark.slow(14)  # seconds alone on a quiet machine: starts first (tests/conftest.py)
 
 CALLERS = (Role.supervisor, Role.admin, Role.unit_staff, Role.unit_head, Role.leader)
 # What the whole-loop bureau cannot show: the office has no head, so no one may decide its report as one (the
