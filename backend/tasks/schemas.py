@@ -23,6 +23,8 @@ class TaskPublic(BaseModel):
     progress: int
     lead_units: list[str]
     co_units: list[str]
+    evidence_rule: str  # none / optional / required (佐证材料：不需要 / 可选 / 必须)
+    evidence_reason: str  # why evidence is required, as the units read it; empty otherwise
     version: int
 
 
@@ -44,4 +46,10 @@ class AssignIn(BaseModel):
     lead_unit_ids: list[uuid.UUID]
     co_unit_ids: list[uuid.UUID] = []
     deadline: date | None = None
+    version: BodyVersion = None
+
+
+class EvidenceRuleIn(BaseModel):
+    rule: str  # none / optional / required
+    reason: str = ""  # needed with "required"
     version: BodyVersion = None
