@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from backend.core.schemas import from_view
 from backend.core.versions import BodyVersion
+from backend.tasks.models import EvidenceRule
 
 
 class TaskPublic(BaseModel):
@@ -50,6 +51,6 @@ class AssignIn(BaseModel):
 
 
 class EvidenceRuleIn(BaseModel):
-    rule: str  # none / optional / required
+    rule: EvidenceRule  # none (不需要) / optional (可选) / required (必须)
     reason: str = ""  # needed with "required"
     version: BodyVersion = None
