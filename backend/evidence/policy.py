@@ -4,7 +4,7 @@ from backend.core.actor import Actor
 from backend.core.roles import Role
 from backend.errors import Forbidden
 from backend.i18n import _
-from backend.tasks.models import Task, TaskState
+from backend.tasks.models import EvidenceRule, Task, TaskState
 
 # Leaders read evidence; the units that do the work and the supervisors who follow it upload.
 UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
@@ -12,7 +12,8 @@ UPLOADER_ROLES = (Role.admin, Role.supervisor, Role.unit_head, Role.unit_staff)
 
 def may_upload(actor: Actor, task: Task) -> bool:
     """Whether the upload form is offered (the service checks again, including the unit's assignment)."""
-    return actor.role in UPLOADER_ROLES and task.state not in (TaskState.cancelled, TaskState.done)
+    return (actor.role in UPLOADER_ROLES and task.state not in (TaskState.cancelled, TaskState.done)
+            and task.evidence_rule != EvidenceRule.none)
 
 
 def require_uploader(actor: Actor) -> None:

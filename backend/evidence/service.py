@@ -14,7 +14,7 @@ import anyio
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text, update
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from backend.accounts.models import User
@@ -33,7 +33,7 @@ from backend.files.models import StoredFile
 from backend.files.service import stored_file_for
 from backend.i18n import _
 from backend.tasks import service as tasks
-from backend.tasks.models import Task, TaskState
+from backend.tasks.models import EvidenceRule, Task, TaskState
 from backend.tenancy.models import Membership
 
 MAX_DESCRIPTION = 500
@@ -184,6 +184,9 @@ async def check_may_upload(session: AsyncSession, actor: Actor, task: Task) -> N
     if task.state == TaskState.done:
         raise Conflict(_("任务“%(number)s”已办结，不能再上传佐证材料。如需补充，请联系督查督办人员。",
                          number=task.number))
+    if task.evidence_rule == EvidenceRule.none:
+        raise InvalidInput(_("任务“%(number)s”不需要佐证材料，无需上传照片或文件；如实填写进展即可。",
+                             number=task.number), field="file")
 
 
 def check_details(description: str, covers_from: date | None, covers_to: date | None) -> str:
@@ -377,6 +380,15 @@ async def delete_evidence(session: AsyncSession, actor: Actor, evidence_id: uuid
     await session.delete(evidence)
     await session.flush()
     return task_id
+
+
+async def count_evidence(session: AsyncSession, task_id: uuid.UUID, *, report_id: uuid.UUID | None = None) -> int:
+    """How many files a report carries (`report_id`), or the whole task: what a task whose evidence is required
+    asks for at submit and at 办结. For callers that have read the task as the actor."""
+    query = select(func.count()).select_from(Evidence).where(Evidence.task_id == task_id)
+    if report_id is not None:
+        query = query.where(Evidence.report_id == report_id)
+    return (await session.exec(query)).one()
 
 
 async def mark_submitted(session: AsyncSession, *, report_id: uuid.UUID) -> int:

@@ -35,7 +35,15 @@ from backend.reports.models import (
     TargetActual,
 )
 from backend.reports.policy import is_unit_head, require_contributor, writing_assignment
-from backend.tasks.models import AssignmentKind, Task, TaskAssignment, TaskState, TaskTarget, state_label
+from backend.tasks.models import (
+    AssignmentKind,
+    EvidenceRule,
+    Task,
+    TaskAssignment,
+    TaskState,
+    TaskTarget,
+    state_label,
+)
 from backend.tasks.periods import current_period, due_on, is_period_of, period_label, period_year
 from backend.tasks.service import check_version, get_task
 from backend.tenancy.bureau_settings import get_bureau_settings
@@ -317,6 +325,10 @@ async def submit_report(session: AsyncSession, actor: Actor, report_id: uuid.UUI
     if not report.no_change and not report.progress.strip():
         raise InvalidInput(_("请填写进展情况（本期做了什么）；如本期确无新进展，请使用“无新进展”并说明原因。"),
                            field="progress")
+    if task.evidence_rule == EvidenceRule.required and not await evidence.count_evidence(
+            session, task.id, report_id=report.id):
+        raise InvalidInput(_("这项任务要求随报告上传佐证材料，原因：%(reason)s。请至少上传一份照片或文件后再提交；"
+                             "已填写的内容已保存。", reason=task.evidence_reason), field="file")
     return await _submit(session, actor, task, report, assignment, action="report.submit")
 
 
@@ -483,6 +495,10 @@ async def request_completion(
     summary = clean_text(summary, _("办结情况说明"), "summary")
     if not summary:
         raise InvalidInput(_("请填写办结情况说明：完成了什么、有哪些佐证材料。"), field="summary")
+    if task.evidence_rule == EvidenceRule.required and not await evidence.count_evidence(session, task.id):
+        raise InvalidInput(_("这项任务要求佐证材料，原因：%(reason)s。申请办结前请至少上传一份照片或文件"
+                             "（在本期报告或任务页的“佐证材料”处上传）。", reason=task.evidence_reason),
+                           field="summary")
     today = local_today(actor.timezone)
     report = await _find_own(session, task.id, assignment.unit_id, today.isoformat(), ReportKind.completion)
     if report is None:

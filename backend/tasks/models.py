@@ -4,7 +4,7 @@ import enum
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint
 from sqlmodel import AutoString, Field, SQLModel
 
 from backend.core.models import id_field, tenant_field, timestamp_field
@@ -34,6 +34,15 @@ class ReportFrequency(enum.StrEnum):
     once = "once"
 
 
+class EvidenceRule(enum.StrEnum):
+    """Whether a task asks for evidence (减负): none is collected, it may be given (the default), or it must be
+    given — the last only with a reason the supervisor writes for the units to read."""
+
+    none = "none"
+    optional = "optional"
+    required = "required"
+
+
 class ExtensionState(enum.StrEnum):
     pending = "pending"
     approved = "approved"
@@ -48,7 +57,12 @@ class AssignmentKind(enum.StrEnum):
 
 class Task(SQLModel, table=True):
     __tablename__ = "tasks"
-    __table_args__ = (UniqueConstraint("tenant_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        # "Required" is never without the reason the units read.
+        CheckConstraint("evidence_rule IN ('none', 'optional', 'required')"
+                        " AND (evidence_rule <> 'required' OR evidence_reason <> '')", name="evidence_rule"),
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     number: str = Field(max_length=30)
@@ -68,6 +82,8 @@ class Task(SQLModel, table=True):
     light: Light = Field(default=Light.green, sa_type=AutoString(10))
     light_reason: str = Field(default="", max_length=200)
     report_frequency: ReportFrequency = Field(default=ReportFrequency.monthly, sa_type=AutoString(20))
+    evidence_rule: EvidenceRule = Field(default=EvidenceRule.optional, sa_type=AutoString(10))
+    evidence_reason: str = Field(default="", max_length=500)  # why evidence is required; empty otherwise
     progress: int = 0
     last_report_at: datetime | None = timestamp_field(nullable=True)
     done_at: datetime | None = timestamp_field(nullable=True)
@@ -183,6 +199,17 @@ STATE_LABELS = {
 
 def state_label(state: TaskState | str) -> str:
     return _(STATE_LABELS[TaskState(state)])
+
+
+EVIDENCE_RULE_LABELS = {
+    EvidenceRule.none: N_("不需要"),
+    EvidenceRule.optional: N_("可选"),
+    EvidenceRule.required: N_("必须"),
+}
+
+
+def evidence_rule_label(rule: EvidenceRule | str) -> str:
+    return _(EVIDENCE_RULE_LABELS[EvidenceRule(rule)])
 
 
 ASSIGNMENT_KIND_LABELS = {

@@ -20,6 +20,16 @@ def require_assign(actor: Actor) -> None:
     actor.require("tasks.assign")
 
 
+def may_set_evidence_rule(actor: Actor) -> bool:
+    """Whether a task asks for evidence is the supervisors' decision (and the administrator's), never a unit's."""
+    return may_assign(actor)
+
+
+def require_set_evidence_rule(actor: Actor) -> None:
+    if not may_set_evidence_rule(actor):
+        raise Forbidden(_("佐证材料要求由督查督办人员设定。"))
+
+
 def require_roll_over(actor: Actor) -> None:
     actor.require("plans.roll_over")
 

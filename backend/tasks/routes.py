@@ -28,8 +28,8 @@ from backend.reports import ledger
 from backend.reports import service as reports
 from backend.tasks import lifecycle
 from backend.tasks import service as tasks
-from backend.tasks.models import TaskState, state_label
-from backend.tasks.schemas import AssignIn, ExtensionIn, ReasonIn, TaskPublic, VersionIn
+from backend.tasks.models import TaskState, evidence_rule_label, state_label
+from backend.tasks.schemas import AssignIn, EvidenceRuleIn, ExtensionIn, ReasonIn, TaskPublic, VersionIn
 from backend.tenancy import service as tenancy
 
 pages = APIRouter(tags=["tasks"], include_in_schema=False)
@@ -100,6 +100,7 @@ async def board_page(
 async def _task_context(session, actor, task_id: uuid.UUID) -> dict[str, Any]:
     view = await tasks.task_view(session, actor, task_id)
     context: dict[str, Any] = {"view": view, "state_label": state_label, "light_labels": LIGHT_LABELS,
+                               "evidence_rule_label": evidence_rule_label,
                                "today": today_for(actor),
                                "rollup": tasks.rollup_label(view.task, [a.assignment for a in view.assignments]),
                                "can_tick": view.may_tick}
@@ -299,6 +300,21 @@ async def decide_extension_page(request: Request, session: DbSession, actor: Cur
     return await _act(request, session, actor, task_id, action, {"comment": comment}, place="extensions")
 
 
+@pages.post("/tasks/{task_id}/evidence-rule")
+async def evidence_rule_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
+                             evidence_rule: Annotated[str, Form()] = "", evidence_reason: Annotated[str, Form()] = "",
+                             version: Annotated[str, Form()] = ""):
+    async def action():
+        task = await tasks.set_evidence_rule(session, actor, task_id, rule=evidence_rule, reason=evidence_reason,
+                                             version=form_version(version))
+        return _("已保存佐证材料要求：%(rule)s。承办单位在任务页和报送表上都能看到。",
+                 rule=evidence_rule_label(task.evidence_rule))
+
+    return await _act(request, session, actor, task_id, action,
+                      {"evidence_rule": evidence_rule, "evidence_reason": evidence_reason}, place="evidence_rule",
+                      fields=("evidence_rule", "evidence_reason"))
+
+
 @pages.post("/tasks/{task_id}/measures/{item_id}")
 async def tick_page(request: Request, session: DbSession, actor: CurrentActor, task_id: uuid.UUID,
                     item_id: uuid.UUID, done: Annotated[str, Form()] = ""):
@@ -398,6 +414,14 @@ async def api_extension(session: DbSession, actor: ApiActor, task_id: uuid.UUID,
     request = await lifecycle.request_extension(session, actor, task_id, requested_deadline=body.requested_deadline,
                                                 reason=body.reason)
     return {"id": str(request.id), "state": request.state}
+
+
+@api.post("/tasks/{task_id}/evidence-rule", response_model=TaskPublic)
+async def api_evidence_rule(session: DbSession, actor: ApiActor, task_id: uuid.UUID, body: EvidenceRuleIn):
+    """佐证要求: none, optional or required (with the reason the units read)."""
+    await tasks.set_evidence_rule(session, actor, task_id, rule=body.rule, reason=body.reason,
+                                  version=form_version(body.version))
+    return await _row(session, actor, task_id)
 
 
 @api.post("/tasks/{task_id}/assign", response_model=TaskPublic)

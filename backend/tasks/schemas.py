@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from backend.core.schemas import from_view
 from backend.core.versions import BodyVersion
+from backend.tasks.models import EvidenceRule
 
 
 class TaskPublic(BaseModel):
@@ -23,6 +24,8 @@ class TaskPublic(BaseModel):
     progress: int
     lead_units: list[str]
     co_units: list[str]
+    evidence_rule: str  # none / optional / required (佐证材料：不需要 / 可选 / 必须)
+    evidence_reason: str  # why evidence is required, as the units read it; empty otherwise
     version: int
 
 
@@ -44,4 +47,10 @@ class AssignIn(BaseModel):
     lead_unit_ids: list[uuid.UUID]
     co_unit_ids: list[uuid.UUID] = []
     deadline: date | None = None
+    version: BodyVersion = None
+
+
+class EvidenceRuleIn(BaseModel):
+    rule: EvidenceRule  # none (不需要) / optional (可选) / required (必须)
+    reason: str = ""  # needed with "required"
     version: BodyVersion = None

@@ -23,6 +23,7 @@ from backend.i18n import _
 from backend.tasks import policy
 from backend.tasks.models import (
     AssignmentKind,
+    EvidenceRule,
     ExtensionRequest,
     LightChange,
     Task,
@@ -31,12 +32,14 @@ from backend.tasks.models import (
     TaskOwner,
     TaskState,
     TaskTarget,
+    evidence_rule_label,
 )
 from backend.tenancy.models import Membership, Unit
 from backend.tenancy.service import UnitNode, list_units
 
 NUMBER_PREFIX = "督"
 MAX_DESCRIPTION = 5000  # an ad-hoc task's requirements, as long as a report's fields may be
+MAX_EVIDENCE_REASON = 500
 
 
 async def _next_seq(session: AsyncSession, tenant_id: uuid.UUID, year: int) -> int:
@@ -237,6 +240,7 @@ class TaskView:
     may_assign: bool = False
     may_tick: bool = False
     may_name_owners: bool = False
+    may_set_evidence_rule: bool = False
 
 
 async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> TaskView:
@@ -265,7 +269,8 @@ async def task_view(session: AsyncSession, actor: Actor, task_id: uuid.UUID) -> 
     )).all()]
     return TaskView(task, assignments, checklist, targets, extensions, light_changes, history, mine, owners,
                     may_assign=policy.may_assign(actor), may_tick=policy.may_tick(actor, mine),
-                    may_name_owners=policy.may_name_owners(actor, mine))
+                    may_name_owners=policy.may_name_owners(actor, mine),
+                    may_set_evidence_rule=policy.may_set_evidence_rule(actor))
 
 
 async def assign_many(
@@ -317,6 +322,40 @@ async def set_owners(session: AsyncSession, actor: Actor, task_id: uuid.UUID, me
     await record(session, actor, "task.owners", object_type="task", object_id=task.id,
                  summary=_("指定 %(number)s 的责任人", number=task.number),
                  details={"owners": [str(m) for m in membership_ids]})
+    return task
+
+
+async def set_evidence_rule(
+    session: AsyncSession, actor: Actor, task_id: uuid.UUID, *, rule: str, reason: str, version: int | None
+) -> Task:
+    """佐证要求 (减负): whether the task asks for evidence. "Required" needs a reason, which the units read on the
+    task page and the report form; the other two keep none (a reason for asking nothing is not needed)."""
+    task = await get_task(session, actor, task_id, for_update=True)
+    policy.require_set_evidence_rule(actor)
+    check_version(task, version)
+    try:
+        wanted = EvidenceRule(rule)
+    except ValueError:
+        raise InvalidInput(_("请选择佐证材料要求：不需要、可选或必须。"), field="evidence_rule") from None
+    reason = check_length(" ".join(reason.split()), limit=MAX_EVIDENCE_REASON, label=_("要求佐证的原因"),
+                          field="evidence_reason")
+    if wanted == EvidenceRule.required and not reason:
+        raise InvalidInput(_("要求必须上传佐证材料时，请写明原因，例如：涉及资金拨付，需留存验收单。"
+                             "承办单位会看到这段原因。"), field="evidence_reason")
+    if wanted != EvidenceRule.required:
+        reason = ""
+    before = {"rule": str(task.evidence_rule), "reason": task.evidence_reason}
+    if before == {"rule": str(wanted), "reason": reason}:
+        return task
+    task.evidence_rule, task.evidence_reason = wanted, reason
+    task.version += 1
+    task.updated_at = clock.now()
+    session.add(task)
+    await session.flush()
+    await record(session, actor, "task.evidence_rule", object_type="task", object_id=task.id,
+                 summary=_("将 %(number)s 的佐证材料要求设为“%(rule)s”", number=task.number,
+                           rule=evidence_rule_label(wanted)),
+                 details={"before": before, "after": {"rule": str(wanted), "reason": reason}})
     return task
 
 

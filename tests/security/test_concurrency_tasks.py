@@ -299,6 +299,23 @@ async def cancel_page_case(bureau: Bureau) -> Shot:
                 audit_count(bureau, task.id, "task.cancel"), csrf_page=f"/tasks/{task.id}", role=Role.supervisor)
 
 
+async def evidence_rule_page_case(bureau: Bureau) -> Shot:
+    """佐证要求 saved six times from one form: one change; the others find the task changed (stale)."""
+    task = await school_task(bureau, "佐证要求页面并发")
+    return Shot("POST", f"/tasks/{task.id}/evidence-rule",
+                {"data": {"evidence_rule": "required", "evidence_reason": "资金拨付", "version": str(task.version)}},
+                audit_count(bureau, task.id, "task.evidence_rule"), csrf_page=f"/tasks/{task.id}",
+                role=Role.supervisor)
+
+
+async def evidence_rule_api_case(bureau: Bureau) -> Shot:
+    task = await school_task(bureau, "佐证要求接口并发")
+    return Shot("POST", f"/api/v1/tasks/{task.id}/evidence-rule",
+                {"headers": await api_headers(bureau, Role.supervisor),
+                 "json": {"rule": "none", "version": task.version}},
+                audit_count(bureau, task.id, "task.evidence_rule"))
+
+
 async def nudge_page_case(bureau: Bureau) -> Shot:
     """催办 clicked six times: one nudge (one notification per person); the others are told it was just sent."""
     task = await school_task(bureau, "催办页面并发")
@@ -360,6 +377,8 @@ CASES = {
     ("POST", "/api/v1/reports/{report_id}/contribution"): contribution_api_case,
     ("POST", "/tasks/{task_id}/cancel"): cancel_page_case,
     ("POST", "/tasks/{task_id}/nudge"): nudge_page_case,
+    ("POST", "/tasks/{task_id}/evidence-rule"): evidence_rule_page_case,
+    ("POST", "/api/v1/tasks/{task_id}/evidence-rule"): evidence_rule_api_case,
     ("POST", "/nudges/missing"): nudge_missing_case,
     ("POST", "/tasks/rollover"): rollover_case,
 }

@@ -34,6 +34,10 @@ async def test_every_route_as_every_role_on_its_own_bureau(app, recorder, client
         assert len({key for key in refused if key[0] == role}) >= 30, role
     # The school's staff is refused the office's report, and a refused page is searched for the draft's words.
     assert (Role.unit_staff, "POST", "/tasks/{task_id}/report") in refused
+    # A unit's people and the leaders are refused the evidence rule (减负: the supervisors set it), page and API.
+    for role in (Role.leader, Role.unit_head, Role.unit_staff):
+        for route in ("/tasks/{task_id}/evidence-rule", "/api/v1/tasks/{task_id}/evidence-rule"):
+            assert (role, "POST", route) in refused, (role, route)
     draft = by_key[Role.unit_staff, "browser", "GET", "/plans/imports/{import_id}"]
     assert draft.status == 403 and draft.protected
     changed_by = {c.role for c in calls if c.method in UNSAFE and any(

@@ -177,3 +177,5 @@ async def test_every_route_with_a_version_refuses_a_missing_or_stale_one(app, cl
     for prefix in ("/tasks/", "/reports/", "/bulletins/", "/quarterly/", "/assessments/", "/plans/imports/",
                    "/api/v1/tasks/", "/api/v1/reports/", "/api/v1/plan-imports/"):
         assert any(route.startswith(f"POST {prefix}") for route in judged), (prefix, judged)
+    for route in ("/tasks/{task_id}/evidence-rule", "/api/v1/tasks/{task_id}/evidence-rule"):
+        assert f"POST {route}" in judged, route
