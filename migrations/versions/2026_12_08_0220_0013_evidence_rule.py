@@ -1,8 +1,8 @@
 """Evidence only where it earns its place (issue 17, 减负): tasks.evidence_rule (none / optional / required,
 optional for every existing task, as before) and tasks.evidence_reason, the supervisor's reason when required
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-08 02:20:00
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0012'
-down_revision: str | None = '0011'
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
